@@ -1,0 +1,87 @@
+"""crisiswiki: a crisis-information wiki with field reports, maps, search and validation plugins.
+
+`create_app()` builds the Flask application. Nothing happens at import time: configuration,
+extensions, blueprints and plugins are all set up inside the factory.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from . import config as config_module
+from .extensions import babel, csrf, db, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+def create_app(test_config: dict[str, Any] | None = None, plugins: list | None = None) -> Flask:
+    """Build the application.
+
+    Configuration is layered: defaults, then `instance/config.py`, then CRISISWIKI_* environment
+    variables (and DATABASE_URL), then `test_config`. `plugins` registers extra plugin objects
+    (tests use it to load exactly the plugins they test).
+    """
+    instance_path = (test_config or {}).get("INSTANCE_PATH") or os.environ.get("CRISISWIKI_INSTANCE_PATH")
+    app = Flask(
+        __name__,
+        instance_path=str(Path(instance_path).resolve()) if instance_path else None,
+        instance_relative_config=True,
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    app.config.from_mapping(config_module.DEFAULTS)
+    app.config.from_pyfile("config.py", silent=True)
+    app.config.update(config_module.from_environment(app.config))
+    if test_config:
+        app.config.update(test_config)
+    config_module.finalise(app)
+
+    from .database import configure_engine
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(app, db.engine)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    from .i18n import init_i18n
+
+    init_i18n(app, babel)
+
+    from . import models  # noqa: F401  (registers the core tables)
+    from .auth import accounts  # noqa: F401  (registers the login loaders)
+    from .errors import register_error_handlers
+    from .security import init_security
+
+    register_error_handlers(app)
+    init_security(app)
+
+    from .api import bp as api_bp
+    from .auth import bp as auth_bp
+    from .crises import bp as crises_bp
+    from .media import bp as media_bp
+    from .pages import bp as pages_bp
+
+    for blueprint in (auth_bp, crises_bp, pages_bp, media_bp, api_bp):
+        app.register_blueprint(blueprint)
+
+    from .templating import init_templating
+
+    init_templating(app)
+
+    from .cli import register_commands
+
+    register_commands(app)
+
+    from .plugins import make_plugin_manager
+
+    pm = make_plugin_manager(app, plugins)
+    app.extensions["crisiswiki_plugins"] = pm
+    pm.hook.register_blueprints(app=app)
+    pm.hook.init_app(app=app)
+    return app

@@ -1,0 +1,8 @@
+"""The JSON API under /api/v1. Each feature adds its routes to this one blueprint."""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+from . import crises, openapi, pages  # noqa: E402,F401  (routes register on import)
+
+__all__ = ["bp"]

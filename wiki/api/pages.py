@@ -1,0 +1,81 @@
+"""Pages in the API. A page is addressed as <crisis>/<page>, e.g. /api/v1/pages/haiti-2010/Main_Page."""
+from __future__ import annotations
+
+from flask import jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+
+from ..crises.services import get_crisis_or_404
+from ..errors import InvalidInput, NotFound
+from ..extensions import db
+from ..models import Revision
+from ..pages import revisions as service
+from . import bp
+from .requests import json_body, page_limit, string_field
+from .serialise import page_json, revision_json
+
+
+@bp.get("/pages/<crisis_slug>/<slug>")
+def get_page(crisis_slug: str, slug: str):  # noqa: ANN201
+    crisis = get_crisis_or_404(crisis_slug)
+    page = service.get_page_or_404(crisis, slug)
+    return jsonify(page_json(page))
+
+
+@bp.put("/pages/<crisis_slug>/<slug>")
+def put_page(crisis_slug: str, slug: str):  # noqa: ANN201
+    """Create the page (no base_revision) or save an edit of it (base_revision = the revision
+    id the edit started from; 409 with both versions if it overlaps a newer save)."""
+    crisis = get_crisis_or_404(crisis_slug)
+    data = json_body()
+    body = string_field(data, "body", required=True)
+    comment = string_field(data, "comment")
+    base = data.get("base_revision")
+    if base is not None and (not isinstance(base, int) or isinstance(base, bool)):
+        raise InvalidInput(_("base_revision must be a revision id (an integer)."), field="base_revision")
+    categories = data.get("categories")
+    page, _redirected = service.find_page(crisis, slug)
+    if page is None:
+        if base is not None:
+            raise NotFound(_("There is no page %(slug)s to edit; send no base_revision to create it.", slug=slug))
+        title = string_field(data, "title") or slug.replace("_", " ")
+        revision = service.create_page(crisis, title, body, current_user, comment, categories)
+        return jsonify(page_json(revision.page)), 201
+    result = service.save_revision(page, body, base, current_user, comment, categories)
+    payload = page_json(page, result.revision)
+    payload["merged"] = result.merged
+    payload["unchanged"] = result.unchanged
+    return jsonify(payload), 200
+
+
+@bp.get("/pages/<crisis_slug>/<slug>/revisions")
+def page_revisions(crisis_slug: str, slug: str):  # noqa: ANN201
+    """Newest first; `cursor` is the revision number to continue below."""
+    crisis = get_crisis_or_404(crisis_slug)
+    page = service.get_page_or_404(crisis, slug)
+    limit = page_limit()
+    query = select(Revision).where(Revision.page_id == page.id).order_by(Revision.number.desc()).limit(limit + 1)
+    cursor = request.args.get("cursor")
+    if cursor:
+        if not cursor.isdigit():
+            raise InvalidInput(_("cursor must come from a previous response's next_cursor."), field="cursor")
+        query = query.where(Revision.number < int(cursor))
+    rows = db.session.scalars(query).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return jsonify({
+        "page": {"crisis": crisis.slug, "slug": page.slug, "title": page.title},
+        "revisions": [revision_json(r) for r in rows],
+        "next_cursor": str(rows[-1].number) if more else None,
+    })
+
+
+@bp.get("/pages/<crisis_slug>/<slug>/revisions/<int:number>")
+def get_revision(crisis_slug: str, slug: str, number: int):  # noqa: ANN201
+    crisis = get_crisis_or_404(crisis_slug)
+    page = service.get_page_or_404(crisis, slug)
+    revision = db.session.scalar(select(Revision).where(Revision.page_id == page.id, Revision.number == number))
+    if revision is None:
+        raise NotFound(_("Revision %(n)d of this page does not exist.", n=number))
+    return jsonify(revision_json(revision, with_body=True))

@@ -1,0 +1,4 @@
+"""Logins, users and API tokens."""
+from .views import bp
+
+__all__ = ["bp"]

@@ -1,0 +1,63 @@
+"""Who may do what. Every write goes through `require()`; the table below is the whole policy.
+
+Anonymous users read public content; whether they may also edit pages or submit reports is
+configurable (ANONYMOUS_EDIT, ANONYMOUS_SUBMIT).
+"""
+from __future__ import annotations
+
+from flask import current_app
+from flask_login import current_user
+
+from ..errors import Forbidden, Unauthorized
+
+COORDINATOR = frozenset({
+    "edit_page", "create_page", "edit_protected", "protect_page", "delete_page", "upload",
+    "create_crisis", "edit_crisis", "triage_report", "submit_report", "view_contacts",
+    "edit_layer", "import_reports", "view_unpublished",
+})
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "admin": COORDINATOR | {"manage_users", "restore_page", "view_deleted", "assess_report", "view_source_record"},
+    "coordinator": COORDINATOR,
+    "verifier": frozenset({"submit_report", "assess_report", "view_contacts", "view_unpublished", "view_source_record"}),
+    "volunteer": frozenset({"submit_report"}),
+}
+
+
+def user_permissions(user) -> frozenset[str]:  # noqa: ANN001
+    granted: set[str] = set()
+    if user is not None and getattr(user, "is_authenticated", False):
+        granted |= PERMISSIONS.get(user.role, frozenset())
+    config = current_app.config
+    if config["ANONYMOUS_SUBMIT"]:
+        granted.add("submit_report")
+    if config["ANONYMOUS_EDIT"]:
+        granted |= {"edit_page", "create_page"}
+    return frozenset(granted)
+
+
+def can(permission: str, user=None) -> bool:  # noqa: ANN001
+    return permission in user_permissions(current_user if user is None else user)
+
+
+def require(permission: str, user=None) -> None:  # noqa: ANN001
+    """Raise Unauthorized (not logged in) or Forbidden (logged in, not allowed)."""
+    user = current_user if user is None else user
+    if can(permission, user):
+        return
+    if not getattr(user, "is_authenticated", False):
+        raise Unauthorized("Log in to do this.")
+    raise Forbidden(f"Your role ({user.role}) may not do this.")
+
+
+def can_edit_page(page, user=None) -> bool:  # noqa: ANN001
+    if page.protected:
+        return can("edit_protected", user)
+    return can("edit_page", user)
+
+
+def require_edit_page(page, user=None) -> None:  # noqa: ANN001
+    if page.protected and not can("edit_protected", user):
+        if can("edit_page", user):
+            raise Forbidden("This page is protected: only coordinators may edit it.")
+        require("edit_protected", user)
+    require("edit_page", user)

@@ -1,0 +1,110 @@
+"""Command-line interface: `crisiswiki <command>` (also available as `flask --app wiki <command>`)."""
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from flask_migrate import upgrade
+from sqlalchemy import func, select
+
+from .errors import DomainError
+from .extensions import db
+from .models import Crisis, User
+from .models.users import ROLES
+
+
+def _create_app() -> Flask:
+    from . import create_app
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
+def main() -> None:
+    """crisiswiki: a crisis-information wiki."""
+
+
+@click.command("init-db")
+@click.option("--demo/--no-demo", default=True, help="Load the demo crisis into an empty database.")
+@with_appcontext
+def init_db(demo: bool) -> None:
+    """Apply database migrations (and load the demo crisis into an empty database)."""
+    upgrade()
+    click.echo(f"Database is up to date: {_safe_url()}")
+    if demo:
+        from .demo import load_demo
+
+        if db.session.scalar(select(func.count()).select_from(Crisis)):
+            click.echo("The database already holds crises; the demo was not loaded.")
+        else:
+            load_demo(_demo_admin())
+            click.echo("Loaded the demo crisis.")
+
+
+def _safe_url() -> str:
+    return db.engine.url.render_as_string(hide_password=True)
+
+
+def _demo_admin_file() -> Path:
+    return Path(current_app.instance_path) / "demo-admin.txt"
+
+
+def _demo_admin() -> User:
+    """The demo admin, created with a random password that is kept in the instance folder so
+    `make run` can print it every time."""
+    user = db.session.scalar(select(User).where(User.username == "admin"))
+    if user is not None:
+        return user
+    from .auth.accounts import create_user
+
+    password = secrets.token_urlsafe(12)
+    user = create_user("admin", password, role="admin", display_name="Demo administrator")
+    path = _demo_admin_file()
+    path.write_text(f"admin {password}\n")
+    path.chmod(0o600)
+    return user
+
+
+@click.command("demo-login")
+@with_appcontext
+def demo_login() -> None:
+    """Print the demo administrator's login, if the demo was loaded."""
+    path = _demo_admin_file()
+    if path.exists():
+        username, password = path.read_text().split()
+        click.echo(f"Demo administrator: username {username}, password {password}")
+
+
+@click.command("create-user")
+@click.argument("username")
+@click.option("--role", type=click.Choice(ROLES), default="volunteer", show_default=True)
+@click.option("--password", help="Omit to be prompted (recommended: it keeps the password out of shell history).")
+@click.option("--display-name", default="")
+@click.option("--token", is_flag=True, help="Also issue a personal API token and print it.")
+@with_appcontext
+def create_user_command(username: str, role: str, password: str | None, display_name: str, token: bool) -> None:
+    """Create a user with a role: admin, coordinator, verifier or volunteer."""
+    from .auth.accounts import create_user
+    from .models import ApiToken
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = create_user(username, password, role=role, display_name=display_name)
+    except DomainError as exc:
+        click.echo(f"Error: {exc.message}", err=True)
+        sys.exit(1)
+    click.echo(f"Created {user.username} ({user.role}).")
+    if token:
+        _, plain = ApiToken.issue(user, "created on the command line")
+        db.session.commit()
+        click.echo(f"API token (shown once): {plain}")
+
+
+def register_commands(app: Flask) -> None:
+    for command in (init_db, demo_login, create_user_command):
+        app.cli.add_command(command)

@@ -1,0 +1,116 @@
+"""Configuration: defaults, then the instance folder's config.py, then CRISISWIKI_* environment
+variables (and DATABASE_URL), then the test overrides passed to create_app()."""
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+DEFAULTS: dict[str, Any] = {
+    "SECRET_KEY": None,  # generated into instance/secret_key when not configured
+    "SQLALCHEMY_DATABASE_URI": None,  # default: sqlite:///<instance>/crisiswiki.db
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # SQLite durability: FULL syncs the WAL on every commit, so an accepted save survives
+    # a power cut, not only a crashed process.
+    "SQLITE_SYNCHRONOUS": "FULL",
+    "SQLITE_BUSY_TIMEOUT_MS": 30000,
+    "MAX_CONTENT_LENGTH": 26 * 1024 * 1024,  # requests; attachments are checked separately
+    "ATTACHMENT_MAX_BYTES": 25 * 1024 * 1024,
+    "UPLOAD_FOLDER": None,  # default: <instance>/uploads
+    "ANONYMOUS_EDIT": False,  # may anonymous users edit pages?
+    "ANONYMOUS_SUBMIT": True,  # may anonymous users submit field reports?
+    "DISABLED_PLUGINS": [],  # entry-point names of plugins not to load
+    "LOAD_ENTRYPOINT_PLUGINS": True,
+    "SITE_NAME": "crisiswiki",
+    "WTF_CSRF_TIME_LIMIT": None,  # a coordinator may keep an edit form open for hours
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "API_PAGE_SIZE": 100,
+    "API_MAX_PAGE_SIZE": 1000,
+    "PAGE_MAX_BYTES": 512 * 1024,  # Markdown source of one revision
+    "LANGUAGES": ["en", "fr", "es", "ar"],
+    "BABEL_DEFAULT_LOCALE": "en",
+    "TRACE_HOOKS": False,
+    "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's default; the tests use a cheaper pbkdf2
+    # Map tile hosts etc. that pages may load images from (Content-Security-Policy img-src).
+    "CSP_EXTRA_IMG_SOURCES": [],
+}
+
+_BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def _coerce(raw: str, default: Any) -> Any:
+    """Turn an environment string into the type of the default it overrides."""
+    if isinstance(default, bool):
+        if raw.lower() not in _BOOL:
+            raise ValueError(f"expected a boolean, got {raw!r}")
+        return _BOOL[raw.lower()]
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    if isinstance(default, (list, dict)):
+        if raw.strip().startswith(("[", "{")):
+            return json.loads(raw)
+        return [part.strip() for part in raw.split(",") if part.strip()]
+    return raw
+
+
+def from_environment(config: dict[str, Any], environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Values from CRISISWIKI_<NAME> variables for every known setting, and DATABASE_URL."""
+    environ = os.environ if environ is None else environ
+    found: dict[str, Any] = {}
+    for name, current in config.items():
+        raw = environ.get(f"CRISISWIKI_{name}")
+        if raw is not None:
+            found[name] = _coerce(raw, current)
+    if environ.get("DATABASE_URL"):
+        found["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(environ["DATABASE_URL"])
+    return found
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept the usual postgres:// spellings and pick the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def finalise(app: Flask) -> None:
+    """Fill in the settings that depend on the instance folder, creating it if needed."""
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        # The embedded default: a SQLite file in the instance folder, next to the search index.
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'crisiswiki.db'}"
+    else:
+        app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config["UPLOAD_FOLDER"]:
+        app.config["UPLOAD_FOLDER"] = str(instance / "uploads")
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+
+
+def _instance_secret(path: Path) -> str:
+    """A secret key kept in the instance folder, so sessions survive restarts and every
+    gunicorn worker signs with the same key. Created atomically: of several workers starting
+    at once, one writes it and the others read it."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):
+            value = path.read_text().strip()
+            if value:
+                return value
+            time.sleep(0.02)  # the creating worker has not finished writing yet
+        raise RuntimeError(f"{path} is empty; delete it and restart")
+    value = secrets.token_hex(32)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value

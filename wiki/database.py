@@ -1,0 +1,76 @@
+"""Database engine set-up: SQLite in WAL mode with safe concurrent writers, PostgreSQL as is.
+
+SQLite allows one writer at a time. With several gunicorn workers, a transaction that reads
+first and writes later can fail with SQLITE_BUSY when another worker wrote in between; the
+busy timeout does not help there. So every transaction begun while handling a request that may
+write (POST, PUT, PATCH, DELETE) or inside `write_transaction()` starts with BEGIN IMMEDIATE,
+which takes the write lock up front and waits for it politely. Reads stay concurrent.
+"""
+from __future__ import annotations
+
+import contextvars
+from contextlib import contextmanager
+from typing import Iterator
+
+from flask import Flask, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .extensions import db
+
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_force_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("force_immediate", default=False)
+
+
+def is_sqlite(engine: Engine | None = None) -> bool:
+    return (engine or db.engine).dialect.name == "sqlite"
+
+
+def configure_engine(app: Flask, engine: Engine) -> None:
+    """Engine-specific set-up; PostgreSQL needs none beyond row locks in the services."""
+    if is_sqlite(engine):
+        configure_sqlite(app, engine)
+
+
+def configure_sqlite(app: Flask, engine: Engine) -> None:
+    """Install the pragmas and the BEGIN IMMEDIATE policy on a SQLite engine."""
+    synchronous = app.config["SQLITE_SYNCHRONOUS"]
+    busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # noqa: ANN001
+        # Let SQLAlchemy's "begin" event below emit BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute(f"PRAGMA synchronous = {synchronous}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # noqa: ANN001
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+
+
+def _wants_write_lock() -> bool:
+    if _force_immediate.get():
+        return True
+    return has_request_context() and request.method in UNSAFE_METHODS
+
+
+@contextmanager
+def write_transaction() -> Iterator[None]:
+    """Run a block as one write transaction (BEGIN IMMEDIATE on SQLite) outside a request,
+    e.g. in CLI commands and background jobs; commits on success, rolls back on error."""
+    token = _force_immediate.set(True)
+    try:
+        if db.session.in_transaction():
+            db.session.commit()
+        yield
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        raise
+    finally:
+        _force_immediate.reset(token)

@@ -1,0 +1,163 @@
+"""Errors as values of the domain, turned into HTTP in one place.
+
+Services raise these; `register_error_handlers` renders them as JSON for the API (and for
+clients that ask for JSON) and as an HTML page for the web UI.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, field: str | None = None, **extra: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.extra = extra
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        body.update(self.extra)
+        return {"error": body}
+
+
+class InvalidInput(DomainError):
+    """The request is understood but a field's value is wrong (422)."""
+
+    status = 422
+    code = "invalid"
+
+
+class BadRequest(DomainError):
+    """The request cannot be parsed at all (400): malformed JSON, missing body."""
+
+    status = 400
+    code = "bad_request"
+
+
+class UnsupportedMediaType(DomainError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class TooLarge(DomainError):
+    status = 413
+    code = "too_large"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class Unauthorized(DomainError):
+    status = 401
+    code = "unauthorized"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class EditConflict(Conflict):
+    """An edit started from a revision that is no longer current and the changes overlap.
+
+    Carries everything a person needs to resolve it without losing their text."""
+
+    code = "edit_conflict"
+
+    def __init__(self, page, base_revision, current_revision, attempted_body: str, merged_with_markers: str) -> None:  # noqa: ANN001
+        super().__init__(
+            f"The page was changed by someone else since revision {base_revision.number}; "
+            f"the current revision is {current_revision.number} and the changes overlap.",
+            field="body",
+        )
+        self.page = page
+        self.base_revision = base_revision
+        self.current_revision = current_revision
+        self.attempted_body = attempted_body
+        self.merged_with_markers = merged_with_markers
+
+    def to_dict(self) -> dict[str, Any]:
+        body = super().to_dict()
+        body["error"].update(
+            {
+                "base_revision": self.base_revision.id,
+                "current_revision": self.current_revision.id,
+                "current_body": self.current_revision.body,
+                "your_body": self.attempted_body,
+                "merged_with_conflict_markers": self.merged_with_markers,
+            }
+        )
+        return body
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def wants_json() -> bool:
+    """API paths always get JSON; elsewhere, JSON when the client prefers it to HTML."""
+    if request.path.startswith("/api/"):
+        return True
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]
+
+
+def _respond(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+    if wants_json():
+        response = jsonify(payload)
+    else:
+        response = make_response(render_template("error.html", status=status, error=payload["error"]))
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+_HTTP_CODES = {
+    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited",
+}
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(DomainError)
+    def _domain(error: DomainError):  # noqa: ANN202
+        headers = {}
+        if isinstance(error, RateLimited):
+            headers["Retry-After"] = str(error.retry_after)
+        return _respond(error.status, error.to_dict(), headers)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(error: CSRFError):  # noqa: ANN202
+        return _respond(400, {"error": {"code": "csrf", "message": f"The form's security token is missing or stale ({error.description}). Reload the page and try again."}})
+
+    @app.errorhandler(HTTPException)
+    def _http(error: HTTPException):  # noqa: ANN202
+        status = error.code or 500
+        message = error.description or error.name
+        if status == 413:
+            limit = app.config.get("MAX_CONTENT_LENGTH")
+            message = f"The upload is too large; the limit is {limit // (1024 * 1024)} MB." if limit else message
+        payload = {"error": {"code": _HTTP_CODES.get(status, "http_error"), "message": message}}
+        return _respond(status, payload, dict(error.get_headers()) if status == 405 else None)

@@ -1,0 +1,67 @@
+"""The hook specifications: the whole contract between the crisiswiki core and its plugins.
+
+Every hook is called by the core *after* the database transaction that it reports on has been
+committed, so a plugin never sees (or indexes, or scores) data that could still roll back.
+A plugin implements any subset with `@hookimpl`. Set CRISISWIKI_TRACE_HOOKS=1 to log every call.
+"""
+from __future__ import annotations
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("crisiswiki")
+hookimpl = pluggy.HookimplMarker("crisiswiki")
+
+
+@hookspec
+def register_blueprints(app):
+    """Called once in create_app(); register the plugin's Flask blueprints on `app`."""
+
+
+@hookspec
+def init_app(app):
+    """Called once in create_app() after the core is set up; read config, add CLI commands."""
+
+
+@hookspec
+def page_saved(page, revision):
+    """Called after a new revision of `page` was committed (create, edit, revert, rename, restore)."""
+
+
+@hookspec
+def page_deleted(page):
+    """Called after `page` was soft-deleted and the deletion committed."""
+
+
+@hookspec
+def report_submitted(report):
+    """Called after a new field report was committed."""
+
+
+@hookspec
+def report_updated(report, changes):
+    """Called after a committed change to a report; `changes` maps field name to (old, new)."""
+
+
+@hookspec
+def report_properties(report, viewer):
+    """Return a dict of extra properties for a report as `viewer` may see it (API, map, exports)."""
+
+
+@hookspec
+def export_columns():
+    """Return a list of (HXL header, HXL hashtag, function(report) -> value) for report exports."""
+
+
+@hookspec
+def report_panels(report, viewer):
+    """Return HTML (Markup) to show on a report's page, or None."""
+
+
+@hookspec
+def navigation_links(crisis, viewer):
+    """Return a list of (label, url) for a crisis's navigation bar."""
+
+
+@hookspec
+def openapi_paths():
+    """Return {"paths": {...}, "schemas": {...}} to add the plugin's API to /api/v1/openapi.json."""

@@ -1,0 +1,4 @@
+"""Wiki pages: view, edit, history, diff, revert, rename, delete, protect, watch."""
+from .views import bp
+
+__all__ = ["bp"]
