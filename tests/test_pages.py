@@ -7,21 +7,21 @@ from wiki.extensions import db
 from wiki.models import Page, Revision
 
 
-def create(client, crisis, title, body, categories=""):  # noqa: ANN001, ANN201
+def create(client, crisis, title, body, categories=""):
     return client.post(f"/c/{crisis}/new", data={"title": title, "body": body, "comment": "first", "categories": categories})
 
 
-def current(app, crisis_slug, slug):  # noqa: ANN001, ANN201
+def current(app, crisis_slug, slug):
     with app.app_context():
         page = db.session.scalar(select(Page).where(Page.slug == slug))
         return page.current_revision.id, page.current_revision.number
 
 
-def edit(client, crisis, slug, body, base, **extra):  # noqa: ANN001, ANN003, ANN201
+def edit(client, crisis, slug, body, base, **extra):
     return client.post(f"/c/{crisis}/wiki/{slug}/edit", data={"body": body, "base_revision": base, "comment": "edit", **extra})
 
 
-def revision_count(app) -> int:  # noqa: ANN001
+def revision_count(app) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(Revision))
 

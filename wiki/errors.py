@@ -81,7 +81,7 @@ class EditConflict(Conflict):
 
     code = "edit_conflict"
 
-    def __init__(self, page, base_revision, current_revision, attempted_body: str, merged_with_markers: str) -> None:  # noqa: ANN001
+    def __init__(self, page, base_revision, current_revision, attempted_body: str, merged_with_markers: str) -> None:
         super().__init__(
             f"The page was changed by someone else since revision {base_revision.number}; "
             f"the current revision is {current_revision.number} and the changes overlap.",
@@ -142,18 +142,18 @@ _HTTP_CODES = {
 
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
-    def _domain(error: DomainError):  # noqa: ANN202
+    def _domain(error: DomainError):
         headers = {}
         if isinstance(error, RateLimited):
             headers["Retry-After"] = str(error.retry_after)
         return _respond(error.status, error.to_dict(), headers)
 
     @app.errorhandler(CSRFError)
-    def _csrf(error: CSRFError):  # noqa: ANN202
+    def _csrf(error: CSRFError):
         return _respond(400, {"error": {"code": "csrf", "message": f"The form's security token is missing or stale ({error.description}). Reload the page and try again."}})
 
     @app.errorhandler(HTTPException)
-    def _http(error: HTTPException):  # noqa: ANN202
+    def _http(error: HTTPException):
         status = error.code or 500
         message = error.description or error.name
         if status == 413:

@@ -29,7 +29,7 @@ bp = Blueprint("i18n", __name__)
 
 
 @bp.route("/language/<code>")
-def choose_language(code: str):  # noqa: ANN201
+def choose_language(code: str):
     """The language switcher: remember the choice for a year, go back where the user was."""
     if code not in current_app.config["LANGUAGES"]:
         abort(404)

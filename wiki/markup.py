@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import bleach
 import markdown
-from markupsafe import escape
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
+from markupsafe import escape
 
 ALLOWED_TAGS = frozenset({
     "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details", "div", "dl",
@@ -82,7 +82,7 @@ class _WikiLinkProcessor(InlineProcessor):
         super().__init__(pattern, md)
         self.link_base = link_base
 
-    def handleMatch(self, m: re.Match, data: str):  # noqa: ANN201, N802 (markdown's API)
+    def handleMatch(self, m: re.Match, data: str):  # noqa: N802 (markdown's API)
         target = m.group(1).strip()
         slug = slugify(target)
         if not slug:
@@ -97,7 +97,7 @@ class _WikiLinkProcessor(InlineProcessor):
 
 
 class WikiLinkExtension(Extension):
-    def __init__(self, link_base: str = "", **kwargs) -> None:  # noqa: ANN003
+    def __init__(self, link_base: str = "", **kwargs) -> None:
         self.link_base = link_base
         super().__init__(**kwargs)
 

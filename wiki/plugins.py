@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 
 import pluggy
 from flask import Flask, current_app
@@ -25,7 +24,7 @@ def make_plugin_manager(app: Flask, extra_plugins: list | None = None) -> pluggy
         pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
     for plugin in extra_plugins or []:
         pm.register(plugin)
-    if os.environ.get("CRISISWIKI_TRACE_HOOKS"):
+    if app.config["TRACE_HOOKS"]:  # CRISISWIKI_TRACE_HOOKS=1 logs every hook call
         pm.trace.root.setwriter(log.info)
         pm.enable_tracing()
     return pm
@@ -45,7 +44,7 @@ def call(hook_name: str, **kwargs) -> list:
     for impl in reversed(hook.get_hookimpls()):  # pluggy's own order: last registered first
         try:
             result = impl.function(**{name: kwargs[name] for name in impl.argnames})
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("plugin %s failed in hook %s", impl.plugin_name, hook_name)
             continue
         if result is not None:
@@ -55,4 +54,5 @@ def call(hook_name: str, **kwargs) -> list:
 
 def loaded_plugin_names() -> list[str]:
     pm = plugin_manager()
-    return sorted(name for name, plugin in pm.list_name_plugin() if name and not name.startswith("wiki."))
+    return sorted(name for name, plugin in pm.list_name_plugin()
+                  if plugin is not None and name and not name.startswith("wiki."))

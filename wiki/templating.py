@@ -33,7 +33,7 @@ def init_templating(app: Flask) -> None:
         return format_date(value, style) if value else ""
 
     @app.template_filter("number")
-    def _number(value) -> str:  # noqa: ANN001
+    def _number(value) -> str:
         return format_decimal(value) if value is not None else ""
 
     @app.template_global()

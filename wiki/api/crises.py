@@ -14,18 +14,18 @@ from .serialise import crisis_json
 
 
 @bp.get("/crises")
-def list_crises():  # noqa: ANN201
+def list_crises():
     crises = db.session.scalars(select(Crisis).order_by(Crisis.name)).all()
     return jsonify({"crises": [crisis_json(c) for c in crises]})
 
 
 @bp.get("/crises/<crisis_slug>")
-def get_crisis(crisis_slug: str):  # noqa: ANN201
+def get_crisis(crisis_slug: str):
     return jsonify(crisis_json(services.get_crisis_or_404(crisis_slug)))
 
 
 @bp.post("/crises")
-def create_crisis():  # noqa: ANN201
+def create_crisis():
     data = json_body()
     crisis = services.create_crisis(data, current_user)
     return jsonify(crisis_json(crisis)), 201

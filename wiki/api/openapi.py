@@ -34,6 +34,7 @@ CURSOR_PARAM = {"name": "cursor", "in": "query", "schema": {"type": "string"},
 
 CORE_PATHS: dict[str, Any] = {
     "/api/v1/openapi.json": {"get": _op("This document", {"200": {"description": "OpenAPI document"}})},
+    "/api/v1/health": {"get": _op("Health check: the database answers", {"200": {"description": "ok"}})},
     "/api/v1/crises": {
         "get": _op("List crises", {"200": _json("#/components/schemas/CrisisList")}),
         "post": _op("Create a crisis (coordinators)", {"201": _json("#/components/schemas/Crisis"), "401": ERROR, "403": ERROR,
@@ -132,5 +133,5 @@ def document() -> dict[str, Any]:
 
 
 @bp.get("/openapi.json")
-def openapi_json():  # noqa: ANN201
+def openapi_json():
     return jsonify(document())

@@ -17,14 +17,14 @@ from .serialise import page_json, revision_json
 
 
 @bp.get("/pages/<crisis_slug>/<slug>")
-def get_page(crisis_slug: str, slug: str):  # noqa: ANN201
+def get_page(crisis_slug: str, slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug)
     return jsonify(page_json(page))
 
 
 @bp.put("/pages/<crisis_slug>/<slug>")
-def put_page(crisis_slug: str, slug: str):  # noqa: ANN201
+def put_page(crisis_slug: str, slug: str):
     """Create the page (no base_revision) or save an edit of it (base_revision = the revision
     id the edit started from; 409 with both versions if it overlaps a newer save)."""
     crisis = get_crisis_or_404(crisis_slug)
@@ -50,7 +50,7 @@ def put_page(crisis_slug: str, slug: str):  # noqa: ANN201
 
 
 @bp.get("/pages/<crisis_slug>/<slug>/revisions")
-def page_revisions(crisis_slug: str, slug: str):  # noqa: ANN201
+def page_revisions(crisis_slug: str, slug: str):
     """Newest first; `cursor` is the revision number to continue below."""
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug)
@@ -72,7 +72,7 @@ def page_revisions(crisis_slug: str, slug: str):  # noqa: ANN201
 
 
 @bp.get("/pages/<crisis_slug>/<slug>/revisions/<int:number>")
-def get_revision(crisis_slug: str, slug: str, number: int):  # noqa: ANN201
+def get_revision(crisis_slug: str, slug: str, number: int):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug)
     revision = db.session.scalar(select(Revision).where(Revision.page_id == page.id, Revision.number == number))

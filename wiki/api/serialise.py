@@ -8,7 +8,7 @@ from flask import url_for
 from ..models import Crisis, Page, Revision
 
 
-def iso(value) -> str | None:  # noqa: ANN001
+def iso(value) -> str | None:
     return value.isoformat() if value is not None else None
 
 

@@ -2,56 +2,145 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-from flask import g
-from sqlalchemy import select
+from flask import current_app, g, request
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..errors import Conflict, InvalidInput
+from ..errors import Conflict, InvalidInput, Unauthorized
 from ..extensions import db, login_manager
 from ..models import ApiToken, User
 from ..models.users import ROLES
 
-_USERNAME = re.compile(r"^[\w.-]{2,80}$")
+# fullmatch: with match() and `$`, "alice\n" would pass (`$` also matches before a final newline).
+_USERNAME = re.compile(r"[\w.-]{2,80}")
 MIN_PASSWORD = 8
+
+
+def validate_password(password: str | None) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.", field="password")
+
+
+def validate_role(role: str | None) -> None:
+    if role not in ROLES:
+        raise InvalidInput(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.", field="role")
 
 
 def create_user(username: str, password: str, role: str = "volunteer", display_name: str = "", email: str | None = None) -> User:
     """Create a user; raises InvalidInput or Conflict without writing anything."""
-    if not _USERNAME.match(username or ""):
+    if not _USERNAME.fullmatch(username or ""):
         raise InvalidInput("A username is 2-80 letters, digits, '.', '_' or '-'.", field="username")
-    if role not in ROLES:
-        raise InvalidInput(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.", field="role")
-    if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.", field="password")
-    if db.session.scalar(select(User.id).where(User.username == username)) is not None:
+    validate_role(role)
+    validate_password(password)
+    # Usernames differing only in case ("Admin" next to "admin") would let one person pass for another.
+    if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
         raise Conflict(f"The username {username!r} is taken.", field="username")
     user = User(username=username, role=role, display_name=display_name or username, email=email)
     user.set_password(password)
     db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError as exc:  # created by someone else at the same moment
+        db.session.rollback()
+        raise Conflict(f"The username {username!r} is taken.", field="username") from exc
+    return user
+
+
+def _other_active_admins(user: User) -> int:
+    return db.session.scalar(select(func.count()).select_from(User).where(
+        User.role == "admin", User.active.is_(True), User.id != user.id))
+
+
+def update_user(user: User, role: str | None = None, active: bool | None = None, password: str | None = None) -> User:
+    """Change a user's role, state or password; validates everything before changing anything.
+
+    The last active administrator can be neither demoted nor disabled: nobody could manage
+    users any more."""
+    if role:
+        validate_role(role)
+    if password:
+        validate_password(password)
+    loses_admin = user.role == "admin" and user.active and ((role and role != "admin") or active is False)
+    if loses_admin and not _other_active_admins(user):
+        raise Conflict("This is the last active administrator; make someone else an administrator first.",
+                       field="role")
+    if role:
+        user.role = role
+    if active is not None:
+        user.active = active
+    if password:
+        user.set_password(password)
     db.session.commit()
     return user
 
 
-@login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.active else None
+_dummy_hash: dict[str, str] = {}
 
 
-@login_manager.request_loader
-def _load_user_from_bearer(request) -> User | None:  # noqa: ANN001
-    """`Authorization: Bearer <token>` for scripts and the API."""
-    header = request.headers.get("Authorization", "")
+def authenticate(username: str, password: str) -> User | None:
+    """The active user with this username and password, or None.
+
+    An unknown username costs the same password check as a known one, so response times do
+    not tell which usernames exist."""
+    user = db.session.scalar(select(User).where(User.username == username)) if username else None
+    if user is None:
+        method = current_app.config["PASSWORD_HASH_METHOD"]
+        if method not in _dummy_hash:
+            _dummy_hash[method] = generate_password_hash("not a password", method=method)
+        check_password_hash(_dummy_hash[method], password)
+        return None
+    if not user.check_password(password) or not user.active:
+        return None
+    return user
+
+
+def _bearer_token(req) -> str | None:
+    header = req.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         return None
-    plain = header[7:].strip()
+    return header[7:].strip()
+
+
+def user_from_bearer(req) -> User | None:
+    """The active owner of the unrevoked token in `Authorization: Bearer <token>`, or None."""
+    plain = _bearer_token(req)
+    if not plain:
+        return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(plain), ApiToken.revoked.is_(False)))
     if token is None or not token.user.active:
         return None
     g.auth_via_token = True
-    if request.method in ("GET", "HEAD"):
+    if req.method not in ("GET", "HEAD", "OPTIONS"):
         # Recording last use on reads would turn every GET into a write; do it on writes only.
-        return token.user
-    token.last_used_at = datetime.now(timezone.utc)
+        token.last_used_at = datetime.now(UTC)
     return token.user
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    # A request that presents a bearer token is authenticated by that token alone: a session
+    # or remember-me cookie riding along must not stand in for a revoked or wrong token (the
+    # CSRF check is skipped for bearer requests to the API).
+    if _bearer_token(request) is not None:
+        return user_from_bearer(request)
+    try:
+        user = db.session.get(User, int(user_id))
+    except (TypeError, ValueError):
+        return None
+    return user if user is not None and user.active else None
+
+
+@login_manager.request_loader
+def _load_user_from_bearer(req) -> User | None:
+    """`Authorization: Bearer <token>` for scripts and the API."""
+    return user_from_bearer(req)
+
+
+@login_manager.unauthorized_handler
+def _unauthorized():
+    """@login_required answers like require(): 401 (the error page links to the login form),
+    not a redirect, so that scripts and the API see the real status."""
+    raise Unauthorized("Log in to do this.")

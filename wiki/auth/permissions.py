@@ -23,7 +23,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
 }
 
 
-def user_permissions(user) -> frozenset[str]:  # noqa: ANN001
+def user_permissions(user) -> frozenset[str]:
     granted: set[str] = set()
     if user is not None and getattr(user, "is_authenticated", False):
         granted |= PERMISSIONS.get(user.role, frozenset())
@@ -35,11 +35,11 @@ def user_permissions(user) -> frozenset[str]:  # noqa: ANN001
     return frozenset(granted)
 
 
-def can(permission: str, user=None) -> bool:  # noqa: ANN001
+def can(permission: str, user=None) -> bool:
     return permission in user_permissions(current_user if user is None else user)
 
 
-def require(permission: str, user=None) -> None:  # noqa: ANN001
+def require(permission: str, user=None) -> None:
     """Raise Unauthorized (not logged in) or Forbidden (logged in, not allowed)."""
     user = current_user if user is None else user
     if can(permission, user):
@@ -49,13 +49,13 @@ def require(permission: str, user=None) -> None:  # noqa: ANN001
     raise Forbidden(f"Your role ({user.role}) may not do this.")
 
 
-def can_edit_page(page, user=None) -> bool:  # noqa: ANN001
+def can_edit_page(page, user=None) -> bool:
     if page.protected:
         return can("edit_protected", user)
     return can("edit_page", user)
 
 
-def require_edit_page(page, user=None) -> None:  # noqa: ANN001
+def require_edit_page(page, user=None) -> None:
     if page.protected and not can("edit_protected", user):
         if can("edit_page", user):
             raise Forbidden("This page is protected: only coordinators may edit it.")

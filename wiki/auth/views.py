@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
@@ -18,19 +18,29 @@ bp = Blueprint("auth", __name__)
 
 
 def _safe_next(target: str | None) -> str:
-    """Only redirect back inside this site (no open redirects)."""
-    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+    """Only redirect back inside this site (no open redirects).
+
+    Browsers read a backslash as a slash ("/\\evil.example" goes to evil.example) and drop
+    tabs and newlines ("/\\t/evil.example"), so a target containing any of them is refused."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in target)
+        and not urlsplit(target).netloc
+        and not urlsplit(target).scheme
+    ):
         return target
     return url_for("pages.home")
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login():  # noqa: ANN201
+def login():
     error = None
     if request.method == "POST":
-        username = request.form.get("username", "").strip()
-        user = db.session.scalar(select(User).where(User.username == username))
-        if user is None or not user.active or not user.check_password(request.form.get("password", "")):
+        user = accounts.authenticate(request.form.get("username", "").strip(), request.form.get("password", ""))
+        if user is None:
             error = "Unknown username or wrong password."
         else:
             login_user(user, remember=bool(request.form.get("remember")))
@@ -39,16 +49,16 @@ def login():  # noqa: ANN201
 
 
 @bp.route("/logout", methods=["POST"])
-def logout():  # noqa: ANN201
+def logout():
     logout_user()
     return redirect(url_for("pages.home"))
 
 
 @bp.route("/admin/users", methods=["GET", "POST"])
 @login_required
-def users():  # noqa: ANN201
+def users():
     require("manage_users")
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         try:
             user = accounts.create_user(
@@ -59,50 +69,43 @@ def users():  # noqa: ANN201
             return redirect(url_for("auth.users"))
         except DomainError as exc:
             db.session.rollback()
-            error = exc.message
+            error, status = exc.message, exc.status  # 422 for a bad field, 409 for a taken username
     everyone = db.session.scalars(select(User).order_by(User.username)).all()
-    return render_template("auth/users.html", users=everyone, roles=ROLES, error=error), (422 if error else 200)
+    return render_template("auth/users.html", users=everyone, roles=ROLES, error=error), status
 
 
 @bp.route("/admin/users/<int:user_id>", methods=["POST"])
 @login_required
-def update_user(user_id: int):  # noqa: ANN201
+def update_user(user_id: int):
     require("manage_users")
     user = db.session.get(User, user_id) or _not_found()
-    role = request.form.get("role")
-    if role:
-        if role not in ROLES:
-            from ..errors import InvalidInput
-
-            raise InvalidInput(f"Unknown role {role!r}.", field="role")
-        user.role = role
+    active = None
     if "active" in request.form:
-        user.active = request.form["active"] == "1"
-    if request.form.get("password"):
-        if len(request.form["password"]) < accounts.MIN_PASSWORD:
-            from ..errors import InvalidInput
-
-            raise InvalidInput(f"A password needs at least {accounts.MIN_PASSWORD} characters.", field="password")
-        user.set_password(request.form["password"])
-    db.session.commit()
+        active = request.form["active"] == "1"
+    accounts.update_user(user, role=request.form.get("role") or None, active=active,
+                         password=request.form.get("password") or None)
     flash(f"Updated {user.username}.")
     return redirect(url_for("auth.users"))
 
 
 @bp.route("/account/tokens", methods=["GET", "POST"])
 @login_required
-def tokens():  # noqa: ANN201
+def tokens():
     new_token = None
     if request.method == "POST":
-        _, new_token = ApiToken.issue(current_user, request.form.get("name", "").strip()[:120])
+        _, new_token = ApiToken.issue(current_user._get_current_object(), request.form.get("name", "").strip()[:120])
         db.session.commit()
-    mine = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id).order_by(ApiToken.created_at.desc())).all()
-    return render_template("auth/tokens.html", tokens=mine, new_token=new_token)
+    mine = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
+                              .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).all()
+    response = make_response(render_template("auth/tokens.html", tokens=mine, new_token=new_token))
+    if new_token:
+        response.headers["Cache-Control"] = "no-store"  # the only copy of the token: keep it out of caches
+    return response
 
 
 @bp.route("/account/tokens/<int:token_id>/revoke", methods=["POST"])
 @login_required
-def revoke_token(token_id: int):  # noqa: ANN201
+def revoke_token(token_id: int):
     token = db.session.get(ApiToken, token_id)
     if token is None or token.user_id != current_user.id:
         _not_found()
@@ -112,5 +115,5 @@ def revoke_token(token_id: int):  # noqa: ANN201
     return redirect(url_for("auth.tokens"))
 
 
-def _not_found():  # noqa: ANN202
+def _not_found():
     raise NotFound("No such record.")

@@ -31,7 +31,7 @@ def get_crisis_or_404(slug: str) -> Crisis:
     return crisis
 
 
-def _parse_date(value, field: str) -> date | None:  # noqa: ANN001
+def _parse_date(value, field: str) -> date | None:
     if value in (None, ""):
         return None
     if isinstance(value, date):
@@ -42,7 +42,7 @@ def _parse_date(value, field: str) -> date | None:  # noqa: ANN001
         raise InvalidInput(_("Give the date as YYYY-MM-DD."), field=field) from None
 
 
-def _parse_bbox(value) -> tuple[float, float, float, float] | None:  # noqa: ANN001
+def _parse_bbox(value) -> tuple[float, float, float, float] | None:
     """A bbox as "west,south,east,north" or a 4-item list, in WGS 84 degrees."""
     if value in (None, "", []):
         return None

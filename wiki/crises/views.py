@@ -18,7 +18,7 @@ bp = Blueprint("crises", __name__)
 FIELDS = ("name", "slug", "glide", "description", "bbox", "start_date", "end_date")
 
 
-def _form_from(crisis=None) -> dict:  # noqa: ANN001
+def _form_from(crisis=None) -> dict:
     if crisis is None:
         return dict.fromkeys(FIELDS, "")
     return {
@@ -30,7 +30,7 @@ def _form_from(crisis=None) -> dict:  # noqa: ANN001
 
 
 @bp.route("/crises/new", methods=["GET", "POST"])
-def new():  # noqa: ANN201
+def new():
     require("create_crisis")
     form, error = _form_from(), None
     if request.method == "POST":
@@ -45,7 +45,7 @@ def new():  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/settings", methods=["GET", "POST"])
-def settings(crisis_slug: str):  # noqa: ANN201
+def settings(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     require("edit_crisis")
     form, error = _form_from(crisis), None
@@ -62,7 +62,7 @@ def settings(crisis_slug: str):  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/")
-def home(crisis_slug: str):  # noqa: ANN201
+def home(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     sitreps = db.session.scalars(
         select(Page).join(PageCategory, PageCategory.page_id == Page.id)

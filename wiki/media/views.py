@@ -23,7 +23,7 @@ bp = Blueprint("media", __name__)
 ATTACHMENT_KINDS = frozenset({"image", "video", "document"})
 
 
-def save_attachment(crisis, page, file_storage, user) -> Attachment:  # noqa: ANN001
+def save_attachment(crisis, page, file_storage, user) -> Attachment:
     """Store one uploaded file and record it against the crisis (and page)."""
     require("upload", user)
     if file_storage is None or not file_storage.filename:
@@ -53,7 +53,7 @@ def embed_markdown(attachment: Attachment) -> str:
 
 
 @bp.route("/c/<crisis_slug>/attachments", methods=["GET", "POST"])
-def attachments(crisis_slug: str):  # noqa: ANN201
+def attachments(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page = None
     if request.values.get("page"):
@@ -71,7 +71,7 @@ def attachments(crisis_slug: str):  # noqa: ANN201
 
 
 @bp.route("/media/<int:attachment_id>/<path:filename>")
-def serve(attachment_id: int, filename: str):  # noqa: ANN201
+def serve(attachment_id: int, filename: str):
     attachment = db.session.get(Attachment, attachment_id)
     if attachment is None or attachment.filename != filename:
         abort(404)

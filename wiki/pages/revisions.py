@@ -73,7 +73,7 @@ def clean_comment(comment: str | None) -> str:
     return comment
 
 
-def clean_categories(categories) -> list[str]:  # noqa: ANN001 (a string or a list)
+def clean_categories(categories) -> list[str]:
     if categories is None:
         return []
     if isinstance(categories, str):
@@ -156,7 +156,7 @@ def _commit_and_announce(page: Page, revision: Revision) -> None:
 
 
 def create_page(crisis: Crisis, title: str, body: str, author: User | None, comment: str = "",
-                categories=None) -> Revision:  # noqa: ANN001
+                categories=None) -> Revision:
     """Create a page with its first revision; a title already in use is a 409."""
     require("create_page", author)
     title, body = clean_title(title), clean_body(body)
@@ -182,7 +182,7 @@ def create_page(crisis: Crisis, title: str, body: str, author: User | None, comm
 
 
 def save_revision(page: Page, body: str, base_revision_id: int | None, author: User | None, comment: str = "",
-                  categories=None, resolving_conflict: bool = False) -> SaveResult:  # noqa: ANN001
+                  categories=None, resolving_conflict: bool = False) -> SaveResult:
     """Save an edit that started from `base_revision_id`.
 
     If the page moved on since then, the edit is merged three-way with what was saved

@@ -21,7 +21,7 @@ from .sitrep import SITREP_CATEGORY, sitrep_draft
 bp = Blueprint("pages", __name__)
 
 
-def _page_url(page: Page, **kwargs) -> str:  # noqa: ANN003
+def _page_url(page: Page, **kwargs) -> str:
     return url_for("pages.view", crisis_slug=page.crisis.slug, slug=page.slug, **kwargs)
 
 
@@ -51,7 +51,7 @@ def _is_watching(page: Page) -> bool:
 
 
 @bp.route("/")
-def home():  # noqa: ANN201
+def home():
     crises = db.session.scalars(select(Crisis).order_by(Crisis.start_date.desc().nulls_last(), Crisis.name)).all()
     counts = dict(db.session.execute(
         select(Page.crisis_id, func.count()).where(Page.deleted_at.is_(None)).group_by(Page.crisis_id)).all())
@@ -59,12 +59,12 @@ def home():  # noqa: ANN201
 
 
 @bp.route("/recent")
-def recent():  # noqa: ANN201
+def recent():
     return render_template("pages/recent.html", crisis=None, changes=recent_changes(limit=200))
 
 
 @bp.route("/recent.atom")
-def recent_atom():  # noqa: ANN201
+def recent_atom():
     feed = atom_feed(recent_changes(limit=50), _("crisiswiki: recent changes"),
                      url_for("pages.recent_atom", _external=True), url_for("pages.recent", _external=True))
     return Response(feed, mimetype="application/atom+xml")
@@ -72,7 +72,7 @@ def recent_atom():  # noqa: ANN201
 
 @bp.route("/watchlist")
 @login_required
-def watchlist():  # noqa: ANN201
+def watchlist():
     watched = db.session.scalars(
         select(Page).join(Watch, Watch.page_id == Page.id).where(Watch.user_id == current_user.id).order_by(Page.title)).all()
     return render_template("pages/watchlist.html", pages=watched,
@@ -80,13 +80,13 @@ def watchlist():  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/recent")
-def crisis_recent(crisis_slug: str):  # noqa: ANN201
+def crisis_recent(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     return render_template("pages/recent.html", crisis=crisis, changes=recent_changes(crisis, limit=200))
 
 
 @bp.route("/c/<crisis_slug>/recent.atom")
-def crisis_recent_atom(crisis_slug: str):  # noqa: ANN201
+def crisis_recent_atom(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     feed = atom_feed(recent_changes(crisis, limit=50), _("%(name)s: recent changes", name=crisis.name),
                      url_for("pages.crisis_recent_atom", crisis_slug=crisis.slug, _external=True),
@@ -95,7 +95,7 @@ def crisis_recent_atom(crisis_slug: str):  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/pages")
-def index(crisis_slug: str):  # noqa: ANN201
+def index(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     pages = db.session.scalars(
         select(Page).where(Page.crisis_id == crisis.id, Page.deleted_at.is_(None)).order_by(Page.title)).all()
@@ -111,7 +111,7 @@ def index(crisis_slug: str):  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/category/<name>")
-def category(crisis_slug: str, name: str):  # noqa: ANN201
+def category(crisis_slug: str, name: str):
     crisis = get_crisis_or_404(crisis_slug)
     pages = db.session.scalars(
         select(Page).join(PageCategory, PageCategory.page_id == Page.id)
@@ -120,7 +120,7 @@ def category(crisis_slug: str, name: str):  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/new", methods=["GET", "POST"])
-def new(crisis_slug: str):  # noqa: ANN201
+def new(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     require("create_page")
     form = {"title": request.args.get("title", ""), "body": "", "comment": "", "categories": ""}
@@ -138,7 +138,7 @@ def new(crisis_slug: str):  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/new-sitrep")
-def new_sitrep(crisis_slug: str):  # noqa: ANN201
+def new_sitrep(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     require("create_page")
     title, body = sitrep_draft(crisis)
@@ -147,7 +147,7 @@ def new_sitrep(crisis_slug: str):  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>")
-def view(crisis_slug: str, slug: str):  # noqa: ANN201
+def view(crisis_slug: str, slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page, redirected = service.find_page(crisis, slug, include_deleted=can("view_deleted"))
     if page is None:
@@ -166,7 +166,7 @@ def view(crisis_slug: str, slug: str):  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/revisions/<int:number>")
-def revision(crisis_slug: str, slug: str, number: int):  # noqa: ANN201
+def revision(crisis_slug: str, slug: str, number: int):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug, include_deleted=can("view_deleted"))
     old = _revision_or_404(page, number)
@@ -177,7 +177,7 @@ def revision(crisis_slug: str, slug: str, number: int):  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/edit", methods=["GET", "POST"])
-def edit(crisis_slug: str, slug: str):  # noqa: ANN201
+def edit(crisis_slug: str, slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug)
     if not can_edit_page(page):
@@ -217,7 +217,7 @@ def edit(crisis_slug: str, slug: str):  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/history")
-def history(crisis_slug: str, slug: str):  # noqa: ANN201
+def history(crisis_slug: str, slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug, include_deleted=can("view_deleted"))
     revisions = db.session.scalars(select(Revision).where(Revision.page_id == page.id).order_by(Revision.number.desc())).all()
@@ -226,7 +226,7 @@ def history(crisis_slug: str, slug: str):  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/diff")
-def diff(crisis_slug: str, slug: str):  # noqa: ANN201
+def diff(crisis_slug: str, slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug, include_deleted=can("view_deleted"))
     newest = page.current_revision.number
@@ -242,7 +242,7 @@ def diff(crisis_slug: str, slug: str):  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/revert/<int:number>", methods=["POST"])
-def revert(crisis_slug: str, slug: str, number: int):  # noqa: ANN201
+def revert(crisis_slug: str, slug: str, number: int):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug)
     revision = service.revert_page(page, _revision_or_404(page, number), current_user, request.form.get("comment", ""))
@@ -251,7 +251,7 @@ def revert(crisis_slug: str, slug: str, number: int):  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/rename", methods=["GET", "POST"])
-def rename(crisis_slug: str, slug: str):  # noqa: ANN201
+def rename(crisis_slug: str, slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug)
     service.require_edit_page(page)
@@ -262,14 +262,14 @@ def rename(crisis_slug: str, slug: str):  # noqa: ANN201
             service.rename_page(page, request.form.get("title", ""), current_user, request.form.get("comment", ""))
             flash(_("Renamed; the old title now redirects here."))
             return redirect(_page_url(page))
-        except (InvalidInput,) as exc:
+        except InvalidInput as exc:
             db.session.rollback()
             error = exc
     return render_template("pages/rename.html", crisis=crisis, page=page, error=error), (error.status if error else 200)
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/delete", methods=["POST"])
-def delete(crisis_slug: str, slug: str):  # noqa: ANN201
+def delete(crisis_slug: str, slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug)
     service.delete_page(page, current_user)
@@ -278,7 +278,7 @@ def delete(crisis_slug: str, slug: str):  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/restore", methods=["POST"])
-def restore(crisis_slug: str, slug: str):  # noqa: ANN201
+def restore(crisis_slug: str, slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug, include_deleted=True)
     service.restore_page(page, current_user)
@@ -287,7 +287,7 @@ def restore(crisis_slug: str, slug: str):  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/protect", methods=["POST"])
-def protect(crisis_slug: str, slug: str):  # noqa: ANN201
+def protect(crisis_slug: str, slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug)
     protected = request.form.get("protected") == "1"
@@ -298,7 +298,7 @@ def protect(crisis_slug: str, slug: str):  # noqa: ANN201
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/watch", methods=["POST"])
 @login_required
-def watch(crisis_slug: str, slug: str):  # noqa: ANN201
+def watch(crisis_slug: str, slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug)
     existing = db.session.get(Watch, (current_user.id, page.id))
@@ -311,7 +311,7 @@ def watch(crisis_slug: str, slug: str):  # noqa: ANN201
 
 
 @bp.route("/c/<crisis_slug>/go")
-def go(crisis_slug: str):  # noqa: ANN201
+def go(crisis_slug: str):
     """Jump to a page by title (the "go to page" box)."""
     crisis = get_crisis_or_404(crisis_slug)
     title = request.args.get("title", "")
