@@ -21,7 +21,7 @@ from typing import BinaryIO
 import filetype
 from flask import current_app
 from flask_babel import gettext as _
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from ..errors import InvalidInput, TooLarge, UnsupportedMediaType
 
@@ -54,23 +54,30 @@ def read_limited(stream: BinaryIO, limit: int, field: str = "file") -> bytes:
     """Read an upload, refusing (413) one that is larger than `limit` bytes."""
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise TooLarge(_("The file is larger than the limit of %(mb)s MB.", mb=_megabytes(limit)), field=field)
+        raise TooLarge(_("The file is larger than the limit of %(size)s.", size=human_size(limit)), field=field)
     if not data:
         raise InvalidInput(_("The file is empty."), field=field)
     return data
 
 
-def _megabytes(limit: int) -> str:
-    return f"{limit / (1024 * 1024):g}"
+def human_size(size: int) -> str:
+    """25 MB, 1.5 MB, 200 KB, 900 bytes: a limit a person can read (1 MB = 1024 KB)."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.3g} MB"
+    if size >= 1024:
+        return f"{size / 1024:.3g} KB"
+    return f"{size:,} bytes"
 
 
 def _is_text(data: bytes) -> bool:
     if b"\x00" in data[:8192]:
         return False
+    sample = data[:65536]
     try:
-        data[:65536].decode("utf-8")
-    except UnicodeDecodeError as exc:  # a multi-byte character cut at the boundary is fine
-        return exc.start > 65530
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # Only a multi-byte character cut by the sample's end is fine, not a bad byte near it.
+        return len(data) > len(sample) and exc.reason == "unexpected end of data" and exc.end == len(sample)
     return True
 
 
@@ -102,24 +109,51 @@ def detect_type(data: bytes, filename: str, allowed_kinds: frozenset[str], field
     return mime, kind
 
 
+# What an image's `info` may keep when it is re-encoded: what is needed to draw it the same way.
+# Everything else goes, in particular "exif", "xmp" and "comment": Pillow writes an image's own
+# JPEG and GIF comments back out unless they are removed from `info`.
+_DRAWING_INFO = frozenset({"transparency", "icc_profile", "duration", "loop", "background", "disposal"})
+
+
+def _drop_metadata(image: Image.Image) -> Image.Image:
+    image.info = {key: value for key, value in image.info.items() if key in _DRAWING_INFO}
+    return image
+
+
+def _too_many_pixels(field: str) -> TooLarge:
+    return TooLarge(_("The image has more than %(n)s million pixels.", n=f"{MAX_IMAGE_PIXELS / 1e6:g}"), field=field)
+
+
 def strip_image_metadata(data: bytes, content_type: str, field: str = "file") -> tuple[bytes, int, int]:
     """Re-encode an image without any metadata, turned upright first (EXIF orientation is
     metadata too). Returns (bytes, width, height)."""
+    fmt = IMAGE_TYPES[content_type]
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        # Only the decoder for the type the bytes were detected as: no second opinion from another.
+        with Image.open(io.BytesIO(data), formats=[fmt]) as image:
+            frames = getattr(image, "n_frames", 1) if fmt == "GIF" else 1
+            if image.width * image.height * frames > MAX_IMAGE_PIXELS:
+                raise _too_many_pixels(field)
             image.load()
-            if content_type == "image/gif":
-                # GIF carries no EXIF; re-encoding would flatten animations.
-                return data, image.width, image.height
-            upright = ImageOps.exif_transpose(image)
-            if content_type == "image/jpeg" and upright.mode not in ("RGB", "L"):
-                upright = upright.convert("RGB")
             out = io.BytesIO()
-            options = {"quality": 90} if content_type in ("image/jpeg", "image/webp") else {}
-            upright.save(out, IMAGE_TYPES[content_type], **options)
+            if fmt == "GIF":
+                # GIF has no EXIF, but comments (and XMP) travel in extension blocks; re-encode
+                # every frame so that an animation stays one.
+                _drop_metadata(image).save(out, fmt, save_all=True)
+                return out.getvalue(), image.width, image.height
+            upright = _drop_metadata(ImageOps.exif_transpose(image))
+            if fmt == "JPEG" and upright.mode not in ("RGB", "L"):
+                upright = _drop_metadata(upright.convert("RGB"))
+            options = {"quality": 90} if fmt in ("JPEG", "WEBP") else {}
+            upright.save(out, fmt, **options)
             return out.getvalue(), upright.width, upright.height
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError, SyntaxError) as exc:
-        raise UnsupportedMediaType(_("The image could not be read: %(reason)s", reason=str(exc)), field=field) from exc
+    except TooLarge:
+        raise
+    except Image.DecompressionBombError as exc:
+        raise _too_many_pixels(field) from exc
+    except Exception as exc:  # a malformed file can make a decoder raise almost anything
+        raise UnsupportedMediaType(_("The image could not be read: %(reason)s", reason=str(exc) or type(exc).__name__),
+                                   field=field) from exc
 
 
 def display_copy(data: bytes, max_pixels: int) -> bytes:
@@ -130,7 +164,7 @@ def display_copy(data: bytes, max_pixels: int) -> bytes:
         if image.mode not in ("RGB", "L"):
             image = image.convert("RGB")
         out = io.BytesIO()
-        image.save(out, "JPEG", quality=80, optimize=True)
+        _drop_metadata(image).save(out, "JPEG", quality=80, optimize=True)
         return out.getvalue()
 
 
@@ -177,3 +211,35 @@ def safe_filename(name: str) -> str:
     name = unicodedata.normalize("NFC", os.path.basename((name or "").replace("\\", "/")))
     name = re.sub(r"[^\w.\-]+", "_", name).strip("._")
     return name[:120] or "file"
+
+
+# Endings a download may keep for each detected type; types the bytes cannot tell apart
+# (office files in one container, ISO media) share theirs. A name with any other ending gets
+# the first one added, so a saved file opens as what it is: "page.html" that was stored as
+# text downloads as "page.html.txt", not as a page a browser would run from disk.
+_OLE = (".doc", ".dot", ".xls", ".xlt", ".ppt", ".pps", ".pot")
+_ZIPPED = (".zip", ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp")
+_ISO_MEDIA = (".mp4", ".m4v", ".mov", ".qt", ".3gp", ".3g2")
+EXTENSIONS: dict[str, tuple[str, ...]] = {
+    "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"), "image/png": (".png",), "image/gif": (".gif",),
+    "image/webp": (".webp",), "video/mp4": _ISO_MEDIA, "video/x-m4v": (".m4v", *_ISO_MEDIA),
+    "video/quicktime": (".mov", *_ISO_MEDIA), "video/3gpp": (".3gp", *_ISO_MEDIA), "video/webm": (".webm",),
+    "application/pdf": (".pdf",), "application/rtf": (".rtf",), "text/plain": (".txt",), "text/csv": (".csv",),
+    "application/msword": _OLE, "application/vnd.ms-excel": (".xls", *_OLE),
+    "application/vnd.ms-powerpoint": (".ppt", *_OLE), "application/zip": _ZIPPED,
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx", *_ZIPPED),
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx", *_ZIPPED),
+    "application/vnd.openxmlformats-officedocument.presentationml.presentation": (".pptx", *_ZIPPED),
+    "application/vnd.oasis.opendocument.text": (".odt", *_ZIPPED),
+    "application/vnd.oasis.opendocument.spreadsheet": (".ods", *_ZIPPED),
+    "application/vnd.oasis.opendocument.presentation": (".odp", *_ZIPPED),
+}
+
+
+def download_name(name: str, content_type: str) -> str:
+    """`safe_filename(name)`, ending in an extension that matches `content_type`."""
+    safe = safe_filename(name)
+    endings = EXTENSIONS.get(content_type)
+    if not endings or safe.lower().endswith(endings):
+        return safe
+    return safe[:120 - len(endings[0])] + endings[0]

@@ -11,13 +11,13 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
-from ..auth.permissions import require
+from ..auth.permissions import can, require
 from ..crises.services import get_crisis_or_404
 from ..errors import InvalidInput
 from ..extensions import db
 from ..models import Attachment, Page
 from ..pages.revisions import get_page_or_404
-from .storage import path_for, read_limited, safe_filename, store_upload
+from .storage import download_name, path_for, read_limited, store_upload
 
 bp = Blueprint("media", __name__)
 ATTACHMENT_KINDS = frozenset({"image", "video", "document"})
@@ -32,7 +32,7 @@ def save_attachment(crisis, page, file_storage, user) -> Attachment:
     stored = store_upload(data, file_storage.filename, ATTACHMENT_KINDS)
     attachment = Attachment(
         crisis_id=crisis.id, page_id=page.id if page else None, sha256=stored.sha256,
-        filename=safe_filename(file_storage.filename), content_type=stored.content_type, kind=stored.kind,
+        filename=download_name(file_storage.filename, stored.content_type), content_type=stored.content_type, kind=stored.kind,
         size=stored.size, width=stored.width, height=stored.height, uploaded_by_id=user.id,
     )
     db.session.add(attachment)
@@ -66,7 +66,10 @@ def attachments(crisis_slug: str):
         return redirect(url_for("media.attachments", crisis_slug=crisis.slug))
     query = select(Attachment).where(Attachment.crisis_id == crisis.id).order_by(Attachment.created_at.desc())
     rows = db.session.scalars(query.limit(500)).all()
-    pages = {p.id: p for p in db.session.scalars(select(Page).where(Page.id.in_({a.page_id for a in rows if a.page_id})))}
+    page_query = select(Page).where(Page.id.in_({a.page_id for a in rows if a.page_id}))
+    if not can("view_deleted"):  # a deleted page's title is for administrators only
+        page_query = page_query.where(Page.deleted_at.is_(None))
+    pages = {p.id: p for p in db.session.scalars(page_query)}
     return render_template("media/attachments.html", crisis=crisis, attachments=rows, pages=pages, embed=embed_markdown)
 
 
