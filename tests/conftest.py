@@ -39,12 +39,13 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 def migrate(url: str, instance: Path) -> None:
     """Run the Alembic migrations against `url`."""
-    from flask_migrate import upgrade
+    from wiki.migrations import upgrade_all
 
+    # With the installed plugins loaded, so their migration branches run too.
     app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance), "TESTING": True,
-                      "LOAD_ENTRYPOINT_PLUGINS": False})
+                      "LOAD_ENTRYPOINT_PLUGINS": True})
     with app.app_context():
-        upgrade()
+        upgrade_all()
         db.engine.dispose()
 
 

@@ -1,7 +1,7 @@
 """Who may do what: every write endpoint of the app, tried by every role.
 
 The policy below is written out by hand from the table in wiki/auth/permissions.py (with the
-default settings: ANONYMOUS_EDIT off; ANONYMOUS_SUBMIT on, but there is no report endpoint yet).
+default settings: ANONYMOUS_EDIT off; ANONYMOUS_SUBMIT on, so everyone may submit reports).
 A forbidden request is 401 for an anonymous visitor and 403 for a logged-in user; an allowed
 one is anything else (a redirect, 200, 201, or a validation error), and never a 404 or a 5xx
 (which would mean the case was set up wrong and proves nothing).
@@ -27,6 +27,7 @@ ROLES = ("anonymous", "volunteer", "verifier", "coordinator", "admin")
 LOGGED_IN = frozenset(ROLES) - {"anonymous"}
 EDITORS = frozenset({"coordinator", "admin"})
 ADMIN = frozenset({"admin"})
+EVERYONE = frozenset(ROLES)
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 NOT_WRITES = {"auth.login", "auth.logout"}  # anyone may try to log in or out
 
@@ -40,6 +41,7 @@ class World:
     other_user_id: int = 0
     own_token_id: int | None = None
     someone_elses_token_id: int = 0
+    reports: dict[str, int] = field(default_factory=dict)  # purpose -> report id
 
 
 @dataclass(frozen=True)
@@ -98,6 +100,18 @@ MATRIX: list[Case] = [
     Case("api.put_page", "PUT", EDITORS,
          lambda w: (f"/api/v1/pages/{w.crisis}/{w.pages['api']}", {"json": {"body": "edited", "base_revision": w.pages["api_base"]}}),
          label="edit"),
+    # Field reports
+    Case("reports.submit", "POST", EVERYONE,
+         lambda w: (f"/c/{w.crisis}/report", {"data": {"title": "Road blocked", "lat": "18.5", "lon": "-72.3", "sector": "logistics"}})),
+    Case("api.create_report", "POST", EVERYONE,
+         lambda w: ("/api/v1/reports", {"json": {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]},
+                                                 "properties": {"title": "Well dry", "crisis": w.crisis}}})),
+    Case("reports.edit", "POST", EDITORS,
+         lambda w: (f"/reports/{w.reports['edit']}/edit", {"data": {"status": "under_review"}})),
+    Case("reports.merge", "POST", EDITORS,
+         lambda w: (f"/reports/{w.reports['duplicate']}/merge", {"data": {"duplicate_of": str(w.reports['original'])}})),
+    Case("api.patch_report", "PATCH", EDITORS,
+         lambda w: (f"/api/v1/reports/{w.reports['edit']}", {"json": {"status": "verified"}})),
     # Media
     Case("media.attachments", "POST", EDITORS,
          lambda w: (f"/c/{w.crisis}/attachments", {"data": {"file": (io.BytesIO(b"road status: open\n"), "notes.txt")},
@@ -154,6 +168,14 @@ def build_world(app: Flask, crisis: str, make_user, me) -> World:
         world.pages[purpose] = slug
         world.pages[f"{purpose}_base"] = current
     world.other_user_id = make_user("volunteer").id
+    with app.test_request_context():
+        from wiki.reports.submission import submit_report
+        from wiki.reports.validation import report_input_from_feature
+
+        for purpose in ("edit", "duplicate", "original"):
+            given = report_input_from_feature({"type": "Feature", "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]},
+                                               "properties": {"title": f"Report to {purpose}", "crisis": crisis}})
+            world.reports[purpose] = submit_report(given, db.session.get(User, admin.id)).report.id
     with app.app_context():
         token, _ = ApiToken.issue(db.session.get(User, admin.id), "someone else's")
         db.session.commit()
@@ -231,7 +253,8 @@ def test_anonymous_editing_when_the_deployment_allows_it(app_config, crisis, mak
                                data={"body": "anon", "base_revision": world.pages["protected_base"]})
     assert protected.status_code == 403
     for case in MATRIX:
-        if case.endpoint in {"pages.new", "pages.edit", "pages.revert", "pages.rename", "api.put_page"}:
+        if case.endpoint in {"pages.new", "pages.edit", "pages.revert", "pages.rename", "api.put_page",
+                             "reports.submit", "api.create_report"}:
             continue
         url, kwargs = case.request(world)
         assert anonymous.open(url, method=case.method, **kwargs).status_code == 401, case.name

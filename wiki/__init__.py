@@ -39,6 +39,11 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     if test_config:
         app.config.update(test_config)
     config_module.finalise(app)
+    if app.config["PROXY_FIX_X_FOR"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Behind a reverse proxy the client address comes from X-Forwarded-For (rate limits).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=1)
 
     from .database import configure_engine
 
@@ -46,6 +51,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     with app.app_context():
         configure_engine(app, db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    from . import migrations  # noqa: F401  (adds the plugins' migration branches to Alembic)
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
@@ -66,8 +72,9 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     from .crises import bp as crises_bp
     from .media import bp as media_bp
     from .pages import bp as pages_bp
+    from .reports import exports_bp, reports_bp
 
-    for blueprint in (auth_bp, crises_bp, pages_bp, media_bp, api_bp):
+    for blueprint in (auth_bp, crises_bp, pages_bp, media_bp, reports_bp, exports_bp, api_bp):
         app.register_blueprint(blueprint)
 
     from .templating import init_templating

@@ -8,11 +8,11 @@ from pathlib import Path
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from flask_migrate import upgrade
 from sqlalchemy import func, select
 
 from .errors import DomainError
 from .extensions import db
+from .migrations import upgrade_all
 from .models import Crisis, User
 from .models.users import ROLES
 
@@ -33,7 +33,7 @@ def main() -> None:
 @with_appcontext
 def init_db(demo: bool) -> None:
     """Apply database migrations (and load the demo crisis into an empty database)."""
-    upgrade()
+    upgrade_all()
     click.echo(f"Database is up to date: {_safe_url()}")
     if demo:
         from .demo import load_demo

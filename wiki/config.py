@@ -19,7 +19,7 @@ DEFAULTS: dict[str, Any] = {
     # a power cut, not only a crashed process.
     "SQLITE_SYNCHRONOUS": "FULL",
     "SQLITE_BUSY_TIMEOUT_MS": 30000,
-    "MAX_CONTENT_LENGTH": 26 * 1024 * 1024,  # requests; attachments are checked separately
+    "MAX_CONTENT_LENGTH": None,  # whole requests; default: room for the largest upload allowed below
     "ATTACHMENT_MAX_BYTES": 25 * 1024 * 1024,
     "UPLOAD_FOLDER": None,  # default: <instance>/uploads
     "ANONYMOUS_EDIT": False,  # may anonymous users edit pages?
@@ -36,6 +36,16 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGES": ["en", "fr", "es", "ar"],
     "BABEL_DEFAULT_LOCALE": "en",
     "TRACE_HOOKS": False,
+    # Field reports
+    "REPORTS_PUBLISH": "on_submit",  # or "after_review": public only once a coordinator publishes
+    "REPORT_MAX_TEXT": 10000,  # characters of description
+    "REPORT_FUTURE_SLACK_HOURS": 24,  # occurred_at may be this far ahead (phones with wrong clocks)
+    "REPORT_PHOTO_MAX_BYTES": 10 * 1024 * 1024,
+    "REPORT_MAX_PHOTOS": 5,
+    "SENSITIVE_GRID_KM": 10.0,  # public location of a sensitive report: a cell of this size
+    "ANONYMOUS_SUBMIT_LIMIT": 60,  # anonymous reports per client address ...
+    "ANONYMOUS_SUBMIT_WINDOW": 3600,  # ... per this many seconds
+    "PROXY_FIX_X_FOR": 0,  # trusted proxies in front of the app (for the client address)
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's default; the tests use a cheaper pbkdf2
     # Map tile hosts etc. that pages may load images from (Content-Security-Policy img-src).
     "CSP_EXTRA_IMG_SOURCES": [],
@@ -91,6 +101,9 @@ def finalise(app: Flask) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'crisiswiki.db'}"
     else:
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
+    if not app.config["MAX_CONTENT_LENGTH"]:
+        largest = max(app.config["ATTACHMENT_MAX_BYTES"], app.config["REPORT_PHOTO_MAX_BYTES"] * app.config["REPORT_MAX_PHOTOS"])
+        app.config["MAX_CONTENT_LENGTH"] = largest + 1024 * 1024  # plus the form fields around it
     if not app.config["UPLOAD_FOLDER"]:
         app.config["UPLOAD_FOLDER"] = str(instance / "uploads")
     if not app.config["SECRET_KEY"]:

@@ -158,6 +158,9 @@ def register_error_handlers(app: Flask) -> None:
         message = error.description or error.name
         if status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
-            message = f"The upload is too large; the limit is {limit // (1024 * 1024)} MB." if limit else message
+            if limit:
+                from .media.storage import human_size
+
+                message = f"The request is too large; the limit is {human_size(limit)}."
         payload = {"error": {"code": _HTTP_CODES.get(status, "http_error"), "message": message}}
         return _respond(status, payload, dict(error.get_headers()) if status == 405 else None)

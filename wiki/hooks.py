@@ -48,8 +48,9 @@ def report_properties(report, viewer):
 
 
 @hookspec
-def export_columns():
-    """Return a list of (HXL header, HXL hashtag, function(report) -> value) for report exports."""
+def export_columns(viewer):
+    """Return a list of (header, HXL hashtag, function(report) -> value) to add to CSV exports
+    for `viewer`."""
 
 
 @hookspec
@@ -65,3 +66,20 @@ def navigation_links(crisis, viewer):
 @hookspec
 def openapi_paths():
     """Return {"paths": {...}, "schemas": {...}} to add the plugin's API to /api/v1/openapi.json."""
+
+
+@hookspec
+def reports_imported(crisis, report_ids):
+    """Called after a bulk import committed; `report_ids` lists the new reports (no
+    report_submitted call is made for them, so plugins can work in batches)."""
+
+
+@hookspec
+def filter_reports(query, params, viewer):
+    """Return `query` (a SQLAlchemy Select over Report) narrowed by the plugin's own request
+    parameters in `params` (e.g. min_score), or None to leave it as it is."""
+
+
+@hookspec
+def migration_directories():
+    """Return a list of directories holding the plugin's Alembic migrations (its own branch)."""

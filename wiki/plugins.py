@@ -56,3 +56,16 @@ def loaded_plugin_names() -> list[str]:
     pm = plugin_manager()
     return sorted(name for name, plugin in pm.list_name_plugin()
                   if plugin is not None and name and not name.startswith("wiki."))
+
+
+def chain(hook_name: str, value, **kwargs):
+    """Pass `value` through every plugin's implementation in turn; each may return a new value
+    (or None to keep it). Used for hooks that refine something, such as a query."""
+    hook = getattr(plugin_manager().hook, hook_name)
+    first_arg = next(iter(hook.spec.argnames))
+    for impl in reversed(hook.get_hookimpls()):
+        arguments = {first_arg: value, **kwargs}
+        result = impl.function(**{name: arguments[name] for name in impl.argnames})
+        if result is not None:
+            value = result
+    return value

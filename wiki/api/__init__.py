@@ -3,6 +3,6 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import crises, health, openapi, pages  # noqa: E402,F401  (routes register on import)
+from . import crises, health, openapi, pages, reports  # noqa: E402,F401  (routes register on import)
 
 __all__ = ["bp"]

@@ -69,7 +69,79 @@ CORE_PATHS: dict[str, Any] = {
     },
 }
 
+REPORT_FILTERS = [
+    {"name": "bbox", "in": "query", "schema": {"type": "string"}, "description": "west,south,east,north in degrees"},
+    {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "words in the title, description or place"},
+    {"name": "sector", "in": "query", "schema": {"type": "string"}, "description": "IASC cluster key(s), comma-separated"},
+    {"name": "status", "in": "query", "schema": {"type": "string"}, "description": "status(es), comma-separated"},
+    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+    {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+    {"name": "crisis", "in": "query", "schema": {"type": "string"}},
+    {"name": "adm", "in": "query", "schema": {"type": "string"}, "description": "admin-1 or admin-2 P-code"},
+    LIMIT_PARAM, CURSOR_PARAM,
+]
+REPORT_ID = {"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+GEOJSON_FEATURE = {"description": "A report as a GeoJSON Feature",
+                   "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
+                               "application/json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}}}}
+
+CORE_PATHS.update({
+    "/api/v1/reports": {
+        "get": _op("Reports visible to the caller, newest first (a FeatureCollection)",
+                   {"200": {"description": "FeatureCollection with next_cursor",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportCollection"}}}},
+                    "422": ERROR}, parameters=REPORT_FILTERS),
+        "post": _op(
+            "Submit a field report (a GeoJSON Feature with a Point). Send Idempotency-Key to make retries safe.",
+            {"201": GEOJSON_FEATURE, "200": {"description": "An idempotent retry: the report stored the first time"},
+             "400": ERROR, "401": ERROR, "403": ERROR, "413": ERROR, "415": ERROR, "422": ERROR,
+             "429": {"description": "Too many anonymous reports from this address; see Retry-After"}},
+            parameters=[{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}],
+            requestBody={"required": True, "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/ReportInput"}},
+                "multipart/form-data": {"schema": {"type": "object", "properties": {
+                    "feature": {"type": "string", "description": "the ReportInput Feature as JSON"},
+                    "photos": {"type": "array", "items": {"type": "string", "format": "binary"}}}}}}},
+        ),
+    },
+    "/api/v1/reports/{report_id}": {
+        "get": _op("One report", {"200": GEOJSON_FEATURE, "404": ERROR}, parameters=[REPORT_ID]),
+        "patch": _op("Change a report's fields or status, or merge it as a duplicate (coordinators)",
+                     {"200": GEOJSON_FEATURE, "401": ERROR, "403": ERROR, "404": ERROR, "415": ERROR, "422": ERROR},
+                     parameters=[REPORT_ID],
+                     requestBody={"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportPatch"}}}}),
+    },
+})
+
 SCHEMAS: dict[str, Any] = {
+    "ReportInput": {"type": "object", "required": ["type", "geometry", "properties"], "properties": {
+        "type": {"const": "Feature"},
+        "geometry": {"type": "object", "properties": {"type": {"const": "Point"},
+                                                      "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2}}},
+        "properties": {"type": "object", "required": ["title"], "properties": {
+            "crisis": {"type": "string", "description": "the crisis's short name (may be left out when only one crisis covers the point)"},
+            "title": {"type": "string", "maxLength": 200}, "description": {"type": "string"},
+            "sector": {"type": "string", "enum": ["cccm", "early_recovery", "education", "shelter", "telecoms", "food", "health",
+                                                  "logistics", "nutrition", "protection", "wash", "other"]},
+            "occurred_at": {"type": "string", "format": "date-time"}, "place_name": {"type": "string"},
+            "sensitive": {"type": "boolean"}, "client_id": {"type": "string", "description": "same as Idempotency-Key"},
+            "source": {"type": "object", "properties": {"name": {"type": "string"}, "contact": {"type": "string"},
+                                                        "organisation": {"type": "string"},
+                                                        "channel": {"type": "string", "enum": ["web", "api", "sms", "email"]}}}}}}},
+    "ReportFeature": {"type": "object", "properties": {
+        "type": {"const": "Feature"}, "id": {"type": "integer"}, "geometry": {"type": "object"},
+        "properties": {"type": "object", "description": "id, crisis, title, description, sector, status, published, sensitive, "
+                       "location_coarsened, place_name, occurred_at, received_at, photos, adm1/adm2 codes and names; "
+                       "source (name, contact) only for verifiers, coordinators and admins; plugin fields such as score"}}},
+    "ReportCollection": {"type": "object", "properties": {
+        "type": {"const": "FeatureCollection"}, "features": {"type": "array", "items": {"$ref": "#/components/schemas/ReportFeature"}},
+        "next_cursor": {"type": ["string", "null"]}}},
+    "ReportPatch": {"type": "object", "properties": {
+        "title": {"type": "string"}, "description": {"type": "string"}, "sector": {"type": "string"},
+        "status": {"type": "string", "enum": ["new", "under_review", "verified", "refuted", "archived"]},
+        "place_name": {"type": "string"}, "occurred_at": {"type": "string"}, "sensitive": {"type": "boolean"},
+        "published": {"type": "boolean"}, "geometry": {"type": "object"}, "duplicate_of": {"type": "integer"},
+        "comment": {"type": "string"}}},
     "Error": {
         "type": "object", "required": ["error"],
         "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
@@ -107,6 +179,12 @@ SCHEMAS: dict[str, Any] = {
         "current_revision": {"type": "integer"}, "current_body": {"type": "string"}, "your_body": {"type": "string"},
         "merged_with_conflict_markers": {"type": "string"}}}}},
 }
+
+
+def register(paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> None:
+    """Add a core feature's API paths (called at import time by the feature's API module)."""
+    CORE_PATHS.update(paths)
+    SCHEMAS.update(schemas or {})
 
 
 def document() -> dict[str, Any]:

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from ..auth.permissions import can, require
 from ..crises.services import get_crisis_or_404
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
@@ -28,6 +29,8 @@ def put_page(crisis_slug: str, slug: str):
     """Create the page (no base_revision) or save an edit of it (base_revision = the revision
     id the edit started from; 409 with both versions if it overlaps a newer save)."""
     crisis = get_crisis_or_404(crisis_slug)
+    if not (can("edit_page") or can("create_page")):
+        require("edit_page")  # refuse before reading the body: 401/403, not a validation error
     data = json_body()
     body = string_field(data, "body", required=True)
     comment = string_field(data, "comment")

@@ -2,9 +2,10 @@
 from .attachments import Attachment
 from .crises import Crisis
 from .pages import Page, PageCategory, PageLink, PageRedirect, Revision, Watch
+from .reports import RateLimitCounter, Report, ReportChange, ReportPhoto, Source
 from .users import ApiToken, User
 
 __all__ = [
     "ApiToken", "Attachment", "Crisis", "Page", "PageCategory", "PageLink", "PageRedirect",
-    "Revision", "User", "Watch",
+    "RateLimitCounter", "Report", "ReportChange", "ReportPhoto", "Revision", "Source", "User", "Watch",
 ]

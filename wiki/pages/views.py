@@ -245,6 +245,7 @@ def diff(crisis_slug: str, slug: str):
 def revert(crisis_slug: str, slug: str, number: int):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug)
+    service.require_edit_page(page)
     revision = service.revert_page(page, _revision_or_404(page, number), current_user, request.form.get("comment", ""))
     flash(_("Reverted to revision %(n)d (saved as revision %(m)d).", n=number, m=revision.number))
     return redirect(_page_url(page))

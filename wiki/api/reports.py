@@ -1,0 +1,115 @@
+"""Field reports in the API, as GeoJSON Features and FeatureCollections."""
+from __future__ import annotations
+
+import json
+
+from flask import jsonify, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from ..auth.permissions import require
+from ..errors import BadRequest, InvalidInput, NotFound, UnsupportedMediaType
+from ..extensions import db
+from ..models import Report
+from ..reports.queries import ReportFilters, report_list_query
+from ..reports.submission import Photo, submit_report
+from ..reports.triage import merge_duplicate, update_report
+from ..reports.validation import report_input_from_feature
+from ..reports.visibility import can_view, report_feature
+from . import bp
+from .requests import json_body, page_limit
+
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def _feature_and_photos() -> tuple[dict, list[Photo]]:
+    """A JSON Feature, or multipart/form-data with the Feature in `feature` and files in `photos`."""
+    if request.mimetype == "multipart/form-data":
+        raw = request.form.get("feature")
+        if raw is None:
+            raise BadRequest(_("Send the report as JSON in the form field 'feature'."), field="feature")
+        try:
+            feature = json.loads(raw)
+        except ValueError:
+            raise BadRequest(_("The 'feature' field is not valid JSON."), field="feature")
+        photos = [Photo(f.filename or "photo", f.stream) for f in request.files.getlist("photos") if f.filename]
+        return feature, photos
+    if not request.is_json:
+        raise UnsupportedMediaType(_("Send a GeoJSON Feature as application/json (or multipart/form-data with photos)."))
+    return json_body(), []
+
+
+@bp.post("/reports")
+def create_report():
+    require("submit_report")
+    feature, photos = _feature_and_photos()
+    client_id = request.headers.get(IDEMPOTENCY_HEADER)
+    given = report_input_from_feature(feature, default_channel="api", client_id=client_id)
+    result = submit_report(given, current_user, photos)
+    response = jsonify(report_feature(result.report, current_user))
+    response.status_code = 201 if result.created else 200
+    response.headers["Location"] = url_for("api.get_report", report_id=result.report.id, _external=True)
+    if not result.created:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+def _get_visible(report_id: int) -> Report:
+    report = db.session.get(Report, report_id, options=[selectinload(Report.photos)])
+    if report is None or not can_view(report, current_user):
+        raise NotFound(_("There is no report %(id)d.", id=report_id))
+    return report
+
+
+@bp.get("/reports/<int:report_id>")
+def get_report(report_id: int):
+    return jsonify(report_feature(_get_visible(report_id), current_user))
+
+
+@bp.patch("/reports/<int:report_id>")
+def patch_report(report_id: int):
+    """Coordinators: change fields or status; {"duplicate_of": id} merges a duplicate."""
+    require("triage_report")
+    report = _get_visible(report_id)
+    data = json_body()
+    comment = data.pop("comment", "") or ""
+    if not isinstance(comment, str):
+        raise InvalidInput(_("comment must be text."), field="comment")
+    if "duplicate_of" in data:
+        original_id = data.pop("duplicate_of")
+        if not isinstance(original_id, int) or isinstance(original_id, bool):
+            raise InvalidInput(_("duplicate_of must be a report id."), field="duplicate_of")
+        original = db.session.get(Report, original_id)
+        if original is None:
+            raise InvalidInput(_("There is no report %(id)d.", id=original_id), field="duplicate_of")
+        if data:
+            update_report(report, data, current_user, comment)
+        merge_duplicate(report, original, current_user, comment)
+    else:
+        if not data:
+            raise InvalidInput(_("Send at least one field to change."), field="body")
+        update_report(report, data, current_user, comment)
+    db.session.refresh(report)
+    return jsonify(report_feature(report, current_user))
+
+
+@bp.get("/reports")
+def list_reports():
+    """Newest first, keyset-paginated: `next_cursor` continues below the last report."""
+    filters = ReportFilters.from_args(request.args)
+    limit = page_limit()
+    query = report_list_query(filters, current_user)
+    cursor = request.args.get("cursor")
+    if cursor:
+        if not cursor.isdigit():
+            raise InvalidInput(_("cursor must come from a previous response's next_cursor."), field="cursor")
+        query = query.where(Report.id < int(cursor))
+    rows = db.session.scalars(query.limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return jsonify({
+        "type": "FeatureCollection",
+        "features": [report_feature(report, current_user) for report in rows],
+        "next_cursor": str(rows[-1].id) if more else None,
+    })

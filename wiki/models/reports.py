@@ -1,0 +1,145 @@
+"""Field reports from the ground, the sources they come from, their photos and their history.
+
+A source's contact details are the most sensitive data crisiswiki holds: they identify people
+who may be at risk. They live only on `Source`, are shown only to verifiers, coordinators and
+admins, and are found again by a hash of the normalised contact, so that a source who reports
+again builds one track record.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, utcnow
+from .crises import Crisis
+from .users import User
+
+# The 11 IASC clusters (see ../shared/DOMAIN.md), plus "other".
+SECTORS: dict[str, str] = {
+    "cccm": "Camp Coordination and Camp Management",
+    "early_recovery": "Early Recovery",
+    "education": "Education",
+    "shelter": "Emergency Shelter",
+    "telecoms": "Emergency Telecommunications",
+    "food": "Food Security",
+    "health": "Health",
+    "logistics": "Logistics",
+    "nutrition": "Nutrition",
+    "protection": "Protection",
+    "wash": "Water, Sanitation and Hygiene",
+    "other": "Other",
+}
+STATUSES = ("new", "under_review", "verified", "refuted", "duplicate", "archived")
+CHANNELS = ("web", "api", "sms", "email", "import")
+
+
+class Source(db.Model):
+    """Who reported: a logged-in user, or someone known only by the contact they gave."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), unique=True)
+    contact_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    contact: Mapped[str | None] = mapped_column(String(254))
+    name: Mapped[str] = mapped_column(String(120), default="")
+    organisation: Mapped[str] = mapped_column(String(200), default="")
+    channel: Mapped[str] = mapped_column(String(20), default="web")  # of the first report
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship()
+
+    @property
+    def is_anonymous(self) -> bool:
+        return self.user_id is None and self.contact_hash is None
+
+
+class Report(db.Model):
+    __tablename__ = "reports"
+    __table_args__ = (
+        Index("ix_reports_crisis_received", "crisis_id", "received_at"),
+        Index("ix_reports_crisis_status", "crisis_id", "status"),
+        Index("ix_reports_lat_lon", "lat", "lon"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float] = mapped_column(Float)
+    place_name: Mapped[str] = mapped_column(String(200), default="")
+    occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sector: Mapped[str] = mapped_column(String(20), default="other")
+    status: Mapped[str] = mapped_column(String(20), default="new")
+    published: Mapped[bool] = mapped_column(Boolean, default=True)
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    channel: Mapped[str] = mapped_column(String(20), default="web")
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"), index=True)
+    # Idempotency: a client's key for this submission; the same key never stores two reports.
+    client_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    payload_hash: Mapped[str | None] = mapped_column(String(64))
+    # Administrative areas by point-in-polygon (the maps feature fills these in).
+    adm1_pcode: Mapped[str | None] = mapped_column(String(40), index=True)
+    adm1_name: Mapped[str | None] = mapped_column(String(200))
+    adm2_pcode: Mapped[str | None] = mapped_column(String(40), index=True)
+    adm2_name: Mapped[str | None] = mapped_column(String(200))
+
+    crisis: Mapped[Crisis] = relationship()
+    source: Mapped[Source] = relationship()
+    photos: Mapped[list[ReportPhoto]] = relationship(back_populates="report", cascade="all, delete-orphan",
+                                                     order_by="ReportPhoto.id")
+    duplicate_of: Mapped[Report | None] = relationship(remote_side=[id])
+
+    def __repr__(self) -> str:
+        return f"<Report {self.id} {self.status}>"
+
+
+class ReportPhoto(db.Model):
+    """A photo on a report: the original (metadata stripped) and a smaller copy for phones."""
+
+    __tablename__ = "report_photos"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
+    display_sha256: Mapped[str] = mapped_column(String(64))  # at most 1280 px, for the report page
+    thumb_sha256: Mapped[str] = mapped_column(String(64))  # at most 320 px, for lists and popups
+    content_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int] = mapped_column(Integer)
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    report: Mapped[Report] = relationship(back_populates="photos")
+
+
+class ReportChange(db.Model):
+    """One entry of a report's history: who changed which fields, from what to what, when."""
+
+    __tablename__ = "report_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    author_name: Mapped[str] = mapped_column(String(120), default="")
+    changes: Mapped[dict] = mapped_column(JSON)  # field -> [old, new]
+    comment: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RateLimitCounter(db.Model):
+    """Fixed-window request counters shared by every worker and server through the database."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window: Mapped[int] = mapped_column(Integer, primary_key=True)  # window start, seconds since the epoch
+    count: Mapped[int] = mapped_column(Integer, default=0)

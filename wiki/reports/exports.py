@@ -1,0 +1,127 @@
+"""Exports of a crisis's reports as GeoJSON and as CSV with an HXL hashtag row.
+
+Both stream: rows are read from the database in batches and written out as they come, so
+100,000 reports leave in one response without a timeout or a memory spike. They go through
+the same visibility rules as every other view (contacts only for verifiers, coarsened
+locations for sensitive reports, unpublished reports only for those who may triage).
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Blueprint, Response, request, stream_with_context
+from flask_login import current_user
+
+from .. import plugins
+from ..crises.services import get_crisis_or_404
+from ..extensions import db
+from ..models import Report
+from .queries import ReportFilters, report_list_query
+from .visibility import is_privileged, public_point, report_feature
+
+bp = Blueprint("exports", __name__)
+BATCH = 1000
+
+Column = tuple[str, str, Callable[[Report], Any]]
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value is not None else ""
+
+
+def export_columns(viewer) -> list[Column]:
+    """(header, HXL hashtag, value) for each CSV column `viewer` may see."""
+    columns: list[Column] = [
+        ("id", "#meta+id", lambda r: r.id),
+        ("crisis", "#crisis+code", lambda r: r.crisis.glide or r.crisis.slug),
+        ("title", "#description+title", lambda r: r.title),
+        ("description", "#description", lambda r: r.description),
+        ("sector", "#sector", lambda r: r.sector),
+        ("status", "#status", lambda r: r.status),
+        ("occurred_at", "#date+occurred", lambda r: _iso(r.occurred_at)),
+        ("received_at", "#date+reported", lambda r: _iso(r.received_at)),
+        ("lat", "#geo+lat", lambda r: public_point(r, viewer)[1]),
+        ("lon", "#geo+lon", lambda r: public_point(r, viewer)[0]),
+        ("place_name", "#loc+name", lambda r: r.place_name),
+        ("adm1_pcode", "#adm1+code", lambda r: r.adm1_pcode or ""),
+        ("adm1_name", "#adm1+name", lambda r: r.adm1_name or ""),
+        ("adm2_pcode", "#adm2+code", lambda r: r.adm2_pcode or ""),
+        ("adm2_name", "#adm2+name", lambda r: r.adm2_name or ""),
+        ("channel", "#meta+x_channel", lambda r: r.channel),
+        ("sensitive", "#meta+x_sensitive", lambda r: "true" if r.sensitive else "false"),
+        ("location_coarsened", "#meta+x_coarsened", lambda r: "false" if public_point(r, viewer) == (r.lon, r.lat) else "true"),
+        ("duplicate_of", "#meta+x_duplicate_of", lambda r: r.duplicate_of_id or ""),
+    ]
+    if is_privileged(viewer):
+        columns += [
+            ("source_name", "#contact+name", lambda r: r.source.name),
+            ("source_contact", "#contact+x_contact", lambda r: r.source.contact or ""),
+            ("source_organisation", "#org+name", lambda r: r.source.organisation),
+        ]
+    for extra in plugins.call("export_columns", viewer=viewer):
+        columns.extend(extra)
+    return columns
+
+
+def _batches(filters: ReportFilters, viewer) -> Iterator[list[Report]]:
+    """The visible reports, oldest first, in batches read by keyset (flat memory)."""
+    last_id = 0
+    while True:
+        query = report_list_query(filters, viewer, newest_first=False).where(Report.id > last_id).limit(BATCH)
+        rows = db.session.scalars(query).all()
+        if not rows:
+            return
+        yield rows
+        last_id = rows[-1].id
+        db.session.expunge_all()  # keep the identity map from growing with the export
+
+
+def _geojson(filters: ReportFilters, viewer) -> Iterator[str]:
+    yield '{"type": "FeatureCollection", "features": ['
+    first = True
+    for rows in _batches(filters, viewer):
+        chunk = ",\n".join(json.dumps(report_feature(r, viewer), ensure_ascii=False) for r in rows)
+        yield chunk if first else ",\n" + chunk
+        first = False
+    yield "]}\n"
+
+
+def _csv(filters: ReportFilters, viewer) -> Iterator[str]:
+    columns = export_columns(viewer)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([header for header, _tag, _value in columns])
+    writer.writerow([tag for _header, tag, _value in columns])
+    yield buffer.getvalue()
+    for rows in _batches(filters, viewer):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerows([[value(r) for _header, _tag, value in columns] for r in rows])
+        yield buffer.getvalue()
+
+
+def _stream(body: Iterator[str], mimetype: str, filename: str) -> Response:
+    response = Response(stream_with_context(body), mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.route("/c/<crisis_slug>/reports.geojson")
+def geojson(crisis_slug: str):
+    crisis = get_crisis_or_404(crisis_slug)
+    filters = ReportFilters.from_args(request.args, crisis=crisis.slug)  # a bad filter is a 422 before streaming
+    return _stream(_geojson(filters, current_user._get_current_object()), "application/geo+json",
+                   f"{crisis.slug}-reports.geojson")
+
+
+@bp.route("/c/<crisis_slug>/reports.csv")
+def csv_export(crisis_slug: str):
+    crisis = get_crisis_or_404(crisis_slug)
+    filters = ReportFilters.from_args(request.args, crisis=crisis.slug)
+    return _stream(_csv(filters, current_user._get_current_object()), "text/csv; charset=utf-8",
+                   f"{crisis.slug}-reports.csv")

@@ -1,0 +1,77 @@
+"""The volunteer's report form: plain HTML fields turned into the same GeoJSON Feature the API
+takes, so the form and the API share one validation."""
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+
+from ..errors import InvalidInput
+from ..extensions import db
+from ..models import Crisis, Report
+
+# "18.54, -72.34" or "18.54 -72.34" (latitude first, as people say it and phones show it).
+_LAT_LON = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*[,; ]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
+
+
+def _fold(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c)).strip()
+
+
+def _number(value: str, field: str) -> float:
+    try:
+        return float(value.replace(",", "."))
+    except ValueError:
+        raise InvalidInput(_("%(field)s must be a number in decimal degrees.", field=field), field=f"geometry.{field}")
+
+
+def locate(crisis: Crisis, form: dict[str, str]) -> tuple[float, float]:
+    """(lon, lat) from the form: the coordinate fields (filled by the map or the phone's
+    location), else coordinates typed as the place, else a place already reported in this crisis."""
+    lat_text, lon_text = form.get("lat", "").strip(), form.get("lon", "").strip()
+    if lat_text or lon_text:
+        if not (lat_text and lon_text):
+            raise InvalidInput(_("Give both latitude and longitude."), field="geometry")
+        return _number(lon_text, "longitude"), _number(lat_text, "latitude")
+    place = form.get("place_name", "").strip()
+    if (match := _LAT_LON.match(place)) is not None:
+        return float(match.group(2)), float(match.group(1))
+    if place:
+        folded = _fold(place)
+        known = db.session.execute(
+            select(Report.place_name, func.avg(Report.lon), func.avg(Report.lat))
+            .where(Report.crisis_id == crisis.id, func.lower(Report.place_name) == place.lower(), Report.status != "refuted")
+            .group_by(Report.place_name).limit(1)
+        ).first()
+        if known is None:  # accents folded in Python: SQLite's lower() knows only ASCII
+            for name, lon, lat in db.session.execute(
+                select(Report.place_name, func.avg(Report.lon), func.avg(Report.lat))
+                .where(Report.crisis_id == crisis.id, Report.place_name != "").group_by(Report.place_name).limit(5000)
+            ):
+                if _fold(name) == folded:
+                    known = (name, lon, lat)
+                    break
+        if known is not None:
+            return float(known[1]), float(known[2])
+        raise InvalidInput(_("We do not know where “%(place)s” is yet: tap the map, use your location, or type coordinates "
+                             "as latitude, longitude (e.g. 18.54, -72.34).", place=place), field="geometry")
+    raise InvalidInput(_("Say where it happened: tap the map, use your location, or type a place or coordinates."),
+                       field="geometry")
+
+
+def feature_from_form(crisis: Crisis, form: dict[str, str]) -> dict[str, Any]:
+    lon, lat = locate(crisis, form)
+    occurred = form.get("occurred_at", "").strip() or None
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        "properties": {
+            "crisis": crisis.slug, "title": form.get("title", ""), "description": form.get("description", ""),
+            "sector": form.get("sector", ""), "occurred_at": occurred, "place_name": form.get("place_name", ""),
+            "sensitive": form.get("sensitive") == "1", "client_id": form.get("client_id") or None,
+            "source": {"name": form.get("name", ""), "contact": form.get("contact", ""), "channel": "web"},
+        },
+    }

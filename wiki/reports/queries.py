@@ -1,0 +1,99 @@
+"""Filtering report lists: one parser for the query string of the API, the triage queue, the
+map and the exports, so `?sector=health&bbox=...` means the same everywhere."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from .. import plugins
+from ..errors import InvalidInput
+from ..models import Crisis, Report
+from ..models.reports import SECTORS, STATUSES
+from .validation import parse_datetime
+from .visibility import visible_filter
+
+
+def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
+    if not value:
+        return None
+    try:
+        west, south, east, north = (float(part) for part in value.split(","))
+    except ValueError:
+        raise InvalidInput(_("bbox is west,south,east,north in degrees."), field="bbox")
+    if not (-180 <= west <= 180 and -180 <= east <= 180 and -90 <= south <= north <= 90):
+        raise InvalidInput(_("bbox is outside the world or south is above north."), field="bbox")
+    return west, south, east, north
+
+
+def _choices(values: list[str], allowed, field: str) -> list[str]:
+    chosen = [v for value in values for v in value.split(",") if v]
+    unknown = [v for v in chosen if v not in allowed]
+    if unknown:
+        raise InvalidInput(_("Unknown %(field)s %(value)r; use: %(list)s.", field=field, value=unknown[0], list=", ".join(allowed)),
+                           field=field)
+    return chosen
+
+
+@dataclass
+class ReportFilters:
+    crisis: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+    q: str = ""
+    sectors: tuple[str, ...] = ()
+    statuses: tuple[str, ...] = ()
+    since: datetime | None = None
+    until: datetime | None = None
+    adm: str | None = None
+    extra: Mapping[str, str] | None = None  # parameters for plugins (e.g. min_score)
+
+    @classmethod
+    def from_args(cls, args, crisis: str | None = None) -> ReportFilters:
+        since = parse_datetime(args.get("since"), "since", allow_future=True)
+        until = parse_datetime(args.get("until"), "until", allow_future=True)
+        if since and until and since > until:
+            raise InvalidInput(_("since is after until."), field="since")
+        q = (args.get("q") or "").strip()
+        if len(q) > 500:
+            raise InvalidInput(_("The search text is longer than 500 characters."), field="q")
+        return cls(
+            crisis=crisis or args.get("crisis") or None, bbox=parse_bbox(args.get("bbox")), q=q,
+            sectors=tuple(_choices(args.getlist("sector"), SECTORS, "sector")),
+            statuses=tuple(_choices(args.getlist("status"), STATUSES, "status")),
+            since=since, until=until, adm=args.get("adm") or None, extra=args,
+        )
+
+    def apply(self, query: Select, viewer) -> Select:
+        query = visible_filter(query, viewer)
+        if self.crisis:
+            query = query.join(Crisis, Crisis.id == Report.crisis_id).where(Crisis.slug == self.crisis)
+        if self.bbox:
+            west, south, east, north = self.bbox
+            lon_clause = Report.lon.between(west, east) if west <= east else or_(Report.lon >= west, Report.lon <= east)
+            query = query.where(and_(Report.lat.between(south, north), lon_clause))
+        if self.sectors:
+            query = query.where(Report.sector.in_(self.sectors))
+        if self.statuses:
+            query = query.where(Report.status.in_(self.statuses))
+        if self.since:
+            query = query.where(func.coalesce(Report.occurred_at, Report.received_at) >= self.since)
+        if self.until:
+            query = query.where(func.coalesce(Report.occurred_at, Report.received_at) <= self.until)
+        if self.adm:
+            query = query.where(or_(Report.adm1_pcode == self.adm, Report.adm2_pcode == self.adm))
+        if self.q:
+            pattern = "%" + self.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            query = query.where(or_(func.lower(Report.title).like(pattern, escape="\\"),
+                                    func.lower(Report.description).like(pattern, escape="\\"),
+                                    func.lower(Report.place_name).like(pattern, escape="\\")))
+        return plugins.chain("filter_reports", query, params=self.extra or {}, viewer=viewer)
+
+
+def report_list_query(filters: ReportFilters, viewer, newest_first: bool = True) -> Select:
+    query = select(Report).options(selectinload(Report.photos), selectinload(Report.crisis), selectinload(Report.source))
+    query = filters.apply(query, viewer)
+    return query.order_by(Report.id.desc() if newest_first else Report.id)

@@ -1,0 +1,110 @@
+"""Taking in a field report: the one service behind the web form, the API and the importer."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import and_, select
+from sqlalchemy.exc import IntegrityError
+
+from .. import plugins
+from ..auth.permissions import require
+from ..errors import InvalidInput
+from ..extensions import db
+from ..media.storage import detect_type, display_copy, read_limited, strip_image_metadata, write_blob
+from ..models import Crisis, Report, ReportPhoto
+from ..models.base import utcnow
+from .ratelimit import check_anonymous_submission
+from .sources import find_or_create_source
+from .validation import ReportInput
+
+IMAGE_ONLY = frozenset({"image"})
+
+
+@dataclass(frozen=True)
+class Photo:
+    filename: str
+    stream: object  # a binary file-like object
+
+
+@dataclass(frozen=True)
+class Submission:
+    report: Report
+    created: bool  # False when an idempotent retry returned the report stored before
+
+
+def resolve_crisis(slug: str | None, lon: float, lat: float) -> Crisis:
+    """The named crisis, or else the only crisis whose area holds the point."""
+    if slug:
+        crisis = db.session.scalar(select(Crisis).where(Crisis.slug == slug))
+        if crisis is None:
+            raise InvalidInput(_("There is no crisis %(slug)s.", slug=slug), field="crisis")
+        return crisis
+    candidates = db.session.scalars(select(Crisis).where(and_(
+        Crisis.west <= lon, Crisis.east >= lon, Crisis.south <= lat, Crisis.north >= lat))).all()
+    if len(candidates) == 1:
+        return candidates[0]
+    raise InvalidInput(_("Say which crisis this report belongs to (the crisis property)."), field="crisis")
+
+
+def _existing(client_id: str) -> Report | None:
+    return db.session.scalar(select(Report).where(Report.client_id == client_id))
+
+
+def _replay(existing: Report, given: ReportInput) -> Submission:
+    if existing.payload_hash != given.fingerprint():
+        raise InvalidInput(_("This idempotency key was already used for a different report; use a new key for a new report."),
+                           field="client_id")
+    return Submission(existing, created=False)
+
+
+def store_photo(photo: Photo) -> ReportPhoto:
+    """Check a photo from its bytes, strip its metadata, and store it with a display copy and a
+    thumbnail, so that phones on slow links never download the original."""
+    config = current_app.config
+    data = read_limited(photo.stream, config["REPORT_PHOTO_MAX_BYTES"], field="photos")
+    content_type, _kind = detect_type(data, photo.filename, IMAGE_ONLY, field="photos")
+    cleaned, width, height = strip_image_metadata(data, content_type, field="photos")
+    return ReportPhoto(
+        sha256=write_blob(cleaned), content_type=content_type, size=len(cleaned), width=width, height=height,
+        display_sha256=write_blob(display_copy(cleaned, 1280)), thumb_sha256=write_blob(display_copy(cleaned, 320)),
+    )
+
+
+def submit_report(given: ReportInput, viewer, photos: list[Photo] = (), channel: str | None = None) -> Submission:
+    """Store a validated report (and its photos) for `viewer`, then announce it to plugins.
+
+    With a client id (Idempotency-Key), a retry of the same submission returns the report
+    stored the first time instead of storing it twice."""
+    require("submit_report", viewer)
+    if given.client_id and (existing := _existing(given.client_id)) is not None:
+        return _replay(existing, given)
+    if not getattr(viewer, "is_authenticated", False):
+        check_anonymous_submission()
+    if len(photos) > current_app.config["REPORT_MAX_PHOTOS"]:
+        raise InvalidInput(_("At most %(n)d photos per report.", n=current_app.config["REPORT_MAX_PHOTOS"]), field="photos")
+    crisis = resolve_crisis(given.crisis, given.lon, given.lat)
+    stored_photos = [store_photo(photo) for photo in photos]
+    source = find_or_create_source(given.source, viewer)
+    now = utcnow()
+    report = Report(
+        crisis=crisis, title=given.title, description=given.description, lon=given.lon, lat=given.lat,
+        place_name=given.place_name, occurred_at=given.occurred_at, received_at=now, updated_at=now,
+        sector=given.sector, status="new", sensitive=given.sensitive, channel=channel or given.source.channel,
+        source=source, submitted_by_id=viewer.id if getattr(viewer, "is_authenticated", False) else None,
+        client_id=given.client_id, payload_hash=given.fingerprint() if given.client_id else None,
+        published=current_app.config["REPORTS_PUBLISH"] == "on_submit",
+        photos=stored_photos,
+    )
+    db.session.add(report)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        existing = _existing(given.client_id) if given.client_id else None
+        if existing is None:
+            raise
+        return _replay(existing, given)  # a concurrent retry with the same key won the race
+    plugins.call("report_submitted", report=report)
+    return Submission(report, created=True)

@@ -1,0 +1,107 @@
+"""Coordinators' changes to reports: edit, change status, publish, merge duplicates. Every
+change is recorded (who, what, from, to, when) and announced with `report_updated`."""
+from __future__ import annotations
+
+from typing import Any
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from .. import plugins
+from ..auth.permissions import require
+from ..errors import InvalidInput
+from ..extensions import db
+from ..models import Report, ReportChange
+from ..models.base import utcnow
+from ..models.reports import STATUSES
+from .validation import _text, parse_datetime, parse_point, parse_sector
+
+EDITABLE = ("title", "description", "sector", "status", "place_name", "occurred_at", "sensitive", "published", "geometry")
+
+
+def _lock(report: Report) -> Report:
+    return db.session.execute(
+        select(Report).where(Report.id == report.id).with_for_update().execution_options(populate_existing=True)
+    ).scalar_one()
+
+
+def _clean(report: Report, field: str, value: Any, max_text: int) -> dict[str, Any]:
+    """Validated new column values for one editable field."""
+    if field == "title":
+        return {"title": _text(value, "title", 200, required=True)}
+    if field == "description":
+        return {"description": _text(value, "description", max_text)}
+    if field == "place_name":
+        return {"place_name": _text(value, "place_name", 200)}
+    if field == "sector":
+        return {"sector": parse_sector(value)}
+    if field == "occurred_at":
+        return {"occurred_at": parse_datetime(value)}
+    if field == "status":
+        if value not in STATUSES:
+            raise InvalidInput(_("Unknown status %(value)r; use one of: %(list)s.", value=value, list=", ".join(STATUSES)),
+                               field="status")
+        if value == "duplicate" and report.duplicate_of_id is None:
+            raise InvalidInput(_("Mark a duplicate by merging it into the report it repeats."), field="status")
+        return {"status": value}
+    if field in ("sensitive", "published"):
+        if not isinstance(value, bool):
+            raise InvalidInput(_("%(field)s must be true or false.", field=field), field=field)
+        return {field: value}
+    if field == "geometry":
+        lon, lat = parse_point(value)
+        return {"lon": lon, "lat": lat}
+    raise InvalidInput(_("%(field)s cannot be changed; editable fields: %(list)s.", field=field, list=", ".join(EDITABLE)),
+                       field=field)
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def apply_changes(report: Report, values: dict[str, Any], user, comment: str = "") -> dict[str, list]:
+    """Write column changes, record them in the history, commit, and announce them."""
+    changes = {name: [_jsonable(getattr(report, name)), _jsonable(value)]
+               for name, value in values.items() if getattr(report, name) != value}
+    if not changes:
+        return {}
+    for name, value in values.items():
+        setattr(report, name, value)
+    report.updated_at = utcnow()
+    db.session.add(ReportChange(report_id=report.id, user_id=getattr(user, "id", None), author_name=getattr(user, "name", ""),
+                                changes=changes, comment=comment[:500], created_at=report.updated_at))
+    db.session.commit()
+    plugins.call("report_updated", report=report, changes={k: tuple(v) for k, v in changes.items()})
+    return changes
+
+
+def update_report(report: Report, data: dict[str, Any], user, comment: str = "") -> dict[str, list]:
+    """Edit a report's fields (coordinators). Validates everything before changing anything."""
+    require("triage_report", user)
+    from flask import current_app
+
+    max_text = current_app.config["REPORT_MAX_TEXT"]
+    report = _lock(report)
+    values: dict[str, Any] = {}
+    for field, value in data.items():
+        values.update(_clean(report, field, value, max_text))
+    if values.get("status") == "verified" and "published" not in values and not report.published:
+        values["published"] = True  # verified information is what the public should see
+    return apply_changes(report, values, user, comment)
+
+
+def merge_duplicate(duplicate: Report, original: Report, user, comment: str = "") -> None:
+    """Mark `duplicate` as repeating `original`; it leaves public lists but is never deleted."""
+    require("triage_report", user)
+    if duplicate.id == original.id:
+        raise InvalidInput(_("A report cannot duplicate itself."), field="duplicate_of")
+    if duplicate.crisis_id != original.crisis_id:
+        raise InvalidInput(_("Both reports must belong to the same crisis."), field="duplicate_of")
+    target = original
+    while target.duplicate_of_id is not None:  # point at the report that is not itself a duplicate
+        target = db.session.get(Report, target.duplicate_of_id)
+        if target.id == duplicate.id:
+            raise InvalidInput(_("That would make the reports duplicates of each other."), field="duplicate_of")
+    duplicate = _lock(duplicate)
+    apply_changes(duplicate, {"status": "duplicate", "duplicate_of_id": target.id},
+                  user, comment or _("Merged into report %(id)d", id=target.id))

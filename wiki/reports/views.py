@@ -1,0 +1,162 @@
+"""Field reports in the web UI: the volunteer's form, the coordinators' queue, the report page."""
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from .. import plugins
+from ..auth.permissions import can, require
+from ..crises.services import get_crisis_or_404
+from ..errors import DomainError, InvalidInput, NotFound
+from ..extensions import db
+from ..media.storage import path_for
+from ..models import Report, ReportChange, ReportPhoto
+from ..models.reports import SECTORS, STATUSES
+from .forms import feature_from_form
+from .queries import ReportFilters, report_list_query
+from .submission import Photo, submit_report
+from .triage import merge_duplicate, update_report
+from .validation import report_input_from_feature
+from .visibility import can_view, coarsen, is_privileged, shows_exact_location
+
+bp = Blueprint("reports", __name__)
+FORM_FIELDS = ("title", "description", "sector", "occurred_at", "place_name", "lat", "lon", "name", "contact", "sensitive",
+               "client_id")
+QUEUE_SIZE = 100
+
+
+def _visible_or_404(report_id: int) -> Report:
+    report = db.session.get(Report, report_id, options=[selectinload(Report.photos)])
+    if report is None or not can_view(report, current_user):
+        raise NotFound(_("There is no report %(id)d.", id=report_id))
+    return report
+
+
+@bp.route("/c/<crisis_slug>/report", methods=["GET", "POST"])
+def submit(crisis_slug: str):
+    """The volunteer's form. Works as a plain HTML form post; scripts only add the map picker,
+    the phone's location and the offline draft."""
+    crisis = get_crisis_or_404(crisis_slug)
+    require("submit_report")
+    form = dict.fromkeys(FORM_FIELDS, "")
+    form["client_id"] = uuid.uuid4().hex  # makes a double tap or a resend on a bad connection safe
+    error = None
+    if request.method == "POST":
+        form = {key: request.form.get(key, "") for key in FORM_FIELDS}
+        try:
+            given = report_input_from_feature(feature_from_form(crisis, form), default_channel="web")
+            photos = [Photo(f.filename, f.stream) for f in request.files.getlist("photos") if f.filename]
+            result = submit_report(given, current_user, photos, channel="web")
+            return redirect(url_for("reports.thanks", report_id=result.report.id))
+        except DomainError as exc:
+            if exc.status in (401, 403, 429):
+                raise
+            db.session.rollback()
+            error = exc
+    return render_template("reports/form.html", crisis=crisis, form=form, error=error, sectors=SECTORS,
+                           anonymous=not current_user.is_authenticated), (error.status if error else 200)
+
+
+@bp.route("/reports/<int:report_id>/thanks")
+def thanks(report_id: int):
+    report = db.session.get(Report, report_id)
+    if report is None:
+        abort(404)
+    return render_template("reports/thanks.html", crisis=report.crisis, report_id=report.id,
+                           visible=can_view(report, current_user))
+
+
+@bp.route("/c/<crisis_slug>/reports")
+def index(crisis_slug: str):
+    """Public list, and for coordinators the triage queue: new reports first, with filters."""
+    crisis = get_crisis_or_404(crisis_slug)
+    filters = ReportFilters.from_args(request.args, crisis=crisis.slug)
+    query = report_list_query(filters, current_user)
+    triage = can("triage_report")
+    if triage and not filters.statuses and request.args.get("order") != "newest":
+        # The queue: what nobody has looked at yet comes first.
+        query = query.order_by(None).order_by((Report.status == "new").desc(), Report.id.desc())
+    cursor = request.args.get("cursor", type=int)
+    if cursor:
+        query = query.where(Report.id < cursor)
+    rows = db.session.scalars(query.limit(QUEUE_SIZE + 1)).all()
+    more = len(rows) > QUEUE_SIZE
+    rows = rows[:QUEUE_SIZE]
+    return render_template("reports/index.html", crisis=crisis, reports=rows, filters=filters, triage=triage,
+                           sectors=SECTORS, statuses=STATUSES, next_cursor=rows[-1].id if more and not triage else None,
+                           args=request.args, privileged=is_privileged(current_user))
+
+
+@bp.route("/reports/<int:report_id>")
+def view(report_id: int):
+    report = _visible_or_404(report_id)
+    exact = shows_exact_location(report, current_user)
+    lon, lat = (report.lon, report.lat) if exact else coarsen(report.lon, report.lat)
+    history = []
+    if can("triage_report") or is_privileged(current_user):
+        history = db.session.scalars(select(ReportChange).where(ReportChange.report_id == report.id)
+                                     .order_by(ReportChange.created_at.desc(), ReportChange.id.desc())).all()
+    panels = plugins.call("report_panels", report=report, viewer=current_user)
+    return render_template("reports/view.html", crisis=report.crisis, report=report, exact=exact, lon=lon, lat=lat,
+                           history=history, privileged=is_privileged(current_user), triage=can("triage_report"),
+                           sectors=SECTORS, statuses=STATUSES, panels=panels)
+
+
+@bp.route("/reports/<int:report_id>/edit", methods=["POST"])
+def edit(report_id: int):
+    report = _visible_or_404(report_id)
+    require("triage_report")
+    data: dict = {}
+    for field in ("title", "description", "sector", "status", "place_name", "occurred_at"):
+        if field in request.form:
+            data[field] = request.form[field] or (None if field == "occurred_at" else "")
+    for flag in ("sensitive", "published"):
+        if f"{flag}_present" in request.form:
+            data[flag] = request.form.get(flag) == "1"
+    if request.form.get("lat") and request.form.get("lon"):
+        try:
+            data["geometry"] = {"type": "Point", "coordinates": [float(request.form["lon"]), float(request.form["lat"])]}
+        except ValueError:
+            raise InvalidInput(_("Coordinates must be numbers."), field="geometry")
+    if data.get("status") == report.status == "duplicate":
+        data.pop("status")
+    changes = update_report(report, data, current_user, request.form.get("comment", ""))
+    flash(_("Saved %(n)d change(s).", n=len(changes)) if changes else _("Nothing changed."))
+    return redirect(url_for("reports.view", report_id=report.id))
+
+
+@bp.route("/reports/<int:report_id>/merge", methods=["POST"])
+def merge(report_id: int):
+    report = _visible_or_404(report_id)
+    require("triage_report")
+    original_id = request.form.get("duplicate_of", type=int)
+    original = db.session.get(Report, original_id) if original_id else None
+    if original is None:
+        raise InvalidInput(_("Give the number of the report this one repeats."), field="duplicate_of")
+    merge_duplicate(report, original, current_user, request.form.get("comment", ""))
+    flash(_("Report %(a)d is now marked as a duplicate of report %(b)d.", a=report.id, b=original.id))
+    return redirect(url_for("reports.view", report_id=report.id))
+
+
+@bp.route("/reports/photos/<int:photo_id>/<size>")
+def photo(photo_id: int, size: str):
+    """A report's photo; never for a sensitive report unless the viewer may see its exact place."""
+    record = db.session.get(ReportPhoto, photo_id)
+    if record is None or size not in ("display", "thumb", "original"):
+        abort(404)
+    report = record.report
+    if not can_view(report, current_user) or not shows_exact_location(report, current_user):
+        abort(404)
+    digest = {"display": record.display_sha256, "thumb": record.thumb_sha256, "original": record.sha256}[size]
+    mimetype = record.content_type if size == "original" else "image/jpeg"
+    response = send_file(path_for(digest), mimetype=mimetype, conditional=True, etag=digest)
+    # Photos of sensitive reports must not linger in shared caches.
+    response.headers["Cache-Control"] = "private, max-age=86400" if report.sensitive or not report.published \
+        else "public, max-age=31536000, immutable"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response
