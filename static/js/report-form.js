@@ -1,0 +1,66 @@
+// The volunteer's report form, enhanced: the phone's location and a map picker.
+// Without this script the form is a plain HTML form and works the same.
+(function () {
+  "use strict";
+  const form = document.getElementById("report-form");
+  if (!form) return;
+  const lat = form.querySelector("#lat");
+  const lon = form.querySelector("#lon");
+  const status = document.getElementById("draft-status");
+
+  function setPoint(latitude, longitude) {
+    lat.value = latitude.toFixed(5);
+    lon.value = longitude.toFixed(5);
+    lat.dispatchEvent(new Event("input", { bubbles: true }));
+  }
+
+  const locate = document.getElementById("use-location");
+  if (locate && "geolocation" in navigator) {
+    locate.hidden = false;
+    locate.addEventListener("click", () => {
+      locate.disabled = true;
+      navigator.geolocation.getCurrentPosition(
+        (position) => {
+          setPoint(position.coords.latitude, position.coords.longitude);
+          locate.disabled = false;
+          if (status) status.textContent = locate.dataset.found || "";
+        },
+        () => {
+          locate.disabled = false;
+          if (status) status.textContent = locate.dataset.failed || "";
+        },
+        { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 }
+      );
+    });
+  }
+
+  // The map picker needs Leaflet (vendored under static/vendor); the page loads it only
+  // when the crisis has a map, so the form itself stays light.
+  const picker = document.getElementById("map-picker");
+  if (picker && window.L) {
+    picker.hidden = false;
+    const bbox = (picker.dataset.bbox || "").split(",").map(Number);
+    const map = window.L.map(picker);
+    if (bbox.length === 4 && bbox.every(Number.isFinite)) {
+      map.fitBounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]]);
+    } else {
+      map.setView([0, 0], 2);
+    }
+    if (picker.dataset.tiles) {
+      window.L.tileLayer(picker.dataset.tiles, { attribution: picker.dataset.attribution || "" }).addTo(map);
+    }
+    let marker = null;
+    function show(latitude, longitude) {
+      if (marker) marker.setLatLng([latitude, longitude]);
+      else marker = window.L.marker([latitude, longitude]).addTo(map);
+    }
+    map.on("click", (event) => {
+      setPoint(event.latlng.lat, event.latlng.lng);
+      show(event.latlng.lat, event.latlng.lng);
+    });
+    [lat, lon].forEach((input) => input.addEventListener("input", () => {
+      const a = parseFloat(lat.value), b = parseFloat(lon.value);
+      if (Number.isFinite(a) && Number.isFinite(b)) show(a, b);
+    }));
+  }
+})();
