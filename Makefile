@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: run test install postgres lint clean-instance
+.PHONY: run test install postgres lint clean-instance bench bench-quick bench-tools
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -41,3 +41,14 @@ lint: $(STAMP)
 
 clean-instance:
 	rm -rf instance
+
+# Benchmarks (bench/run.py): crisiswiki, MediaWiki (after `make bench-peer`) and the ceiling.
+bench: $(STAMP) bench-tools
+	$(BIN)/python bench/run.py
+
+bench-quick: $(STAMP) bench-tools
+	$(BIN)/python bench/run.py --quick
+
+bench-tools:
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk nginx-light >/dev/null; }

@@ -1,0 +1,394 @@
+"""`make bench`: crisiswiki, MediaWiki and the machine's ceiling, measured side by side in one run.
+
+1. Generate the deterministic corpus (bench/corpus.py) and load it into a fresh instance.
+2. Serve crisiswiki with gunicorn exactly as `make run` does (gunicorn.conf.py), and drive it
+   from wrk over loopback: page views, page saves (1 and 8 clients), searches, report intake
+   (16 clients, then count what reached the database), map viewports at three zooms.
+3. The same page-view, save and search workloads against MediaWiki when `make bench-peer` has
+   installed it (bench/peer/mediawiki.py).
+4. The ceiling: the same rendered page as a static file from nginx, and the same report rows
+   inserted by a bare SQLite loop with the same durability settings.
+5. Write bench/results/latest.json and bench/results/latest.md.
+
+Usage: python bench/run.py [--quick] [--no-peer]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from datetime import datetime, timezone
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench import corpus as corpus_module  # noqa: E402
+from bench import wrk_runner  # noqa: E402
+
+WORK = ROOT / "bench" / "work"
+RESULTS = ROOT / "bench" / "results"
+BIN = Path(sys.executable).parent
+PORT, NGINX_PORT = 5090, 8092
+
+
+def log(message: str) -> None:
+    print(f"[{datetime.now():%H:%M:%S}] {message}", flush=True)
+
+
+class Settings:
+    def __init__(self, quick: bool) -> None:
+        self.quick = quick
+        self.pages = 300 if quick else 2000
+        self.reports = 20_000 if quick else 100_000
+        self.seconds = 5 if quick else 20
+        self.save_seconds = 5 if quick else 15
+
+
+def prepare_instance(settings: Settings) -> tuple[Path, dict]:
+    corpus = WORK / ("corpus-quick" if settings.quick else "corpus")
+    manifest = corpus / "manifest.json"
+    wanted = {"pages": settings.pages, "reports": settings.reports}
+    if not manifest.exists() or {k: json.loads(manifest.read_text())[k] for k in wanted} != wanted:
+        log(f"generating the corpus ({settings.pages} pages, {settings.reports} reports)")
+        corpus_module.write(corpus, settings.pages, settings.reports)
+    instance = WORK / "instance"
+    shutil.rmtree(instance, ignore_errors=True)
+    instance.mkdir(parents=True)
+    env = server_env(instance)
+    subprocess.run([str(BIN / "crisiswiki"), "init-db", "--no-demo"], env=env, check=True, capture_output=True, cwd=ROOT)
+    os.environ.update(env)
+    from wiki import create_app
+
+    app = create_app()
+    from bench.load import load
+
+    loaded = load(app, corpus, log=log)
+    for command in (["reindex"], ["rescore"]):
+        if command[0] in app.cli.commands or _has_command(command[0]):
+            started = time.perf_counter()
+            result = subprocess.run([str(BIN / "crisiswiki"), *command], env=env, capture_output=True, text=True, cwd=ROOT)
+            loaded["timings"][f"{command[0]}_s"] = round(time.perf_counter() - started, 1)
+            log(f"crisiswiki {command[0]}: exit {result.returncode} in {loaded['timings'][f'{command[0]}_s']} s")
+    loaded["corpus"] = str(corpus)
+    return instance, loaded
+
+
+def _has_command(name: str) -> bool:
+    result = subprocess.run([str(BIN / "crisiswiki"), "--help"], capture_output=True, text=True, cwd=ROOT)
+    return f"  {name} " in result.stdout
+
+
+def server_env(instance: Path) -> dict[str, str]:
+    return {**os.environ, "CRISISWIKI_INSTANCE_PATH": str(instance), "CRISISWIKI_BIND": f"127.0.0.1:{PORT}",
+            "CRISISWIKI_ANONYMOUS_SUBMIT_LIMIT": "100000000", "CRISISWIKI_LOG_LEVEL": "warning"}
+
+
+def start_gunicorn(instance: Path) -> subprocess.Popen:
+    process = subprocess.Popen([str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")], env=server_env(instance),
+                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(instance / "gunicorn.log", "ab"),  # noqa: SIM115
+                               start_new_session=True)
+    base = f"http://127.0.0.1:{PORT}"
+    for _ in range(600):
+        try:
+            if requests.get(base + "/api/v1/health", timeout=2).ok:
+                return process
+        except requests.RequestException:
+            time.sleep(0.1)
+    raise RuntimeError("gunicorn did not start")
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def write_lines(lines: list[str]) -> str:
+    handle = tempfile.NamedTemporaryFile("w", delete=False, suffix=".txt", dir=WORK)  # noqa: SIM115
+    handle.write("\n".join(lines) + "\n")
+    handle.close()
+    return handle.name
+
+
+def crisiswiki_workloads(settings: Settings, loaded: dict) -> dict:
+    base = f"http://127.0.0.1:{PORT}"
+    crisis = loaded["crisis"]
+    results: dict = {}
+    pages = [f"/c/{crisis}/wiki/{urllib.parse.quote(slug)}" for slug in loaded["pages"]]
+    for path in pages[:50]:  # the first request of each worker builds caches; measure steady state
+        requests.get(base + path, timeout=30)
+    log("workload 1: page views, logged out")
+    results["page_view"] = wrk_runner.run(base, "paths.lua", settings.seconds, 8, 2, env={"WRK_PATHS": write_lines(pages)})
+
+    log("workload 2: page saves through the API, 1 and 8 clients")
+    instance_db = WORK / "instance" / "crisiswiki.db"
+    with sqlite3.connect(instance_db) as conn:
+        rows = conn.execute("SELECT p.slug, p.current_revision_id FROM pages p JOIN crises c ON c.id = p.crisis_id "
+                            "WHERE c.slug = ? ORDER BY p.id LIMIT 400", (crisis,)).fetchall()
+    saves = [f"/api/v1/pages/{crisis}/{urllib.parse.quote(slug)}\t{revision}" for slug, revision in rows]
+    for clients in (1, 8):
+        env = {"WRK_PAGES": write_lines(saves[:200] if clients == 1 else saves[200:]), "WRK_TOKEN": loaded["token"],
+               "WRK_THREADS": str(clients)}
+        results[f"page_save_{clients}"] = wrk_runner.run(base, "page_save.lua", settings.save_seconds, clients, clients, env=env)
+
+    search_paths = search_workload_paths(crisis)
+    if search_paths:
+        log("workload 3: searches")
+        results["search"] = wrk_runner.run(base, "paths.lua", settings.seconds, 8, 2, env={"WRK_PATHS": write_lines(search_paths)})
+
+    log("workload 4: report intake, 16 clients")
+    run_id = f"bench{int(time.time())}"
+    ids_file = WORK / "intake-ids.txt"
+    intake = wrk_runner.run(base, "report_intake.lua", settings.seconds, 16, 2,
+                            env={"WRK_CRISIS": crisis, "WRK_RUN": run_id, "WRK_IDS_OUT": str(ids_file)})
+    accepted = [int(i) for i in ids_file.read_text().split(",") if i]
+    with sqlite3.connect(instance_db) as conn:
+        conn.execute("CREATE TEMP TABLE accepted (id INTEGER)")
+        conn.executemany("INSERT INTO accepted VALUES (?)", [(i,) for i in accepted])
+        found = conn.execute("SELECT count(DISTINCT r.id) FROM reports r JOIN accepted a ON a.id = r.id").fetchone()[0]
+        duplicates = conn.execute("SELECT count(*) - count(DISTINCT client_id) FROM reports WHERE client_id LIKE ?",
+                                  (run_id + "-%",)).fetchone()[0]
+    intake.update(accepted=len(accepted), found=found, lost=len(set(accepted)) - found, duplicates=duplicates)
+    results["report_intake"] = intake
+
+    viewports = map_viewport_paths(crisis)
+    if viewports:
+        for zoom, paths in viewports.items():
+            log(f"workload 5: map viewport at zoom {zoom}")
+            results[f"map_zoom_{zoom}"] = wrk_runner.run(base, "paths.lua", settings.seconds // 2 or 3, 8, 2,
+                                                         env={"WRK_PATHS": write_lines(paths)})
+    return results
+
+
+def search_workload_paths(crisis: str) -> list[str]:
+    """The fixed query list as /api/v1/search requests (when the search feature is present)."""
+    from flask import current_app  # noqa: F401
+
+    from wiki import create_app
+
+    app = create_app()
+    if "api.search" not in {rule.endpoint for rule in app.url_map.iter_rules()}:
+        return []
+    paths = []
+    for line in corpus_module.QUERIES:
+        paths.append("/api/v1/search?" + urllib.parse.urlencode({"q": line}))
+    for query, extra in zip(corpus_module.QUERIES, corpus_module.FILTERED * 6):
+        paths.append("/api/v1/search?" + urllib.parse.urlencode({"q": query}) + "&" + extra)
+    return paths
+
+
+def map_viewport_paths(crisis: str) -> dict[int, list[str]]:
+    """Viewports around the towns at three zoom levels (country, region, town)."""
+    from wiki import create_app
+
+    app = create_app()
+    endpoint = next((rule.rule for rule in app.url_map.iter_rules() if rule.endpoint == "api.map_reports"), None)
+    if endpoint is None:
+        return {}
+    rng = random.Random(7)
+    out: dict[int, list[str]] = {}
+    for zoom, half in ((8, 1.6), (11, 0.2), (14, 0.025)):
+        paths = []
+        for _ in range(100):
+            _name, lat, lon, _w = rng.choice(corpus_module.TOWNS)
+            bbox = f"{lon - half:.4f},{lat - half / 2:.4f},{lon + half:.4f},{lat + half / 2:.4f}"
+            paths.append(f"{endpoint}?crisis={crisis}&zoom={zoom}&bbox={bbox}")
+        out[zoom] = paths
+    return out
+
+
+def nginx_ceiling(settings: Settings, loaded: dict) -> dict:
+    """The same rendered page served as a static file by nginx."""
+    slug = loaded["pages"][0]
+    html = requests.get(f"http://127.0.0.1:{PORT}/c/{loaded['crisis']}/wiki/{urllib.parse.quote(slug)}", timeout=30).content
+    root = WORK / "nginx"
+    shutil.rmtree(root, ignore_errors=True)
+    (root / "www").mkdir(parents=True)
+    (root / "www" / "page.html").write_bytes(html)
+    conf = root / "nginx.conf"
+    conf.write_text(f"""
+worker_processes 2;
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  sendfile on;
+  keepalive_requests 100000;
+  server {{ listen 127.0.0.1:{NGINX_PORT}; root {root}/www; }}
+}}
+""")
+    subprocess.run(["nginx", "-c", str(conf)], check=True)
+    try:
+        result = wrk_runner.run(f"http://127.0.0.1:{NGINX_PORT}", "paths.lua", settings.seconds, 8, 2,
+                                env={"WRK_PATHS": write_lines(["/page.html"])})
+    finally:
+        subprocess.run(["nginx", "-c", str(conf), "-s", "stop"], check=False)
+    result["bytes"] = len(html)
+    return result
+
+
+def sqlite_ceiling(settings: Settings) -> dict:
+    """The same report rows inserted by a bare loop, one transaction each, with the app's
+    durability settings (WAL, synchronous=FULL): what the disk allows at best."""
+    path = WORK / "ceiling.db"
+    path.unlink(missing_ok=True)
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE reports (id INTEGER PRIMARY KEY, crisis_id INT, title TEXT, description TEXT, lon REAL, lat REAL, "
+                 "sector TEXT, status TEXT, received_at TEXT, client_id TEXT UNIQUE)")
+    count, started = 0, time.perf_counter()
+    deadline = started + settings.seconds
+    while time.perf_counter() < deadline:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT INTO reports (crisis_id, title, description, lon, lat, sector, status, received_at, client_id) "
+                     "VALUES (1, ?, 'Water point damaged, people queueing since morning.', -72.3, 18.5, 'wash', 'new', ?, ?)",
+                     (f"Intake report {count}", datetime.now(timezone.utc).isoformat(), f"ceiling-{count}"))
+        conn.execute("COMMIT")
+        count += 1
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return {"rows": count, "seconds": round(elapsed, 2), "rps": round(count / elapsed, 1)}
+
+
+def plugin_benchmarks(settings: Settings) -> dict:
+    """Feature benchmarks that live in their own scripts (scoring, truth discovery, ...)."""
+    out = {}
+    for name in ("validation_scoring", "truth_discovery"):
+        script = ROOT / "bench" / f"{name}.py"
+        if not script.exists():
+            continue
+        log(f"benchmark {name}")
+        args = [sys.executable, str(script)] + (["--quick"] if settings.quick else [])
+        result = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=900)
+        path = RESULTS / f"{name}.json"
+        out[name] = json.loads(path.read_text()) if result.returncode == 0 and path.exists() else {
+            "error": (result.stderr or result.stdout)[-2000:]}
+    return out
+
+
+def versions() -> dict:
+    def first_line(command: list[str]) -> str:
+        try:
+            result = subprocess.run(command, capture_output=True, text=True, timeout=10)
+            return (result.stdout or result.stderr).strip().splitlines()[0]
+        except (OSError, IndexError, subprocess.TimeoutExpired):
+            return "not found"
+
+    import sqlalchemy
+
+    from importlib.metadata import version
+
+    return {"python": platform.python_version(), "flask": version("flask"), "sqlalchemy": sqlalchemy.__version__,
+            "sqlite": sqlite3.sqlite_version, "gunicorn": first_line([str(BIN / "gunicorn"), "--version"]),
+            "wrk": first_line(["wrk", "--version"]), "nginx": first_line(["nginx", "-v"]),
+            "kernel": platform.release()}
+
+
+def ratio(a: float | None, b: float | None) -> str:
+    if not a or not b:
+        return "n/a"
+    return f"{a / b:.1f}×" if a / b >= 1 else f"{a / b:.2f}×"
+
+
+def markdown_table(results: dict) -> str:
+    cw, mw, ceiling = results["crisiswiki"], results.get("mediawiki") or {}, results["ceiling"]
+
+    def cell(data: dict | None, key: str = "rps", unit: str = "/s") -> str:
+        if not data or data.get(key) is None:
+            return "n/a"
+        return f"{data[key]:,.1f}{unit}" if unit == "/s" else f"{data[key]:,.1f} {unit}"
+
+    rows = [
+        ("page view (req/s)", cw.get("page_view"), mw.get("page_view"), ceiling.get("nginx_page")),
+        ("page save, 1 client (saves/s)", cw.get("page_save_1"), mw.get("page_save_1"), None),
+        ("page save, 8 clients (saves/s)", cw.get("page_save_8"), mw.get("page_save_8"), None),
+        ("search (queries/s)", cw.get("search"), mw.get("search"), None),
+        ("report intake, 16 clients (reports/s)", cw.get("report_intake"), None, ceiling.get("sqlite_insert")),
+    ]
+    lines = ["| workload | crisiswiki | p50 / p99 | MediaWiki | p50 / p99 | ceiling | crisiswiki/MediaWiki | crisiswiki/ceiling |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for name, ours, theirs, top in rows:
+        lines.append(f"| {name} | {cell(ours)} | {lat(ours)} | {cell(theirs)} | {lat(theirs)} | {cell(top)} | "
+                     f"{ratio(ours and ours.get('rps'), theirs and theirs.get('rps'))} | "
+                     f"{ratio(ours and ours.get('rps'), top and top.get('rps'))} |")
+    for key in sorted(k for k in cw if k.startswith("map_zoom_")):
+        data = cw[key]
+        lines.append(f"| map viewport, zoom {key.split('_')[-1]} (req/s) | {cell(data)} | {lat(data)} | n/a | n/a | n/a | n/a | n/a |")
+    intake = cw.get("report_intake") or {}
+    lines += ["", f"Report intake: {intake.get('accepted', 0)} reports answered 201, {intake.get('found', 0)} of them found in "
+              f"the database afterwards; lost: {intake.get('lost', 'n/a')}, duplicated: {intake.get('duplicates', 'n/a')}."]
+    return "\n".join(lines)
+
+
+def lat(d: dict | None) -> str:
+    return f"{d['p50_ms']:.1f} / {d['p99_ms']:.1f} ms" if d and "p50_ms" in d else "n/a"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="crisiswiki benchmarks")
+    parser.add_argument("--quick", action="store_true", help="a smaller corpus and shorter runs (under 3 minutes)")
+    parser.add_argument("--no-peer", action="store_true", help="skip MediaWiki even if it is installed")
+    args = parser.parse_args()
+    if not wrk_runner.wrk_available():
+        raise SystemExit("wrk is missing: run `make bench` (it installs Debian's wrk) or apt-get install wrk")
+    settings = Settings(args.quick)
+    started = time.perf_counter()
+    WORK.mkdir(parents=True, exist_ok=True)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    instance, loaded = prepare_instance(settings)
+    server = start_gunicorn(instance)
+    try:
+        cw = crisiswiki_workloads(settings, loaded)
+        log("ceiling: nginx static page")
+        nginx = nginx_ceiling(settings, loaded)
+    finally:
+        stop(server)
+    log("ceiling: bare SQLite insert loop")
+    ceiling = {"nginx_page": nginx, "sqlite_insert": sqlite_ceiling(settings)}
+    mediawiki = None
+    if not args.no_peer:
+        try:
+            from bench.peer import mediawiki as peer
+
+            if peer.available():
+                log("MediaWiki workloads")
+                mediawiki = peer.run_workloads(Path(loaded["corpus"]), settings.seconds, 8, 8, 8)
+            else:
+                log("MediaWiki is not installed: run `make bench-peer` to add it to the comparison")
+        except ImportError:
+            log("bench/peer/mediawiki.py is missing: MediaWiki not compared")
+    results = {
+        "when": datetime.now(timezone.utc).isoformat(), "quick": settings.quick, "cores": os.cpu_count(),
+        "corpus": {"pages": settings.pages, "reports": settings.reports, "seed": corpus_module.SEED},
+        "load_timings": loaded["timings"], "versions": versions(), "crisiswiki": cw, "mediawiki": mediawiki,
+        "ceiling": ceiling, "features": plugin_benchmarks(settings),
+    }
+    results["elapsed_s"] = round(time.perf_counter() - started, 1)
+    name = "latest-quick" if settings.quick else "latest"
+    (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, default=str))
+    table = markdown_table(results)
+    header = (f"# crisiswiki benchmark ({'quick' if settings.quick else 'full'})\n\n{results['when']} · {results['cores']} cores · "
+              f"{settings.pages} pages, {settings.reports} reports · "
+              + ", ".join(f"{k} {v}" for k, v in results["versions"].items()) + "\n\n")
+    (RESULTS / f"{name}.md").write_text(header + table + "\n")
+    print(header + table)
+    log(f"done in {results['elapsed_s']} s")
+
+
+if __name__ == "__main__":
+    main()
