@@ -5,12 +5,18 @@ first and writes later can fail with SQLITE_BUSY when another worker wrote in be
 busy timeout does not help there. So every transaction begun while handling a request that may
 write (POST, PUT, PATCH, DELETE) or inside `write_transaction()` starts with BEGIN IMMEDIATE,
 which takes the write lock up front and waits for it politely. Reads stay concurrent.
+
+The busiest write paths (saving a page, taking in a report) hold that lock for as little time
+as they can: their views are marked `@reads_first`, so their reads run in an ordinary
+transaction, and the service calls `begin_write()` when it is ready to write. That ends the
+read snapshot and takes the write lock; the service then re-reads what it depends on.
 """
 from __future__ import annotations
 
 import contextvars
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import wraps
 
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
@@ -20,6 +26,7 @@ from .extensions import db
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _force_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("force_immediate", default=False)
+_reading_first: contextvars.ContextVar[bool] = contextvars.ContextVar("reading_first", default=False)
 
 
 def is_sqlite(engine: Engine | None = None) -> bool:
@@ -56,7 +63,34 @@ def configure_sqlite(app: Flask, engine: Engine) -> None:
 def _wants_write_lock() -> bool:
     if _force_immediate.get():
         return True
+    if _reading_first.get():
+        return False
     return has_request_context() and request.method in UNSAFE_METHODS
+
+
+def reads_first(view: Callable) -> Callable:
+    """Mark a view whose service reads before it writes and calls `begin_write()` in between."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        token = _reading_first.set(True)
+        try:
+            return view(*args, **kwargs)
+        finally:
+            _reading_first.reset(token)
+
+    return wrapper
+
+
+def begin_write() -> None:
+    """From here on, write: on SQLite end the read-only transaction (nothing was written in it)
+    so that the next statement begins one with the write lock. No-op elsewhere (PostgreSQL's
+    services lock the rows they change)."""
+    if not _reading_first.get():
+        return
+    if is_sqlite() and db.session().in_transaction():
+        db.session.commit()
+    _reading_first.set(False)
 
 
 @contextmanager
@@ -65,7 +99,7 @@ def write_transaction() -> Iterator[None]:
     e.g. in CLI commands and background jobs; commits on success, rolls back on error."""
     token = _force_immediate.set(True)
     try:
-        if db.session.in_transaction():
+        if db.session().in_transaction():  # the scoped_session proxy does not offer in_transaction()
             db.session.commit()
         yield
         db.session.commit()

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from ..auth.permissions import can, require
 from ..crises.services import get_crisis_or_404
+from ..database import reads_first
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..models import Revision
@@ -25,6 +26,7 @@ def get_page(crisis_slug: str, slug: str):
 
 
 @bp.put("/pages/<crisis_slug>/<slug>")
+@reads_first
 def put_page(crisis_slug: str, slug: str):
     """Create the page (no base_revision) or save an edit of it (base_revision = the revision
     id the edit started from; 409 with both versions if it overlaps a newer save)."""

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ..auth.permissions import require
+from ..database import reads_first
 from ..errors import BadRequest, InvalidInput, NotFound, UnsupportedMediaType
 from ..extensions import db
 from ..models import Report
@@ -41,6 +42,7 @@ def _feature_and_photos() -> tuple[dict, list[Photo]]:
 
 
 @bp.post("/reports")
+@reads_first
 def create_report():
     require("submit_report")
     feature, photos = _feature_and_photos()

@@ -22,6 +22,7 @@ from .. import plugins
 from ..auth.permissions import require, require_edit_page
 from ..errors import Conflict, EditConflict, InvalidInput, NotFound, TooLarge
 from ..extensions import db
+from ..database import begin_write
 from ..markup import render_markdown, slugify
 from ..models import Crisis, Page, PageCategory, PageLink, PageRedirect, Revision, User
 from ..models.base import utcnow
@@ -122,8 +123,9 @@ def _author_fields(author: User | None) -> dict:
 
 
 def _append_revision(page: Page, *, title: str, body: str, categories: list[str], comment: str,
-                     kind: str, author: User | None, parent: Revision | None) -> Revision:
-    rendered = render_markdown(body, link_base=page_url_base(page.crisis))
+                     kind: str, author: User | None, parent: Revision | None, rendered: Rendered | None = None) -> Revision:
+    if rendered is None or rendered.source != body:
+        rendered = render(page.crisis, body)
     revision = Revision(
         page=page, number=(parent.number + 1) if parent else 1, parent=parent, title=title, body=body,
         html=rendered.html, categories="\n".join(categories), comment=comment, kind=kind, created_at=utcnow(),
@@ -136,6 +138,19 @@ def _append_revision(page: Page, *, title: str, body: str, categories: list[str]
     page.updated_at = revision.created_at
     _refresh_index_rows(page, categories, rendered.links)
     return revision
+
+
+@dataclass(frozen=True)
+class Rendered:
+    source: str
+    html: str
+    links: tuple[str, ...]
+
+
+def render(crisis: Crisis, body: str) -> Rendered:
+    """Render a body ahead of the write lock (rendering is the slow part of a save)."""
+    result = render_markdown(body, link_base=page_url_base(crisis))
+    return Rendered(body, result.html, result.links)
 
 
 def _refresh_index_rows(page: Page, categories: list[str], links: tuple[str, ...]) -> None:
@@ -162,6 +177,8 @@ def create_page(crisis: Crisis, title: str, body: str, author: User | None, comm
     title, body = clean_title(title), clean_body(body)
     comment, categories = clean_comment(comment), clean_categories(categories)
     slug = slugify(title)
+    rendered = render(crisis, body)
+    begin_write()
     existing, _redirected = find_page(crisis, slug, include_deleted=True)
     if existing is not None and existing.slug == slug:
         raise Conflict(_("A page called “%(title)s” already exists.", title=existing.title), field="title",
@@ -172,7 +189,7 @@ def create_page(crisis: Crisis, title: str, body: str, author: User | None, comm
         db.session.flush()
         if existing is not None:  # the title was a redirect left by a rename: the new page wins
             db.session.execute(delete(PageRedirect).where(PageRedirect.crisis_id == crisis.id, PageRedirect.slug == slug))
-        revision = _append_revision(page, title=title, body=body, categories=categories,
+        revision = _append_revision(page, title=title, body=body, categories=categories, rendered=rendered,
                                     comment=comment or _("Created page"), kind="create", author=author, parent=None)
     except IntegrityError as exc:
         db.session.rollback()
@@ -189,6 +206,8 @@ def save_revision(page: Page, body: str, base_revision_id: int | None, author: U
     meanwhile; overlapping changes raise EditConflict (409) and nothing is written."""
     require_edit_page(page, author)
     body, comment = clean_body(body), clean_comment(comment)
+    rendered = render(page.crisis, body)
+    begin_write()
     page = _lock(page)
     current = page.current_revision
     categories = current.category_list if categories is None else clean_categories(categories)
@@ -211,7 +230,7 @@ def save_revision(page: Page, body: str, base_revision_id: int | None, author: U
     if body == current.body and categories == current.category_list:
         return SaveResult(current, merged=merged, unchanged=True)
     revision = _append_revision(page, title=page.title, body=body, categories=categories, comment=comment,
-                                kind="merge" if merged else "edit", author=author, parent=current)
+                                kind="merge" if merged else "edit", author=author, parent=current, rendered=rendered)
     _commit_and_announce(page, revision)
     return SaveResult(revision, merged=merged)
 

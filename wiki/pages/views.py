@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 
 from ..auth.permissions import can, can_edit_page, require
 from ..crises.services import get_crisis_or_404
+from ..database import reads_first
 from ..errors import EditConflict, InvalidInput, NotFound
 from ..extensions import db
 from ..markup import extract_wikilinks, mark_missing_links, slugify
@@ -120,6 +121,7 @@ def category(crisis_slug: str, name: str):
 
 
 @bp.route("/c/<crisis_slug>/new", methods=["GET", "POST"])
+@reads_first
 def new(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     require("create_page")
@@ -177,6 +179,7 @@ def revision(crisis_slug: str, slug: str, number: int):
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/edit", methods=["GET", "POST"])
+@reads_first
 def edit(crisis_slug: str, slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug)

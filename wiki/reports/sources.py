@@ -6,6 +6,7 @@ import hashlib
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..database import is_sqlite
 from ..extensions import db
 from ..models import Source, User
 from .validation import SourceInput, normalise_contact
@@ -42,11 +43,15 @@ def _get_or_insert(condition, make) -> Source:
     source = db.session.scalar(select(Source).where(condition))
     if source is not None:
         return source
+    if is_sqlite():  # writers are serialised: nobody can insert the same source meanwhile
+        source = make()
+        db.session.add(source)
+        return source
     try:
         with db.session.begin_nested():
             source = make()
             db.session.add(source)
     except IntegrityError:
-        # Another request created the same source a moment ago (PostgreSQL; SQLite serialises writers).
+        # Another request created the same source a moment ago.
         source = db.session.scalar(select(Source).where(condition))
     return source

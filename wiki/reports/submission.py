@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import plugins
 from ..auth.permissions import require
+from ..database import begin_write
 from ..errors import InvalidInput
 from ..extensions import db
 from ..media.storage import detect_type, display_copy, read_limited, strip_image_metadata, write_blob
@@ -72,24 +73,28 @@ def store_photo(photo: Photo) -> ReportPhoto:
     )
 
 
-def submit_report(given: ReportInput, viewer, photos: list[Photo] = (), channel: str | None = None) -> Submission:
+def submit_report(given: ReportInput, viewer, photos: list[Photo] = (), channel: str | None = None) -> Submission:  # noqa: ANN001
     """Store a validated report (and its photos) for `viewer`, then announce it to plugins.
 
     With a client id (Idempotency-Key), a retry of the same submission returns the report
-    stored the first time instead of storing it twice."""
+    stored the first time instead of storing it twice. The work is ordered so that the
+    database's write lock is held only for the few statements that write: photos are
+    processed and lookups done first (see wiki.database.begin_write)."""
     require("submit_report", viewer)
-    if given.client_id and (existing := _existing(given.client_id)) is not None:
-        return _replay(existing, given)
-    if not getattr(viewer, "is_authenticated", False):
-        check_anonymous_submission()
     if len(photos) > current_app.config["REPORT_MAX_PHOTOS"]:
         raise InvalidInput(_("At most %(n)d photos per report.", n=current_app.config["REPORT_MAX_PHOTOS"]), field="photos")
-    crisis = resolve_crisis(given.crisis, given.lon, given.lat)
+    if given.client_id and (existing := _existing(given.client_id)) is not None:
+        return _replay(existing, given)
+    crisis_id = resolve_crisis(given.crisis, given.lon, given.lat).id
     stored_photos = [store_photo(photo) for photo in photos]
+
+    begin_write()
+    if not getattr(viewer, "is_authenticated", False):
+        check_anonymous_submission()
     source = find_or_create_source(given.source, viewer)
     now = utcnow()
     report = Report(
-        crisis=crisis, title=given.title, description=given.description, lon=given.lon, lat=given.lat,
+        crisis_id=crisis_id, title=given.title, description=given.description, lon=given.lon, lat=given.lat,
         place_name=given.place_name, occurred_at=given.occurred_at, received_at=now, updated_at=now,
         sector=given.sector, status="new", sensitive=given.sensitive, channel=channel or given.source.channel,
         source=source, submitted_by_id=viewer.id if getattr(viewer, "is_authenticated", False) else None,

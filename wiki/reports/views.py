@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from .. import plugins
 from ..auth.permissions import can, require
 from ..crises.services import get_crisis_or_404
+from ..database import reads_first
 from ..errors import DomainError, InvalidInput, NotFound
 from ..extensions import db
 from ..media.storage import path_for
@@ -38,6 +39,7 @@ def _visible_or_404(report_id: int) -> Report:
 
 
 @bp.route("/c/<crisis_slug>/report", methods=["GET", "POST"])
+@reads_first
 def submit(crisis_slug: str):
     """The volunteer's form. Works as a plain HTML form post; scripts only add the map picker,
     the phone's location and the offline draft."""
