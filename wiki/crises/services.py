@@ -5,6 +5,7 @@ import re
 import unicodedata
 from datetime import date
 
+from flask import g
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -25,7 +26,12 @@ def crisis_slug(name: str) -> str:
 
 
 def get_crisis_or_404(slug: str) -> Crisis:
-    crisis = db.session.scalar(select(Crisis).where(Crisis.slug == slug))
+    """The crisis with this short name (looked up once per request)."""
+    known = g.setdefault("crises", {})
+    crisis = known.get(slug)
+    if crisis is None or crisis not in db.session:
+        crisis = db.session.scalar(select(Crisis).where(Crisis.slug == slug))
+        known[slug] = crisis
     if crisis is None:
         raise NotFound(_("There is no crisis %(slug)s.", slug=slug))
     return crisis
@@ -104,5 +110,6 @@ def create_crisis(data: dict, author: User) -> Crisis:
 def update_crisis(crisis: Crisis, data: dict, author: User) -> Crisis:
     require("edit_crisis", author)
     apply_fields(crisis, data)
+    crisis.generation = (crisis.generation or 0) + 1  # every page shows the crisis's name
     db.session.commit()
     return crisis

@@ -9,6 +9,7 @@ from ..auth.permissions import can, require
 from ..errors import InvalidInput
 from ..extensions import db
 from ..models import Page, PageCategory
+from ..pages.cache import cached_for_anonymous
 from ..pages.changes import recent_changes
 from ..pages.sitrep import SITREP_CATEGORY
 from . import services
@@ -62,6 +63,7 @@ def settings(crisis_slug: str):
 
 
 @bp.route("/c/<crisis_slug>/")
+@cached_for_anonymous
 def home(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     sitreps = db.session.scalars(

@@ -17,6 +17,7 @@ from ..errors import InvalidInput
 from ..extensions import db
 from ..models import Attachment, Page
 from ..pages.revisions import get_page_or_404
+from ..pages.cache import bump_generation
 from .storage import download_name, path_for, read_limited, store_upload
 
 bp = Blueprint("media", __name__)
@@ -36,6 +37,7 @@ def save_attachment(crisis, page, file_storage, user) -> Attachment:
         size=stored.size, width=stored.width, height=stored.height, uploaded_by_id=user.id,
     )
     db.session.add(attachment)
+    bump_generation(crisis.id)  # pages list their files
     db.session.commit()
     return attachment
 

@@ -27,6 +27,9 @@ class Crisis(db.Model):
     end_date: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # Bumped by every change that can alter how the crisis's pages look (a save anywhere can
+    # turn a red link blue); part of the key of the anonymous page cache (wiki/pages/cache.py).
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def bbox(self) -> tuple[float, float, float, float] | None:

@@ -23,6 +23,7 @@ from ..auth.permissions import require, require_edit_page
 from ..errors import Conflict, EditConflict, InvalidInput, NotFound, TooLarge
 from ..extensions import db
 from ..database import begin_write
+from .cache import bump_generation
 from ..markup import render_markdown, slugify
 from ..models import Crisis, Page, PageCategory, PageLink, PageRedirect, Revision, User
 from ..models.base import utcnow
@@ -136,6 +137,7 @@ def _append_revision(page: Page, *, title: str, body: str, categories: list[str]
     page.current_revision = revision
     page.title = title
     page.updated_at = revision.created_at
+    bump_generation(page.crisis_id)
     _refresh_index_rows(page, categories, rendered.links)
     return revision
 
@@ -282,6 +284,7 @@ def delete_page(page: Page, author: User | None) -> None:
         return
     page.deleted_at = utcnow()
     page.deleted_by_id = author.id
+    bump_generation(page.crisis_id)
     db.session.commit()
     plugins.call("page_deleted", page=page)
 
@@ -296,6 +299,7 @@ def restore_page(page: Page, author: User | None) -> None:
         raise Conflict(_("Another page now uses this title; rename that page first."), field="title")
     page.deleted_at = None
     page.deleted_by_id = None
+    bump_generation(page.crisis_id)
     db.session.commit()
     plugins.call("page_saved", page=page, revision=page.current_revision)
 
@@ -304,4 +308,5 @@ def set_protected(page: Page, protected: bool, author: User | None) -> None:
     require("protect_page", author)
     page = _lock(page)
     page.protected = bool(protected)
+    bump_generation(page.crisis_id)
     db.session.commit()

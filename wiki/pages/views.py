@@ -15,6 +15,7 @@ from ..extensions import db
 from ..markup import extract_wikilinks, mark_missing_links, slugify
 from ..models import Attachment, Crisis, Page, PageCategory, PageLink, PageRedirect, Revision, Watch
 from . import revisions as service
+from .cache import cached_for_anonymous
 from .changes import atom_feed, recent_changes
 from .diffs import diff_rows
 from .sitrep import SITREP_CATEGORY, sitrep_draft
@@ -96,6 +97,7 @@ def crisis_recent_atom(crisis_slug: str):
 
 
 @bp.route("/c/<crisis_slug>/pages")
+@cached_for_anonymous
 def index(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     pages = db.session.scalars(
@@ -112,6 +114,7 @@ def index(crisis_slug: str):
 
 
 @bp.route("/c/<crisis_slug>/category/<name>")
+@cached_for_anonymous
 def category(crisis_slug: str, name: str):
     crisis = get_crisis_or_404(crisis_slug)
     pages = db.session.scalars(
@@ -149,6 +152,7 @@ def new_sitrep(crisis_slug: str):
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>")
+@cached_for_anonymous
 def view(crisis_slug: str, slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page, redirected = service.find_page(crisis, slug, include_deleted=can("view_deleted"))
@@ -220,6 +224,7 @@ def edit(crisis_slug: str, slug: str):
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/history")
+@cached_for_anonymous
 def history(crisis_slug: str, slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug, include_deleted=can("view_deleted"))
