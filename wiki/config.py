@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "API_PAGE_SIZE": 100,
     "API_MAX_PAGE_SIZE": 1000,
     "PAGE_MAX_BYTES": 512 * 1024,  # Markdown source of one revision
+    "PAGE_CACHE": True,  # serve anonymous page views from instance/page-cache (wiki/pages/cache.py)
     "LANGUAGES": ["en", "fr", "es", "ar"],
     "BABEL_DEFAULT_LOCALE": "en",
     "TRACE_HOOKS": False,
@@ -42,6 +43,7 @@ DEFAULTS: dict[str, Any] = {
     "REPORT_FUTURE_SLACK_HOURS": 24,  # occurred_at may be this far ahead (phones with wrong clocks)
     "REPORT_PHOTO_MAX_BYTES": 10 * 1024 * 1024,
     "REPORT_MAX_PHOTOS": 5,
+    "IMPORT_MAX_BYTES": 50 * 1024 * 1024,  # largest CSV or GeoJSON file on the report import page
     "SENSITIVE_GRID_KM": 10.0,  # public location of a sensitive report: a cell of this size
     "ANONYMOUS_SUBMIT_LIMIT": 60,  # anonymous reports per client address ...
     "ANONYMOUS_SUBMIT_WINDOW": 3600,  # ... per this many seconds
@@ -49,6 +51,15 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's default; the tests use a cheaper pbkdf2
     # Map tile hosts etc. that pages may load images from (Content-Security-Policy img-src).
     "CSP_EXTRA_IMG_SOURCES": [],
+    # Maps: the tile server ("" draws maps on a plain background, with no request leaving the site;
+    # its host is added to img-src automatically), the most points one map view gets before the
+    # server sends clusters instead, and the largest GeoJSON layer and boundaries file.
+    "MAP_TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    "MAP_TILE_ATTRIBUTION": '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+    "MAP_MAX_POINTS": 2000,
+    "MAP_CLUSTER_PIXELS": 80,  # side of a cluster cell on screen
+    "LAYER_MAX_BYTES": 20 * 1024 * 1024,
+    "BOUNDARIES_MAX_BYTES": 50 * 1024 * 1024,
 }
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
@@ -102,7 +113,8 @@ def finalise(app: Flask) -> None:
     else:
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config["MAX_CONTENT_LENGTH"]:
-        largest = max(app.config["ATTACHMENT_MAX_BYTES"], app.config["REPORT_PHOTO_MAX_BYTES"] * app.config["REPORT_MAX_PHOTOS"])
+        largest = max(app.config["ATTACHMENT_MAX_BYTES"], app.config["REPORT_PHOTO_MAX_BYTES"] * app.config["REPORT_MAX_PHOTOS"],
+                      app.config["IMPORT_MAX_BYTES"])
         app.config["MAX_CONTENT_LENGTH"] = largest + 1024 * 1024  # plus the form fields around it
     if not app.config["UPLOAD_FOLDER"]:
         app.config["UPLOAD_FOLDER"] = str(instance / "uploads")
