@@ -15,7 +15,8 @@ from .conftest import PASSWORD
 
 def logged_in_user_id(client) -> str | None:
     with client.session_transaction() as session:
-        return session.get("_user_id")
+        value = session.get("_user_id")
+        return value.partition(":")[0] if value else None  # "<id>:<password fingerprint>"
 
 
 def post_login(client, username: str, password: str, query: str = ""):
@@ -432,3 +433,16 @@ def test_create_user_command_with_bad_input_exits_non_zero_and_creates_nobody(ap
     result = runner.invoke(args=args)
     assert result.exit_code != 0
     assert user_count(app) == before
+
+
+def test_a_password_change_ends_existing_sessions(app, client, make_user, login):
+    person = make_user("coordinator")
+    login(person)
+    assert client.get("/account/tokens").status_code == 200
+    with app.app_context():
+        from wiki.models import User
+
+        user = db.session.get(User, person.id)
+        user.set_password("a brand new password")
+        db.session.commit()
+    assert client.get("/account/tokens").status_code == 401

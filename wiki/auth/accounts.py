@@ -1,6 +1,7 @@
 """Account services shared by the CLI, the admin page and the tests."""
 from __future__ import annotations
 
+import hmac
 import re
 from datetime import UTC, datetime
 
@@ -126,11 +127,14 @@ def _load_user(user_id: str) -> User | None:
     # CSRF check is skipped for bearer requests to the API).
     if _bearer_token(request) is not None:
         return user_from_bearer(request)
+    raw_id, _sep, fingerprint = (user_id or "").partition(":")
     try:
-        user = db.session.get(User, int(user_id))
+        user = db.session.get(User, int(raw_id))
     except (TypeError, ValueError):
         return None
-    return user if user is not None and user.active else None
+    if user is None or not user.active or not hmac.compare_digest(fingerprint, user.session_fingerprint):
+        return None  # a changed password ends every session and remember-me cookie made before
+    return user
 
 
 @login_manager.request_loader

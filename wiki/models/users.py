@@ -43,6 +43,14 @@ class User(UserMixin, db.Model):
         return self.active
 
     @property
+    def session_fingerprint(self) -> str:
+        """Part of the session id: derived from the password hash, so it changes with the password."""
+        return hashlib.sha256(("session:" + self.password_hash).encode()).hexdigest()[:16]
+
+    def get_id(self) -> str:  # Flask-Login stores this in the session and remember-me cookie
+        return f"{self.id}:{self.session_fingerprint}"
+
+    @property
     def name(self) -> str:
         return self.display_name or self.username
 
