@@ -99,13 +99,19 @@ def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -
     return url
 
 
+@pytest.fixture(scope="session")
+def static_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build of the hashed, compressed static files for the whole session."""
+    return tmp_path_factory.mktemp("static") / "build"
+
+
 @pytest.fixture
-def app_config(database_url: str, tmp_path: Path) -> dict:
+def app_config(database_url: str, tmp_path: Path, static_build: Path) -> dict:
     """Override in a test module to change settings."""
     return {
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "instance"),
         "WTF_CSRF_ENABLED": False, "LOAD_ENTRYPOINT_PLUGINS": False, "SECRET_KEY": "test", "SERVER_NAME": "wiki.test",
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "STATIC_BUILD_DIR": str(static_build),
     }
 
 

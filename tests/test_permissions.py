@@ -112,6 +112,9 @@ MATRIX: list[Case] = [
          lambda w: (f"/reports/{w.reports['duplicate']}/merge", {"data": {"duplicate_of": str(w.reports['original'])}})),
     Case("api.patch_report", "PATCH", EDITORS,
          lambda w: (f"/api/v1/reports/{w.reports['edit']}", {"json": {"status": "verified"}})),
+    Case("exports.import_page", "POST", EDITORS,
+         lambda w: (f"/c/{w.crisis}/reports/import", {"data": {"step": "upload", "file": (io.BytesIO(b"title,lat,lon\nA,18.5,-72.3\n"), "m.csv")},
+                                                      "content_type": "multipart/form-data"})),
     # Media
     Case("media.attachments", "POST", EDITORS,
          lambda w: (f"/c/{w.crisis}/attachments", {"data": {"file": (io.BytesIO(b"road status: open\n"), "notes.txt")},

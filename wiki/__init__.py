@@ -81,6 +81,10 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
 
     init_templating(app)
 
+    from .assets import init_assets
+
+    init_assets(app)
+
     from .cli import register_commands
 
     register_commands(app)

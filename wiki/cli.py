@@ -106,5 +106,7 @@ def create_user_command(username: str, role: str, password: str | None, display_
 
 
 def register_commands(app: Flask) -> None:
-    for command in (init_db, demo_login, create_user_command):
+    from .reports.import_command import import_reports_command
+
+    for command in (init_db, demo_login, create_user_command, import_reports_command):
         app.cli.add_command(command)

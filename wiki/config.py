@@ -33,6 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "API_PAGE_SIZE": 100,
     "API_MAX_PAGE_SIZE": 1000,
     "PAGE_MAX_BYTES": 512 * 1024,  # Markdown source of one revision
+    "STATIC_BUILD_DIR": None,  # hashed, compressed static files; default instance/static-build
     "PAGE_CACHE": True,  # serve anonymous page views from instance/page-cache (wiki/pages/cache.py)
     "LANGUAGES": ["en", "fr", "es", "ar"],
     "BABEL_DEFAULT_LOCALE": "en",
