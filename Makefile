@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: run test install postgres lint clean-instance bench bench-quick bench-tools
+.PHONY: run test install postgres lint clean-instance bench bench-quick bench-tools bench-peer
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -52,3 +52,11 @@ bench-quick: $(STAMP) bench-tools
 bench-tools:
 	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk nginx-light >/dev/null; }
+
+# MediaWiki for the side-by-side benchmark (bench/peer/mediawiki.py): Debian's packages, Apache
+# on 127.0.0.1:8081 only, the benchmark corpus imported, the parser cache warmed. Needs root (or sudo).
+bench-peer: $(STAMP)
+	$(BIN)/python bench/peer/mediawiki.py install
+	test -f bench/work/corpus/pages.jsonl || $(BIN)/python bench/corpus.py
+	$(BIN)/python bench/peer/mediawiki.py import
+	$(BIN)/python bench/peer/mediawiki.py warm

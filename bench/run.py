@@ -55,6 +55,7 @@ class Settings:
         self.reports = 20_000 if quick else 100_000
         self.seconds = 5 if quick else 20
         self.save_seconds = 5 if quick else 15
+        self.edited_pages = 100 if quick else 400  # MediaWiki's side edits its first 400 pages too
 
 
 def prepare_instance(settings: Settings) -> tuple[Path, dict]:
@@ -127,7 +128,9 @@ def crisiswiki_workloads(settings: Settings, loaded: dict) -> dict:
     base = f"http://127.0.0.1:{PORT}"
     crisis = loaded["crisis"]
     results: dict = {}
-    pages = [f"/c/{crisis}/wiki/{urllib.parse.quote(slug)}" for slug in loaded["pages"]]
+    # The first pages are the ones the save workload edits (on both sides): views use the rest.
+    edited = settings.edited_pages
+    pages = [f"/c/{crisis}/wiki/{urllib.parse.quote(slug)}" for slug in loaded["pages"][edited:]]
     for path in pages[:50]:  # the first request of each worker builds caches; measure steady state
         requests.get(base + path, timeout=30)
     log("workload 1: page views, logged out")
@@ -137,10 +140,11 @@ def crisiswiki_workloads(settings: Settings, loaded: dict) -> dict:
     instance_db = WORK / "instance" / "crisiswiki.db"
     with sqlite3.connect(instance_db) as conn:
         rows = conn.execute("SELECT p.slug, p.current_revision_id FROM pages p JOIN crises c ON c.id = p.crisis_id "
-                            "WHERE c.slug = ? ORDER BY p.id LIMIT 400", (crisis,)).fetchall()
+                            "WHERE c.slug = ? ORDER BY p.id LIMIT ?", (crisis, edited)).fetchall()
     saves = [f"/api/v1/pages/{crisis}/{urllib.parse.quote(slug)}\t{revision}" for slug, revision in rows]
     for clients in (1, 8):
-        env = {"WRK_PAGES": write_lines(saves[:200] if clients == 1 else saves[200:]), "WRK_TOKEN": loaded["token"],
+        half = edited // 2
+        env = {"WRK_PAGES": write_lines(saves[:half] if clients == 1 else saves[half:]), "WRK_TOKEN": loaded["token"],
                "WRK_THREADS": str(clients)}
         results[f"page_save_{clients}"] = wrk_runner.run(base, "page_save.lua", settings.save_seconds, clients, clients, env=env)
 
@@ -367,7 +371,8 @@ def main() -> None:
 
             if peer.available():
                 log("MediaWiki workloads")
-                mediawiki = peer.run_workloads(Path(loaded["corpus"]), settings.seconds, 8, 8, 8)
+                mediawiki = peer.run_workloads(Path(loaded["corpus"]), settings.seconds, 8, 8, 8,
+                                               save_seconds=settings.save_seconds)
             else:
                 log("MediaWiki is not installed: run `make bench-peer` to add it to the comparison")
         except ImportError:
