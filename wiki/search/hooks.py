@@ -1,0 +1,82 @@
+"""The search feature's hook implementations, registered by the core as the plugin
+"wiki.search": the core uses its own hooks, so they are proven by the core's tests.
+
+Each hook only queues the change (a short INSERT); the index is written elsewhere, never while
+a request waits (see wiki.search.indexer).
+"""
+from __future__ import annotations
+
+from flask import Flask
+
+from ..hooks import hookimpl
+from .queue import enqueue, enqueue_in_session
+
+
+def reindex_later(kind: str, ids, op: str = "index") -> None:
+    """Queue objects for the search index and wake this process's writer."""
+    from .writer import wake
+
+    enqueue(kind, ids, op)
+    wake()
+
+
+@hookimpl
+def page_saved(page, revision):
+    reindex_later("page", [page.id])
+
+
+@hookimpl
+def page_deleted(page):
+    reindex_later("page", [page.id], op="delete")
+
+
+@hookimpl
+def report_before_commit(report, changes):
+    """Reports are queued in the transaction that stores them (an outbox): the queue can never
+    miss one, and taking in a report costs no second write transaction."""
+    enqueue_in_session("report", [report.id])
+
+
+@hookimpl
+def report_submitted(report):
+    _wake()
+
+
+@hookimpl
+def report_updated(report, changes):
+    _wake()
+
+
+def _wake() -> None:
+    from .writer import wake
+
+    wake()
+
+
+@hookimpl
+def reports_imported(crisis, report_ids):
+    reindex_later("report", list(report_ids))
+
+
+@hookimpl
+def layer_saved(layer):
+    reindex_later("layer", [layer.id])
+
+
+@hookimpl
+def layer_deleted(layer):
+    reindex_later("layer", [layer.id], op="delete")
+
+
+@hookimpl
+def register_blueprints(app: Flask):
+    from .views import bp as views_bp
+
+    app.register_blueprint(views_bp)  # the API route is on wiki.api's blueprint (wiki/search/api.py)
+
+
+@hookimpl
+def init_app(app: Flask):
+    from . import init_search
+
+    init_search(app)
