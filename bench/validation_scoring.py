@@ -1,0 +1,236 @@
+"""Benchmark: the validation plugin's scoring with 100,000 reports in the database.
+
+A fresh SQLite database (under a temporary folder) gets the migrations, one crisis and
+100,000 reports generated deterministically (seeded): points uniform over the Haiti box
+-74.5,17.9,-71.6,20.1, times over the month after the earthquake, the 12 sectors, short texts
+from a per-sector vocabulary, and sources of every kind (accounts, contacts reused across many
+reports, one-off contacts, anonymous); 3% of the reports are verified and 1% refuted, and 2%
+graded by a verifier.
+
+Measured, in process, with the plugin's own code paths:
+1. a full rescore (`crisiswiki rescore`'s function): every report and every source;
+2. scoring one new report, including its neighbours' updates: the plugin's `report_submitted`
+   hook on a report just committed (its box query, its score, its evidence pushed to its
+   neighbours, the commit), for --new reports spread like the others; p50, p99 and mean;
+3. for information, a status change (verified) with its source cascade.
+
+Targets (issue 6): p50 of (2) under 10 ms; (1) under 60 s. The result is printed and written to
+bench/results/validation_scoring.json.
+
+    .venv/bin/python bench/validation_scoring.py [--reports 100000] [--new 300] [--seed 2010]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT))
+RESULTS = PROJECT / "bench" / "results" / "validation_scoring.json"
+BBOX = (-74.5, 17.9, -71.6, 20.1)
+QUAKE = datetime(2010, 1, 12, 21, 53, tzinfo=UTC)
+SECTORS = ("cccm", "early_recovery", "education", "shelter", "telecoms", "food", "health", "logistics", "nutrition",
+           "protection", "wash", "other")
+WORDS = {
+    "cccm": "camp families tents registration site flooding latrines overcrowded",
+    "early_recovery": "rubble removal cash work market reopened tools",
+    "education": "school collapsed children teachers classes tents",
+    "shelter": "houses destroyed tarpaulins families outside shelter kits",
+    "telecoms": "network down antenna phones charging signal",
+    "food": "distribution rice food hungry prices market",
+    "health": "clinic injured hospital doctors cholera medicines",
+    "logistics": "road blocked bridge trucks fuel airport port",
+    "nutrition": "malnutrition children feeding infants milk",
+    "protection": "violence women children unaccompanied security",
+    "wash": "water truck latrines hygiene kits chlorine",
+    "other": "help needed people street neighbourhood",
+}
+PLACES = ("Port-au-Prince", "Léogâne", "Jacmel", "Carrefour", "Pétion-Ville", "Delmas", "Cité Soleil", "Gressier")
+
+
+def make_app(folder: Path):
+    from wiki import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.db'}", "INSTANCE_PATH": str(folder),
+                       "SECRET_KEY": "bench", "SERVER_NAME": "bench.local", "LOAD_ENTRYPOINT_PLUGINS": True,
+                       "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+
+
+def wording(rng: random.Random, sector: str) -> tuple[str, str]:
+    words = WORDS[sector].split()
+    place = rng.choice(PLACES)
+    title = " ".join(rng.sample(words, 3)) + f" {place}"
+    return title.capitalize(), " ".join(rng.sample(words, 4)) + f" near {place}"
+
+
+def populate(count: int, rng: random.Random) -> tuple[int, list[int]]:
+    """Insert the reports and their sources with bulk inserts; returns (crisis id, user ids)."""
+    from sqlalchemy import insert
+
+    from wiki.auth.accounts import create_user
+    from wiki.extensions import db
+    from wiki.models import Crisis, Report, Source
+    from wiki.models.base import utcnow
+    from wiki.reports.sources import contact_hash
+
+    crisis = Crisis(slug="haiti", name="Haiti earthquake", west=BBOX[0], south=BBOX[1], east=BBOX[2], north=BBOX[3])
+    db.session.add(crisis)
+    users = [create_user(f"volunteer{n}", "correct horse battery", role="volunteer") for n in range(50)]
+    verifier = create_user("verifier", "correct horse battery", role="verifier")
+    db.session.commit()
+    now = utcnow()
+    sources = [{"id": n + 1, "user_id": user.id, "contact_hash": None, "contact": None, "name": user.username,
+                "organisation": "", "channel": "web", "created_at": now} for n, user in enumerate(users)]
+    reused = len(sources) + 1
+    for n in range(2000):  # contacts that report again and again
+        phone = f"+509 3{n:06d}"
+        sources.append({"id": reused + n, "user_id": None, "contact_hash": contact_hash(phone), "contact": phone,
+                        "name": "", "organisation": "", "channel": "sms", "created_at": now})
+    next_id = len(sources) + 1
+    reports, quick_pool = [], [s["id"] for s in sources]
+    for n in range(count):
+        roll = rng.random()
+        if roll < 0.55:
+            source_id = rng.choice(quick_pool)
+        else:  # a one-off contact or an anonymous sender: a source of its own
+            phone = f"+509 4{n:07d}" if roll < 0.8 else None
+            sources.append({"id": next_id, "user_id": None, "contact_hash": contact_hash(phone) if phone else None,
+                            "contact": phone, "name": "", "organisation": "", "channel": "sms" if phone else "web",
+                            "created_at": now})
+            source_id, next_id = next_id, next_id + 1
+        sector = rng.choice(SECTORS)
+        title, description = wording(rng, sector)
+        occurred = QUAKE + timedelta(seconds=rng.uniform(0, 30 * 86400))
+        status = rng.choices(("new", "under_review", "verified", "refuted"), weights=(86, 10, 3, 1))[0]
+        reports.append({"crisis_id": crisis.id, "title": title, "description": description,
+                        "lon": rng.uniform(BBOX[0], BBOX[2]), "lat": rng.uniform(BBOX[1], BBOX[3]), "place_name": "",
+                        "occurred_at": occurred, "received_at": occurred + timedelta(minutes=rng.uniform(1, 600)),
+                        "updated_at": now, "sector": sector, "status": status, "published": True, "sensitive": False,
+                        "channel": "sms", "source_id": source_id})
+    for start in range(0, len(sources), 5000):
+        db.session.execute(insert(Source), sources[start:start + 5000])
+    for start in range(0, len(reports), 5000):
+        db.session.execute(insert(Report), reports[start:start + 5000])
+    db.session.commit()
+    from plugins.validation.models import Assessment
+
+    graded = rng.sample(range(1, count + 1), count // 50)
+    db.session.execute(insert(Assessment), [
+        {"report_id": report_id, "verifier_id": verifier.id, "reliability": rng.choice("ABCDEF"),
+         "credibility": rng.randint(1, 6), "note": "", "created_at": now} for report_id in graded])
+    db.session.commit()
+    return crisis.id, [user.id for user in users]
+
+
+def new_report(rng: random.Random, crisis_id: int, n: int):
+    from wiki.extensions import db
+    from wiki.models import Report, Source
+    from wiki.reports.sources import contact_hash
+
+    phone = f"+509 5{n:07d}"
+    source = Source(contact=phone, contact_hash=contact_hash(phone), channel="sms")
+    sector = rng.choice(SECTORS)
+    title, description = wording(rng, sector)
+    occurred = QUAKE + timedelta(seconds=rng.uniform(0, 30 * 86400))
+    report = Report(crisis_id=crisis_id, title=title, description=description, lon=rng.uniform(BBOX[0], BBOX[2]),
+                    lat=rng.uniform(BBOX[1], BBOX[3]), occurred_at=occurred, received_at=occurred, sector=sector,
+                    source=source, channel="sms")
+    db.session.add(report)
+    db.session.commit()
+    return report
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--reports", type=int, default=100_000)
+    parser.add_argument("--new", type=int, default=300, help="new reports scored one by one")
+    parser.add_argument("--seed", type=int, default=2010)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory(prefix="validation-bench-") as folder:
+        app = make_app(Path(folder))
+        with app.app_context():
+            from sqlalchemy import func, select, text
+
+            import plugins.validation as plugin
+            from plugins.validation.models import ReportScore, SourceReliability
+            from plugins.validation.rescore import rescore
+            from wiki.extensions import db
+            from wiki.migrations import upgrade_all
+            from wiki.models import Report
+            from wiki.reports.triage import apply_changes
+
+            upgrade_all()
+            started = time.perf_counter()
+            crisis_id, _users = populate(args.reports, rng)
+            print(f"Inserted {args.reports} reports in {time.perf_counter() - started:.1f} s", flush=True)
+
+            started = time.perf_counter()
+            scored = rescore()
+            rescore_s = time.perf_counter() - started
+            print(f"Full rescore of {scored} reports: {rescore_s:.1f} s", flush=True)
+            neighbours = db.session.scalar(text(
+                "SELECT avg((SELECT count(*) FROM json_each(validation_scores.neighbours))) FROM validation_scores"))
+            sources = db.session.scalar(select(func.count()).select_from(SourceReliability))
+
+            timings = []
+            for n in range(args.new):
+                report = new_report(rng, crisis_id, n)
+                started = time.perf_counter()
+                plugin.report_submitted(report)
+                timings.append((time.perf_counter() - started) * 1000)
+                db.session.expunge_all()
+            print(f"Score one new report: p50 {percentile(timings, 0.5):.2f} ms, p99 {percentile(timings, 0.99):.2f} ms",
+                  flush=True)
+
+            verify_timings = []
+            candidates = db.session.scalars(select(Report.id).where(Report.status == "new").order_by(Report.id).limit(2000)).all()
+            for report_id in rng.sample(candidates, min(50, len(candidates))):
+                report = db.session.get(Report, report_id)
+                started = time.perf_counter()
+                apply_changes(report, {"status": "verified"}, None, "bench")  # commits, then the report_updated hook
+                verify_timings.append((time.perf_counter() - started) * 1000)
+                db.session.expunge_all()
+            stale = db.session.scalar(select(func.count()).select_from(ReportScore).where(ReportScore.stale.is_(True)))
+            synchronous = app.config["SQLITE_SYNCHRONOUS"]
+            db.engine.dispose()
+
+    result = {
+        "benchmark": "validation_scoring",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count()},
+        "database": f"SQLite (WAL, synchronous={synchronous}) in a temporary folder",
+        "reports": args.reports,
+        "sources": sources,
+        "seed": args.seed,
+        "mean_neighbours_stored": round(float(neighbours or 0), 2),
+        "full_rescore_s": round(rescore_s, 2),
+        "score_new_report_ms": {"n": len(timings), "p50": round(percentile(timings, 0.5), 3),
+                                "p99": round(percentile(timings, 0.99), 3), "mean": round(statistics.fmean(timings), 3)},
+        "verify_report_ms": {"n": len(verify_timings), "p50": round(percentile(verify_timings, 0.5), 3),
+                             "p99": round(percentile(verify_timings, 0.99), 3)},
+        "stale_after_verifications": stale,
+        "targets": {"score_new_report_p50_ms": 10, "full_rescore_s": 60},
+        "command": "python bench/validation_scoring.py " + " ".join(sys.argv[1:]),
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,105 @@
+"""The plugin's JSON API under /api/v1 (documented through the `openapi_paths` hook)."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from wiki.api.requests import json_body
+from wiki.auth.permissions import require
+from wiki.crises.services import get_crisis_or_404
+from wiki.errors import InvalidInput, NotFound
+from wiki.extensions import db
+from wiki.models import Report
+from wiki.reports.visibility import can_view, public_point
+
+from .access import can_see_scores
+from .assessments import add_assessment, assessments_of, create_combined
+from .finder import find_related, parse_query
+from .models import Assessment
+from .presentation import score_properties, score_row
+from .source_record import source_record
+
+bp = Blueprint("validation_api", __name__, url_prefix="/api/v1")
+
+
+def _report(report_id: int) -> Report:
+    report = db.session.get(Report, report_id)
+    if report is None or not can_view(report, current_user):
+        raise NotFound(_("There is no report %(id)d.", id=report_id))
+    return report
+
+
+def assessment_json(assessment: Assessment) -> dict:
+    return {"id": assessment.id, "report_id": assessment.report_id, "reliability": assessment.reliability,
+            "credibility": assessment.credibility, "code": assessment.code, "note": assessment.note,
+            "verifier": assessment.verifier.username if assessment.verifier else None,
+            "created_at": assessment.created_at.isoformat()}
+
+
+@bp.post("/reports/<int:report_id>/assessments")
+def post_assessment(report_id: int):
+    """Verifiers: {"reliability": "B", "credibility": 2, "note": ""}."""
+    require("assess_report")
+    report = _report(report_id)
+    assessment = add_assessment(report, json_body(), current_user)
+    body = assessment_json(assessment)
+    body.update(score_properties(score_row(report.id), current_user))
+    response = jsonify(body)
+    response.status_code = 201
+    response.headers["Location"] = url_for("validation_api.list_assessments", report_id=report.id, _external=True)
+    return response
+
+
+@bp.get("/reports/<int:report_id>/assessments")
+def list_assessments(report_id: int):
+    """Verifiers: every grading of the report, newest first."""
+    require("assess_report")
+    report = _report(report_id)
+    return jsonify({"assessments": [assessment_json(a) for a in assessments_of(report.id)]})
+
+
+@bp.get("/sources/<int:source_id>/record")
+def get_source_record(source_id: int):
+    return jsonify(source_record(source_id, current_user))
+
+
+@bp.get("/crises/<crisis_slug>/related")
+def related(crisis_slug: str):
+    crisis = get_crisis_or_404(crisis_slug)
+    query = parse_query(crisis, request.args, current_user)
+    features = []
+    show_scores = can_see_scores(current_user)
+    for distance, report, score in find_related(crisis, query, current_user):
+        lon, lat = public_point(report, current_user)
+        properties = {"id": report.id, "title": report.title, "sector": report.sector, "status": report.status,
+                      "distance_km": round(distance, 3),
+                      "occurred_at": (report.occurred_at or report.received_at).isoformat(),
+                      "url": url_for("reports.view", report_id=report.id, _external=True)}
+        if show_scores:
+            properties.update(score=round(score.score, 4) if score else None, admiralty=score.admiralty if score else None)
+        features.append({"type": "Feature", "id": report.id, "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                         "properties": properties})
+    return jsonify({"type": "FeatureCollection", "features": features,
+                    "query": {"lat": query.lat, "lon": query.lon, "radius_km": query.radius_km,
+                              "report": query.around.id if query.around else None}})
+
+
+@bp.post("/crises/<crisis_slug>/combined-assessments")
+def post_combined(crisis_slug: str):
+    """Verifiers: {"report_ids": [..], "title", "description", "withdraw_originals": false, ...}."""
+    require("assess_report")
+    crisis = get_crisis_or_404(crisis_slug)
+    data = json_body()
+    if "report_ids" not in data:
+        raise InvalidInput(_("Choose the reports to combine (report_ids)."), field="report_ids")
+    combined = create_combined(crisis, data, current_user)
+    response = jsonify({"id": combined.id, "report_id": combined.report_id, "crisis": crisis.slug,
+                        "sources": [link.report_id for link in combined.sources],
+                        "withdrew_originals": combined.withdrew_originals,
+                        "report_url": url_for("api.get_report", report_id=combined.report_id, _external=True)})
+    response.status_code = 201
+    response.headers["Location"] = url_for("api.get_report", report_id=combined.report_id, _external=True)
+    return response
+
+

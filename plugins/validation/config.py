@@ -1,0 +1,96 @@
+"""The plugin's settings, with their defaults. Each can be set in instance/config.py, as a
+CRISISWIKI_<NAME> environment variable, or in the config passed to create_app()."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app
+
+from wiki.config import from_environment
+
+DEFAULTS: dict[str, Any] = {
+    # Track record: an outcome this many days away from a report counts half as much.
+    "VALIDATION_HALF_LIFE_DAYS": 30.0,
+    # Corroboration: reports of the same sector within this distance and time of each other.
+    "VALIDATION_RADIUS_KM": 10.0,
+    "VALIDATION_WINDOW_HOURS": 48.0,
+    # Only the nearest this many count: corroboration has long saturated by then, and it keeps a
+    # burst of thousands of reports at one place from costing thousands of updates each.
+    "VALIDATION_MAX_NEIGHBOURS": 20,
+    # Reliability before any outcome: the weight of the prior in pseudo-outcomes, and the priors.
+    "VALIDATION_PRIOR_STRENGTH": 2.0,
+    "VALIDATION_ANONYMOUS_PRIOR": 0.35,  # no account, no contact: cannot be asked again
+    "VALIDATION_CHANNEL_PRIORS": {"web": 0.5, "api": 0.5, "sms": 0.5, "email": 0.5, "import": 0.55},
+    "VALIDATION_ROLE_PRIORS": {"admin": 0.75, "coordinator": 0.75, "verifier": 0.75, "volunteer": 0.6},
+    # Organisations known to the deployment (name in lower case -> prior), e.g. {"ifrc": 0.85}.
+    "VALIDATION_ORGANISATION_PRIORS": {},
+    "VALIDATION_BASE_RATE": 0.5,  # the score of a report about which nothing is known
+    # How far corroboration can move the score (log-odds), all of it and from all new sources together.
+    "VALIDATION_CORROBORATION_CAP": 3.0,
+    "VALIDATION_NEW_SOURCE_POOL_CAP": 0.7,
+    # Bounded incremental updates: at most this many scores rescored per event; the rest are
+    # marked stale and refreshed a few at a time (VALIDATION_STALE_BATCH per event) or by `rescore`.
+    "VALIDATION_CASCADE_LIMIT": 2000,
+    "VALIDATION_STALE_BATCH": 20,
+    # Reports left unscored while another writer held SQLite's write lock (a surge) are scored by
+    # later passes, each spending at most this long on them.
+    "VALIDATION_CATCH_UP_MS": 200,
+    # A bulk import larger than this rescores its crisis in one batch instead of report by report.
+    "VALIDATION_IMPORT_BATCH": 500,
+    # Who sees scores and explanations: "everyone", "logged_in" or "verifiers".
+    "VALIDATION_SCORES_VISIBLE_TO": "everyone",
+    "VALIDATION_FINDER_RADIUS_KM": 20.0,  # the related-reports finder's default radius (1-100 km)
+}
+
+
+def init_config(app: Flask) -> None:
+    """Fill in the plugin's settings: a value already in app.config (instance file or test
+    config) stays, else the CRISISWIKI_<NAME> environment variable, else the default."""
+    environment = from_environment(DEFAULTS)
+    for name, default in DEFAULTS.items():
+        if name not in app.config:
+            app.config[name] = environment.get(name, default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The settings the scoring needs, read once per operation (a plain object, so the batch
+    rescore and the benchmark can run without looking up app.config in inner loops)."""
+
+    half_life_s: float
+    radius_km: float
+    window_s: float
+    max_neighbours: int
+    prior_strength: float
+    anonymous_prior: float
+    channel_priors: dict
+    role_priors: dict
+    organisation_priors: dict
+    base_rate: float
+    corroboration_cap: float
+    pool_cap: float
+    cascade_limit: int
+    stale_batch: int
+    catch_up_s: float
+
+    @classmethod
+    def current(cls) -> Settings:
+        config = current_app.config
+        return cls(
+            half_life_s=float(config["VALIDATION_HALF_LIFE_DAYS"]) * 86400.0,
+            radius_km=float(config["VALIDATION_RADIUS_KM"]),
+            window_s=float(config["VALIDATION_WINDOW_HOURS"]) * 3600.0,
+            max_neighbours=int(config["VALIDATION_MAX_NEIGHBOURS"]),
+            prior_strength=float(config["VALIDATION_PRIOR_STRENGTH"]),
+            anonymous_prior=float(config["VALIDATION_ANONYMOUS_PRIOR"]),
+            channel_priors=dict(config["VALIDATION_CHANNEL_PRIORS"]),
+            role_priors=dict(config["VALIDATION_ROLE_PRIORS"]),
+            organisation_priors={k.lower(): v for k, v in dict(config["VALIDATION_ORGANISATION_PRIORS"]).items()},
+            base_rate=float(config["VALIDATION_BASE_RATE"]),
+            corroboration_cap=float(config["VALIDATION_CORROBORATION_CAP"]),
+            pool_cap=float(config["VALIDATION_NEW_SOURCE_POOL_CAP"]),
+            cascade_limit=int(config["VALIDATION_CASCADE_LIMIT"]),
+            stale_batch=int(config["VALIDATION_STALE_BATCH"]),
+            catch_up_s=float(config["VALIDATION_CATCH_UP_MS"]) / 1000.0,
+        )

@@ -1,0 +1,28 @@
+"""The `min_score` filter on report lists (API, exports, map, search), through `filter_reports`."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from flask_babel import gettext as _
+from sqlalchemy import Select
+
+from wiki.errors import Forbidden, InvalidInput
+from wiki.models import Report
+
+from .access import can_see_scores
+from .models import ReportScore
+
+
+def min_score_filter(query: Select, params: Mapping[str, str], viewer) -> Select | None:
+    raw = params.get("min_score") if params else None
+    if raw in (None, ""):
+        return None
+    try:
+        value = float(raw)
+    except (TypeError, ValueError):
+        raise InvalidInput(_("min_score must be a number from 0 to 1."), field="min_score")
+    if not 0.0 <= value <= 1.0:
+        raise InvalidInput(_("min_score must be a number from 0 to 1."), field="min_score")
+    if not can_see_scores(viewer):
+        raise Forbidden(_("Scores are not shown to you, so you cannot filter by them."))
+    return query.join(ReportScore, ReportScore.report_id == Report.id).where(ReportScore.score >= value)

@@ -1,0 +1,130 @@
+"""The validation plugin's own tables (all prefixed `validation_`; migration branch "validation").
+
+- `Assessment`: one verifier's Admiralty grading of one report. Appended, never updated: a
+  verifier who grades again adds a row, and the latest row of each verifier is the one that
+  counts, so the history of every judgement is kept.
+- `ReportScore`: the current score of a report, with the explanation of every factor and the
+  evidence from its neighbours (kept so that a new neighbour updates it without a new search).
+- `SourceReliability`: what is known of a source's reliability (the outcomes of its reports
+  and the verifiers' grades), recomputed whenever one of them changes.
+- `CombinedAssessment` and `CombinedSource`: The Matrix's "assessment", one report written by
+  a verifier from several related reports, linked to them.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from wiki.extensions import db
+from wiki.models import Report, User
+from wiki.models.base import UTCDateTime, utcnow
+
+
+class Assessment(db.Model):
+    __tablename__ = "validation_assessments"
+    __table_args__ = (Index("ix_validation_assessments_report_created", "report_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    verifier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    reliability: Mapped[str] = mapped_column(String(1))  # A-F
+    credibility: Mapped[int] = mapped_column(Integer)  # 1-6
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    report: Mapped[Report] = relationship()
+    verifier: Mapped[User | None] = relationship()
+
+    @property
+    def code(self) -> str:
+        return f"{self.reliability}{self.credibility}"
+
+
+class ReportScore(db.Model):
+    __tablename__ = "validation_scores"
+    # Who may count a report among their nearest neighbours: a box on this index, read from the
+    # index alone (a burst of thousands of reports at one place stays cheap).
+    __table_args__ = (Index("ix_validation_scores_nearby", "crisis_id", "sector", "lat", "lon", "reach_km", "t"),)
+
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True)
+    # The report's crisis, sector, place and event time (epoch seconds) as last scored.
+    crisis_id: Mapped[int] = mapped_column(Integer)
+    sector: Mapped[str] = mapped_column(String(20))
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    t: Mapped[float] = mapped_column(Float)
+    score: Mapped[float] = mapped_column(Float, index=True)  # estimated probability that the report is accurate
+    log_odds: Mapped[float] = mapped_column(Float)
+    admiralty: Mapped[str] = mapped_column(String(2))  # derived, e.g. "B2"
+    source_reliability: Mapped[float] = mapped_column(Float)
+    # [{factor, value, delta_log_odds, delta_score, sentence, params}] in the order they were added
+    explanation: Mapped[list] = mapped_column(JSON)
+    # neighbour report id (as text) -> [group, kind, weight, distance km]: the evidence each neighbour gives
+    neighbours: Mapped[dict] = mapped_column(JSON)
+    # How far the stored evidence reaches: the distance of its farthest neighbour once it holds
+    # VALIDATION_MAX_NEIGHBOURS, else the radius. A report farther than this cannot change it.
+    reach_km: Mapped[float] = mapped_column(Float)
+    # True when an input changed and the bounded update did not reach this score yet
+    stale: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SourceReliability(db.Model):
+    __tablename__ = "validation_source_reliability"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80))  # dependency key: one per person (contact, account or source)
+    established: Mapped[bool] = mapped_column(Boolean, default=False)
+    prior: Mapped[float] = mapped_column(Float)  # reliability before any outcome
+    prior_basis: Mapped[str] = mapped_column(String(20))  # grades, organisation, account, channel, anonymous
+    grades: Mapped[int] = mapped_column(Integer, default=0)  # verifiers' reliability grades counted in the prior
+    verified: Mapped[int] = mapped_column(Integer, default=0)
+    refuted: Mapped[int] = mapped_column(Integer, default=0)
+    # alpha/beta of the Beta posterior, with the outcomes decayed to `updated_at`
+    alpha: Mapped[float] = mapped_column(Float)
+    beta: Mapped[float] = mapped_column(Float)
+    # [[event time (epoch seconds), +1 verified / -1 refuted, report id], ...], oldest first
+    outcomes: Mapped[list] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def reliability(self) -> float:
+        return self.alpha / (self.alpha + self.beta)
+
+
+class CombinedAssessment(db.Model):
+    """A report a verifier wrote from several related reports (its `sources`)."""
+
+    __tablename__ = "validation_combined_assessments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), unique=True)
+    verifier_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    withdrew_originals: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    report: Mapped[Report] = relationship()
+    verifier: Mapped[User | None] = relationship()
+    sources: Mapped[list[CombinedSource]] = relationship(cascade="all, delete-orphan", order_by="CombinedSource.report_id")
+
+
+class CombinedSource(db.Model):
+    __tablename__ = "validation_combined_sources"
+
+    assessment_id: Mapped[int] = mapped_column(ForeignKey("validation_combined_assessments.id", ondelete="CASCADE"),
+                                               primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+    report: Mapped[Report] = relationship()
+
+
+class Progress(db.Model):
+    """Book-keeping of the scoring: "scored_through", a report id below which every report has
+    a score (the catch-up after a surge starts there)."""
+
+    __tablename__ = "validation_progress"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)

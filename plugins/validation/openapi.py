@@ -1,0 +1,104 @@
+"""The plugin's part of /api/v1/openapi.json."""
+from __future__ import annotations
+
+from typing import Any
+
+ERROR = {"$ref": "#/components/responses/Error"}
+REPORT_ID = {"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+CRISIS = {"name": "crisis_slug", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def _json(ref: str, description: str = "OK") -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
+
+
+PATHS: dict[str, Any] = {
+    "/api/v1/reports/{report_id}/assessments": {
+        "post": {"summary": "Grade a report (verifiers): source reliability A-F and credibility 1-6, The Matrix's grading",
+                 "parameters": [REPORT_ID],
+                 "requestBody": {"required": True, "content": {"application/json": {
+                     "schema": {"$ref": "#/components/schemas/AssessmentInput"}}}},
+                 "responses": {"201": _json("#/components/schemas/Assessment", "Saved; with the report's updated score"),
+                               "400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR, "413": ERROR, "415": ERROR,
+                               "422": ERROR}},
+        "get": {"summary": "Every grading of a report, newest first (verifiers)", "parameters": [REPORT_ID],
+                "responses": {"200": _json("#/components/schemas/AssessmentList"), "401": ERROR, "403": ERROR, "404": ERROR}},
+    },
+    "/api/v1/sources/{source_id}/record": {
+        "get": {"summary": "A source's record: reports, outcomes, grades, reliability over time (verifiers and admins)",
+                "parameters": [{"name": "source_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+                "responses": {"200": _json("#/components/schemas/SourceRecord"), "401": ERROR, "403": ERROR, "404": ERROR}},
+    },
+    "/api/v1/crises/{crisis_slug}/related": {
+        "get": {"summary": "Related reports (The Matrix's finder): within a radius of a report or a point, nearest first",
+                "parameters": [
+                    CRISIS,
+                    {"name": "report", "in": "query", "schema": {"type": "integer"}, "description": "search around this report"},
+                    {"name": "lat", "in": "query", "schema": {"type": "number"}, "description": "or around this point"},
+                    {"name": "lon", "in": "query", "schema": {"type": "number"}},
+                    {"name": "radius_km", "in": "query", "schema": {"type": "number", "minimum": 1, "maximum": 100, "default": 20}},
+                    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                    {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                    {"name": "sector", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {"200": {"description": "FeatureCollection with distance_km, score and admiralty on each feature"},
+                              "404": ERROR, "422": ERROR}},
+    },
+    "/api/v1/crises/{crisis_slug}/combined-assessments": {
+        "post": {"summary": "Write one report from several related ones (verifiers); optionally withdraw the originals "
+                            "from public view",
+                 "parameters": [CRISIS],
+                 "requestBody": {"required": True, "content": {"application/json": {
+                     "schema": {"$ref": "#/components/schemas/CombinedAssessmentInput"}}}},
+                 "responses": {"201": _json("#/components/schemas/CombinedAssessment", "Created"), "400": ERROR,
+                               "401": ERROR, "403": ERROR, "404": ERROR, "415": ERROR, "422": ERROR}},
+    },
+}
+
+EXPLANATION = {"type": "array", "items": {"type": "object", "properties": {
+    "factor": {"type": "string", "enum": ["base", "source", "status", "verifiers", "corroboration", "contradiction"]},
+    "name": {"type": "string"}, "value": {}, "delta_log_odds": {"type": "number"},
+    "delta_score": {"type": "number", "description": "change in the score when this factor was added (base: the starting score)"},
+    "sentence": {"type": "string"}}}}
+
+SCHEMAS: dict[str, Any] = {
+    "AssessmentInput": {"type": "object", "required": ["reliability", "credibility"], "properties": {
+        "reliability": {"type": "string", "enum": ["A", "B", "C", "D", "E", "F"], "description": "F: cannot be judged"},
+        "credibility": {"type": "integer", "minimum": 1, "maximum": 6, "description": "6: cannot be judged"},
+        "note": {"type": "string", "maxLength": 2000}}},
+    "Assessment": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "report_id": {"type": "integer"}, "reliability": {"type": "string"},
+        "credibility": {"type": "integer"}, "code": {"type": "string", "example": "B2"}, "note": {"type": "string"},
+        "verifier": {"type": ["string", "null"]}, "created_at": {"type": "string", "format": "date-time"},
+        "score": {"type": ["number", "null"]}, "admiralty": {"type": ["string", "null"]}, "verdict": {"type": ["string", "null"]},
+        "score_explanation": EXPLANATION}},
+    "AssessmentList": {"type": "object", "properties": {
+        "assessments": {"type": "array", "items": {"$ref": "#/components/schemas/Assessment"}}}},
+    "SourceRecord": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "name": {"type": "string"}, "organisation": {"type": "string"}, "channel": {"type": "string"},
+        "has_account": {"type": "boolean"}, "reliability": {"type": "number"}, "prior": {"type": "number"},
+        "prior_basis": {"type": "string"}, "established": {"type": "boolean"},
+        "verified": {"type": "integer"}, "refuted": {"type": "integer"},
+        "reliability_over_time": {"type": "array", "items": {"type": "object"}},
+        "reports": {"type": "array", "items": {"type": "object"}}}},
+    "CombinedAssessmentInput": {"type": "object", "required": ["report_ids", "title"], "properties": {
+        "report_ids": {"type": "array", "items": {"type": "integer"}, "minItems": 2},
+        "title": {"type": "string"}, "description": {"type": "string"}, "sector": {"type": "string"},
+        "place_name": {"type": "string"}, "occurred_at": {"type": "string", "format": "date-time"},
+        "geometry": {"type": "object", "description": "a Point; default: the centre of the originals"},
+        "withdraw_originals": {"type": "boolean", "default": False},
+        "reliability": {"type": "string"}, "credibility": {"type": "integer"}, "note": {"type": "string"}}},
+    "CombinedAssessment": {"type": "object", "properties": {
+        "id": {"type": "integer"}, "report_id": {"type": "integer"}, "crisis": {"type": "string"},
+        "sources": {"type": "array", "items": {"type": "integer"}}, "withdrew_originals": {"type": "boolean"},
+        "report_url": {"type": "string"}}},
+}
+
+# min_score narrows the core's report lists (through the filter_reports hook).
+PARAMETERS = {"/api/v1/reports": {"get": [{"name": "min_score", "in": "query",
+                                           "schema": {"type": "number", "minimum": 0, "maximum": 1},
+                                           "description": "only reports whose validation score is at least this"}]}}
+
+
+def document() -> dict[str, Any]:
+    return {"paths": PATHS, "schemas": SCHEMAS, "parameters": PARAMETERS}

@@ -1,0 +1,240 @@
+"""The score: the estimated probability that a report is accurate, with a reason for each part.
+
+Factors are added in log-odds, starting from the base rate, so that each one's contribution can
+be read on its own:
+
+1. source: the source's track record (`reliability.SourceState`), as logit(reliability) -
+   logit(base rate).
+2. status: a coordinator's verdict on this report (verified or refuted) outweighs the rest.
+3. verifiers: the credibility grades of the verifiers who assessed it (each verifier's latest);
+   they look at the same information, so several count for a little more than one, and
+   disagreement between them weakens the effect (and is shown).
+4. corroboration: reports of the same sector near in space and time from *other people*, each
+   weighted by its source's reliability, by how alike the two texts are and by closeness.
+   Reports from one person (same source, contact or account) count once, as the strongest of
+   them; all reports from new, unestablished sources count together as one weak group, so a
+   burst of fresh anonymous sources cannot outvote one source with a verified track record.
+   Verified neighbours count strongly and on their own.
+5. contradiction: refuted reports that say the same thing, and reports that say the opposite,
+   grouped the same way, lower the score.
+
+This module is pure (no database): the incremental updates and the batch rescore both call it,
+so they give the same numbers.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from wiki.i18n import N_  # explanations are stored in English, translated when shown
+
+from .config import Settings
+from .geo import haversine_km
+from .matrix import credibility_digit, reliability_letter
+from .reliability import SourceState, logit
+from .similarity import Words, contradicts, similarity
+
+STATUS_LOG_ODDS = {"verified": 4.0, "refuted": -4.0}
+CREDIBILITY_LOG_ODDS = {1: 2.2, 2: 1.1, 3: 0.3, 4: -0.8, 5: -2.0}  # 6: cannot be judged, no effect
+CORROBORATION_WEIGHT = 1.0  # an agreeing report from a perfectly reliable source, at the same place and time
+VERIFIED_WEIGHT = 1.5
+REFUTED_WEIGHT = 1.5
+CONTRADICTION_SIMILARITY = 0.25  # below this, two reports are about different things
+NEW_SOURCES = "new"  # the group of every unestablished source
+FIXED_FACTORS = ("base", "source", "status", "verifiers")
+
+
+@dataclass(frozen=True)
+class ReportRecord:
+    """What scoring needs to know of a report."""
+
+    id: int
+    crisis_id: int
+    sector: str
+    lat: float
+    lon: float
+    t: float  # event time, epoch seconds
+    source_id: int
+    status: str
+    words: Words
+    derived_from: frozenset[int] = frozenset()  # for a combined assessment: the reports it was made from
+
+
+@dataclass(frozen=True)
+class Grade:
+    verifier_id: int | None
+    reliability: str
+    credibility: int
+
+
+@dataclass
+class ScoreResult:
+    score: float
+    log_odds: float
+    admiralty: str
+    source_reliability: float
+    explanation: list[dict]
+    neighbours: dict[str, list]
+
+
+def sigmoid(x: float) -> float:
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def is_neighbour(a: ReportRecord, b: ReportRecord, settings: Settings) -> float | None:
+    """The distance in km when b counts as a's neighbour (same crisis and sector, within the
+    radius and the time window), else None. Symmetric."""
+    if a.id == b.id or a.crisis_id != b.crisis_id or a.sector != b.sector or abs(a.t - b.t) > settings.window_s:
+        return None
+    distance = haversine_km(a.lat, a.lon, b.lat, b.lon)
+    return distance if distance <= settings.radius_km else None
+
+
+def nearest(report: ReportRecord, candidates: list[tuple[float, ReportRecord]], settings: Settings) -> list[tuple[float, ReportRecord]]:
+    """The neighbours that count: the nearest VALIDATION_MAX_NEIGHBOURS (distance, then id)."""
+    candidates.sort(key=lambda pair: (pair[0], pair[1].id))
+    return candidates[: settings.max_neighbours]
+
+
+def contribution(report: ReportRecord, state: SourceState, other: ReportRecord, other_state: SourceState,
+                 distance_km: float, settings: Settings) -> list:
+    """[group, kind, weight]: what `other` says about `report` (the stored evidence adds the distance)."""
+    if other_state.key == state.key:
+        return ["", "same_source", 0.0]
+    if report.id in other.derived_from:
+        return ["", "derived", 0.0]  # a combined assessment made from this report is not new evidence for it
+    alike = similarity(report.words, other.words)
+    near = (1.0 - 0.5 * distance_km / settings.radius_km) * (1.0 - 0.5 * abs(report.t - other.t) / settings.window_s)
+    opposite = alike >= CONTRADICTION_SIMILARITY and contradicts(report.words, other.words)
+    related = (0.3 + 0.7 * alike) * near
+    if other.status == "refuted":
+        if opposite or alike == 0.0:
+            return ["", "unrelated", 0.0]
+        return [f"r:{other.id}", "refuted", round(REFUTED_WEIGHT * alike * near, 6)]
+    if other.status == "verified":
+        return [f"r:{other.id}", "contradicts" if opposite else "verified", round(VERIFIED_WEIGHT * related, 6)]
+    reliability = other_state.reliability(report.t, settings, exclude_report=other.id)
+    group = other_state.key if other_state.established else NEW_SOURCES
+    return [group, "contradicts" if opposite else "support", round(CORROBORATION_WEIGHT * reliability * related, 6)]
+
+
+def _entry(factor: str, value, delta: float, text: str, **params) -> dict:
+    return {"factor": factor, "value": value, "delta_log_odds": delta, "text": text, "params": params}
+
+
+def fixed_factors(report: ReportRecord, state: SourceState, grades: list[Grade], settings: Settings) -> list[dict]:
+    """The factors that do not depend on the neighbours: base rate, source, status, verifiers."""
+    base = logit(settings.base_rate)
+    entries = [_entry("base", settings.base_rate, base, N_("Starting point: a report about which nothing is known."))]
+    reliability = state.reliability(report.t, settings, exclude_report=report.id)
+    verified = sum(1 for _t, o, r in state.outcomes if o > 0 and r != report.id)
+    refuted = sum(1 for _t, o, r in state.outcomes if o < 0 and r != report.id)
+    entries.append(_entry("source", round(reliability, 6), logit(reliability) - base,
+                          SOURCE_TEXTS[state.prior_basis] if not (verified or refuted) else
+                          N_("Track record of the source: %(verified)d verified and %(refuted)d refuted reports, recent ones weighing more."),
+                          verified=verified, refuted=refuted, basis=state.prior_basis, grades=state.grades,
+                          established=state.established, has_basis=state.has_basis(report.id)))
+    status_delta = STATUS_LOG_ODDS.get(report.status, 0.0)
+    entries.append(_entry("status", report.status, status_delta,
+                          {"verified": N_("A coordinator verified this report."),
+                           "refuted": N_("A coordinator refuted this report.")}.get(report.status, N_("Not verified or refuted yet."))))
+    judged = [g.credibility for g in grades if g.credibility in CREDIBILITY_LOG_ODDS]
+    codes = [f"{g.reliability}{g.credibility}" for g in grades]
+    if judged:
+        spread = max(judged) - min(judged)
+        mean = sum(CREDIBILITY_LOG_ODDS[c] for c in judged) / len(judged)
+        delta = mean * (1.0 + 0.25 * (min(len(judged), 3) - 1)) * max(0.4, 1.0 - 0.15 * spread)
+        text = (N_("Verifiers disagree (%(codes)s); their judgement counts for less.") if spread >= 2
+                else N_("Verifiers' grading: %(codes)s."))
+    else:
+        spread, delta = 0, 0.0
+        text = N_("Verifiers graded it %(codes)s but could not judge the information.") if codes else N_("No verifier has graded it yet.")
+    entries.append(_entry("verifiers", len(grades), delta, text, codes=", ".join(codes), spread=spread,
+                          disagreement=spread >= 2, judged=len(judged)))
+    return entries
+
+
+SOURCE_TEXTS = {
+    "grades": N_("No track record yet; the verifiers' reliability grades of the source set its prior."),
+    "organisation": N_("No track record yet; the source's organisation sets its prior."),
+    "account": N_("No track record yet; the source has an account on this site."),
+    "channel": N_("No track record yet; the source left a contact and can be asked again."),
+    "anonymous": N_("A new anonymous source: no track record and no way to ask again."),
+}
+
+
+def _saturate(total: float, cap: float) -> float:
+    return cap * (1.0 - math.exp(-total / cap)) if cap > 0 else 0.0
+
+
+def corroboration(neighbours: dict[str, list], settings: Settings) -> tuple[list[dict], bool]:
+    """The corroboration and contradiction factors from the neighbours' evidence, and whether an
+    independent established source or a verified report confirms it."""
+    support: dict[str, list[float]] = {}
+    against: dict[str, list[float]] = {}
+    counts = dict.fromkeys(("support", "verified", "refuted", "contradicts", "same_source", "derived", "unrelated"), 0)
+    new_support = 0
+    for key in sorted(neighbours, key=int):
+        group, kind, weight = neighbours[key][:3]
+        counts[kind] = counts.get(kind, 0) + 1
+        if kind in ("support", "verified"):
+            support.setdefault(group, []).append(weight)
+            new_support += group == NEW_SOURCES
+        elif kind in ("refuted", "contradicts"):
+            against.setdefault(group, []).append(weight)
+
+    def total(groups: dict[str, list[float]]) -> float:
+        values = [_saturate(sum(ws), settings.pool_cap) if group == NEW_SOURCES else max(ws)
+                  for group, ws in sorted(groups.items())]
+        return _saturate(sum(values), settings.corroboration_cap)
+
+    plus, minus = total(support), total(against)
+    independent = len([g for g in support if g != NEW_SOURCES])
+    entries = [
+        _entry("corroboration", independent + (1 if new_support else 0), plus,
+               N_("%(independent)d independent source(s) nearby agree; %(new)d report(s) from new sources counted together "
+                  "as one weak voice; %(same)d from the same source not counted.") if (support or counts["same_source"])
+               else N_("No other report of this sector nearby in space and time."),
+               independent=independent, new=new_support, same=counts["same_source"], verified=counts["verified"],
+               reports=sum(len(ws) for ws in support.values())),
+        _entry("contradiction", len(against), -minus,
+               N_("%(refuted)d similar report(s) nearby were refuted; %(contradicts)d say the opposite.") if against
+               else N_("Nothing nearby contradicts it."), refuted=counts["refuted"], contradicts=counts["contradicts"]),
+    ]
+    confirmed = independent > 0 or counts["verified"] > 0
+    return entries, confirmed
+
+
+def combine(fixed: list[dict], neighbours: dict[str, list], settings: Settings) -> ScoreResult:
+    """Add up the factors; returns the score, the derived Admiralty code and the explanation."""
+    entries = [dict(e) for e in fixed if e["factor"] in FIXED_FACTORS]
+    corroborating, confirmed = corroboration(neighbours, settings)
+    entries += corroborating
+    log_odds = 0.0
+    previous = None
+    for entry in entries:
+        log_odds += entry["delta_log_odds"]
+        now = sigmoid(log_odds)
+        entry["delta_score"] = round(now - previous, 6) if previous is not None else round(now, 6)
+        entry["sentence"] = entry["text"] % entry["params"] if "%(" in entry["text"] else entry["text"]
+        previous = now
+    score = sigmoid(log_odds)
+    by_factor = {e["factor"]: e for e in entries}
+    source = by_factor["source"]
+    status = by_factor["status"]["value"]
+    has_evidence = (by_factor["verifiers"]["params"]["judged"] > 0 or status in STATUS_LOG_ODDS
+                    or by_factor["corroboration"]["delta_log_odds"] > 0 or by_factor["contradiction"]["delta_log_odds"] < 0)
+    letter = reliability_letter(source["value"], source["params"]["has_basis"])
+    digit = credibility_digit(score, has_evidence, confirmed or status == "verified")
+    return ScoreResult(score, log_odds, f"{letter}{digit}", source["value"], entries, neighbours)
+
+
+def score_report(report: ReportRecord, state: SourceState, grades: list[Grade],
+                 neighbours: list[tuple[float, ReportRecord]], states: dict[int, SourceState], settings: Settings) -> ScoreResult:
+    """Score a report from scratch, given its neighbours (distance, record) and their sources."""
+    evidence = {str(other.id): [*contribution(report, state, other, states[other.source_id], distance, settings), distance]
+                for distance, other in neighbours}
+    return combine(fixed_factors(report, state, grades, settings), evidence, settings)

@@ -1,0 +1,385 @@
+"""Truth discovery: estimate the true value of every claim subject and the reliability of every
+source together, by expectation-maximisation.
+
+Majority voting trusts every source equally. Here a source that agrees with the estimated truth
+earns a higher reliability, and a higher reliability makes its claims weigh more, until the two
+estimates settle; so a reliable minority can outweigh an unreliable majority.
+
+One model serves every kind of claim, because a source's reliability is shared across all it says:
+- Categorical claims about an attribute with a small set of values (a road "open"/"closed", a crowd
+  label) use Dawid and Skene's confusion matrices: each source has, per attribute, a matrix of
+  P(claims l | truth is k), which also learns biased sources (one who always says "closed"). The
+  matrices are shrunk towards the source's overall reliability (its record on every attribute).
+- Numeric claims (key figures) and categorical attributes with many values use an agreement
+  model: with probability r_s a source's claim is right (a numeric one lies near the truth, on a
+  scale where 10,000 and 11,000 are as close as 100 and 110), otherwise it is anything.
+- Each source's reliability r_s, the expected share of its claims that are right, has a Beta
+  prior (a new source starts at the prior mean; the verifiers' grade can set it per source).
+
+A source with few claims counts for little: its confusion matrix is fitted to those very claims,
+so they carry little information until it has a record (on real crowd data this is what keeps
+occasional, careless workers from swaying the result). Claims carry weights: evidence that is
+not independent (say, many anonymous sources, which the claims service pools into one source)
+can share one unit of weight, so a hundred unknown voices do not outvote a known one by numbers.
+
+Pure numpy; the largest benchmark set (25,000 claims) takes well under a second.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+CATEGORICAL = "categorical"
+NUMERIC = "numeric"
+_TIE = 1e-9  # posteriors closer than this are a tie
+_R_MIN, _R_MAX = 1e-4, 1 - 1e-4
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One source's claim about one subject. A text value is categorical, a number numeric."""
+
+    subject: Hashable
+    source: Hashable
+    value: str | float
+    attribute: Hashable = ""  # categorical subjects of one attribute share its set of values
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Settings:
+    prior_reliability: float = 0.7  # a new source's reliability before any agreement is seen
+    prior_strength: float = 4.0  # ... worth this many claims
+    confusion_strength: float = 1.0  # how many claims' worth a confusion row leans on r_s
+    smoothing: float = 0.25  # pseudo-count added to every confusion cell and class
+    numeric_tolerance: float = 0.1  # relative spread of right numeric claims (0.1 = about 10 %)
+    max_classes: int = 10  # attributes with more values use the agreement model
+    max_iterations: int = 500
+    tolerance: float = 1e-6  # stop when no posterior moves more than this
+
+
+@dataclass
+class SubjectEstimate:
+    subject: Hashable
+    kind: str
+    values: list  # candidate values
+    probabilities: list[float]  # P(truth = value), same order
+    proposed: Any  # the most probable value (numbers: the centre of the likeliest cluster); None on a tie
+    confidence: float  # P(proposed), or for numbers P(truth within tolerance of proposed)
+    supporting: list[bool] = field(default_factory=list)  # per value: does it agree with the proposal?
+
+    def posterior(self) -> dict[Any, float]:
+        return dict(zip(self.values, self.probabilities, strict=True))
+
+
+@dataclass
+class Discovery:
+    subjects: dict[Hashable, SubjectEstimate] = field(default_factory=dict)
+    reliability: dict[Hashable, float] = field(default_factory=dict)
+    claims: dict[Hashable, float] = field(default_factory=dict)  # weighted claims per source
+    iterations: int = 0
+    converged: bool = True
+
+    def posteriors(self) -> dict[Hashable, dict[Any, float]]:
+        return {subject: estimate.posterior() for subject, estimate in self.subjects.items()}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, str):
+        return CATEGORICAL
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"a claim's value is text or a finite number, not {value!r}")
+    return NUMERIC
+
+
+class _Index(dict):
+    """Hashable -> 0, 1, 2, ... in order of first appearance."""
+
+    def add(self, key: Hashable) -> int:
+        index = self.get(key)
+        if index is None:
+            index = self[key] = len(self)
+        return index
+
+
+@dataclass
+class _ConfusionBlock:
+    """The categorical claims about one attribute with few values (Dawid-Skene)."""
+
+    values: list[str]
+    subjects: list[int]  # global subject index of each local subject
+    item: np.ndarray  # per claim: local subject index
+    source: np.ndarray
+    label: np.ndarray
+    weight: np.ndarray
+    claim: np.ndarray  # per claim: global claim index
+    posterior: np.ndarray = None  # (subjects, classes)
+
+    def start(self) -> None:
+        k = len(self.values)
+        votes = np.bincount(self.item * k + self.label, weights=self.weight, minlength=len(self.subjects) * k)
+        votes = votes.reshape(len(self.subjects), k)
+        self.posterior = votes / np.maximum(votes.sum(1, keepdims=True), 1e-300)
+
+    def update(self, reliability: np.ndarray, settings: Settings) -> float:
+        """M-step (confusion matrices and class prior from the posterior), then E-step."""
+        k, m = len(self.values), len(reliability)
+        counts = np.empty((m, k, k))
+        cell = self.source * k + self.label
+        for truth in range(k):
+            counts[:, truth, :] = np.bincount(cell, weights=self.weight * self.posterior[self.item, truth],
+                                              minlength=m * k).reshape(m, k)
+        wrong = (1 - reliability) / max(k - 1, 1)
+        prior = np.repeat(wrong[:, None, None], k, axis=1).repeat(k, axis=2)
+        prior[:, np.arange(k), np.arange(k)] = reliability[:, None]
+        counts += settings.confusion_strength * prior + settings.smoothing
+        log_confusion = np.log(counts / counts.sum(2, keepdims=True))
+        classes = self.posterior.sum(0) + settings.smoothing
+        log_post = np.tile(np.log(classes / classes.sum()), (len(self.subjects), 1))
+        contribution = log_confusion[self.source, :, self.label] * self.weight[:, None]
+        for truth in range(k):
+            log_post[:, truth] += np.bincount(self.item, weights=contribution[:, truth], minlength=len(self.subjects))
+        log_post -= log_post.max(1, keepdims=True)
+        posterior = np.exp(log_post)
+        posterior /= posterior.sum(1, keepdims=True)
+        change = float(np.abs(posterior - self.posterior).max()) if posterior.size else 0.0
+        self.posterior = posterior
+        return change
+
+    def correct(self) -> np.ndarray:
+        """Per claim: the probability that it is right."""
+        return self.posterior[self.item, self.label]
+
+
+@dataclass
+class _AgreementBlock:
+    """Numeric claims and categorical ones with many values: right with probability r_s.
+
+    Works on (claim, candidate) pairs, a candidate being a value claimed for the same subject:
+    P(claim | truth = candidate) = r * match + (1 - r) * background."""
+
+    candidate_subject: np.ndarray  # per candidate: local subject index
+    pair_claim: np.ndarray  # per pair: index into the block's claims
+    pair_candidate: np.ndarray
+    match: np.ndarray
+    background: np.ndarray
+    source: np.ndarray  # per claim
+    weight: np.ndarray
+    claim: np.ndarray  # per claim: global claim index
+    subject_count: int
+    candidate_values: list = field(default_factory=list)
+    subject_keys: list = field(default_factory=list)  # global subject index of each local subject
+    posterior: np.ndarray = None  # per candidate
+    _correct: np.ndarray = None
+
+    def update(self, reliability: np.ndarray, settings: Settings) -> float:
+        r = reliability[self.source[self.pair_claim]]
+        right = r * self.match
+        likelihood = right + (1 - r) * self.background
+        log_post = np.bincount(self.pair_candidate, weights=self.weight[self.pair_claim] * np.log(likelihood),
+                               minlength=len(self.candidate_subject))
+        best = np.full(self.subject_count, -np.inf)
+        np.maximum.at(best, self.candidate_subject, log_post)
+        posterior = np.exp(log_post - best[self.candidate_subject])
+        posterior /= np.bincount(self.candidate_subject, weights=posterior, minlength=self.subject_count)[self.candidate_subject]
+        change = 1.0 if self.posterior is None else float(np.abs(posterior - self.posterior).max())
+        self.posterior = posterior
+        self._correct = np.bincount(self.pair_claim, weights=posterior[self.pair_candidate] * right / likelihood,
+                                    minlength=len(self.source))
+        return change
+
+    def correct(self) -> np.ndarray:
+        return self._correct
+
+
+def _numeric_scale(values: np.ndarray) -> np.ndarray:
+    """asinh: logarithmic for large numbers (relative differences count), linear near zero."""
+    return np.arcsinh(values)
+
+
+def discover(claims: Iterable[Claim], settings: Settings | None = None,
+             priors: Mapping[Hashable, tuple[float, float]] | None = None) -> Discovery:
+    """Estimate every subject's true value and every source's reliability from `claims`.
+
+    `priors` maps a source to (prior reliability, strength in claims), overriding the default
+    prior, e.g. from a verifier's grade of that source. A source's repeated claims about one
+    subject should be reduced to one before calling (the latest), as they are not independent."""
+    settings = settings or Settings()
+    claims = list(claims)
+    if not claims:
+        return Discovery()
+    sources, subjects = _Index(), _Index()
+    source_of = np.empty(len(claims), dtype=np.int64)
+    subject_of = np.empty(len(claims), dtype=np.int64)
+    weight = np.empty(len(claims))
+    kinds: dict[int, str] = {}
+    attribute_of: dict[int, Hashable] = {}
+    for n, claim in enumerate(claims):
+        kind = _kind(claim.value)
+        if not claim.weight > 0:
+            raise ValueError(f"a claim's weight must be positive, not {claim.weight!r}")
+        s = subjects.add(claim.subject)
+        if kinds.setdefault(s, kind) != kind:
+            raise ValueError(f"subject {claim.subject!r} has both text and numeric claims")
+        attribute_of.setdefault(s, claim.attribute)
+        source_of[n], subject_of[n], weight[n] = sources.add(claim.source), s, claim.weight
+    m = len(sources)
+    alpha = np.full(m, settings.prior_reliability * settings.prior_strength)
+    beta = np.full(m, (1 - settings.prior_reliability) * settings.prior_strength)
+    for source, (mean, strength) in (priors or {}).items():
+        if source in sources:
+            alpha[sources[source]], beta[sources[source]] = mean * strength, (1 - mean) * strength
+    claimed = np.bincount(source_of, weights=weight, minlength=m)
+
+    confusion, agreement = _build_blocks(claims, subject_of, source_of, weight, kinds, attribute_of, settings)
+    reliability = np.clip(alpha / (alpha + beta), _R_MIN, _R_MAX)
+    if agreement is not None:
+        agreement.update(reliability, settings)
+    for block in confusion:
+        block.start()
+    iterations, converged = 0, False
+    while iterations < settings.max_iterations:
+        iterations += 1
+        correct = np.zeros(len(claims))
+        for block in [*confusion, agreement]:
+            if block is not None and block.correct() is not None:
+                correct[block.claim] = block.correct()
+        earned = np.bincount(source_of, weights=weight * correct, minlength=m)
+        reliability = np.clip((alpha + earned) / (alpha + beta + claimed), _R_MIN, _R_MAX)
+        change = max(block.update(reliability, settings) for block in [*confusion, agreement] if block is not None)
+        if change < settings.tolerance:
+            converged = True
+            break
+
+    result = Discovery(iterations=iterations, converged=converged)
+    source_keys = list(sources)
+    result.reliability = {key: float(reliability[i]) for i, key in enumerate(source_keys)}
+    result.claims = {key: float(claimed[i]) for i, key in enumerate(source_keys)}
+    subject_keys = list(subjects)
+    for block in confusion:
+        for local, s in enumerate(block.subjects):
+            result.subjects[subject_keys[s]] = _estimate(subject_keys[s], CATEGORICAL, block.values,
+                                                         block.posterior[local], None)
+    if agreement is not None:
+        _agreement_estimates(agreement, subject_keys, result, settings)
+    return result
+
+
+def _build_blocks(claims, subject_of, source_of, weight, kinds, attribute_of, settings):
+    by_attribute: dict[Hashable, list[int]] = {}
+    loose: list[int] = []  # claims for the agreement model
+    values_of_attribute: dict[Hashable, dict[str, None]] = {}
+    for n, claim in enumerate(claims):
+        if kinds[subject_of[n]] == CATEGORICAL:
+            attribute = attribute_of[subject_of[n]]
+            by_attribute.setdefault(attribute, []).append(n)
+            values_of_attribute.setdefault(attribute, {})[claim.value] = None
+        else:
+            loose.append(n)
+    confusion = []
+    domain_size: dict[Hashable, int] = {}
+    for attribute, members in by_attribute.items():
+        values = sorted(values_of_attribute[attribute])
+        if len(values) > settings.max_classes:
+            loose.extend(members)
+            domain_size[attribute] = len(values)
+            continue
+        position = {value: i for i, value in enumerate(values)}
+        local = _Index()
+        item = np.array([local.add(subject_of[n]) for n in members], dtype=np.int64)
+        chosen = np.array(members, dtype=np.int64)
+        confusion.append(_ConfusionBlock(
+            values=values, subjects=list(local), item=item, source=source_of[chosen],
+            label=np.array([position[claims[n].value] for n in members], dtype=np.int64),
+            weight=weight[chosen], claim=chosen))
+    agreement = _agreement_block(claims, sorted(loose), subject_of, source_of, weight, kinds, attribute_of,
+                                 domain_size, settings) if loose else None
+    return confusion, agreement
+
+
+def _agreement_block(claims, members, subject_of, source_of, weight, kinds, attribute_of, domain_size, settings):
+    local = _Index()
+    claims_of_subject: dict[int, list[int]] = {}
+    for position, n in enumerate(members):
+        claims_of_subject.setdefault(local.add(subject_of[n]), []).append(position)
+    candidate_subject, candidate_value = [], []
+    pair_claim, pair_candidate, match, background = [], [], [], []
+    sigma = settings.numeric_tolerance
+    for s, positions in claims_of_subject.items():
+        numeric = kinds[subject_of[members[positions[0]]]] == NUMERIC
+        given = [claims[members[p]].value for p in positions]
+        distinct = sorted(set(given))
+        first = len(candidate_subject)
+        candidate_subject.extend([s] * len(distinct))
+        candidate_value.extend(distinct)
+        if numeric:
+            x_claim = _numeric_scale(np.array(given, dtype=float))
+            x_candidate = _numeric_scale(np.array(distinct, dtype=float))
+            width = max(float(x_claim.max() - x_claim.min()), 1.0) + 4 * sigma
+            gap = x_claim[:, None] - x_candidate[None, :]
+            near = np.exp(-0.5 * (gap / sigma) ** 2) / (sigma * math.sqrt(2 * math.pi))
+            far = np.full_like(near, 1.0 / width)
+        else:
+            k = domain_size.get(attribute_of[subject_of[members[positions[0]]]], len(distinct))
+            near = (np.array(given, dtype=object)[:, None] == np.array(distinct, dtype=object)[None, :]).astype(float)
+            far = (1 - near) / max(k - 1, 1)
+        rows, cols = np.meshgrid(np.array(positions), np.arange(len(distinct)), indexing="ij")
+        pair_claim.append(rows.ravel())
+        pair_candidate.append(cols.ravel() + first)
+        match.append(near.ravel())
+        background.append(far.ravel())
+    chosen = np.array(members, dtype=np.int64)
+    return _AgreementBlock(
+        candidate_subject=np.array(candidate_subject, dtype=np.int64),
+        pair_claim=np.concatenate(pair_claim), pair_candidate=np.concatenate(pair_candidate),
+        match=np.concatenate(match), background=np.concatenate(background),
+        source=source_of[chosen], weight=weight[chosen], claim=chosen, subject_count=len(local),
+        candidate_values=candidate_value, subject_keys=list(local))
+
+
+def _agreement_estimates(block: _AgreementBlock, subject_keys: list, result: Discovery, settings: Settings) -> None:
+    order = np.argsort(block.candidate_subject, kind="stable")
+    bounds = np.searchsorted(block.candidate_subject[order], np.arange(block.subject_count + 1))
+    for local, s in enumerate(block.subject_keys):
+        chosen = order[bounds[local]:bounds[local + 1]]
+        values = [block.candidate_values[c] for c in chosen]
+        kind = CATEGORICAL if isinstance(values[0], str) else NUMERIC
+        result.subjects[subject_keys[s]] = _estimate(subject_keys[s], kind, values, block.posterior[chosen],
+                                                     settings.numeric_tolerance)
+
+
+def _estimate(subject: Hashable, kind: str, values: list, probabilities: np.ndarray, sigma: float | None) -> SubjectEstimate:
+    probabilities = np.asarray(probabilities, dtype=float)
+    if kind == NUMERIC:
+        return _numeric_estimate(subject, values, probabilities, sigma)
+    best = int(np.argmax(probabilities))
+    tied = int(np.sum(probabilities >= probabilities[best] - _TIE)) > 1
+    return SubjectEstimate(subject=subject, kind=kind, values=list(values),
+                           probabilities=[float(p) for p in probabilities], proposed=None if tied else values[best],
+                           confidence=float(probabilities[best]),
+                           supporting=[not tied and i == best for i in range(len(values))])
+
+
+def _numeric_estimate(subject: Hashable, values: list, probabilities: np.ndarray, sigma: float) -> SubjectEstimate:
+    """Numbers a few per cent apart agree: the proposal is the densest cluster of probability
+    (candidates within the tolerance of one another), averaged on the asinh scale; it is a tie
+    only when two clusters apart from each other are equally probable."""
+    x = _numeric_scale(np.array(values, dtype=float))
+    near = np.abs(x[:, None] - x[None, :]) <= sigma
+    mass = near @ probabilities
+    best = int(np.argmax(mass))
+    rivals = (mass >= mass[best] - _TIE) & ~near[best]
+    cluster = near[best]
+    if rivals.any():
+        proposed = None
+    else:
+        centre = float(np.sinh(np.dot(probabilities[cluster], x[cluster]) / probabilities[cluster].sum()))
+        proposed = round(centre) if all(float(v).is_integer() for v in values) else centre
+    return SubjectEstimate(subject=subject, kind=NUMERIC, values=list(values),
+                           probabilities=[float(p) for p in probabilities], proposed=proposed,
+                           confidence=min(float(mass[best]), 1.0),
+                           supporting=[proposed is not None and bool(c) for c in cluster])

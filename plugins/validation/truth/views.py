@@ -1,0 +1,53 @@
+"""The claims API: record a report's structured claims, and read what truth discovery proposes."""
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from wiki.api.requests import json_body, page_limit
+from wiki.crises.services import get_crisis_or_404
+from wiki.errors import InvalidInput, NotFound
+from wiki.extensions import db
+from wiki.models import Report
+from wiki.reports.visibility import can_view
+
+from .claims import claim_input, require_claim_editor, store_claim
+from .proposals import discover_crisis, subject_views, subjects_page
+
+bp = Blueprint("validation_truth", __name__, url_prefix="/api/v1")
+
+
+@bp.post("/reports/<int:report_id>/claims")
+def create_claim(report_id: int):
+    """Coordinators and verifiers: record what a report says about a subject; 201 for a new
+    claim, 200 when it replaces the report's earlier value for the same subject."""
+    require_claim_editor(current_user)
+    report = db.session.get(Report, report_id)
+    if report is None or not can_view(report, current_user):
+        raise NotFound(_("There is no report %(id)d.", id=report_id))
+    given = claim_input(json_body())
+    stored = store_claim(report, given, current_user)
+    claim_id, subject = stored.claim.id, stored.claim.subject
+    discover_crisis(report.crisis)
+    db.session.refresh(subject)
+    view = subject_views([subject], current_user)[0]
+    response = jsonify({"claim_id": claim_id, "created": stored.created, "subject": view})
+    response.status_code = 201 if stored.created else 200
+    return response
+
+
+@bp.get("/claims")
+def list_claims():
+    """A crisis's claim subjects with the proposed value, its confidence and the competing values."""
+    slug = request.args.get("crisis", "").strip()
+    if not slug:
+        raise InvalidInput(_("Name the crisis: ?crisis=<short name>."), field="crisis")
+    crisis = get_crisis_or_404(slug)
+    cursor = request.args.get("cursor")
+    if cursor is not None and not cursor.isdigit():
+        raise InvalidInput(_("cursor must come from a previous response's next_cursor."), field="cursor")
+    subjects, next_id = subjects_page(crisis, page_limit(), int(cursor) if cursor else None,
+                                      attribute=request.args.get("attribute"), subject=request.args.get("subject"))
+    return jsonify({"crisis": crisis.slug, "subjects": subject_views(subjects, current_user),
+                    "next_cursor": str(next_id) if next_id is not None else None})
