@@ -5,11 +5,42 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, has_request_context, redirect, request
-from flask_babel import Babel, get_locale
+from flask_babel import Babel, Domain, get_locale, gettext
 
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "ar": "العربية"}
 COOKIE = "lang"
+
+
+def N_(text: str) -> str:  # noqa: N802 (the name pybabel extracts)
+    """Marks `text` for the catalogues (pybabel extracts N_) without translating it: for words
+    kept in English in data and code, translated where they are shown (`label`, gettext)."""
+    return text
+
+
+# Stored values shown to people: statuses, roles, revision kinds, channels (sectors: SECTORS).
+LABELS: dict[str, dict[str, str]] = {
+    "status": {"new": N_("new"), "under_review": N_("under review"), "verified": N_("verified"),
+               "refuted": N_("refuted"), "duplicate": N_("duplicate"), "archived": N_("archived")},
+    "role": {"admin": N_("administrator"), "coordinator": N_("coordinator"), "verifier": N_("verifier"),
+             "volunteer": N_("volunteer")},
+    "kind": {"create": N_("created"), "edit": N_("edited"), "revert": N_("reverted"), "rename": N_("renamed"),
+             "merge": N_("merged")},
+    "channel": {"web": N_("web form"), "api": N_("API"), "sms": N_("SMS"), "email": N_("e-mail"),
+                "import": N_("import")},
+}
+
+
+def label(group: str, value) -> str:
+    """A stored value (status, role, kind, channel, sector) in the reader's language; unknown
+    values are shown as they are."""
+    if group == "sector":
+        from .models.reports import SECTORS
+
+        names = SECTORS
+    else:
+        names = LABELS.get(group, {})
+    return gettext(names[value]) if isinstance(value, str) and value in names else ("" if value is None else str(value))
 
 
 def select_locale() -> str:
@@ -43,6 +74,17 @@ def choose_language(code: str):
     return response
 
 
+class _CatalogueDomain(Domain):
+    """Flask-Babel's domain caches the loaded catalogues by locale only, in one object shared by
+    every app of the process; apps with different plugins (hence translation directories, as in
+    the tests) must not see each other's catalogues, so the cache is keyed by directories too."""
+
+    def get_translations_cache(self, ctx):
+        return self.cache.setdefault(tuple(self.translation_directories), {})
+
+
 def init_i18n(app: Flask, babel: Babel) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    if not isinstance(babel.__dict__.get("domain_instance"), _CatalogueDomain):
+        babel.domain_instance = _CatalogueDomain(domain=app.config.get("BABEL_DOMAIN", "messages"))
     app.register_blueprint(bp)
