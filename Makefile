@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: run test install postgres lint clean-instance bench bench-quick bench-tools bench-peer
+.PHONY: run test install postgres chromium lint clean-instance bench bench-quick bench-tools bench-peer translations
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,7 +33,14 @@ postgres:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql postgresql-contrib >/dev/null; \
 	fi
 
-test: $(STAMP) postgres
+# Debian's chromium, for the real-browser tests (Playwright drives it; no browser is downloaded).
+chromium:
+	@if [ ! -x /usr/bin/chromium ]; then \
+		echo "Installing chromium (Debian package) for the browser tests"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; \
+	fi
+
+test: $(STAMP) postgres chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -60,3 +67,30 @@ bench-peer: $(STAMP)
 	test -f bench/work/corpus/pages.jsonl || $(BIN)/python bench/corpus.py
 	$(BIN)/python bench/peer/mediawiki.py import
 	$(BIN)/python bench/peer/mediawiki.py warm
+
+# Translations: extract every user-facing string, merge into the catalogues, compile them.
+# Catalogues: wiki/translations/<lang>/LC_MESSAGES/messages.po (the validation plugin keeps
+# its own under plugins/validation/translations). New languages: add them to LANGUAGES in
+# wiki/config.py and to TRANSLATED below. Running it again changes nothing when no string
+# changed (a template that differs only by its creation date is not rewritten).
+TRANSLATED := fr es ar
+CATALOGUES := wiki:wiki/translations plugins:plugins/validation/translations
+translations: $(STAMP)
+	@set -e; for pair in $(CATALOGUES); do \
+		src=$${pair%%:*}; dir=$${pair#*:}; \
+		$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+			--project=crisiswiki -o $$dir/messages.pot.new $$src; \
+		if [ -f $$dir/messages.pot ] && diff -q -I '^"POT-Creation-Date: ' $$dir/messages.pot $$dir/messages.pot.new >/dev/null; then \
+			rm $$dir/messages.pot.new; \
+		else \
+			mv $$dir/messages.pot.new $$dir/messages.pot; \
+		fi; \
+		for lang in $(TRANSLATED); do \
+			if [ -f $$dir/$$lang/LC_MESSAGES/messages.po ]; then \
+				$(BIN)/pybabel -q update -i $$dir/messages.pot -d $$dir -l $$lang --no-fuzzy-matching --ignore-pot-creation-date; \
+			else \
+				$(BIN)/pybabel init -i $$dir/messages.pot -d $$dir -l $$lang; \
+			fi; \
+		done; \
+		$(BIN)/pybabel compile -d $$dir --statistics; \
+	done

@@ -19,7 +19,7 @@ import math
 import random
 import re
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -82,7 +82,7 @@ def _point(rng: random.Random) -> tuple[float, float, str]:
 def reports(count: int, seed: int = SEED) -> Iterator[dict]:
     rng = random.Random(seed)
     messages = crisislex_messages()
-    start = datetime(2010, 1, 12, 21, 53, tzinfo=timezone.utc)
+    start = datetime(2010, 1, 12, 21, 53, tzinfo=UTC)
     contacts = [f"+509 37{n:06d}" for n in range(count // 20)]
     for n in range(count):
         event, text, kind = messages[n % len(messages)] if n < len(messages) else rng.choice(messages)
@@ -189,7 +189,7 @@ def write(out: Path, page_count: int, report_count: int) -> dict:
             handle.write(json.dumps(item, ensure_ascii=False) + "\n")
     for name, collection in layers():
         (out / f"layer-{name.lower().replace(' ', '-')}.geojson").write_text(json.dumps(collection))
-    queries = QUERIES + [f"{q}\t{f}" for q, f in zip(QUERIES * 2, FILTERED * 12)][:len(QUERIES)]
+    queries = QUERIES + [f"{q}\t{f}" for q, f in zip(QUERIES * 2, FILTERED * 12, strict=False)][:len(QUERIES)]
     (out / "queries.txt").write_text("\n".join(queries) + "\n")
     manifest = {"seed": SEED, "pages": page_count, "reports": report_count, "bbox": BBOX}
     (out / "manifest.json").write_text(json.dumps(manifest))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import insert, select
@@ -20,7 +20,7 @@ CRISIS = "haiti-bench"
 BATCH = 5000
 
 
-def load(app, corpus: Path, page_limit: int | None = None, report_limit: int | None = None, log=print) -> dict:  # noqa: ANN001
+def load(app, corpus: Path, page_limit: int | None = None, report_limit: int | None = None, log=print) -> dict:
     from wiki import plugins
     from wiki.auth.accounts import create_user
     from wiki.crises.services import create_crisis
@@ -54,7 +54,7 @@ def load(app, corpus: Path, page_limit: int | None = None, report_limit: int | N
         log(f"loaded {len(titles)} pages in {timings['pages_s']} s")
 
         started = time.perf_counter()
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         sources: dict[str, int] = {}
         anonymous_source = db.session.execute(insert(Source).values(name="", channel="web", created_at=now)
                                               .returning(Source.id)).scalar_one()
@@ -102,7 +102,7 @@ def load(app, corpus: Path, page_limit: int | None = None, report_limit: int | N
         return {"token": plain, "crisis": CRISIS, "pages": titles, "reports": total, "timings": timings}
 
 
-def _flush(db, model, rows: list[dict]) -> list[int]:  # noqa: ANN001
+def _flush(db, model, rows: list[dict]) -> list[int]:
     ids = list(db.session.scalars(insert(model).returning(model.id), rows))
     db.session.commit()
     return ids

@@ -34,7 +34,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "backend" in metafunc.fixturenames:
         backends = metafunc.config.getoption("db") or ["sqlite", "postgresql"]
-        metafunc.parametrize("backend", backends, scope="session")
+        if "search_backend" in metafunc.fixturenames:
+            # Whoosh on either database; PostgreSQL full-text search only on PostgreSQL.
+            pairs = [(name, "whoosh") for name in backends] + [("postgresql", "postgresql")] * ("postgresql" in backends)
+            metafunc.parametrize(("backend", "search_backend"), pairs, scope="session")
+        else:
+            metafunc.parametrize("backend", backends, scope="session")
 
 
 def migrate(url: str, instance: Path) -> None:
@@ -197,3 +202,19 @@ def crisis(app: Flask, make_user) -> str:
         created = create_crisis({"name": "Test earthquake", "slug": "quake", "bbox": "-74.5,17.9,-71.6,20.1",
                                  "start_date": "2010-01-12"}, db.session.get(User, admin.id))
         return created.slug
+
+
+@pytest.fixture
+def index(app: Flask, crisis: str):
+    """The (empty) search index `crisiswiki init-db` builds; returns flush(), which indexes
+    what the search queue holds (the tests call it where the writer thread would run)."""
+    from wiki.search.indexer import build_if_missing, flush
+
+    with app.app_context():
+        build_if_missing()
+
+    def run() -> int:
+        with app.app_context():
+            return flush()
+
+    return run

@@ -7,7 +7,7 @@ from wiki.extensions import db
 from wiki.models import Page
 
 
-def _base(app, slug):  # noqa: ANN001, ANN201
+def _base(app, slug):
     with app.app_context():
         return db.session.scalar(select(Page).where(Page.slug == slug)).current_revision_id
 

@@ -42,6 +42,7 @@ class World:
     own_token_id: int | None = None
     someone_elses_token_id: int = 0
     reports: dict[str, int] = field(default_factory=dict)  # purpose -> report id
+    layers: dict[str, int] = field(default_factory=dict)  # purpose -> layer id
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,10 @@ def revoke_url(world: World) -> str:
     token_id = world.own_token_id if world.own_token_id is not None else world.someone_elses_token_id
     return f"/account/tokens/{token_id}/revoke"
 
+
+MATRIX_LAYER = '{"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]}}'
+MATRIX_BOUNDARIES = ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"adm1_pcode": "HT01", "adm1_name": "Ouest"}, '
+                     '"geometry": {"type": "Polygon", "coordinates": [[[-74, 18], [-72, 18], [-72, 19], [-74, 19], [-74, 18]]]}}]}')
 
 MATRIX: list[Case] = [
     # Accounts
@@ -115,6 +120,21 @@ MATRIX: list[Case] = [
     Case("exports.import_page", "POST", EDITORS,
          lambda w: (f"/c/{w.crisis}/reports/import", {"data": {"step": "upload", "file": (io.BytesIO(b"title,lat,lon\nA,18.5,-72.3\n"), "m.csv")},
                                                       "content_type": "multipart/form-data"})),
+    # Maps: layers and admin boundaries
+    Case("maps.new_layer", "POST", EDITORS,
+         lambda w: (f"/c/{w.crisis}/layers/new", {"data": {"title": "Matrix layer", "geojson": MATRIX_LAYER}})),
+    Case("maps.edit_layer", "POST", EDITORS,
+         lambda w: (f"/c/{w.crisis}/layers/{w.layers['edit']}/edit", {"data": {"title": "Edited by the matrix"}})),
+    Case("maps.revert_layer", "POST", EDITORS, lambda w: (f"/c/{w.crisis}/layers/{w.layers['revert']}/revert/1", {})),
+    Case("maps.delete_layer", "POST", EDITORS, lambda w: (f"/c/{w.crisis}/layers/{w.layers['delete']}/delete", {})),
+    Case("maps.boundaries", "POST", EDITORS,
+         lambda w: (f"/c/{w.crisis}/boundaries", {"data": {"level": "1", "file": (io.BytesIO(MATRIX_BOUNDARIES.encode()), "adm1.geojson")},
+                                                  "content_type": "multipart/form-data"})),
+    Case("api.create_layer", "POST", EDITORS,
+         lambda w: ("/api/v1/layers", {"json": {"title": "Matrix layer", "crisis": w.crisis, "geojson": MATRIX_LAYER}})),
+    Case("api.put_layer", "PUT", EDITORS, lambda w: (f"/api/v1/layers/{w.layers['api']}", {"json": {"title": "Edited by the matrix"}})),
+    Case("api.revert_layer", "POST", EDITORS, lambda w: (f"/api/v1/layers/{w.layers['api_revert']}/revert", {"json": {"revision": 1}})),
+    Case("api.delete_layer", "DELETE", EDITORS, lambda w: (f"/api/v1/layers/{w.layers['api_delete']}", {})),
     # Media
     Case("media.attachments", "POST", EDITORS,
          lambda w: (f"/c/{w.crisis}/attachments", {"data": {"file": (io.BytesIO(b"road status: open\n"), "notes.txt")},
@@ -179,6 +199,12 @@ def build_world(app: Flask, crisis: str, make_user, me) -> World:
             given = report_input_from_feature({"type": "Feature", "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]},
                                                "properties": {"title": f"Report to {purpose}", "crisis": crisis}})
             world.reports[purpose] = submit_report(given, db.session.get(User, admin.id)).report.id
+        from wiki.crises.services import get_crisis_or_404
+        from wiki.maps.layers import create_layer
+
+        for purpose in ("edit", "revert", "delete", "api", "api_revert", "api_delete"):
+            layer = create_layer(get_crisis_or_404(crisis), {"title": f"Layer to {purpose}"}, MATRIX_LAYER, db.session.get(User, admin.id))
+            world.layers[purpose] = layer.id
     with app.app_context():
         token, _ = ApiToken.issue(db.session.get(User, admin.id), "someone else's")
         db.session.commit()

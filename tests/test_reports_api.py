@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
@@ -16,7 +16,7 @@ from wiki.models import Report, ReportPhoto, Source
 from .reports_helpers import feature, jpeg_with_gps
 
 
-def count(app, model=Report) -> int:  # noqa: ANN001
+def count(app, model=Report) -> int:
     with app.app_context():
         return db.session.scalar(select(func.count()).select_from(model))
 
@@ -61,7 +61,7 @@ BAD_FEATURES = [
     ("no title", feature(title=""), 422, "title"),
     ("title is a number", feature(title=5), 422, "title"),
     ("unknown sector", feature(sector="rumours"), 422, "sector"),
-    ("far future", feature(occurred_at=(datetime.now(timezone.utc) + timedelta(days=30)).isoformat()), 422, "occurred_at"),
+    ("far future", feature(occurred_at=(datetime.now(UTC) + timedelta(days=30)).isoformat()), 422, "occurred_at"),
     ("not a date", feature(occurred_at="yesterday"), 422, "occurred_at"),
     ("year 1066", feature(occurred_at="1066-10-14T09:00:00Z"), 422, "occurred_at"),
     ("sensitive as text", feature(sensitive="yes"), 422, "sensitive"),

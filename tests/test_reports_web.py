@@ -18,7 +18,7 @@ FORM = {"title": "Water point broken", "description": "The pump at the market is
         "name": "Marie", "contact": "+509 3700 0001"}
 
 
-def reports(app) -> list[Report]:  # noqa: ANN001
+def reports(app) -> list[Report]:
     with app.app_context():
         return db.session.scalars(select(Report).order_by(Report.id)).all()
 
@@ -205,3 +205,22 @@ def test_export_of_more_rows_than_one_batch_is_complete_and_ordered(app, client,
         exports.BATCH = original
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Report)) == 20
+
+
+def test_a_sensitive_report_cannot_be_pinpointed_with_a_tiny_bbox_or_its_place_name(app, client, crisis, make_user, login):
+    client.post("/c/quake/report", data={**FORM, "sensitive": "1"})
+    report = reports(app)[0]
+    west, south = report.lon - 0.0005, report.lat - 0.0005
+    tiny = f"{west},{south},{report.lon + 0.0005},{report.lat + 0.0005}"
+    assert client.get(f"/api/v1/reports?bbox={tiny}").get_json()["features"] == []
+    public = client.get(f"/api/v1/reports/{report.id}").get_json()
+    lon, lat = public["geometry"]["coordinates"]
+    around_public_point = f"{lon - 0.001},{lat - 0.001},{lon + 0.001},{lat + 0.001}"
+    assert [f["id"] for f in client.get(f"/api/v1/reports?bbox={around_public_point}").get_json()["features"]] == [report.id]
+    assert public["properties"]["place_name"] == "" and public["properties"]["adm2_pcode"] is None
+    for body in (client.get(f"/reports/{report.id}").data, client.get("/c/quake/reports").data, client.get("/c/quake/reports.csv").data):
+        assert "Léogâne market" not in body.decode()
+    verifier = app.test_client()
+    login(make_user("verifier"), verifier)
+    assert [f["id"] for f in verifier.get(f"/api/v1/reports?bbox={tiny}").get_json()["features"]] == [report.id]
+    assert verifier.get(f"/api/v1/reports/{report.id}").get_json()["properties"]["place_name"] == "Léogâne market"

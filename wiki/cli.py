@@ -43,6 +43,10 @@ def init_db(demo: bool) -> None:
         else:
             load_demo(_demo_admin())
             click.echo("Loaded the demo crisis.")
+    from .search.indexer import build_if_missing
+
+    if build_if_missing():
+        click.echo("Built the search index.")
 
 
 def _safe_url() -> str:

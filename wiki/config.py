@@ -61,6 +61,16 @@ DEFAULTS: dict[str, Any] = {
     "MAP_CLUSTER_PIXELS": 80,  # side of a cluster cell on screen
     "LAYER_MAX_BYTES": 20 * 1024 * 1024,
     "BOUNDARIES_MAX_BYTES": 50 * 1024 * 1024,
+    # Search (wiki/search): "whoosh" (an index on local disk) or "postgresql" (full-text search in
+    # the shared database, for several app servers).
+    "SEARCH_BACKEND": "whoosh",
+    "SEARCH_INDEX_DIR": None,  # default: <instance>/search-index
+    "SEARCH_BACKGROUND_INDEXING": "auto",  # a writer thread per worker; "auto": unless TESTING
+    "SEARCH_POLL_SECONDS": 0.5,  # how often a worker's writer looks at the queue
+    "SEARCH_CATCHUP_SECONDS": 300,  # how often it looks for changes the queue missed
+    "SEARCH_QUEUE_RETENTION_HOURS": 24,  # processed queue rows kept (for reindex to replay)
+    "SEARCH_PAGE_SIZE": 20,
+    "SEARCH_TITLE_BOOST": 3.0,  # a word in the title counts this many times a word in the body
 }
 
 _BOOL = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}

@@ -72,7 +72,7 @@ def reads_first(view: Callable) -> Callable:
     """Mark a view whose service reads before it writes and calls `begin_write()` in between."""
 
     @wraps(view)
-    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def wrapper(*args, **kwargs):
         token = _reading_first.set(True)
         try:
             return view(*args, **kwargs)

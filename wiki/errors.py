@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -83,8 +84,8 @@ class EditConflict(Conflict):
 
     def __init__(self, page, base_revision, current_revision, attempted_body: str, merged_with_markers: str) -> None:
         super().__init__(
-            f"The page was changed by someone else since revision {base_revision.number}; "
-            f"the current revision is {current_revision.number} and the changes overlap.",
+            _("The page was changed by someone else since revision %(base)d; the current revision is %(current)d "
+              "and the changes overlap.", base=base_revision.number, current=current_revision.number),
             field="body",
         )
         self.page = page
@@ -125,7 +126,7 @@ def wants_json() -> bool:
 
 
 def _respond(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    if wants_json():
+    if wants_json():  # noqa: SIM108 (two short branches read better than one long line)
         response = jsonify(payload)
     else:
         response = make_response(render_template("error.html", status=status, error=payload["error"]))
@@ -140,6 +141,19 @@ _HTTP_CODES = {
 }
 
 
+def _http_message(status: int) -> str | None:
+    """What an HTML error page says for Werkzeug's errors, in the reader's language."""
+    return {
+        400: _("The request could not be understood."),
+        401: _("Log in to do this."),
+        403: _("You may not do this."),
+        404: _("There is nothing at this address: the page or record does not exist, or no longer does."),
+        405: _("This address does not accept this kind of request."),
+        429: _("Too many requests: wait a moment, then try again."),
+        500: _("Something went wrong on the server. Try again in a moment."),
+    }.get(status)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):
@@ -150,17 +164,21 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
-        return _respond(400, {"error": {"code": "csrf", "message": f"The form's security token is missing or stale ({error.description}). Reload the page and try again."}})
+        message = _("The form's security token is missing or stale (%(reason)s). Reload the page and try again.",
+                    reason=error.description)
+        return _respond(400, {"error": {"code": "csrf", "message": message}})
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
         status = error.code or 500
         message = error.description or error.name
+        if error.description == type(error).description and not wants_json():  # Werkzeug's English text
+            message = _http_message(status) or message
         if status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
             if limit:
                 from .media.storage import human_size
 
-                message = f"The request is too large; the limit is {human_size(limit)}."
+                message = _("The request is too large; the limit is %(size)s.", size=human_size(limit))
         payload = {"error": {"code": _HTTP_CODES.get(status, "http_error"), "message": message}}
         return _respond(status, payload, dict(error.get_headers()) if status == 405 else None)

@@ -48,6 +48,13 @@ def report_properties(report, viewer):
 
 
 @hookspec
+def reports_listed(report_ids, viewer):
+    """Called before the core serialises several reports at once (search results, an API page,
+    an export batch, map points), so that a plugin can load what it adds to each of them with
+    one query instead of one per report. Returns nothing."""
+
+
+@hookspec
 def export_columns(viewer):
     """Return a list of (header, HXL hashtag, function(report) -> value) to add to CSV exports
     for `viewer`."""
@@ -65,7 +72,9 @@ def navigation_links(crisis, viewer):
 
 @hookspec
 def openapi_paths():
-    """Return {"paths": {...}, "schemas": {...}} to add the plugin's API to /api/v1/openapi.json."""
+    """Return {"paths": {...}, "schemas": {...}} to add the plugin's API to /api/v1/openapi.json;
+    an optional "parameters": {path: {method: [parameter, ...]}} adds query parameters to existing
+    operations (such as a filter the plugin reads through `filter_reports`)."""
 
 
 @hookspec
@@ -83,3 +92,29 @@ def filter_reports(query, params, viewer):
 @hookspec
 def migration_directories():
     """Return a list of directories holding the plugin's Alembic migrations (its own branch)."""
+
+
+@hookspec
+def layer_saved(layer):
+    """Called after a new revision of map `layer` was committed (create, edit, revert, restore)."""
+
+
+@hookspec
+def layer_deleted(layer):
+    """Called after map `layer` was deleted and the deletion committed."""
+
+
+@hookspec
+def report_search_fields(report):
+    """Return a dict merged into `report`'s search document when it is indexed: "score" (a number;
+    the search's min_score filter compares it) and "text" (extra searchable words). Only values
+    that anyone who may see the report may see. When one changes without a report_updated call,
+    call `wiki.search.reindex_later("report", [report.id])` so the index follows."""
+
+
+@hookspec
+def report_before_commit(report, changes):
+    """Called inside the transaction that stores a new report (`changes` is None) or a change
+    to one (`changes` maps field to (old, new)), after its flush and before its commit: fill in
+    derived columns or add rows that must be stored together with it (an outbox). Must not
+    commit. Work that can wait belongs in report_submitted / report_updated."""

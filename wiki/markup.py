@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import bleach
 import markdown
+from flask_babel import gettext
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markupsafe import escape
@@ -155,12 +156,13 @@ def mark_missing_links(html: str, existing: set[str], create_url: Callable[[str]
 
     Done at view time on the cached HTML (a cheap substitution), because whether a target
     exists changes after the revision was rendered."""
+    title = escape(gettext("This page does not exist yet: create it"))
 
     def swap(m: re.Match) -> str:
         slug = bleach_unescape(m.group(1))
         if slug in existing:
             return m.group(0)
         href = escape(create_url(slug))
-        return f'<a class="wikilink new" data-wikilink="{m.group(1)}" href="{href}" title="This page does not exist yet: create it">'
+        return f'<a class="wikilink new" data-wikilink="{m.group(1)}" href="{href}" title="{title}">'
 
     return _WIKILINK_ANCHOR.sub(swap, html)

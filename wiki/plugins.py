@@ -18,6 +18,12 @@ def make_plugin_manager(app: Flask, extra_plugins: list | None = None) -> pluggy
     disabled by DISABLED_PLUGINS (or LOAD_ENTRYPOINT_PLUGINS=False), and `extra_plugins`."""
     pm = pluggy.PluginManager("crisiswiki")
     pm.add_hookspecs(hooks)
+    from .maps import plugin as maps_plugin
+
+    pm.register(maps_plugin, name="wiki.maps")  # admin areas of reports, R*Tree bbox filter, map links
+    from .search import hooks as search_hooks
+
+    pm.register(search_hooks, name="wiki.search")  # queues every change for the search index
     if app.config["LOAD_ENTRYPOINT_PLUGINS"]:
         for name in app.config["DISABLED_PLUGINS"]:
             pm.set_blocked(name)

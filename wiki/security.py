@@ -6,6 +6,8 @@ authenticate with a bearer token, and anonymous ones with no session user at all
 """
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Flask, Response, request
 from flask_login import current_user
 
@@ -24,8 +26,22 @@ def _needs_csrf_check() -> bool:
     return True
 
 
+def tile_source(url: str | None) -> str | None:
+    """The CSP source of a map tile URL template (MAP_TILE_URL), so the map may load its tiles:
+    https://{s}.tile.example.org/{z}/{x}/{y}.png -> https://*.tile.example.org; None for none."""
+    if not url:
+        return None
+    parts = urlsplit(url.replace("{s}.", "subdomain."))
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    host = parts.netloc.replace("subdomain.", "*.", 1) if "{s}." in url else parts.netloc
+    return f"{parts.scheme}://{host}"
+
+
 def content_security_policy(app: Flask) -> str:
-    img = " ".join(["'self'", "data:", "blob:", *app.config["CSP_EXTRA_IMG_SOURCES"]])
+    tiles = tile_source(app.config.get("MAP_TILE_URL"))
+    extra = [*app.config["CSP_EXTRA_IMG_SOURCES"], *([tiles] if tiles else [])]
+    img = " ".join(["'self'", "data:", "blob:", *dict.fromkeys(extra)])
     return (
         "default-src 'self'; "
         f"img-src {img}; "

@@ -34,10 +34,21 @@
     });
   }
 
-  // The map picker needs Leaflet (vendored under static/vendor); the page loads it only
-  // when the crisis has a map, so the form itself stays light.
+  // The map picker needs Leaflet (vendored under static/vendor, about 40 KB over the wire): it is
+  // fetched only when the volunteer asks for the map, so the form itself stays light.
   const picker = document.getElementById("map-picker");
-  if (picker && window.L) {
+  const openPicker = document.getElementById("open-map-picker");
+
+  function fetchAsset(tag, attributes) {
+    return new Promise((resolve, reject) => {
+      const node = Object.assign(document.createElement(tag), attributes);
+      node.onload = resolve;
+      node.onerror = reject;
+      document.head.appendChild(node);
+    });
+  }
+
+  function startPicker() {
     picker.hidden = false;
     const bbox = (picker.dataset.bbox || "").split(",").map(Number);
     const map = window.L.map(picker);
@@ -62,5 +73,20 @@
       const a = parseFloat(lat.value), b = parseFloat(lon.value);
       if (Number.isFinite(a) && Number.isFinite(b)) show(a, b);
     }));
+    const a = parseFloat(lat.value), b = parseFloat(lon.value);
+    if (Number.isFinite(a) && Number.isFinite(b)) show(a, b);
+  }
+
+  if (picker && window.L) {
+    startPicker();
+  } else if (picker && openPicker && picker.dataset.leaflet) {
+    openPicker.hidden = false;
+    openPicker.addEventListener("click", () => {
+      openPicker.disabled = true;
+      Promise.all([fetchAsset("link", { rel: "stylesheet", href: picker.dataset.leafletCss }),
+        fetchAsset("script", { src: picker.dataset.leaflet })])
+        .then(() => { openPicker.hidden = true; startPicker(); picker.focus(); })
+        .catch(() => { openPicker.disabled = false; });  // the form still takes a typed place
+    });
   }
 })();

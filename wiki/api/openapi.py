@@ -193,6 +193,13 @@ def document() -> dict[str, Any]:
     for extra in plugins.call("openapi_paths"):
         paths.update(extra.get("paths", {}))
         schemas.update(extra.get("schemas", {}))
+        # Query parameters a plugin adds to an existing operation (e.g. min_score on GET /api/v1/reports).
+        for path, methods in extra.get("parameters", {}).items():
+            if path in paths:
+                item = paths[path] = dict(paths[path])
+                for method, parameters in methods.items():
+                    if method in item:
+                        item[method] = {**item[method], "parameters": [*item[method].get("parameters", []), *parameters]}
     return {
         "openapi": "3.1.0",
         "info": {"title": "crisiswiki API", "version": "1",

@@ -17,7 +17,7 @@ from ..reports.queries import ReportFilters, report_list_query
 from ..reports.submission import Photo, submit_report
 from ..reports.triage import merge_duplicate, update_report
 from ..reports.validation import report_input_from_feature
-from ..reports.visibility import can_view, report_feature
+from ..reports.visibility import announce_listing, can_view, report_feature
 from . import bp
 from .requests import json_body, page_limit
 
@@ -110,6 +110,7 @@ def list_reports():
     rows = db.session.scalars(query.limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
+    announce_listing((report.id for report in rows), current_user)
     return jsonify({
         "type": "FeatureCollection",
         "features": [report_feature(report, current_user) for report in rows],

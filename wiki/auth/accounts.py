@@ -3,17 +3,21 @@ from __future__ import annotations
 
 import hmac
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app, g, request
-from sqlalchemy import func, select
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from ..database import write_transaction
 from ..errors import Conflict, InvalidInput, Unauthorized
 from ..extensions import db, login_manager
 from ..models import ApiToken, User
 from ..models.users import ROLES
+
+TOKEN_USE_RESOLUTION = timedelta(minutes=1)
 
 # fullmatch: with match() and `$`, "alice\n" would pass (`$` also matches before a final newline).
 _USERNAME = re.compile(r"[\w.-]{2,80}")
@@ -22,23 +26,23 @@ MIN_PASSWORD = 8
 
 def validate_password(password: str | None) -> None:
     if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput(f"A password needs at least {MIN_PASSWORD} characters.", field="password")
+        raise InvalidInput(_("A password needs at least %(n)d characters.", n=MIN_PASSWORD), field="password")
 
 
 def validate_role(role: str | None) -> None:
     if role not in ROLES:
-        raise InvalidInput(f"Unknown role {role!r}; choose one of {', '.join(ROLES)}.", field="role")
+        raise InvalidInput(_("Unknown role %(role)r; choose one of %(list)s.", role=role, list=", ".join(ROLES)), field="role")
 
 
 def create_user(username: str, password: str, role: str = "volunteer", display_name: str = "", email: str | None = None) -> User:
     """Create a user; raises InvalidInput or Conflict without writing anything."""
     if not _USERNAME.fullmatch(username or ""):
-        raise InvalidInput("A username is 2-80 letters, digits, '.', '_' or '-'.", field="username")
+        raise InvalidInput(_("A username is 2-80 letters, digits, '.', '_' or '-'."), field="username")
     validate_role(role)
     validate_password(password)
     # Usernames differing only in case ("Admin" next to "admin") would let one person pass for another.
     if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
-        raise Conflict(f"The username {username!r} is taken.", field="username")
+        raise Conflict(_("The username %(name)r is taken.", name=username), field="username")
     user = User(username=username, role=role, display_name=display_name or username, email=email)
     user.set_password(password)
     db.session.add(user)
@@ -46,7 +50,7 @@ def create_user(username: str, password: str, role: str = "volunteer", display_n
         db.session.commit()
     except IntegrityError as exc:  # created by someone else at the same moment
         db.session.rollback()
-        raise Conflict(f"The username {username!r} is taken.", field="username") from exc
+        raise Conflict(_("The username %(name)r is taken.", name=username), field="username") from exc
     return user
 
 
@@ -66,7 +70,7 @@ def update_user(user: User, role: str | None = None, active: bool | None = None,
         validate_password(password)
     loses_admin = user.role == "admin" and user.active and ((role and role != "admin") or active is False)
     if loses_admin and not _other_active_admins(user):
-        raise Conflict("This is the last active administrator; make someone else an administrator first.",
+        raise Conflict(_("This is the last active administrator; make someone else an administrator first."),
                        field="role")
     if role:
         user.role = role
@@ -114,10 +118,30 @@ def user_from_bearer(req) -> User | None:
     if token is None or not token.user.active:
         return None
     g.auth_via_token = True
-    if req.method not in ("GET", "HEAD", "OPTIONS"):
-        # Recording last use on reads would turn every GET into a write; do it on writes only.
-        token.last_used_at = datetime.now(UTC)
+    last = token.last_used_at
+    stale = last is None or (datetime.now(UTC) - (last if last.tzinfo else last.replace(tzinfo=UTC))) > TOKEN_USE_RESOLUTION
+    if stale and req.method not in ("GET", "HEAD", "OPTIONS"):
+        # Recording last use on reads would turn every GET into a write, so only writes count,
+        # and the row is updated after the request's own work (record_token_use): an update
+        # here would write inside the read-only part of a @reads_first view. A minute's
+        # resolution is plenty for "when was this token last used" and keeps a surge of API
+        # writes from doubling its write transactions.
+        g.token_used_id = token.id
     return token.user
+
+
+def record_token_use(response):
+    """after_request: stamp the bearer token's last use, in a transaction of its own."""
+    token_id = g.pop("token_used_id", None)
+    if token_id is None:
+        return response
+    try:
+        db.session.rollback()  # the request's own work is committed (or was refused): start clean
+        with write_transaction():
+            db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=datetime.now(UTC)))
+    except Exception:
+        current_app.logger.warning("could not record the use of API token %s", token_id, exc_info=True)
+    return response
 
 
 @login_manager.user_loader
@@ -147,4 +171,4 @@ def _load_user_from_bearer(req) -> User | None:
 def _unauthorized():
     """@login_required answers like require(): 401 (the error page links to the login form),
     not a redirect, so that scripts and the API see the real status."""
-    raise Unauthorized("Log in to do this.")
+    raise Unauthorized(_("Log in to do this."))

@@ -6,9 +6,11 @@ configurable (ANONYMOUS_EDIT, ANONYMOUS_SUBMIT).
 from __future__ import annotations
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..errors import Forbidden, Unauthorized
+from ..i18n import label
 
 COORDINATOR = frozenset({
     "edit_page", "create_page", "edit_protected", "protect_page", "delete_page", "upload",
@@ -45,8 +47,8 @@ def require(permission: str, user=None) -> None:
     if can(permission, user):
         return
     if not getattr(user, "is_authenticated", False):
-        raise Unauthorized("Log in to do this.")
-    raise Forbidden(f"Your role ({user.role}) may not do this.")
+        raise Unauthorized(_("Log in to do this."))
+    raise Forbidden(_("Your role (%(role)s) may not do this.", role=label("role", user.role)))
 
 
 def can_edit_page(page, user=None) -> bool:
@@ -58,6 +60,6 @@ def can_edit_page(page, user=None) -> bool:
 def require_edit_page(page, user=None) -> None:
     if page.protected and not can("edit_protected", user):
         if can("edit_page", user):
-            raise Forbidden("This page is protected: only coordinators may edit it.")
+            raise Forbidden(_("This page is protected: only coordinators may edit it."))
         require("edit_protected", user)
     require("edit_page", user)

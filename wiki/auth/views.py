@@ -4,17 +4,20 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from sqlalchemy import select
 
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..i18n import label
 from ..models import ApiToken, User
 from ..models.users import ROLES
 from . import accounts
 from .permissions import require
 
 bp = Blueprint("auth", __name__)
+bp.after_app_request(accounts.record_token_use)
 
 
 def _safe_next(target: str | None) -> str:
@@ -41,7 +44,7 @@ def login():
     if request.method == "POST":
         user = accounts.authenticate(request.form.get("username", "").strip(), request.form.get("password", ""))
         if user is None:
-            error = "Unknown username or wrong password."
+            error = _("Unknown username or wrong password.")
         else:
             login_user(user, remember=bool(request.form.get("remember")))
             return redirect(_safe_next(request.args.get("next")))
@@ -65,7 +68,7 @@ def users():
                 request.form.get("username", "").strip(), request.form.get("password", ""),
                 request.form.get("role", "volunteer"), request.form.get("display_name", "").strip(),
             )
-            flash(f"Created {user.username} ({user.role}).")
+            flash(_("Created %(name)s (%(role)s).", name=user.username, role=label("role", user.role)))
             return redirect(url_for("auth.users"))
         except DomainError as exc:
             db.session.rollback()
@@ -84,7 +87,7 @@ def update_user(user_id: int):
         active = request.form["active"] == "1"
     accounts.update_user(user, role=request.form.get("role") or None, active=active,
                          password=request.form.get("password") or None)
-    flash(f"Updated {user.username}.")
+    flash(_("Updated %(name)s.", name=user.username))
     return redirect(url_for("auth.users"))
 
 
@@ -111,9 +114,9 @@ def revoke_token(token_id: int):
         _not_found()
     token.revoked = True
     db.session.commit()
-    flash("Token revoked.")
+    flash(_("Token revoked."))
     return redirect(url_for("auth.tokens"))
 
 
 def _not_found():
-    raise NotFound("No such record.")
+    raise NotFound(_("No such record."))

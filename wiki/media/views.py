@@ -16,8 +16,8 @@ from ..crises.services import get_crisis_or_404
 from ..errors import InvalidInput
 from ..extensions import db
 from ..models import Attachment, Page
-from ..pages.revisions import get_page_or_404
 from ..pages.cache import bump_generation
+from ..pages.revisions import get_page_or_404
 from .storage import download_name, path_for, read_limited, store_upload
 
 bp = Blueprint("media", __name__)

@@ -1,11 +1,13 @@
 """The core's SQLAlchemy models. Importing this package registers every core table."""
 from .attachments import Attachment
+from .boundaries import AdminArea
 from .crises import Crisis
+from .layers import Layer, LayerRevision
 from .pages import Page, PageCategory, PageLink, PageRedirect, Revision, Watch
 from .reports import RateLimitCounter, Report, ReportChange, ReportPhoto, Source
 from .users import ApiToken, User
 
 __all__ = [
-    "ApiToken", "Attachment", "Crisis", "Page", "PageCategory", "PageLink", "PageRedirect",
+    "AdminArea", "ApiToken", "Attachment", "Crisis", "Layer", "LayerRevision", "Page", "PageCategory", "PageLink", "PageRedirect",
     "RateLimitCounter", "Report", "ReportChange", "ReportPhoto", "Revision", "Source", "User", "Watch",
 ]

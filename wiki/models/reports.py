@@ -13,24 +13,27 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String,
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..i18n import N_
 from .base import UTCDateTime, utcnow
 from .crises import Crisis
 from .users import User
 
 # The 11 IASC clusters (see ../shared/DOMAIN.md), plus "other".
+# The names stay English here (they are matched when reports are imported); N_ puts them in the
+# catalogues, and pages show them translated (`_(name)` in templates, wiki.i18n.label).
 SECTORS: dict[str, str] = {
-    "cccm": "Camp Coordination and Camp Management",
-    "early_recovery": "Early Recovery",
-    "education": "Education",
-    "shelter": "Emergency Shelter",
-    "telecoms": "Emergency Telecommunications",
-    "food": "Food Security",
-    "health": "Health",
-    "logistics": "Logistics",
-    "nutrition": "Nutrition",
-    "protection": "Protection",
-    "wash": "Water, Sanitation and Hygiene",
-    "other": "Other",
+    "cccm": N_("Camp Coordination and Camp Management"),
+    "early_recovery": N_("Early Recovery"),
+    "education": N_("Education"),
+    "shelter": N_("Emergency Shelter"),
+    "telecoms": N_("Emergency Telecommunications"),
+    "food": N_("Food Security"),
+    "health": N_("Health"),
+    "logistics": N_("Logistics"),
+    "nutrition": N_("Nutrition"),
+    "protection": N_("Protection"),
+    "wash": N_("Water, Sanitation and Hygiene"),
+    "other": N_("Other"),
 }
 STATUSES = ("new", "under_review", "verified", "refuted", "duplicate", "archived")
 CHANNELS = ("web", "api", "sms", "email", "import")

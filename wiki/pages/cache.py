@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 
-from flask import current_app, g, make_response, request, session
+from flask import current_app, make_response, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import update
@@ -71,7 +71,7 @@ def cached_for_anonymous(view: Callable) -> Callable:
     memoises it on `g`)."""
 
     @wraps(view)
-    def wrapper(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+    def wrapper(*args, **kwargs):
         if not _eligible():
             return view(*args, **kwargs)
         from ..crises.services import get_crisis_or_404

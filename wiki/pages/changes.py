@@ -5,10 +5,12 @@ from collections.abc import Sequence
 
 from feedgen.feed import FeedGenerator
 from flask import url_for
+from flask_babel import get_locale, gettext
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
+from ..i18n import label
 from ..models import Crisis, Page, Revision, Watch
 
 
@@ -33,7 +35,8 @@ def atom_feed(revisions: Sequence[Revision], title: str, self_url: str, site_url
     feed.title(title)
     feed.link(href=site_url, rel="alternate")
     feed.link(href=self_url, rel="self")
-    feed.language("en")
+    locale = get_locale()
+    feed.language(locale.language if locale else "en")
     if revisions:
         feed.updated(revisions[0].created_at)
     else:
@@ -43,9 +46,9 @@ def atom_feed(revisions: Sequence[Revision], title: str, self_url: str, site_url
         link = url_for("pages.revision", crisis_slug=page.crisis.slug, slug=page.slug, number=revision.number, _external=True)
         entry = feed.add_entry()
         entry.id(link)
-        entry.title(f"{page.title} ({page.crisis.name}): {revision.comment or revision.kind}")
+        entry.title(f"{page.title} ({page.crisis.name}): {revision.comment or label('kind', revision.kind)}")
         entry.link(href=link)
-        entry.author({"name": revision.author_name or "anonymous"})
+        entry.author({"name": revision.author_name or gettext("anonymous")})
         entry.updated(revision.created_at)
-        entry.summary(revision.comment or revision.kind)
+        entry.summary(revision.comment or label("kind", revision.kind))
     return feed.atom_str(pretty=True)

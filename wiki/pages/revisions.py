@@ -20,13 +20,13 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import plugins
 from ..auth.permissions import require, require_edit_page
+from ..database import begin_write
 from ..errors import Conflict, EditConflict, InvalidInput, NotFound, TooLarge
 from ..extensions import db
-from ..database import begin_write
-from .cache import bump_generation
 from ..markup import render_markdown, slugify
 from ..models import Crisis, Page, PageCategory, PageLink, PageRedirect, Revision, User
 from ..models.base import utcnow
+from .cache import bump_generation
 from .merge import has_conflict_markers, merge_three_way, normalise_newlines
 
 MAX_TITLE = 200

@@ -30,7 +30,7 @@ from .import_files import FIELDS, UnreadableFile, detect_mapping, open_table, pr
 from .import_uploads import KeptUpload, discard_upload, keep_upload, load_upload
 from .importer import import_reports
 from .queries import ReportFilters, report_list_query
-from .visibility import is_privileged, public_point, report_feature
+from .visibility import announce_listing, is_privileged, public_point, report_feature, shows_exact_location
 
 bp = Blueprint("exports", __name__)
 BATCH = 1000
@@ -55,11 +55,11 @@ def export_columns(viewer) -> list[Column]:
         ("received_at", "#date+reported", lambda r: _iso(r.received_at)),
         ("lat", "#geo+lat", lambda r: public_point(r, viewer)[1]),
         ("lon", "#geo+lon", lambda r: public_point(r, viewer)[0]),
-        ("place_name", "#loc+name", lambda r: r.place_name),
+        ("place_name", "#loc+name", lambda r: r.place_name if shows_exact_location(r, viewer) else ""),
         ("adm1_pcode", "#adm1+code", lambda r: r.adm1_pcode or ""),
         ("adm1_name", "#adm1+name", lambda r: r.adm1_name or ""),
-        ("adm2_pcode", "#adm2+code", lambda r: r.adm2_pcode or ""),
-        ("adm2_name", "#adm2+name", lambda r: r.adm2_name or ""),
+        ("adm2_pcode", "#adm2+code", lambda r: (r.adm2_pcode or "") if shows_exact_location(r, viewer) else ""),
+        ("adm2_name", "#adm2+name", lambda r: (r.adm2_name or "") if shows_exact_location(r, viewer) else ""),
         ("channel", "#meta+x_channel", lambda r: r.channel),
         ("sensitive", "#meta+x_sensitive", lambda r: "true" if r.sensitive else "false"),
         ("location_coarsened", "#meta+x_coarsened", lambda r: "false" if public_point(r, viewer) == (r.lon, r.lat) else "true"),
@@ -93,6 +93,7 @@ def _geojson(filters: ReportFilters, viewer) -> Iterator[str]:
     yield '{"type": "FeatureCollection", "features": ['
     first = True
     for rows in _batches(filters, viewer):
+        announce_listing((r.id for r in rows), viewer)
         chunk = ",\n".join(json.dumps(report_feature(r, viewer), ensure_ascii=False) for r in rows)
         yield chunk if first else ",\n" + chunk
         first = False

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import plugins
@@ -15,7 +16,7 @@ from ..errors import InvalidInput
 from ..models import Crisis, Report
 from ..models.reports import SECTORS, STATUSES
 from .validation import parse_datetime
-from .visibility import visible_filter
+from .visibility import is_privileged, visible_filter
 
 
 def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
@@ -72,9 +73,17 @@ class ReportFilters:
         if self.crisis:
             query = query.join(Crisis, Crisis.id == Report.crisis_id).where(Crisis.slug == self.crisis)
         if self.bbox:
-            west, south, east, north = self.bbox
-            lon_clause = Report.lon.between(west, east) if west <= east else or_(Report.lon >= west, Report.lon <= east)
-            query = query.where(and_(Report.lat.between(south, north), lon_clause))
+            from ..maps.spatial import coarsening_margin, display_position, in_box
+
+            if is_privileged(viewer):
+                query = query.where(in_box(Report.lon, Report.lat, self.bbox))
+            else:
+                # Sensitive reports are found where the viewer sees them (their coarsened
+                # point), never by their exact one: a tiny bbox must not reveal where they are.
+                grid = current_app.config["SENSITIVE_GRID_KM"]
+                public_lon, public_lat = display_position(False, grid)
+                query = query.where(in_box(Report.lon, Report.lat, coarsening_margin(self.bbox, grid)),
+                                    in_box(public_lon, public_lat, self.bbox))
         if self.sectors:
             query = query.where(Report.sector.in_(self.sectors))
         if self.statuses:

@@ -73,7 +73,7 @@ def store_photo(photo: Photo) -> ReportPhoto:
     )
 
 
-def submit_report(given: ReportInput, viewer, photos: list[Photo] = (), channel: str | None = None) -> Submission:  # noqa: ANN001
+def submit_report(given: ReportInput, viewer, photos: list[Photo] = (), channel: str | None = None) -> Submission:
     """Store a validated report (and its photos) for `viewer`, then announce it to plugins.
 
     With a client id (Idempotency-Key), a retry of the same submission returns the report
@@ -104,6 +104,8 @@ def submit_report(given: ReportInput, viewer, photos: list[Photo] = (), channel:
     )
     db.session.add(report)
     try:
+        db.session.flush()
+        plugins.call("report_before_commit", report=report, changes=None)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

@@ -70,6 +70,8 @@ def apply_changes(report: Report, values: dict[str, Any], user, comment: str = "
     report.updated_at = utcnow()
     db.session.add(ReportChange(report_id=report.id, user_id=getattr(user, "id", None), author_name=getattr(user, "name", ""),
                                 changes=changes, comment=comment[:500], created_at=report.updated_at))
+    db.session.flush()
+    plugins.call("report_before_commit", report=report, changes={k: tuple(v) for k, v in changes.items()})
     db.session.commit()
     plugins.call("report_updated", report=report, changes={k: tuple(v) for k, v in changes.items()})
     return changes

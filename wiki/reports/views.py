@@ -5,6 +5,7 @@ import uuid
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
@@ -91,7 +92,8 @@ def index(crisis_slug: str):
     rows = rows[:QUEUE_SIZE]
     return render_template("reports/index.html", crisis=crisis, reports=rows, filters=filters, triage=triage,
                            sectors=SECTORS, statuses=STATUSES, next_cursor=rows[-1].id if more and not triage else None,
-                           args=request.args, privileged=is_privileged(current_user))
+                           args=request.args, privileged=is_privileged(current_user),
+                           exact_location=lambda report: shows_exact_location(report, current_user))
 
 
 @bp.route("/reports/<int:report_id>")
@@ -128,7 +130,7 @@ def edit(report_id: int):
     if data.get("status") == report.status == "duplicate":
         data.pop("status")
     changes = update_report(report, data, current_user, request.form.get("comment", ""))
-    flash(_("Saved %(n)d change(s).", n=len(changes)) if changes else _("Nothing changed."))
+    flash(ngettext("Saved %(num)d change.", "Saved %(num)d changes.", len(changes)) if changes else _("Nothing changed."))
     return redirect(url_for("reports.view", report_id=report.id))
 
 

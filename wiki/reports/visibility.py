@@ -73,14 +73,15 @@ def report_properties(report: Report, viewer, include_plugins: bool = True) -> d
         "published": report.published,
         "sensitive": report.sensitive,
         "location_coarsened": not exact,
-        "place_name": report.place_name,
+        "place_name": report.place_name if exact else "",  # a place name can be as precise as a point
         "occurred_at": _iso(report.occurred_at),
         "received_at": _iso(report.received_at),
         "updated_at": _iso(report.updated_at),
         "channel": report.channel,
         "duplicate_of": report.duplicate_of_id,
         "adm1_pcode": report.adm1_pcode, "adm1_name": report.adm1_name,
-        "adm2_pcode": report.adm2_pcode, "adm2_name": report.adm2_name,
+        # A district can be as precise as the coarsening grid: not for sensitive reports' public.
+        "adm2_pcode": report.adm2_pcode if exact else None, "adm2_name": report.adm2_name if exact else None,
         "photos": [],
         "url": url_for("reports.view", report_id=report.id, _external=True),
     }
@@ -101,6 +102,13 @@ def report_properties(report: Report, viewer, include_plugins: bool = True) -> d
         for extra in plugins.call("report_properties", report=report, viewer=viewer):
             properties.update(extra)
     return properties
+
+
+def announce_listing(report_ids, viewer) -> None:
+    """Tell plugins which reports are about to be serialised together (the reports_listed hook)."""
+    ids = list(report_ids)
+    if ids:
+        plugins.call("reports_listed", report_ids=ids, viewer=viewer)
 
 
 def report_feature(report: Report, viewer, include_plugins: bool = True) -> dict[str, Any]:
