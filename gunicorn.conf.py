@@ -10,6 +10,11 @@ bind = os.environ.get("CRISISWIKI_BIND", "127.0.0.1:5000")
 workers = int(os.environ.get("CRISISWIKI_WORKERS", multiprocessing.cpu_count() * 2 + 1))
 worker_class = "gthread"
 threads = int(os.environ.get("CRISISWIKI_THREADS", 4))
+# Connections a worker holds at once (half of them may idle in keep-alive; past that, answers
+# close the connection). gunicorn's default of 1,000 lets the first worker to wake take every
+# connection of a burst while the others idle: with 16 clients sending reports, intake doubled
+# (bench/run.py) once connections were spread over the workers.
+worker_connections = int(os.environ.get("CRISISWIKI_WORKER_CONNECTIONS", threads * 2))
 timeout = 120
 graceful_timeout = 30
 keepalive = 5

@@ -67,18 +67,37 @@ def _surge(base: str, clients: int, per_client: int, stop_event: threading.Event
     return accepted, failures
 
 
+def _found_by_search(base: str, query: str, expected: int) -> set[int]:
+    """The ids of the reports search finds for `query`, once it finds `expected` of them (the
+    index writers drain their queue in the background: wait for them, up to two minutes)."""
+    session = requests.Session()
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if session.get(f"{base}/api/v1/search", params={"q": query, "type": "report", "limit": 1}, timeout=60).json()["total"] >= expected:
+            break
+        time.sleep(0.5)
+    found: set[int] = set()
+    for page in range(1, expected // 100 + 2):
+        body = session.get(f"{base}/api/v1/search", params={"q": query, "type": "report", "limit": 100, "page": page}, timeout=60).json()
+        found |= {result["id"] for result in body["results"]}
+    return found
+
+
 def test_a_surge_of_ten_thousand_reports_from_32_clients_loses_nothing(app, crisis, database_url, tmp_path, backend):
     if backend == "postgresql":
         clients, per_client = 32, 100  # 3,200 on PostgreSQL: same concurrency, a shorter run
     else:
         clients, per_client = 32, 313  # 10,016 on SQLite, the embedded default
     started = time.monotonic()
-    with gunicorn(tmp_path / "served", database_url, workers=3, init=False, ANONYMOUS_SUBMIT_LIMIT="1000000") as base:
+    # init: `crisiswiki init-db` builds the served instance's (empty) search index
+    with gunicorn(tmp_path / "served", database_url, workers=3, init=True, ANONYMOUS_SUBMIT_LIMIT="1000000") as base:
         accepted, failures = _surge(base, clients, per_client)
-    elapsed = time.monotonic() - started
-    print(f"\nsurge on {backend}: {len(accepted)} reports from {clients} clients in {elapsed:.1f} s "
-          f"({len(accepted) / elapsed:.0f} reports/s including server start)")
+        elapsed = time.monotonic() - started
+        print(f"\nsurge on {backend}: {len(accepted)} reports from {clients} clients in {elapsed:.1f} s "
+              f"({len(accepted) / elapsed:.0f} reports/s including server start)")
+        found = _found_by_search(base, "cholera", len(accepted))
     assert failures == []
+    assert found == set(accepted)  # search finds each of them (once the writers have drained the queue)
     assert len(accepted) == clients * per_client
     rows = _rows(database_url, "SELECT id, client_id FROM reports")
     assert Counter(r.id for r in rows) == Counter(accepted)  # every 201 is there exactly once, nothing else

@@ -45,8 +45,10 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
         # Behind a reverse proxy the client address comes from X-Forwarded-For (rate limits).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=1)
 
-    from .database import configure_engine
+    from .database import configure_engine, sqlite_engine_options
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     db.init_app(app)
     with app.app_context():
         configure_engine(app, db.engine)

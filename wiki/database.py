@@ -10,10 +10,19 @@ The busiest write paths (saving a page, taking in a report) hold that lock for a
 as they can: their views are marked `@reads_first`, so their reads run in an ordinary
 transaction, and the service calls `begin_write()` when it is ready to write. That ends the
 read snapshot and takes the write lock; the service then re-reads what it depends on.
+
+Writers queue for SQLite's lock on a file lock first (WriteQueueConnection): SQLite's own busy
+handler polls, sleeping up to 100 ms between tries, so under load (a surge of reports from
+several workers and threads) most of the time went to sleeping while the lock was free. A
+blocked flock() wakes the next writer the moment the lock is released, in any process. SQLite's
+busy timeout stays as the backstop for writers that do not go through it.
 """
 from __future__ import annotations
 
 import contextvars
+import fcntl
+import os
+import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -27,6 +36,61 @@ from .extensions import db
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _force_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("force_immediate", default=False)
 _reading_first: contextvars.ContextVar[bool] = contextvars.ContextVar("reading_first", default=False)
+
+
+class WriteQueueConnection(sqlite3.Connection):
+    """A SQLite connection that takes an exclusive flock() on `<database>-writelock` before
+    BEGIN IMMEDIATE (see write_lock()) and gives it back right after COMMIT or ROLLBACK.
+    Each connection opens the lock file itself, so threads of one process queue too."""
+
+    wait_for_write_lock = True  # False: fail at once ("database is locked") when it is taken
+
+    def __init__(self, database, *args, **kwargs):
+        super().__init__(database, *args, **kwargs)
+        name = os.fsdecode(database)
+        self._lock_path = None if name in ("", ":memory:") or name.startswith("file:") else name + "-writelock"
+        self._lock_fd: int | None = None
+
+    def write_lock(self) -> None:
+        if self._lock_path is None or self._lock_fd is not None:
+            return
+        fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX if self.wait_for_write_lock else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise sqlite3.OperationalError("database is locked (another writer holds the write queue)") from None
+        self._lock_fd = fd
+
+    def release_write_lock(self) -> None:
+        fd, self._lock_fd = self._lock_fd, None
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the flock
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release_write_lock()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release_write_lock()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release_write_lock()
+
+
+def sqlite_engine_options(options: dict) -> dict:
+    """Engine options for a SQLite database: connections are WriteQueueConnections."""
+    connect_args = {**options.get("connect_args", {})}
+    connect_args.setdefault("factory", WriteQueueConnection)
+    return {**options, "connect_args": connect_args}
 
 
 def is_sqlite(engine: Engine | None = None) -> bool:
@@ -57,7 +121,19 @@ def configure_sqlite(app: Flask, engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if _wants_write_lock() else "BEGIN")
+        if not _wants_write_lock():
+            connection.exec_driver_sql("BEGIN")
+            return
+        raw = connection.connection.dbapi_connection
+        queued = isinstance(raw, WriteQueueConnection)
+        if queued:
+            raw.write_lock()
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            if queued:
+                raw.release_write_lock()
+            raise
 
 
 def _wants_write_lock() -> bool:

@@ -36,6 +36,10 @@ DEFAULTS: dict[str, Any] = {
     # Reports left unscored while another writer held SQLite's write lock (a surge) are scored by
     # later passes, each spending at most this long on them.
     "VALIDATION_CATCH_UP_MS": 200,
+    # ... and those passes (with the refresh of stale scores) run at most once per this many
+    # milliseconds in each server process: in a surge, a pass after every response would spend
+    # on scanning what the next pass scans again.
+    "VALIDATION_MAINTAIN_EVERY_MS": 1000,
     # A bulk import larger than this rescores its crisis in one batch instead of report by report.
     "VALIDATION_IMPORT_BATCH": 500,
     # Who sees scores and explanations: "everyone", "logged_in" or "verifiers".
@@ -73,6 +77,7 @@ class Settings:
     cascade_limit: int
     stale_batch: int
     catch_up_s: float
+    maintain_every_s: float = 0.0
 
     @classmethod
     def current(cls) -> Settings:
@@ -93,4 +98,5 @@ class Settings:
             cascade_limit=int(config["VALIDATION_CASCADE_LIMIT"]),
             stale_batch=int(config["VALIDATION_STALE_BATCH"]),
             catch_up_s=float(config["VALIDATION_CATCH_UP_MS"]) / 1000.0,
+            maintain_every_s=float(config["VALIDATION_MAINTAIN_EVERY_MS"]) / 1000.0,
         )

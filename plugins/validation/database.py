@@ -21,6 +21,7 @@ commits without waiting for the WAL flush (synchronous_commit=off: derived data 
 from __future__ import annotations
 
 import contextvars
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -58,11 +59,13 @@ def scoring_transaction(wait: bool = True) -> Iterator[Connection]:
             raw.execute("PRAGMA synchronous = NORMAL")
             if not wait:
                 raw.execute("PRAGMA busy_timeout = 0")
+                if hasattr(raw, "wait_for_write_lock"):  # the core's write queue (wiki.database)
+                    raw.wait_for_write_lock = False
         token = _current.set(conn)
         try:
             try:
                 transaction = conn.begin()
-            except OperationalError as exc:
+            except (OperationalError, sqlite3.OperationalError) as exc:  # the latter from the core's write queue
                 if raw is not None and not wait and "locked" in str(exc).lower():
                     raise Busy() from exc
                 raise
@@ -73,6 +76,8 @@ def scoring_transaction(wait: bool = True) -> Iterator[Connection]:
         finally:
             _current.reset(token)
             if raw is not None:
+                if hasattr(raw, "wait_for_write_lock"):
+                    raw.wait_for_write_lock = True
                 raw.execute(f"PRAGMA synchronous = {current_app.config['SQLITE_SYNCHRONOUS']}")
                 raw.execute(f"PRAGMA busy_timeout = {int(current_app.config['SQLITE_BUSY_TIMEOUT_MS'])}")
 

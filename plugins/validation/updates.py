@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -349,10 +350,19 @@ def after_response(report_id: int | None = None) -> None:
         pending.append(report_id)
 
 
+_last_maintenance = {"at": -1e9}
+_maintenance_lock = threading.Lock()
+
+
 def _maintain() -> None:
     settings = Settings.current()
     if not (settings.stale_batch or settings.catch_up_s):
         return
+    with _maintenance_lock:  # one pass at a time per process, and not more often than asked
+        now = time.monotonic()
+        if now - _last_maintenance["at"] < settings.maintain_every_s:
+            return
+        _last_maintenance["at"] = now
     changed: set[int] = set()
     token = _changed.set(changed)
     try:
