@@ -130,8 +130,7 @@ def fixed_factors(report: ReportRecord, state: SourceState, grades: list[Grade],
     base = logit(settings.base_rate)
     entries = [_entry("base", settings.base_rate, base, N_("Starting point: a report about which nothing is known."))]
     reliability = state.reliability(report.t, settings, exclude_report=report.id)
-    verified = sum(1 for _t, o, r in state.outcomes if o > 0 and r != report.id)
-    refuted = sum(1 for _t, o, r in state.outcomes if o < 0 and r != report.id)
+    verified, refuted = state.counts(exclude_report=report.id)
     entries.append(_entry("source", round(reliability, 6), logit(reliability) - base,
                           SOURCE_TEXTS[state.prior_basis] if not (verified or refuted) else
                           N_("Track record of the source: %(verified)d verified and %(refuted)d refuted reports, recent ones weighing more."),
