@@ -13,7 +13,7 @@ from typing import Any
 from flask import Flask
 
 from . import config as config_module
-from .extensions import babel, csrf, db, login_manager, migrate
+from .extensions import babel, compress, csrf, db, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     from . import migrations  # noqa: F401  (adds the plugins' migration branches to Alembic)
     csrf.init_app(app)
+    compress.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     from .i18n import init_i18n

@@ -63,6 +63,15 @@ DEFAULTS: dict[str, Any] = {
     "BOUNDARIES_MAX_BYTES": 50 * 1024 * 1024,
     # Search (wiki/search): "whoosh" (an index on local disk) or "postgresql" (full-text search in
     # the shared database, for several app servers).
+    # Flask-Compress: data responses (map points, report lists, search results, exports) are
+    # brotli/gzip-compressed for clients that accept it; they are most of what a phone downloads
+    # on the map (a thousand points: ~800 KB raw). HTML pages are left alone: they are small,
+    # and compressing pages that carry a CSRF token next to reflected input invites BREACH.
+    "COMPRESS_MIMETYPES": ["application/json", "application/geo+json", "text/csv"],
+    "COMPRESS_ALGORITHM": ["br", "gzip"],
+    "COMPRESS_ALGORITHM_STREAMING": ["br"],
+    "COMPRESS_BR_LEVEL": 4,
+    "COMPRESS_MIN_SIZE": 1024,
     "SEARCH_BACKEND": "whoosh",
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search-index
     "SEARCH_BACKGROUND_INDEXING": "auto",  # a writer thread per worker; "auto": unless TESTING

@@ -48,6 +48,12 @@ def report_properties(report, viewer):
 
 
 @hookspec
+def report_map_properties(report_ids, viewer):
+    """Return {report id: {name: scalar}}: the few properties a map needs for each of the
+    reports it draws as points (up to MAP_MAX_POINTS at once), e.g. a score; one call for all."""
+
+
+@hookspec
 def reports_listed(report_ids, viewer):
     """Called before the core serialises several reports at once (search results, an API page,
     an export batch, map points), so that a plugin can load what it adds to each of them with

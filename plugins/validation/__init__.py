@@ -84,6 +84,14 @@ def reports_imported(crisis, report_ids):
 
 
 @hookimpl
+def report_map_properties(report_ids, viewer):
+    from .access import can_see_scores
+    from .presentation import map_properties
+
+    return map_properties(report_ids) if can_see_scores(viewer) else None
+
+
+@hookimpl
 def reports_listed(report_ids, viewer):
     from .access import can_see_scores
     from .presentation import preload_scores

@@ -67,6 +67,19 @@ def preload_scores(report_ids) -> None:
         cache["rows"].update({report_id: None for report_id in chunk if report_id not in cache["rows"]})
 
 
+def map_properties(report_ids) -> dict[int, dict[str, Any]]:
+    """What the map shows of each report's score: the score, the Admiralty code and its verdict."""
+    found: dict[int, dict[str, Any]] = {}
+    ids = list(report_ids)
+    for start in range(0, len(ids), 500):
+        for report_id, score, admiralty, stale in db.session.execute(
+                select(ReportScore.report_id, ReportScore.score, ReportScore.admiralty, ReportScore.stale)
+                .where(ReportScore.report_id.in_(ids[start:start + 500]))):
+            found[report_id] = {"score": round(score, 4), "admiralty": admiralty, "verdict": verdict(admiralty),
+                                "score_stale": stale}
+    return found
+
+
 def forget_listed_scores() -> None:
     if has_request_context():
         g.pop("validation_listed_scores", None)

@@ -20,7 +20,6 @@ from typing import Any
 from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import BigInteger, Integer, Select, cast, func, select
-from sqlalchemy.orm import selectinload
 from werkzeug.datastructures import MultiDict
 
 from .. import plugins
@@ -29,7 +28,7 @@ from ..errors import InvalidInput
 from ..extensions import db
 from ..models import Crisis, Report
 from ..reports.queries import ReportFilters, parse_bbox
-from ..reports.visibility import announce_listing, coarsen, is_privileged
+from ..reports.visibility import coarsen, is_privileged
 from .spatial import (
     BBox,
     coarsening_margin,
@@ -247,21 +246,14 @@ def _point_features(rows: Sequence, access: Access) -> list[dict[str, Any]]:
 
 
 def _plugin_properties(ids: Sequence[int], viewer) -> dict[int, dict[str, Any]]:
-    """Scalar properties plugins add to reports (e.g. the validation plugin's score), asked
-    only when a plugin implements the hook, for the few reports a map draws as points."""
-    hook = plugins.plugin_manager().hook.report_properties
-    if not ids or not any(not impl.plugin_name.startswith("wiki.") for impl in hook.get_hookimpls()):
-        return {}
+    """Scalar properties plugins add to the reports a map draws as points (e.g. the validation
+    plugin's score), asked in one hook call for all of them (`report_map_properties`)."""
     found: dict[int, dict[str, Any]] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        reports = db.session.scalars(select(Report).where(Report.id.in_(chunk)).options(selectinload(Report.crisis))).all()
-        announce_listing(chunk, viewer)
-        for report in reports:
-            merged: dict[str, Any] = {}
-            for extra in plugins.call("report_properties", report=report, viewer=viewer):
-                merged.update({key: value for key, value in extra.items() if isinstance(value, PLUGIN_SCALARS)})
-            found[report.id] = merged
+    if not ids:
+        return found
+    for extra in plugins.call("report_map_properties", report_ids=list(ids), viewer=viewer):
+        for report_id, values in (extra or {}).items():
+            found.setdefault(report_id, {}).update({key: value for key, value in values.items() if isinstance(value, PLUGIN_SCALARS)})
     return found
 
 
