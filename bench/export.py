@@ -73,7 +73,8 @@ def main() -> None:
     server = start_gunicorn(instance)
     base = f"http://127.0.0.1:{PORT}"
     try:
-        results = {}
+        time.sleep(5)  # let the workers settle (search writer start-up, catch-up passes)
+        results = {"workers_peak_rss_mb_before": workers_peak_rss_mb(server.pid)}
         for who, headers in (("public", {}), ("admin", {"Authorization": f"Bearer {token}"})):
             for kind in ("geojson", "csv"):
                 results[f"{kind}_{who}"] = download(f"{base}/c/{slug}/reports.{kind}", headers)

@@ -59,7 +59,11 @@ def preload_scores(report_ids) -> None:
     if not has_request_context():
         return
     cache = g.setdefault("validation_listed_scores", {"rows": {}, "last": None})
-    ids = sorted(set(report_ids) - cache["rows"].keys())
+    wanted = set(report_ids)
+    # Keep only this list's scores: an export announces 100,000 reports batch by batch, and
+    # holding every batch's rows would grow the worker by hundreds of megabytes.
+    cache["rows"] = {report_id: row for report_id, row in cache["rows"].items() if report_id in wanted}
+    ids = sorted(wanted - cache["rows"].keys())
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         cache["rows"].update({row.report_id: row for row in db.session.execute(
