@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 import click
+import numpy as np
 from flask.cli import with_appcontext
 from sqlalchemy import delete, insert, select
 from tqdm import tqdm
@@ -20,7 +21,7 @@ from wiki.extensions import db
 from wiki.models import Crisis, Report
 
 from .config import Settings
-from .geo import KM_PER_DEGREE_LAT
+from .geo import EARTH_RADIUS_KM, KM_PER_DEGREE_LAT
 from .models import ReportScore, SourceReliability
 from .presentation import forget_listed_scores
 from .records import COLUMNS, derived_from, latest_grades, record_from_row
@@ -32,7 +33,8 @@ CHUNK = 900
 
 
 def neighbour_lists(records: list[ReportRecord], settings: Settings) -> dict[int, list[tuple[float, ReportRecord]]]:
-    """Every report's neighbours (all of them, unsorted), found on a grid of space-time cells."""
+    """Every report's nearest VALIDATION_MAX_NEIGHBOURS neighbours (nearest first), found on a
+    grid of space-time cells."""
     found: dict[int, list[tuple[float, ReportRecord]]] = {r.id: [] for r in records}
     groups: dict[tuple[int, str], list[ReportRecord]] = defaultdict(list)
     for record in records:
@@ -55,15 +57,38 @@ def neighbour_lists(records: list[ReportRecord], settings: Settings) -> dict[int
             # Every report of the 27 cells around this one (once each, even where columns wrap).
             around = [other for jj in {(j + dj) % columns for dj in (-1, 0, 1)} for di in (-1, 0, 1) for dk in (-1, 0, 1)
                       for other in cells.get((i + di, jj, k + dk), ())]
-            for record in here:
-                for other in around:
-                    if other.id <= record.id or abs(other.t - record.t) > settings.window_s:
-                        continue
-                    distance = is_neighbour(record, other, settings)
-                    if distance is not None:
-                        found[record.id].append((distance, other))
-                        found[other.id].append((distance, record))
+            _nearest_in(here, around, settings, found)
     return found
+
+
+def _nearest_in(here: list[ReportRecord], around: list[ReportRecord], settings: Settings,
+                found: dict[int, list[tuple[float, ReportRecord]]]) -> None:
+    """Each report of `here`: its nearest neighbours among `around`. A crowded place has
+    thousands of reports within the radius and window, so the distances to all of them are
+    estimated at once with NumPy, and only those that may be among the nearest are measured
+    exactly (haversine_km, as the incremental updates measure them: same scores either way)."""
+    lat = np.radians(np.fromiter((o.lat for o in around), float, len(around)))
+    lon = np.radians(np.fromiter((o.lon for o in around), float, len(around)))
+    t = np.fromiter((o.t for o in around), float, len(around))
+    ids = np.fromiter((o.id for o in around), np.int64, len(around))
+    cos_lat = np.cos(lat)
+    slack = 1e-6  # km: far above the estimate's rounding error, far below any real difference
+    for record in here:
+        phi, lmb = math.radians(record.lat), math.radians(record.lon)
+        a = np.sin((lat - phi) / 2) ** 2 + math.cos(phi) * cos_lat * np.sin((lon - lmb) / 2) ** 2
+        estimate = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(1.0, a)))
+        candidates = np.nonzero((ids != record.id) & (np.abs(t - record.t) <= settings.window_s)
+                                & (estimate <= settings.radius_km + slack))[0]
+        if len(candidates) > settings.max_neighbours:
+            kth = np.partition(estimate[candidates], settings.max_neighbours - 1)[settings.max_neighbours - 1]
+            candidates = candidates[estimate[candidates] <= kth + slack]
+        exact = []
+        for index in candidates:
+            other = around[index]
+            distance = is_neighbour(record, other, settings)
+            if distance is not None:
+                exact.append((distance, other))
+        found[record.id] = nearest(record, exact, settings)
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
