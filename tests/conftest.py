@@ -22,7 +22,8 @@ from wiki.extensions import db
 
 from .postgres_cluster import Cluster, create_database
 
-SHARED_DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+# The project's shared test data (../shared/data next to the checkout), or CRISISWIKI_SHARED_DATA.
+SHARED_DATA = Path(os.environ.get("CRISISWIKI_SHARED_DATA") or Path(__file__).resolve().parent.parent.parent / "shared" / "data")
 PASSWORD = "correct horse battery"
 
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 
@@ -10,7 +9,9 @@ from wiki.search.analysis import LANGUAGES, WORDS_RE, analyse, detect_language, 
 from wiki.search.query import FieldValue, Words, parse_query, replace_word
 from wiki.search.snippets import _spans, _term
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "crisislex-t26"
+from .conftest import SHARED_DATA
+
+DATA = SHARED_DATA / "crisislex-t26"
 
 
 def words(parsed) -> list[list[str]]:

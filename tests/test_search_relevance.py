@@ -15,7 +15,9 @@ from flask import Flask
 
 from wiki.extensions import db
 
-DATA = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "crisislex-t26"
+from .conftest import SHARED_DATA
+
+DATA = SHARED_DATA / "crisislex-t26"
 PER_EVENT = 100
 SECTORS = {"Infrastructure and utilities": "logistics", "Donations and volunteering": "food",
            "Caution and advice": "protection", "Affected individuals": "health"}

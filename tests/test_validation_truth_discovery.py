@@ -3,7 +3,6 @@ tiny fixture, and the smallest real benchmark set."""
 from __future__ import annotations
 
 import random
-from pathlib import Path
 
 import pytest
 
@@ -12,7 +11,9 @@ from plugins.validation.truth.discovery import Claim, Settings, discover
 from plugins.validation.truth.evaluation import accuracy, error_rate
 from plugins.validation.truth.voting import majority_vote
 
-BENCHMARK = Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "truth-inference"
+from .conftest import SHARED_DATA
+
+BENCHMARK = SHARED_DATA / "truth-inference"
 ROADS = ("open", "closed", "restricted")
 
 
