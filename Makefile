@@ -21,7 +21,7 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/crisiswiki init-db
 	@echo
-	@echo "crisiswiki is starting on http://127.0.0.1:5000"
+	@echo "crisiswiki is starting on http://$${CRISISWIKI_BIND:-127.0.0.1:5000}"
 	@$(BIN)/crisiswiki demo-login
 	@echo
 	exec $(BIN)/gunicorn --config gunicorn.conf.py
