@@ -1,7 +1,7 @@
 """Pages in the API. A page is addressed as <crisis>/<page>, e.g. /api/v1/pages/haiti-2010/Main_Page."""
 from __future__ import annotations
 
-from flask import jsonify, request
+from flask import jsonify
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -14,7 +14,7 @@ from ..extensions import db
 from ..models import Revision
 from ..pages import revisions as service
 from . import bp
-from .requests import json_body, page_limit, string_field
+from .requests import json_body, keyset_page, string_field
 from .serialise import page_json, revision_json
 
 
@@ -59,20 +59,12 @@ def page_revisions(crisis_slug: str, slug: str):
     """Newest first; `cursor` is the revision number to continue below."""
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug)
-    limit = page_limit()
-    query = select(Revision).where(Revision.page_id == page.id).order_by(Revision.number.desc()).limit(limit + 1)
-    cursor = request.args.get("cursor")
-    if cursor:
-        if not cursor.isdigit():
-            raise InvalidInput(_("cursor must come from a previous response's next_cursor."), field="cursor")
-        query = query.where(Revision.number < int(cursor))
-    rows = db.session.scalars(query).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+    query = select(Revision).where(Revision.page_id == page.id).order_by(Revision.number.desc())
+    rows, next_cursor = keyset_page(query, Revision.number)
     return jsonify({
         "page": {"crisis": crisis.slug, "slug": page.slug, "title": page.title},
         "revisions": [revision_json(r) for r in rows],
-        "next_cursor": str(rows[-1].number) if more else None,
+        "next_cursor": next_cursor,
     })
 
 

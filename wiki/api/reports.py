@@ -19,7 +19,7 @@ from ..reports.triage import merge_duplicate, update_report
 from ..reports.validation import report_input_from_feature
 from ..reports.visibility import announce_listing, can_view, report_feature
 from . import bp
-from .requests import json_body, page_limit
+from .requests import json_body, keyset_page
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -100,19 +100,10 @@ def patch_report(report_id: int):
 def list_reports():
     """Newest first, keyset-paginated: `next_cursor` continues below the last report."""
     filters = ReportFilters.from_args(request.args)
-    limit = page_limit()
-    query = report_list_query(filters, current_user)
-    cursor = request.args.get("cursor")
-    if cursor:
-        if not cursor.isdigit():
-            raise InvalidInput(_("cursor must come from a previous response's next_cursor."), field="cursor")
-        query = query.where(Report.id < int(cursor))
-    rows = db.session.scalars(query.limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = keyset_page(report_list_query(filters, current_user), Report.id)
     announce_listing((report.id for report in rows), current_user)
     return jsonify({
         "type": "FeatureCollection",
         "features": [report_feature(report, current_user) for report in rows],
-        "next_cursor": str(rows[-1].id) if more else None,
+        "next_cursor": next_cursor,
     })

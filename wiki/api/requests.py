@@ -5,8 +5,11 @@ from typing import Any
 
 from flask import current_app, request
 from flask_babel import gettext as _
+from sqlalchemy import Select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from ..errors import BadRequest, InvalidInput, UnsupportedMediaType
+from ..extensions import db
 
 
 def json_body() -> dict[str, Any]:
@@ -33,6 +36,30 @@ def page_limit() -> int:
     if not 1 <= value <= most:
         raise InvalidInput(_("limit must lie between 1 and %(n)d.", n=most), field="limit")
     return value
+
+
+def cursor_arg() -> int | None:
+    """The `cursor` request argument (a previous response's next_cursor), or None."""
+    cursor = request.args.get("cursor")
+    if not cursor:
+        return None
+    if not cursor.isdigit():
+        raise InvalidInput(_("cursor must come from a previous response's next_cursor."), field="cursor")
+    return int(cursor)
+
+
+def keyset_page(query: Select, column: InstrumentedAttribute) -> tuple[list, str | None]:
+    """One page of `query` (ordered by `column`, descending) below the request's cursor, and
+    the cursor of the next page (None on the last one)."""
+    limit = page_limit()
+    cursor = cursor_arg()
+    if cursor is not None:
+        query = query.where(column < cursor)
+    rows = db.session.scalars(query.limit(limit + 1)).all()
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, str(getattr(rows[-1], column.key))
 
 
 def string_field(data: dict[str, Any], name: str, required: bool = False, default: str = "") -> str:

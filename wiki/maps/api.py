@@ -13,11 +13,10 @@ from sqlalchemy import select
 
 from ..api import bp
 from ..api.openapi import register
-from ..api.requests import json_body, page_limit
+from ..api.requests import json_body, keyset_page
 from ..auth.permissions import require
 from ..crises.services import get_crisis_or_404
 from ..errors import BadRequest, InvalidInput, TooLarge, UnsupportedMediaType
-from ..extensions import db
 from ..media.storage import human_size, read_limited
 from ..models import LayerRevision
 from ..models.boundaries import LEVELS
@@ -130,23 +129,15 @@ def delete_layer(layer_id: int):
 @bp.get("/layers/<int:layer_id>/revisions")
 def layer_revisions(layer_id: int):
     layer = service.get_layer_or_404(layer_id)
-    limit = page_limit()
     query = select(LayerRevision).where(LayerRevision.layer_id == layer.id).order_by(LayerRevision.number.desc())
-    cursor = request.args.get("cursor")
-    if cursor:
-        if not cursor.isdigit():
-            raise InvalidInput(_("cursor must come from a previous response's next_cursor."), field="cursor")
-        query = query.where(LayerRevision.number < int(cursor))
-    rows = db.session.scalars(query.limit(limit + 1)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
+    rows, next_cursor = keyset_page(query, LayerRevision.number)
     return json_response({
         "revisions": [{"id": r.id, "number": r.number, "kind": r.kind, "comment": r.comment, "author": r.author_name,
                        "created_at": r.created_at.isoformat(), "title": r.title, "feature_count": r.feature_count,
                        "size": r.size, "current": r.id == layer.current_revision_id,
                        "geojson": url_for("api.layer_revision", layer_id=layer.id, number=r.number, _external=True)}
                       for r in rows],
-        "next_cursor": str(rows[-1].number) if more else None,
+        "next_cursor": next_cursor,
     })
 
 

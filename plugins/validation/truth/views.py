@@ -5,7 +5,7 @@ from flask import Blueprint, jsonify, request
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from wiki.api.requests import json_body, page_limit
+from wiki.api.requests import cursor_arg, json_body, page_limit
 from wiki.crises.services import get_crisis_or_404
 from wiki.errors import InvalidInput, NotFound
 from wiki.extensions import db
@@ -44,10 +44,7 @@ def list_claims():
     if not slug:
         raise InvalidInput(_("Name the crisis: ?crisis=<short name>."), field="crisis")
     crisis = get_crisis_or_404(slug)
-    cursor = request.args.get("cursor")
-    if cursor is not None and not cursor.isdigit():
-        raise InvalidInput(_("cursor must come from a previous response's next_cursor."), field="cursor")
-    subjects, next_id = subjects_page(crisis, page_limit(), int(cursor) if cursor else None,
+    subjects, next_id = subjects_page(crisis, page_limit(), cursor_arg(),
                                       attribute=request.args.get("attribute"), subject=request.args.get("subject"))
     return jsonify({"crisis": crisis.slug, "subjects": subject_views(subjects, current_user),
                     "next_cursor": str(next_id) if next_id is not None else None})
