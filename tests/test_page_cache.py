@@ -61,3 +61,59 @@ def test_the_cache_can_be_switched_off(app, client, crisis, make_user, login):
     login(make_user("coordinator"), editor)
     editor.post("/c/quake/new", data={"title": "Main", "body": "x"})
     assert "X-Page-Cache" not in client.get("/c/quake/wiki/Main").headers
+
+
+def _cache_main_page(app, make_user, login):
+    editor = app.test_client()
+    login(make_user("coordinator"), editor)
+    editor.post("/c/quake/new", data={"title": "Main", "body": "Water point at the school."})
+    return editor
+
+
+def test_hits_are_served_before_flask_with_the_same_headers(app, crisis, make_user, login):
+    _cache_main_page(app, make_user, login)
+    reader = app.test_client()
+    miss = reader.get("/c/quake/wiki/Main")
+    assert miss.headers["X-Page-Cache"] == "miss"
+    # The shared copy carries nobody's CSRF token, and reading it starts no session.
+    assert b"csrf" not in miss.data and "Set-Cookie" not in miss.headers
+    # Any other cookie sends the request through Flask, whose cache wrapper answers the hit.
+    through_flask = app.test_client()
+    through_flask.set_cookie("other", "1", domain="wiki.test")
+    flask_hit = through_flask.get("/c/quake/wiki/Main")
+    # With the view gone, only the cached-page server can still answer.
+    view = app.view_functions["pages.view"]
+    app.view_functions["pages.view"] = lambda **kwargs: ("the view ran", 500)
+    try:
+        fast_hit = app.test_client().get("/c/quake/wiki/Main")
+        assert app.test_client().get("/c/quake/wiki/Main?any=query").status_code == 500  # a miss reaches Flask
+    finally:
+        app.view_functions["pages.view"] = view
+    assert fast_hit.status_code == 200 and fast_hit.data == miss.data == flask_hit.data
+    assert flask_hit.headers["X-Page-Cache"] == fast_hit.headers["X-Page-Cache"] == "hit"
+    ignored = {"Date", "Set-Cookie", "Content-Length"}
+    assert {k: v for k, v in fast_hit.headers.items() if k not in ignored} == {
+        k: v for k, v in flask_hit.headers.items() if k not in ignored}
+    revalidated = app.test_client().get("/c/quake/wiki/Main", headers={"If-None-Match": fast_hit.headers["ETag"]})
+    assert revalidated.status_code == 304 and revalidated.data == b""
+
+
+def test_the_server_before_flask_follows_changes_languages_and_logins(app, crisis, make_user, login):
+    editor = _cache_main_page(app, make_user, login)
+    reader = app.test_client()
+    reader.get("/c/quake/wiki/Main")
+    assert reader.get("/c/quake/wiki/Main").headers["X-Page-Cache"] == "hit"
+    editor.post("/c/quake/wiki/Main/edit", data={"body": "Water point closed.", "base_revision": _base(app, "Main")})
+    after_edit = reader.get("/c/quake/wiki/Main")
+    assert after_edit.headers["X-Page-Cache"] == "miss" and b"Water point closed." in after_edit.data
+    # The language cookie of the switcher picks the cached copy in that language.
+    french = app.test_client()
+    french.set_cookie("lang", "fr", domain="wiki.test")
+    french.get("/c/quake/wiki/Main")
+    french_hit = french.get("/c/quake/wiki/Main", headers={"Accept-Language": "ar"})
+    assert french_hit.headers["X-Page-Cache"] == "hit" and b'lang="fr"' in french_hit.data
+    # Logged-in users and API clients never get the anonymous copy.
+    logged_in = editor.get("/c/quake/wiki/Main")
+    assert "X-Page-Cache" not in logged_in.headers and b"Log out" in logged_in.data
+    with_token = app.test_client().get("/c/quake/wiki/Main", headers={"Authorization": "Bearer nothing"})
+    assert with_token.headers.get("X-Page-Cache") != "hit"

@@ -99,4 +99,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     app.extensions["crisiswiki_plugins"] = pm
     pm.hook.register_blueprints(app=app)
     pm.hook.init_app(app=app)
+    from .pages.cache_server import init_cache_server
+
+    init_cache_server(app)
     return app

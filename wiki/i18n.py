@@ -43,14 +43,20 @@ def label(group: str, value) -> str:
     return gettext(names[value]) if isinstance(value, str) and value in names else ("" if value is None else str(value))
 
 
-def select_locale() -> str:
-    languages = current_app.config["LANGUAGES"]
-    if not has_request_context():  # CLI commands (e.g. import-reports) speak the default language
-        return current_app.config["BABEL_DEFAULT_LOCALE"]
-    chosen = request.cookies.get(COOKIE)
+def language_for(req, config) -> str:
+    """The language of a request (a Flask or Werkzeug request): the switcher's cookie, else the
+    best match for Accept-Language, else the default. Also used before Flask (pages/cache.py)."""
+    languages = config["LANGUAGES"]
+    chosen = req.cookies.get(COOKIE)
     if chosen in languages:
         return chosen
-    return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
+    return req.accept_languages.best_match(languages) or config["BABEL_DEFAULT_LOCALE"]
+
+
+def select_locale() -> str:
+    if not has_request_context():  # CLI commands (e.g. import-reports) speak the default language
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
+    return language_for(request, current_app.config)
 
 
 def text_direction() -> str:

@@ -57,17 +57,26 @@ def content_security_policy(app: Flask) -> str:
 
 def init_security(app: Flask) -> None:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
-    policy = content_security_policy(app)
-
     @app.before_request
     def _csrf() -> None:
         if app.config.get("WTF_CSRF_ENABLED", True) and _needs_csrf_check():
             csrf.protect()
 
+    headers = security_headers(app)
+
     @app.after_request
     def _headers(response: Response) -> Response:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
-        response.headers.setdefault("Content-Security-Policy", policy)
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
         return response
+
+
+def security_headers(app: Flask) -> dict[str, str]:
+    """The protective headers every response carries (also those served before Flask, from the
+    page cache)."""
+    return {
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "same-origin",
+        "X-Frame-Options": "SAMEORIGIN",
+        "Content-Security-Policy": content_security_policy(app),
+    }

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
 
-from flask import current_app, make_response, request, session
+from flask import current_app, g, make_response, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import update
@@ -46,11 +46,16 @@ def _eligible() -> bool:
     )
 
 
-def _path_for(crisis: Crisis) -> Path:
-    locale = get_locale()
-    key = f"{request.full_path}|{locale}|{current_app.config['ANONYMOUS_EDIT']}|{current_app.config['ANONYMOUS_SUBMIT']}"
+def cache_path(root: Path, slug: str, generation: int, full_path: str, language: str, config) -> Path:
+    """Where the page at `full_path` (path and query) is kept for anonymous readers of `language`
+    in this generation of the crisis. Also used before Flask, by pages/cache_server.py."""
+    key = f"{full_path}|{language}|{config['ANONYMOUS_EDIT']}|{config['ANONYMOUS_SUBMIT']}"
     digest = hashlib.sha256(key.encode()).hexdigest()
-    return _root() / crisis.slug / str(crisis.generation) / digest[:2] / digest
+    return root / slug / str(generation) / digest[:2] / digest
+
+
+def _path_for(crisis: Crisis) -> Path:
+    return cache_path(_root(), crisis.slug, crisis.generation, request.full_path, str(get_locale()), current_app.config)
 
 
 def _forget_old_generations(crisis: Crisis) -> None:
@@ -88,6 +93,9 @@ def cached_for_anonymous(view: Callable) -> Callable:
             response.headers["Content-Type"] = "text/html; charset=utf-8"
             response.headers["X-Page-Cache"] = "hit"
         else:
+            # The copy is shared by every anonymous reader, so it must not carry this reader's
+            # CSRF token (base.html leaves it out; rendering it would also start a session).
+            g.shared_render = True
             response = make_response(view(*args, **kwargs))
             if response.status_code != 200 or response.is_streamed or session.get("_flashes"):
                 return response
@@ -99,6 +107,7 @@ def cached_for_anonymous(view: Callable) -> Callable:
         response.vary.add("Accept-Language")
         return response.make_conditional(request)
 
+    wrapper.anonymous_cache = True  # pages/cache_server.py serves hits of these views before Flask
     return wrapper
 
 
