@@ -247,6 +247,15 @@ def test_did_you_mean_corrects_a_misspelt_word(app, client, index, coordinator):
     assert find(client, q="hospital")["suggestion"] is None
 
 
+def test_did_you_mean_learns_words_indexed_after_the_same_question(app, client, index, coordinator):
+    submit(app, coordinator, "Hospital in Jacmel", "The hospital is open")
+    index()
+    assert find(client, q="cholerra")["suggestion"] is None  # nothing indexed is close to it yet
+    submit(app, coordinator, "Cholera cases", "Cholera treatment centre opened")
+    index()
+    assert find(client, q="cholerra")["suggestion"] == "cholera"
+
+
 def test_did_you_mean_tells_nothing_about_unpublished_reports(app, client, index, coordinator, token_for):
     from wiki.models import Report, User
     from wiki.reports.triage import update_report

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g, has_request_context, render_template, url_for
-from flask_babel import gettext
+from flask_babel import get_translations
 from markupsafe import Markup
 from sqlalchemy import select
 
@@ -92,13 +92,14 @@ def forget_listed_scores() -> None:
 def explanation(row: ReportScore, viewer) -> list[dict[str, Any]]:
     """The factors, each with its effect in log-odds and in score points and a sentence."""
     detailed = can_see_source_record(viewer)
+    translate = get_translations().ugettext  # once, not per sentence: lists explain hundreds of scores
     factors = []
     for entry in row.explanation:
         text, params = entry["text"], dict(entry["params"])
         if entry["factor"] == "source" and not detailed:
             text, params = PUBLIC_SOURCE_TEXT, {}
-        sentence = gettext(text) % params if "%(" in text else gettext(text)
-        factors.append({"factor": entry["factor"], "name": gettext(FACTOR_NAMES.get(entry["factor"], entry["factor"])),
+        sentence = translate(text) % params if "%(" in text else translate(text)
+        factors.append({"factor": entry["factor"], "name": translate(FACTOR_NAMES.get(entry["factor"], entry["factor"])),
                         "value": entry["value"] if entry["factor"] != "source" or detailed else round(entry["value"], 2),
                         "delta_log_odds": round(entry["delta_log_odds"], 3), "delta_score": round(entry["delta_score"], 4),
                         "sentence": sentence})

@@ -40,6 +40,7 @@ from .documents import IndexDocument, epoch
 from .query import TYPES, ParsedQuery
 
 log = logging.getLogger(__name__)
+CORRECTIONS_REMEMBERED = 10_000
 POINTER = "CURRENT"
 LABELS = {"type": {code(value): value for value in TYPES}, "sector": {code(value): value for value in SECTORS},
           "status": {code(value): value for value in STATUSES}}
@@ -101,6 +102,7 @@ class WhooshBackend:
         self._local = threading.local()
         self._columns = whoosh_query.ColumnCache()
         self._adm1: tuple[object, dict[int, tuple[str, str]]] = (None, {})
+        self._corrections: tuple[object, dict[str, list[tuple[str, int]]]] = (None, {})
 
     # The generations
     def current_name(self) -> str | None:
@@ -195,11 +197,26 @@ class WhooshBackend:
         return self._guard(lambda: whoosh_query.evaluate(self._snapshot(), parsed, filters, 0, 0, count_only=True)[0])
 
     def corrections(self, word: str) -> list[tuple[str, int]]:
+        """Indexed words within 1 edit of `word` (2 for longer words), with their document
+        counts. Remembered per index generation: the scan of the vocabulary takes 50-100 ms on a
+        large index, and the same misspellings come back."""
+
         def find():
             reader = self._reader()
+            generation = (self.current_name(), reader.generation())
+            with self._lock:
+                if self._corrections[0] != generation:
+                    self._corrections = (generation, {})
+                known = self._corrections[1]
+                if word in known:
+                    return known[word]
             distance = 1 if len(word) <= 4 else 2
-            return [(term, reader.doc_frequency("spell", term))
-                    for term in reader.terms_within("spell", word, distance, prefix=1) if term != word]
+            found = [(term, reader.doc_frequency("spell", term))
+                     for term in reader.terms_within("spell", word, distance, prefix=1) if term != word]
+            with self._lock:
+                if self._corrections[0] == generation and len(known) < CORRECTIONS_REMEMBERED:
+                    known[word] = found
+            return found
 
         return self._guard(find)
 
