@@ -77,10 +77,17 @@ def enqueue_in_session(kind: str, ids: Iterable[int], op: str = "index") -> None
 
 
 def pending(limit: int = 500, for_update: bool = False) -> list[Pending]:
-    query = (select(SearchQueueEntry.id, SearchQueueEntry.kind, SearchQueueEntry.object_id, SearchQueueEntry.op)
-             .where(SearchQueueEntry.processed_at.is_(None)).order_by(SearchQueueEntry.id).limit(limit))
+    columns = (SearchQueueEntry.id, SearchQueueEntry.kind, SearchQueueEntry.object_id, SearchQueueEntry.op)
+    waiting = SearchQueueEntry.processed_at.is_(None)
     if for_update:  # PostgreSQL: several writers share the queue without waiting for each other
-        query = query.with_for_update(skip_locked=True)
+        query = select(*columns).where(waiting).order_by(SearchQueueEntry.id).limit(limit).with_for_update(skip_locked=True)
+    else:
+        # The ids come from the (processed_at, id) index first: asked in one query, SQLite
+        # walks the whole table in id order instead (16 ms per poll once 300,000 rows were
+        # done, several polls a second), as it cannot tell that few rows are still waiting.
+        first = (select(SearchQueueEntry.id).where(waiting)
+                 .order_by(SearchQueueEntry.processed_at, SearchQueueEntry.id).limit(limit))
+        query = select(*columns).where(SearchQueueEntry.id.in_(first.scalar_subquery())).order_by(SearchQueueEntry.id)
     return [Pending(*row) for row in db.session.execute(query)]
 
 
