@@ -76,6 +76,7 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search-index
     "SEARCH_BACKGROUND_INDEXING": "auto",  # a writer thread per worker; "auto": unless TESTING
     "SEARCH_POLL_SECONDS": 0.5,  # how often a worker's writer looks at the queue
+    "SEARCH_COMMIT_INTERVAL_SECONDS": 1.0,  # at least this long between index commits (bigger batches in a surge)
     "SEARCH_CATCHUP_SECONDS": 300,  # how often it looks for changes the queue missed
     "SEARCH_QUEUE_RETENTION_HOURS": 24,  # processed queue rows kept (for reindex to replay)
     "SEARCH_PAGE_SIZE": 20,

@@ -51,6 +51,13 @@ def init_app(app):
         directories.append(str(HERE / "translations"))
     init_config(app)
     app.cli.add_command(rescore_command)
+    from . import background
+
+    if background.enabled(app):
+        @app.before_request
+        def _start_scorer() -> None:  # in each server process, after gunicorn forked it
+            background.start(app)
+
     parts.call("init_app", app=app)
 
 

@@ -40,6 +40,13 @@ DEFAULTS: dict[str, Any] = {
     # milliseconds in each server process: in a surge, a pass after every response would spend
     # on scanning what the next pass scans again.
     "VALIDATION_MAINTAIN_EVERY_MS": 1000,
+    # In a server, new reports are scored by one background thread per deployment (background.py):
+    # "auto" (unless TESTING), "on" or "off" (then after each response, as in tests).
+    "VALIDATION_BACKGROUND_SCORING": "auto",
+    "VALIDATION_BACKGROUND_POLL_MS": 500,  # how often it looks for unscored reports when not woken
+    "VALIDATION_BACKGROUND_SLICE_MS": 50,  # the longest it holds the write lock at a time
+    # While reports keep arriving, the share of the time it may hold the write lock.
+    "VALIDATION_BACKGROUND_SHARE": 0.25,
     # A bulk import larger than this rescores its crisis in one batch instead of report by report.
     "VALIDATION_IMPORT_BATCH": 500,
     # Who sees scores and explanations: "everyone", "logged_in" or "verifiers".

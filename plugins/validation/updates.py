@@ -314,10 +314,12 @@ def reindex(report_ids: Iterable[int]) -> None:
 
 
 def maintain() -> None:
-    """Refresh a few stale scores and catch up on unscored reports: after the response has been
-    sent when in a request (so that nobody waits for other people's scores), else now."""
+    """Refresh a few stale scores and catch up on unscored reports: by the background scorer in
+    a server; else after the response has been sent when in a request (so that nobody waits for
+    other people's scores); else now."""
     if has_request_context():
-        after_response()
+        if not _wake_background_scorer():
+            after_response()
     else:
         _maintain()
 
@@ -381,12 +383,67 @@ def _maintain() -> None:
 
 
 def report_submitted(report_id: int, now: bool = False) -> None:
-    """Intake first: in a request, a new report is scored once its response has been sent, and
-    only if the write lock is free (else by a later pass); elsewhere, or `now`, at once."""
+    """Intake first: in a server, a new report is scored by the background scorer
+    (background.py); in a request without one (tests), once the response has been sent and only
+    if the write lock is free (else by a later pass); elsewhere, or `now`, at once."""
     if has_request_context() and not now:
+        if _wake_background_scorer():
+            return
         after_response(report_id)
     else:
         _run(lambda settings, budget: refresh(report_id, settings, budget), wait=now or not has_request_context())
+
+
+def _wake_background_scorer() -> bool:
+    from . import background
+
+    app = current_app._get_current_object()
+    if not background.enabled(app):
+        return False
+    background.start(app).wake()
+    return True
+
+
+def scoring_pass(deadline: float) -> int:
+    """The background scorer's unit of work: a few stale scores, then unscored reports oldest
+    first until `deadline` (time.monotonic()), in one scoring transaction that waits its turn
+    for the write lock. Returns how many scores were refreshed."""
+    settings = Settings.current()
+    changed: set[int] = set()
+    token = _changed.set(changed)
+    try:
+        with scoring_transaction(wait=True):
+            done = refresh_stale(settings, settings.stale_batch) if settings.stale_batch else 0
+            done += catch_up(settings, deadline)
+        forget_listed_scores()
+        reindex(changed)
+    finally:
+        _changed.reset(token)
+    return done
+
+
+def scoring_needed() -> bool:
+    """Whether a scoring pass would find anything to do (read only: an idle server's scorer
+    looks twice a second, and must not take the write lock for nothing)."""
+    progress = Progress.__table__
+    conn = connection()
+    mark = conn.execute(select(progress.c.value).where(progress.c.name == SCORED_THROUGH)).scalar() or 0
+    unscored = conn.execute(select(Report.id).outerjoin(TABLE, TABLE.c.report_id == Report.id)
+                            .where(Report.id > mark, TABLE.c.report_id.is_(None)).limit(1)).first()
+    stale = conn.execute(select(TABLE.c.report_id).where(TABLE.c.stale.is_(True)).limit(1)).first()
+    db.session.commit()
+    return unscored is not None or stale is not None
+
+
+def reports_arriving(within_s: float = 1.0) -> bool:
+    """Whether a report arrived in the last `within_s` seconds (by any server process)."""
+    newest = connection().execute(select(Report.received_at).order_by(Report.id.desc()).limit(1)).scalar()
+    db.session.commit()
+    if newest is None:
+        return False
+    if newest.tzinfo is None:
+        newest = newest.replace(tzinfo=utcnow().tzinfo)
+    return (utcnow() - newest).total_seconds() < within_s
 
 
 def report_updated(report_id: int, changes: dict) -> None:
