@@ -16,7 +16,6 @@ person who acted expects to see the new score.
 from __future__ import annotations
 
 import atexit
-import fcntl
 import logging
 import os
 import threading
@@ -26,6 +25,7 @@ from pathlib import Path
 from flask import Flask
 
 from wiki.extensions import db
+from wiki.locks import FileLock
 
 log = logging.getLogger(__name__)
 EXTENSION = "validation_scorer"
@@ -38,31 +38,6 @@ def enabled(app: Flask) -> bool:
     return setting in ("1", "true", "yes", "on")
 
 
-class _ProcessLock:
-    """An fcntl lock on a file: one holder among the server's processes; freed by the kernel
-    when the holder dies."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self._fd: int | None = None
-
-    def acquire(self) -> bool:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
-        self._fd = fd
-        return True
-
-    def release(self) -> None:
-        if self._fd is not None:
-            fcntl.flock(self._fd, fcntl.LOCK_UN)
-            os.close(self._fd)
-            self._fd = None
-
-
 class BackgroundScorer:
     """This process's scoring thread (see the module docstring)."""
 
@@ -72,7 +47,7 @@ class BackgroundScorer:
         self.poll = float(app.config["VALIDATION_BACKGROUND_POLL_MS"]) / 1000.0
         self.share = min(max(float(app.config["VALIDATION_BACKGROUND_SHARE"]), 0.05), 1.0)
         self.slice = float(app.config["VALIDATION_BACKGROUND_SLICE_MS"]) / 1000.0
-        self.lock = _ProcessLock(Path(app.instance_path) / "validation-scorer.lock")
+        self.lock = FileLock(Path(app.instance_path) / "validation-scorer.lock")
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="validation-scorer", daemon=True)
