@@ -368,3 +368,51 @@ def test_rescore_stale_scores_reports_left_unscored(app_config, field_, people, 
     result = runner.invoke(args=["rescore", "--stale"])
     assert result.exit_code == 0 and "Refreshed 1 " in result.output, result.output
     assert field_.report(report)["score"] is not None
+
+
+def test_a_background_scorer_scores_new_reports_on_its_own(app_config, people, token_for):
+    """In a server, new reports are scored by a background thread, not after their response."""
+    import time
+
+    from plugins.validation import background
+
+    served = create_app({**app_config, "VALIDATION_BACKGROUND_SCORING": "on", "VALIDATION_BACKGROUND_POLL_MS": 50})
+    client = served.test_client()
+    ids = [client.post("/api/v1/reports", json={
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [HAITI[1], HAITI[0] + i * 0.001]},
+        "properties": {"crisis": "quake", "title": f"{CLAIM[0]} {i}", "sector": "health", "occurred_at": "2010-01-13T12:00:00Z",
+                       "source": {"contact": f"+5093700010{i}"}}}).get_json()["id"] for i in range(5)]
+    scorer = served.extensions[background.EXTENSION]
+    try:
+        deadline = time.monotonic() + 30
+        scores = {}
+        while time.monotonic() < deadline and len(scores) < len(ids):
+            for report_id in ids:
+                score = client.get(f"/api/v1/reports/{report_id}").get_json()["properties"]["score"]
+                if score is not None:
+                    scores[report_id] = score
+            time.sleep(0.05)
+    finally:
+        scorer.stop()
+        with served.app_context():
+            db.engine.dispose()
+    assert sorted(scores) == sorted(ids)
+
+
+def test_a_scoring_pass_scores_at_least_one_report_however_late(app_config, field_, people):
+    """A pass whose deadline has passed before it starts (a slow scan) still makes progress."""
+    import time
+
+    from plugins.validation.updates import scoring_pass
+
+    disabled = create_app({**app_config, "DISABLED_PLUGINS": ["validation"]})
+    client = disabled.test_client()
+    ids = [client.post("/api/v1/reports", json={
+        "type": "Feature", "geometry": {"type": "Point", "coordinates": [HAITI[1], HAITI[0]]},
+        "properties": {"crisis": "quake", "title": CLAIM[0], "sector": "health"}}).get_json()["id"] for _ in range(2)]
+    with disabled.app_context():
+        db.engine.dispose()
+    app = field_.client.application
+    with app.app_context():
+        assert scoring_pass(time.monotonic() - 10) == 1
+    assert field_.report(ids[0])["score"] is not None and field_.report(ids[1])["score"] is None

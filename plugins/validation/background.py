@@ -78,7 +78,7 @@ class BackgroundScorer:
                     while not self._stop.is_set():
                         started = time.monotonic()
                         try:
-                            done = scoring_needed() and scoring_pass(started + self.slice)
+                            done = scoring_pass(time.monotonic() + self.slice) if scoring_needed() else 0
                             arriving = done and reports_arriving()
                         except Exception:
                             log.exception("validation: background scoring failed; the reports stay unscored and are retried")
@@ -95,11 +95,18 @@ class BackgroundScorer:
                 self.lock.release()
 
 
+_starting = threading.Lock()
+
+
 def start(app: Flask) -> BackgroundScorer:
     """This process's scorer, started on first use (after gunicorn forked the worker)."""
     scorer = app.extensions.get(EXTENSION)
-    if scorer is None or scorer.pid != os.getpid():
-        scorer = BackgroundScorer(app)
-        app.extensions[EXTENSION] = scorer
-        scorer.start()
+    if scorer is not None and scorer.pid == os.getpid():
+        return scorer
+    with _starting:  # the first requests of a worker arrive on several threads at once
+        scorer = app.extensions.get(EXTENSION)
+        if scorer is None or scorer.pid != os.getpid():
+            scorer = BackgroundScorer(app)
+            app.extensions[EXTENSION] = scorer
+            scorer.start()
     return scorer

@@ -234,8 +234,9 @@ CATCH_UP_ROWS = 200
 
 
 def catch_up(settings: Settings, deadline: float) -> int:
-    """Score reports left unscored (their scoring found the write lock taken, or the plugin was
-    off when they came), oldest first, until `deadline` (time.monotonic()); returns how many."""
+    """Score reports left unscored (new ones in a server, see background.py; those whose scoring
+    found the write lock taken, or that came while the plugin was off), oldest first, until
+    `deadline` (time.monotonic()) but at least one; returns how many."""
     progress = Progress.__table__
     conn = connection()
     mark = conn.execute(select(progress.c.value).where(progress.c.name == SCORED_THROUGH)).scalar() or 0
@@ -244,7 +245,7 @@ def catch_up(settings: Settings, deadline: float) -> int:
         .where(Report.id > mark, TABLE.c.report_id.is_(None)).order_by(Report.id).limit(CATCH_UP_ROWS)).scalars().all()
     done = 0
     for report_id in pending:
-        if time.monotonic() > deadline:
+        if done and time.monotonic() > deadline:  # at least one a pass, however slow the scan was
             break
         refresh(report_id, settings, Budget(settings.cascade_limit))
         done += 1
