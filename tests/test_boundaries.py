@@ -45,6 +45,10 @@ def test_the_cli_imports_boundaries_and_reports_get_pcodes_and_names(app, client
     assert adm(app, report_id) == ("HT02", "Est", "HT0202", "Nord-Est")
     body = client.get(f"/api/v1/reports/{report_id}").get_json()["properties"]
     assert (body["adm1_pcode"], body["adm2_pcode"], body["adm2_name"]) == ("HT02", "HT0202", "Nord-Est")
+    # The answer to the submission itself carries them too (written underneath the new report).
+    answer = client.post("/api/v1/reports", json=feature(lon=NE[0], lat=NE[1])).get_json()
+    assert answer["properties"] == client.get(f"/api/v1/reports/{answer['id']}").get_json()["properties"]
+    assert answer["properties"]["adm2_name"] == "Nord-Est"
     assert adm(app, submit(client, *SW)) == ("HT01", "Ouest", "HT0101", "Sud-Ouest")
 
 

@@ -142,6 +142,8 @@ def test_photos_are_stripped_of_gps_resized_and_served(app, client, crisis):
     assert response.status_code == 201, response.get_json()
     photo = response.get_json()["properties"]["photos"][0]
     assert (photo["width"], photo["height"]) == (1600, 1200)
+    # The answer is what a later read returns (it is built from the report just written).
+    assert response.get_json() == client.get(f"/api/v1/reports/{response.get_json()['id']}").get_json()
     with app.app_context():
         record = db.session.scalar(select(ReportPhoto))
         for digest, longest in ((record.sha256, 1600), (record.display_sha256, 1280), (record.thumb_sha256, 320)):
