@@ -367,3 +367,42 @@ def test_the_search_page_shows_a_wrong_filter_and_lets_a_chosen_facet_be_removed
     html = client.get("/search", query_string={"q": "cholera", "sector": "health"}).get_data(as_text=True)
     assert 'class="selected" href="/search?q=cholera"' in html  # the link that removes sector=health
     assert '<input type="hidden" name="sector" value="health">' in html  # a new query keeps the filter
+
+
+def test_anonymous_answers_are_remembered_until_the_index_changes(app, client, index, coordinator, token_for, search_backend):
+    submit(app, coordinator, "Cholera treatment centre", "Opened in Carrefour")
+    index()
+    first = client.get("/api/v1/search", query_string={"q": "cholera"})
+    again = client.get("/api/v1/search", query_string={"q": "cholera"})
+    assert again.get_json() == first.get_json() and len(first.get_json()["results"]) == 1
+    if search_backend == "postgresql":  # no index version to remember answers by: every search is fresh
+        assert "X-Search-Cache" not in again.headers
+        return
+    assert (first.headers["X-Search-Cache"], again.headers["X-Search-Cache"]) == ("miss", "hit")
+    fresh = client.get("/api/v1/search", query_string={"q": "cholera"}, headers={"Cache-Control": "no-cache"})
+    assert fresh.headers["X-Search-Cache"] == "miss" and fresh.get_json() == first.get_json()
+    # A new report reaches the remembered answer when it reaches the index.
+    submit(app, coordinator, "Cholera cases in Jacmel")
+    assert len(find(client, q="cholera")["results"]) == 1  # not indexed yet: the same answer as a fresh search
+    index()
+    fresh = client.get("/api/v1/search", query_string={"q": "cholera"})
+    assert fresh.headers["X-Search-Cache"] == "miss" and len(fresh.get_json()["results"]) == 2
+    # Logged-in users (who may see more) are never served from it, nor do they fill it.
+    app.config["REPORTS_PUBLISH"] = "after_review"
+    submit(app, coordinator, "Cholera rumour at the market")
+    index()
+    token = token_for(coordinator)
+    mine = client.get("/api/v1/search", query_string={"q": "cholera"}, headers={"Authorization": f"Bearer {token}"})
+    assert "X-Search-Cache" not in mine.headers and len(mine.get_json()["results"]) == 3
+    assert len(find(client, q="cholera")["results"]) == 2
+    # Answers depend on the language (facet labels): each is remembered separately.
+    french = client.get("/api/v1/search", query_string={"q": "cholera"}, headers={"Accept-Language": "fr"})
+    assert french.headers["X-Search-Cache"] == "miss"
+
+
+def test_the_result_cache_can_be_switched_off(app, client, index, coordinator):
+    app.config["SEARCH_RESULT_CACHE"] = 0
+    submit(app, coordinator, "Cholera treatment centre")
+    index()
+    client.get("/api/v1/search", query_string={"q": "cholera"})
+    assert "X-Search-Cache" not in client.get("/api/v1/search", query_string={"q": "cholera"}).headers

@@ -79,6 +79,8 @@ DEFAULTS: dict[str, Any] = {
     "SEARCH_COMMIT_INTERVAL_SECONDS": 1.0,  # at least this long between index commits (bigger batches in a surge)
     "SEARCH_CATCHUP_SECONDS": 300,  # how often it looks for changes the queue missed
     "SEARCH_QUEUE_RETENTION_HOURS": 24,  # processed queue rows kept (for reindex to replay)
+    "SEARCH_RESULT_CACHE": 2000,  # anonymous answers remembered per worker (0: none; wiki/search/result_cache.py)
+    "SEARCH_RESULT_CACHE_SECONDS": 60,  # ... for at most this long, and only while the index is unchanged
     "SEARCH_PAGE_SIZE": 20,
     "SEARCH_TITLE_BOOST": 3.0,  # a word in the title counts this many times a word in the body
 }

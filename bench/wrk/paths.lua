@@ -10,8 +10,12 @@ function init(args)
   math.randomseed(os.time() * 1000 + (id or 0))
 end
 
+-- WRK_NO_CACHE=1 asks for fresh answers (Cache-Control: no-cache; crisiswiki's search result cache honours it).
+local headers = {}
+if os.getenv("WRK_NO_CACHE") == "1" then headers["Cache-Control"] = "no-cache" end
+
 function request()
-  return wrk.format("GET", paths[math.random(#paths)])
+  return wrk.format("GET", paths[math.random(#paths)], headers)
 end
 
 function response(status, headers, body)

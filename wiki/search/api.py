@@ -1,27 +1,52 @@
 """GET /api/v1/search: the search service as JSON (a route of the API blueprint, endpoint api.search)."""
 from __future__ import annotations
 
-from flask import current_app, jsonify, request
+from flask import Response, current_app, jsonify, request
+from flask_babel import get_locale
 from flask_login import current_user
 
 from ..api import bp
 from ..api.openapi import ERROR, register
 from . import service
-from .backend import SearchUnavailable
+from .backend import SearchUnavailable, backend_for
 from .query import SearchRequest
+from .result_cache import result_cache
 
 
 @bp.get("/search")
 def search():
     config = current_app.config
     search_request = SearchRequest.from_args(request.args, default_limit=config["SEARCH_PAGE_SIZE"], max_limit=100)
+    cache, key, version = _remembered_for(search_request)
+    # "Cache-Control: no-cache" asks for a fresh answer (which then replaces the remembered one).
+    if key is not None and not request.cache_control.no_cache and (body := cache.get(key, version)) is not None:
+        return Response(body, mimetype="application/json", headers={"X-Search-Cache": "hit"})
     try:
         page = service.search(search_request, current_user)
     except SearchUnavailable as error:
         response = jsonify({"error": {"code": "search_unavailable", "message": error.message}})
         response.status_code = 503
         return response
-    return jsonify(page.to_json())
+    response = jsonify(page.to_json())
+    if key is not None:
+        cache.put(key, version, response.get_data())
+        response.headers["X-Search-Cache"] = "miss"
+    return response
+
+
+def _remembered_for(search_request: SearchRequest):
+    """(cache, key, index version) when this request's answer may come from or go to the
+    anonymous result cache (result_cache.py), else (None, None, None)."""
+    cache = result_cache(current_app)
+    if cache is None or current_user.is_authenticated or "Authorization" in request.headers:
+        return None, None, None
+    try:
+        version = backend_for().version()  # read before searching: an answer is never newer than its version
+    except SearchUnavailable:
+        return None, None, None
+    if version is None:
+        return None, None, None
+    return cache, (request.host, request.query_string, str(get_locale())), version
 
 
 def _param(name: str, description: str, schema: dict | None = None) -> dict:

@@ -80,6 +80,11 @@ class Backend(Protocol):
 
     def exists(self) -> bool: ...
 
+    def version(self) -> object | None:
+        """A value that changes whenever the index does (each commit, each rebuild), or None if
+        the backend cannot tell: anonymous answers are remembered per version (result_cache.py)."""
+        ...
+
 
 def code(value: str | None) -> int:
     """A stable number for a facet value (crc32; 0 for none), as the Whoosh columns hold them."""

@@ -162,6 +162,15 @@ class WhooshBackend:
     def check(self) -> None:
         self._reader().doc_count_all()
 
+    def version(self) -> tuple[str, int] | None:
+        name = self.current_name()
+        if name is None:
+            return None
+        try:
+            return name, self._open(name).latest_generation()
+        except SearchUnavailable:
+            return None
+
     # Searching
     def _labels(self, snapshot: whoosh_query.Snapshot, counts: dict) -> tuple[dict, dict[str, str]]:
         generation = (self.current_name(), snapshot.reader.generation())
