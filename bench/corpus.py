@@ -16,6 +16,7 @@ import argparse
 import csv
 import json
 import math
+import os
 import random
 import re
 from collections.abc import Iterator
@@ -23,7 +24,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-CRISISLEX = ROOT.parent / "shared" / "data" / "crisislex-t26"
+# ../shared/data next to the checkout, or CRISISWIKI_SHARED_DATA (as for the tests) for a checkout elsewhere.
+CRISISLEX = Path(os.environ.get("CRISISWIKI_SHARED_DATA") or ROOT.parent / "shared" / "data") / "crisislex-t26"
 DEFAULT_OUT = ROOT / "bench" / "work" / "corpus"
 SEED = 20100112
 BBOX = (-74.5, 17.9, -71.6, 20.1)

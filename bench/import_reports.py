@@ -31,7 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
-DATA = PROJECT.parent / "shared" / "data" / "crisislex-t26"
+DATA = Path(os.environ.get("CRISISWIKI_SHARED_DATA") or PROJECT.parent / "shared" / "data") / "crisislex-t26"
 RESULTS = PROJECT / "bench" / "results" / "import.json"
 BBOX = (-74.5, 17.9, -71.6, 20.1)
 QUAKE = datetime(2010, 1, 12, 21, 53, tzinfo=UTC)

@@ -26,7 +26,7 @@ from plugins.validation.truth.discovery import Settings, discover  # noqa: E402
 from plugins.validation.truth.evaluation import accuracy  # noqa: E402
 from plugins.validation.truth.voting import majority_vote  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "truth-inference"
+DEFAULT_DATA = Path(os.environ.get("CRISISWIKI_SHARED_DATA") or ROOT.parent / "shared" / "data") / "truth-inference"
 DEFAULT_OUT = ROOT / "bench" / "results" / "truth_discovery.json"
 
 # From the data folder's README: (Dawid-Skene reference run, best published figure, method and where).
