@@ -64,7 +64,7 @@ bench-tools:
 # on 127.0.0.1:8081 only, the benchmark corpus imported, the parser cache warmed. Needs root (or sudo).
 bench-peer: $(STAMP)
 	$(BIN)/python bench/peer/mediawiki.py install
-	test -f bench/work/corpus/pages.jsonl || $(BIN)/python bench/corpus.py
+	test -f bench/work/corpus/manifest.json || $(BIN)/python bench/corpus.py
 	$(BIN)/python bench/peer/mediawiki.py import
 	$(BIN)/python bench/peer/mediawiki.py warm
 

@@ -182,7 +182,9 @@ def layers() -> list[dict]:
 
 
 def write(out: Path, page_count: int, report_count: int) -> dict:
+    """Write the corpus; manifest.json last, so that a corpus with a manifest is complete."""
     out.mkdir(parents=True, exist_ok=True)
+    (out / "manifest.json").unlink(missing_ok=True)
     with (out / "pages.jsonl").open("w", encoding="utf-8") as handle:
         for item in pages(page_count):
             handle.write(json.dumps(item, ensure_ascii=False) + "\n")
