@@ -57,6 +57,7 @@ def content_security_policy(app: Flask) -> str:
 
 def init_security(app: Flask) -> None:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False
+
     @app.before_request
     def _csrf() -> None:
         if app.config.get("WTF_CSRF_ENABLED", True) and _needs_csrf_check():

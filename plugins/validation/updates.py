@@ -19,7 +19,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import datetime
 
@@ -366,21 +366,9 @@ def _maintain() -> None:
         if now - _last_maintenance["at"] < settings.maintain_every_s:
             return
         _last_maintenance["at"] = now
-    changed: set[int] = set()
-    token = _changed.set(changed)
-    try:
-        with scoring_transaction(wait=False):
-            started = time.monotonic()
-            if settings.stale_batch:
-                refresh_stale(settings, settings.stale_batch)
-            if settings.catch_up_s:
-                catch_up(settings, started + settings.catch_up_s)
-        forget_listed_scores()
-        reindex(changed)
-    except Busy:
-        pass  # another writer is busy: the next pass will do it
-    finally:
-        _changed.reset(token)
+    deadline = time.monotonic() + settings.catch_up_s if settings.catch_up_s else None
+    with suppress(Busy):  # another writer is busy: the next pass will do it
+        scoring_pass(deadline, wait=False)
 
 
 def report_submitted(report_id: int, now: bool = False) -> None:
@@ -405,17 +393,19 @@ def _wake_background_scorer() -> bool:
     return True
 
 
-def scoring_pass(deadline: float) -> int:
-    """The background scorer's unit of work: a few stale scores, then unscored reports oldest
-    first until `deadline` (time.monotonic()), in one scoring transaction that waits its turn
-    for the write lock. Returns how many scores were refreshed."""
+def scoring_pass(deadline: float | None, wait: bool = True) -> int:
+    """A few stale scores, then unscored reports oldest first until `deadline`
+    (time.monotonic(); None: none of those), in one scoring transaction; returns how many scores
+    were refreshed. The background scorer's unit of work (waiting its turn for the write lock),
+    and the maintenance after a response (`wait=False`: raises Busy when the lock is taken)."""
     settings = Settings.current()
     changed: set[int] = set()
     token = _changed.set(changed)
     try:
-        with scoring_transaction(wait=True):
+        with scoring_transaction(wait=wait):
             done = refresh_stale(settings, settings.stale_batch) if settings.stale_batch else 0
-            done += catch_up(settings, deadline)
+            if deadline is not None:
+                done += catch_up(settings, deadline)
         forget_listed_scores()
         reindex(changed)
     finally:
@@ -440,11 +430,7 @@ def reports_arriving(within_s: float = 1.0) -> bool:
     """Whether a report arrived in the last `within_s` seconds (by any server process)."""
     newest = connection().execute(select(Report.received_at).order_by(Report.id.desc()).limit(1)).scalar()
     db.session.commit()
-    if newest is None:
-        return False
-    if newest.tzinfo is None:
-        newest = newest.replace(tzinfo=utcnow().tzinfo)
-    return (utcnow() - newest).total_seconds() < within_s
+    return newest is not None and (utcnow() - newest).total_seconds() < within_s
 
 
 def report_updated(report_id: int, changes: dict) -> None:

@@ -26,6 +26,10 @@ from sqlalchemy import update
 from ..extensions import db
 from ..models import Crisis
 
+# What a cached page's answer says to browsers and caches (on both sides: cache_server.py).
+CACHE_CONTROL = "public, max-age=0, must-revalidate"
+VARY = ("Cookie", "Accept-Language")
+
 
 def bump_generation(crisis_id: int) -> None:
     """Call inside the transaction that changes something the crisis's pages show."""
@@ -102,9 +106,9 @@ def cached_for_anonymous(view: Callable) -> Callable:
             _store(path, response.get_data(), crisis)
             response.headers["X-Page-Cache"] = "miss"
         response.set_etag(etag)
-        response.headers["Cache-Control"] = "public, max-age=0, must-revalidate"
-        response.vary.add("Cookie")
-        response.vary.add("Accept-Language")
+        response.headers["Cache-Control"] = CACHE_CONTROL
+        for header in VARY:
+            response.vary.add(header)
         return response.make_conditional(request)
 
     wrapper.anonymous_cache = True  # pages/cache_server.py serves hits of these views before Flask

@@ -27,7 +27,7 @@ from werkzeug.wrappers import Request
 from ..extensions import db
 from ..i18n import COOKIE, language_for
 from ..security import security_headers
-from .cache import cache_path
+from .cache import CACHE_CONTROL, VARY, cache_path
 
 ROUTE_KEY = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "PATH_INFO",
              "QUERY_STRING", "HTTP_COOKIE", "HTTP_ACCEPT_LANGUAGE")
@@ -68,8 +68,8 @@ class CachedPageServer:
         self.root = Path(app.instance_path) / "page-cache"
         self.endpoints = {name for name, view in app.view_functions.items() if getattr(view, "anonymous_cache", False)}
         self.headers = [
-            ("Cache-Control", "public, max-age=0, must-revalidate"),
-            ("Vary", "Cookie, Accept-Language, Accept-Encoding"),  # as Flask's (Flask-Compress adds the last)
+            ("Cache-Control", CACHE_CONTROL),
+            ("Vary", ", ".join((*VARY, "Accept-Encoding"))),  # as Flask's (Flask-Compress adds the last)
             *security_headers(app).items(),
         ]
         self.routes: dict[tuple, tuple | None] = {}

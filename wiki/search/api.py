@@ -17,7 +17,7 @@ from .result_cache import result_cache
 def search():
     config = current_app.config
     search_request = SearchRequest.from_args(request.args, default_limit=config["SEARCH_PAGE_SIZE"], max_limit=100)
-    cache, key, version = _remembered_for(search_request)
+    cache, key, version = _remembered_for()
     # "Cache-Control: no-cache" asks for a fresh answer (which then replaces the remembered one).
     if key is not None and not request.cache_control.no_cache and (body := cache.get(key, version)) is not None:
         return Response(body, mimetype="application/json", headers={"X-Search-Cache": "hit"})
@@ -34,7 +34,7 @@ def search():
     return response
 
 
-def _remembered_for(search_request: SearchRequest):
+def _remembered_for():
     """(cache, key, index version) when this request's answer may come from or go to the
     anonymous result cache (result_cache.py), else (None, None, None)."""
     cache = result_cache(current_app)

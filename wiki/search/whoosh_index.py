@@ -101,7 +101,6 @@ class WhooshBackend:
         self._indexes: dict[str, whoosh_index.FileIndex] = {}
         self._local = threading.local()
         self._columns = whoosh_query.ColumnCache()
-        self._postings = whoosh_query.PostingsCache()
         self._adm1: tuple[object, dict[int, tuple[str, str]]] = (None, {})
         self._corrections: tuple[object, dict[str, list[tuple[str, int]]]] = (None, {})
 
@@ -157,7 +156,7 @@ class WhooshBackend:
         return reader
 
     def _snapshot(self) -> whoosh_query.Snapshot:
-        return whoosh_query.Snapshot(self._reader(), self._columns, self.title_boost, self._postings)
+        return whoosh_query.Snapshot(self._reader(), self._columns, self.title_boost)
 
     def check(self) -> None:
         self._reader().doc_count_all()

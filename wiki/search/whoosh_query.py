@@ -87,41 +87,6 @@ class ColumnCache:
         return array
 
 
-class PostingsCache:
-    """Per-process posting lists (document numbers and term frequencies) per segment, field and
-    term, the least recently used dropped past MAX_BYTES. Segments never change but for
-    deletions, which searches mask anyway, so an entry stays true for as long as its segment
-    lives. Reading and decoding a frequent term's postings was a fifth of a search's time,
-    and responders ask the same words again and again."""
-
-    MAX_BYTES = 64 * 1024 * 1024
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple, tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, key: tuple) -> tuple[np.ndarray, np.ndarray] | None:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-            return found
-
-    def put(self, key: tuple, value: tuple[np.ndarray, np.ndarray]) -> None:
-        size = value[0].nbytes + value[1].nbytes
-        if size > self.MAX_BYTES // 4:
-            return
-        with self._lock:
-            if key in self._entries:
-                return
-            self._entries[key] = value
-            self._bytes += size
-            while self._bytes > self.MAX_BYTES:
-                _key, (ids, weights) = self._entries.popitem(last=False)
-                self._bytes -= ids.nbytes + weights.nbytes
-
-
 def _read_column(segreader, name: str, dtype: str, default) -> np.ndarray:
     count = segreader.doc_count_all()
     reader = segreader.column_reader(name, translate=False)
@@ -194,12 +159,11 @@ def _read_postings(matcher, with_values: bool = False) -> tuple[np.ndarray, np.n
 class Snapshot:
     """One reader's documents as arrays indexed by global document number."""
 
-    def __init__(self, reader, cache: ColumnCache, title_boost: float, postings: PostingsCache | None = None) -> None:
+    def __init__(self, reader, cache: ColumnCache, title_boost: float) -> None:
         self.reader = reader
         self.leaves = [(leaf, offset) for leaf, offset in reader.leaf_readers() if leaf.segment() is not None]
         self.n = reader.doc_count_all()
         self.cache = cache
-        self.postings_cache = postings
         self.title_boost = title_boost
         self._postings: dict[tuple[str, str], tuple] = {}
 
@@ -229,24 +193,15 @@ class Snapshot:
             return found
         ids, weights, values = [], [], [] if with_values else None
         for segreader, offset in self.leaves:
-            remembered = None
-            if self.postings_cache is not None and not with_values:
-                cache_key = (segreader.segment().segment_id(), field, term)
-                remembered = self.postings_cache.get(cache_key)
-            if remembered is not None:
-                segment_ids, segment_weights = remembered
-            else:
-                try:
-                    matcher = segreader.postings(field, term)
-                except (TermNotFound, KeyError):
-                    continue
-                segment_ids, segment_weights, segment_values = _read_postings(matcher, with_values)
-                if with_values:
-                    values.extend(segment_values)
-                elif self.postings_cache is not None:
-                    self.postings_cache.put(cache_key, (segment_ids, segment_weights))
+            try:
+                matcher = segreader.postings(field, term)
+            except (TermNotFound, KeyError):
+                continue
+            segment_ids, segment_weights, segment_values = _read_postings(matcher, with_values)
             ids.append(segment_ids + offset)
             weights.append(segment_weights)
+            if with_values:
+                values.extend(segment_values)
         found = ((np.concatenate(ids), np.concatenate(weights), values) if ids
                  else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), values))
         self._postings[key] = found

@@ -26,14 +26,13 @@ import atexit
 import logging
 import os
 import threading
-import time
 
 from flask import Flask, current_app
 
 from ..extensions import db
 from .backend import SearchUnavailable
 from .indexer import drain, housekeeping
-from .locks import index_root, writer_lock
+from .locks import writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +44,6 @@ class BackgroundIndexer:
         self.app = app
         self.poll = float(app.config["SEARCH_POLL_SECONDS"])
         self.commit_interval = float(app.config["SEARCH_COMMIT_INTERVAL_SECONDS"])
-        self._stamp = index_root(app) / "last-commit"  # its time is that of the last commit, by any worker
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -73,13 +71,12 @@ class BackgroundIndexer:
             if not lock.acquire(blocking=False):
                 continue
             try:
-                if self._committed_recently():
-                    continue  # let the next batch grow (see the module docstring)
                 with self.app.app_context():
                     try:
+                        # After a commit, wait before the next one (the lock is kept meanwhile,
+                        # so no other worker commits sooner): more is coming, let the batch grow.
                         while drain(batch=2000, max_batches=1) and not self._stop.is_set():
-                            self._stamp.touch()
-                            self._stop.wait(self.commit_interval)  # more is coming: let the next batch grow
+                            self._stop.wait(self.commit_interval)
                         housekeeping(self.app)
                     except SearchUnavailable as error:
                         from .service import log_unavailable
@@ -94,13 +91,6 @@ class BackgroundIndexer:
                         db.session.remove()
             finally:
                 lock.release()
-
-    def _committed_recently(self) -> bool:
-        """Whether any worker's writer committed less than SEARCH_COMMIT_INTERVAL_SECONDS ago."""
-        try:
-            return time.time() - self._stamp.stat().st_mtime < self.commit_interval
-        except FileNotFoundError:
-            return False
 
 
 def background_enabled(app: Flask) -> bool:
