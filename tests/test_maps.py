@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 
 from wiki.extensions import db
 from wiki.models import Crisis, Report
-from wiki.reports.visibility import coarsen
+from wiki.visibility import coarsen
 
 from .maps_helpers import add_reports, point_layer
 
@@ -179,8 +179,8 @@ def _plan_reads_reports_by_index(lines: list[str], backend: str) -> bool:
     if backend == "sqlite":
         full_scans = [line for line in lines if (re.match(r"^SCAN (reports|r)\b", line) and "INDEX" not in line.split(" USING ")[-1].upper())
                       or re.match(r"^SCAN reports USING (COVERING )?INDEX", line)]
-        return not full_scans and any("reports_rtree" in line or "ix_reports_map_viewport" in line or "ix_reports_lat_lon" in line
-                                      for line in lines)
+        indexes = ("reports_rtree", "ix_reports_map_viewport", "ix_reports_lat_lon", "ix_reports_map_sensitive")
+        return not full_scans and any(index in line for line in lines for index in indexes)
     return "Seq Scan on reports" not in "\n".join(lines) and ("Index" in "\n".join(lines))
 
 

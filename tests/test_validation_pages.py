@@ -148,6 +148,11 @@ def test_a_combined_assessment_links_its_sources_and_can_withdraw_them(app, fiel
     assert field_.client.get(f"/api/v1/reports/{originals[2]}").status_code == 200
     history = logged_in(app, login, people["coordinator"]).get(f"/reports/{originals[0]}").get_data(as_text=True)
     assert "Withdrawn from public view: combined into report" in history
+    # Withdrawn for good: verifying an original later does not make it public again.
+    field_.patch(originals[0], status="verified")
+    assert field_.report(originals[0])["status"] == "verified"
+    assert field_.client.get(f"/api/v1/reports/{originals[0]}").status_code == 404
+    assert field_.client.get(f"/reports/{originals[0]}").status_code == 404
     page = logged_in(app, login, people["verifier"]).get(f"/reports/{combined['report_id']}").get_data(as_text=True)
     assert "combined assessment made from reports" in page
     assert f'/reports/{originals[0]}"' in page and f'/reports/{originals[1]}"' in page

@@ -8,10 +8,9 @@ from flask_login import current_user
 from wiki.api.requests import json_body
 from wiki.auth.permissions import require
 from wiki.crises.services import get_crisis_or_404
-from wiki.errors import InvalidInput, NotFound
-from wiki.extensions import db
+from wiki.errors import InvalidInput
 from wiki.models import Report
-from wiki.reports.visibility import can_view, public_point
+from wiki.visibility import get_visible_report, report_place
 
 from .access import can_see_scores
 from .assessments import add_assessment, assessments_of, create_combined
@@ -24,10 +23,7 @@ bp = Blueprint("validation_api", __name__, url_prefix="/api/v1")
 
 
 def _report(report_id: int) -> Report:
-    report = db.session.get(Report, report_id)
-    if report is None or not can_view(report, current_user):
-        raise NotFound(_("There is no report %(id)d.", id=report_id))
-    return report
+    return get_visible_report(report_id, current_user)
 
 
 def assessment_json(assessment: Assessment) -> dict:
@@ -71,7 +67,8 @@ def related(crisis_slug: str):
     features = []
     show_scores = can_see_scores(current_user)
     for distance, report, score in find_related(crisis, query, current_user):
-        lon, lat = public_point(report, current_user)
+        place = report_place(report, current_user)
+        lon, lat = place.lon, place.lat
         properties = {"id": report.id, "title": report.title, "sector": report.sector, "status": report.status,
                       "distance_km": round(distance, 3),
                       "occurred_at": (report.occurred_at or report.received_at).isoformat(),

@@ -14,7 +14,7 @@ from wiki.errors import InvalidInput, TooLarge
 from wiki.extensions import db
 from wiki.models import Crisis, Report
 from wiki.reports.submission import submit_report
-from wiki.reports.triage import apply_changes
+from wiki.reports.triage import withdraw_report
 from wiki.reports.validation import report_input_from_feature
 
 from . import updates
@@ -137,10 +137,8 @@ def create_combined(crisis: Crisis, data: dict[str, Any], user) -> CombinedAsses
     db.session.add(combined)
     db.session.commit()
     if withdraw:
-        for original in reports:
-            if original.published:
-                apply_changes(original, {"published": False}, user,
-                              _("Withdrawn from public view: combined into report %(id)d", id=report.id))
+        for original in reports:  # for good: only a coordinator's republication undoes it (wiki.visibility)
+            withdraw_report(original, user, _("Withdrawn from public view: combined into report %(id)d", id=report.id))
     updates.report_submitted(report.id, now=True)  # now that its sources are linked, and for the answer
     if grading is not None:
         add_assessment(report, {"reliability": grading[0], "credibility": grading[1], "note": grading[2]}, user)

@@ -10,11 +10,11 @@ from flask_login import current_user
 
 from wiki.auth.permissions import require
 from wiki.crises.services import get_crisis_or_404
-from wiki.errors import DomainError, InvalidInput, NotFound
+from wiki.errors import DomainError, InvalidInput
 from wiki.extensions import db
 from wiki.models import Report
 from wiki.models.reports import SECTORS
-from wiki.reports.visibility import can_view, public_point
+from wiki.visibility import get_visible_report, report_place
 
 from .access import can_assess, can_see_scores
 from .assessments import add_assessment, combined_defaults, create_combined, originals, parse_report_ids
@@ -29,10 +29,7 @@ bp = Blueprint("validation", __name__, template_folder="templates", static_folde
 
 
 def _report_or_404(report_id: int) -> Report:
-    report = db.session.get(Report, report_id)
-    if report is None or not can_view(report, current_user):
-        raise NotFound(_("There is no report %(id)d.", id=report_id))
-    return report
+    return get_visible_report(report_id, current_user)
 
 
 @bp.route("/c/<crisis_slug>/verify")
@@ -70,7 +67,8 @@ def source_record_page(source_id: int):
 def _finder_features(results, viewer) -> list[dict]:
     features = []
     for distance, report, score in results:
-        lon, lat = public_point(report, viewer)
+        place = report_place(report, viewer)
+        lon, lat = place.lon, place.lat
         properties = {"id": report.id, "title": report.title, "distance_km": round(distance, 2),
                       "url": url_for("reports.view", report_id=report.id)}
         if score is not None and can_see_scores(viewer):

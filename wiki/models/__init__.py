@@ -4,10 +4,27 @@ from .boundaries import AdminArea
 from .crises import Crisis
 from .layers import Layer, LayerRevision
 from .pages import Page, PageCategory, PageLink, PageRedirect, Revision, Watch
-from .reports import RateLimitCounter, Report, ReportChange, ReportPhoto, Source
+from .reports import ContactView, RateLimitCounter, Report, ReportChange, ReportPhoto, Source
 from .users import ApiToken, User
 
 __all__ = [
-    "AdminArea", "ApiToken", "Attachment", "Crisis", "Layer", "LayerRevision", "Page", "PageCategory", "PageLink", "PageRedirect",
-    "RateLimitCounter", "Report", "ReportChange", "ReportPhoto", "Revision", "Source", "User", "Watch",
+    "AdminArea",
+    "ApiToken",
+    "Attachment",
+    "ContactView",
+    "Crisis",
+    "Layer",
+    "LayerRevision",
+    "Page",
+    "PageCategory",
+    "PageLink",
+    "PageRedirect",
+    "RateLimitCounter",
+    "Report",
+    "ReportChange",
+    "ReportPhoto",
+    "Revision",
+    "Source",
+    "User",
+    "Watch",
 ]
