@@ -58,8 +58,22 @@ def test_a_verifier_grades_from_the_report_page(app, field_, login, people):
     report = field_.submit("Bridge down", contact="+50935000002")
     verifier = logged_in(app, login, people["verifier"])
     page = verifier.get(f"/reports/{report}").get_data(as_text=True)
-    for name in ("reliability", "credibility", "note"):
-        assert f'<label for="a-{name}">' in page and f'id="a-{name}" name="{name}"' in page
+    assert '<label for="a-note">' in page and 'id="a-note" name="note"' in page
+    # Every grade is a radio button with its label, and none is chosen in advance.
+    for name, values in (("reliability", "ABCDEF"), ("credibility", "123456")):
+        assert re.search(rf'<fieldset class="grades" id="a-{name}">\s*<legend>', page)
+        radios = re.findall(rf'<label class="check"><input type="radio" name="{name}" value="(\w)" id="a-{name}-\1" required> ', page)
+        assert radios == list(values), name
+    assert "checked" not in page.split('class="stack assess"')[1].split("</form>")[0]
+    # A grading without one of its parts is refused, naming the part, and changes nothing.
+    for data, missing in (({"credibility": "2"}, "reliability"), ({"reliability": "B"}, "credibility"),
+                          ({"reliability": "", "credibility": ""}, "reliability")):
+        refused = verifier.post(f"/reports/{report}/grade", data=data)
+        assert refused.status_code == 422, data
+        assert f"({missing})" in refused.get_data(as_text=True), data
+    assert field_.client.get(f"/api/v1/reports/{report}/assessments",
+                             headers=field_.as_("verifier")).get_json()["assessments"] == []
+    assert field_.report(report)["assessment"]["state"] == "not_assessed"
     response = verifier.post(f"/reports/{report}/grade", data={"reliability": "A", "credibility": "2", "note": "seen it"})
     assert response.status_code == 302
     after = verifier.get(f"/reports/{report}").get_data(as_text=True)
