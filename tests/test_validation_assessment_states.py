@@ -93,6 +93,10 @@ def test_a_new_report_from_a_first_time_source_is_not_yet_assessed_everywhere(ap
     row_html = re.search(rf'<tr data-report-id="{report}">.*?</tr>', queue, re.S).group(0)
     assert '<span class="assessment-none">Not yet assessed</span>' in row_html and reason in row_html
     assert not SELECTED.search(row_html) and "F6" not in row_html and "%" not in row_html
+    # Verifiers see the source's summary: its prior is not presented as a reliability.
+    summary = re.search(r'<p class="source-summary">(.*?)<a ', verifier.get(f"/reports/{report}").get_data(as_text=True),
+                        re.S).group(1)
+    assert "no track record and no verifier's grade yet" in summary and "Source reliability" not in summary
 
 
 def test_an_account_or_an_organisation_is_no_evidence(app_config, field_):
