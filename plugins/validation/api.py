@@ -15,8 +15,9 @@ from wiki.visibility import get_visible_report, report_place
 from .access import can_see_scores
 from .assessments import add_assessment, assessments_of, create_combined
 from .finder import find_related, parse_query
+from .matrix import verdict
 from .models import Assessment
-from .presentation import score_properties, score_row
+from .presentation import assessment, score_properties, score_row
 from .source_record import source_record
 
 bp = Blueprint("validation_api", __name__, url_prefix="/api/v1")
@@ -74,7 +75,10 @@ def related(crisis_slug: str):
                       "occurred_at": (report.occurred_at or report.received_at).isoformat(),
                       "url": url_for("reports.view", report_id=report.id, _external=True)}
         if show_scores:
-            properties.update(score=round(score.score, 4) if score else None, admiralty=score.admiralty if score else None)
+            properties.update(score=round(score.score, 4) if score is not None and score.score is not None else None,
+                              admiralty=score.admiralty if score is not None else None,
+                              verdict=verdict(score.admiralty) if score is not None and score.admiralty else None,
+                              assessment=assessment(score))
         features.append({"type": "Feature", "id": report.id, "geometry": {"type": "Point", "coordinates": [lon, lat]},
                          "properties": properties})
     return jsonify({"type": "FeatureCollection", "features": features,

@@ -26,11 +26,18 @@ COMBINED_MAX = 200  # reports in one combined assessment
 
 
 def parse_grades(data: dict[str, Any]) -> tuple[str, int, str]:
-    """(reliability, credibility, note) from a request, or InvalidInput naming the field."""
+    """(reliability, credibility, note) from a request, or InvalidInput naming the field. Both
+    grades must be chosen: there is no default grading (F and 6 are choices too: "cannot be judged")."""
     reliability = data.get("reliability")
+    if reliability is None or (isinstance(reliability, str) and not reliability.strip()):
+        raise InvalidInput(_("Choose the source reliability (reliability): A to F, F when it cannot be judged."),
+                           field="reliability")
     if not isinstance(reliability, str) or reliability.strip().upper() not in RELIABILITY:
         raise InvalidInput(_("reliability must be one of A, B, C, D, E or F (F: cannot be judged)."), field="reliability")
     credibility = data.get("credibility")
+    if credibility is None or (isinstance(credibility, str) and not credibility.strip()):
+        raise InvalidInput(_("Choose the credibility of the information (credibility): 1 to 6, 6 when it cannot be "
+                             "judged."), field="credibility")
     if isinstance(credibility, str) and credibility.strip().isdigit():
         credibility = int(credibility.strip())
     if not isinstance(credibility, int) or isinstance(credibility, bool) or credibility not in CREDIBILITY:

@@ -19,8 +19,8 @@ from wiki.visibility import get_visible_report, report_place
 from .access import can_assess, can_see_scores
 from .assessments import add_assessment, combined_defaults, create_combined, originals, parse_report_ids
 from .finder import find_related, parse_query
-from .matrix import CREDIBILITY_NAMES, RELIABILITY_NAMES, verdict
-from .presentation import grid_context
+from .matrix import CREDIBILITY_NAMES, RELIABILITY_NAMES
+from .presentation import assessment, assessment_context, grid_context
 from .queue import SORTS, codes_by_report, verifier_queue
 from .source_record import source_record
 
@@ -43,7 +43,9 @@ def queue(crisis_slug: str):
     rows, more = verifier_queue(crisis, current_user, sort, include_assessed, sector, page)
     codes = codes_by_report([report.id for report, _score in rows])
     grids = {report.id: grid_context(score.admiralty if score else None, codes.get(report.id, [])) for report, score in rows}
+    assessments = {report.id: assessment_context(score) for report, score in rows}
     return render_template("validation/queue.html", crisis=crisis, rows=rows, grids=grids, codes=codes, sort=sort,
+                           assessments=assessments,
                            sorts=SORTS, include_assessed=include_assessed, sector=sector, sectors=SECTORS, page=page,
                            more=more)
 
@@ -71,8 +73,9 @@ def _finder_features(results, viewer) -> list[dict]:
         lon, lat = place.lon, place.lat
         properties = {"id": report.id, "title": report.title, "distance_km": round(distance, 2),
                       "url": url_for("reports.view", report_id=report.id)}
-        if score is not None and can_see_scores(viewer):
-            properties.update(score=round(score.score, 4), admiralty=score.admiralty)
+        if can_see_scores(viewer):
+            properties.update(score=round(score.score, 4) if score is not None and score.score is not None else None,
+                              admiralty=score.admiralty if score is not None else None, assessment=assessment(score))
         features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties})
     return features
 
@@ -91,9 +94,10 @@ def related(crisis_slug: str):
     map_data = json.dumps({"type": "FeatureCollection", "features": features,
                            "centre": [query.lon, query.lat] if query else None,
                            "radius_km": query.radius_km if query else None})
+    assessments = {report.id: assessment_context(score) for _distance, report, score in results}
     return render_template("validation/related.html", crisis=crisis, results=results, query=query, error=error,
                            args=request.args, sectors=SECTORS, map_data=map_data, show_scores=can_see_scores(current_user),
-                           can_combine=can_assess(current_user), verdict=verdict), (422 if error else 200)
+                           can_combine=can_assess(current_user), assessments=assessments), (422 if error else 200)
 
 
 @bp.route("/c/<crisis_slug>/combine", methods=["GET", "POST"])

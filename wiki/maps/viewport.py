@@ -48,8 +48,15 @@ MAX_ZOOM = 22
 MAX_SINGLES = 500  # cells holding one report are sent as that report, up to this many
 WORLD: BBox = (-180.0, -90.0, 180.0, 90.0)
 VIEW_PARAMS = ("bbox", "zoom", "crisis")
-# Plugin properties the map passes on (the validation plugin's score colours the markers).
+# Plugin properties the map passes on (the validation plugin's score colours the markers):
+# scalars, or a flat object of scalars (e.g. an assessment's state and reason).
 PLUGIN_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plugin_value(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and isinstance(item, PLUGIN_SCALARS) for key, item in value.items())
+    return isinstance(value, PLUGIN_SCALARS)
 
 
 @dataclass(frozen=True)
@@ -253,7 +260,7 @@ def _plugin_properties(ids: Sequence[int], viewer) -> dict[int, dict[str, Any]]:
         return found
     for extra in plugins.call("report_map_properties", report_ids=list(ids), viewer=viewer):
         for report_id, values in (extra or {}).items():
-            found.setdefault(report_id, {}).update({key: value for key, value in values.items() if isinstance(value, PLUGIN_SCALARS)})
+            found.setdefault(report_id, {}).update({key: value for key, value in values.items() if _plugin_value(value)})
     return found
 
 
