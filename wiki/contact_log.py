@@ -86,7 +86,7 @@ def contacts_seen():
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     shown = {row.report_id for row in rows if row.report_id}
-    titles = dict(db.session.execute(select(Report.id, Report.title).where(Report.id.in_(shown))).tuples().all())
+    titles = {row.id: row.title for row in db.session.execute(select(Report.id, Report.title).where(Report.id.in_(shown)))}
     return render_template("admin/contacts_seen.html", rows=rows, titles=titles, report_id=report_id, username=username,
                            next_before=rows[-1].id if more else None)
 
