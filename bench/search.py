@@ -184,7 +184,7 @@ def run_backend(name: str, database_url: str, folder: Path, args, queries: list[
 
     log(f"{name}: loading {args.reports} reports and {args.pages} pages")
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(folder / "instance"), "SECRET_KEY": "bench",
-                      "LOAD_ENTRYPOINT_PLUGINS": False, "SEARCH_BACKEND": name, "SEARCH_BACKGROUND_INDEXING": "false",
+                      "LOAD_ENTRYPOINT_PLUGINS": False, "SEARCH_BACKEND": name, "WORKER_IN_SERVERS": "false",
                       "SERVER_NAME": "bench.local"})
     result = {"database": database_url.split(":", 1)[0], **load(app, args.reports, args.pages, log)}
     result["build_s"] = build(app, log)

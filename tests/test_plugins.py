@@ -121,3 +121,54 @@ def test_every_hook_has_a_docstring_saying_when_it_is_called():
     specs = [getattr(hooks, name) for name in dir(hooks) if hasattr(getattr(hooks, name), "crisiswiki_spec")]
     assert {spec.__name__ for spec in specs} >= {"page_saved", "report_submitted", "report_updated", "register_blueprints"}
     assert all(spec.__doc__ for spec in specs)
+
+
+class Strict:
+    """A filter that refuses its parameter: a failing filter must fail the request, not be skipped."""
+
+    @hookimpl
+    def filter_reports(self, params, viewer):
+        if params.get("strict"):
+            from wiki.errors import InvalidInput
+
+            raise InvalidInput("strict must not be given", field="strict")
+        return None
+
+
+def test_hooks_go_through_pluggys_own_call_with_tracing(app_config):
+    """CRISISWIKI_TRACE_HOOKS turns pluggy's tracing on, and it sees the core's calls: the core
+    calls hooks through pluggy's hook caller, not the implementations one by one."""
+    app = create_app({**app_config, "TRACE_HOOKS": True}, plugins=[Broken()])
+    pm = app.extensions["crisiswiki_plugins"]
+    lines: list[str] = []
+    pm.trace.root.setwriter(lines.append)  # where the setting sends them to the log
+    with app.app_context():
+        from wiki.plugins import call
+
+        call("page_saved", page=None, revision=None)  # Broken fails: logged, skipped
+    traced = "".join(lines)
+    assert "page_saved" in traced and "finish page_saved" in traced
+    quiet = create_app(app_config)
+    silent: list[str] = []
+    quiet.extensions["crisiswiki_plugins"].trace.root.setwriter(silent.append)
+    with quiet.app_context():
+        call("page_saved", page=None, revision=None)
+    assert silent == []  # off unless asked
+    for each in (app, quiet):
+        with each.app_context():
+            db.engine.dispose()
+
+
+def test_a_failing_filter_fails_the_request_and_isolated_hooks_are_listed(app_config):
+    import wiki.hooks as hooks
+
+    app = create_app(app_config, plugins=[Strict()])
+    client = app.test_client()
+    assert client.get("/api/v1/reports").status_code == 200
+    refused = client.get("/api/v1/reports?strict=1")
+    assert refused.status_code == 422 and refused.get_json()["error"]["field"] == "strict"
+    specs = {name for name in dir(hooks) if hasattr(getattr(hooks, name), "crisiswiki_spec")}
+    assert specs >= hooks.ISOLATED
+    assert {"filter_reports", "register_blueprints", "init_app", "background_jobs"}.isdisjoint(hooks.ISOLATED)
+    with app.app_context():
+        db.engine.dispose()

@@ -147,7 +147,7 @@ def test_processed_queue_rows_are_pruned_after_the_retention(app, index, coordin
 def test_the_background_writer_indexes_without_being_asked(app_config, crisis, make_user, token_for):
     from wiki.search.indexer import wait_until_indexed
 
-    app = create_app({**app_config, "SEARCH_BACKGROUND_INDEXING": "true"})
+    app = create_app({**app_config, "WORKER_IN_SERVERS": "true"})
     client = app.test_client()
     with app.app_context():
         from wiki.search.indexer import build_if_missing
@@ -163,7 +163,7 @@ def test_the_background_writer_indexes_without_being_asked(app_config, crisis, m
             assert wait_until_indexed(timeout=60)
         assert find(client, q="looted")["total"] == 1
     finally:
-        app.extensions["crisiswiki_search_indexer"].stop()
+        app.extensions["crisiswiki_worker"].stop()
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

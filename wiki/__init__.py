@@ -97,12 +97,15 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
 
     register_commands(app)
 
-    from .plugins import make_plugin_manager
+    from .plugin_setup import make_plugin_manager
 
     pm = make_plugin_manager(app, plugins)
     app.extensions["crisiswiki_plugins"] = pm
     pm.hook.register_blueprints(app=app)
     pm.hook.init_app(app=app)
+    from .workers import init_workers
+
+    init_workers(app)
     from .pages.cache_server import init_cache_server
 
     init_cache_server(app)

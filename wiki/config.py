@@ -38,6 +38,9 @@ DEFAULTS: dict[str, Any] = {
     "LANGUAGES": ["en", "fr", "es", "ar"],
     "BABEL_DEFAULT_LOCALE": "en",
     "TRACE_HOOKS": False,
+    # The background worker (wiki/workers.py): "auto" runs it in every server process (not in
+    # tests); set false where a `crisiswiki worker` process does the background work instead.
+    "WORKER_IN_SERVERS": "auto",
     # Field reports
     "REPORTS_PUBLISH": "on_submit",  # or "after_review": public only once a coordinator publishes
     "REPORT_MAX_TEXT": 10000,  # characters of description
@@ -74,7 +77,6 @@ DEFAULTS: dict[str, Any] = {
     "COMPRESS_MIN_SIZE": 1024,
     "SEARCH_BACKEND": "whoosh",
     "SEARCH_INDEX_DIR": None,  # default: <instance>/search-index
-    "SEARCH_BACKGROUND_INDEXING": "auto",  # a writer thread per worker; "auto": unless TESTING
     "SEARCH_POLL_SECONDS": 0.5,  # how often a worker's writer looks at the queue
     "SEARCH_COMMIT_INTERVAL_SECONDS": 1.0,  # at least this long between index commits (bigger batches in a surge)
     "SEARCH_CATCHUP_SECONDS": 300,  # how often it looks for changes the queue missed

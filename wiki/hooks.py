@@ -1,8 +1,16 @@
 """The hook specifications: the whole contract between the crisiswiki core and its plugins.
 
-Every hook is called by the core *after* the database transaction that it reports on has been
-committed, so a plugin never sees (or indexes, or scores) data that could still roll back.
-A plugin implements any subset with `@hookimpl`. Set CRISISWIKI_TRACE_HOOKS=1 to log every call.
+A plugin implements any subset with `@hookimpl` (pluggy). Each hook's docstring says when it is
+called. Hooks that announce a change (page_saved, report_submitted, report_updated, ...) are
+called *after* the database transaction that made it has been committed, so a plugin never
+sees (or indexes, or scores) data that could still roll back; report_before_commit is the one
+hook called inside that transaction, for what must be stored together with it.
+
+A failing implementation of a hook in ISOLATED is logged and skipped (wiki.plugins): the
+request goes on and the other plugins are still called. The others (setting the app up,
+filtering queries, handing jobs to the worker) fail loudly: a plugin that cannot set itself
+up, or a filter that cannot be applied, must not pass unnoticed. Set CRISISWIKI_TRACE_HOOKS=1
+to log every call. The toolkit a plugin may use is described in docs/plugins.md.
 """
 from __future__ import annotations
 
@@ -20,6 +28,12 @@ def register_blueprints(app):
 @hookspec
 def init_app(app):
     """Called once in create_app() after the core is set up; read config, add CLI commands."""
+
+
+@hookspec
+def background_jobs(app):
+    """Return a list of wiki.workers.Job: work the background worker does for the plugin (in
+    one process of the deployment at a time), e.g. scoring, indexing, delivering."""
 
 
 @hookspec
@@ -91,9 +105,11 @@ def reports_imported(crisis, report_ids):
 
 
 @hookspec
-def filter_reports(query, params, viewer):
-    """Return `query` (a SQLAlchemy Select over Report) narrowed by the plugin's own request
-    parameters in `params` (e.g. min_score), or None to leave it as it is."""
+def filter_reports(params, viewer):
+    """Return a SQL condition on Report (e.g. `Report.id.in_(...)`) from the plugin's own
+    request parameters in `params` (e.g. min_score), or None: every report query of the API,
+    the map, the exports and search is narrowed by all of them. Raise wiki.errors.InvalidInput
+    for a bad parameter."""
 
 
 @hookspec
@@ -125,3 +141,11 @@ def report_before_commit(report, changes):
     to one (`changes` maps field to (old, new)), after its flush and before its commit: fill in
     derived columns or add rows that must be stored together with it (an outbox). Must not
     commit. Work that can wait belongs in report_submitted / report_updated."""
+
+
+# Hooks whose failing implementations are logged and skipped (see the module docstring).
+ISOLATED = frozenset({
+    "page_saved", "page_deleted", "report_submitted", "report_updated", "reports_imported", "layer_saved",
+    "layer_deleted", "report_before_commit", "report_properties", "report_map_properties", "reports_listed",
+    "export_columns", "report_panels", "navigation_links", "openapi_paths", "report_search_fields",
+})

@@ -156,10 +156,10 @@ def navigation_links(crisis, viewer):
 
 
 @hookimpl
-def filter_reports(query, params, viewer):
+def filter_reports(params, viewer):
     from .filters import min_score_filter
 
-    return min_score_filter(query, params, viewer)
+    return min_score_filter(params, viewer)
 
 
 @hookimpl

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from flask_babel import gettext as _
-from sqlalchemy import Select
+from sqlalchemy import ColumnElement, select
 
 from wiki.errors import Forbidden, InvalidInput
 from wiki.models import Report
@@ -14,7 +14,7 @@ from .access import can_see_scores
 from .models import ReportScore
 
 
-def min_score_filter(query: Select, params: Mapping[str, str], viewer) -> Select | None:
+def min_score_filter(params: Mapping[str, str], viewer) -> ColumnElement[bool] | None:
     raw = params.get("min_score") if params else None
     if raw in (None, ""):
         return None
@@ -28,5 +28,4 @@ def min_score_filter(query: Select, params: Mapping[str, str], viewer) -> Select
         raise Forbidden(_("Scores are not shown to you, so you cannot filter by them."))
     # A report with no score yet (nothing known of its source or its information) never passes,
     # whatever the threshold: min_score=0 lists the reports that have a score.
-    return query.join(ReportScore, ReportScore.report_id == Report.id).where(ReportScore.score.is_not(None),
-                                                                           ReportScore.score >= value)
+    return Report.id.in_(select(ReportScore.report_id).where(ReportScore.score.is_not(None), ReportScore.score >= value))

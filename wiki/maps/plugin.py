@@ -48,7 +48,7 @@ def reports_imported(crisis, report_ids):
 
 
 @hookimpl
-def filter_reports(query, params, viewer):
+def filter_reports(params, viewer):
     """A bbox filter also through the R*Tree (SQLite), so that the planner can answer it from
     the tree; the exact test on lon/lat stays in the query."""
     raw = params.get("bbox") if hasattr(params, "get") else None
@@ -57,7 +57,7 @@ def filter_reports(query, params, viewer):
     bbox = parse_bbox(raw)
     if bbox and not sees_exact_locations(viewer):  # sensitive reports are matched by their coarsened point
         bbox = spatial.coarsening_margin(bbox, current_app.config["SENSITIVE_GRID_KM"])
-    return query.where(Report.id.in_(spatial.rtree_ids(bbox))) if bbox else None
+    return Report.id.in_(spatial.rtree_ids(bbox)) if bbox else None
 
 
 @hookimpl

@@ -27,7 +27,7 @@ from ..auth.permissions import can
 from ..errors import InvalidInput
 from ..extensions import db
 from ..models import Crisis, Report
-from ..reports.queries import ReportFilters, parse_bbox
+from ..reports.queries import ReportFilters, parse_bbox, plugin_conditions
 from ..visibility import report_place, sees_exact_locations
 from .spatial import (
     BBox,
@@ -320,8 +320,7 @@ def tree_for(access: Access) -> str | None:
         tree = PUBLIC_TREE  # (a logged-in reporter also sees their own unpublished reports)
     else:
         return None
-    probe = select(Report.id)
-    if plugins.chain("filter_reports", probe, params=access.view.filters.extra or {}, viewer=access.viewer) is not probe:
+    if plugin_conditions(access.view.filters.extra or {}, access.viewer):
         return None
     return None if _other_crises_reach(access.view.crisis, access.view.bbox) else tree
 

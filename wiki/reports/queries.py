@@ -103,7 +103,12 @@ class ReportFilters:
                 in_place = and_(in_place, Report.sensitive.is_(False))
             query = query.where(or_(func.lower(Report.title).like(pattern, escape="\\"),
                                     func.lower(Report.description).like(pattern, escape="\\"), in_place))
-        return plugins.chain("filter_reports", query, params=self.extra or {}, viewer=viewer)
+        return query.where(*plugin_conditions(self.extra or {}, viewer))
+
+
+def plugin_conditions(params: Mapping[str, str], viewer) -> list[ColumnElement[bool]]:
+    """The conditions plugins add to report queries from their own parameters (filter_reports)."""
+    return plugins.call("filter_reports", params=params, viewer=viewer)
 
 
 def adm_condition(pcode: str, exact: bool) -> ColumnElement[bool]:

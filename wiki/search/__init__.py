@@ -16,17 +16,12 @@ __all__ = ["flush", "init_search", "reindex_later"]
 
 
 def init_search(app: Flask) -> None:
-    """Called once from create_app (through the init_app hook): the CLI command, and this
-    process's background writer, started with the first request (after gunicorn forked)."""
+    """Called once from create_app (through the init_app hook): the CLI command and checks of
+    the settings. The index is written by a job of the background worker (wiki.search.writer)."""
     from .cli import reindex_command
-    from .writer import background_enabled, start_background
 
     app.cli.add_command(reindex_command)
     if app.config["SEARCH_BACKEND"] not in ("whoosh", "postgresql"):
         raise RuntimeError(f"SEARCH_BACKEND must be 'whoosh' or 'postgresql', not {app.config['SEARCH_BACKEND']!r}")
     if app.config["SEARCH_BACKEND"] == "postgresql" and not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
         raise RuntimeError("SEARCH_BACKEND = 'postgresql' needs a PostgreSQL database (DATABASE_URL).")
-    if background_enabled(app):
-        @app.before_request
-        def _start_search_writer() -> None:
-            start_background(app)

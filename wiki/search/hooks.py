@@ -9,15 +9,14 @@ from __future__ import annotations
 from flask import Flask
 
 from ..hooks import hookimpl
+from ..workers import wake
 from .queue import enqueue, enqueue_in_session
 
 
 def reindex_later(kind: str, ids, op: str = "index") -> None:
     """Queue objects for the search index and wake this process's writer."""
-    from .writer import wake
-
     enqueue(kind, ids, op)
-    wake()
+    wake("search")
 
 
 @hookimpl
@@ -39,18 +38,12 @@ def report_before_commit(report, changes):
 
 @hookimpl
 def report_submitted(report):
-    _wake()
+    wake("search")
 
 
 @hookimpl
 def report_updated(report, changes):
-    _wake()
-
-
-def _wake() -> None:
-    from .writer import wake
-
-    wake()
+    wake("search")
 
 
 @hookimpl
@@ -73,6 +66,13 @@ def register_blueprints(app: Flask):
     from .views import bp as views_bp
 
     app.register_blueprint(views_bp)  # the API route is on wiki.api's blueprint (wiki/search/api.py)
+
+
+@hookimpl
+def background_jobs(app: Flask):
+    from .writer import index_job
+
+    return [index_job(app)]
 
 
 @hookimpl

@@ -29,7 +29,7 @@ from ..extensions import db
 from ..i18n import LABELS
 from ..models import Crisis, Layer, Page, Report
 from ..models.reports import SECTORS, STATUSES
-from ..plugins import plugin_manager
+from ..plugins import implemented
 from ..reports.serialise import announce_listing, report_feature
 from ..visibility import report_visible
 from .analysis import detect_language
@@ -110,7 +110,7 @@ class SearchPage:
 
 def scores_available() -> bool:
     """Whether any plugin gives reports a score to index (the validation plugin does)."""
-    return bool(plugin_manager().hook.report_search_fields.get_hookimpls())
+    return implemented("report_search_fields")
 
 
 def _narrow(*sources: tuple[str, ...] | list[str]) -> set[str] | None:

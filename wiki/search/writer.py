@@ -4,12 +4,12 @@ Why a queue and a lock rather than writing from the request: Whoosh allows one w
 time, and gunicorn runs several worker processes. A request that had to wait for the index
 lock could stall for as long as another worker's commit takes, and a request that gave up
 would lose the update. So a request only appends a row to `search_queue` (in the same
-database, so it outlives any process), and each worker runs a small background thread (this
-module) that, a few times a second, tries to take `writer.lock` (an fcntl lock: never waits, and the kernel frees
-it if the process dies). The thread that gets it applies the pending rows and lets go. No
-extra process to deploy or supervise; a worker restarted by gunicorn simply leaves the job
-to the others. A hook in the same process wakes its thread at once, so a new report is
-searchable within a fraction of a second; in other workers within SEARCH_POLL_SECONDS. In a
+database, so it outlives any process), and each server process runs the job (this
+module is its job on the background worker, wiki.workers) that, a few times a second, tries to
+take `writer.lock` (an fcntl lock: never waits, and the kernel frees it if the process dies).
+The process that gets it applies the pending rows and lets go. A worker restarted by gunicorn
+simply leaves the job to the others. A hook in the same process wakes the job at once, so a new
+report is searchable within a fraction of a second; in other processes within SEARCH_POLL_SECONDS. In a
 surge, commits are at least SEARCH_COMMIT_INTERVAL_SECONDS apart: each Whoosh commit opens a
 reader of the whole index and merges segments, which cost more than indexing the few reports
 that arrived since the last one (at 60 reports/s, a third of the CPU went to the search writer).
@@ -22,96 +22,30 @@ differ. And `crisiswiki reindex` rebuilds everything from the database.
 """
 from __future__ import annotations
 
-import atexit
-import logging
-import os
-import threading
+from flask import Flask
 
-from flask import Flask, current_app
-
-from ..extensions import db
+from ..workers import Job, Retry
 from .backend import SearchUnavailable
 from .indexer import drain, housekeeping
 from .locks import writer_lock
 
-log = logging.getLogger(__name__)
 
+def index_job(app: Flask) -> Job:
+    """The search writer as a job of the background worker."""
+    commit_interval = float(app.config["SEARCH_COMMIT_INTERVAL_SECONDS"])
 
-class BackgroundIndexer:
-    """The per-process writer thread (see the module docstring)."""
+    def run(deadline: float) -> float | None:
+        try:
+            if drain(batch=2000, max_batches=1):
+                # After a commit, wait before the next one (the lock is kept meanwhile, so no
+                # other process commits sooner): more is coming, let the batch grow.
+                return commit_interval
+            housekeeping(app)
+        except SearchUnavailable as error:
+            from .service import log_unavailable
 
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self.poll = float(app.config["SEARCH_POLL_SECONDS"])
-        self.commit_interval = float(app.config["SEARCH_COMMIT_INTERVAL_SECONDS"])
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.pid = os.getpid()
+            log_unavailable(error)
+            raise Retry(error.message) from error
+        return None
 
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="search-indexer", daemon=True)
-        self._thread.start()
-        atexit.register(self.stop)
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def stop(self, timeout: float = 20.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join(timeout)
-
-    def _run(self) -> None:
-        lock = writer_lock(self.app)
-        while not self._stop.is_set():
-            self._wake.wait(self.poll)
-            self._wake.clear()
-            if not lock.acquire(blocking=False):
-                continue
-            try:
-                with self.app.app_context():
-                    try:
-                        # After a commit, wait before the next one (the lock is kept meanwhile,
-                        # so no other worker commits sooner): more is coming, let the batch grow.
-                        while drain(batch=2000, max_batches=1) and not self._stop.is_set():
-                            self._stop.wait(self.commit_interval)
-                        housekeeping(self.app)
-                    except SearchUnavailable as error:
-                        from .service import log_unavailable
-
-                        log_unavailable(error)
-                        self._stop.wait(5)
-                    except Exception:
-                        log.exception("Search indexing failed; the queued changes stay queued and are retried")
-                        self._stop.wait(5)
-                    finally:
-                        db.session.rollback()
-                        db.session.remove()
-            finally:
-                lock.release()
-
-
-def background_enabled(app: Flask) -> bool:
-    setting = str(app.config["SEARCH_BACKGROUND_INDEXING"]).strip().lower()
-    if setting == "auto":
-        return not app.testing
-    return setting in ("1", "true", "yes", "on")
-
-
-def start_background(app: Flask) -> BackgroundIndexer | None:
-    """Start this process's writer thread once (after gunicorn forked the worker)."""
-    indexer = app.extensions.get("crisiswiki_search_indexer")
-    if indexer is not None and indexer.pid == os.getpid():
-        return indexer
-    indexer = BackgroundIndexer(app)
-    app.extensions["crisiswiki_search_indexer"] = indexer
-    indexer.start()
-    return indexer
-
-
-def wake(app: Flask | None = None) -> None:
-    indexer = (app or current_app).extensions.get("crisiswiki_search_indexer")
-    if indexer is not None and indexer.pid == os.getpid():
-        indexer.wake()
+    return Job("search", run, poll_seconds=float(app.config["SEARCH_POLL_SECONDS"]), lock=writer_lock)

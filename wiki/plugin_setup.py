@@ -1,0 +1,32 @@
+"""Which plugins an app has: the core's own features registered as plugins (maps, search: the
+core uses its own hooks, so the contract is proven by the core's tests), the installed plugins
+of the `crisiswiki.plugins` entry-point group unless DISABLED_PLUGINS names them, and the extra
+plugin objects a test passes to create_app()."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from .plugins import ENTRY_POINT_GROUP, PluginManager
+
+log = logging.getLogger(__name__)
+
+
+def make_plugin_manager(app: Flask, extra_plugins: list | None = None) -> PluginManager:
+    pm = PluginManager()
+    from .maps import plugin as maps_plugin
+    from .search import hooks as search_hooks
+
+    pm.register(maps_plugin, name="wiki.maps")  # admin areas of reports, R*Tree bbox filter, map links
+    pm.register(search_hooks, name="wiki.search")  # queues every change for the search index
+    if app.config["LOAD_ENTRYPOINT_PLUGINS"]:
+        for name in app.config["DISABLED_PLUGINS"]:
+            pm.set_blocked(name)
+        pm.load_setuptools_entrypoints(ENTRY_POINT_GROUP)
+    for plugin in extra_plugins or []:
+        pm.register(plugin)
+    if app.config["TRACE_HOOKS"]:  # CRISISWIKI_TRACE_HOOKS=1 logs every hook call
+        pm.trace.root.setwriter(log.info)
+        pm.enable_tracing()
+    return pm
