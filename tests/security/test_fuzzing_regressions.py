@@ -47,3 +47,10 @@ def test_huge_ids_in_bodies_and_queries_are_refused_or_ignored(admin, world):
                            json={"report_ids": [report, HUGE], "title": "x"}, headers=api)
     assert combined.status_code == 422
     assert client.get(f"/c/{crisis}/verify?page={HUGE}").status_code == 422
+
+
+def test_a_nul_character_in_a_crisis_name_is_a_404(admin):
+    client, headers, _csrf = admin
+    assert client.get("/api/v1/map/reports?crisis=x%00y", headers=headers).status_code == 404
+    assert client.get("/api/v1/map/areas?crisis=x%00y", headers=headers).status_code == 404
+    assert client.get("/c/x%00y/reports").status_code == 404

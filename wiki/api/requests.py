@@ -46,7 +46,8 @@ def cursor_arg() -> int | None:
         return None
     if not cursor.isdigit():
         raise InvalidInput(_("cursor must come from a previous response's next_cursor."), field="cursor")
-    return min(int(cursor), LARGEST_ID + 1)  # a larger cursor is below no row: the same as this one
+    number = int(cursor)
+    return number if number <= LARGEST_ID else None  # every row lies below a larger one: no cursor
 
 
 def keyset_page(query: Select, column: InstrumentedAttribute) -> tuple[list, str | None]:

@@ -13,7 +13,7 @@ from sqlalchemy.orm import selectinload
 from .. import plugins
 from ..auth.permissions import can, require
 from ..crises.services import get_crisis_or_404
-from ..database import LARGEST_ID, fits_id, reads_first
+from ..database import fits_id, reads_first
 from ..errors import DomainError, InvalidInput, NotFound
 from ..extensions import db
 from ..media.storage import path_for
@@ -85,8 +85,8 @@ def index(crisis_slug: str):
         # The queue: what nobody has looked at yet comes first.
         query = query.order_by(None).order_by((Report.status == "new").desc(), Report.id.desc())
     cursor = request.args.get("cursor", type=int)
-    if cursor:
-        query = query.where(Report.id < min(cursor, LARGEST_ID + 1))
+    if cursor and fits_id(cursor):  # every row lies below a larger cursor
+        query = query.where(Report.id < cursor)
     rows = db.session.scalars(query.limit(QUEUE_SIZE + 1)).all()
     more = len(rows) > QUEUE_SIZE
     rows = rows[:QUEUE_SIZE]
