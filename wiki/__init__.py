@@ -45,7 +45,9 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
         # Behind a reverse proxy the client address comes from X-Forwarded-For (rate limits).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=1)
 
-    from .database import configure_engine, sqlite_engine_options
+    from .database import IdConverter, configure_engine, sqlite_engine_options
+
+    app.url_map.converters["int"] = IdConverter  # before any route is added
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(app.config["SQLALCHEMY_ENGINE_OPTIONS"])

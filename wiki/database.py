@@ -30,10 +30,32 @@ from functools import wraps
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import IntegerConverter
 
 from .extensions import db
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# Ids and revision numbers are INTEGER columns: 32 bits on PostgreSQL.
+LARGEST_ID = 2**31 - 1
+
+
+def fits_id(number: int) -> bool:
+    """Whether `number` can be a row's id or number: one that cannot matches no row (and must not
+    reach the database driver, which raises on it instead)."""
+    return -LARGEST_ID - 1 <= number <= LARGEST_ID
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in routes: a number that can be a row's id or number. A larger one is a 404
+    rather than an overflow in the database driver (a 500 on either database). (Not the
+    converter's own `max`: Werkzeug then answers some methods with 405 instead of 404.)"""
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if not fits_id(number):
+            raise NotFound()
+        return number
 _force_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("force_immediate", default=False)
 _reading_first: contextvars.ContextVar[bool] = contextvars.ContextVar("reading_first", default=False)
 

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from wiki.auth.permissions import require
+from wiki.database import fits_id
 from wiki.errors import InvalidInput, TooLarge
 from wiki.extensions import db
 from wiki.models import Crisis, Report
@@ -85,6 +86,8 @@ def parse_report_ids(value: Any) -> list[int]:
         ids = sorted({int(v) for v in value if not isinstance(v, bool)})
     except (TypeError, ValueError):
         raise InvalidInput(_("report_ids must be report numbers."), field="report_ids")
+    if not all(fits_id(i) for i in ids):
+        raise InvalidInput(_("There is no report %(id)d.", id=next(i for i in ids if not fits_id(i))), field="report_ids")
     if len(ids) < 2:
         raise InvalidInput(_("A combined assessment is made from at least two reports."), field="report_ids")
     if len(ids) > COMBINED_MAX:

@@ -15,6 +15,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
+from wiki.database import fits_id
 from wiki.errors import InvalidInput, NotFound
 from wiki.extensions import db
 from wiki.models import Crisis, Report
@@ -69,7 +70,7 @@ def parse_query(crisis: Crisis, args: Mapping[str, str], viewer) -> FinderQuery:
             report_id = int(args["report"])
         except ValueError:
             raise InvalidInput(_("report must be a report number."), field="report")
-        around = db.session.get(Report, report_id)
+        around = db.session.get(Report, report_id) if fits_id(report_id) else None
         if around is None or around.crisis_id != crisis.id or not report_visible(around, viewer):
             raise NotFound(_("There is no report %(id)d.", id=report_id))
         place = report_place(around, viewer)

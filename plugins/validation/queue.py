@@ -5,6 +5,7 @@ from flask_babel import gettext as _
 from sqlalchemy import exists, func, select
 from sqlalchemy.orm import selectinload
 
+from wiki.database import LARGEST_ID
 from wiki.errors import InvalidInput
 from wiki.extensions import db
 from wiki.models import Crisis, Report
@@ -31,7 +32,7 @@ def verifier_queue(crisis: Crisis, viewer, sort: str = "newest", include_assesse
         raise InvalidInput(_("sort must be one of: %(list)s.", list=", ".join(SORTS)), field="sort")
     if sector and sector not in SECTORS:
         raise InvalidInput(_("Unknown sector %(value)r.", value=sector), field="sector")
-    if page < 1:
+    if not 1 <= page <= LARGEST_ID:
         raise InvalidInput(_("page must be 1 or more."), field="page")
     query = (select(Report, ReportScore).outerjoin(ReportScore, ReportScore.report_id == Report.id)
              .options(selectinload(Report.crisis))

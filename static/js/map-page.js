@@ -151,7 +151,10 @@
         },
         onEachFeature: (feature, layer) => {
           const area = byCode.get(feature.properties.pcode) || { count: 0 };
-          layer.bindTooltip(CM.format(CM.labels.area_reports, { name: feature.properties.name, pcode: feature.properties.pcode, n: area.count }));
+          // An element, not a string: Leaflet puts a string into the page as HTML, and an area's
+          // name comes from the uploaded boundaries file.
+          layer.bindTooltip(CM.element("span", "", CM.format(CM.labels.area_reports,
+            { name: feature.properties.name, pcode: feature.properties.pcode, n: area.count })));
         },
       }).addTo(map);
       areaLayer.bringToBack();

@@ -37,7 +37,7 @@ CORE_PATHS: dict[str, Any] = {
     "/api/v1/health": {"get": _op("Health check: the database answers", {"200": {"description": "ok"}})},
     "/api/v1/crises": {
         "get": _op("List crises", {"200": _json("#/components/schemas/CrisisList")}),
-        "post": _op("Create a crisis (coordinators)", {"201": _json("#/components/schemas/Crisis"), "401": ERROR, "403": ERROR,
+        "post": _op("Create a crisis (coordinators)", {"201": _json("#/components/schemas/Crisis"), "400": ERROR, "401": ERROR, "403": ERROR,
                                                        "409": ERROR, "415": ERROR, "422": ERROR},
                     requestBody={"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CrisisInput"}}}}),
     },
@@ -110,7 +110,7 @@ CORE_PATHS.update({
     "/api/v1/reports/{report_id}": {
         "get": _op("One report", {"200": GEOJSON_FEATURE, "404": ERROR}, parameters=[REPORT_ID]),
         "patch": _op("Change a report's fields or status, or merge it as a duplicate (coordinators)",
-                     {"200": GEOJSON_FEATURE, "401": ERROR, "403": ERROR, "404": ERROR, "415": ERROR, "422": ERROR},
+                     {"200": GEOJSON_FEATURE, "400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR, "415": ERROR, "422": ERROR},
                      parameters=[REPORT_ID],
                      requestBody={"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportPatch"}}}}),
     },

@@ -9,8 +9,8 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ..auth.permissions import require
-from ..database import reads_first
-from ..errors import BadRequest, InvalidInput, UnsupportedMediaType
+from ..database import fits_id, reads_first
+from ..errors import BadRequest, InvalidInput, NotFound, UnsupportedMediaType
 from ..extensions import db
 from ..models import Report
 from ..reports.queries import ReportFilters, report_list_query
@@ -80,7 +80,7 @@ def patch_report(report_id: int):
         original_id = data.pop("duplicate_of")
         if not isinstance(original_id, int) or isinstance(original_id, bool):
             raise InvalidInput(_("duplicate_of must be a report id."), field="duplicate_of")
-        original = db.session.get(Report, original_id)
+        original = db.session.get(Report, original_id) if fits_id(original_id) else None
         if original is None:
             raise InvalidInput(_("There is no report %(id)d.", id=original_id), field="duplicate_of")
         if data:

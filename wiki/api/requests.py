@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from sqlalchemy import Select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from ..database import LARGEST_ID
 from ..errors import BadRequest, InvalidInput, UnsupportedMediaType
 from ..extensions import db
 
@@ -45,7 +46,8 @@ def cursor_arg() -> int | None:
         return None
     if not cursor.isdigit():
         raise InvalidInput(_("cursor must come from a previous response's next_cursor."), field="cursor")
-    return int(cursor)
+    number = int(cursor)
+    return number if number <= LARGEST_ID else None  # every row lies below a larger one: no cursor
 
 
 def keyset_page(query: Select, column: InstrumentedAttribute) -> tuple[list, str | None]:

@@ -29,7 +29,9 @@ def get_crisis_or_404(slug: str) -> Crisis:
     """The crisis with this short name (looked up once per request)."""
     known = g.setdefault("crises", {})
     crisis = known.get(slug)
-    if crisis is None or crisis not in db.session:
+    if "\x00" in slug:  # no short name has one, and PostgreSQL refuses it in a query (a 500)
+        crisis = None
+    elif crisis is None or crisis not in db.session:
         crisis = db.session.scalar(select(Crisis).where(Crisis.slug == slug))
         known[slug] = crisis
     if crisis is None:

@@ -261,7 +261,7 @@ register({
         "get": {"summary": "Layers (metadata only), of a crisis or of one of its pages",
                 "parameters": [{"name": "crisis", "in": "query", "schema": {"type": "string"}},
                                {"name": "page", "in": "query", "schema": {"type": "string"}, "description": "page slug"}],
-                "responses": {"200": _json("#/components/schemas/LayerList"), "404": ERROR}},
+                "responses": {"200": _json("#/components/schemas/LayerList"), "404": ERROR, "422": ERROR}},
         "post": {"summary": "Upload a GeoJSON layer to a crisis or a page (coordinators)", "requestBody": LAYER_BODY,
                  "responses": {"201": _geo("#/components/schemas/LayerCollection", "Created"), **LAYER_ERRORS}},
     },

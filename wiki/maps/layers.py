@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from .. import plugins
 from ..auth.permissions import require
+from ..database import fits_id
 from ..errors import Conflict, InvalidInput, NotFound, TooLarge
 from ..extensions import db
 from ..media.storage import human_size
@@ -147,7 +148,9 @@ def get_layer_or_404(layer_id: int, include_deleted: bool = False) -> Layer:
 
 
 def get_revision_or_404(layer: Layer, number: int) -> LayerRevision:
-    revision = db.session.scalar(select(LayerRevision).where(LayerRevision.layer_id == layer.id, LayerRevision.number == number))
+    revision = None
+    if fits_id(number):
+        revision = db.session.scalar(select(LayerRevision).where(LayerRevision.layer_id == layer.id, LayerRevision.number == number))
     if revision is None:
         raise NotFound(_("Revision %(n)d of this layer does not exist.", n=number))
     return revision

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from .. import plugins
 from ..auth.permissions import require, require_edit_page
-from ..database import begin_write
+from ..database import begin_write, fits_id
 from ..errors import Conflict, EditConflict, InvalidInput, NotFound, TooLarge
 from ..extensions import db
 from ..markup import render_markdown, slugify
@@ -215,7 +215,7 @@ def save_revision(page: Page, body: str, base_revision_id: int | None, author: U
     categories = current.category_list if categories is None else clean_categories(categories)
     if base_revision_id is None:
         raise InvalidInput(_("An edit must say which revision it started from (base_revision)."), field="base_revision")
-    base = db.session.get(Revision, base_revision_id)
+    base = db.session.get(Revision, base_revision_id) if fits_id(base_revision_id) else None
     if base is None or base.page_id != page.id:
         raise InvalidInput(_("Revision %(id)s is not a revision of this page.", id=base_revision_id), field="base_revision")
     if resolving_conflict and has_conflict_markers(body):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from ..auth.permissions import can, can_edit_page, require
 from ..crises.services import get_crisis_or_404
-from ..database import reads_first
+from ..database import fits_id, reads_first
 from ..errors import EditConflict, InvalidInput, NotFound
 from ..extensions import db
 from ..markup import extract_wikilinks, mark_missing_links, slugify
@@ -40,7 +40,9 @@ def linked_html(crisis: Crisis, html: str, links: list[str]) -> Markup:
 
 
 def _revision_or_404(page: Page, number: int) -> Revision:
-    revision = db.session.scalar(select(Revision).where(Revision.page_id == page.id, Revision.number == number))
+    revision = None
+    if fits_id(number):
+        revision = db.session.scalar(select(Revision).where(Revision.page_id == page.id, Revision.number == number))
     if revision is None:
         raise NotFound(_("Revision %(n)d of this page does not exist.", n=number))
     return revision

@@ -14,7 +14,7 @@ from sqlalchemy.orm import selectinload
 from .. import plugins
 from ..auth.permissions import can, require
 from ..crises.services import get_crisis_or_404
-from ..database import reads_first
+from ..database import fits_id, reads_first
 from ..errors import DomainError, InvalidInput, NotFound
 from ..extensions import db
 from ..media.storage import path_for
@@ -105,7 +105,7 @@ def index(crisis_slug: str):
         # The queue: what nobody has looked at yet comes first.
         query = query.order_by(None).order_by((Report.status == "new").desc(), Report.id.desc())
     cursor = request.args.get("cursor", type=int)
-    if cursor:
+    if cursor and fits_id(cursor):  # every row lies below a larger cursor
         query = query.where(Report.id < cursor)
     rows = db.session.scalars(query.limit(QUEUE_SIZE + 1)).all()
     more = len(rows) > QUEUE_SIZE
@@ -160,7 +160,7 @@ def merge(report_id: int):
     report = _visible_or_404(report_id)
     require("triage_report")
     original_id = request.form.get("duplicate_of", type=int)
-    original = db.session.get(Report, original_id) if original_id else None
+    original = db.session.get(Report, original_id) if original_id and fits_id(original_id) else None
     if original is None:
         raise InvalidInput(_("Give the number of the report this one repeats."), field="duplicate_of")
     merge_duplicate(report, original, current_user, request.form.get("comment", ""))

@@ -1,0 +1,254 @@
+"""What the security suite shares: an app configured as in production (the validation plugin
+found through its entry point, CSRF on), built once per module on a database of its own, the
+people of each role, and the objects every request of the route matrix needs ("a world").
+
+A world is made per lane (one lane per kind of caller) so that what an allowed caller deletes,
+renames or reverts is its own copy and every other caller still finds a fresh one.
+"""
+from __future__ import annotations
+
+import io
+import itertools
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from wiki import create_app
+from wiki.extensions import db
+
+from ..conftest import PASSWORD, _truncate_all
+
+ROLES = ("anonymous", "volunteer", "verifier", "coordinator", "admin")
+CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
+POINT = [-72.3, 18.5]
+BOUNDARIES = ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"adm1_pcode": "HT01", '
+              '"adm1_name": "Ouest"}, "geometry": {"type": "Polygon", "coordinates": [[[-74, 18], [-72, 18], [-72, 19], '
+              '[-74, 19], [-74, 18]]]}}]}')
+LAYER = '{"type": "Feature", "properties": {"name": "Shelter"}, "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]}}'
+
+
+def production_config(database_url: str, instance: str, static_build: str, **overrides) -> dict:
+    """The settings of a deployment (plugins from their entry points, CSRF on), with a fast
+    password hash and a test database."""
+    return {
+        "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": instance, "SECRET_KEY": "security",
+        "SERVER_NAME": "wiki.test", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "STATIC_BUILD_DIR": static_build,
+        "LOAD_ENTRYPOINT_PLUGINS": True, "WTF_CSRF_ENABLED": True, "ANONYMOUS_SUBMIT_LIMIT": 100000,
+        "SQLITE_SYNCHRONOUS": "OFF", **overrides,
+    }
+
+
+FIGURES = pytest.StashKey[dict]()
+
+
+@pytest.fixture(scope="session")
+def figures(pytestconfig: pytest.Config) -> dict[str, int]:
+    """Counts the suite prints at the end (requests checked, payloads placed and pages loaded...)."""
+    return pytestconfig.stash.setdefault(FIGURES, {})
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    if config.stash.get(FIGURES, None):
+        terminalreporter.section("security suite figures")
+        for name, value in config.stash[FIGURES].items():
+            terminalreporter.write_line(f"{name}: {value}")
+
+
+@pytest.fixture(scope="module")
+def module_database(request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated, empty database for this module alone."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("security-db") / "crisiswiki.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_template")
+    _truncate_all(url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def security_app(module_database: str, tmp_path_factory: pytest.TempPathFactory, static_build) -> Iterator[Flask]:
+    app = create_app(production_config(module_database, str(tmp_path_factory.mktemp("security-instance")), str(static_build)))
+    with app.app_context():
+        from wiki.search.indexer import build_if_missing
+
+        build_if_missing()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@dataclass
+class Person:
+    id: int
+    username: str
+    role: str
+    token: str  # a personal API token
+
+
+@pytest.fixture(scope="module")
+def people(security_app: Flask) -> dict[str, Person]:
+    """One user per role (by role name), and "other": a volunteer the admin pages act on."""
+    from wiki.auth.accounts import create_user
+    from wiki.models import ApiToken
+
+    made = {}
+    with security_app.app_context():
+        for name, role in [*((role, role) for role in ROLES[1:]), ("other", "volunteer")]:
+            user = create_user(f"sec-{name}", PASSWORD, role=role, display_name=f"Security {name}")
+            _, plain = ApiToken.issue(user, "security suite")
+            db.session.commit()
+            made[name] = Person(user.id, user.username, role, plain)
+    return made
+
+
+def csrf_token_of(client: FlaskClient, url: str = "/login") -> str:
+    found = CSRF_INPUT.search(client.get(url).get_data(as_text=True))
+    assert found, f"no csrf_token on {url}"
+    return found.group(1)
+
+
+@pytest.fixture(scope="module")
+def client_for(security_app: Flask, people: dict[str, Person]) -> Callable[[str, str], tuple[FlaskClient, dict, str]]:
+    """client_for(role, via) -> (client, headers, csrf token): anonymous ("none"), logged in
+    through the real login form ("session"), or with the person's bearer token ("token").
+    Every client holds a session with a CSRF token, as a browser that loaded a form does."""
+
+    def make(role: str, via: str) -> tuple[FlaskClient, dict, str]:
+        client = security_app.test_client()
+        token = csrf_token_of(client)
+        headers: dict[str, str] = {}
+        if via == "session":
+            person = people[role]
+            response = client.post("/login", data={"username": person.username, "password": PASSWORD, "csrf_token": token})
+            assert response.status_code == 302, response.status_code
+            token = csrf_token_of(client, "/account/tokens")
+        elif via == "token":
+            headers["Authorization"] = f"Bearer {people[role].token}"
+        return client, headers, token
+
+    return make
+
+
+@dataclass
+class World:
+    """The objects one lane's requests act on (ids and slugs)."""
+
+    crisis: str
+    pages: dict[str, str] = field(default_factory=dict)  # purpose -> slug
+    revisions: dict[str, int] = field(default_factory=dict)  # page purpose -> current revision id
+    reports: dict[str, int] = field(default_factory=dict)  # purpose -> report id
+    layers: dict[str, int] = field(default_factory=dict)  # purpose -> layer id
+    photos: dict[str, int] = field(default_factory=dict)  # "public"/"sensitive" -> photo id
+    attachment: tuple[int, str] = (0, "")  # (id, file name)
+    source_id: int = 0
+    other_user_id: int = 0
+    own_token_id: int = 0  # the lane's person's own token (0 for anonymous: someone else's)
+    category: str = "Logistics"
+
+
+_lane_numbers = itertools.count(1)
+PAGE_PURPOSES = {"view": {}, "edit": {}, "protected": {"protected": True}, "revert": {"edits": 1}, "rename": {},
+                 "delete": {}, "restore": {"deleted": True}, "protect": {}, "watch": {}, "api": {}}
+REPORT_PURPOSES = ("view", "edit", "duplicate", "original", "api_patch", "grade", "api_grade", "claim", "combine_a",
+                   "combine_b", "api_combine_a", "api_combine_b", "withdraw", "api_withdraw", "republish", "api_republish")
+LAYER_PURPOSES = ("view", "edit", "revert", "delete", "api", "api_revert", "api_delete")
+
+
+def jpeg() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 80, 40)).save(buffer, "JPEG")
+    return buffer.getvalue()
+
+
+def build_world(app: Flask, people: dict[str, Person], owner: str | None) -> World:
+    """A crisis of its own with every kind of object, made through the service layer by the admin."""
+    from werkzeug.datastructures import FileStorage
+
+    from wiki.crises.services import create_crisis
+    from wiki.maps.boundaries import import_boundaries, read_boundary_file
+    from wiki.maps.layers import create_layer
+    from wiki.media.views import save_attachment
+    from wiki.models import ApiToken, Page, Report, User
+    from wiki.pages import revisions as pages
+    from wiki.reports.submission import Photo, submit_report
+    from wiki.reports.triage import update_report
+    from wiki.reports.validation import report_input_from_feature
+
+    number = next(_lane_numbers)
+    with app.test_request_context():
+        admin = db.session.get(User, people["admin"].id)
+        crisis = create_crisis({"name": f"Lane {number} earthquake", "slug": f"lane{number}", "bbox": "-74.5,17.9,-71.6,20.1",
+                                "start_date": "2010-01-12"}, admin)
+        world = World(crisis=crisis.slug, other_user_id=people["other"].id)
+        for purpose, options in PAGE_PURPOSES.items():
+            revision = pages.create_page(crisis, f"Target for {purpose}", "version 1\n\n[[Missing page]]", admin,
+                                         categories=world.category)
+            page = revision.page
+            for n in range(options.get("edits", 0)):
+                revision = pages.save_revision(page, f"version {n + 2}", revision.id, admin).revision
+            if options.get("protected"):
+                pages.set_protected(page, True, admin)
+            if options.get("deleted"):
+                pages.delete_page(page, admin)
+            world.pages[purpose] = db.session.scalar(select(Page.slug).where(Page.id == page.id))
+            world.revisions[purpose] = revision.id
+
+        def report(title: str, photo: bool = False, **properties) -> Report:
+            given = report_input_from_feature({"type": "Feature", "geometry": {"type": "Point", "coordinates": POINT},
+                                               "properties": {"title": title, "crisis": crisis.slug, "sector": "health",
+                                                              "source": {"name": "Jean", "contact": "+50912345678"},
+                                                              **properties}})
+            photos = [Photo("photo.jpg", io.BytesIO(jpeg()))] if photo else []
+            return submit_report(given, admin, photos).report
+
+        for purpose in REPORT_PURPOSES:
+            world.reports[purpose] = report(f"Report to {purpose}").id
+        public = report("Report with a photo", photo=True)
+        world.reports["with_photo"], world.photos["public"] = public.id, public.photos[0].id
+        sensitive = report("Sensitive report", photo=True, sensitive=True)
+        world.reports["sensitive"], world.photos["sensitive"] = sensitive.id, sensitive.photos[0].id
+        hidden = report("Unpublished report")
+        update_report(hidden, {"published": False}, admin)
+        world.reports["unpublished"] = hidden.id
+        from wiki.reports.triage import withdraw_report
+
+        for purpose in ("republish", "api_republish"):
+            withdraw_report(db.session.get(Report, world.reports[purpose]), admin, "to be republished by the matrix")
+        world.source_id = public.source_id
+
+        for purpose in LAYER_PURPOSES:
+            world.layers[purpose] = create_layer(crisis, {"title": f"Layer to {purpose}"}, LAYER, admin).id
+        import_boundaries(crisis, 1, read_boundary_file(BOUNDARIES), admin)
+        attachment = save_attachment(crisis, None, FileStorage(io.BytesIO(b"road status: open\n"), "notes.txt"), admin)
+        world.attachment = (attachment.id, attachment.filename)
+
+        holder = db.session.get(User, people[owner].id if owner else people["other"].id)
+        token, _ = ApiToken.issue(holder, "to revoke")
+        db.session.commit()
+        world.own_token_id = token.id
+    return world
+
+
+@pytest.fixture(scope="module")
+def world_for(security_app: Flask, people: dict[str, Person]) -> Callable[[str], World]:
+    """world_for(lane) -> that lane's World, made on first use. The lane name starts with the
+    role whose token it makes to revoke ("anonymous-..." revokes someone else's)."""
+    made: dict[str, World] = {}
+
+    def get(lane: str) -> World:
+        if lane not in made:
+            role = lane.split("-")[0]
+            made[lane] = build_world(security_app, people, None if role == "anonymous" else role)
+        return made[lane]
+
+    return get
