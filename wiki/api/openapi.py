@@ -117,12 +117,13 @@ CORE_PATHS.update({
     "/api/v1/reports/{report_id}/withdraw": {
         "post": _op("Withdraw a report from public view for good, to protect the people who sent it (verifiers, coordinators); "
                     "only republishing makes it public again",
-                    {"200": GEOJSON_FEATURE, "401": ERROR, "403": ERROR, "404": ERROR, "415": ERROR, "422": ERROR},
+                    {"200": GEOJSON_FEATURE, "400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR, "415": ERROR, "422": ERROR},
                     parameters=[REPORT_ID], requestBody=REASON_BODY),
     },
     "/api/v1/reports/{report_id}/republish": {
         "post": _op("Make a withdrawn report public again, with a reason for its history (coordinators)",
-                    {"200": GEOJSON_FEATURE, "401": ERROR, "403": ERROR, "404": ERROR, "409": ERROR, "415": ERROR, "422": ERROR},
+                    {"200": GEOJSON_FEATURE, "400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR, "409": ERROR, "415": ERROR,
+                     "422": ERROR},
                     parameters=[REPORT_ID], requestBody=REASON_BODY),
     },
 })
