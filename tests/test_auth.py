@@ -340,7 +340,8 @@ def test_a_revoked_token_gets_401(app, client, crisis, make_user, login):
         assert db.session.get(ApiToken, token_id).revoked is True
     response = put_page(app.test_client(), plain)
     assert response.status_code == 401
-    assert response.json["error"]["code"] == "unauthorized"
+    assert response.json["error"]["code"] == "invalid_token"
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
 @pytest.mark.parametrize("header", ["Bearer cw_not-a-real-token", "Bearer ", "Bearer", "bearer garbage"])

@@ -23,13 +23,17 @@ from wiki import create_app
 from wiki.extensions import db
 from wiki.models import ApiToken, Page, User
 
+from .conftest import PASSWORD
+
 ROLES = ("anonymous", "volunteer", "verifier", "coordinator", "admin")
 LOGGED_IN = frozenset(ROLES) - {"anonymous"}
 EDITORS = frozenset({"coordinator", "admin"})
 ADMIN = frozenset({"admin"})
+STAFF = frozenset({"verifier", "coordinator", "admin"})  # may use two-factor authentication
 EVERYONE = frozenset(ROLES)
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
-NOT_WRITES = {"auth.login", "auth.logout"}  # anyone may try to log in or out
+# Anyone may try to log in (both steps) or out.
+NOT_WRITES = {"auth.login", "auth.login_code", "auth.login_setup", "auth.logout"}
 
 
 @dataclass
@@ -79,6 +83,15 @@ MATRIX: list[Case] = [
          lambda w: (f"/admin/users/{w.other_user_id}", {"data": {"role": "verifier", "active": "1"}})),
     Case("auth.tokens", "POST", LOGGED_IN, lambda w: ("/account/tokens", {"data": {"name": "matrix"}})),
     Case("auth.revoke_token", "POST", LOGGED_IN, lambda w: (revoke_url(w), {})),
+    Case("auth.account", "POST", LOGGED_IN,
+         lambda w: ("/account", {"data": {"email": "matrix@example.org", "current_password": PASSWORD}})),
+    Case("auth.change_password", "POST", LOGGED_IN,  # a wrong current password: 422, and the session lives on
+         lambda w: ("/account/password", {"data": {"current_password": "not it", "password": "x", "confirmation": "x"}})),
+    Case("auth.two_factor_settings", "POST", STAFF, lambda w: ("/account/two-factor", {"data": {"action": "start"}})),
+    Case("auth.reset_two_factor", "POST", ADMIN, lambda w: (f"/admin/users/{w.other_user_id}/two-factor/reset", {})),
+    Case("auth.forgot_password", "POST", EVERYONE, lambda w: ("/forgot-password", {"data": {"identifier": "nobody"}})),
+    Case("auth.reset_password", "POST", EVERYONE,  # a forged link: 400 for everyone
+         lambda w: ("/reset-password/forged", {"data": {"password": "long enough pw", "confirmation": "long enough pw"}})),
     # Crises
     Case("crises.new", "POST", EDITORS,
          lambda w: ("/crises/new", {"data": {"name": "Matrix flood", "slug": "matrix-flood", "start_date": "2024-05-01"}})),
@@ -283,7 +296,7 @@ def test_anonymous_editing_when_the_deployment_allows_it(app_config, crisis, mak
     assert protected.status_code == 403
     for case in MATRIX:
         if case.endpoint in {"pages.new", "pages.edit", "pages.revert", "pages.rename", "api.put_page",
-                             "reports.submit", "api.create_report"}:
+                             "reports.submit", "api.create_report"} or "anonymous" in case.allowed:
             continue
         url, kwargs = case.request(world)
         assert anonymous.open(url, method=case.method, **kwargs).status_code == 401, case.name

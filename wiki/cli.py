@@ -110,7 +110,8 @@ def create_user_command(username: str, role: str, password: str | None, display_
 
 
 def register_commands(app: Flask) -> None:
+    from .mail.cli import send_mail_command
     from .reports.import_command import import_reports_command
 
-    for command in (init_db, demo_login, create_user_command, import_reports_command):
+    for command in (init_db, demo_login, create_user_command, import_reports_command, send_mail_command):
         app.cli.add_command(command)

@@ -18,7 +18,8 @@ COORDINATOR = frozenset({
     "edit_layer", "import_reports", "view_unpublished",
 })
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": COORDINATOR | {"manage_users", "restore_page", "view_deleted", "assess_report", "view_source_record"},
+    "admin": COORDINATOR | {"manage_users", "restore_page", "view_deleted", "assess_report", "view_source_record",
+                            "read_outbox"},
     "coordinator": COORDINATOR,
     "verifier": frozenset({"submit_report", "assess_report", "view_contacts", "view_unpublished", "view_source_record"}),
     "volunteer": frozenset({"submit_report"}),
