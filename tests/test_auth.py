@@ -413,6 +413,16 @@ def test_create_user_command_defaults_to_volunteer_and_can_issue_a_token(app, cr
     assert put_page(app.test_client(), plain).status_code == 403  # authenticated, but a volunteer
 
 
+def test_create_user_command_takes_an_email_address_and_checks_it(app, runner):
+    result = runner.invoke(args=["create-user", "mailed", "--password", "long enough pw", "--email", "mailed@example.org"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(select(User.email).where(User.username == "mailed")) == "mailed@example.org"
+    refused = runner.invoke(args=["create-user", "unmailed", "--password", "long enough pw", "--email", "nope"])
+    assert refused.exit_code == 1 and "is not an e-mail address" in refused.output
+    assert user_count(app) == 1
+
+
 def test_create_user_command_prompts_for_the_password_when_not_given(app, client, runner):
     result = runner.invoke(args=["create-user", "prompted"], input="long enough pw\nlong enough pw\n")
     assert result.exit_code == 0, result.output
