@@ -107,6 +107,8 @@ def login_setup():
         else:
             next_url = login_service.finish(user, data)
             return render_template("auth/recovery_codes.html", codes=codes, next_url=next_url), 200, NO_STORE
+    if user.totp_secret is None:  # reset by an administrator since the password step
+        two_factor.start_enrolment(user)
     uri = two_factor.provisioning_uri(user)
     return render_template("auth/two_factor_setup.html", user=user, secret=user.totp_secret, uri=uri,
                            qr=two_factor.qr_svg(uri), action=url_for("auth.login_setup"), required=True,
