@@ -9,8 +9,9 @@ from sqlalchemy import select, text
 from werkzeug.datastructures import MultiDict
 
 from wiki.extensions import db
+from wiki.hooks import hookimpl
 from wiki.models import Crisis, Report
-from wiki.reports.visibility import coarsen
+from wiki.visibility import coarsen
 
 from .maps_helpers import add_reports, point_layer
 
@@ -46,6 +47,9 @@ def test_the_map_page_carries_its_settings_in_data_attributes_and_no_external_ur
     assert 'for="mf-sector"' in html and 'for="mf-status"' in html and 'for="mf-since"' in html  # a label for every filter
     for letter, status in (("N", "new"), ("V", "verified"), ("X", "refuted")):  # the legend explains letters, not only colours
         assert f'status-{status}" aria-hidden="true">{letter}</span> {status}' in html
+    # ... and the neutral marker of a report a plugin has not assessed yet (shown once the map draws one).
+    assert re.search(r'<li class="map-assessment-legend" hidden><span class="map-marker not-assessed" aria-hidden="true">N</span> '
+                     r'light grey, no score under it: not yet assessed', html)
 
 
 def test_the_crisis_navigation_links_the_map_and_the_layers(client, crisis):
@@ -84,6 +88,24 @@ def test_few_reports_come_as_points_with_what_the_popup_needs(app, client, crisi
     assert props["id"] == report_id and props["title"] == "Bridge <b>down</b>" and props["status"] == "verified"
     assert props["url"].endswith(f"/reports/{report_id}") and props["location_coarsened"] is False
     assert view(client, bbox="-74,19.5,-73.5,20")["total"] == 0  # elsewhere
+
+
+class Assessments:
+    """A stand-in for the validation plugin: what it says of each report on the map."""
+
+    @hookimpl
+    def report_map_properties(self, report_ids, viewer):
+        return {report_id: {"score": None, "assessment": {"state": "not_assessed", "reason": "nothing known"},
+                            "nested": {"too": {"deep": 1}}, "listed": [1, 2]} for report_id in report_ids}
+
+
+def test_plugins_add_scalars_and_flat_objects_to_the_map_points(app, client, crisis):
+    app.extensions["crisiswiki_plugins"].register(Assessments(), name="assessments")
+    add_reports(app, "quake", [PAP])
+    [feature] = view(client, bbox="-74.5,17.9,-71.6,20.1", zoom=8)["features"]
+    props = feature["properties"]
+    assert props["score"] is None and props["assessment"] == {"state": "not_assessed", "reason": "nothing known"}
+    assert "nested" not in props and "listed" not in props  # only scalars and flat objects of scalars pass
 
 
 def test_above_the_threshold_the_server_sends_clusters_whose_counts_add_up(app, client, crisis):
@@ -179,8 +201,8 @@ def _plan_reads_reports_by_index(lines: list[str], backend: str) -> bool:
     if backend == "sqlite":
         full_scans = [line for line in lines if (re.match(r"^SCAN (reports|r)\b", line) and "INDEX" not in line.split(" USING ")[-1].upper())
                       or re.match(r"^SCAN reports USING (COVERING )?INDEX", line)]
-        return not full_scans and any("reports_rtree" in line or "ix_reports_map_viewport" in line or "ix_reports_lat_lon" in line
-                                      for line in lines)
+        indexes = ("reports_rtree", "ix_reports_map_viewport", "ix_reports_lat_lon", "ix_reports_map_sensitive")
+        return not full_scans and any(index in line for line in lines for index in indexes)
     return "Seq Scan on reports" not in "\n".join(lines) and ("Index" in "\n".join(lines))
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from wiki import create_app
 from wiki.extensions import db
-from wiki.models import ApiToken, Page, User
+from wiki.models import ApiToken, Page, Report, User
 
 from .conftest import PASSWORD
 
@@ -31,6 +31,7 @@ EDITORS = frozenset({"coordinator", "admin"})
 ADMIN = frozenset({"admin"})
 STAFF = frozenset({"verifier", "coordinator", "admin"})  # may use two-factor authentication
 EVERYONE = frozenset(ROLES)
+SHIELDERS = frozenset({"verifier", "coordinator", "admin"})  # may withdraw a report to protect its reporters
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # Anyone may try to log in (both steps) or out.
 NOT_WRITES = {"auth.login", "auth.login_code", "auth.login_setup", "auth.logout"}
@@ -130,6 +131,14 @@ MATRIX: list[Case] = [
          lambda w: (f"/reports/{w.reports['duplicate']}/merge", {"data": {"duplicate_of": str(w.reports['original'])}})),
     Case("api.patch_report", "PATCH", EDITORS,
          lambda w: (f"/api/v1/reports/{w.reports['edit']}", {"json": {"status": "verified"}})),
+    Case("reports.withdraw", "POST", SHIELDERS,
+         lambda w: (f"/reports/{w.reports['withdraw']}/withdraw", {"data": {"reason": "protect the family"}})),
+    Case("api.withdraw", "POST", SHIELDERS,
+         lambda w: (f"/api/v1/reports/{w.reports['withdraw']}/withdraw", {"json": {"reason": "protect the family"}})),
+    Case("reports.republish", "POST", EDITORS,
+         lambda w: (f"/reports/{w.reports['republish']}/republish", {"data": {"reason": "family moved away"}})),
+    Case("api.republish", "POST", EDITORS,
+         lambda w: (f"/api/v1/reports/{w.reports['republish']}/republish", {"json": {"reason": "family moved away"}})),
     Case("exports.import_page", "POST", EDITORS,
          lambda w: (f"/c/{w.crisis}/reports/import", {"data": {"step": "upload", "file": (io.BytesIO(b"title,lat,lon\nA,18.5,-72.3\n"), "m.csv")},
                                                       "content_type": "multipart/form-data"})),
@@ -208,10 +217,13 @@ def build_world(app: Flask, crisis: str, make_user, me) -> World:
         from wiki.reports.submission import submit_report
         from wiki.reports.validation import report_input_from_feature
 
-        for purpose in ("edit", "duplicate", "original"):
+        for purpose in ("edit", "duplicate", "original", "withdraw", "republish"):
             given = report_input_from_feature({"type": "Feature", "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]},
                                                "properties": {"title": f"Report to {purpose}", "crisis": crisis}})
             world.reports[purpose] = submit_report(given, db.session.get(User, admin.id)).report.id
+        from wiki.reports.triage import withdraw_report
+
+        withdraw_report(db.session.get(Report, world.reports["republish"]), db.session.get(User, admin.id), "to republish")
         from wiki.crises.services import get_crisis_or_404
         from wiki.maps.layers import create_layer
 

@@ -20,13 +20,14 @@ app_config, field_, people = helpers.app_config, helpers.field_, helpers.people
 def test_verifier_grades_a_report_and_its_score_and_grading_change(field_):
     report = field_.submit("Clinic overwhelmed", "The clinic in Delmas has no more beds", contact="+50930000001")
     before = field_.report(report)
+    assert before["score"] is None and before["assessment"]["state"] == "not_assessed"
     graded = field_.grade(report, "B", 1, note="called the clinic")
     assert graded.status_code == 201, graded.get_json()
     body = graded.get_json()
     assert (body["reliability"], body["credibility"], body["code"], body["note"]) == ("B", 1, "B1", "called the clinic")
-    assert body["score"] > before["score"]
+    assert body["score"] > 0.5 and body["assessment"]["state"] == "graded" and body["verdict"] is not None
     after = field_.report(report)
-    assert after["score"] == body["score"]
+    assert after["score"] == body["score"] and after["admiralty"] == body["admiralty"]
     verifiers = next(f for f in after["score_explanation"] if f["factor"] == "verifiers")
     assert "B1" in verifiers["sentence"] and verifiers["delta_log_odds"] > 0
 
@@ -89,8 +90,11 @@ def test_every_report_carries_its_score_grading_and_explanation(field_):
     for feature in listing["features"]:
         properties = feature["properties"]
         assert 0.0 < properties["score"] < 1.0
-        assert re.fullmatch(r"[A-F][1-6]", properties["admiralty"])
-        assert properties["verdict"] in ("accept", "tend_to_accept", "tend_to_reject", "reject")
+        # They corroborate each other, but nothing is known of their sources yet: a score, no verdict.
+        assert properties["assessment"]["state"] == "partly_assessed"
+        assert properties["assessment"]["reliability"] is None and properties["assessment"]["credibility"] in range(1, 6)
+        assert properties["admiralty"] is None and properties["verdict"] is None
+        assert "source" in properties["assessment"]["reason"]
         factors = [f["factor"] for f in properties["score_explanation"]]
         assert factors == ["base", "source", "status", "verifiers", "corroboration", "contradiction"]
         assert all(f["sentence"] for f in properties["score_explanation"])
@@ -104,10 +108,14 @@ def test_every_report_carries_its_score_grading_and_explanation(field_):
 def test_min_score_narrows_report_lists(field_):
     weak = field_.submit("Rumour of looting", "looting downtown")
     strong = field_.submit("Hospital damaged", "General hospital wing collapsed", contact="+50930000005")
+    unassessed = field_.submit("Market burning", "Smoke over the iron market", sector="food")
+    assert field_.grade(weak, "E", 5).status_code == 201
     assert field_.grade(strong, "A", 1).status_code == 201
     threshold = (field_.score(weak) + field_.score(strong)) / 2
     ids = [f["id"] for f in field_.client.get(f"/api/v1/reports?min_score={threshold}").get_json()["features"]]
     assert ids == [strong]
+    # A report with no score (not yet assessed) passes no threshold, not even 0.
+    assert field_.score(unassessed) is None
     everything = field_.client.get("/api/v1/reports?min_score=0").get_json()["features"]
     assert {f["id"] for f in everything} == {weak, strong}
     for bad in ("x", "-0.1", "1.5", "nan"):
@@ -127,6 +135,7 @@ def test_csv_export_has_the_score_and_admiralty_columns(field_):
     properties = field_.report(report)
     assert float(values[header.index("score")]) == pytest.approx(properties["score"], abs=1e-4)
     assert values[header.index("admiralty")] == properties["admiralty"]
+    assert tags[header.index("assessment")] == "#meta+x_assessment" and values[header.index("assessment")] == "graded"
     geojson = field_.client.get("/c/quake/reports.geojson").get_json()
     assert geojson["features"][0]["properties"]["admiralty"] == properties["admiralty"]
 
@@ -153,8 +162,9 @@ def test_scores_can_be_kept_for_verifiers_only(app_config, field_):
     public = client.get(f"/api/v1/reports/{report}").get_json()["properties"]
     assert "score" not in public and "score_explanation" not in public
     assert client.get("/api/v1/reports?min_score=0.1").status_code == 403
+    assert "assessment" not in public
     verifier = client.get(f"/api/v1/reports/{report}", headers=field_.as_("verifier")).get_json()["properties"]
-    assert 0 < verifier["score"] < 1
+    assert verifier["score"] is None and verifier["assessment"]["state"] == "not_assessed"
     assert "score" not in client.get("/c/quake/reports.csv").get_data(as_text=True).splitlines()[0].split(",")
     with app.app_context():
         db.engine.dispose()
@@ -190,9 +200,16 @@ def test_search_filters_by_the_validation_score(app, field_):
         build_if_missing()
     weak = field_.submit("Cholera rumour", "cholera cases rumoured downtown", lat=18.6)
     strong = field_.submit("Cholera confirmed", "cholera cases at the clinic", contact="+50930000011")
+    unassessed = field_.submit("Cholera feared", "cholera feared at the camp", lat=18.8, sector="wash")
+    assert field_.grade(weak, "D", 4).status_code == 201
     assert field_.grade(strong, "A", 1).status_code == 201
     with app.app_context():
         flush()
     threshold = (field_.score(weak) + field_.score(strong)) / 2
     found = field_.client.get(f"/api/v1/search?q=cholera&min_score={threshold}").get_json()
     assert [hit["id"] for hit in found["results"]] == [strong], found
+    # The index holds no score for a report not yet assessed: min_score leaves it out, even at 0.
+    assert field_.score(unassessed) is None
+    found = field_.client.get("/api/v1/search?q=cholera&min_score=0").get_json()
+    assert {hit["id"] for hit in found["results"]} == {weak, strong}, found
+    assert field_.client.get("/api/v1/search?q=cholera").get_json()["total"] == 3

@@ -21,6 +21,13 @@ def cells(page: str) -> dict[str, tuple[str, bool]]:
     return {code: (verdict, bool(selected)) for verdict, selected, _current, code in CELL.findall(page)}
 
 
+def known_source(field_, contact: str, outcome: str = "verified", lat: float = HAITI[0] + 1.0) -> None:
+    """Give the source behind `contact` a track record: a report far from the others, verified
+    (or refuted) by a coordinator."""
+    report = field_.submit("Road report", "Road to Jacmel", lat=lat, sector="logistics", contact=contact)
+    field_.patch(report, status=outcome)
+
+
 def logged_in(app, login, person):
     client = app.test_client()
     login(person, client)
@@ -51,8 +58,22 @@ def test_a_verifier_grades_from_the_report_page(app, field_, login, people):
     report = field_.submit("Bridge down", contact="+50935000002")
     verifier = logged_in(app, login, people["verifier"])
     page = verifier.get(f"/reports/{report}").get_data(as_text=True)
-    for name in ("reliability", "credibility", "note"):
-        assert f'<label for="a-{name}">' in page and f'id="a-{name}" name="{name}"' in page
+    assert '<label for="a-note">' in page and 'id="a-note" name="note"' in page
+    # Every grade is a radio button with its label, and none is chosen in advance.
+    for name, values in (("reliability", "ABCDEF"), ("credibility", "123456")):
+        assert re.search(rf'<fieldset class="grades" id="a-{name}">\s*<legend>', page)
+        radios = re.findall(rf'<label class="check"><input type="radio" name="{name}" value="(\w)" id="a-{name}-\1" required> ', page)
+        assert radios == list(values), name
+    assert "checked" not in page.split('class="stack assess"')[1].split("</form>")[0]
+    # A grading without one of its parts is refused, naming the part, and changes nothing.
+    for data, missing in (({"credibility": "2"}, "reliability"), ({"reliability": "B"}, "credibility"),
+                          ({"reliability": "", "credibility": ""}, "reliability")):
+        refused = verifier.post(f"/reports/{report}/grade", data=data)
+        assert refused.status_code == 422, data
+        assert f"({missing})" in refused.get_data(as_text=True), data
+    assert field_.client.get(f"/api/v1/reports/{report}/assessments",
+                             headers=field_.as_("verifier")).get_json()["assessments"] == []
+    assert field_.report(report)["assessment"]["state"] == "not_assessed"
     response = verifier.post(f"/reports/{report}/grade", data={"reliability": "A", "credibility": "2", "note": "seen it"})
     assert response.status_code == 302
     after = verifier.get(f"/reports/{report}").get_data(as_text=True)
@@ -65,21 +86,32 @@ def test_a_verifier_grades_from_the_report_page(app, field_, login, people):
 
 
 def test_the_verifier_queue_lists_what_awaits_assessment_sorted_by_score(app, field_, login, people):
-    weak = field_.submit("Looting rumour", "looting")
+    known_source(field_, "+50935000003")
+    known_source(field_, "+50935000006", outcome="refuted", lat=HAITI[0] + 1.5)
+    unassessed = field_.submit("Looting rumour", "looting")
     strong = field_.submit("Hospital damaged", "General hospital wing collapsed", contact="+50935000003",
                            lat=HAITI[0] + 0.5)
+    weak = field_.submit("Pharmacy looted", "Pharmacy on Delmas looted", contact="+50935000006", lat=HAITI[0] + 0.25)
     field_.patch(strong, status="under_review")
     graded = field_.submit("Graded already", contact="+50935000004", lat=HAITI[0] - 0.5)
     field_.grade(graded, "C", 3)
     verifier = logged_in(app, login, people["verifier"])
     page = verifier.get("/c/quake/verify?sort=score_desc").get_data(as_text=True)
     listed = [int(i) for i in re.findall(r'<tr data-report-id="(\d+)"', page)]
-    assert listed == sorted([weak, strong], key=lambda r: -field_.score(r))
+    assert field_.score(strong) > field_.score(weak) and field_.score(unassessed) is None
+    assert listed == [strong, weak, unassessed]  # a report with no score comes last, whichever the order
     assert [int(i) for i in re.findall(r'<tr data-report-id="(\d+)"',
-                                       verifier.get("/c/quake/verify?sort=score_asc").get_data(as_text=True))] == listed[::-1]
-    assert page.count('class="matrix compact"') == 2 and len([c for c in CELL.findall(page) if c[1]]) == 2
+                                       verifier.get("/c/quake/verify?sort=score_asc").get_data(as_text=True))] == [
+        weak, strong, unassessed]
+    # Known sources, nothing known of the information: a score, "–" for the unknown part, no verdict, no cell.
+    assert page.count('class="matrix compact"') == 3 and not [c for c in CELL.findall(page) if c[1]]
+    row = re.search(rf'<tr data-report-id="{strong}">.*?</tr>', page, re.S).group(0)
+    assert re.search(r"<strong>[A-E]–</strong>", row) and "Partly assessed: no verdict yet" in row
+    row = re.search(rf'<tr data-report-id="{unassessed}">.*?</tr>', page, re.S).group(0)
+    assert '<span class="assessment-none">Not yet assessed</span>' in row and "no other report corroborates" in row
+    assert "%" not in row and "verdict-" not in row
     everything = verifier.get("/c/quake/verify?all=1&sort=oldest").get_data(as_text=True)
-    assert [int(i) for i in re.findall(r'<tr data-report-id="(\d+)"', everything)] == [weak, strong, graded]
+    assert [int(i) for i in re.findall(r'<tr data-report-id="(\d+)"', everything)] == [unassessed, strong, weak, graded]
     assert verifier.get("/c/quake/verify?sort=place").status_code == 200
     assert verifier.get("/c/quake/verify?sort=sideways").status_code == 422
     assert logged_in(app, login, people["volunteer"]).get("/c/quake/verify").status_code == 403
@@ -148,6 +180,11 @@ def test_a_combined_assessment_links_its_sources_and_can_withdraw_them(app, fiel
     assert field_.client.get(f"/api/v1/reports/{originals[2]}").status_code == 200
     history = logged_in(app, login, people["coordinator"]).get(f"/reports/{originals[0]}").get_data(as_text=True)
     assert "Withdrawn from public view: combined into report" in history
+    # Withdrawn for good: verifying an original later does not make it public again.
+    field_.patch(originals[0], status="verified")
+    assert field_.report(originals[0])["status"] == "verified"
+    assert field_.client.get(f"/api/v1/reports/{originals[0]}").status_code == 404
+    assert field_.client.get(f"/reports/{originals[0]}").status_code == 404
     page = logged_in(app, login, people["verifier"]).get(f"/reports/{combined['report_id']}").get_data(as_text=True)
     assert "combined assessment made from reports" in page
     assert f'/reports/{originals[0]}"' in page and f'/reports/{originals[1]}"' in page

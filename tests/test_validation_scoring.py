@@ -28,19 +28,28 @@ def assert_same_scores(before: dict, after: dict) -> None:
     for report_id, (score, admiralty, explanation, stale) in before.items():
         again = after[report_id]
         assert not stale and not again[3], report_id
-        assert again[0] == pytest.approx(score, abs=1e-9), (report_id, explanation, again[2])
+        if score is None:
+            assert again[0] is None, (report_id, explanation, again[2])
+        else:
+            assert again[0] == pytest.approx(score, abs=1e-9), (report_id, explanation, again[2])
         assert again[1] == admiralty, report_id
         assert [(f["factor"], f["sentence"]) for f in again[2]] == [(f["factor"], f["sentence"]) for f in explanation]
 
 
+def state(properties: dict) -> str:
+    return properties["assessment"]["state"]
+
+
 def test_independent_sources_nearby_corroborate_and_the_same_source_does_not(field_):
     report = field_.submit(*CLAIM, contact="+50931000001")
-    alone = field_.score(report)
+    alone = field_.report(report)
+    assert alone["score"] is None and state(alone) == "not_assessed"  # nothing known yet: no score
     field_.submit(*CLAIM, lat=HAITI[0] + 0.01, who="volunteer")  # about a kilometre away, another person
-    once = field_.score(report)
+    once = field_.report(report)
+    assert state(once) == "partly_assessed" and once["admiralty"] is None  # the information, not the source
     field_.submit("Clinic collapsed in Delmas", "Delmas 33 clinic fell down", lon=HAITI[1] + 0.01, who="volunteer2")
     twice = field_.score(report)
-    assert alone < once < twice
+    assert once["score"] < twice
     properties = field_.report(report)
     assert factor(properties, "corroboration")["value"] == 2
     assert "2 independent" in factor(properties, "corroboration")["sentence"]
@@ -70,14 +79,16 @@ def test_corroboration_weighs_each_source_by_its_reliability(field_):
     _source_with_outcomes(field_, trusted, "verified", 3)
     first = field_.submit(*CLAIM, contact="+50931000021")
     second = field_.submit(*CLAIM, lat=HAITI[0] - FAR, contact="+50931000022")
-    alone = field_.score(first)
-    assert field_.score(second) == pytest.approx(alone)
+    assert field_.score(first) is None and field_.score(second) is None  # new sources, nothing else: no score yet
     field_.submit(*CLAIM, lat=HAITI[0] + 0.01)  # a new anonymous source agrees with the first
     field_.submit(*CLAIM, lat=HAITI[0] - FAR + 0.01, contact=trusted)  # a source with a verified record, the second
-    assert alone < field_.score(first) < field_.score(second)
+    assert field_.score(first) < field_.score(second)
 
 
 def test_refuted_and_contradicting_reports_lower_the_score(field_):
+    # Sources with a track record, so that the reports have a score on their own to lower.
+    _source_with_outcomes(field_, "+50931000030", "verified", 1)
+    _source_with_outcomes(field_, "+50931000032", "verified", 1, lat=HAITI[0] + 1.5)
     report = field_.submit(*CLAIM, contact="+50931000030")
     alone = field_.score(report)
     neighbour = field_.submit(*CLAIM, lat=HAITI[0] + 0.01, contact="+50931000031")
@@ -107,15 +118,15 @@ def test_verified_outcomes_teach_the_source_reliability_to_its_later_reports(fie
                             when="2010-01-13T08:00:00Z")
     later = field_.submit("Water truck arrived", "Water truck at Carrefour", lat=HAITI[0] + FAR, sector="wash",
                           contact=contact, when="2010-01-15T08:00:00Z")
-    fresh = field_.score(later)
+    assert state(field_.report(later)) == "not_assessed"  # a first-time source: nothing known yet
     field_.patch(earlier, status="verified")
     learned = field_.report(later)
-    assert learned["score"] > fresh
+    assert state(learned) == "partly_assessed" and learned["score"] > 0.5 and learned["verdict"] is None
     assert "1 verified and 0 refuted" in factor(learned, "source")["sentence"]
     field_.patch(earlier, status="refuted")
-    assert field_.score(later) < fresh
+    assert field_.score(later) < 0.5 < learned["score"]
     field_.patch(earlier, status="under_review")
-    assert field_.score(later) == pytest.approx(fresh, abs=1e-12)
+    assert field_.score(later) is None and state(field_.report(later)) == "not_assessed"
 
 
 def test_old_outcomes_count_less_than_recent_ones(app_config, field_, runner):
@@ -125,8 +136,10 @@ def test_old_outcomes_count_less_than_recent_ones(app_config, field_, runner):
     a = field_.submit("Camp flooded", "Camp at Champ de Mars flooded", sector="cccm", contact=recent, when="2010-03-02T12:00:00Z")
     b = field_.submit("Camp flooded", "Camp at Champ de Mars flooded", sector="cccm", contact=old, lat=HAITI[0] + FAR,
                       when="2010-03-02T12:00:00Z")
-    assert field_.score(a) > field_.score(b) > field_.score(field_.submit("Camp flooded", sector="cccm", lat=HAITI[0] - FAR,
-                                                                          contact="+50931000052", when="2010-03-02T12:00:00Z"))
+    assert field_.score(a) > field_.score(b)
+    assert factor(field_.report(b), "source")["delta_log_odds"] > 0  # old outcomes still count, for less
+    assert field_.score(field_.submit("Camp flooded", sector="cccm", lat=HAITI[0] - FAR, contact="+50931000052",
+                                      when="2010-03-02T12:00:00Z")) is None  # no outcomes at all: no score
     # With a half-life of 30 000 days, five months make no difference.
     slow = create_app({**app_config, "VALIDATION_HALF_LIFE_DAYS": 30000})
     assert slow.test_cli_runner().invoke(args=["rescore", "--quiet"]).exit_code == 0
@@ -151,7 +164,8 @@ def test_fifty_new_anonymous_sources_do_not_outweigh_one_established_source(fiel
     assert "20 report(s) from new sources counted together" in factor(sample, "corroboration")["sentence"]  # the nearest 20
     # One person sending it fifty times is not corroboration at all.
     repeated = [field_.submit(*false_claim, lat=HAITI[0] + FAR, sector="logistics", contact="+50931000061") for _ in range(5)]
-    assert factor(field_.report(repeated[0]), "corroboration")["delta_log_odds"] == 0
+    alone = field_.report(repeated[0])
+    assert alone["score"] is None and state(alone) == "not_assessed"
 
 
 def test_scores_follow_gradings_and_status_changes_of_neighbours(field_):
@@ -167,6 +181,7 @@ def test_scores_follow_gradings_and_status_changes_of_neighbours(field_):
 
 
 def test_moving_a_report_takes_its_evidence_away_from_its_old_neighbours(field_):
+    _source_with_outcomes(field_, "+50931000080", "verified", 1)  # a known source: the report has a score alone
     report = field_.submit(*CLAIM, contact="+50931000080")
     alone = field_.score(report)
     neighbour = field_.submit(*CLAIM, lat=HAITI[0] + 0.01, contact="+50931000081")
@@ -311,7 +326,7 @@ Road to Jacmel open,The road to Jacmel is open,18.3,-72.5,logistics,new,2010-01-
 @pytest.mark.parametrize("batch", [500, 1], ids=["report-by-report", "crisis-rescore"])
 def test_imported_reports_are_scored_with_their_outcomes(app_config, field_, people, tmp_path, batch):
     report = field_.submit(*CLAIM, contact="+50936000009")
-    alone = field_.score(report)
+    assert field_.score(report) is None  # a first-time source, nothing else known yet
     path = tmp_path / "reports.csv"
     path.write_text(IMPORT_CSV, encoding="utf-8")
     app = create_app({**app_config, "VALIDATION_IMPORT_BATCH": batch})
@@ -319,7 +334,7 @@ def test_imported_reports_are_scored_with_their_outcomes(app_config, field_, peo
     assert result.exit_code == 0, result.output
     listed = field_.scores()
     assert len(listed) == 5 and all(score is not None for score, *_rest in listed.values())
-    assert field_.score(report) > alone  # three imported reports agree with it, one of them verified
+    assert field_.report(report)["assessment"]["state"] == "partly_assessed"  # three imported reports agree with it
     road = max(listed)  # the road report: its source's other report was verified on import
     assert "1 verified and 0 refuted" in factor(field_.report(road), "source")["sentence"]
     assert app.test_cli_runner().invoke(args=["rescore", "--quiet"]).exit_code == 0
@@ -333,12 +348,13 @@ def test_new_reports_are_scored_after_their_response_and_wait_for_no_lock(app_co
     right after the response is sent, unless another writer holds SQLite's lock then, in which
     case a later pass (or `crisiswiki rescore --stale`) catches up."""
     first = field_.submit(*CLAIM, contact="+50937000001")
-    before = field_.score(first)
+    assert "score_updated_at" in field_.report(first) and field_.score(first) is None  # scored: nothing known yet
     response = field_.client.post("/api/v1/reports", json={
         "type": "Feature", "geometry": {"type": "Point", "coordinates": [HAITI[1], HAITI[0] + 0.01]},
         "properties": {"crisis": "quake", "title": CLAIM[0], "description": CLAIM[1], "sector": "health",
                        "occurred_at": "2010-01-13T12:00:00Z", "source": {"contact": "+50937000002"}}})
-    assert response.status_code == 201 and response.get_json()["properties"]["score"] is None
+    assert response.status_code == 201 and "score_updated_at" not in response.get_json()["properties"]
+    assert response.get_json()["properties"]["assessment"]["state"] == "not_assessed"
     waiting = response.get_json()["id"]
     if backend == "sqlite":  # another worker's write holds the lock while the response is sent
         other_writer = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
@@ -346,12 +362,12 @@ def test_new_reports_are_scored_after_their_response_and_wait_for_no_lock(app_co
         response.close()
         other_writer.execute("COMMIT")
         other_writer.close()
-        assert field_.report(waiting)["score"] is None
+        assert "score_updated_at" not in field_.report(waiting)
         field_.submit("Water point dry", sector="wash", lat=HAITI[0] - FAR, contact="+50937000003")  # a later pass
     else:
         response.close()
-    assert field_.report(waiting)["score"] is not None
-    assert field_.score(first) > before  # and its evidence reached its neighbour
+    assert field_.report(waiting)["score"] is not None  # scored, and corroborated by the first
+    assert field_.score(first) is not None  # and its evidence reached its neighbour
 
 
 def test_rescore_stale_scores_reports_left_unscored(app_config, field_, people, runner):
@@ -364,10 +380,11 @@ def test_rescore_stale_scores_reports_left_unscored(app_config, field_, people, 
     with disabled.app_context():
         db.engine.dispose()
     report = unscored.get_json()["id"]
-    assert field_.report(report)["score"] is None
+    assert "score_updated_at" not in field_.report(report)
     result = runner.invoke(args=["rescore", "--stale"])
     assert result.exit_code == 0 and "Refreshed 1 " in result.output, result.output
-    assert field_.report(report)["score"] is not None
+    scored = field_.report(report)
+    assert "score_updated_at" in scored and scored["score"] is None and state(scored) == "not_assessed"
 
 
 def test_a_background_scorer_scores_new_reports_on_its_own(app_config, people, token_for):
@@ -388,9 +405,9 @@ def test_a_background_scorer_scores_new_reports_on_its_own(app_config, people, t
         scores = {}
         while time.monotonic() < deadline and len(scores) < len(ids):
             for report_id in ids:
-                score = client.get(f"/api/v1/reports/{report_id}").get_json()["properties"]["score"]
-                if score is not None:
-                    scores[report_id] = score
+                properties = client.get(f"/api/v1/reports/{report_id}").get_json()["properties"]
+                if "score_updated_at" in properties:
+                    scores[report_id] = properties["score"]
             time.sleep(0.05)
     finally:
         scorer.stop()
@@ -415,4 +432,4 @@ def test_a_scoring_pass_scores_at_least_one_report_however_late(app_config, fiel
     app = field_.client.application
     with app.app_context():
         assert scoring_pass(time.monotonic() - 10) == 1
-    assert field_.report(ids[0])["score"] is not None and field_.report(ids[1])["score"] is None
+    assert "score_updated_at" in field_.report(ids[0]) and "score_updated_at" not in field_.report(ids[1])

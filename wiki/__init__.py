@@ -81,6 +81,10 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     for blueprint in (auth_bp, crises_bp, pages_bp, media_bp, reports_bp, exports_bp, maps_bp, api_bp, mail_bp):
         app.register_blueprint(blueprint)
 
+    from .contact_log import init_contact_log
+
+    init_contact_log(app)
+
     from .templating import init_templating
 
     init_templating(app)

@@ -49,8 +49,9 @@ def report_properties(report, viewer):
 
 @hookspec
 def report_map_properties(report_ids, viewer):
-    """Return {report id: {name: scalar}}: the few properties a map needs for each of the
-    reports it draws as points (up to MAP_MAX_POINTS at once), e.g. a score; one call for all."""
+    """Return {report id: {name: scalar or flat object of scalars}}: the few properties a map
+    needs for each of the reports it draws as points (up to MAP_MAX_POINTS at once), e.g. a
+    score and how far the report has been assessed; one call for all."""
 
 
 @hookspec

@@ -138,7 +138,8 @@ def export_columns(viewer):
     if not can_see_scores(viewer):
         return None
     lookup = ScoreLookup()
-    return [("score", "#meta+score", lookup.score), ("admiralty", "#meta+x_admiralty", lookup.admiralty)]
+    return [("score", "#meta+score", lookup.score), ("admiralty", "#meta+x_admiralty", lookup.admiralty),
+            ("assessment", "#meta+x_assessment", lookup.assessment)]
 
 
 @hookimpl
@@ -175,7 +176,8 @@ def openapi_paths():
 
 @hookimpl
 def report_search_fields(report):
-    """The score, for the search index's min_score filter, when everyone may see scores."""
+    """The score, for the search index's min_score filter, when everyone may see scores (None
+    while the report has no score: min_score then leaves it out)."""
     from .presentation import score_row
 
     if current_app.config["VALIDATION_SCORES_VISIBLE_TO"] != "everyone":

@@ -8,26 +8,23 @@ from flask_login import current_user
 from wiki.api.requests import json_body
 from wiki.auth.permissions import require
 from wiki.crises.services import get_crisis_or_404
-from wiki.errors import InvalidInput, NotFound
-from wiki.extensions import db
+from wiki.errors import InvalidInput
 from wiki.models import Report
-from wiki.reports.visibility import can_view, public_point
+from wiki.visibility import get_visible_report, report_place
 
 from .access import can_see_scores
 from .assessments import add_assessment, assessments_of, create_combined
 from .finder import find_related, parse_query
+from .matrix import verdict
 from .models import Assessment
-from .presentation import score_properties, score_row
+from .presentation import assessment, score_properties, score_row
 from .source_record import source_record
 
 bp = Blueprint("validation_api", __name__, url_prefix="/api/v1")
 
 
 def _report(report_id: int) -> Report:
-    report = db.session.get(Report, report_id)
-    if report is None or not can_view(report, current_user):
-        raise NotFound(_("There is no report %(id)d.", id=report_id))
-    return report
+    return get_visible_report(report_id, current_user)
 
 
 def assessment_json(assessment: Assessment) -> dict:
@@ -71,13 +68,17 @@ def related(crisis_slug: str):
     features = []
     show_scores = can_see_scores(current_user)
     for distance, report, score in find_related(crisis, query, current_user):
-        lon, lat = public_point(report, current_user)
+        place = report_place(report, current_user)
+        lon, lat = place.lon, place.lat
         properties = {"id": report.id, "title": report.title, "sector": report.sector, "status": report.status,
                       "distance_km": round(distance, 3),
                       "occurred_at": (report.occurred_at or report.received_at).isoformat(),
                       "url": url_for("reports.view", report_id=report.id, _external=True)}
         if show_scores:
-            properties.update(score=round(score.score, 4) if score else None, admiralty=score.admiralty if score else None)
+            properties.update(score=round(score.score, 4) if score is not None and score.score is not None else None,
+                              admiralty=score.admiralty if score is not None else None,
+                              verdict=verdict(score.admiralty) if score is not None and score.admiralty else None,
+                              assessment=assessment(score))
         features.append({"type": "Feature", "id": report.id, "geometry": {"type": "Point", "coordinates": [lon, lat]},
                          "properties": properties})
     return jsonify({"type": "FeatureCollection", "features": features,

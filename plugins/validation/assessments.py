@@ -14,7 +14,7 @@ from wiki.errors import InvalidInput, TooLarge
 from wiki.extensions import db
 from wiki.models import Crisis, Report
 from wiki.reports.submission import submit_report
-from wiki.reports.triage import apply_changes
+from wiki.reports.triage import withdraw_report
 from wiki.reports.validation import report_input_from_feature
 
 from . import updates
@@ -26,11 +26,18 @@ COMBINED_MAX = 200  # reports in one combined assessment
 
 
 def parse_grades(data: dict[str, Any]) -> tuple[str, int, str]:
-    """(reliability, credibility, note) from a request, or InvalidInput naming the field."""
+    """(reliability, credibility, note) from a request, or InvalidInput naming the field. Both
+    grades must be chosen: there is no default grading (F and 6 are choices too: "cannot be judged")."""
     reliability = data.get("reliability")
+    if reliability is None or (isinstance(reliability, str) and not reliability.strip()):
+        raise InvalidInput(_("Choose the source reliability (reliability): A to F, F when it cannot be judged."),
+                           field="reliability")
     if not isinstance(reliability, str) or reliability.strip().upper() not in RELIABILITY:
         raise InvalidInput(_("reliability must be one of A, B, C, D, E or F (F: cannot be judged)."), field="reliability")
     credibility = data.get("credibility")
+    if credibility is None or (isinstance(credibility, str) and not credibility.strip()):
+        raise InvalidInput(_("Choose the credibility of the information (credibility): 1 to 6, 6 when it cannot be "
+                             "judged."), field="credibility")
     if isinstance(credibility, str) and credibility.strip().isdigit():
         credibility = int(credibility.strip())
     if not isinstance(credibility, int) or isinstance(credibility, bool) or credibility not in CREDIBILITY:
@@ -137,10 +144,8 @@ def create_combined(crisis: Crisis, data: dict[str, Any], user) -> CombinedAsses
     db.session.add(combined)
     db.session.commit()
     if withdraw:
-        for original in reports:
-            if original.published:
-                apply_changes(original, {"published": False}, user,
-                              _("Withdrawn from public view: combined into report %(id)d", id=report.id))
+        for original in reports:  # for good: only a coordinator's republication undoes it (wiki.visibility)
+            withdraw_report(original, user, _("Withdrawn from public view: combined into report %(id)d", id=report.id))
     updates.report_submitted(report.id, now=True)  # now that its sources are linked, and for the answer
     if grading is not None:
         add_assessment(report, {"reliability": grading[0], "credibility": grading[1], "note": grading[2]}, user)

@@ -1,4 +1,5 @@
-"""The `min_score` filter on report lists (API, exports, map, search), through `filter_reports`."""
+"""The `min_score` filter on report lists (API, exports, map, search), through `filter_reports`.
+Reports without a score (not yet assessed) are left out."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -25,4 +26,7 @@ def min_score_filter(query: Select, params: Mapping[str, str], viewer) -> Select
         raise InvalidInput(_("min_score must be a number from 0 to 1."), field="min_score")
     if not can_see_scores(viewer):
         raise Forbidden(_("Scores are not shown to you, so you cannot filter by them."))
-    return query.join(ReportScore, ReportScore.report_id == Report.id).where(ReportScore.score >= value)
+    # A report with no score yet (nothing known of its source or its information) never passes,
+    # whatever the threshold: min_score=0 lists the reports that have a score.
+    return query.join(ReportScore, ReportScore.report_id == Report.id).where(ReportScore.score.is_not(None),
+                                                                           ReportScore.score >= value)

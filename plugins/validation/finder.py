@@ -20,7 +20,7 @@ from wiki.extensions import db
 from wiki.models import Crisis, Report
 from wiki.models.reports import SECTORS
 from wiki.reports.validation import parse_datetime
-from wiki.reports.visibility import can_view, public_point, visible_filter
+from wiki.visibility import report_place, report_visible, visible_reports
 
 from .geo import bounding_box, haversine_km
 from .models import ReportScore
@@ -70,9 +70,10 @@ def parse_query(crisis: Crisis, args: Mapping[str, str], viewer) -> FinderQuery:
         except ValueError:
             raise InvalidInput(_("report must be a report number."), field="report")
         around = db.session.get(Report, report_id)
-        if around is None or around.crisis_id != crisis.id or not can_view(around, viewer):
+        if around is None or around.crisis_id != crisis.id or not report_visible(around, viewer):
             raise NotFound(_("There is no report %(id)d.", id=report_id))
-        lon, lat = public_point(around, viewer)
+        place = report_place(around, viewer)
+        lon, lat = place.lon, place.lat
     else:
         lat = _number(args, "lat", -90, 90)
         lon = _number(args, "lon", -180, 180)
@@ -91,7 +92,7 @@ def find_related(crisis: Crisis, query: FinderQuery, viewer) -> list[tuple[float
     statement = (select(Report, ReportScore).outerjoin(ReportScore, ReportScore.report_id == Report.id)
                  .options(selectinload(Report.source))
                  .where(and_(Report.lat.between(south, north), lon_clause), Report.crisis_id == crisis.id))
-    statement = visible_filter(statement, viewer)
+    statement = visible_reports(statement, viewer)
     if query.sector:
         statement = statement.where(Report.sector == query.sector)
     if query.since:
@@ -102,7 +103,8 @@ def find_related(crisis: Crisis, query: FinderQuery, viewer) -> list[tuple[float
         statement = statement.where(Report.id != query.around.id)
     found = []
     for report, score in db.session.execute(statement):
-        lon, lat = public_point(report, viewer)
+        place = report_place(report, viewer)
+        lon, lat = place.lon, place.lat
         distance = haversine_km(query.lat, query.lon, lat, lon)
         if distance <= query.radius_km:
             found.append((distance, report, score))

@@ -76,21 +76,27 @@ def grid(selected: str | None, verifier_codes: list[str] = ()) -> list[list[Cell
             for r in RELIABILITY]
 
 
-def reliability_letter(reliability: float, has_basis: bool) -> str:
-    """The A-E letter for an estimated reliability, or F when there is no basis to judge."""
-    if not has_basis:
-        return "F"
+UNKNOWN = "–"  # a part of the grading with no basis yet: never written as F or 6, which are verifiers' statements
+
+
+def display_code(reliability: str | None, credibility: int | None) -> str:
+    """'B2', or with a part not known yet 'B–' / '–2' / '––'."""
+    return f"{reliability or UNKNOWN}{credibility if credibility is not None else UNKNOWN}"
+
+
+def reliability_letter(reliability: float) -> str:
+    """The A-E letter for an estimated reliability (only asked when there is a basis for it:
+    F, "cannot be judged", is a verifier's statement, never derived)."""
     for letter, floor in (("A", 0.9), ("B", 0.75), ("C", 0.6), ("D", 0.4)):
         if reliability >= floor:
             return letter
     return "E"
 
 
-def credibility_digit(score: float, has_evidence: bool, confirmed: bool) -> int:
-    """The 1-6 digit for a score: 1 only when independent sources or a coordinator confirmed
-    it, 6 when nothing but the source's prior is known."""
-    if not has_evidence:
-        return 6
+def credibility_digit(score: float, confirmed: bool) -> int:
+    """The 1-5 digit for a score (only asked when there is evidence about the information: 6,
+    "cannot be judged", is a verifier's statement, never derived): 1 only when independent
+    sources or a coordinator confirmed it."""
     if score >= 0.9 and confirmed:
         return 1
     for digit, floor in ((2, 0.7), (3, 0.5), (4, 0.3)):

@@ -55,9 +55,15 @@ class ReportScore(db.Model):
     lat: Mapped[float] = mapped_column(Float)
     lon: Mapped[float] = mapped_column(Float)
     t: Mapped[float] = mapped_column(Float)
-    score: Mapped[float] = mapped_column(Float, index=True)  # estimated probability that the report is accurate
-    log_odds: Mapped[float] = mapped_column(Float)
-    admiralty: Mapped[str] = mapped_column(String(2))  # derived, e.g. "B2"
+    # The estimated probability that the report is accurate; NULL while nothing is known of its
+    # source or its information (scoring.py: no verdict that nobody made).
+    score: Mapped[float | None] = mapped_column(Float, index=True)
+    log_odds: Mapped[float] = mapped_column(Float)  # the sum of the factors, also when there is no score
+    admiralty: Mapped[str | None] = mapped_column(String(2))  # e.g. "B2"; NULL unless both parts are known
+    reliability_grade: Mapped[str | None] = mapped_column(String(1))  # A-F, NULL while unknown
+    credibility_grade: Mapped[int | None] = mapped_column(Integer)  # 1-6, NULL while unknown
+    # not_assessed, partly_assessed, assessed or graded (scoring.ASSESSMENT_STATES)
+    assessment: Mapped[str] = mapped_column(String(20), default="not_assessed")
     source_reliability: Mapped[float] = mapped_column(Float)
     # [{factor, value, delta_log_odds, delta_score, sentence, params}] in the order they were added
     explanation: Mapped[list] = mapped_column(JSON)

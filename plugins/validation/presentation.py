@@ -15,8 +15,9 @@ from wiki.i18n import N_
 from wiki.models import Report
 
 from .access import can_assess, can_see_source_record
-from .matrix import CREDIBILITY_NAMES, RELIABILITY_NAMES, VERDICT_NAMES, grid, verdict
+from .matrix import CREDIBILITY_NAMES, RELIABILITY_NAMES, VERDICT_NAMES, display_code, grid, verdict
 from .models import ReportScore, SourceReliability
+from .scoring import ASSESSED, GRADED, NOT_ASSESSED, PARTLY_ASSESSED
 
 FACTOR_NAMES = {
     "base": N_("Starting point"), "source": N_("Source"), "status": N_("Status"), "verifiers": N_("Verifiers"),
@@ -24,14 +25,35 @@ FACTOR_NAMES = {
 }
 PUBLIC_SOURCE_TEXT = N_("The source's reliability, from its track record (shown to verifiers only) or what is known of it.")
 
+# How far a report has been assessed, in words (never by colour alone) and why.
+ASSESSMENT_NAMES = {NOT_ASSESSED: N_("Not yet assessed"), PARTLY_ASSESSED: N_("Partly assessed: no verdict yet"),
+                    ASSESSED: N_("Assessed from the evidence"), GRADED: N_("Graded by a verifier")}
+NOT_SCORED_TEXT = N_("Not yet assessed: the validation has not looked at this report yet.")
+NOT_ASSESSED_TEXT = N_("No verifier has graded it, nothing is known of its source yet, and no other report "
+                       "corroborates or contradicts it.")
+SOURCE_UNKNOWN_TEXT = N_("Nothing is known of its source yet (no track record and no verifier's grading), so there is "
+                         "no verdict.")
+INFORMATION_UNKNOWN_TEXT = N_("No verifier has graded the information, and no other report corroborates or contradicts "
+                              "it, so there is no verdict.")
+ASSESSED_TEXT = N_("Derived from the evidence about its source and its information; no verifier has graded it yet.")
+GRADED_TEXT = N_("A verifier graded it.")
+UNJUDGED_TEXTS = {  # a verifier's "cannot be judged", for the source (F), the information (6) or both
+    (True, False): N_("A verifier graded it: the source's reliability cannot be judged."),
+    (False, True): N_("A verifier graded it: the truth of the information cannot be judged."),
+    (True, True): N_("A verifier graded it: neither the source nor the information can be judged."),
+}
+NO_SCORE_NAME = N_("No score")
+UNJUDGED_NO_SCORE_TEXT = N_("No score: a verifier's “cannot be judged” is no evidence, and nothing else is known of it yet.")
+
 
 def score_row(report_id: int) -> ReportScore | None:
     return db.session.get(ReportScore, report_id)
 
 
 LISTED_WINDOW = 200
-LISTED_COLUMNS = (ReportScore.report_id, ReportScore.score, ReportScore.admiralty, ReportScore.explanation,
-                  ReportScore.stale, ReportScore.updated_at)
+LISTED_COLUMNS = (ReportScore.report_id, ReportScore.score, ReportScore.admiralty, ReportScore.reliability_grade,
+                  ReportScore.credibility_grade, ReportScore.assessment, ReportScore.explanation, ReportScore.stale,
+                  ReportScore.updated_at)
 
 
 def listed_score_row(report_id: int):
@@ -71,16 +93,50 @@ def preload_scores(report_ids) -> None:
         cache["rows"].update({report_id: None for report_id in chunk if report_id not in cache["rows"]})
 
 
+def assessment_reason(row) -> str:
+    """Why a report stands where it does (an English message id: translate it to show it)."""
+    if row is None:
+        return NOT_SCORED_TEXT
+    if row.assessment == GRADED:
+        unjudged = (row.reliability_grade == "F", row.credibility_grade == 6)
+        return UNJUDGED_TEXTS.get(unjudged, GRADED_TEXT)
+    if row.assessment == PARTLY_ASSESSED:
+        return SOURCE_UNKNOWN_TEXT if row.reliability_grade is None else INFORMATION_UNKNOWN_TEXT
+    return ASSESSED_TEXT if row.assessment == ASSESSED else NOT_ASSESSED_TEXT
+
+
+def assessment(row, translate=None) -> dict[str, Any]:
+    """{"state", "reason", "reliability", "credibility"}: how far the report has been assessed,
+    why, and the parts of its grading known so far (None: no basis yet)."""
+    translate = translate or get_translations().ugettext
+    if row is None:
+        return {"state": NOT_ASSESSED, "reason": translate(NOT_SCORED_TEXT), "reliability": None, "credibility": None}
+    return {"state": row.assessment, "reason": translate(assessment_reason(row)), "reliability": row.reliability_grade,
+            "credibility": row.credibility_grade}
+
+
 def map_properties(report_ids) -> dict[int, dict[str, Any]]:
-    """What the map shows of each report's score: the score, the Admiralty code and its verdict."""
+    """What the map shows of each report's score: the score, the Admiralty code and its verdict,
+    and how far it has been assessed (a report with nothing known is drawn in a neutral style)."""
     found: dict[int, dict[str, Any]] = {}
     ids = list(report_ids)
+    reasons: dict[tuple, str] = {}
+    translate = get_translations().ugettext
     for start in range(0, len(ids), 500):
-        for report_id, score, admiralty, stale in db.session.execute(
-                select(ReportScore.report_id, ReportScore.score, ReportScore.admiralty, ReportScore.stale)
+        for row in db.session.execute(
+                select(ReportScore.report_id, ReportScore.score, ReportScore.admiralty, ReportScore.reliability_grade,
+                       ReportScore.credibility_grade, ReportScore.assessment, ReportScore.stale)
                 .where(ReportScore.report_id.in_(ids[start:start + 500]))):
-            found[report_id] = {"score": round(score, 4), "admiralty": admiralty, "verdict": verdict(admiralty),
-                                "score_stale": stale}
+            reason = assessment_reason(row)
+            if reason not in reasons:
+                reasons[reason] = translate(reason)
+            found[row.report_id] = {"score": round(row.score, 4) if row.score is not None else None,
+                                    "admiralty": row.admiralty, "verdict": verdict(row.admiralty) if row.admiralty else None,
+                                    "assessment": {"state": row.assessment, "reason": reasons[reason]},
+                                    "score_stale": row.stale}
+    not_scored = {"state": NOT_ASSESSED, "reason": translate(NOT_SCORED_TEXT)}
+    for report_id in ids:
+        found.setdefault(report_id, {"score": None, "admiralty": None, "verdict": None, "assessment": not_scored})
     return found
 
 
@@ -89,10 +145,15 @@ def forget_listed_scores() -> None:
         g.pop("validation_listed_scores", None)
 
 
-def explanation(row: ReportScore, viewer) -> list[dict[str, Any]]:
-    """The factors, each with its effect in log-odds and in score points and a sentence."""
-    detailed = can_see_source_record(viewer)
+def explanation(row, viewer) -> list[dict[str, Any]]:
+    """The factors, each with its effect in log-odds and in score points and a sentence; they add
+    up to the score. With no score, one entry that says why there is none."""
     translate = get_translations().ugettext  # once, not per sentence: lists explain hundreds of scores
+    if row is None or row.score is None:
+        text = UNJUDGED_NO_SCORE_TEXT if row is not None and row.assessment == GRADED else assessment_reason(row)
+        return [{"factor": "no_score", "name": translate(NO_SCORE_NAME), "value": None, "delta_log_odds": 0.0,
+                 "delta_score": 0.0, "sentence": translate(text)}]
+    detailed = can_see_source_record(viewer)
     factors = []
     for entry in row.explanation:
         text, params = entry["text"], dict(entry["params"])
@@ -106,18 +167,41 @@ def explanation(row: ReportScore, viewer) -> list[dict[str, Any]]:
     return factors
 
 
-def score_properties(row: ReportScore | None, viewer) -> dict[str, Any]:
-    if row is None:
-        return {"score": None, "admiralty": None, "verdict": None, "score_explanation": [], "score_stale": False}
-    return {"score": round(row.score, 4), "admiralty": row.admiralty, "verdict": verdict(row.admiralty),
-            "score_explanation": explanation(row, viewer), "score_stale": row.stale,
-            "score_updated_at": row.updated_at.isoformat()}
+def score_properties(row, viewer) -> dict[str, Any]:
+    """A report's validation properties in the API: score, admiralty and verdict (each None
+    until there is a basis for it), the assessment state and why, and the explanation."""
+    properties = {"score": round(row.score, 4) if row is not None and row.score is not None else None,
+                  "admiralty": row.admiralty if row is not None else None,
+                  "verdict": verdict(row.admiralty) if row is not None and row.admiralty else None,
+                  "assessment": assessment(row), "score_explanation": explanation(row, viewer),
+                  "score_stale": row.stale if row is not None else False}
+    if row is not None:
+        properties["score_updated_at"] = row.updated_at.isoformat()
+    return properties
 
 
 def grid_context(code: str | None, verifier_codes: list[str]) -> dict[str, Any]:
+    """The Matrix for a report: `code` is its full grading (None: no verdict, no cell selected)."""
     return {"rows": grid(code, verifier_codes), "selected": code, "reliability_names": RELIABILITY_NAMES,
             "credibility_names": CREDIBILITY_NAMES, "verdict_names": VERDICT_NAMES,
             "selected_verdict": verdict(code) if code else None}
+
+
+def assessment_context(row, translate=None) -> dict[str, Any]:
+    """How a page shows a report's assessment: its state in words and why, the score (None: no
+    score), the grading with unknown parts as "–", the verdict (None: none yet), and whether a
+    verifier said "cannot be judged" (shown apart from "not yet assessed")."""
+    translate = translate or get_translations().ugettext
+    state = row.assessment if row is not None else NOT_ASSESSED
+    reliability = row.reliability_grade if row is not None else None
+    credibility = row.credibility_grade if row is not None else None
+    code = row.admiralty if row is not None else None
+    outcome = verdict(code) if code else None
+    return {"state": state, "name": translate(ASSESSMENT_NAMES[state]), "reason": translate(assessment_reason(row)),
+            "score": row.score if row is not None else None, "code": display_code(reliability, credibility),
+            "verdict": outcome, "verdict_name": VERDICT_NAMES[outcome] if outcome else None,
+            "unjudged": state == GRADED and (reliability == "F" or credibility == 6),
+            "stale": bool(row.stale) if row is not None else False}
 
 
 def panel(report: Report, viewer) -> Markup:
@@ -138,6 +222,7 @@ def panel(report: Report, viewer) -> Markup:
     return Markup(render_template(
         "validation/_panel.html", report=report, row=row, factors=explanation(row, viewer) if row else [],
         grid=grid_context(row.admiralty if row else None, codes), codes=codes, history=history, verifier=verifier,
-        combined=own, part_of=part_of, source_state=source_state, source_reports=source_reports,
+        assessment=assessment_context(row), combined=own, part_of=part_of, source_state=source_state,
+        source_reports=source_reports,
         record_url=url_for("validation.source_record", source_id=report.source_id) if source_state is not None else None,
     ))

@@ -9,7 +9,7 @@ from wiki.errors import InvalidInput
 from wiki.extensions import db
 from wiki.models import Crisis, Report
 from wiki.models.reports import SECTORS
-from wiki.reports.visibility import visible_filter
+from wiki.visibility import visible_reports
 
 from .models import Assessment, ReportScore
 
@@ -36,7 +36,7 @@ def verifier_queue(crisis: Crisis, viewer, sort: str = "newest", include_assesse
     query = (select(Report, ReportScore).outerjoin(ReportScore, ReportScore.report_id == Report.id)
              .options(selectinload(Report.crisis))
              .where(Report.crisis_id == crisis.id, Report.status.in_(AWAITING)))
-    query = visible_filter(query, viewer)
+    query = visible_reports(query, viewer)
     if not include_assessed:
         query = query.where(~exists().where(Assessment.report_id == Report.id))
     if sector:

@@ -101,9 +101,10 @@ class SourceState:
         return alpha / (alpha + beta)
 
     def has_basis(self, exclude_report: int | None = None) -> bool:
-        """Is there anything to judge the source by, beyond the channel it used?"""
-        return self.prior_basis in ("grades", "organisation", "account") or any(
-            report_id != exclude_report for _t, _o, report_id in self.outcomes)
+        """Is there real evidence about the source: a verifier's reliability grade of one of its
+        reports, or a track record (outcomes of its reports other than `exclude_report`)? What
+        its channel, account or organisation suggest sets the prior, but is no evidence."""
+        return self.prior_basis == "grades" or any(report_id != exclude_report for _t, _o, report_id in self.outcomes)
 
 
 class DecaySums:

@@ -18,6 +18,16 @@ be read on its own:
 5. contradiction: refuted reports that say the same thing, and reports that say the opposite,
    grouped the same way, lower the score.
 
+No verdict that nobody made: the Admiralty code is derived only from parts that have a basis.
+The letter needs evidence about the source (a verifier's reliability grade of its reports, or a
+track record), the digit evidence about the information (a verifier's credibility grade, a
+coordinator's verified/refuted, or independent reports that corroborate or contradict it).
+What the source's channel, account or organisation suggest is a prior, not evidence. A part
+without a basis is unknown (None), never F or 6: those are a verifier's statement ("cannot be
+judged") and are kept exactly when every verifier who graded the report said so. With either
+part unknown there is no verdict, and with no evidence at all there is no score either (see
+`assessment_state`).
+
 This module is pure (no database): the incremental updates and the batch rescore both call it,
 so they give the same numbers.
 """
@@ -42,6 +52,13 @@ REFUTED_WEIGHT = 1.5
 CONTRADICTION_SIMILARITY = 0.25  # below this, two reports are about different things
 NEW_SOURCES = "new"  # the group of every unestablished source
 FIXED_FACTORS = ("base", "source", "status", "verifiers")
+
+# How far a report has been assessed (ReportScore.assessment, `assessment.state` in the API).
+NOT_ASSESSED = "not_assessed"  # nothing known of the source or the information: no score, no verdict
+PARTLY_ASSESSED = "partly_assessed"  # one part known: a score, but no verdict
+ASSESSED = "assessed"  # both parts derived from evidence: a score and a verdict
+GRADED = "graded"  # a verifier graded it
+ASSESSMENT_STATES = (NOT_ASSESSED, PARTLY_ASSESSED, ASSESSED, GRADED)
 
 
 @dataclass(frozen=True)
@@ -69,9 +86,12 @@ class Grade:
 
 @dataclass
 class ScoreResult:
-    score: float
-    log_odds: float
-    admiralty: str
+    score: float | None  # None: no evidence about the source or the information
+    log_odds: float  # the factors' sum, kept even when there is no score
+    admiralty: str | None  # only when both parts are known
+    reliability: str | None  # A-F, None when unknown
+    credibility: int | None  # 1-6, None when unknown
+    assessment: str  # one of ASSESSMENT_STATES
     source_reliability: float
     explanation: list[dict]
     neighbours: dict[str, list]
@@ -151,8 +171,11 @@ def fixed_factors(report: ReportRecord, state: SourceState, grades: list[Grade],
     else:
         spread, delta = 0, 0.0
         text = N_("Verifiers graded it %(codes)s but could not judge the information.") if codes else N_("No verifier has graded it yet.")
+    # "Cannot be judged" (F, 6) is a verifier's statement: it stands when every verifier said it.
     entries.append(_entry("verifiers", len(grades), delta, text, codes=", ".join(codes), spread=spread,
-                          disagreement=spread >= 2, judged=len(judged)))
+                          disagreement=spread >= 2, judged=len(judged),
+                          source_unjudged=bool(grades) and all(g.reliability == "F" for g in grades),
+                          information_unjudged=bool(grades) and all(g.credibility == 6 for g in grades)))
     return entries
 
 
@@ -223,13 +246,34 @@ def combine(fixed: list[dict], neighbours: dict[str, list], settings: Settings) 
     score = sigmoid(log_odds)
     by_factor = {e["factor"]: e for e in entries}
     source = by_factor["source"]
+    verifiers = by_factor["verifiers"]
     status = by_factor["status"]["value"]
-    has_evidence = (by_factor["verifiers"]["params"]["judged"] > 0 or status in STATUS_LOG_ODDS
-                    or by_factor["corroboration"]["delta_log_odds"] > 0 or by_factor["contradiction"]["delta_log_odds"] < 0)
-    letter = reliability_letter(source["value"], source["params"]["has_basis"])
-    digit = credibility_digit(score, has_evidence, confirmed or status == "verified")
-    return ScoreResult(score, log_odds, f"{letter}{digit}", source["value"], entries, neighbours)
+    source_evidence = bool(source["params"]["has_basis"])
+    information_evidence = (verifiers["params"]["judged"] > 0 or status in STATUS_LOG_ODDS
+                            or by_factor["corroboration"]["delta_log_odds"] > 0
+                            or by_factor["contradiction"]["delta_log_odds"] < 0)
+    letter: str | None = None  # unknown until there is a basis for it
+    if verifiers["params"].get("source_unjudged"):
+        letter = "F"
+    elif source_evidence:
+        letter = reliability_letter(source["value"])
+    digit: int | None = None
+    if verifiers["params"].get("information_unjudged"):
+        digit = 6
+    elif information_evidence:
+        digit = credibility_digit(score, confirmed or status == "verified")
+    state = assessment_state(verifiers["value"] > 0, letter, digit)
+    return ScoreResult(score if source_evidence or information_evidence else None, log_odds,
+                       f"{letter}{digit}" if letter and digit else None, letter, digit, state, source["value"], entries,
+                       neighbours)
 
+
+def assessment_state(graded: bool, reliability: str | None, credibility: int | None) -> str:
+    if graded:
+        return GRADED
+    if reliability and credibility:
+        return ASSESSED
+    return PARTLY_ASSESSED if reliability or credibility else NOT_ASSESSED
 
 def score_report(report: ReportRecord, state: SourceState, grades: list[Grade],
                  neighbours: list[tuple[float, ReportRecord]], states: dict[int, SourceState], settings: Settings) -> ScoreResult:

@@ -17,6 +17,7 @@ from wiki.models import Report, Source
 from .config import Settings
 from .models import Assessment, ReportScore
 from .reliability import compute_states, history
+from .scoring import NOT_ASSESSED
 
 REPORTS_SHOWN = 500
 
@@ -57,7 +58,9 @@ def source_record(source_id: int, viewer) -> dict[str, Any]:
         "reports": [
             {"id": report.id, "title": report.title, "status": report.status, "crisis": report.crisis.slug,
              "occurred_at": (report.occurred_at or report.received_at).isoformat(),
-             "score": round(score.score, 4) if score else None, "admiralty": score.admiralty if score else None,
+             "score": round(score.score, 4) if score is not None and score.score is not None else None,
+             "admiralty": score.admiralty if score is not None else None,
+             "assessment": score.assessment if score is not None else NOT_ASSESSED,
              "grades": grades.get(report.id, [])}
             for report, score in rows
         ],

@@ -63,7 +63,8 @@ def score_values(result: ScoreResult, settings: Settings, record: ReportRecord |
     where = {} if record is None else {"crisis_id": record.crisis_id, "sector": record.sector, "lat": record.lat,
                                        "lon": record.lon, "t": record.t}
     return {**where, "score": result.score, "log_odds": result.log_odds, "admiralty": result.admiralty,
-            "source_reliability": result.source_reliability, "explanation": result.explanation,
+            "reliability_grade": result.reliability, "credibility_grade": result.credibility,
+            "assessment": result.assessment, "source_reliability": result.source_reliability, "explanation": result.explanation,
             "neighbours": result.neighbours, "reach_km": reach, "stale": False, "updated_at": utcnow()}
 
 

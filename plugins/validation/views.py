@@ -10,17 +10,17 @@ from flask_login import current_user
 
 from wiki.auth.permissions import require
 from wiki.crises.services import get_crisis_or_404
-from wiki.errors import DomainError, InvalidInput, NotFound
+from wiki.errors import DomainError, InvalidInput
 from wiki.extensions import db
 from wiki.models import Report
 from wiki.models.reports import SECTORS
-from wiki.reports.visibility import can_view, public_point
+from wiki.visibility import get_visible_report, report_place
 
 from .access import can_assess, can_see_scores
 from .assessments import add_assessment, combined_defaults, create_combined, originals, parse_report_ids
 from .finder import find_related, parse_query
-from .matrix import CREDIBILITY_NAMES, RELIABILITY_NAMES, verdict
-from .presentation import grid_context
+from .matrix import CREDIBILITY_NAMES, RELIABILITY_NAMES
+from .presentation import assessment, assessment_context, grid_context
 from .queue import SORTS, codes_by_report, verifier_queue
 from .source_record import source_record
 
@@ -29,10 +29,7 @@ bp = Blueprint("validation", __name__, template_folder="templates", static_folde
 
 
 def _report_or_404(report_id: int) -> Report:
-    report = db.session.get(Report, report_id)
-    if report is None or not can_view(report, current_user):
-        raise NotFound(_("There is no report %(id)d.", id=report_id))
-    return report
+    return get_visible_report(report_id, current_user)
 
 
 @bp.route("/c/<crisis_slug>/verify")
@@ -46,7 +43,9 @@ def queue(crisis_slug: str):
     rows, more = verifier_queue(crisis, current_user, sort, include_assessed, sector, page)
     codes = codes_by_report([report.id for report, _score in rows])
     grids = {report.id: grid_context(score.admiralty if score else None, codes.get(report.id, [])) for report, score in rows}
+    assessments = {report.id: assessment_context(score) for report, score in rows}
     return render_template("validation/queue.html", crisis=crisis, rows=rows, grids=grids, codes=codes, sort=sort,
+                           assessments=assessments,
                            sorts=SORTS, include_assessed=include_assessed, sector=sector, sectors=SECTORS, page=page,
                            more=more)
 
@@ -70,11 +69,13 @@ def source_record_page(source_id: int):
 def _finder_features(results, viewer) -> list[dict]:
     features = []
     for distance, report, score in results:
-        lon, lat = public_point(report, viewer)
+        place = report_place(report, viewer)
+        lon, lat = place.lon, place.lat
         properties = {"id": report.id, "title": report.title, "distance_km": round(distance, 2),
                       "url": url_for("reports.view", report_id=report.id)}
-        if score is not None and can_see_scores(viewer):
-            properties.update(score=round(score.score, 4), admiralty=score.admiralty)
+        if can_see_scores(viewer):
+            properties.update(score=round(score.score, 4) if score is not None and score.score is not None else None,
+                              admiralty=score.admiralty if score is not None else None, assessment=assessment(score))
         features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties})
     return features
 
@@ -93,9 +94,10 @@ def related(crisis_slug: str):
     map_data = json.dumps({"type": "FeatureCollection", "features": features,
                            "centre": [query.lon, query.lat] if query else None,
                            "radius_km": query.radius_km if query else None})
+    assessments = {report.id: assessment_context(score) for _distance, report, score in results}
     return render_template("validation/related.html", crisis=crisis, results=results, query=query, error=error,
                            args=request.args, sectors=SECTORS, map_data=map_data, show_scores=can_see_scores(current_user),
-                           can_combine=can_assess(current_user), verdict=verdict), (422 if error else 200)
+                           can_combine=can_assess(current_user), assessments=assessments), (422 if error else 200)
 
 
 @bp.route("/c/<crisis_slug>/combine", methods=["GET", "POST"])

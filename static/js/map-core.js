@@ -1,5 +1,6 @@
 // What the crisis map and the map embeds share: map set-up (tiles or a plain background),
-// report markers (a status letter and colour, or a score colour), clusters, layers styled
+// report markers (a status letter and colour, or a score colour, or neutral when not yet
+// assessed), clusters, layers styled
 // with simplestyle, and popups. Data from the server is only ever put into the page with
 // textContent, never as HTML: a property like <img src=x onerror=...> stays text.
 (function () {
@@ -55,11 +56,19 @@
     return (labels.statuses && labels.statuses[status]) || status;
   }
 
+  // A plugin's assessment of the report, e.g. the validation plugin's "not_assessed": nothing is
+  // known of it yet, so it is drawn in a neutral style with no score, never in a verdict colour.
+  function notAssessed(props) {
+    return Boolean(props.assessment && props.assessment.state === "not_assessed");
+  }
+
   function markerElement(props) {
     const letters = labels.letters || {};
     const node = element("span", "map-marker status-" + String(props.status || "new").replace(/[^a-z_]/g, ""),
       letters[props.status] || "?");
-    if (typeof props.score === "number") {
+    if (notAssessed(props)) {
+      node.classList.add("not-assessed");
+    } else if (typeof props.score === "number") {
       node.classList.add("by-score");
       node.style.backgroundColor = scoreColour(props.score);
     }
@@ -72,17 +81,25 @@
   }
 
   // On the map a scored marker also carries its score as text under it: its colour is never
-  // the only sign (the letter gives the status, the border shape some statuses).
+  // the only sign (the letter gives the status, the border shape some statuses). A report not
+  // yet assessed has no score badge; its title and popup say so.
   function reportIcon(props) {
     const node = markerElement(props);
-    if (typeof props.score === "number") node.appendChild(element("span", "map-marker-score", scoreText(props.score)));
+    if (typeof props.score === "number" && !notAssessed(props)) node.appendChild(element("span", "map-marker-score", scoreText(props.score)));
     return L.divIcon({ html: node, className: "map-marker-wrap", iconSize: [24, 24], iconAnchor: [12, 12],
       popupAnchor: [0, -12] });
   }
 
+  // What the marker says besides its status: its score, or that it is not yet assessed.
+  function assessmentText(props) {
+    if (notAssessed(props)) return labels.not_assessed || "not yet assessed";
+    if (typeof props.score === "number") return (labels.score || "score") + " " + scoreText(props.score);
+    return "";
+  }
+
   function markerTitle(props) {
     const facts = [statusLabel(props.status)];
-    if (typeof props.score === "number") facts.push((labels.score || "score") + " " + scoreText(props.score));
+    if (assessmentText(props)) facts.push(assessmentText(props));
     return props.title + " (" + facts.join(", ") + ")";
   }
 
@@ -96,7 +113,10 @@
     const when = props.occurred_at || props.received_at;
     const place = [props.place_name, props.adm2_name, props.adm1_name].filter(Boolean).join(", ");
     if (when || place) box.appendChild(element("p", "map-popup-meta", [when ? when.slice(0, 10) : "", place].filter(Boolean).join(" · ")));
-    if (typeof props.score === "number") {
+    if (notAssessed(props)) {
+      box.appendChild(element("p", "map-popup-meta", labels.not_assessed || "not yet assessed"));
+      if (props.assessment.reason) box.appendChild(element("p", "map-popup-meta", props.assessment.reason));
+    } else if (typeof props.score === "number") {
       box.appendChild(element("p", "map-popup-meta", (labels.score || "score") + " " + props.score.toFixed(2)));
     }
     if (props.location_coarsened) box.appendChild(element("p", "map-popup-meta", labels.approximate));
@@ -238,6 +258,7 @@
 
   window.CrisisMap = {
     config, labels, format, element, createMap, reportLayer, reportMarker, markerElement, geoJSONLayer, loadLayer,
-    fetchJSON, reportsURL, viewParams, boundsOf, statusLabel, scoreColour, scoreText, colour, pathStyle,
+    fetchJSON, reportsURL, viewParams, boundsOf, statusLabel, scoreColour, scoreText, colour, pathStyle, notAssessed,
+    assessmentText,
   };
 }());

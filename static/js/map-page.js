@@ -53,7 +53,7 @@
     item.appendChild(link);
     const sector = (CM.labels.sectors && CM.labels.sectors[props.sector]) || props.sector;
     const when = (props.occurred_at || props.received_at || "").slice(0, 10);
-    const score = typeof props.score === "number" ? (CM.labels.score || "score") + " " + CM.scoreText(props.score) : "";
+    const score = CM.assessmentText(props);
     item.appendChild(CM.element("small", "", " " + [CM.statusLabel(props.status), sector, when, score].filter(Boolean).join(" · ")));
     return item;
   }
@@ -77,6 +77,9 @@
       const points = data.features.filter((feature) => !(feature.properties && feature.properties.cluster));
       if (points.some((feature) => typeof feature.properties.score === "number")) {
         document.querySelectorAll(".map-score-legend").forEach((node) => { node.hidden = false; });
+      }
+      if (points.some((feature) => CM.notAssessed(feature.properties))) {
+        document.querySelectorAll(".map-assessment-legend").forEach((node) => { node.hidden = false; });
       }
       if (data.mode === "points") {
         points.sort((a, b) => b.properties.id - a.properties.id);

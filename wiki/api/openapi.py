@@ -81,6 +81,9 @@ REPORT_FILTERS = [
     LIMIT_PARAM, CURSOR_PARAM,
 ]
 REPORT_ID = {"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+REASON_BODY = {"required": True, "content": {"application/json": {"schema": {
+    "type": "object", "required": ["reason"],
+    "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500, "description": "kept in the report's history"}}}}}}
 GEOJSON_FEATURE = {"description": "A report as a GeoJSON Feature",
                    "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
                                "application/json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}}}}
@@ -110,6 +113,17 @@ CORE_PATHS.update({
                      {"200": GEOJSON_FEATURE, "401": ERROR, "403": ERROR, "404": ERROR, "415": ERROR, "422": ERROR},
                      parameters=[REPORT_ID],
                      requestBody={"required": True, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportPatch"}}}}),
+    },
+    "/api/v1/reports/{report_id}/withdraw": {
+        "post": _op("Withdraw a report from public view for good, to protect the people who sent it (verifiers, coordinators); "
+                    "only republishing makes it public again",
+                    {"200": GEOJSON_FEATURE, "401": ERROR, "403": ERROR, "404": ERROR, "415": ERROR, "422": ERROR},
+                    parameters=[REPORT_ID], requestBody=REASON_BODY),
+    },
+    "/api/v1/reports/{report_id}/republish": {
+        "post": _op("Make a withdrawn report public again, with a reason for its history (coordinators)",
+                    {"200": GEOJSON_FEATURE, "401": ERROR, "403": ERROR, "404": ERROR, "409": ERROR, "415": ERROR, "422": ERROR},
+                    parameters=[REPORT_ID], requestBody=REASON_BODY),
     },
 })
 

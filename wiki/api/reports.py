@@ -11,14 +11,15 @@ from sqlalchemy.orm import selectinload
 from ..auth.permissions import require
 from ..auth.tokens import token_scope
 from ..database import reads_first
-from ..errors import BadRequest, InvalidInput, NotFound, UnsupportedMediaType
+from ..errors import BadRequest, InvalidInput, UnsupportedMediaType
 from ..extensions import db
 from ..models import Report
 from ..reports.queries import ReportFilters, report_list_query
+from ..reports.serialise import announce_listing, report_feature
 from ..reports.submission import Photo, submit_report
-from ..reports.triage import merge_duplicate, update_report
+from ..reports.triage import merge_duplicate, republish_report, update_report, withdraw_report
 from ..reports.validation import report_input_from_feature
-from ..reports.visibility import announce_listing, can_view, report_feature
+from ..visibility import get_visible_report
 from . import bp
 from .requests import json_body, keyset_page
 
@@ -60,10 +61,7 @@ def create_report():
 
 
 def _get_visible(report_id: int) -> Report:
-    report = db.session.get(Report, report_id, options=[selectinload(Report.photos)])
-    if report is None or not can_view(report, current_user):
-        raise NotFound(_("There is no report %(id)d.", id=report_id))
-    return report
+    return get_visible_report(report_id, current_user, options=[selectinload(Report.photos)])
 
 
 @bp.get("/reports/<int:report_id>")
@@ -94,6 +92,35 @@ def patch_report(report_id: int):
         if not data:
             raise InvalidInput(_("Send at least one field to change."), field="body")
         update_report(report, data, current_user, comment)
+    db.session.refresh(report)
+    return jsonify(report_feature(report, current_user))
+
+
+def _reason_from_body() -> str:
+    data = json_body()
+    reason = data.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise InvalidInput(_("reason must be text."), field="reason")
+    return reason or ""
+
+
+@bp.post("/reports/<int:report_id>/withdraw")
+def withdraw(report_id: int):
+    """Verifiers, coordinators: take a report out of public view for good, with a reason
+    (to shield the people who sent it). Only republishing makes it public again."""
+    require("withdraw_report")
+    report = _get_visible(report_id)
+    withdraw_report(report, current_user, _reason_from_body())
+    db.session.refresh(report)
+    return jsonify(report_feature(report, current_user))
+
+
+@bp.post("/reports/<int:report_id>/republish")
+def republish(report_id: int):
+    """Coordinators: make a withdrawn report public again, with a reason for the history."""
+    require("republish_report")
+    report = _get_visible(report_id)
+    republish_report(report, current_user, _reason_from_body())
     db.session.refresh(report)
     return jsonify(report_feature(report, current_user))
 

@@ -18,7 +18,7 @@ from ..extensions import db
 from ..hooks import hookimpl
 from ..models import Report
 from ..reports.queries import parse_bbox
-from ..reports.visibility import is_privileged
+from ..visibility import sees_exact_locations
 from . import pcodes, spatial
 
 log = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ def filter_reports(query, params, viewer):
     if not raw or not spatial.uses_rtree():
         return None
     bbox = parse_bbox(raw)
-    if bbox and not is_privileged(viewer):  # sensitive reports are matched by their coarsened point
+    if bbox and not sees_exact_locations(viewer):  # sensitive reports are matched by their coarsened point
         bbox = spatial.coarsening_margin(bbox, current_app.config["SENSITIVE_GRID_KM"])
     return query.where(Report.id.in_(spatial.rtree_ids(bbox))) if bbox else None
 

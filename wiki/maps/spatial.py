@@ -5,22 +5,22 @@ SQLite: the R*Tree `reports_rtree` (kept in step with `reports` by the triggers 
 lon) B-tree and the covering index `ix_reports_map_viewport` do, with the planner's statistics.
 
 Privacy is part of position here: a sensitive report is shown to most viewers at the centre
-of a coarse grid cell (wiki.reports.visibility.coarsen). For those viewers the map places, counts
+of a coarse grid cell (wiki.visibility.coarsen). For those viewers the map places, counts
 and clusters it by that public point, so that neither a cluster's bounds nor the answer to
-"is it in this tiny box?" give its exact location away. `display_position` is the same
-coarsening written in SQL.
+"is it in this tiny box?" give its exact location away. That point is stored with the report
+(`public_lon`, `public_lat`); `display_position` picks it.
 """
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 
-from sqlalchemy import Column, Float, Integer, MetaData, Select, Table, and_, case, cast, func, literal, or_, select, text
+from sqlalchemy import Column, Float, Integer, MetaData, Select, Table, and_, func, or_, select, text
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..extensions import db
 from ..models import Report
-from ..reports.visibility import KM_PER_DEGREE
+from ..visibility import KM_PER_DEGREE
 
 BBox = tuple[float, float, float, float]  # west, south, east, north in degrees
 
@@ -91,39 +91,12 @@ def in_box(lon: ColumnElement, lat: ColumnElement, bbox: BBox) -> ColumnElement[
     return and_(lat.between(south, north), lon_clause)
 
 
-def _greatest(a, b):
-    return func.greatest(a, b) if dialect_name() == "postgresql" else func.max(a, b)
-
-
-def _least(a, b):
-    return func.least(a, b) if dialect_name() == "postgresql" else func.min(a, b)
-
-
-def _round5(value):
-    if dialect_name() == "postgresql":
-        from sqlalchemy import Numeric
-
-        return cast(func.round(cast(value, Numeric), 5), Float)
-    return func.round(value, 5)
-
-
-def coarse_position(grid_km: float) -> tuple[ColumnElement, ColumnElement]:
-    """SQL for wiki.reports.visibility.coarsen(Report.lon, Report.lat, grid_km)."""
-    lat_step = grid_km / KM_PER_DEGREE
-    cell_lat = (func.floor(Report.lat / lat_step) + 0.5) * lat_step
-    lon_step = literal(grid_km) / (KM_PER_DEGREE * _greatest(func.cos(func.radians(cell_lat)), 0.01))
-    cell_lon = (func.floor(Report.lon / lon_step) + 0.5) * lon_step
-    return (_round5(_greatest(-180.0, _least(180.0, cell_lon))), _round5(_greatest(-90.0, _least(90.0, cell_lat))))
-
-
-def display_position(exact: bool, grid_km: float) -> tuple[ColumnElement, ColumnElement]:
-    """Where a viewer sees each report: exactly, or (for sensitive reports, when the viewer
-    may not see exact locations) at the coarsened point."""
+def display_position(exact: bool) -> tuple[ColumnElement, ColumnElement]:
+    """Where a viewer sees each report: exactly, or (when the viewer may not see exact
+    locations) at its stored public point, which is its grid cell when it is sensitive."""
     if exact:
         return Report.lon, Report.lat
-    coarse_lon, coarse_lat = coarse_position(grid_km)
-    return (case((Report.sensitive.is_(True), coarse_lon), else_=Report.lon),
-            case((Report.sensitive.is_(True), coarse_lat), else_=Report.lat))
+    return Report.public_lon, Report.public_lat
 
 
 def coarsening_margin(bbox: BBox, grid_km: float) -> BBox:

@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from sqlalchemy import BigInteger, Integer, Select, cast, func, select
+from sqlalchemy import BigInteger, Integer, Select, case, cast, func, select
 from werkzeug.datastructures import MultiDict
 
 from .. import plugins
@@ -28,7 +28,7 @@ from ..errors import InvalidInput
 from ..extensions import db
 from ..models import Crisis, Report
 from ..reports.queries import ReportFilters, parse_bbox
-from ..reports.visibility import coarsen, is_privileged
+from ..visibility import report_place, sees_exact_locations
 from .spatial import (
     BBox,
     coarsening_margin,
@@ -48,8 +48,15 @@ MAX_ZOOM = 22
 MAX_SINGLES = 500  # cells holding one report are sent as that report, up to this many
 WORLD: BBox = (-180.0, -90.0, 180.0, 90.0)
 VIEW_PARAMS = ("bbox", "zoom", "crisis")
-# Plugin properties the map passes on (the validation plugin's score colours the markers).
+# Plugin properties the map passes on (the validation plugin's score colours the markers):
+# scalars, or a flat object of scalars (e.g. an assessment's state and reason).
 PLUGIN_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plugin_value(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(isinstance(key, str) and isinstance(item, PLUGIN_SCALARS) for key, item in value.items())
+    return isinstance(value, PLUGIN_SCALARS)
 
 
 @dataclass(frozen=True)
@@ -116,7 +123,7 @@ class Access:
         return self.view.bbox if self.exact else coarsening_margin(self.view.bbox, self.grid_km)
 
     def position(self):
-        return display_position(self.exact, self.grid_km)
+        return display_position(self.exact)
 
     def scope(self, query: Select, public_box: bool = True) -> Select:
         """Narrow `query` to the reports the viewer sees in the view, via the spatial index.
@@ -137,10 +144,11 @@ class Access:
 
 def access_for(view: View, viewer, use_rtree: bool | None = None) -> Access:
     rtree = uses_rtree() if use_rtree is None else use_rtree
-    return Access(view=view, viewer=viewer, exact=is_privileged(viewer), use_rtree=rtree)
+    return Access(view=view, viewer=viewer, exact=sees_exact_locations(viewer), use_rtree=rtree)
 
 
-POINT_COLUMNS = (Report.id, Report.lon, Report.lat, Report.title, Report.status, Report.sector, Report.place_name,
+POINT_COLUMNS = (Report.id, Report.lon, Report.lat, Report.public_lon, Report.public_lat, Report.submitted_by_id,
+                 Report.title, Report.status, Report.sector, Report.place_name,
                  Report.occurred_at, Report.received_at, Report.sensitive, Report.published, Report.adm1_pcode,
                  Report.adm1_name, Report.adm2_pcode, Report.adm2_name)
 
@@ -230,17 +238,16 @@ def _point_features(rows: Sequence, access: Access) -> list[dict[str, Any]]:
     extras = _plugin_properties([row.id for row in rows], access.viewer)
     features = []
     for row in rows:
-        coarsened = bool(row.sensitive) and not access.exact
-        lon, lat = coarsen(row.lon, row.lat, access.grid_km) if coarsened else (row.lon, row.lat)
+        place = report_place(row, access.viewer)
         properties = {
-            "id": row.id, "title": row.title, "status": row.status, "sector": row.sector, "place_name": row.place_name,
+            "id": row.id, "title": row.title, "status": row.status, "sector": row.sector, "place_name": place.place_name,
             "occurred_at": _iso(row.occurred_at), "received_at": _iso(row.received_at), "published": row.published,
-            "sensitive": row.sensitive, "location_coarsened": coarsened,
-            "adm1_pcode": row.adm1_pcode, "adm1_name": row.adm1_name, "adm2_pcode": row.adm2_pcode, "adm2_name": row.adm2_name,
-            "url": template.replace("{id}", str(row.id)),
+            "sensitive": row.sensitive, "location_coarsened": not place.exact,
+            "adm1_pcode": place.adm1_pcode, "adm1_name": place.adm1_name, "adm2_pcode": place.adm2_pcode,
+            "adm2_name": place.adm2_name, "url": template.replace("{id}", str(row.id)),
         }
         properties.update(extras.get(row.id, {}))
-        features.append({"type": "Feature", "id": row.id, "geometry": {"type": "Point", "coordinates": [lon, lat]},
+        features.append({"type": "Feature", "id": row.id, "geometry": {"type": "Point", "coordinates": [place.lon, place.lat]},
                          "properties": properties})
     return features
 
@@ -253,7 +260,7 @@ def _plugin_properties(ids: Sequence[int], viewer) -> dict[int, dict[str, Any]]:
         return found
     for extra in plugins.call("report_map_properties", report_ids=list(ids), viewer=viewer):
         for report_id, values in (extra or {}).items():
-            found.setdefault(report_id, {}).update({key: value for key, value in values.items() if isinstance(value, PLUGIN_SCALARS)})
+            found.setdefault(report_id, {}).update({key: value for key, value in values.items() if _plugin_value(value)})
     return found
 
 
@@ -303,14 +310,14 @@ def _other_crises_reach(crisis: Crisis, bbox: BBox) -> bool:
 def tree_for(access: Access) -> str | None:
     """The R*Tree that holds exactly what this view shows, or None: SQLite, no filter narrowing
     the view (a plugin's included: it must leave the query alone), a viewer who sees either
-    what the public sees or everything, and no other crisis's reports in the way."""
+    what the anonymous public sees or everything, and no other crisis's reports in the way."""
     if not uses_rtree() or not _unfiltered(access.view.filters):
         return None
     sees_unpublished = can("view_unpublished", access.viewer)
     if access.exact and sees_unpublished:
         tree = FULL_TREE
-    elif not access.exact and not sees_unpublished:
-        tree = PUBLIC_TREE
+    elif not access.exact and not sees_unpublished and not getattr(access.viewer, "is_authenticated", False):
+        tree = PUBLIC_TREE  # (a logged-in reporter also sees their own unpublished reports)
     else:
         return None
     probe = select(Report.id)
@@ -410,6 +417,10 @@ def area_counts_query(crisis: Crisis, level: int, filters: ReportFilters, viewer
     """Reports per admin area of `level` (1 or 2), with the usual filters (and a bbox, through
     the spatial index, when given)."""
     code = Report.adm1_pcode if level == 1 else Report.adm2_pcode
+    if level != 1 and not sees_exact_locations(viewer):
+        # A sensitive report's district is not the public's to know: counted as "no area".
+        code = case((Report.sensitive.is_(True), None), else_=Report.adm2_pcode)
+    code = code.label("pcode")
     query = select(code, func.count()).group_by(code)
     if bbox is not None:
         view = View(crisis=crisis, bbox=bbox, zoom=0, filters=filters)

@@ -213,6 +213,7 @@ def map_labels() -> dict:
         "open_report": _("Open the report"),
         "approximate": _("Approximate location: this report is sensitive."),
         "score": _("score"),
+        "not_assessed": _("not yet assessed"),
         "reports_in_view": _("{n} reports in view."),
         "newest_shown": _("{n} reports in view; the newest {shown} are listed. Zoom in to see them all on the map."),
         "no_reports": _("No reports in view match the filters."),

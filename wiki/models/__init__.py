@@ -5,11 +5,30 @@ from .crises import Crisis
 from .layers import Layer, LayerRevision
 from .mail import MailMessage
 from .pages import Page, PageCategory, PageLink, PageRedirect, Revision, Watch
-from .reports import RateLimitCounter, Report, ReportChange, ReportPhoto, Source
+from .reports import ContactView, RateLimitCounter, Report, ReportChange, ReportPhoto, Source
 from .users import ApiToken, LoginThrottle, RecoveryCode, User
 
 __all__ = [
-    "AdminArea", "ApiToken", "Attachment", "Crisis", "Layer", "LayerRevision", "LoginThrottle", "MailMessage", "Page",
-    "PageCategory", "PageLink", "PageRedirect", "RateLimitCounter", "RecoveryCode", "Report", "ReportChange", "ReportPhoto",
-    "Revision", "Source", "User", "Watch",
+    "AdminArea",
+    "ApiToken",
+    "Attachment",
+    "ContactView",
+    "Crisis",
+    "Layer",
+    "LayerRevision",
+    "LoginThrottle",
+    "MailMessage",
+    "Page",
+    "PageCategory",
+    "PageLink",
+    "PageRedirect",
+    "RateLimitCounter",
+    "RecoveryCode",
+    "Report",
+    "ReportChange",
+    "ReportPhoto",
+    "Revision",
+    "Source",
+    "User",
+    "Watch",
 ]

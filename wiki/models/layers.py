@@ -93,6 +93,7 @@ class LayerRevision(db.Model):
 # storage, so that the models describe exactly what the 0003_maps migration creates.
 Index("ix_reports_map_viewport", Report.crisis_id, Report.lon, Report.lat, Report.published, Report.sensitive,
       Report.status, Report.sector)
-# The sensitive reports the public sees (at a coarsened point), few among many.
+# The sensitive reports the public sees (at their stored public point), few among many.
 Index("ix_reports_map_sensitive", Report.crisis_id, Report.lon, Report.lat, Report.published, Report.sensitive,
+      Report.public_lon, Report.public_lat,
       sqlite_where=text("sensitive IS 1 AND published IS 1"), postgresql_where=text("sensitive IS true AND published IS true"))

@@ -60,6 +60,19 @@ class Source(db.Model):
         return self.user_id is None and self.contact_hash is None
 
 
+def _public_coordinate(index: int):
+    """Column default: where the public sees a new report (its grid cell when it is sensitive),
+    computed from the row's own values, for ORM objects and bulk inserts alike."""
+
+    def default(context) -> float:
+        from ..visibility import public_position
+
+        row = context.get_current_parameters()
+        return public_position(row["lon"], row["lat"], bool(row.get("sensitive")))[index]
+
+    return default
+
+
 class Report(db.Model):
     __tablename__ = "reports"
     __table_args__ = (
@@ -74,6 +87,11 @@ class Report(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     lon: Mapped[float] = mapped_column(Float)
     lat: Mapped[float] = mapped_column(Float)
+    # Where everyone who may not see exact locations sees it (wiki.visibility): computed once,
+    # when the report is stored or moved, so that every request gives the same cell.
+    # (NULL only in the moment before an INSERT fills them in from the row's own values.)
+    public_lon: Mapped[float | None] = mapped_column(Float, default=_public_coordinate(0))
+    public_lat: Mapped[float | None] = mapped_column(Float, default=_public_coordinate(1))
     place_name: Mapped[str] = mapped_column(String(200), default="")
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -82,6 +100,11 @@ class Report(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="new")
     published: Mapped[bool] = mapped_column(Boolean, default=True)
     sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Withdrawn from public view to shield its reporters: sticky. Only a coordinator's explicit
+    # republication (with a reason) clears it; the database refuses a withdrawn, published row.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    withdrawn_reason: Mapped[str] = mapped_column(String(500), default="")
+    withdrawn_by_id: Mapped[int | None] = mapped_column(Integer)  # a user id (not a foreign key: see 0006_privacy)
     channel: Mapped[str] = mapped_column(String(20), default="web")
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"), index=True)
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -136,6 +159,21 @@ class ReportChange(db.Model):
     changes: Mapped[dict] = mapped_column(JSON)  # field -> [old, new]
     comment: Mapped[str] = mapped_column(String(500), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ContactView(db.Model):
+    """One showing of a reporter's contact details to someone: who, when, which report, where.
+    Admins read these (wiki.contact_log); nothing else does."""
+
+    __tablename__ = "contact_views"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    username: Mapped[str] = mapped_column(String(80), default="")
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"), index=True)
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class RateLimitCounter(db.Model):

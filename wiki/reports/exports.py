@@ -19,6 +19,7 @@ from flask_login import current_user
 
 from .. import plugins
 from ..auth.permissions import require
+from ..contact_log import record_listing
 from ..crises.services import get_crisis_or_404
 from ..database import reads_first
 from ..errors import BadRequest, DomainError, InvalidInput, TooLarge
@@ -26,16 +27,17 @@ from ..extensions import db
 from ..media.storage import human_size
 from ..models import Crisis, Report
 from ..models.reports import STATUSES
+from ..visibility import Place, report_place, sees_contacts, source_details
 from .import_files import FIELDS, UnreadableFile, detect_mapping, open_table, preview
 from .import_uploads import KeptUpload, discard_upload, keep_upload, load_upload
 from .importer import import_reports
 from .queries import ReportFilters, report_list_query
-from .visibility import announce_listing, is_privileged, public_point, report_feature, shows_exact_location
+from .serialise import announce_listing, report_feature
 
 bp = Blueprint("exports", __name__)
 BATCH = 1000
 
-Column = tuple[str, str, Callable[[Report], Any]]
+Column = tuple[str, str, Callable[[Report, Place, dict | None], Any]]
 
 
 def _iso(value) -> str:
@@ -43,36 +45,37 @@ def _iso(value) -> str:
 
 
 def export_columns(viewer) -> list[Column]:
-    """(header, HXL hashtag, value) for each CSV column `viewer` may see."""
+    """(header, HXL hashtag, value(report, place, source)) for each CSV column `viewer` may see;
+    `place` and `source` are what wiki.visibility lets the viewer see of the report."""
     columns: list[Column] = [
-        ("id", "#meta+id", lambda r: r.id),
-        ("crisis", "#crisis+code", lambda r: r.crisis.glide or r.crisis.slug),
-        ("title", "#description+title", lambda r: r.title),
-        ("description", "#description", lambda r: r.description),
-        ("sector", "#sector", lambda r: r.sector),
-        ("status", "#status", lambda r: r.status),
-        ("occurred_at", "#date+occurred", lambda r: _iso(r.occurred_at)),
-        ("received_at", "#date+reported", lambda r: _iso(r.received_at)),
-        ("lat", "#geo+lat", lambda r: public_point(r, viewer)[1]),
-        ("lon", "#geo+lon", lambda r: public_point(r, viewer)[0]),
-        ("place_name", "#loc+name", lambda r: r.place_name if shows_exact_location(r, viewer) else ""),
-        ("adm1_pcode", "#adm1+code", lambda r: r.adm1_pcode or ""),
-        ("adm1_name", "#adm1+name", lambda r: r.adm1_name or ""),
-        ("adm2_pcode", "#adm2+code", lambda r: (r.adm2_pcode or "") if shows_exact_location(r, viewer) else ""),
-        ("adm2_name", "#adm2+name", lambda r: (r.adm2_name or "") if shows_exact_location(r, viewer) else ""),
-        ("channel", "#meta+x_channel", lambda r: r.channel),
-        ("sensitive", "#meta+x_sensitive", lambda r: "true" if r.sensitive else "false"),
-        ("location_coarsened", "#meta+x_coarsened", lambda r: "false" if public_point(r, viewer) == (r.lon, r.lat) else "true"),
-        ("duplicate_of", "#meta+x_duplicate_of", lambda r: r.duplicate_of_id or ""),
+        ("id", "#meta+id", lambda r, p, s: r.id),
+        ("crisis", "#crisis+code", lambda r, p, s: r.crisis.glide or r.crisis.slug),
+        ("title", "#description+title", lambda r, p, s: r.title),
+        ("description", "#description", lambda r, p, s: r.description),
+        ("sector", "#sector", lambda r, p, s: r.sector),
+        ("status", "#status", lambda r, p, s: r.status),
+        ("occurred_at", "#date+occurred", lambda r, p, s: _iso(r.occurred_at)),
+        ("received_at", "#date+reported", lambda r, p, s: _iso(r.received_at)),
+        ("lat", "#geo+lat", lambda r, p, s: p.lat),
+        ("lon", "#geo+lon", lambda r, p, s: p.lon),
+        ("place_name", "#loc+name", lambda r, p, s: p.place_name),
+        ("adm1_pcode", "#adm1+code", lambda r, p, s: p.adm1_pcode or ""),
+        ("adm1_name", "#adm1+name", lambda r, p, s: p.adm1_name or ""),
+        ("adm2_pcode", "#adm2+code", lambda r, p, s: p.adm2_pcode or ""),
+        ("adm2_name", "#adm2+name", lambda r, p, s: p.adm2_name or ""),
+        ("channel", "#meta+x_channel", lambda r, p, s: r.channel),
+        ("sensitive", "#meta+x_sensitive", lambda r, p, s: "true" if r.sensitive else "false"),
+        ("location_coarsened", "#meta+x_coarsened", lambda r, p, s: "false" if p.exact else "true"),
+        ("duplicate_of", "#meta+x_duplicate_of", lambda r, p, s: r.duplicate_of_id or ""),
     ]
-    if is_privileged(viewer):
+    if sees_contacts(viewer):
         columns += [
-            ("source_name", "#contact+name", lambda r: r.source.name),
-            ("source_contact", "#contact+x_contact", lambda r: r.source.contact or ""),
-            ("source_organisation", "#org+name", lambda r: r.source.organisation),
+            ("source_name", "#contact+name", lambda r, p, s: s["name"] if s else ""),
+            ("source_contact", "#contact+x_contact", lambda r, p, s: (s["contact"] or "") if s else ""),
+            ("source_organisation", "#org+name", lambda r, p, s: s["organisation"] if s else ""),
         ]
     for extra in plugins.call("export_columns", viewer=viewer):
-        columns.extend(extra)
+        columns.extend((header, tag, lambda r, p, s, value=value: value(r)) for header, tag, value in extra)
     return columns
 
 
@@ -102,6 +105,7 @@ def _geojson(filters: ReportFilters, viewer) -> Iterator[str]:
 
 def _csv(filters: ReportFilters, viewer) -> Iterator[str]:
     columns = export_columns(viewer)
+    contacts = sees_contacts(viewer)
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([header for header, _tag, _value in columns])
@@ -110,7 +114,9 @@ def _csv(filters: ReportFilters, viewer) -> Iterator[str]:
     for rows in _batches(filters, viewer):
         buffer.seek(0)
         buffer.truncate()
-        writer.writerows([[value(r) for _header, _tag, value in columns] for r in rows])
+        for r in rows:
+            place, source = report_place(r, viewer), source_details(r, viewer) if contacts else None
+            writer.writerow([value(r, place, source) for _header, _tag, value in columns])
         yield buffer.getvalue()
 
 
@@ -121,10 +127,17 @@ def _stream(body: Iterator[str], mimetype: str, filename: str) -> Response:
     return response
 
 
+def _record_contacts(filters: ReportFilters) -> None:
+    """An export shows the contacts of every report in it: recorded before it streams."""
+    if sees_contacts(current_user):
+        record_listing(report_list_query(filters, current_user))
+
+
 @bp.route("/c/<crisis_slug>/reports.geojson")
 def geojson(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     filters = ReportFilters.from_args(request.args, crisis=crisis.slug)  # a bad filter is a 422 before streaming
+    _record_contacts(filters)
     return _stream(_geojson(filters, current_user._get_current_object()), "application/geo+json",
                    f"{crisis.slug}-reports.geojson")
 
@@ -133,6 +146,7 @@ def geojson(crisis_slug: str):
 def csv_export(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     filters = ReportFilters.from_args(request.args, crisis=crisis.slug)
+    _record_contacts(filters)
     return _stream(_csv(filters, current_user._get_current_object()), "text/csv; charset=utf-8",
                    f"{crisis.slug}-reports.csv")
 

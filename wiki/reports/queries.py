@@ -8,15 +8,15 @@ from datetime import datetime
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import plugins
 from ..errors import InvalidInput
 from ..models import Crisis, Report
 from ..models.reports import SECTORS, STATUSES
+from ..visibility import sees_exact_locations, visible_reports
 from .validation import parse_datetime
-from .visibility import is_privileged, visible_filter
 
 
 def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:
@@ -69,19 +69,21 @@ class ReportFilters:
         )
 
     def apply(self, query: Select, viewer) -> Select:
-        query = visible_filter(query, viewer)
+        query = visible_reports(query, viewer)
+        exact = sees_exact_locations(viewer)
         if self.crisis:
             query = query.join(Crisis, Crisis.id == Report.crisis_id).where(Crisis.slug == self.crisis)
         if self.bbox:
             from ..maps.spatial import coarsening_margin, display_position, in_box
 
-            if is_privileged(viewer):
+            if exact:
                 query = query.where(in_box(Report.lon, Report.lat, self.bbox))
             else:
                 # Sensitive reports are found where the viewer sees them (their coarsened
                 # point), never by their exact one: a tiny bbox must not reveal where they are.
+                # (The first test lets the planner use the indexes on the exact point.)
                 grid = current_app.config["SENSITIVE_GRID_KM"]
-                public_lon, public_lat = display_position(False, grid)
+                public_lon, public_lat = display_position(False)
                 query = query.where(in_box(Report.lon, Report.lat, coarsening_margin(self.bbox, grid)),
                                     in_box(public_lon, public_lat, self.bbox))
         if self.sectors:
@@ -93,13 +95,24 @@ class ReportFilters:
         if self.until:
             query = query.where(func.coalesce(Report.occurred_at, Report.received_at) <= self.until)
         if self.adm:
-            query = query.where(or_(Report.adm1_pcode == self.adm, Report.adm2_pcode == self.adm))
+            query = query.where(adm_condition(self.adm, exact))
         if self.q:
             pattern = "%" + self.q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            in_place = func.lower(Report.place_name).like(pattern, escape="\\")
+            if not exact:  # a sensitive report's place name is not the public's to search
+                in_place = and_(in_place, Report.sensitive.is_(False))
             query = query.where(or_(func.lower(Report.title).like(pattern, escape="\\"),
-                                    func.lower(Report.description).like(pattern, escape="\\"),
-                                    func.lower(Report.place_name).like(pattern, escape="\\")))
+                                    func.lower(Report.description).like(pattern, escape="\\"), in_place))
         return plugins.chain("filter_reports", query, params=self.extra or {}, viewer=viewer)
+
+
+def adm_condition(pcode: str, exact: bool) -> ColumnElement[bool]:
+    """Reports in admin area `pcode` (level 1 or 2). For a viewer who sees sensitive reports
+    only at their grid cell, their district is unknown: they match by province only."""
+    in_district = Report.adm2_pcode == pcode
+    if not exact:
+        in_district = and_(in_district, Report.sensitive.is_(False))
+    return or_(Report.adm1_pcode == pcode, in_district)
 
 
 def report_list_query(filters: ReportFilters, viewer, newest_first: bool = True) -> Select:

@@ -1,5 +1,10 @@
-"""Coordinators' changes to reports: edit, change status, publish, merge duplicates. Every
-change is recorded (who, what, from, to, when) and announced with `report_updated`."""
+"""Coordinators' changes to reports: edit, change status, publish, merge duplicates, withdraw
+from public view and republish. Every change is recorded (who, what, from, to, when) and
+announced with `report_updated`.
+
+A withdrawal (to shield the people who sent a report) is sticky: no edit, status change,
+merge, grading or import publishes the report again; only `republish_report`, a coordinator's
+explicit decision with a reason, does (see wiki.visibility)."""
 from __future__ import annotations
 
 from typing import Any
@@ -9,12 +14,15 @@ from sqlalchemy import select
 
 from .. import plugins
 from ..auth.permissions import require
-from ..errors import InvalidInput
+from ..errors import Conflict, InvalidInput
 from ..extensions import db
 from ..models import Report, ReportChange
 from ..models.base import utcnow
 from ..models.reports import STATUSES
+from ..visibility import public_position
 from .validation import _text, parse_datetime, parse_point, parse_sector
+
+REASON_MAX = 500
 
 EDITABLE = ("title", "description", "sector", "status", "place_name", "occurred_at", "sensitive", "published", "geometry")
 
@@ -47,6 +55,9 @@ def _clean(report: Report, field: str, value: Any, max_text: int) -> dict[str, A
     if field in ("sensitive", "published"):
         if not isinstance(value, bool):
             raise InvalidInput(_("%(field)s must be true or false.", field=field), field=field)
+        if field == "published" and value and report.withdrawn_at is not None:
+            raise Conflict(_("This report was withdrawn from public view to protect the people who sent it. "
+                             "Publishing it again is a separate decision: republish it with a reason."), field="published")
         return {field: value}
     if field == "geometry":
         lon, lat = parse_point(value)
@@ -67,6 +78,8 @@ def apply_changes(report: Report, values: dict[str, Any], user, comment: str = "
         return {}
     for name, value in values.items():
         setattr(report, name, value)
+    if changes.keys() & {"lon", "lat", "sensitive"}:  # where the public sees it moves with it
+        report.public_lon, report.public_lat = public_position(report.lon, report.lat, report.sensitive)
     report.updated_at = utcnow()
     db.session.add(ReportChange(report_id=report.id, user_id=getattr(user, "id", None), author_name=getattr(user, "name", ""),
                                 changes=changes, comment=comment[:500], created_at=report.updated_at))
@@ -87,8 +100,9 @@ def update_report(report: Report, data: dict[str, Any], user, comment: str = "")
     values: dict[str, Any] = {}
     for field, value in data.items():
         values.update(_clean(report, field, value, max_text))
-    if values.get("status") == "verified" and "published" not in values and not report.published:
-        values["published"] = True  # verified information is what the public should see
+    if (values.get("status") == "verified" and "published" not in values and not report.published
+            and report.withdrawn_at is None):
+        values["published"] = True  # verified information is what the public should see (unless withdrawn)
     return apply_changes(report, values, user, comment)
 
 
@@ -107,3 +121,36 @@ def merge_duplicate(duplicate: Report, original: Report, user, comment: str = ""
     duplicate = _lock(duplicate)
     apply_changes(duplicate, {"status": "duplicate", "duplicate_of_id": target.id},
                   user, comment or _("Merged into report %(id)d", id=target.id))
+
+
+def _reason(reason: str | None) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput(_("Give a reason: it is kept in the report's history."), field="reason")
+    if len(reason) > REASON_MAX:
+        raise InvalidInput(_("The reason is longer than %(n)d characters.", n=REASON_MAX), field="reason")
+    return reason
+
+
+def withdraw_report(report: Report, user, reason: str) -> dict[str, list]:
+    """Take a report out of public view to shield the people who sent it, for good: only
+    `republish_report` makes it public again. Verifiers, coordinators and admins may."""
+    require("withdraw_report", user)
+    reason = _reason(reason)
+    report = _lock(report)
+    if report.withdrawn_at is not None:
+        return {}
+    now = utcnow()
+    return apply_changes(report, {"published": False, "withdrawn_at": now, "withdrawn_reason": reason,
+                                  "withdrawn_by_id": getattr(user, "id", None)}, user, reason)
+
+
+def republish_report(report: Report, user, reason: str) -> dict[str, list]:
+    """A coordinator's explicit decision to make a withdrawn report public again, with a reason."""
+    require("republish_report", user)
+    reason = _reason(reason)
+    report = _lock(report)
+    if report.withdrawn_at is None:
+        raise Conflict(_("This report is not withdrawn; publish it with the published field."), field="reason")
+    return apply_changes(report, {"published": True, "withdrawn_at": None, "withdrawn_reason": "", "withdrawn_by_id": None},
+                         user, reason)

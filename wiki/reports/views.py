@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -20,12 +21,12 @@ from ..extensions import db
 from ..media.storage import path_for
 from ..models import Report, ReportChange, ReportPhoto
 from ..models.reports import SECTORS, STATUSES
+from ..visibility import get_visible_report, report_place, report_visible, sees_contacts, shows_photos, source_details
 from .forms import feature_from_form
 from .queries import ReportFilters, report_list_query
 from .submission import Photo, submit_report
-from .triage import merge_duplicate, update_report
+from .triage import merge_duplicate, republish_report, update_report, withdraw_report
 from .validation import report_input_from_feature
-from .visibility import can_view, coarsen, is_privileged, shows_exact_location
 
 bp = Blueprint("reports", __name__)
 FORM_FIELDS = ("title", "description", "sector", "occurred_at", "place_name", "lat", "lon", "name", "contact", "sensitive",
@@ -34,10 +35,7 @@ QUEUE_SIZE = 100
 
 
 def _visible_or_404(report_id: int) -> Report:
-    report = db.session.get(Report, report_id, options=[selectinload(Report.photos)])
-    if report is None or not can_view(report, current_user):
-        raise NotFound(_("There is no report %(id)d.", id=report_id))
-    return report
+    return get_visible_report(report_id, current_user, options=[selectinload(Report.photos)])
 
 
 @bp.route("/c/<crisis_slug>/report", methods=["GET", "POST"])
@@ -57,7 +55,7 @@ def submit(crisis_slug: str):
             given = report_input_from_feature(feature_from_form(crisis, form), default_channel="web")
             photos = [Photo(f.filename, f.stream) for f in request.files.getlist("photos") if f.filename]
             result = submit_report(given, current_user, photos, channel="web")
-            return redirect(url_for("reports.thanks", report_id=result.report.id))
+            return _with_receipt(redirect(url_for("reports.thanks", report_id=result.report.id)), result.report.id)
         except DomainError as exc:
             if exc.status in (401, 403, 429):
                 raise
@@ -67,14 +65,36 @@ def submit(crisis_slug: str):
                            anonymous=not current_user.is_authenticated), (error.status if error else 200)
 
 
+RECEIPT_COOKIE = "report_receipt"
+
+
+def _receipts() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="report-receipt")
+
+
+def _with_receipt(response, report_id: int):
+    """The sender's receipt for the thanks page, in a cookie only that page gets: without it
+    (or the right to see the report) the page would tell anyone which report numbers exist."""
+    response.set_cookie(RECEIPT_COOKIE, _receipts().dumps(report_id), max_age=3600, httponly=True, samesite="Lax",
+                        path=url_for("reports.thanks", report_id=report_id), secure=request.is_secure)
+    return response
+
+
+def _has_receipt(report_id: int) -> bool:
+    try:
+        return _receipts().loads(request.cookies.get(RECEIPT_COOKIE, ""), max_age=3600) == report_id
+    except BadData:
+        return False
+
+
 @bp.route("/reports/<int:report_id>/thanks")
 @token_scope("submit")  # where the form sends the reporter
 def thanks(report_id: int):
     report = db.session.get(Report, report_id)
-    if report is None:
-        abort(404)
+    if report is None or not (report_visible(report, current_user) or _has_receipt(report_id)):
+        raise NotFound(_("There is no report %(id)d.", id=report_id))
     return render_template("reports/thanks.html", crisis=report.crisis, report_id=report.id,
-                           visible=can_view(report, current_user))
+                           visible=report_visible(report, current_user))
 
 
 @bp.route("/c/<crisis_slug>/reports")
@@ -95,22 +115,23 @@ def index(crisis_slug: str):
     rows = rows[:QUEUE_SIZE]
     return render_template("reports/index.html", crisis=crisis, reports=rows, filters=filters, triage=triage,
                            sectors=SECTORS, statuses=STATUSES, next_cursor=rows[-1].id if more and not triage else None,
-                           args=request.args, privileged=is_privileged(current_user),
-                           exact_location=lambda report: shows_exact_location(report, current_user))
+                           args=request.args, privileged=sees_contacts(current_user),
+                           place_of=lambda report: report_place(report, current_user),
+                           source_of=lambda report: source_details(report, current_user))
 
 
 @bp.route("/reports/<int:report_id>")
 def view(report_id: int):
     report = _visible_or_404(report_id)
-    exact = shows_exact_location(report, current_user)
-    lon, lat = (report.lon, report.lat) if exact else coarsen(report.lon, report.lat)
+    place = report_place(report, current_user)
     history = []
-    if can("triage_report") or is_privileged(current_user):
+    if can("triage_report") or sees_contacts(current_user):
         history = db.session.scalars(select(ReportChange).where(ReportChange.report_id == report.id)
                                      .order_by(ReportChange.created_at.desc(), ReportChange.id.desc())).all()
     panels = plugins.call("report_panels", report=report, viewer=current_user)
-    return render_template("reports/view.html", crisis=report.crisis, report=report, exact=exact, lon=lon, lat=lat,
-                           history=history, privileged=is_privileged(current_user), triage=can("triage_report"),
+    return render_template("reports/view.html", crisis=report.crisis, report=report, place=place,
+                           source=source_details(report, current_user), show_photos=shows_photos(report, current_user),
+                           history=history, triage=can("triage_report"), republish=can("republish_report"),
                            sectors=SECTORS, statuses=STATUSES, panels=panels)
 
 
@@ -150,6 +171,24 @@ def merge(report_id: int):
     return redirect(url_for("reports.view", report_id=report.id))
 
 
+@bp.route("/reports/<int:report_id>/withdraw", methods=["POST"])
+def withdraw(report_id: int):
+    require("withdraw_report")  # before the lookup: the answer must not depend on what exists
+    report = _visible_or_404(report_id)
+    withdraw_report(report, current_user, request.form.get("reason", ""))
+    flash(_("Report %(id)d is withdrawn from public view.", id=report.id))
+    return redirect(url_for("reports.view", report_id=report.id))
+
+
+@bp.route("/reports/<int:report_id>/republish", methods=["POST"])
+def republish(report_id: int):
+    require("republish_report")
+    report = _visible_or_404(report_id)
+    republish_report(report, current_user, request.form.get("reason", ""))
+    flash(_("Report %(id)d is public again.", id=report.id))
+    return redirect(url_for("reports.view", report_id=report.id))
+
+
 @bp.route("/reports/photos/<int:photo_id>/<size>")
 def photo(photo_id: int, size: str):
     """A report's photo; never for a sensitive report unless the viewer may see its exact place."""
@@ -157,7 +196,7 @@ def photo(photo_id: int, size: str):
     if record is None or size not in ("display", "thumb", "original"):
         abort(404)
     report = record.report
-    if not can_view(report, current_user) or not shows_exact_location(report, current_user):
+    if not shows_photos(report, current_user):
         abort(404)
     digest = {"display": record.display_sha256, "thumb": record.thumb_sha256, "original": record.sha256}[size]
     mimetype = record.content_type if size == "original" else "image/jpeg"

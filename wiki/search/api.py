@@ -68,7 +68,7 @@ register(
             _param("status", "report status(es)"),
             _param("adm1", "admin-1 P-code(s)"),
             _param("bbox", "west,south,east,north: only things located inside (sensitive reports by their public, "
-                           "coarsened point unless the caller may see exact locations)"),
+                           "coarsened point, for every caller: the index never holds their exact place)"),
             _param("since", "ISO 8601; reports by occurred_at (else received_at), pages and layers by last change",
                    {"type": "string", "format": "date-time"}),
             _param("until", "ISO 8601", {"type": "string", "format": "date-time"}),

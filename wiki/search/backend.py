@@ -35,8 +35,8 @@ class SearchUnavailable(Exception):
 class Filters:
     """Everything that narrows a search besides its words, including what the viewer may see.
 
-    A set means "one of these"; None means "any". `exact_location` says whether bbox compares
-    a sensitive report's exact point (privileged viewers) or its public, coarsened one."""
+    A set means "one of these"; None means "any". bbox compares each document's public point:
+    the index never holds the exact point of a sensitive report (wiki.visibility)."""
 
     kinds: set[str] | None = None
     crisis_ids: set[int] | None = None
@@ -49,7 +49,6 @@ class Filters:
     until: datetime | None = None
     min_score: float | None = None
     published_only: bool = True
-    exact_location: bool = False
 
 
 @dataclass

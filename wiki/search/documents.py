@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from .. import plugins
 from ..extensions import db
 from ..models import Layer, Page, Report
-from ..reports.visibility import coarsen
+from ..visibility import is_withdrawn, stored_public_position
 from .analysis import detect_language
 
 
@@ -49,7 +49,7 @@ class IndexDocument:
     status: str | None = None
     adm1_pcode: str | None = None
     adm1_name: str | None = None
-    lon: float | None = None
+    lon: float | None = None  # for reports the public point too: the index never holds a sensitive report's exact one
     lat: float | None = None
     public_lon: float | None = None
     public_lat: float | None = None
@@ -85,18 +85,24 @@ def page_document(page: Page) -> IndexDocument | None:
 
 def report_text(report: Report) -> str:
     """The searchable body of a report: what it says and where; never who sent it."""
-    parts = [report.description, report.place_name, report.adm1_name, report.adm2_name]
+    parts = [report.description, report.adm1_name]
+    if not report.sensitive:  # a sensitive report as the public sees it: place name and district would narrow the cell
+        parts += [report.place_name, report.adm2_name]
     return "\n".join(part for part in parts if part)
 
 
-def report_document(report: Report) -> IndexDocument:
+def report_document(report: Report) -> IndexDocument | None:
+    """None for a withdrawn report: the index never holds one. A sensitive report is indexed at
+    its public grid cell only (for everyone, its exact point is never in the index)."""
+    if is_withdrawn(report):
+        return None
     body = report_text(report)
-    public_lon, public_lat = (coarsen(report.lon, report.lat) if report.sensitive else (report.lon, report.lat))
+    public_lon, public_lat = stored_public_position(report)
     document = IndexDocument(
         kind="report", object_id=report.id, crisis_id=report.crisis_id, title=report.title, body=body,
         language=_language(report.title, body), published=bool(report.published), sector=report.sector,
         status=report.status, adm1_pcode=report.adm1_pcode, adm1_name=report.adm1_name,
-        lon=report.lon, lat=report.lat, public_lon=public_lon, public_lat=public_lat,
+        lon=public_lon, lat=public_lat, public_lon=public_lon, public_lat=public_lat,
         date=report.occurred_at or report.received_at, updated_at=report.updated_at,
     )
     for extra in plugins.call("report_search_fields", report=report):

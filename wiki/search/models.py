@@ -59,7 +59,7 @@ class SearchDocument(db.Model):
     adm1_pcode: Mapped[str | None] = mapped_column(String(40))
     adm1_name: Mapped[str | None] = mapped_column(String(200))
     published: Mapped[bool] = mapped_column(Boolean, default=True)
-    # The exact point (for those who may see it) and the public one (coarsened when sensitive).
+    # Both pairs hold the public point (a sensitive report's grid cell): the index never holds its exact one.
     lon: Mapped[float | None] = mapped_column(Float)
     lat: Mapped[float | None] = mapped_column(Float)
     public_lon: Mapped[float | None] = mapped_column(Float)

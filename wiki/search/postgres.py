@@ -95,8 +95,7 @@ def _filter_conditions(filters: Filters) -> list:
         conditions.append(Doc.published.is_(True))
     if filters.bbox:
         west, south, east, north = filters.bbox
-        lon = Doc.lon if filters.exact_location else Doc.public_lon
-        lat = Doc.lat if filters.exact_location else Doc.public_lat
+        lon, lat = Doc.public_lon, Doc.public_lat
         lon_condition = lon.between(west, east) if west <= east else or_(lon >= west, lon <= east)
         conditions.append(and_(lat.between(south, north), lon_condition))
     if filters.since:

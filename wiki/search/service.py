@@ -30,7 +30,8 @@ from ..i18n import LABELS
 from ..models import Crisis, Layer, Page, Report
 from ..models.reports import SECTORS, STATUSES
 from ..plugins import plugin_manager
-from ..reports.visibility import announce_listing, can_view, is_privileged, report_feature
+from ..reports.serialise import announce_listing, report_feature
+from ..visibility import report_visible
 from .analysis import detect_language
 from .backend import FACETS, SUGGEST_BELOW, Backend, Filters, Hits, SearchUnavailable, backend_for
 from .documents import html_to_text, report_text
@@ -137,7 +138,7 @@ def make_filters(search: SearchRequest, viewer) -> Filters:
         sectors=_narrow(search.sectors, from_query["sector"]), statuses=_narrow(search.statuses, from_query["status"]),
         adm1=_narrow(search.adm1, from_query["adm1"]), excluded={k: v for k, v in excluded.items() if v},
         bbox=search.bbox, since=search.since, until=search.until, min_score=search.min_score,
-        published_only=not can("view_unpublished", viewer), exact_location=is_privileged(viewer),
+        published_only=not can("view_unpublished", viewer),
     )
 
 
@@ -222,7 +223,7 @@ def load_results(hits: list[tuple[str, int, float, str | None]], parsed: ParsedQ
     if wanted.get("report"):
         for report in db.session.scalars(select(Report).options(selectinload(Report.photos), selectinload(Report.crisis))
                                          .where(Report.id.in_(wanted["report"]))):
-            if can_view(report, viewer):
+            if report_visible(report, viewer):
                 found["report", report.id] = report
     if wanted.get("page"):
         for page in db.session.scalars(select(Page).options(selectinload(Page.current_revision), selectinload(Page.crisis))

@@ -317,8 +317,7 @@ def filter_mask(snapshot: Snapshot, filters: Filters) -> np.ndarray:
         mask &= snapshot.column("pub") == 1
     if filters.bbox:
         west, south, east, north = filters.bbox
-        lon = snapshot.column("lon" if filters.exact_location else "plon")
-        lat = snapshot.column("lat" if filters.exact_location else "plat")
+        lon, lat = snapshot.column("plon"), snapshot.column("plat")
         with np.errstate(invalid="ignore"):
             inside_lon = (lon >= west) & (lon <= east) if west <= east else (lon >= west) | (lon <= east)
             mask &= inside_lon & (lat >= south) & (lat <= north)

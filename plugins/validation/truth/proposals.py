@@ -26,7 +26,7 @@ from wiki.auth.permissions import can
 from wiki.extensions import db
 from wiki.models import Crisis, Report, Source
 from wiki.models.base import utcnow
-from wiki.reports.visibility import can_view
+from wiki.visibility import report_visible
 
 from .discovery import Claim, Discovery, Settings, discover
 from .models import NUMERIC, ClaimSourceReliability, ClaimSubject, ReportClaim
@@ -212,7 +212,7 @@ def subject_views(subjects: list[ClaimSubject], viewer) -> list[dict[str, Any]]:
         if show_sources else {}
     by_subject: dict[int, list[ClaimRow]] = {}
     for row in rows:
-        if can_view(reports[row.report_id], viewer):
+        if report_visible(reports[row.report_id], viewer):
             by_subject.setdefault(row.subject_id, []).append(row)
     views = []
     for subject in subjects:

@@ -7,10 +7,9 @@ from flask_login import current_user
 
 from wiki.api.requests import cursor_arg, json_body, page_limit
 from wiki.crises.services import get_crisis_or_404
-from wiki.errors import InvalidInput, NotFound
+from wiki.errors import InvalidInput
 from wiki.extensions import db
-from wiki.models import Report
-from wiki.reports.visibility import can_view
+from wiki.visibility import get_visible_report
 
 from .claims import claim_input, require_claim_editor, store_claim
 from .proposals import discover_crisis, subject_views, subjects_page
@@ -23,9 +22,7 @@ def create_claim(report_id: int):
     """Coordinators and verifiers: record what a report says about a subject; 201 for a new
     claim, 200 when it replaces the report's earlier value for the same subject."""
     require_claim_editor(current_user)
-    report = db.session.get(Report, report_id)
-    if report is None or not can_view(report, current_user):
-        raise NotFound(_("There is no report %(id)d.", id=report_id))
+    report = get_visible_report(report_id, current_user)
     given = claim_input(json_body())
     stored = store_claim(report, given, current_user)
     claim_id, subject = stored.claim.id, stored.claim.subject

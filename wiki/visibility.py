@@ -1,0 +1,188 @@
+"""The one visibility rule: for a viewer and an object, whether it exists for them, which of its
+fields they see, how precisely they see where it is, and whether they see who sent it.
+
+crisiswiki holds reports from people who may be at risk for having sent them. Every output
+(HTML pages, the JSON and GeoJSON API, map points and clusters, the search index and its
+results, exports, feeds, plugin panels, caches) asks this module and nothing else, so the rule
+is written once:
+
+- A report exists for a viewer when it is published, when the viewer may see unpublished
+  reports (verifiers, coordinators, admins), or when the viewer sent it.
+- A withdrawn report (taken out of public view to shield its reporters) stays out of public
+  view: nothing but an explicit republication by a coordinator, with a reason, publishes it
+  again. The database enforces it too (a withdrawn report cannot be stored as published).
+- Who sent a report (the source's name, contact, organisation, account) is for those who may
+  see contacts (verifiers, coordinators, admins); each time a contact is shown to someone,
+  it is recorded (wiki.contact_log).
+- A sensitive report is placed, for everyone who may not see exact locations, at the centre of
+  a grid cell of about SENSITIVE_GRID_KM, computed once when the report is stored
+  (`public_lon`, `public_lat`): the same cell on every request, so repeated requests cannot be
+  averaged back to the place. Everything derived from the place follows it: the place name,
+  the admin area below level 1, photos (which can show the place), distances, map clusters.
+- The reporter sees their own report as they sent it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from flask_babel import gettext as _
+from sqlalchemy import ColumnElement, Select, or_
+
+from .auth.permissions import can
+from .errors import NotFound
+from .extensions import db
+from .models import Report
+
+KM_PER_DEGREE = 111.32  # length of a degree of latitude (and of longitude at the equator)
+
+
+# -- who the viewer is ---------------------------------------------------------------------------
+
+def sees_unpublished(viewer) -> bool:
+    return can("view_unpublished", viewer)
+
+
+def sees_contacts(viewer) -> bool:
+    """May `viewer` see who sent reports (name, contact, organisation)?"""
+    return can("view_contacts", viewer)
+
+
+def sees_exact_locations(viewer) -> bool:
+    """May `viewer` see the exact place of sensitive reports? The same people who see contacts."""
+    return can("view_contacts", viewer)
+
+
+def _user_id(viewer) -> int | None:
+    return viewer.id if getattr(viewer, "is_authenticated", False) else None
+
+
+def is_reporter(report: Report, viewer) -> bool:
+    """Did `viewer` (a logged-in user) send `report`?"""
+    user_id = _user_id(viewer)
+    return user_id is not None and report.submitted_by_id == user_id
+
+
+# -- reports: do they exist for the viewer -------------------------------------------------------
+
+def report_visible(report: Report, viewer) -> bool:
+    return bool(report.published) or sees_unpublished(viewer) or is_reporter(report, viewer)
+
+
+def get_visible_report(report_id: int, viewer, options=()) -> Report:
+    """The report if it exists for `viewer`, else NotFound: the same answer whether it does not
+    exist at all or is hidden from them, so hidden reports cannot be told apart."""
+    report = db.session.get(Report, report_id, options=list(options))
+    if report is None or not report_visible(report, viewer):
+        raise NotFound(_("There is no report %(id)d.", id=report_id))
+    return report
+
+
+def visible_reports(query: Select, viewer) -> Select:
+    """Restrict a query over Report to the reports `viewer` may see."""
+    if sees_unpublished(viewer):
+        return query
+    user_id = _user_id(viewer)
+    if user_id is None:
+        return query.where(Report.published.is_(True))
+    return query.where(or_(Report.published.is_(True), Report.submitted_by_id == user_id))
+
+
+def is_withdrawn(report: Report) -> bool:
+    return report.withdrawn_at is not None
+
+
+# -- reports: where they are -------------------------------------------------------------------
+
+def coarsen(lon: float, lat: float, grid_km: float | None = None) -> tuple[float, float]:
+    """The centre of the grid cell (about grid_km on a side) that holds the point."""
+    grid_km = grid_km or current_app.config["SENSITIVE_GRID_KM"]
+    lat_step = grid_km / KM_PER_DEGREE
+    cell_lat = (math.floor(lat / lat_step) + 0.5) * lat_step
+    lon_step = grid_km / (KM_PER_DEGREE * max(math.cos(math.radians(cell_lat)), 0.01))
+    cell_lon = (math.floor(lon / lon_step) + 0.5) * lon_step
+    return round(max(-180.0, min(180.0, cell_lon)), 5), round(max(-90.0, min(90.0, cell_lat)), 5)
+
+
+def public_position(lon: float, lat: float, sensitive: bool) -> tuple[float, float]:
+    """Where the public sees a report: its own point, or its grid cell when it is sensitive.
+    Stored with the report (`public_lon`, `public_lat`) when it is stored or moved."""
+    return coarsen(lon, lat) if sensitive else (lon, lat)
+
+
+def shows_exact_location(report: Report, viewer) -> bool:
+    return not report.sensitive or sees_exact_locations(viewer) or is_reporter(report, viewer)
+
+
+@dataclass(frozen=True)
+class Place:
+    """What a viewer sees of where a report is."""
+
+    lon: float
+    lat: float
+    exact: bool
+    place_name: str
+    adm1_pcode: str | None
+    adm1_name: str | None
+    adm2_pcode: str | None  # a district can be as precise as the grid cell: only with the exact place
+    adm2_name: str | None
+
+
+def report_place(report: Report, viewer) -> Place:
+    exact = shows_exact_location(report, viewer)
+    if exact:
+        return Place(report.lon, report.lat, True, report.place_name, report.adm1_pcode, report.adm1_name,
+                     report.adm2_pcode, report.adm2_name)
+    lon, lat = stored_public_position(report)
+    return Place(lon, lat, False, "", report.adm1_pcode, report.adm1_name, None, None)
+
+
+def stored_public_position(report: Report) -> tuple[float, float]:
+    if report.public_lon is None or report.public_lat is None:  # not flushed yet
+        return public_position(report.lon, report.lat, report.sensitive)
+    return report.public_lon, report.public_lat
+
+
+def position_columns(viewer) -> tuple[ColumnElement, ColumnElement]:
+    """SQL for where `viewer` sees each report (lists, maps, clusters, bbox filters)."""
+    if sees_exact_locations(viewer):
+        return Report.lon, Report.lat
+    return Report.public_lon, Report.public_lat
+
+
+def shows_photos(report: Report, viewer) -> bool:
+    """Photos can show the place: a sensitive report's are for those who see its exact place."""
+    return report_visible(report, viewer) and shows_exact_location(report, viewer)
+
+
+# -- reports: who sent them --------------------------------------------------------------------
+
+def source_details(report: Report, viewer) -> dict[str, Any] | None:
+    """The source of `report` as `viewer` may see it, or None. Showing a contact is recorded."""
+    if not (sees_contacts(viewer) or is_reporter(report, viewer)):
+        return None
+    source = report.source
+    if source.contact and not is_reporter(report, viewer):
+        from .contact_log import note_contact_shown
+
+        note_contact_shown(report.id, source.id)
+    return {"id": source.id, "name": source.name, "contact": source.contact, "organisation": source.organisation,
+            "channel": source.channel, "user": source.user.username if source.user else None}
+
+
+# -- other objects -------------------------------------------------------------------------------
+
+def page_visible(page, viewer) -> bool:
+    """Deleted pages exist only for those who may restore them."""
+    return not page.is_deleted or can("view_deleted", viewer)
+
+
+def layer_visible(layer, viewer) -> bool:
+    return not layer.is_deleted or can("view_deleted", viewer)
+
+
+def source_record_visible(viewer) -> bool:
+    """A source's whole record (its reports, its track record) is for verifiers and admins."""
+    return can("view_source_record", viewer)
