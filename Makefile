@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: run test install postgres chromium lint clean-instance bench bench-quick bench-tools bench-peer translations
+.PHONY: run test install postgres chromium nginx lint clean-instance bench bench-quick bench-tools bench-peer translations
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,7 +40,14 @@ chromium:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-test: $(STAMP) postgres chromium
+# Debian's nginx, for the reverse-proxy test (tests/security/test_behind_nginx.py starts its own).
+nginx:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+		echo "Installing nginx (Debian package) for the reverse-proxy test"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx-light >/dev/null; \
+	fi
+
+test: $(STAMP) postgres chromium nginx
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)

@@ -340,7 +340,8 @@ def test_a_revoked_token_gets_401(app, client, crisis, make_user, login):
         assert db.session.get(ApiToken, token_id).revoked is True
     response = put_page(app.test_client(), plain)
     assert response.status_code == 401
-    assert response.json["error"]["code"] == "unauthorized"
+    assert response.json["error"]["code"] == "invalid_token"
+    assert 'error="invalid_token"' in response.headers["WWW-Authenticate"]
 
 
 @pytest.mark.parametrize("header", ["Bearer cw_not-a-real-token", "Bearer ", "Bearer", "bearer garbage"])
@@ -410,6 +411,16 @@ def test_create_user_command_defaults_to_volunteer_and_can_issue_a_token(app, cr
     with app.app_context():
         assert db.session.scalar(select(User.role).where(User.username == "scripted")) == "volunteer"
     assert put_page(app.test_client(), plain).status_code == 403  # authenticated, but a volunteer
+
+
+def test_create_user_command_takes_an_email_address_and_checks_it(app, runner):
+    result = runner.invoke(args=["create-user", "mailed", "--password", "long enough pw", "--email", "mailed@example.org"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        assert db.session.scalar(select(User.email).where(User.username == "mailed")) == "mailed@example.org"
+    refused = runner.invoke(args=["create-user", "unmailed", "--password", "long enough pw", "--email", "nope"])
+    assert refused.exit_code == 1 and "is not an e-mail address" in refused.output
+    assert user_count(app) == 1
 
 
 def test_create_user_command_prompts_for_the_password_when_not_given(app, client, runner):

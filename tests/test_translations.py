@@ -108,7 +108,7 @@ def site(app, client, crisis, make_user, login):
     editor.post("/c/quake/wiki/Main/edit", data={"body": "Hello again", "base_revision": page["base_revision"]})
     report = client.post("/api/v1/reports", json={"type": "Feature", "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]},
                                                   "properties": {"title": "Bridge down", "crisis": "quake"}}).get_json()
-    public = ["/", "/recent", "/login", "/c/quake/", "/c/quake/pages", "/c/quake/recent", "/c/quake/category/Overview",
+    public = ["/", "/recent", "/login", "/forgot-password", "/c/quake/", "/c/quake/pages", "/c/quake/recent", "/c/quake/category/Overview",
               "/c/quake/wiki/Main", "/c/quake/wiki/Main/history", "/c/quake/wiki/Main/diff?from=1&to=2",
               "/c/quake/wiki/Main/revisions/1", "/c/quake/report", "/c/quake/reports", f"/reports/{report['id']}",
               "/c/quake/attachments"]
@@ -117,7 +117,8 @@ def site(app, client, crisis, make_user, login):
         if optional in rules:
             public.append(optional.replace("<crisis_slug>", "quake"))
     staff = ["/crises/new", "/c/quake/settings", "/c/quake/new", "/c/quake/new-sitrep", "/c/quake/wiki/Main/edit",
-             "/c/quake/wiki/Main/rename", "/watchlist", "/account/tokens", "/c/quake/reports/import"]
+             "/c/quake/wiki/Main/rename", "/watchlist", "/account", "/account/password", "/account/two-factor",
+             "/account/tokens", "/c/quake/reports/import"]
     return editor, public, staff
 
 
@@ -127,7 +128,7 @@ def test_every_page_renders_translated_in_every_language(app, client, site, lang
     admin = app.test_client()
     login(make_user("admin"), admin)
     phrases = english_phrases()
-    for who, urls in ((client, public), (editor, staff), (admin, ["/admin/users"])):
+    for who, urls in ((client, public), (editor, staff), (admin, ["/admin/users", "/admin/mail"])):
         who.set_cookie("lang", language, domain="wiki.test")
         for url in urls:
             response = who.get(url)

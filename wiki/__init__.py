@@ -39,11 +39,6 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     if test_config:
         app.config.update(test_config)
     config_module.finalise(app)
-    if app.config["PROXY_FIX_X_FOR"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        # Behind a reverse proxy the client address comes from X-Forwarded-For (rate limits).
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=1)
 
     from .database import IdConverter, configure_engine, sqlite_engine_options
 
@@ -65,22 +60,27 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     init_i18n(app, babel)
 
     from . import models  # noqa: F401  (registers the core tables)
-    from .auth import accounts  # noqa: F401  (registers the login loaders)
+    from .auth import init_auth  # (wiki.auth.accounts registers the login loaders)
     from .errors import register_error_handlers
-    from .security import init_security
+    from .mail import init_mail
+    from .security import configure_cookies, init_security
 
     register_error_handlers(app)
+    init_auth(app)  # bearer tokens are checked first, before the CSRF check
     init_security(app)
+    configure_cookies(app)
+    init_mail(app)
 
     from .api import bp as api_bp
     from .auth import bp as auth_bp
     from .crises import bp as crises_bp
+    from .mail.views import bp as mail_bp
     from .maps import bp as maps_bp  # also adds the maps API to api_bp, so before registering it
     from .media import bp as media_bp
     from .pages import bp as pages_bp
     from .reports import exports_bp, reports_bp
 
-    for blueprint in (auth_bp, crises_bp, pages_bp, media_bp, reports_bp, exports_bp, maps_bp, api_bp):
+    for blueprint in (auth_bp, crises_bp, pages_bp, media_bp, reports_bp, exports_bp, maps_bp, api_bp, mail_bp):
         app.register_blueprint(blueprint)
 
     from .contact_log import init_contact_log
@@ -111,4 +111,13 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     from .pages.cache_server import init_cache_server
 
     init_cache_server(app)
+    from .security import SecurityHeaders
+
+    app.wsgi_app = SecurityHeaders(app, app.wsgi_app)
+    if app.config["PROXY_FIX_X_FOR"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Outermost, so that everything inside (security headers, the page cache, static files,
+        # Flask) sees the client's address and scheme as the trusted proxy reported them.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=1)
     return app

@@ -88,9 +88,11 @@ def demo_login() -> None:
 @click.option("--role", type=click.Choice(ROLES), default="volunteer", show_default=True)
 @click.option("--password", help="Omit to be prompted (recommended: it keeps the password out of shell history).")
 @click.option("--display-name", default="")
-@click.option("--token", is_flag=True, help="Also issue a personal API token and print it.")
+@click.option("--email", default=None, help="For password reset mails.")
+@click.option("--token", is_flag=True, help="Also issue a personal API token (scope full) and print it.")
 @with_appcontext
-def create_user_command(username: str, role: str, password: str | None, display_name: str, token: bool) -> None:
+def create_user_command(username: str, role: str, password: str | None, display_name: str, email: str | None,
+                        token: bool) -> None:
     """Create a user with a role: admin, coordinator, verifier or volunteer."""
     from .auth.accounts import create_user
     from .models import ApiToken
@@ -98,7 +100,7 @@ def create_user_command(username: str, role: str, password: str | None, display_
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:
-        user = create_user(username, password, role=role, display_name=display_name)
+        user = create_user(username, password, role=role, display_name=display_name, email=email)
     except DomainError as exc:
         click.echo(f"Error: {exc.message}", err=True)
         sys.exit(1)
@@ -110,7 +112,8 @@ def create_user_command(username: str, role: str, password: str | None, display_
 
 
 def register_commands(app: Flask) -> None:
+    from .mail.cli import send_mail_command
     from .reports.import_command import import_reports_command
 
-    for command in (init_db, demo_login, create_user_command, import_reports_command):
+    for command in (init_db, demo_login, create_user_command, import_reports_command, send_mail_command):
         app.cli.add_command(command)

@@ -30,6 +30,31 @@ DEFAULTS: dict[str, Any] = {
     "WTF_CSRF_TIME_LIMIT": None,  # a coordinator may keep an edit form open for hours
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_HTTPONLY": True,
+    # "auto": cookies are Secure when the request came over HTTPS (after ProxyFix); or true/false.
+    "SESSION_COOKIE_SECURE": "auto",
+    "REMEMBER_COOKIE_SAMESITE": "Lax",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "HSTS_SECONDS": 365 * 24 * 3600,  # Strict-Transport-Security on HTTPS responses (0: none)
+    # Accounts (wiki/auth): password policy, login throttling, password reset, two-factor.
+    "PASSWORD_MIN_LENGTH": 8,  # NIST SP 800-63B's floor; see wiki/auth/passwords.py
+    "LOGIN_FREE_ATTEMPTS": 5,  # failures per account before each further attempt must wait
+    "LOGIN_ADDRESS_FREE_ATTEMPTS": 20,  # ... per client address (many people may share one)
+    "LOGIN_MAX_DELAY_SECONDS": 900,  # the wait doubles from 1 s up to this
+    "LOGIN_FORGET_SECONDS": 24 * 3600,  # failures older than this are forgotten
+    "PASSWORD_RESET_SECONDS": 3600,  # how long a reset link works
+    "PASSWORD_RESET_ADDRESS_LIMIT": 10,  # reset requests per client address per hour (then 429)
+    "PASSWORD_RESET_ACCOUNT_LIMIT": 3,  # reset mails per account per hour (then silently none)
+    "BASE_URL": "",  # e.g. https://wiki.example.org: links in mails; default: the request's host
+    "TWO_FACTOR_REQUIRED_ROLES": [],  # e.g. ["admin", "coordinator"]: must set up TOTP at next login
+    # Mail (wiki/mail), with Flask-Mail's names. No MAIL_SERVER: mail waits in the outbox (/admin/mail).
+    "MAIL_SERVER": "",
+    "MAIL_PORT": 25,
+    "MAIL_USE_TLS": False,  # STARTTLS
+    "MAIL_USE_SSL": False,  # TLS from the start (port 465)
+    "MAIL_USERNAME": "",
+    "MAIL_PASSWORD": "",
+    "MAIL_DEFAULT_SENDER": "crisiswiki@localhost",
+    "MAIL_TIMEOUT": 10,  # seconds to wait for the SMTP server
     "API_PAGE_SIZE": 100,
     "API_MAX_PAGE_SIZE": 1000,
     "PAGE_MAX_BYTES": 512 * 1024,  # Markdown source of one revision
@@ -51,7 +76,9 @@ DEFAULTS: dict[str, Any] = {
     "SENSITIVE_GRID_KM": 10.0,  # public location of a sensitive report: a cell of this size
     "ANONYMOUS_SUBMIT_LIMIT": 60,  # anonymous reports per client address ...
     "ANONYMOUS_SUBMIT_WINDOW": 3600,  # ... per this many seconds
-    "PROXY_FIX_X_FOR": 0,  # trusted proxies in front of the app (for the client address)
+    # Trusted proxies in front of the app: the client address comes from X-Forwarded-For (rate
+    # limits, login throttling), the scheme from X-Forwarded-Proto (HTTPS: HSTS, Secure cookies).
+    "PROXY_FIX_X_FOR": 0,
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's default; the tests use a cheaper pbkdf2
     # Map tile hosts etc. that pages may load images from (Content-Security-Policy img-src).
     "CSP_EXTRA_IMG_SOURCES": [],
@@ -145,6 +172,13 @@ def finalise(app: Flask) -> None:
         app.config["UPLOAD_FOLDER"] = str(instance / "uploads")
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+    roles = app.config["TWO_FACTOR_REQUIRED_ROLES"]
+    roles = [part.strip() for part in roles.split(",") if part.strip()] if isinstance(roles, str) else list(roles)
+    from .models.users import ROLES
+
+    if set(roles) - set(ROLES):
+        raise ValueError(f"TWO_FACTOR_REQUIRED_ROLES: unknown roles {sorted(set(roles) - set(ROLES))}")
+    app.config["TWO_FACTOR_REQUIRED_ROLES"] = roles
 
 
 def _instance_secret(path: Path) -> str:

@@ -30,6 +30,10 @@ class DomainError(Exception):
         body.update(self.extra)
         return {"error": body}
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers that go with the error (WWW-Authenticate, Retry-After)."""
+        return {}
+
 
 class InvalidInput(DomainError):
     """The request is understood but a field's value is wrong (422)."""
@@ -63,6 +67,11 @@ class Forbidden(DomainError):
 class Unauthorized(DomainError):
     status = 401
     code = "unauthorized"
+
+    def headers(self) -> dict[str, str]:
+        # A 401 names the way to authenticate (RFC 9110); a bearer token (RFC 6750) is the
+        # one scripts can use. No error code: the request carried no credentials.
+        return {"WWW-Authenticate": 'Bearer realm="crisiswiki"'}
 
 
 class NotFound(DomainError):
@@ -116,6 +125,9 @@ class RateLimited(DomainError):
         super().__init__(message)
         self.retry_after = retry_after
 
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
 
 def wants_json() -> bool:
     """API paths always get JSON; elsewhere, JSON when the client prefers it to HTML."""
@@ -157,10 +169,7 @@ def _http_message(status: int) -> str | None:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain(error: DomainError):
-        headers = {}
-        if isinstance(error, RateLimited):
-            headers["Retry-After"] = str(error.retry_after)
-        return _respond(error.status, error.to_dict(), headers)
+        return _respond(error.status, error.to_dict(), error.headers())
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):

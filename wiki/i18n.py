@@ -2,10 +2,11 @@
 Accept-Language, else English. Arabic pages are laid out right to left."""
 from __future__ import annotations
 
+import math
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, abort, current_app, has_request_context, redirect, request
-from flask_babel import Babel, Domain, get_locale, gettext
+from flask_babel import Babel, Domain, get_locale, gettext, ngettext
 
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "ar": "العربية"}
@@ -26,6 +27,7 @@ LABELS: dict[str, dict[str, str]] = {
              "volunteer": N_("volunteer")},
     "kind": {"create": N_("created"), "edit": N_("edited"), "revert": N_("reverted"), "rename": N_("renamed"),
              "merge": N_("merged")},
+    "scope": {"full": N_("full"), "read": N_("read"), "submit": N_("submit")},  # of API tokens
     "channel": {"web": N_("web form"), "api": N_("API"), "sms": N_("SMS"), "email": N_("e-mail"),
                 "import": N_("import")},
 }
@@ -41,6 +43,13 @@ def label(group: str, value) -> str:
     else:
         names = LABELS.get(group, {})
     return gettext(names[value]) if isinstance(value, str) and value in names else ("" if value is None else str(value))
+
+
+def format_wait(seconds: int) -> str:
+    """How long to wait, in words: "40 seconds", "3 minutes" (rounded up)."""
+    if seconds < 60:
+        return ngettext("%(num)d second", "%(num)d seconds", seconds)
+    return ngettext("%(num)d minute", "%(num)d minutes", math.ceil(seconds / 60))
 
 
 def language_for(req, config) -> str:

@@ -1,0 +1,1 @@
+"""Security tests that need more than the app: real proxies and servers."""

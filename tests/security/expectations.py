@@ -28,6 +28,7 @@ ASSESSORS = frozenset({"verifier", "admin"})  # assess_report
 RECORD_READERS = frozenset({"verifier", "admin"})  # view_source_record
 CLAIMERS = frozenset({"verifier", "coordinator", "admin"})  # assess_report or triage_report
 PRIVILEGED = frozenset({"verifier", "coordinator", "admin"})  # view_contacts, view_unpublished
+STAFF = frozenset({"verifier", "coordinator", "admin"})  # may use two-factor authentication
 SHIELDERS = frozenset({"verifier", "coordinator", "admin"})  # withdraw_report (republish_report: EDITORS)
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Routes this table does not cover: static files are not the app's (WhiteNoise serves them in production).
@@ -112,6 +113,29 @@ ROWS: list[Row] = [
     Row("auth.login", "POST", EVERYONE,
         lambda w: ("/login", {"data": {"username": "sec-other", "password": "correct horse battery"}}), last=True),
     Row("auth.logout", "POST", EVERYONE, lambda w: ("/logout", {}), last=True),
+    # The second login step, with no first step done: a GET is sent back to the login form, a POST refused (401).
+    Row("auth.login_code", "GET", EVERYONE, lambda w: ("/login/two-factor", {})),
+    Row("auth.login_code", "POST", EVERYONE, lambda w: ("/login/two-factor", {"data": {"code": "123456"}}), ok=frozenset({401})),
+    Row("auth.login_setup", "GET", EVERYONE, lambda w: ("/login/two-factor/setup", {})),
+    Row("auth.login_setup", "POST", EVERYONE, lambda w: ("/login/two-factor/setup", {"data": {"code": "123456"}}),
+        ok=frozenset({401})),
+    Row("auth.forgot_password", "GET", EVERYONE, lambda w: ("/forgot-password", {})),
+    Row("auth.forgot_password", "POST", EVERYONE, lambda w: ("/forgot-password", {"data": {"identifier": "nobody"}})),
+    # A forged link: 400 for everyone.
+    Row("auth.reset_password", "GET", EVERYONE, lambda w: ("/reset-password/forged", {}), ok=frozenset({400})),
+    Row("auth.reset_password", "POST", EVERYONE, lambda w: ("/reset-password/forged", {"data": {
+        "password": "long enough pw", "confirmation": "long enough pw"}}), ok=frozenset({400})),
+    Row("auth.account", "GET", LOGGED_IN, lambda w: ("/account", {})),
+    Row("auth.account", "POST", LOGGED_IN,
+        lambda w: ("/account", {"data": {"email": "matrix@example.org", "current_password": "correct horse battery"}})),
+    Row("auth.change_password", "GET", LOGGED_IN, lambda w: ("/account/password", {})),
+    # A wrong current password: 422, and the session lives on.
+    Row("auth.change_password", "POST", LOGGED_IN, lambda w: ("/account/password", {"data": {
+        "current_password": "not it", "password": "x", "confirmation": "x"}}), ok=frozenset({422})),
+    Row("auth.two_factor_settings", "GET", STAFF, lambda w: ("/account/two-factor", {})),
+    Row("auth.two_factor_settings", "POST", STAFF, lambda w: ("/account/two-factor", {"data": {"action": "start"}})),
+    Row("auth.reset_two_factor", "POST", ADMIN, lambda w: (f"/admin/users/{w.other_user_id}/two-factor/reset", {})),
+    Row("mail.outbox", "GET", ADMIN, lambda w: ("/admin/mail", {})),
     Row("auth.users", "GET", ADMIN, lambda w: ("/admin/users", {})),
     Row("contact_log.contacts_seen", "GET", ADMIN, lambda w: ("/admin/contacts-seen", {})),
     Row("auth.users", "POST", ADMIN,

@@ -9,6 +9,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ..auth.permissions import require
+from ..auth.tokens import token_scope
 from ..database import fits_id, reads_first
 from ..errors import BadRequest, InvalidInput, NotFound, UnsupportedMediaType
 from ..extensions import db
@@ -43,6 +44,7 @@ def _feature_and_photos() -> tuple[dict, list[Photo]]:
 
 
 @bp.post("/reports")
+@token_scope("submit")
 @reads_first
 def create_report():
     require("submit_report")

@@ -3,30 +3,25 @@ from __future__ import annotations
 
 import hmac
 import re
-from datetime import UTC, datetime, timedelta
 
-from flask import current_app, g, request
+from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..database import write_transaction
 from ..errors import Conflict, InvalidInput, Unauthorized
 from ..extensions import db, login_manager
-from ..models import ApiToken, User
+from ..models import User
 from ..models.users import ROLES
-
-TOKEN_USE_RESOLUTION = timedelta(minutes=1)
+from .passwords import validate_password
+from .tokens import bearer
 
 # fullmatch: with match() and `$`, "alice\n" would pass (`$` also matches before a final newline).
 _USERNAME = re.compile(r"[\w.-]{2,80}")
-MIN_PASSWORD = 8
-
-
-def validate_password(password: str | None) -> None:
-    if len(password or "") < MIN_PASSWORD:
-        raise InvalidInput(_("A password needs at least %(n)d characters.", n=MIN_PASSWORD), field="password")
+# Deliberately loose: one @, something on each side, no spaces. The only real check of an
+# address is a mail that arrives.
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
 
 def validate_role(role: str | None) -> None:
@@ -34,12 +29,23 @@ def validate_role(role: str | None) -> None:
         raise InvalidInput(_("Unknown role %(role)r; choose one of %(list)s.", role=role, list=", ".join(ROLES)), field="role")
 
 
+def validate_email(email: str | None) -> str | None:
+    """The address cleaned up, or None for none; InvalidInput (422) if it cannot be one."""
+    email = (email or "").strip()
+    if not email:
+        return None
+    if len(email) > 254 or not _EMAIL.fullmatch(email):
+        raise InvalidInput(_("%(email)r is not an e-mail address.", email=email), field="email")
+    return email
+
+
 def create_user(username: str, password: str, role: str = "volunteer", display_name: str = "", email: str | None = None) -> User:
     """Create a user; raises InvalidInput or Conflict without writing anything."""
     if not _USERNAME.fullmatch(username or ""):
         raise InvalidInput(_("A username is 2-80 letters, digits, '.', '_' or '-'."), field="username")
     validate_role(role)
-    validate_password(password)
+    validate_password(password, username)
+    email = validate_email(email)
     # Usernames differing only in case ("Admin" next to "admin") would let one person pass for another.
     if db.session.scalar(select(User.id).where(func.lower(User.username) == username.lower())) is not None:
         raise Conflict(_("The username %(name)r is taken.", name=username), field="username")
@@ -67,7 +73,7 @@ def update_user(user: User, role: str | None = None, active: bool | None = None,
     if role:
         validate_role(role)
     if password:
-        validate_password(password)
+        validate_password(password, user.username)
     loses_admin = user.role == "admin" and user.active and ((role and role != "admin") or active is False)
     if loses_admin and not _other_active_admins(user):
         raise Conflict(_("This is the last active administrator; make someone else an administrator first."),
@@ -102,55 +108,14 @@ def authenticate(username: str, password: str) -> User | None:
     return user
 
 
-def _bearer_token(req) -> str | None:
-    header = req.headers.get("Authorization", "")
-    if not header.lower().startswith("bearer "):
-        return None
-    return header[7:].strip()
-
-
-def user_from_bearer(req) -> User | None:
-    """The active owner of the unrevoked token in `Authorization: Bearer <token>`, or None."""
-    plain = _bearer_token(req)
-    if not plain:
-        return None
-    token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(plain), ApiToken.revoked.is_(False)))
-    if token is None or not token.user.active:
-        return None
-    g.auth_via_token = True
-    last = token.last_used_at
-    stale = last is None or (datetime.now(UTC) - (last if last.tzinfo else last.replace(tzinfo=UTC))) > TOKEN_USE_RESOLUTION
-    if stale and req.method not in ("GET", "HEAD", "OPTIONS"):
-        # Recording last use on reads would turn every GET into a write, so only writes count,
-        # and the row is updated after the request's own work (record_token_use): an update
-        # here would write inside the read-only part of a @reads_first view. A minute's
-        # resolution is plenty for "when was this token last used" and keeps a surge of API
-        # writes from doubling its write transactions.
-        g.token_used_id = token.id
-    return token.user
-
-
-def record_token_use(response):
-    """after_request: stamp the bearer token's last use, in a transaction of its own."""
-    token_id = g.pop("token_used_id", None)
-    if token_id is None:
-        return response
-    try:
-        db.session.rollback()  # the request's own work is committed (or was refused): start clean
-        with write_transaction():
-            db.session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=datetime.now(UTC)))
-    except Exception:
-        current_app.logger.warning("could not record the use of API token %s", token_id, exc_info=True)
-    return response
-
-
 @login_manager.user_loader
 def _load_user(user_id: str) -> User | None:
-    # A request that presents a bearer token is authenticated by that token alone: a session
-    # or remember-me cookie riding along must not stand in for a revoked or wrong token (the
-    # CSRF check is skipped for bearer requests to the API).
-    if _bearer_token(request) is not None:
-        return user_from_bearer(request)
+    # A request that presents an Authorization header is authenticated by it alone
+    # (wiki/auth/tokens.py): a session or remember-me cookie riding along must not stand in for
+    # a revoked or wrong token (the CSRF check is skipped for bearer requests to the API).
+    found = bearer()
+    if found is not None:
+        return found.user
     raw_id, _sep, fingerprint = (user_id or "").partition(":")
     try:
         user = db.session.get(User, int(raw_id))
@@ -164,7 +129,8 @@ def _load_user(user_id: str) -> User | None:
 @login_manager.request_loader
 def _load_user_from_bearer(req) -> User | None:
     """`Authorization: Bearer <token>` for scripts and the API."""
-    return user_from_bearer(req)
+    found = bearer()
+    return found.user if found is not None else None
 
 
 @login_manager.unauthorized_handler

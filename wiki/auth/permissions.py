@@ -18,7 +18,8 @@ COORDINATOR = frozenset({
     "edit_layer", "import_reports", "view_unpublished", "withdraw_report", "republish_report",
 })
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": COORDINATOR | {"manage_users", "restore_page", "view_deleted", "assess_report", "view_source_record"},
+    "admin": COORDINATOR | {"manage_users", "restore_page", "view_deleted", "assess_report", "view_source_record",
+                            "read_outbox"},
     "coordinator": COORDINATOR,
     # Verifiers may withdraw a report to shield its reporters; making it public again is a
     # coordinator's decision.

@@ -3,9 +3,10 @@ from .attachments import Attachment
 from .boundaries import AdminArea
 from .crises import Crisis
 from .layers import Layer, LayerRevision
+from .mail import MailMessage
 from .pages import Page, PageCategory, PageLink, PageRedirect, Revision, Watch
 from .reports import ContactView, RateLimitCounter, Report, ReportChange, ReportPhoto, Source
-from .users import ApiToken, User
+from .users import ApiToken, LoginThrottle, RecoveryCode, User
 
 __all__ = [
     "AdminArea",
@@ -15,11 +16,14 @@ __all__ = [
     "Crisis",
     "Layer",
     "LayerRevision",
+    "LoginThrottle",
+    "MailMessage",
     "Page",
     "PageCategory",
     "PageLink",
     "PageRedirect",
     "RateLimitCounter",
+    "RecoveryCode",
     "Report",
     "ReportChange",
     "ReportPhoto",

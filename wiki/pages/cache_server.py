@@ -26,7 +26,6 @@ from werkzeug.wrappers import Request
 
 from ..extensions import db
 from ..i18n import COOKIE, language_for
-from ..security import security_headers
 from .cache import CACHE_CONTROL, VARY, cache_path
 
 ROUTE_KEY = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "PATH_INFO",
@@ -67,10 +66,10 @@ class CachedPageServer:
         self.wrapped = wrapped
         self.root = Path(app.instance_path) / "page-cache"
         self.endpoints = {name for name, view in app.view_functions.items() if getattr(view, "anonymous_cache", False)}
+        # The security headers are added around both sides (wiki/security.py: SecurityHeaders).
         self.headers = [
             ("Cache-Control", CACHE_CONTROL),
             ("Vary", ", ".join((*VARY, "Accept-Encoding"))),  # as Flask's (Flask-Compress adds the last)
-            *security_headers(app).items(),
         ]
         self.routes: dict[tuple, tuple | None] = {}
         with app.app_context():

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 
 from .. import plugins
 from ..auth.permissions import can, require
+from ..auth.tokens import token_scope
 from ..crises.services import get_crisis_or_404
 from ..database import fits_id, reads_first
 from ..errors import DomainError, InvalidInput, NotFound
@@ -38,6 +39,7 @@ def _visible_or_404(report_id: int) -> Report:
 
 
 @bp.route("/c/<crisis_slug>/report", methods=["GET", "POST"])
+@token_scope("submit")
 @reads_first
 def submit(crisis_slug: str):
     """The volunteer's form. Works as a plain HTML form post; scripts only add the map picker,
@@ -86,6 +88,7 @@ def _has_receipt(report_id: int) -> bool:
 
 
 @bp.route("/reports/<int:report_id>/thanks")
+@token_scope("submit")  # where the form sends the reporter
 def thanks(report_id: int):
     report = db.session.get(Report, report_id)
     if report is None or not (report_visible(report, current_user) or _has_receipt(report_id)):
