@@ -27,7 +27,7 @@ def load(app, corpus: Path, page_limit: int | None = None, report_limit: int | N
     from wiki.extensions import db
     from wiki.models import ApiToken, Report, Source, User
     from wiki.pages.revisions import create_page
-    from wiki.reports.validation import normalise_contact
+    from wiki.reports.input import normalise_contact
 
     timings = {}
     with app.test_request_context():

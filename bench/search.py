@@ -146,7 +146,7 @@ def measure(app, queries: list[dict], log) -> dict:
     from flask_login import AnonymousUserMixin
     from werkzeug.datastructures import MultiDict
 
-    from wiki.search.backend import backend_for
+    from wiki.search.configured_backend import backend_for
     from wiki.search.query import SearchRequest
     from wiki.search.service import make_filters, search
 

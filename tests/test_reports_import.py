@@ -220,7 +220,7 @@ def test_rows_with_a_contact_get_that_contacts_source(app, crisis, tmp_path):
             "C,18.5,-72.3,,,Oxfam\n")
     with app.app_context():  # the contact reported before, through the API
         from wiki.reports.sources import find_or_create_source
-        from wiki.reports.validation import SourceInput
+        from wiki.reports.input import SourceInput
 
         source = find_or_create_source(SourceInput(contact="+509-3700-0001", channel="sms"), None)
         db.session.commit()

@@ -24,7 +24,7 @@ def coordinator(make_user):
 def submit(app: Flask, person, title: str, description: str = "", point=None, **properties) -> int:
     from wiki.models import User
     from wiki.reports.submission import submit_report
-    from wiki.reports.validation import report_input_from_feature
+    from wiki.reports.input import report_input_from_feature
 
     properties = {"crisis": "quake", "title": title, "description": description, **properties}
     feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": point or MAP_POINT}, "properties": properties}

@@ -78,9 +78,9 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     from .maps import bp as maps_bp  # also adds the maps API to api_bp, so before registering it
     from .media import bp as media_bp
     from .pages import bp as pages_bp
-    from .reports import exports_bp, reports_bp
+    from .reports import exports_bp, imports_bp, reports_bp
 
-    for blueprint in (auth_bp, crises_bp, pages_bp, media_bp, reports_bp, exports_bp, maps_bp, api_bp, mail_bp):
+    for blueprint in (auth_bp, crises_bp, pages_bp, media_bp, reports_bp, exports_bp, imports_bp, maps_bp, api_bp, mail_bp):
         app.register_blueprint(blueprint)
 
     from .contact_log import init_contact_log

@@ -1,4 +1,5 @@
-"""Command-line interface: `crisiswiki <command>` (also available as `flask --app wiki <command>`)."""
+"""The core's commands (`crisiswiki <command>`, also `flask --app wiki <command>`); the
+`crisiswiki` program itself is wiki.console."""
 from __future__ import annotations
 
 import secrets
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from .errors import DomainError
@@ -15,17 +16,6 @@ from .extensions import db
 from .migrations import upgrade_all
 from .models import Crisis, User
 from .models.users import ROLES
-
-
-def _create_app() -> Flask:
-    from . import create_app
-
-    return create_app()
-
-
-@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=True)
-def main() -> None:
-    """crisiswiki: a crisis-information wiki."""
 
 
 @click.command("init-db")

@@ -23,9 +23,10 @@ import contextvars
 import fcntl
 import os
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
+from typing import TypeVar
 
 from flask import Flask, has_request_context, request
 from sqlalchemy import event
@@ -35,7 +36,16 @@ from werkzeug.routing import IntegerConverter
 
 from .extensions import db
 
+T = TypeVar("T")
+
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+IN_LIST_SIZE = 500  # ids per `IN (...)`: SQLite binds at most 32,766 parameters a statement, older builds 999
+
+
+def chunked(items: Sequence[T], size: int = IN_LIST_SIZE) -> Iterator[Sequence[T]]:
+    """`items` in slices of at most `size`, for IN lists and bulk statements."""
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 # Ids and revision numbers are INTEGER columns: 32 bits on PostgreSQL.
 LARGEST_ID = 2**31 - 1
 

@@ -186,7 +186,7 @@ def register_error_handlers(app: Flask) -> None:
         if status == 413:
             limit = app.config.get("MAX_CONTENT_LENGTH")
             if limit:
-                from .media.storage import human_size
+                from .i18n import human_size
 
                 message = _("The request is too large; the limit is %(size)s.", size=human_size(limit))
         payload = {"error": {"code": _HTTP_CODES.get(status, "http_error"), "message": message}}

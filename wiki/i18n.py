@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, abort, current_app, has_request_context, redirect, request
-from flask_babel import Babel, Domain, get_locale, gettext, ngettext
+from flask import Blueprint, Flask, abort, current_app, has_app_context, has_request_context, redirect, request
+from flask_babel import Babel, Domain, format_decimal, get_locale, ngettext
+from flask_babel import gettext as _
 
 RTL_LANGUAGES = frozenset({"ar", "fa", "he", "ur"})
 LANGUAGE_NAMES = {"en": "English", "fr": "Français", "es": "Español", "ar": "العربية"}
@@ -19,30 +20,18 @@ def N_(text: str) -> str:  # noqa: N802 (the name pybabel extracts)
     return text
 
 
-# Stored values shown to people: statuses, roles, revision kinds, channels (sectors: SECTORS).
-LABELS: dict[str, dict[str, str]] = {
-    "status": {"new": N_("new"), "under_review": N_("under review"), "verified": N_("verified"),
-               "refuted": N_("refuted"), "duplicate": N_("duplicate"), "archived": N_("archived")},
-    "role": {"admin": N_("administrator"), "coordinator": N_("coordinator"), "verifier": N_("verifier"),
-             "volunteer": N_("volunteer")},
-    "kind": {"create": N_("created"), "edit": N_("edited"), "revert": N_("reverted"), "rename": N_("renamed"),
-             "merge": N_("merged")},
-    "scope": {"full": N_("full"), "read": N_("read"), "submit": N_("submit")},  # of API tokens
-    "channel": {"web": N_("web form"), "api": N_("API"), "sms": N_("SMS"), "email": N_("e-mail"),
-                "import": N_("import")},
-}
+def human_size(size: int) -> str:
+    """25 MB, 1.5 MB, 200 KB, 900 bytes: a limit a person can read (1 MB = 1024 KB), in the
+    reader's language (units and decimal separator)."""
 
+    def number(value: float) -> str:
+        return format_decimal(value) if has_app_context() else f"{value:,g}"
 
-def label(group: str, value) -> str:
-    """A stored value (status, role, kind, channel, sector) in the reader's language; unknown
-    values are shown as they are."""
-    if group == "sector":
-        from .models.reports import SECTORS
-
-        names = SECTORS
-    else:
-        names = LABELS.get(group, {})
-    return gettext(names[value]) if isinstance(value, str) and value in names else ("" if value is None else str(value))
+    if size >= 1024 * 1024:
+        return _("%(n)s MB", n=number(float(f"{size / (1024 * 1024):.3g}")))
+    if size >= 1024:
+        return _("%(n)s KB", n=number(float(f"{size / 1024:.3g}")))
+    return ngettext("%(n)s byte", "%(n)s bytes", size, n=number(size))
 
 
 def format_wait(seconds: int) -> str:

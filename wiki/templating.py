@@ -9,7 +9,8 @@ from flask_babel import format_date, format_datetime, format_decimal, format_tim
 
 from . import plugins
 from .auth.permissions import can
-from .i18n import LANGUAGE_NAMES, label, text_direction
+from .i18n import LANGUAGE_NAMES, text_direction
+from .vocabulary import label
 
 
 def init_templating(app: Flask) -> None:

@@ -23,7 +23,6 @@ is written once:
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,10 +33,8 @@ from sqlalchemy import ColumnElement, Select, or_
 from .auth.permissions import can
 from .errors import NotFound
 from .extensions import db
+from .geo import grid_cell_centre
 from .models import Report
-
-KM_PER_DEGREE = 111.32  # length of a degree of latitude (and of longitude at the equator)
-
 
 # -- who the viewer is ---------------------------------------------------------------------------
 
@@ -97,13 +94,8 @@ def is_withdrawn(report: Report) -> bool:
 # -- reports: where they are -------------------------------------------------------------------
 
 def coarsen(lon: float, lat: float, grid_km: float | None = None) -> tuple[float, float]:
-    """The centre of the grid cell (about grid_km on a side) that holds the point."""
-    grid_km = grid_km or current_app.config["SENSITIVE_GRID_KM"]
-    lat_step = grid_km / KM_PER_DEGREE
-    cell_lat = (math.floor(lat / lat_step) + 0.5) * lat_step
-    lon_step = grid_km / (KM_PER_DEGREE * max(math.cos(math.radians(cell_lat)), 0.01))
-    cell_lon = (math.floor(lon / lon_step) + 0.5) * lon_step
-    return round(max(-180.0, min(180.0, cell_lon)), 5), round(max(-90.0, min(90.0, cell_lat)), 5)
+    """The centre of the grid cell (about SENSITIVE_GRID_KM on a side) that holds the point."""
+    return grid_cell_centre(lon, lat, grid_km or current_app.config["SENSITIVE_GRID_KM"])
 
 
 def public_position(lon: float, lat: float, sensitive: bool) -> tuple[float, float]:
@@ -141,7 +133,7 @@ def report_place(report: Report, viewer) -> Place:
 
 def stored_public_position(report: Report) -> tuple[float, float]:
     if report.public_lon is None or report.public_lat is None:  # not flushed yet
-        return public_position(report.lon, report.lat, report.sensitive)
+        return public_position(report.lon, report.lat, bool(report.sensitive))
     return report.public_lon, report.public_lat
 
 

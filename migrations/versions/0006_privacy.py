@@ -23,7 +23,7 @@ down_revision = '0005_page_cache'
 branch_labels = None
 depends_on = ('0003_maps', '0004_search')  # replaces an index of the map; queues reindexing
 
-KM_PER_DEGREE = 111.32
+KM_PER_DEGREE = 2 * math.pi * 6371.0088 / 360
 GUARD_MESSAGE = "a withdrawn report cannot be published: republish it with a reason"
 SQLITE_GUARDS = (
     f"""CREATE TRIGGER reports_withdrawn_unpublished_insert BEFORE INSERT ON reports
@@ -45,7 +45,7 @@ def _grid_km() -> float:
 
 
 def _coarsen(lon: float, lat: float, grid_km: float) -> tuple[float, float]:
-    """The same cell as wiki.visibility.coarsen (copied: a migration must not change with the code)."""
+    """The same cell as wiki.geo.grid_cell_centre (copied: a migration must not change with the code)."""
     lat_step = grid_km / KM_PER_DEGREE
     cell_lat = (math.floor(lat / lat_step) + 0.5) * lat_step
     lon_step = grid_km / (KM_PER_DEGREE * max(math.cos(math.radians(cell_lat)), 0.01))
@@ -66,7 +66,7 @@ def upgrade():
     grid_km = _grid_km()
     rows = bind.execute(sa.text("SELECT id, lon, lat FROM reports WHERE sensitive")).all()
     if rows:
-        cells = [dict(zip(("public_lon", "public_lat"), _coarsen(lon, lat, grid_km)), id=report_id)
+        cells = [dict(zip(("public_lon", "public_lat"), _coarsen(lon, lat, grid_km), strict=True), id=report_id)
                  for report_id, lon, lat in rows]
         bind.execute(sa.text("UPDATE reports SET public_lon = :public_lon, public_lat = :public_lat WHERE id = :id"), cells)
     # The search index held sensitive reports' exact points: index them again at their cells.

@@ -16,7 +16,7 @@ from wiki.extensions import db
 from wiki.models import Crisis, Report
 from wiki.reports.submission import submit_report
 from wiki.reports.triage import withdraw_report
-from wiki.reports.validation import report_input_from_feature
+from wiki.reports.input import report_input_from_feature
 
 from . import updates
 from .matrix import CREDIBILITY, RELIABILITY

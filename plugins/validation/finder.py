@@ -20,7 +20,7 @@ from wiki.errors import InvalidInput, NotFound
 from wiki.extensions import db
 from wiki.models import Crisis, Report
 from wiki.models.reports import SECTORS
-from wiki.reports.validation import parse_datetime
+from wiki.reports.input import parse_datetime
 from wiki.visibility import report_place, report_visible, visible_reports
 
 from .geo import bounding_box, haversine_km

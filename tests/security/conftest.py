@@ -182,7 +182,7 @@ def build_world(app: Flask, people: dict[str, Person], owner: str | None) -> Wor
     from wiki.pages import revisions as pages
     from wiki.reports.submission import Photo, submit_report
     from wiki.reports.triage import update_report
-    from wiki.reports.validation import report_input_from_feature
+    from wiki.reports.input import report_input_from_feature
 
     number = next(_lane_numbers)
     with app.test_request_context():

@@ -194,8 +194,8 @@ ROWS: list[Row] = [
         lambda w: (f"/reports/{w.reports['republish']}/republish", {"data": {"reason": "safe now"}})),
     Row("exports.csv_export", "GET", EVERYONE, lambda w: (c(w, "/reports.csv"), {})),
     Row("exports.geojson", "GET", EVERYONE, lambda w: (c(w, "/reports.geojson"), {})),
-    Row("exports.import_page", "GET", EDITORS, lambda w: (c(w, "/reports/import"), {})),
-    Row("exports.import_page", "POST", EDITORS,
+    Row("imports.import_page", "GET", EDITORS, lambda w: (c(w, "/reports/import"), {})),
+    Row("imports.import_page", "POST", EDITORS,
         lambda w: (c(w, "/reports/import"), multipart(step="upload", file=upload("m.csv", b"title,lat,lon\nA,18.5,-72.3\n")))),
     # --- Maps: layers and admin boundaries -----------------------------------------------------
     Row("maps.crisis_map", "GET", EVERYONE, lambda w: (c(w, "/map"), {})),

@@ -1,9 +1,7 @@
-"""The JSON API under /api/v1. Each feature adds its routes to this one blueprint."""
-from flask import Blueprint
-
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
-
-from ..search import api as search_api  # noqa: E402,F401  (GET /api/v1/search, from wiki/search)
-from . import crises, health, openapi, pages, reports  # noqa: E402,F401  (routes register on import)
+"""The JSON API under /api/v1: the core's routes, and the search API from wiki/search (the maps
+feature adds its own routes when wiki.maps is imported)."""
+from ..search import api as search_api  # noqa: F401  (GET /api/v1/search: routes register on import)
+from . import crises, health, openapi, pages, reports  # noqa: F401
+from .blueprint import bp
 
 __all__ = ["bp"]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from ..crises import services
 from ..extensions import db
 from ..models import Crisis
-from . import bp
+from .blueprint import bp
 from .requests import json_body
 from .serialise import crisis_json
 

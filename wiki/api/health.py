@@ -8,7 +8,7 @@ from sqlalchemy import text
 
 from ..extensions import db
 from ..plugins import loaded_plugin_names
-from . import bp
+from .blueprint import bp
 
 
 @bp.get("/health")

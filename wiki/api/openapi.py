@@ -10,7 +10,7 @@ from typing import Any
 from flask import jsonify
 
 from .. import plugins
-from . import bp
+from .blueprint import bp
 
 ERROR = {"$ref": "#/components/responses/Error"}
 

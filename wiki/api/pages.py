@@ -13,7 +13,7 @@ from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..models import Revision
 from ..pages import revisions as service
-from . import bp
+from .blueprint import bp
 from .requests import json_body, keyset_page, string_field
 from .serialise import page_json, revision_json
 

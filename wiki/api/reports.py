@@ -11,16 +11,16 @@ from sqlalchemy.orm import selectinload
 from ..auth.permissions import require
 from ..auth.tokens import token_scope
 from ..database import fits_id, reads_first
-from ..errors import BadRequest, InvalidInput, NotFound, UnsupportedMediaType
+from ..errors import BadRequest, InvalidInput, UnsupportedMediaType
 from ..extensions import db
 from ..models import Report
+from ..reports.input import report_input_from_feature
 from ..reports.queries import ReportFilters, report_list_query
 from ..reports.serialise import announce_listing, report_feature
 from ..reports.submission import Photo, submit_report
 from ..reports.triage import merge_duplicate, republish_report, update_report, withdraw_report
-from ..reports.validation import report_input_from_feature
 from ..visibility import get_visible_report
-from . import bp
+from .blueprint import bp
 from .requests import json_body, keyset_page
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"

@@ -8,9 +8,9 @@ from sqlalchemy import select
 
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..i18n import label
 from ..models import User
 from ..models.users import ROLES
+from ..vocabulary import label
 from . import accounts, two_factor
 from .permissions import require
 from .views import bp

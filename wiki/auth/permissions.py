@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..errors import Forbidden, Unauthorized
-from ..i18n import label
+from ..vocabulary import label
 
 COORDINATOR = frozenset({
     "edit_page", "create_page", "edit_protected", "protect_page", "delete_page", "upload",

@@ -11,13 +11,14 @@ from flask_login import current_user
 from shapely.geometry import mapping, shape
 from sqlalchemy import select
 
-from ..api import bp
+from ..api.blueprint import bp
 from ..api.openapi import register
 from ..api.requests import json_body, keyset_page
 from ..auth.permissions import require
 from ..crises.services import get_crisis_or_404
 from ..errors import BadRequest, InvalidInput, TooLarge, UnsupportedMediaType
-from ..media.storage import human_size, read_limited
+from ..i18n import human_size
+from ..media.storage import read_limited
 from ..models import LayerRevision
 from ..models.boundaries import LEVELS
 from . import layers as service

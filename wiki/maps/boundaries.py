@@ -23,14 +23,14 @@ from sqlalchemy import delete, func, select
 from ..auth.permissions import require
 from ..errors import InvalidInput, TooLarge
 from ..extensions import db
-from ..media.storage import human_size
+from ..i18n import human_size
 from ..models import AdminArea, Crisis, User
 from ..models.base import utcnow
 from ..models.boundaries import LEVELS
+from .geojson_checks import check_layer_geojson, parse_json
 from .layers import release_write_lock
 from .pcodes import recompute_crisis
 from .spatial import refresh_planner_statistics
-from .validation import check_layer_geojson, parse_json
 
 _PCODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,39}$")
 NAME_LANGUAGES = ("EN", "FR", "ES", "PT", "AR", "RU", "HT")

@@ -21,11 +21,11 @@ from ..auth.permissions import require
 from ..database import fits_id
 from ..errors import Conflict, InvalidInput, NotFound, TooLarge
 from ..extensions import db
-from ..media.storage import human_size
+from ..i18n import human_size
 from ..models import Crisis, Layer, LayerRevision, Page, User
 from ..models.base import utcnow
+from .geojson_checks import CheckedGeoJSON, check_layer_geojson, parse_json
 from .styles import clean_layer_style
-from .validation import CheckedGeoJSON, check_layer_geojson, parse_json
 
 LIMITS = {"title": 200, "description": 5000, "source": 500, "licence": 200}
 MAX_COMMENT = 500

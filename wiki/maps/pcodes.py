@@ -19,7 +19,7 @@ from shapely.geometry import shape
 from shapely.strtree import STRtree
 from sqlalchemy import bindparam, func, select, update
 
-from ..database import write_transaction
+from ..database import chunked, write_transaction
 from ..extensions import db
 from ..models import AdminArea, Report
 
@@ -175,8 +175,7 @@ def assign_reports(report_ids: Sequence[int]) -> int:
     """Set the admin areas of these reports (any crises); returns how many changed. Each batch
     is its own short write transaction."""
     changed = 0
-    for start in range(0, len(report_ids), BATCH):
-        chunk = list(report_ids[start:start + BATCH])
+    for chunk in chunked(list(report_ids), BATCH):
         rows = db.session.execute(
             select(Report.id, Report.crisis_id, Report.lon, Report.lat, *(getattr(Report, name) for name in ADM_FIELDS))
             .where(Report.id.in_(chunk))).all()

@@ -19,8 +19,8 @@ from sqlalchemy import Column, Float, Integer, MetaData, Select, Table, and_, fu
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..extensions import db
+from ..geo import KM_PER_DEGREE
 from ..models import Report
-from ..visibility import KM_PER_DEGREE
 
 BBox = tuple[float, float, float, float]  # west, south, east, north in degrees
 

@@ -24,6 +24,7 @@ from werkzeug.datastructures import MultiDict
 
 from .. import plugins
 from ..auth.permissions import can
+from ..clock import iso
 from ..errors import InvalidInput
 from ..extensions import db
 from ..models import Crisis, Report
@@ -229,10 +230,6 @@ def _report_url_template() -> str:
     return url_for("reports.view", report_id=marker, _external=True).replace(str(marker), "{id}")
 
 
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
 def _point_features(rows: Sequence, access: Access) -> list[dict[str, Any]]:
     template = _report_url_template()
     extras = _plugin_properties([row.id for row in rows], access.viewer)
@@ -241,7 +238,7 @@ def _point_features(rows: Sequence, access: Access) -> list[dict[str, Any]]:
         place = report_place(row, access.viewer)
         properties = {
             "id": row.id, "title": row.title, "status": row.status, "sector": row.sector, "place_name": place.place_name,
-            "occurred_at": _iso(row.occurred_at), "received_at": _iso(row.received_at), "published": row.published,
+            "occurred_at": iso(row.occurred_at), "received_at": iso(row.received_at), "published": row.published,
             "sensitive": row.sensitive, "location_coarsened": not place.exact,
             "adm1_pcode": place.adm1_pcode, "adm1_name": place.adm1_name, "adm2_pcode": place.adm2_pcode,
             "adm2_name": place.adm2_name, "url": template.replace("{id}", str(row.id)),

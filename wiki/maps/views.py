@@ -14,7 +14,8 @@ from ..auth.permissions import can, require
 from ..crises.services import get_crisis_or_404
 from ..errors import DomainError, NotFound
 from ..extensions import db
-from ..media.storage import human_size, read_limited
+from ..i18n import human_size
+from ..media.storage import read_limited
 from ..models import Crisis, Layer, LayerRevision, Page
 from ..models.reports import SECTORS, STATUSES
 from . import layers as service

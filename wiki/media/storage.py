@@ -19,12 +19,12 @@ from pathlib import Path
 from typing import BinaryIO
 
 import filetype
-from flask import current_app, has_app_context
-from flask_babel import format_decimal, ngettext
+from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps
 
 from ..errors import InvalidInput, TooLarge, UnsupportedMediaType
+from ..i18n import human_size
 
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
 VIDEO_TYPES = frozenset({"video/mp4", "video/webm", "video/quicktime", "video/3gpp", "video/x-m4v"})
@@ -59,20 +59,6 @@ def read_limited(stream: BinaryIO, limit: int, field: str = "file") -> bytes:
     if not data:
         raise InvalidInput(_("The file is empty."), field=field)
     return data
-
-
-def human_size(size: int) -> str:
-    """25 MB, 1.5 MB, 200 KB, 900 bytes: a limit a person can read (1 MB = 1024 KB), in the
-    reader's language (units and decimal separator)."""
-
-    def number(value: float) -> str:
-        return format_decimal(value) if has_app_context() else f"{value:,g}"
-
-    if size >= 1024 * 1024:
-        return _("%(n)s MB", n=number(float(f"{size / (1024 * 1024):.3g}")))
-    if size >= 1024:
-        return _("%(n)s KB", n=number(float(f"{size / 1024:.3g}")))
-    return ngettext("%(n)s byte", "%(n)s bytes", size, n=number(size))
 
 
 def _is_text(data: bytes) -> bool:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..geo import grid_cell_centre
 from ..i18n import N_
 from .base import UTCDateTime, utcnow
 from .crises import Crisis
@@ -65,10 +67,10 @@ def _public_coordinate(index: int):
     computed from the row's own values, for ORM objects and bulk inserts alike."""
 
     def default(context) -> float:
-        from ..visibility import public_position
-
         row = context.get_current_parameters()
-        return public_position(row["lon"], row["lat"], bool(row.get("sensitive")))[index]
+        if not row.get("sensitive"):
+            return (row["lon"], row["lat"])[index]
+        return grid_cell_centre(row["lon"], row["lat"], current_app.config["SENSITIVE_GRID_KM"])[index]
 
     return default
 

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
-from ..i18n import label
 from ..models import Crisis, Page, Revision, Watch
+from ..vocabulary import label
 
 
 def recent_changes(crisis: Crisis | None = None, limit: int = 50, watcher_id: int | None = None) -> Sequence[Revision]:

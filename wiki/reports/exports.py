@@ -13,24 +13,16 @@ import json
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from flask import Blueprint, Response, current_app, redirect, render_template, request, stream_with_context, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, Response, request, stream_with_context
 from flask_login import current_user
 
 from .. import plugins
-from ..auth.permissions import require
+from ..clock import iso
 from ..contact_log import record_listing
 from ..crises.services import get_crisis_or_404
-from ..database import reads_first
-from ..errors import BadRequest, DomainError, InvalidInput, TooLarge
 from ..extensions import db
-from ..media.storage import human_size
-from ..models import Crisis, Report
-from ..models.reports import STATUSES
+from ..models import Report
 from ..visibility import Place, report_place, sees_contacts, source_details
-from .import_files import FIELDS, UnreadableFile, detect_mapping, open_table, preview
-from .import_uploads import KeptUpload, discard_upload, keep_upload, load_upload
-from .importer import import_reports
 from .queries import ReportFilters, report_list_query
 from .serialise import announce_listing, report_feature
 
@@ -41,7 +33,7 @@ Column = tuple[str, str, Callable[[Report, Place, dict | None], Any]]
 
 
 def _iso(value) -> str:
-    return value.isoformat() if value is not None else ""
+    return iso(value) or ""  # a CSV cell: empty, not "None"
 
 
 def export_columns(viewer) -> list[Column]:
@@ -149,95 +141,3 @@ def csv_export(crisis_slug: str):
     _record_contacts(filters)
     return _stream(_csv(filters, current_user._get_current_object()), "text/csv; charset=utf-8",
                    f"{crisis.slug}-reports.csv")
-
-
-# --- Import: the other direction, for coordinators ----------------------------------------
-
-FORM_SLACK = 64 * 1024  # the form fields around the uploaded file
-
-
-def _import_template(crisis: Crisis, step: str, status: int = 200, **context):
-    return render_template("reports/import.html", crisis=crisis, step=step, fields=FIELDS, statuses=STATUSES,
-                           limit=human_size(current_app.config["IMPORT_MAX_BYTES"]), **context), status
-
-
-def _mapping_page(crisis: Crisis, upload: KeptUpload, mapping: dict[str, int] | None = None, organisation: str = "",
-                  error: DomainError | None = None):
-    """Step two: the columns found, the mapping guessed (or chosen), and the first rows."""
-    try:
-        table = open_table(upload.path)
-        rows = preview(table)
-    except UnreadableFile as exc:
-        discard_upload(upload.token)
-        return _import_template(crisis, "upload", 422, error=exc)
-    return _import_template(crisis, "mapping", 422 if error else 200, upload=upload, table=table, rows=rows,
-                            mapping=detect_mapping(table.columns) if mapping is None else mapping,
-                            organisation=organisation, error=error)
-
-
-def _receive_upload(crisis: Crisis, viewer):
-    limit = current_app.config["IMPORT_MAX_BYTES"]
-    too_large = TooLarge(_("The file is larger than %(limit)s.", limit=human_size(limit)), field="file")
-    if request.content_length and request.content_length > limit + FORM_SLACK:
-        return _import_template(crisis, "upload", too_large.status, error=too_large)
-    request.max_content_length = limit + FORM_SLACK  # a body without a length stops here too
-    upload = request.files.get("file")
-    if upload is None or not upload.filename:
-        return _import_template(crisis, "upload", 422, error=InvalidInput(_("Choose a file to import."), field="file"))
-    try:
-        kept = keep_upload(upload.stream, upload.filename, crisis.slug, viewer.id)
-    except TooLarge as exc:
-        return _import_template(crisis, "upload", exc.status, error=exc)
-    return redirect(url_for("exports.import_page", crisis_slug=crisis.slug, upload=kept.token))
-
-
-def _mapping_from_form() -> dict[str, int]:
-    mapping = {}
-    for name in FIELDS:
-        value = request.form.get(f"map_{name}", "")
-        if value:
-            if not value.isdigit():
-                raise BadRequest(_("The column choice for %(field)s is not valid.", field=name), field=name)
-            mapping[name] = int(value)
-    return mapping
-
-
-def _run_import(crisis: Crisis, viewer):
-    upload = load_upload(request.form.get("upload", ""), crisis.slug, viewer.id)
-    organisation = request.form.get("organisation", "")
-    try:
-        table = open_table(upload.path)
-    except UnreadableFile as exc:
-        discard_upload(upload.token)
-        return _import_template(crisis, "upload", 422, error=exc)
-    mapping = _mapping_from_form()
-    try:
-        result = import_reports(table, crisis, mapping, filename=upload.filename, organisation=organisation, user=viewer)
-    except InvalidInput as exc:  # the mapping lacks a required column: choose again
-        return _mapping_page(crisis, upload, mapping, organisation, error=exc)
-    discard_upload(upload.token)
-    return _import_template(crisis, "result", result=result, filename=upload.filename, kind=table.kind)
-
-
-@bp.route("/c/<crisis_slug>/reports/import", methods=["GET", "POST"])
-@reads_first  # SQLite's write lock only for each batch (the importer's write transactions)
-def import_page(crisis_slug: str):
-    """Coordinators import a CSV or GeoJSON file in two steps: upload it, then check which
-    column holds what against a preview of the first rows, and import."""
-    crisis = get_crisis_or_404(crisis_slug)
-    require("import_reports")
-    viewer = current_user._get_current_object()
-    if request.method == "GET":
-        token = request.args.get("upload")
-        if token:
-            return _mapping_page(crisis, load_upload(token, crisis.slug, viewer.id))
-        return _import_template(crisis, "upload")
-    step = request.form.get("step")
-    if step == "upload":
-        return _receive_upload(crisis, viewer)
-    if step == "import":
-        return _run_import(crisis, viewer)
-    if step == "cancel":
-        discard_upload(load_upload(request.form.get("upload", ""), crisis.slug, viewer.id).token)
-        return redirect(url_for("reports.index", crisis_slug=crisis.slug))
-    raise BadRequest(_("Unknown step of the import."), field="step")

@@ -17,7 +17,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from ..errors import NotFound, TooLarge
-from ..media.storage import human_size
+from ..i18n import human_size
 
 _TOKEN = re.compile(r"^[A-Za-z0-9_-]{24}$")
 KEEP_SECONDS = 24 * 3600

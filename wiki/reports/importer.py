@@ -29,8 +29,8 @@ from ..models import Crisis, Report, Source, User
 from ..models.base import utcnow
 from ..models.reports import STATUSES
 from .import_files import Row, Table, UnreadableFile
+from .input import SourceInput, parse_datetime, report_input_from_feature
 from .sources import contact_hash, find_or_create_source
-from .validation import SourceInput, parse_datetime, report_input_from_feature
 
 BATCH_SIZE = 1000
 LISTED_FAILURES = 1000  # the upload page lists this many failures and counts the rest

@@ -16,7 +16,7 @@ from ..errors import InvalidInput
 from ..models import Crisis, Report
 from ..models.reports import SECTORS, STATUSES
 from ..visibility import sees_exact_locations, visible_reports
-from .validation import parse_datetime
+from .input import parse_datetime
 
 
 def parse_bbox(value: str | None) -> tuple[float, float, float, float] | None:

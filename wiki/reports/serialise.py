@@ -7,19 +7,16 @@ from typing import Any
 from flask import url_for
 
 from .. import plugins
+from ..clock import iso
 from ..models import Report
 from ..visibility import report_place, shows_photos, source_details
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def withdrawal(report: Report, viewer) -> dict[str, Any] | None:
     """Why and when a report was withdrawn from public view; for those who see it anyway."""
     if report.withdrawn_at is None:
         return None
-    return {"at": _iso(report.withdrawn_at), "reason": report.withdrawn_reason}
+    return {"at": iso(report.withdrawn_at), "reason": report.withdrawn_reason}
 
 
 def report_properties(report: Report, viewer, include_plugins: bool = True) -> dict[str, Any]:
@@ -36,9 +33,9 @@ def report_properties(report: Report, viewer, include_plugins: bool = True) -> d
         "sensitive": report.sensitive,
         "location_coarsened": not place.exact,
         "place_name": place.place_name,
-        "occurred_at": _iso(report.occurred_at),
-        "received_at": _iso(report.received_at),
-        "updated_at": _iso(report.updated_at),
+        "occurred_at": iso(report.occurred_at),
+        "received_at": iso(report.received_at),
+        "updated_at": iso(report.updated_at),
         "channel": report.channel,
         "duplicate_of": report.duplicate_of_id,
         "adm1_pcode": place.adm1_pcode, "adm1_name": place.adm1_name,

@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from ..database import is_sqlite
 from ..extensions import db
 from ..models import Source, User
-from .validation import SourceInput, normalise_contact
+from .input import SourceInput, normalise_contact
 
 
 def contact_hash(contact: str) -> str:

@@ -16,9 +16,9 @@ from ..extensions import db
 from ..media.storage import detect_type, display_copy, read_limited, strip_image_metadata, write_blob
 from ..models import Crisis, Report, ReportPhoto
 from ..models.base import utcnow
+from .input import ReportInput
 from .ratelimit import check_anonymous_submission
 from .sources import find_or_create_source
-from .validation import ReportInput
 
 IMAGE_ONLY = frozenset({"image"})
 

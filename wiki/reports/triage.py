@@ -20,7 +20,7 @@ from ..models import Report, ReportChange
 from ..models.base import utcnow
 from ..models.reports import STATUSES
 from ..visibility import public_position
-from .validation import _text, parse_datetime, parse_point, parse_sector
+from .input import _text, parse_datetime, parse_point, parse_sector
 
 REASON_MAX = 500
 

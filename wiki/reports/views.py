@@ -23,10 +23,10 @@ from ..models import Report, ReportChange, ReportPhoto
 from ..models.reports import SECTORS, STATUSES
 from ..visibility import get_visible_report, report_place, report_visible, sees_contacts, shows_photos, source_details
 from .forms import feature_from_form
+from .input import report_input_from_feature
 from .queries import ReportFilters, report_list_query
 from .submission import Photo, submit_report
 from .triage import merge_duplicate, republish_report, update_report, withdraw_report
-from .validation import report_input_from_feature
 
 bp = Blueprint("reports", __name__)
 FORM_FIELDS = ("title", "description", "sector", "occurred_at", "place_name", "lat", "lon", "name", "contact", "sensitive",

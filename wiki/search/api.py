@@ -5,10 +5,11 @@ from flask import Response, current_app, jsonify, request
 from flask_babel import get_locale
 from flask_login import current_user
 
-from ..api import bp
+from ..api.blueprint import bp
 from ..api.openapi import ERROR, register
 from . import service
-from .backend import SearchUnavailable, backend_for
+from .backend import SearchUnavailable
+from .configured_backend import backend_for
 from .query import SearchRequest
 from .result_cache import result_cache
 
@@ -21,12 +22,7 @@ def search():
     # "Cache-Control: no-cache" asks for a fresh answer (which then replaces the remembered one).
     if key is not None and not request.cache_control.no_cache and (body := cache.get(key, version)) is not None:
         return Response(body, mimetype="application/json", headers={"X-Search-Cache": "hit"})
-    try:
-        page = service.search(search_request, current_user)
-    except SearchUnavailable as error:
-        response = jsonify({"error": {"code": "search_unavailable", "message": error.message}})
-        response.status_code = 503
-        return response
+    page = service.search(search_request, current_user)  # SearchUnavailable: 503, by the error handler
     response = jsonify(page.to_json())
     if key is not None:
         cache.put(key, version, response.get_data())

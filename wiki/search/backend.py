@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from flask import Flask, current_app
-
+from ..errors import DomainError
 from .documents import IndexDocument
 from .query import ParsedQuery, Words
 
@@ -22,12 +21,14 @@ SUGGEST_BELOW = 3  # look for a "did you mean" only when a query finds fewer res
 PG_WRITER_LOCK = 0x5EA2C4  # PostgreSQL advisory lock key: one search writer at a time
 
 
-class SearchUnavailable(Exception):
-    """The index cannot be read (missing or damaged); pages and reports still work."""
+class SearchUnavailable(DomainError):
+    """The index cannot be read (missing or damaged); pages and reports still work (503)."""
+
+    status = 503
+    code = "search_unavailable"
 
     def __init__(self, message: str, reason: str = "corrupt") -> None:
         super().__init__(message)
-        self.message = message
         self.reason = reason
 
 
@@ -88,21 +89,3 @@ class Backend(Protocol):
 def code(value: str | None) -> int:
     """A stable number for a facet value (crc32; 0 for none), as the Whoosh columns hold them."""
     return zlib.crc32(value.encode()) if value else 0
-
-
-def backend_for(app: Flask | None = None) -> Backend:
-    """The configured backend of `app` (one object per app)."""
-    app = app or current_app._get_current_object()
-    backend = app.extensions.get("crisiswiki_search")
-    if backend is None:
-        name = app.config["SEARCH_BACKEND"]
-        if name == "postgresql":
-            from .postgres import PostgresBackend
-
-            backend = PostgresBackend(app)
-        else:
-            from .whoosh_index import WhooshBackend
-
-            backend = WhooshBackend(app)
-        app.extensions["crisiswiki_search"] = backend
-    return backend

@@ -7,7 +7,7 @@ import click
 from flask.cli import with_appcontext
 from tqdm import tqdm
 
-from .backend import backend_for
+from .configured_backend import backend_for
 from .indexer import rebuild, total_objects
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import selectinload
 
 from .. import plugins
+from ..database import chunked
 from ..extensions import db
 from ..models import Layer, Page, Report
 from ..visibility import is_withdrawn, stored_public_position
@@ -148,8 +149,7 @@ def load_documents(kind: str, ids: list[int]) -> dict[int, IndexDocument | None]
     """The current documents for `ids`; None for an object that is gone or not searchable."""
     model = _MODELS[kind]
     found: dict[int, IndexDocument | None] = dict.fromkeys(ids)
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
+    for chunk in chunked(ids):
         for obj in db.session.scalars(_QUERIES[kind]().where(model.id.in_(chunk))):
             found[obj.id] = _BUILDERS[kind](obj)
     return found

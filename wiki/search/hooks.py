@@ -77,6 +77,16 @@ def background_jobs(app: Flask):
 
 @hookimpl
 def init_app(app: Flask):
-    from . import init_search
-
     init_search(app)
+
+
+def init_search(app: Flask) -> None:
+    """Called once from create_app (through the init_app hook): the CLI command and checks of
+    the settings. The index is written by a job of the background worker (wiki.search.writer)."""
+    from .cli import reindex_command
+
+    app.cli.add_command(reindex_command)
+    if app.config["SEARCH_BACKEND"] not in ("whoosh", "postgresql"):
+        raise RuntimeError(f"SEARCH_BACKEND must be 'whoosh' or 'postgresql', not {app.config['SEARCH_BACKEND']!r}")
+    if app.config["SEARCH_BACKEND"] == "postgresql" and not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        raise RuntimeError("SEARCH_BACKEND = 'postgresql' needs a PostgreSQL database (DATABASE_URL).")

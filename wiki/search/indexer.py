@@ -22,7 +22,8 @@ from sqlalchemy import text
 from ..database import is_sqlite, write_transaction
 from ..extensions import db
 from . import queue
-from .backend import PG_WRITER_LOCK, backend_for
+from .backend import PG_WRITER_LOCK
+from .configured_backend import backend_for
 from .documents import IndexDocument, changed_since, count_objects, epoch, iter_documents, load_documents
 from .locks import FileLock, index_root, writer_lock
 from .models import KINDS

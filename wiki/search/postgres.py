@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import and_, cast, delete, func, literal, not_, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import REGCONFIG, insert
 
-from ..database import write_transaction
+from ..database import chunked, write_transaction
 from ..extensions import db
 from .analysis import PG_CONFIGS, words
 from .backend import FACETS, PG_WRITER_LOCK, SUGGEST_BELOW, Filters, Hits, SearchUnavailable
@@ -126,7 +126,7 @@ class PostgresBackend:
     transactional = True  # apply() writes in the caller's transaction
 
     def __init__(self, app: Flask) -> None:
-        self.app = app  # checked in wiki.search.init_search: the database is PostgreSQL
+        self.app = app  # checked in wiki.search.hooks.init_search: the database is PostgreSQL
 
     def exists(self) -> bool:
         """Whether the documents were ever built: some are there, or there is nothing to index."""
@@ -246,8 +246,8 @@ class PostgresBackend:
         if not counts:
             return
         rows = [{"term": term, "doc_count": count} for term, count in sorted(counts.items())]
-        for start in range(0, len(rows), 2000):
-            statement = insert(SearchTerm).values(rows[start:start + 2000])
+        for chunk in chunked(rows, 2000):
+            statement = insert(SearchTerm).values(chunk)
             db.session.execute(statement.on_conflict_do_update(
                 index_elements=[SearchTerm.term], set_={"doc_count": SearchTerm.doc_count + statement.excluded.doc_count}))
 
@@ -275,9 +275,9 @@ class PostgresBackend:
     def indexed_versions(self, keys: Iterable[str]) -> dict[str, float]:
         pairs = [(kind, int(object_id)) for kind, object_id in (key.split(":", 1) for key in keys)]
         found = {}
-        for start in range(0, len(pairs), 500):
+        for chunk in chunked(pairs):
             rows = db.session.execute(select(Doc.kind, Doc.object_id, Doc.source_updated_at)
-                                      .where(tuple_(Doc.kind, Doc.object_id).in_(pairs[start:start + 500])))
+                                      .where(tuple_(Doc.kind, Doc.object_id).in_(chunk)))
             for row in rows:
                 found[f"{row.kind}:{row.object_id}"] = row.source_updated_at.timestamp() if row.source_updated_at else float("nan")
         db.session.commit()

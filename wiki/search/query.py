@@ -17,8 +17,8 @@ from flask_babel import gettext as _
 
 from ..errors import InvalidInput
 from ..models.reports import SECTORS, STATUSES
+from ..reports.input import parse_datetime
 from ..reports.queries import parse_bbox
-from ..reports.validation import parse_datetime
 from .analysis import ANY_STOPWORD, words
 
 MAX_QUERY = 500

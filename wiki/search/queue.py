@@ -16,7 +16,7 @@ from flask import current_app
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.engine import Connection
 
-from ..database import write_transaction
+from ..database import chunked, write_transaction
 from ..extensions import db
 from ..models.base import utcnow
 from .models import KINDS, OPS, SearchQueueEntry
@@ -104,9 +104,8 @@ def pending_count() -> int:
 def mark_processed(ids: list[int]) -> None:
     """Mark rows done (in the caller's transaction)."""
     now = utcnow()
-    for start in range(0, len(ids), 500):
-        db.session.execute(update(SearchQueueEntry).where(SearchQueueEntry.id.in_(ids[start:start + 500]))
-                           .values(processed_at=now))
+    for chunk in chunked(ids):
+        db.session.execute(update(SearchQueueEntry).where(SearchQueueEntry.id.in_(chunk)).values(processed_at=now))
 
 
 def last_id() -> int:

@@ -26,14 +26,15 @@ from werkzeug.routing import BuildError
 
 from ..auth.permissions import can
 from ..extensions import db
-from ..i18n import LABELS
 from ..models import Crisis, Layer, Page, Report
 from ..models.reports import SECTORS, STATUSES
 from ..plugins import implemented
 from ..reports.serialise import announce_listing, report_feature
 from ..visibility import report_visible
+from ..vocabulary import LABELS
 from .analysis import detect_language
-from .backend import FACETS, SUGGEST_BELOW, Backend, Filters, Hits, SearchUnavailable, backend_for
+from .backend import FACETS, SUGGEST_BELOW, Backend, Filters, Hits, SearchUnavailable
+from .configured_backend import backend_for
 from .documents import html_to_text, report_text
 from .query import ParsedQuery, SearchRequest, parse_query, replace_word
 from .snippets import highlight_all, snippet

@@ -1,0 +1,36 @@
+"""The toolkit for plugins: the one surface of the core that a plugin uses besides the hooks
+(wiki/hooks.py), as CKAN's plugins.toolkit and Datasette's internals are. What is named here is
+kept stable; anything else of the core may change behind it. docs/plugins.md explains each
+name with an example.
+"""
+from __future__ import annotations
+
+from .auth.permissions import can, require
+from .clock import iso, utcnow
+from .crises.services import get_crisis_or_404
+from .database import IN_LIST_SIZE, begin_write, chunked, write_transaction
+from .errors import BadRequest, Conflict, DomainError, Forbidden, InvalidInput, NotFound, TooLarge, Unauthorized
+from .extensions import db
+from .geo import EARTH_RADIUS_KM, KM_PER_DEGREE, bounding_box, haversine_km
+from .hooks import hookimpl
+from .i18n import N_
+from .reports.serialise import announce_listing, report_feature, report_properties
+from .search import reindex_later
+from .visibility import (
+    get_visible_report,
+    report_place,
+    report_visible,
+    sees_contacts,
+    sees_exact_locations,
+    sees_unpublished,
+    visible_reports,
+)
+from .workers import Job, Retry, wake
+
+__all__ = [
+    "EARTH_RADIUS_KM", "IN_LIST_SIZE", "KM_PER_DEGREE", "N_", "BadRequest", "Conflict", "DomainError", "Forbidden",
+    "InvalidInput", "Job", "NotFound", "Retry", "TooLarge", "Unauthorized", "announce_listing", "begin_write",
+    "bounding_box", "can", "chunked", "db", "get_crisis_or_404", "get_visible_report", "haversine_km", "hookimpl", "iso",
+    "reindex_later", "report_feature", "report_place", "report_properties", "report_visible", "require", "sees_contacts",
+    "sees_exact_locations", "sees_unpublished", "utcnow", "visible_reports", "wake", "write_transaction",
+]

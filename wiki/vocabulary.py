@@ -1,0 +1,29 @@
+"""The words for stored values shown to people: statuses, roles, revision kinds, token scopes,
+channels and sectors are kept in English in the data (they are matched on import and in the
+API) and shown in the reader's language (`label`, also a template global)."""
+from __future__ import annotations
+
+from flask_babel import gettext
+
+from .i18n import N_
+from .models.reports import SECTORS
+
+# Stored values shown to people: statuses, roles, revision kinds, channels (sectors: SECTORS).
+LABELS: dict[str, dict[str, str]] = {
+    "status": {"new": N_("new"), "under_review": N_("under review"), "verified": N_("verified"),
+               "refuted": N_("refuted"), "duplicate": N_("duplicate"), "archived": N_("archived")},
+    "role": {"admin": N_("administrator"), "coordinator": N_("coordinator"), "verifier": N_("verifier"),
+             "volunteer": N_("volunteer")},
+    "kind": {"create": N_("created"), "edit": N_("edited"), "revert": N_("reverted"), "rename": N_("renamed"),
+             "merge": N_("merged")},
+    "scope": {"full": N_("full"), "read": N_("read"), "submit": N_("submit")},  # of API tokens
+    "channel": {"web": N_("web form"), "api": N_("API"), "sms": N_("SMS"), "email": N_("e-mail"),
+                "import": N_("import")},
+}
+
+
+def label(group: str, value) -> str:
+    """A stored value (status, role, kind, channel, sector) in the reader's language; unknown
+    values are shown as they are."""
+    names = SECTORS if group == "sector" else LABELS.get(group, {})
+    return gettext(names[value]) if isinstance(value, str) and value in names else ("" if value is None else str(value))
