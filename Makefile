@@ -7,8 +7,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
+PYTEST_FAST := --db sqlite -m "not browser and not slow"
 
-.PHONY: run test install postgres chromium nginx lint clean-instance bench bench-quick bench-tools bench-peer translations
+.PHONY: run test test-fast install postgres chromium nginx lint clean-instance bench bench-quick bench-tools bench-peer translations
 
 $(STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -50,8 +51,14 @@ nginx:
 test: $(STAMP) postgres chromium nginx
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+# The edit-test loop: the whole suite but the browser, PostgreSQL and load tests (about 3 minutes).
+test-fast: $(STAMP)
+	$(BIN)/pytest $(PYTEST_FAST) $(PYTEST_ARGS)
+
+# Lint and formatting, as CI checks them (ruff.toml).
 lint: $(STAMP)
-	$(BIN)/ruff check wiki plugins tests
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 clean-instance:
 	rm -rf instance

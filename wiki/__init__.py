@@ -33,11 +33,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
         instance_relative_config=True,
         static_folder=str(PROJECT_ROOT / "static"),
     )
-    app.config.from_mapping(config_module.DEFAULTS)
-    app.config.from_pyfile("config.py", silent=True)
-    app.config.update(config_module.from_environment(app.config))
-    if test_config:
-        app.config.update(test_config)
+    config_module.layer(app, config_module.DEFAULTS, test_config or {})
     config_module.finalise(app)
 
     from .database import IdConverter, configure_engine, sqlite_engine_options

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Config, Flask
 
 DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": None,  # generated into instance/secret_key when not configured
@@ -145,6 +145,30 @@ def from_environment(config: dict[str, Any], environ: dict[str, str] | None = No
     if environ.get("DATABASE_URL"):
         found["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(environ["DATABASE_URL"])
     return found
+
+
+def layer(app: Flask, defaults: dict[str, Any], test_config: dict[str, Any] | None = None) -> None:
+    """Set settings on app.config, each from the last layer that gives it: the default, then
+    `instance/config.py`, then the CRISISWIKI_<NAME> environment variable, then the config
+    passed to create_app(). The core's settings (with Flask's own) go through here in
+    create_app(), which passes `test_config`; a plugin's own settings in its init_app
+    (`add_settings`), so that both are layered the same way."""
+    core = test_config is not None
+    if core:
+        app.extensions["crisiswiki_test_config"] = dict(test_config)
+    given = app.extensions.get("crisiswiki_test_config", {})
+    instance = Config(app.instance_path)
+    instance.from_pyfile("config.py", silent=True)
+    values = {**app.config, **defaults} if core else dict(defaults)
+    values.update({name: value for name, value in instance.items() if core or name in defaults})
+    values.update(from_environment(values))
+    values.update({name: value for name, value in given.items() if core or name in defaults})
+    app.config.update(values)
+
+
+def add_settings(app: Flask, defaults: dict[str, Any]) -> None:
+    """A plugin's settings, layered as the core's (see `layer`)."""
+    layer(app, defaults)
 
 
 def normalise_database_url(url: str) -> str:

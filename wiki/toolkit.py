@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .auth.permissions import can, require
 from .clock import iso, utcnow
+from .config import add_settings
 from .crises.services import get_crisis_or_404
 from .database import IN_LIST_SIZE, begin_write, chunked, write_transaction
 from .errors import BadRequest, Conflict, DomainError, Forbidden, InvalidInput, NotFound, TooLarge, Unauthorized
@@ -28,9 +29,43 @@ from .visibility import (
 from .workers import Job, Retry, wake
 
 __all__ = [
-    "EARTH_RADIUS_KM", "IN_LIST_SIZE", "KM_PER_DEGREE", "N_", "BadRequest", "Conflict", "DomainError", "Forbidden",
-    "InvalidInput", "Job", "NotFound", "Retry", "TooLarge", "Unauthorized", "announce_listing", "begin_write",
-    "bounding_box", "can", "chunked", "db", "get_crisis_or_404", "get_visible_report", "haversine_km", "hookimpl", "iso",
-    "reindex_later", "report_feature", "report_place", "report_properties", "report_visible", "require", "sees_contacts",
-    "sees_exact_locations", "sees_unpublished", "utcnow", "visible_reports", "wake", "write_transaction",
+    "EARTH_RADIUS_KM",
+    "IN_LIST_SIZE",
+    "KM_PER_DEGREE",
+    "N_",
+    "BadRequest",
+    "Conflict",
+    "DomainError",
+    "Forbidden",
+    "InvalidInput",
+    "Job",
+    "NotFound",
+    "Retry",
+    "TooLarge",
+    "Unauthorized",
+    "add_settings",
+    "announce_listing",
+    "begin_write",
+    "bounding_box",
+    "can",
+    "chunked",
+    "db",
+    "get_crisis_or_404",
+    "get_visible_report",
+    "haversine_km",
+    "hookimpl",
+    "iso",
+    "reindex_later",
+    "report_feature",
+    "report_place",
+    "report_properties",
+    "report_visible",
+    "require",
+    "sees_contacts",
+    "sees_exact_locations",
+    "sees_unpublished",
+    "utcnow",
+    "visible_reports",
+    "wake",
+    "write_transaction",
 ]

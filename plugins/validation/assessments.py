@@ -14,9 +14,9 @@ from wiki.database import fits_id
 from wiki.errors import InvalidInput, TooLarge
 from wiki.extensions import db
 from wiki.models import Crisis, Report
+from wiki.reports.input import report_input_from_feature
 from wiki.reports.submission import submit_report
 from wiki.reports.triage import withdraw_report
-from wiki.reports.input import report_input_from_feature
 
 from . import updates
 from .matrix import CREDIBILITY, RELIABILITY

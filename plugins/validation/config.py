@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from wiki.config import from_environment
+from wiki.toolkit import add_settings
 
 DEFAULTS: dict[str, Any] = {
     # Track record: an outcome this many days away from a report counts half as much.
@@ -56,12 +56,9 @@ DEFAULTS: dict[str, Any] = {
 
 
 def init_config(app: Flask) -> None:
-    """Fill in the plugin's settings: a value already in app.config (instance file or test
-    config) stays, else the CRISISWIKI_<NAME> environment variable, else the default."""
-    environment = from_environment(DEFAULTS)
-    for name, default in DEFAULTS.items():
-        if name not in app.config:
-            app.config[name] = environment.get(name, default)
+    """The plugin's settings, layered as the core's: the default, instance/config.py, the
+    CRISISWIKI_<NAME> environment variable, the config passed to create_app()."""
+    add_settings(app, DEFAULTS)
 
 
 @dataclass(frozen=True)
