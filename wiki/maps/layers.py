@@ -16,7 +16,7 @@ from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from .. import plugins
+from .. import plugins, versioning
 from ..auth.permissions import require
 from ..database import fits_id
 from ..errors import Conflict, InvalidInput, NotFound, TooLarge
@@ -156,39 +156,19 @@ def get_revision_or_404(layer: Layer, number: int) -> LayerRevision:
     return revision
 
 
-def _author_fields(author: User | None) -> dict[str, Any]:
-    if author is not None and getattr(author, "is_authenticated", False):
-        return {"author_id": author.id, "author_name": author.name}
-    return {"author_id": None, "author_name": "anonymous"}
-
-
 def _append(layer: Layer, meta: dict[str, Any], data: LayerData, *, comment: str, kind: str, author: User | None,
             parent: LayerRevision | None) -> LayerRevision:
     west, south, east, north = data.bbox or (None, None, None, None)
-    revision = LayerRevision(
-        layer=layer, number=(parent.number + 1) if parent else 1, parent_id=parent.id if parent else None,
+    return versioning.append_revision(
+        layer, LayerRevision, parent, kind=kind, comment=comment, author=author, layer=layer,
         title=meta["title"], description=meta["description"], source=meta["source"], licence=meta["licence"],
         style=meta["style"], geojson=data.text, feature_count=data.feature_count, size=len(data.text.encode()),
-        west=west, south=south, east=east, north=north, comment=comment, kind=kind, created_at=utcnow(),
-        **_author_fields(author),
-    )
-    db.session.add(revision)
-    db.session.flush()
-    layer.current_revision = revision
-    layer.title = revision.title
-    layer.updated_at = revision.created_at
-    return revision
+        west=west, south=south, east=east, north=north)
 
 
 def _commit_and_announce(layer: Layer) -> None:
     db.session.commit()
     plugins.call("layer_saved", layer=layer)
-
-
-def _lock(layer: Layer) -> Layer:
-    return db.session.execute(
-        select(Layer).where(Layer.id == layer.id).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
 
 
 def create_layer(crisis: Crisis, data: Mapping, geojson: str | bytes | Mapping, author: User | None,
@@ -238,7 +218,7 @@ def save_layer(layer: Layer, data: Mapping, geojson: str | bytes | Mapping | Non
         checked = read_layer_data(geojson)
     else:
         checked = LayerData(current.geojson, current.feature_count, current.bbox)
-    layer = _lock(layer)
+    layer = versioning.lock(layer)
     current = layer.current_revision
     if base_revision is not None and base_revision != current.id:
         raise Conflict(_("The layer was changed since revision %(base)s; the current revision is %(n)d (id %(id)d). "
@@ -258,8 +238,8 @@ def revert_layer(layer: Layer, target: LayerRevision, author: User | None, comme
         raise NotFound(_("There is no layer %(id)d.", id=layer.id))
     if target.layer_id != layer.id:
         raise InvalidInput(_("That revision belongs to another layer."), field="revision")
-    comment = clean_comment(comment) or _("Reverted to revision %(n)d", n=target.number)
-    layer = _lock(layer)
+    comment = versioning.revert_comment(clean_comment(comment), target)
+    layer = versioning.lock(layer)
     meta = {key: getattr(target, key) for key in META_FIELDS}
     data = LayerData(target.geojson, target.feature_count, target.bbox)
     revision = _append(layer, meta, data, comment=comment, kind="revert", author=author, parent=layer.current_revision)
@@ -270,11 +250,9 @@ def revert_layer(layer: Layer, target: LayerRevision, author: User | None, comme
 def delete_layer(layer: Layer, author: User | None) -> None:
     """Soft delete: the layer leaves maps and lists; every revision stays."""
     require("edit_layer", author)
-    layer = _lock(layer)
-    if layer.is_deleted:
+    layer = versioning.lock(layer)
+    if not versioning.mark_deleted(layer, author):
         return
-    layer.deleted_at = utcnow()
-    layer.deleted_by_id = getattr(author, "id", None)
     db.session.commit()
     plugins.call("layer_deleted", layer=layer)
 

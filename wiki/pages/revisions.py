@@ -18,7 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import plugins
+from .. import plugins, versioning
 from ..auth.permissions import require, require_edit_page
 from ..database import begin_write, fits_id
 from ..errors import Conflict, EditConflict, InvalidInput, NotFound, TooLarge
@@ -110,33 +110,12 @@ def get_page_or_404(crisis: Crisis, slug: str, include_deleted: bool = False) ->
     return page
 
 
-def _lock(page: Page) -> Page:
-    """Re-read the page row with a write lock (PostgreSQL; SQLite already holds its lock)."""
-    return db.session.execute(
-        select(Page).where(Page.id == page.id).with_for_update().execution_options(populate_existing=True)
-    ).scalar_one()
-
-
-def _author_fields(author: User | None) -> dict:
-    if author is not None and getattr(author, "is_authenticated", False):
-        return {"author_id": author.id, "author_name": author.name}
-    return {"author_id": None, "author_name": "anonymous"}
-
-
 def _append_revision(page: Page, *, title: str, body: str, categories: list[str], comment: str,
                      kind: str, author: User | None, parent: Revision | None, rendered: Rendered | None = None) -> Revision:
     if rendered is None or rendered.source != body:
         rendered = render(page.crisis, body)
-    revision = Revision(
-        page=page, number=(parent.number + 1) if parent else 1, parent=parent, title=title, body=body,
-        html=rendered.html, categories="\n".join(categories), comment=comment, kind=kind, created_at=utcnow(),
-        **_author_fields(author),
-    )
-    db.session.add(revision)
-    db.session.flush()
-    page.current_revision = revision
-    page.title = title
-    page.updated_at = revision.created_at
+    revision = versioning.append_revision(page, Revision, parent, kind=kind, comment=comment, author=author, page=page,
+                                          title=title, body=body, html=rendered.html, categories="\n".join(categories))
     bump_generation(page.crisis_id)
     _refresh_index_rows(page, categories, rendered.links)
     return revision
@@ -210,7 +189,7 @@ def save_revision(page: Page, body: str, base_revision_id: int | None, author: U
     body, comment = clean_body(body), clean_comment(comment)
     rendered = render(page.crisis, body)
     begin_write()
-    page = _lock(page)
+    page = versioning.lock(page)
     current = page.current_revision
     categories = current.category_list if categories is None else clean_categories(categories)
     if base_revision_id is None:
@@ -240,11 +219,11 @@ def save_revision(page: Page, body: str, base_revision_id: int | None, author: U
 def revert_page(page: Page, target: Revision, author: User | None, comment: str = "") -> Revision:
     """Make `target`'s text current again, as a new revision (history is never rewritten)."""
     require_edit_page(page, author)
-    page = _lock(page)
+    page = versioning.lock(page)
     if target.page_id != page.id:
         raise InvalidInput(_("That revision belongs to another page."), field="revision")
     current = page.current_revision
-    comment = clean_comment(comment) or _("Reverted to revision %(n)d", n=target.number)
+    comment = versioning.revert_comment(clean_comment(comment), target)
     revision = _append_revision(page, title=page.title, body=target.body, categories=target.category_list,
                                 comment=comment, kind="revert", author=author, parent=current)
     _commit_and_announce(page, revision)
@@ -255,7 +234,7 @@ def rename_page(page: Page, new_title: str, author: User | None, comment: str = 
     """Move a page to a new title; the old address keeps working as a redirect."""
     require_edit_page(page, author)
     require("create_page", author)
-    page = _lock(page)
+    page = versioning.lock(page)
     new_title = clean_title(new_title)
     new_slug = slugify(new_title)
     old_slug, old_title = page.slug, page.title
@@ -279,11 +258,9 @@ def rename_page(page: Page, new_title: str, author: User | None, comment: str = 
 def delete_page(page: Page, author: User | None) -> None:
     """Soft delete: the page disappears from view, every revision stays; admins can restore."""
     require("delete_page", author)
-    page = _lock(page)
-    if page.is_deleted:
+    page = versioning.lock(page)
+    if not versioning.mark_deleted(page, author):
         return
-    page.deleted_at = utcnow()
-    page.deleted_by_id = author.id
     bump_generation(page.crisis_id)
     db.session.commit()
     plugins.call("page_deleted", page=page)
@@ -291,14 +268,13 @@ def delete_page(page: Page, author: User | None) -> None:
 
 def restore_page(page: Page, author: User | None) -> None:
     require("restore_page", author)
-    page = _lock(page)
+    page = versioning.lock(page)
     if not page.is_deleted:
         return
     taken = db.session.scalar(select(Page.id).where(Page.crisis_id == page.crisis_id, Page.slug == page.slug, Page.id != page.id))
     if taken is not None:
         raise Conflict(_("Another page now uses this title; rename that page first."), field="title")
-    page.deleted_at = None
-    page.deleted_by_id = None
+    versioning.mark_restored(page)
     bump_generation(page.crisis_id)
     db.session.commit()
     plugins.call("page_saved", page=page, revision=page.current_revision)
@@ -306,7 +282,7 @@ def restore_page(page: Page, author: User | None) -> None:
 
 def set_protected(page: Page, protected: bool, author: User | None) -> None:
     require("protect_page", author)
-    page = _lock(page)
+    page = versioning.lock(page)
     page.protected = bool(protected)
     bump_generation(page.crisis_id)
     db.session.commit()
