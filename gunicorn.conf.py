@@ -2,6 +2,7 @@
 
 Override with CRISISWIKI_BIND and CRISISWIKI_WORKERS, or gunicorn's own GUNICORN_CMD_ARGS.
 """
+
 import multiprocessing
 import os
 

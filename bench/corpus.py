@@ -10,6 +10,7 @@
 
 Usage: python bench/corpus.py [--out bench/work/corpus] [--pages 2000] [--reports 100000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,10 +31,18 @@ DEFAULT_OUT = ROOT / "bench" / "work" / "corpus"
 SEED = 20100112
 BBOX = (-74.5, 17.9, -71.6, 20.1)
 TOWNS = [  # (name, lat, lon, weight): where reports concentrate
-    ("Port-au-Prince", 18.5944, -72.3074, 40), ("Carrefour", 18.5411, -72.3993, 10), ("Léogâne", 18.5111, -72.6339, 12),
-    ("Petit-Goâve", 18.4314, -72.8669, 6), ("Grand-Goâve", 18.4297, -72.7686, 4), ("Jacmel", 18.2342, -72.5347, 8),
-    ("Gonaïves", 19.4456, -72.6890, 4), ("Cap-Haïtien", 19.7578, -72.2040, 4), ("Les Cayes", 18.1933, -73.7461, 4),
-    ("Hinche", 19.1500, -72.0167, 2), ("Saint-Marc", 19.1080, -72.6938, 3), ("Jérémie", 18.6500, -74.1167, 2),
+    ("Port-au-Prince", 18.5944, -72.3074, 40),
+    ("Carrefour", 18.5411, -72.3993, 10),
+    ("Léogâne", 18.5111, -72.6339, 12),
+    ("Petit-Goâve", 18.4314, -72.8669, 6),
+    ("Grand-Goâve", 18.4297, -72.7686, 4),
+    ("Jacmel", 18.2342, -72.5347, 8),
+    ("Gonaïves", 19.4456, -72.6890, 4),
+    ("Cap-Haïtien", 19.7578, -72.2040, 4),
+    ("Les Cayes", 18.1933, -73.7461, 4),
+    ("Hinche", 19.1500, -72.0167, 2),
+    ("Saint-Marc", 19.1080, -72.6938, 3),
+    ("Jérémie", 18.6500, -74.1167, 2),
 ]
 SECTOR_BY_TYPE = {
     "Affected individuals": ["health", "shelter", "protection", "cccm"],
@@ -43,14 +52,50 @@ SECTOR_BY_TYPE = {
     "Sympathy and support": ["other"],
     "Other Useful Information": ["food", "nutrition", "education", "wash", "other"],
 }
-CLUSTERS = ["Camp Coordination and Camp Management", "Early Recovery", "Education", "Emergency Shelter",
-            "Emergency Telecommunications", "Food Security", "Health", "Logistics", "Nutrition", "Protection",
-            "Water, Sanitation and Hygiene"]
+CLUSTERS = [
+    "Camp Coordination and Camp Management",
+    "Early Recovery",
+    "Education",
+    "Emergency Shelter",
+    "Emergency Telecommunications",
+    "Food Security",
+    "Health",
+    "Logistics",
+    "Nutrition",
+    "Protection",
+    "Water, Sanitation and Hygiene",
+]
 QUERIES = [
-    "earthquake", "water", "hospital", "bridge", "shelter", "food", "terremoto", "sismo", "inondation", "flood",
-    "road blocked", "medical supplies", "clean water", "damaged houses", "search rescue", "power outage",
-    '"water supply"', '"field hospital"', "typhoon", "evacuation", "Léogâne", "Leogane", "Jacmel", "fire", "injured",
-    "volunteers needed", "cholera", "tents", "donations", "collapsed building",
+    "earthquake",
+    "water",
+    "hospital",
+    "bridge",
+    "shelter",
+    "food",
+    "terremoto",
+    "sismo",
+    "inondation",
+    "flood",
+    "road blocked",
+    "medical supplies",
+    "clean water",
+    "damaged houses",
+    "search rescue",
+    "power outage",
+    '"water supply"',
+    '"field hospital"',
+    "typhoon",
+    "evacuation",
+    "Léogâne",
+    "Leogane",
+    "Jacmel",
+    "fire",
+    "injured",
+    "volunteers needed",
+    "cholera",
+    "tents",
+    "donations",
+    "collapsed building",
 ]
 FILTERED = ["sector=health", "sector=wash", "status=verified", "bbox=-72.8,18.3,-72.2,18.7", "since=2010-01-15"]
 
@@ -96,11 +141,18 @@ def reports(count: int, seed: int = SEED) -> Iterator[dict]:
             "type": "Feature",
             "geometry": {"type": "Point", "coordinates": [lon, lat]},
             "properties": {
-                "title": text[:90], "description": text, "sector": sector, "place_name": town,
-                "occurred_at": occurred.isoformat(), "client_id": f"bench-{n}",
+                "title": text[:90],
+                "description": text,
+                "sector": sector,
+                "place_name": town,
+                "occurred_at": occurred.isoformat(),
+                "client_id": f"bench-{n}",
                 "status": rng.choices(["new", "under_review", "verified", "refuted"], [70, 15, 12, 3])[0],
-                "source": {"name": f"Reporter {contact[-4:]}" if contact else "", "contact": contact,
-                           "channel": rng.choice(["web", "sms", "api"])},
+                "source": {
+                    "name": f"Reporter {contact[-4:]}" if contact else "",
+                    "contact": contact,
+                    "channel": rng.choice(["web", "sms", "api"]),
+                },
                 "x_event": event,
             },
         }
@@ -108,21 +160,38 @@ def reports(count: int, seed: int = SEED) -> Iterator[dict]:
 
 def _figures(rng: random.Random) -> list[tuple[str, int]]:
     base = rng.randint(20_000, 3_000_000)
-    return [("Affected", base), ("In need", int(base * 0.7)), ("Targeted", int(base * 0.5)), ("Reached", int(base * 0.3)),
-            ("Displaced", int(base * 0.4)), ("Killed", rng.randint(10, 50_000)), ("Injured", rng.randint(50, 100_000))]
+    return [
+        ("Affected", base),
+        ("In need", int(base * 0.7)),
+        ("Targeted", int(base * 0.5)),
+        ("Reached", int(base * 0.3)),
+        ("Displaced", int(base * 0.4)),
+        ("Killed", rng.randint(10, 50_000)),
+        ("Injured", rng.randint(50, 100_000)),
+    ]
 
 
 def page(n: int, total: int, rng: random.Random, messages: list[tuple[str, str, str]]) -> dict:
     """One sitrep-shaped page as Markdown and as wikitext (same content), 4-6 KB."""
     town = TOWNS[n % len(TOWNS)][0]
     title = f"Situation Report No. {n // len(TOWNS) + 1} {town}"
-    links = [f"Situation Report No. {rng.randrange(1, total // len(TOWNS) + 1)} {rng.choice(TOWNS)[0]}" for _ in range(4)]
+    links = [
+        f"Situation Report No. {rng.randrange(1, total // len(TOWNS) + 1)} {rng.choice(TOWNS)[0]}" for _ in range(4)
+    ]
     figures = _figures(rng)
     target = rng.randint(4400, 5800)
-    md = [f"**{title}** · OCHA Haiti", f"**Period covered:** 2010-01-{12 + n % 18:02d} · **Next report:** in 48 hours", "",
-          "## Highlights"]
-    wt = [f"'''{title}''' · OCHA Haiti", f"'''Period covered:''' 2010-01-{12 + n % 18:02d} · '''Next report:''' in 48 hours", "",
-          "== Highlights =="]
+    md = [
+        f"**{title}** · OCHA Haiti",
+        f"**Period covered:** 2010-01-{12 + n % 18:02d} · **Next report:** in 48 hours",
+        "",
+        "## Highlights",
+    ]
+    wt = [
+        f"'''{title}''' · OCHA Haiti",
+        f"'''Period covered:''' 2010-01-{12 + n % 18:02d} · '''Next report:''' in 48 hours",
+        "",
+        "== Highlights ==",
+    ]
     for _ in range(4):
         text = rng.choice(messages)[1][:160]
         md.append(f"- {text}")
@@ -166,18 +235,54 @@ def pages(count: int, seed: int = SEED) -> Iterator[dict]:
 def layers() -> list[dict]:
     """A few layers: affected area polygons, camps (points), road status (lines)."""
     rng = random.Random(SEED + 2)
-    area = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": f"Affected zone {i}", "fill": "#d73027", "fill-opacity": 0.3},
-         "geometry": {"type": "Polygon", "coordinates": [[[lon - 0.1, lat - 0.1], [lon + 0.1, lat - 0.1], [lon + 0.1, lat + 0.1],
-                                                          [lon - 0.1, lat + 0.1], [lon - 0.1, lat - 0.1]]]}}
-        for i, (_n, lat, lon, _w) in enumerate(TOWNS[:6])]}
-    camps = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": f"Camp {i}", "people": rng.randint(200, 20000), "marker-color": "#1a9850"},
-         "geometry": {"type": "Point", "coordinates": list(_point(rng)[:2])}} for i in range(300)]}
-    roads = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"name": f"Road {i}", "status": rng.choice(["open", "closed", "damaged"]),
-                                           "stroke": "#4575b4"},
-         "geometry": {"type": "LineString", "coordinates": [list(_point(rng)[:2]) for _ in range(5)]}} for i in range(40)]}
+    area = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": f"Affected zone {i}", "fill": "#d73027", "fill-opacity": 0.3},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [
+                            [lon - 0.1, lat - 0.1],
+                            [lon + 0.1, lat - 0.1],
+                            [lon + 0.1, lat + 0.1],
+                            [lon - 0.1, lat + 0.1],
+                            [lon - 0.1, lat - 0.1],
+                        ]
+                    ],
+                },
+            }
+            for i, (_n, lat, lon, _w) in enumerate(TOWNS[:6])
+        ],
+    }
+    camps = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"name": f"Camp {i}", "people": rng.randint(200, 20000), "marker-color": "#1a9850"},
+                "geometry": {"type": "Point", "coordinates": list(_point(rng)[:2])},
+            }
+            for i in range(300)
+        ],
+    }
+    roads = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {
+                    "name": f"Road {i}",
+                    "status": rng.choice(["open", "closed", "damaged"]),
+                    "stroke": "#4575b4",
+                },
+                "geometry": {"type": "LineString", "coordinates": [list(_point(rng)[:2]) for _ in range(5)]},
+            }
+            for i in range(40)
+        ],
+    }
     return [("Affected areas", area), ("Camps", camps), ("Road status", roads)]
 
 
@@ -193,7 +298,7 @@ def write(out: Path, page_count: int, report_count: int) -> dict:
             handle.write(json.dumps(item, ensure_ascii=False) + "\n")
     for name, collection in layers():
         (out / f"layer-{name.lower().replace(' ', '-')}.geojson").write_text(json.dumps(collection))
-    queries = QUERIES + [f"{q}\t{f}" for q, f in zip(QUERIES * 2, FILTERED * 12, strict=False)][:len(QUERIES)]
+    queries = QUERIES + [f"{q}\t{f}" for q, f in zip(QUERIES * 2, FILTERED * 12, strict=False)][: len(QUERIES)]
     (out / "queries.txt").write_text("\n".join(queries) + "\n")
     manifest = {"seed": SEED, "pages": page_count, "reports": report_count, "bbox": BBOX}
     (out / "manifest.json").write_text(json.dumps(manifest))

@@ -7,6 +7,7 @@ resident memory any worker reached (VmHWM), so "streams without a memory spike" 
 
     python bench/export.py        # writes bench/results/export.json
 """
+
 from __future__ import annotations
 
 import json
@@ -49,15 +50,24 @@ def download(url: str, headers: dict[str, str]) -> dict:
             if first_byte is None:
                 first_byte = time.perf_counter() - started
             size += len(chunk)
-    return {"seconds": round(time.perf_counter() - started, 2), "first_byte_ms": round((first_byte or 0) * 1000, 1),
-            "mb": round(size / 1e6, 1)}
+    return {
+        "seconds": round(time.perf_counter() - started, 2),
+        "first_byte_ms": round((first_byte or 0) * 1000, 1),
+        "mb": round(size / 1e6, 1),
+    }
 
 
 def admin_token(instance: Path) -> str:
     env = {**os.environ, "CRISISWIKI_INSTANCE_PATH": str(instance)}
     name = f"bench-admin-{int(time.time())}"
-    result = subprocess.run([str(BIN / "crisiswiki"), "create-user", name, "--role", "admin", "--password", "bench-admin-pass",
-                             "--token"], env=env, capture_output=True, text=True, cwd=ROOT, check=True)
+    result = subprocess.run(
+        [str(BIN / "crisiswiki"), "create-user", name, "--role", "admin", "--password", "bench-admin-pass", "--token"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     return result.stdout.strip().rsplit(" ", 1)[-1]
 
 
@@ -67,8 +77,10 @@ def main() -> None:
     if not database.exists():
         raise SystemExit("run `make bench` first: it leaves a 100,000-report instance in bench/work/instance")
     with sqlite3.connect(database) as conn:
-        slug, count = conn.execute("SELECT c.slug, count(r.id) FROM crises c JOIN reports r ON r.crisis_id = c.id "
-                                   "GROUP BY c.id ORDER BY 2 DESC LIMIT 1").fetchone()
+        slug, count = conn.execute(
+            "SELECT c.slug, count(r.id) FROM crises c JOIN reports r ON r.crisis_id = c.id "
+            "GROUP BY c.id ORDER BY 2 DESC LIMIT 1"
+        ).fetchone()
     token = admin_token(instance)
     server = start_gunicorn(instance)
     base = f"http://127.0.0.1:{PORT}"
@@ -82,9 +94,15 @@ def main() -> None:
         results["workers_peak_rss_mb"] = workers_peak_rss_mb(server.pid)
     finally:
         stop(server)
-    report = {"benchmark": "export", "date": datetime.now(UTC).isoformat(timespec="seconds"), "reports": count,
-              "machine": {"python": platform.python_version(), "cpus": os.cpu_count()}, "database": "SQLite (the bench instance)",
-              "results": results, "command": "python bench/export.py"}
+    report = {
+        "benchmark": "export",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "reports": count,
+        "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+        "database": "SQLite (the bench instance)",
+        "results": results,
+        "command": "python bench/export.py",
+    }
     RESULT.write_text(json.dumps(report, indent=2) + "\n")
     print(json.dumps(report, indent=2))
 

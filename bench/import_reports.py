@@ -13,6 +13,7 @@ are measured. The result is printed and written to bench/results/import.json.
 
     .venv/bin/python bench/import_reports.py [--rows 100000] [--seed 2010] [--database-url URL]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,21 @@ DATA = Path(os.environ.get("CRISISWIKI_SHARED_DATA") or PROJECT.parent / "shared
 RESULTS = PROJECT / "bench" / "results" / "import.json"
 BBOX = (-74.5, 17.9, -71.6, 20.1)
 QUAKE = datetime(2010, 1, 12, 21, 53, tzinfo=UTC)
-PLACES = ("Port-au-Prince", "Léogâne", "Jacmel", "Carrefour", "Pétion-Ville", "Gressier", "Petit-Goâve", "Delmas",
-          "Cité Soleil", "Tabarre", "Croix-des-Bouquets", "Grand-Goâve", "")
+PLACES = (
+    "Port-au-Prince",
+    "Léogâne",
+    "Jacmel",
+    "Carrefour",
+    "Pétion-Ville",
+    "Gressier",
+    "Petit-Goâve",
+    "Delmas",
+    "Cité Soleil",
+    "Tabarre",
+    "Croix-des-Bouquets",
+    "Grand-Goâve",
+    "",
+)
 # CrisisLex information types, as the sector a coordinator would file them under.
 SECTOR_BY_TYPE = {
     "Affected individuals": ("health", "Emergency Shelter", "protection"),
@@ -46,8 +60,19 @@ SECTOR_BY_TYPE = {
 }
 OTHER_SECTORS = ("other", "nutrition", "wash", "shelter", "Camp Coordination and Camp Management")
 HEADER = ["id", "title", "description", "lat", "lon", "sector", "status", "occurred_at", "place", "reporter", "phone"]
-TAGS = ["#meta+id", "#description+title", "#description", "#geo+lat", "#geo+lon", "#sector", "#status", "#date+occurred",
-        "#loc+name", "#contact+name", "#contact+phone"]
+TAGS = [
+    "#meta+id",
+    "#description+title",
+    "#description",
+    "#geo+lat",
+    "#geo+lon",
+    "#sector",
+    "#status",
+    "#date+occurred",
+    "#loc+name",
+    "#contact+name",
+    "#contact+phone",
+]
 
 
 def load_messages() -> list[tuple[str, str]]:
@@ -89,12 +114,21 @@ def generate(path: Path, rows: int, seed: int) -> int:
                 valid += 1
             occurred = QUAKE + timedelta(minutes=rng.randrange(45 * 24 * 60))
             has_phone = rng.random() < 0.2
-            writer.writerow([
-                f"bench-{i}", title_of(text), text, lat, round(rng.uniform(BBOX[0], BBOX[2]), 5), sector,
-                rng.choice(("new", "new", "new", "under_review", "verified")), occurred.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                rng.choice(PLACES), rng.choice(("", "Jean", "Marie", "Pierre")) if has_phone else "",
-                rng.choice(phones) if has_phone else "",
-            ])
+            writer.writerow(
+                [
+                    f"bench-{i}",
+                    title_of(text),
+                    text,
+                    lat,
+                    round(rng.uniform(BBOX[0], BBOX[2]), 5),
+                    sector,
+                    rng.choice(("new", "new", "new", "under_review", "verified")),
+                    occurred.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    rng.choice(PLACES),
+                    rng.choice(("", "Jean", "Marie", "Pierre")) if has_phone else "",
+                    rng.choice(phones) if has_phone else "",
+                ]
+            )
     return valid
 
 
@@ -119,8 +153,15 @@ def prepare_database(instance: Path, database_url: str | None) -> dict[str, str]
     with app.app_context():
         upgrade_all()
         admin = create_user("bench-admin", "bench password 2010", role="admin")
-        create_crisis({"name": "Benchmark earthquake", "slug": "bench", "bbox": ",".join(map(str, BBOX)),
-                       "start_date": "2010-01-12"}, admin)
+        create_crisis(
+            {
+                "name": "Benchmark earthquake",
+                "slug": "bench",
+                "bbox": ",".join(map(str, BBOX)),
+                "start_date": "2010-01-12",
+            },
+            admin,
+        )
         db.session.remove()
         db.engine.dispose()
     return env
@@ -155,8 +196,15 @@ def main() -> None:
     source = folder / "reports-hxl.csv"
     valid = generate(source, args.rows, args.seed)
     env = prepare_database(folder / "instance", args.database_url)
-    command = [str(Path(sys.executable).parent / "crisiswiki"), "import-reports", str(source), "--crisis", "bench",
-               "--organisation", "Benchmark"]
+    command = [
+        str(Path(sys.executable).parent / "crisiswiki"),
+        "import-reports",
+        str(source),
+        "--crisis",
+        "bench",
+        "--organisation",
+        "Benchmark",
+    ]
     log = folder / "import.log"
     print(f"Importing {args.rows:,} rows ({source.stat().st_size / 1e6:.1f} MB) ...", file=sys.stderr)
     started = time.perf_counter()

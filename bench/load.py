@@ -6,6 +6,7 @@ so what the page-view workload serves is exactly what a coordinator's save produ
 workload measures); then the bulk hook `reports_imported` lets the features that follow
 reports (admin areas, search, scores) catch up the way they do after an import.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -36,8 +37,16 @@ def load(app, corpus: Path, page_limit: int | None = None, report_limit: int | N
             admin = create_user("bench-admin", "bench-admin-password", role="admin", display_name="Benchmark")
         _token, plain = ApiToken.issue(admin, "benchmark")
         db.session.commit()
-        crisis = create_crisis({"name": "2010 Haiti earthquake (benchmark)", "slug": CRISIS, "glide": "EQ-2010-000009-HTI",
-                                "bbox": "-74.5,17.9,-71.6,20.1", "start_date": "2010-01-12"}, admin)
+        crisis = create_crisis(
+            {
+                "name": "2010 Haiti earthquake (benchmark)",
+                "slug": CRISIS,
+                "glide": "EQ-2010-000009-HTI",
+                "bbox": "-74.5,17.9,-71.6,20.1",
+                "start_date": "2010-01-12",
+            },
+            admin,
+        )
         started = time.perf_counter()
         titles = []
         with (corpus / "pages.jsonl").open(encoding="utf-8") as handle:
@@ -45,7 +54,9 @@ def load(app, corpus: Path, page_limit: int | None = None, report_limit: int | N
                 if page_limit is not None and n >= page_limit:
                     break
                 item = json.loads(line)
-                revision = create_page(crisis, item["title"], item["markdown"], admin, "benchmark corpus", ["Situation reports"])
+                revision = create_page(
+                    crisis, item["title"], item["markdown"], admin, "benchmark corpus", ["Situation reports"]
+                )
                 titles.append(revision.page.slug)
                 db.session.expunge_all()
                 crisis = db.session.merge(crisis)
@@ -56,8 +67,9 @@ def load(app, corpus: Path, page_limit: int | None = None, report_limit: int | N
         started = time.perf_counter()
         now = datetime.now(UTC)
         sources: dict[str, int] = {}
-        anonymous_source = db.session.execute(insert(Source).values(name="", channel="web", created_at=now)
-                                              .returning(Source.id)).scalar_one()
+        anonymous_source = db.session.execute(
+            insert(Source).values(name="", channel="web", created_at=now).returning(Source.id)
+        ).scalar_one()
         batch, report_ids, total = [], [], 0
         with (corpus / "reports.jsonl").open(encoding="utf-8") as handle:
             for n, line in enumerate(handle):
@@ -69,20 +81,42 @@ def load(app, corpus: Path, page_limit: int | None = None, report_limit: int | N
                 if contact:
                     digest = hashlib.sha256(normalise_contact(contact).encode()).hexdigest()
                     if digest not in sources:
-                        sources[digest] = db.session.execute(insert(Source).values(
-                            contact_hash=digest, contact=contact, name=props["source"]["name"], organisation="",
-                            channel=props["source"]["channel"], created_at=now).returning(Source.id)).scalar_one()
+                        sources[digest] = db.session.execute(
+                            insert(Source)
+                            .values(
+                                contact_hash=digest,
+                                contact=contact,
+                                name=props["source"]["name"],
+                                organisation="",
+                                channel=props["source"]["channel"],
+                                created_at=now,
+                            )
+                            .returning(Source.id)
+                        ).scalar_one()
                     source_id = sources[digest]
                 else:
                     source_id = anonymous_source
                 lon, lat = feature["geometry"]["coordinates"]
-                batch.append({
-                    "crisis_id": crisis.id, "title": props["title"], "description": props["description"], "lon": lon, "lat": lat,
-                    "place_name": props["place_name"], "occurred_at": datetime.fromisoformat(props["occurred_at"]),
-                    "received_at": now, "updated_at": now, "sector": props["sector"], "status": props["status"],
-                    "published": True, "sensitive": False, "channel": props["source"]["channel"], "source_id": source_id,
-                    "client_id": props["client_id"],
-                })
+                batch.append(
+                    {
+                        "crisis_id": crisis.id,
+                        "title": props["title"],
+                        "description": props["description"],
+                        "lon": lon,
+                        "lat": lat,
+                        "place_name": props["place_name"],
+                        "occurred_at": datetime.fromisoformat(props["occurred_at"]),
+                        "received_at": now,
+                        "updated_at": now,
+                        "sector": props["sector"],
+                        "status": props["status"],
+                        "published": True,
+                        "sensitive": False,
+                        "channel": props["source"]["channel"],
+                        "source_id": source_id,
+                        "client_id": props["client_id"],
+                    }
+                )
                 if len(batch) >= BATCH:
                     report_ids += _flush(db, Report, batch)
                     total += len(batch)
@@ -96,7 +130,7 @@ def load(app, corpus: Path, page_limit: int | None = None, report_limit: int | N
         started = time.perf_counter()
         crisis = db.session.merge(crisis)
         for start in range(0, len(report_ids), BATCH):
-            plugins.call("reports_imported", crisis=crisis, report_ids=report_ids[start:start + BATCH])
+            plugins.call("reports_imported", crisis=crisis, report_ids=report_ids[start : start + BATCH])
         timings["reports_imported_hooks_s"] = round(time.perf_counter() - started, 1)
         log(f"bulk hooks done in {timings['reports_imported_hooks_s']} s")
         return {"token": plain, "crisis": CRISIS, "pages": titles, "reports": total, "timings": timings}

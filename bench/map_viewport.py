@@ -20,6 +20,7 @@ also timed for a coordinator and with a sector filter (the general GROUP BY path
 
     .venv/bin/python bench/map_viewport.py [--reports 100000] [--requests 60] [--seed 4]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,10 +42,21 @@ RESULTS = PROJECT / "bench" / "results" / "map_viewport.json"
 BBOX = (-74.5, 17.9, -71.6, 20.1)
 # (lon, lat, spread in degrees, weight): towns of Haiti, weighted roughly by population.
 TOWNS = [
-    (-72.335, 18.543, 0.030, 30), (-72.400, 18.535, 0.020, 8), (-72.285, 18.512, 0.015, 6), (-72.300, 18.580, 0.015, 6),
-    (-72.633, 18.511, 0.020, 5), (-72.535, 18.234, 0.015, 4), (-72.200, 19.759, 0.025, 7), (-72.689, 19.450, 0.020, 4),
-    (-73.750, 18.195, 0.020, 4), (-72.015, 19.150, 0.015, 2), (-74.115, 18.650, 0.015, 2), (-72.700, 19.110, 0.015, 3),
-    (-72.860, 18.430, 0.015, 2), (-71.840, 19.550, 0.015, 2), (-73.400, 18.300, 0.010, 1),
+    (-72.335, 18.543, 0.030, 30),
+    (-72.400, 18.535, 0.020, 8),
+    (-72.285, 18.512, 0.015, 6),
+    (-72.300, 18.580, 0.015, 6),
+    (-72.633, 18.511, 0.020, 5),
+    (-72.535, 18.234, 0.015, 4),
+    (-72.200, 19.759, 0.025, 7),
+    (-72.689, 19.450, 0.020, 4),
+    (-73.750, 18.195, 0.020, 4),
+    (-72.015, 19.150, 0.015, 2),
+    (-74.115, 18.650, 0.015, 2),
+    (-72.700, 19.110, 0.015, 3),
+    (-72.860, 18.430, 0.015, 2),
+    (-71.840, 19.550, 0.015, 2),
+    (-73.400, 18.300, 0.010, 1),
 ]
 SCATTERED = 0.10  # share of reports anywhere in the country
 STATUSES = (("new", 55), ("under_review", 15), ("verified", 20), ("refuted", 4), ("duplicate", 3), ("archived", 3))
@@ -71,9 +83,26 @@ def generate(count: int, seed: int) -> list[tuple]:
             lat = min(BBOX[3], max(BBOX[1], rng.gauss(lat0, spread)))
         occurred = start + timedelta(minutes=rng.randrange(60 * 24 * 60))
         stamp = occurred.strftime("%Y-%m-%d %H:%M:%S.000000")
-        rows.append((i, 1, f"Report {i}", "", round(lon, 6), round(lat, 6), "", stamp, stamp, stamp,
-                     rng.choice(SECTORS), rng.choices(statuses, status_weights)[0], int(rng.random() >= 0.03),
-                     int(rng.random() < 0.05), "web", 1))
+        rows.append(
+            (
+                i,
+                1,
+                f"Report {i}",
+                "",
+                round(lon, 6),
+                round(lat, 6),
+                "",
+                stamp,
+                stamp,
+                stamp,
+                rng.choice(SECTORS),
+                rng.choices(statuses, status_weights)[0],
+                int(rng.random() >= 0.03),
+                int(rng.random() < 0.05),
+                "web",
+                1,
+            )
+        )
     return rows
 
 
@@ -83,8 +112,14 @@ def build(folder: Path, count: int, seed: int):
     from wiki.migrations import upgrade_all
 
     url = f"sqlite:///{folder / 'bench.db'}"
-    config = {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(folder), "SECRET_KEY": "bench", "LOAD_ENTRYPOINT_PLUGINS": False,
-              "SERVER_NAME": "bench.local", "MAP_TILE_URL": ""}
+    config = {
+        "SQLALCHEMY_DATABASE_URI": url,
+        "INSTANCE_PATH": str(folder),
+        "SECRET_KEY": "bench",
+        "LOAD_ENTRYPOINT_PLUGINS": False,
+        "SERVER_NAME": "bench.local",
+        "MAP_TILE_URL": "",
+    }
     app = create_app(config)
     with app.app_context():
         upgrade_all()
@@ -96,13 +131,20 @@ def build(folder: Path, count: int, seed: int):
     connection.execute("PRAGMA journal_mode = WAL")
     connection.execute("PRAGMA synchronous = OFF")
     connection.execute("BEGIN")
-    connection.execute("INSERT INTO crises (id, slug, name, description, west, south, east, north, created_at) "
-                       "VALUES (1, 'haiti', 'Haiti earthquake', '', ?, ?, ?, ?, '2010-01-12 00:00:00')", BBOX)
-    connection.execute("INSERT INTO sources (id, name, organisation, channel, created_at) VALUES (1, 'bench', '', 'web', '2010-01-12 00:00:00')")
+    connection.execute(
+        "INSERT INTO crises (id, slug, name, description, west, south, east, north, created_at) "
+        "VALUES (1, 'haiti', 'Haiti earthquake', '', ?, ?, ?, ?, '2010-01-12 00:00:00')",
+        BBOX,
+    )
+    connection.execute(
+        "INSERT INTO sources (id, name, organisation, channel, created_at) VALUES (1, 'bench', '', 'web', '2010-01-12 00:00:00')"
+    )
     started = time.perf_counter()
     connection.executemany(
         "INSERT INTO reports (id, crisis_id, title, description, lon, lat, place_name, occurred_at, received_at, updated_at, "
-        "sector, status, published, sensitive, channel, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        "sector, status, published, sensitive, channel, source_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
     connection.execute("COMMIT")
     inserted = time.perf_counter() - started
     in_tree = connection.execute("SELECT count(*) FROM reports_rtree").fetchone()[0]
@@ -148,7 +190,11 @@ def measure(app, requests: int) -> dict:
 
     client = app.test_client()
     token = _coordinator_token(app)
-    cases = {"public": ({}, {}), "coordinator": ({"Authorization": f"Bearer {token}"}, {}), "public, sector=health": ({}, {"sector": "health"})}
+    cases = {
+        "public": ({}, {}),
+        "coordinator": ({"Authorization": f"Bearer {token}"}, {}),
+        "public, sector=health": ({}, {"sector": "health"}),
+    }
     results: dict = {}
     for case, (headers, extra) in cases.items():
         results[case] = {}
@@ -164,17 +210,31 @@ def measure(app, requests: int) -> dict:
                 from wiki.maps.viewport import RTREE_PATH_MAX, access_for, parse_view, tree_for
                 from wiki.models import Crisis
 
-                view = parse_view(db.session.get(Crisis, 1), MultiDict({k: v for k, v in query.items() if k != "crisis"}))
+                view = parse_view(
+                    db.session.get(Crisis, 1), MultiDict({k: v for k, v in query.items() if k != "crisis"})
+                )
                 access = access_for(view, current_user, use_rtree=False)
                 near = rtree_count(access.candidate_bbox, stop_after=RTREE_PATH_MAX + 1)
                 tree = tree_for(access)
-                path = (f"{tree}, cell by cell" if tree else
-                        "GROUP BY via " + ("R*Tree" if near <= RTREE_PATH_MAX else "covering index ix_reports_map_viewport"))
+                path = (
+                    f"{tree}, cell by cell"
+                    if tree
+                    else "GROUP BY via "
+                    + ("R*Tree" if near <= RTREE_PATH_MAX else "covering index ix_reports_map_viewport")
+                )
             results[case][name] = {
-                "zoom": zoom, "bbox": list(bbox), "mode": body["mode"], "reports_in_view": body["total"],
-                "features_sent": len(body["features"]), "response_bytes": size,
-                "p50_ms": round(statistics.median(times), 2), "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 2),
-                "min_ms": round(times[0], 2), "max_ms": round(times[-1], 2), "requests": requests, "path": path,
+                "zoom": zoom,
+                "bbox": list(bbox),
+                "mode": body["mode"],
+                "reports_in_view": body["total"],
+                "features_sent": len(body["features"]),
+                "response_bytes": size,
+                "p50_ms": round(statistics.median(times), 2),
+                "p99_ms": round(times[min(len(times) - 1, int(len(times) * 0.99))], 2),
+                "min_ms": round(times[0], 2),
+                "max_ms": round(times[-1], 2),
+                "requests": requests,
+                "path": path,
             }
     return results
 
@@ -194,20 +254,31 @@ def main() -> None:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     result = {
-        "benchmark": "map_viewport", "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version, "platform": platform.platform(),
-                    "cpus": __import__("os").cpu_count()},
-        "reports": args.reports, "seed": args.seed, "database": "SQLite (WAL), fresh file",
-        "through": "Flask test client, whole request", "target": "p50 < 50 ms at every zoom (the public's views)",
-        "load": load, "views": figures,
+        "benchmark": "map_viewport",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "platform": platform.platform(),
+            "cpus": __import__("os").cpu_count(),
+        },
+        "reports": args.reports,
+        "seed": args.seed,
+        "database": "SQLite (WAL), fresh file",
+        "through": "Flask test client, whole request",
+        "target": "p50 < 50 ms at every zoom (the public's views)",
+        "load": load,
+        "views": figures,
     }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(result, indent=2) + "\n")
     print(f"{args.reports:,} reports; loaded in {load['insert_s']} s (R*Tree rows: {load['rtree_rows']:,})")
     for case, views in figures.items():
         for name, figure in views.items():
-            print(f"{case:22} {name:8} zoom {figure['zoom']:2}  {figure['mode']:8} {figure['reports_in_view']:7,} in view, "
-                  f"{figure['features_sent']:4} features  p50 {figure['p50_ms']:7.2f} ms  p99 {figure['p99_ms']:7.2f} ms  ({figure['path']})")
+            print(
+                f"{case:22} {name:8} zoom {figure['zoom']:2}  {figure['mode']:8} {figure['reports_in_view']:7,} in view, "
+                f"{figure['features_sent']:4} features  p50 {figure['p50_ms']:7.2f} ms  p99 {figure['p99_ms']:7.2f} ms  ({figure['path']})"
+            )
     print(f"written to {RESULTS.relative_to(PROJECT)}")
 
 

@@ -12,6 +12,7 @@
 
 Usage: python bench/run.py [--quick] [--no-peer]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -69,7 +70,9 @@ def prepare_instance(settings: Settings) -> tuple[Path, dict]:
     shutil.rmtree(instance, ignore_errors=True)
     instance.mkdir(parents=True)
     env = server_env(instance)
-    subprocess.run([str(BIN / "crisiswiki"), "init-db", "--no-demo"], env=env, check=True, capture_output=True, cwd=ROOT)
+    subprocess.run(
+        [str(BIN / "crisiswiki"), "init-db", "--no-demo"], env=env, check=True, capture_output=True, cwd=ROOT
+    )
     os.environ.update(env)
     from wiki import create_app
 
@@ -83,7 +86,9 @@ def prepare_instance(settings: Settings) -> tuple[Path, dict]:
     for command in (["rescore"], ["reindex"]):
         if command[0] in app.cli.commands or _has_command(command[0]):
             started = time.perf_counter()
-            result = subprocess.run([str(BIN / "crisiswiki"), *command], env=env, capture_output=True, text=True, cwd=ROOT)
+            result = subprocess.run(
+                [str(BIN / "crisiswiki"), *command], env=env, capture_output=True, text=True, cwd=ROOT
+            )
             loaded["timings"][f"{command[0]}_s"] = round(time.perf_counter() - started, 1)
             log(f"crisiswiki {command[0]}: exit {result.returncode} in {loaded['timings'][f'{command[0]}_s']} s")
     loaded["corpus"] = str(corpus)
@@ -96,14 +101,24 @@ def _has_command(name: str) -> bool:
 
 
 def server_env(instance: Path) -> dict[str, str]:
-    return {**os.environ, "CRISISWIKI_INSTANCE_PATH": str(instance), "CRISISWIKI_BIND": f"127.0.0.1:{PORT}",
-            "CRISISWIKI_ANONYMOUS_SUBMIT_LIMIT": "100000000", "CRISISWIKI_LOG_LEVEL": "warning"}
+    return {
+        **os.environ,
+        "CRISISWIKI_INSTANCE_PATH": str(instance),
+        "CRISISWIKI_BIND": f"127.0.0.1:{PORT}",
+        "CRISISWIKI_ANONYMOUS_SUBMIT_LIMIT": "100000000",
+        "CRISISWIKI_LOG_LEVEL": "warning",
+    }
 
 
 def start_gunicorn(instance: Path) -> subprocess.Popen:
-    process = subprocess.Popen([str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")], env=server_env(instance),
-                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=open(instance / "gunicorn.log", "ab"),  # noqa: SIM115
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")],
+        env=server_env(instance),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=open(instance / "gunicorn.log", "ab"),  # noqa: SIM115
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{PORT}"
     for _ in range(600):
         try:
@@ -156,14 +171,22 @@ def crisiswiki_workloads(settings: Settings, loaded: dict) -> dict:
 
     log("workload 2: page saves through the API, 1 and 8 clients")
     with sqlite3.connect(instance_db) as conn:
-        rows = conn.execute("SELECT p.slug, p.current_revision_id FROM pages p JOIN crises c ON c.id = p.crisis_id "
-                            "WHERE c.slug = ? ORDER BY p.id LIMIT ?", (crisis, edited)).fetchall()
+        rows = conn.execute(
+            "SELECT p.slug, p.current_revision_id FROM pages p JOIN crises c ON c.id = p.crisis_id "
+            "WHERE c.slug = ? ORDER BY p.id LIMIT ?",
+            (crisis, edited),
+        ).fetchall()
     saves = [f"/api/v1/pages/{crisis}/{urllib.parse.quote(slug)}\t{revision}" for slug, revision in rows]
     for clients in (1, 8):
         half = edited // 2
-        env = {"WRK_PAGES": write_lines(saves[:half] if clients == 1 else saves[half:]), "WRK_TOKEN": loaded["token"],
-               "WRK_THREADS": str(clients)}
-        results[f"page_save_{clients}"] = wrk_runner.run(base, "page_save.lua", settings.save_seconds, clients, clients, env=env)
+        env = {
+            "WRK_PAGES": write_lines(saves[:half] if clients == 1 else saves[half:]),
+            "WRK_TOKEN": loaded["token"],
+            "WRK_THREADS": str(clients),
+        }
+        results[f"page_save_{clients}"] = wrk_runner.run(
+            base, "page_save.lua", settings.save_seconds, clients, clients, env=env
+        )
         results["settled_s"][f"page_save_{clients}"] = settle(instance_db)
 
     search_paths = search_workload_paths(crisis)
@@ -183,15 +206,22 @@ def crisiswiki_workloads(settings: Settings, loaded: dict) -> dict:
     log("workload 4: report intake, 16 clients")
     run_id = f"bench{int(time.time())}"
     ids_file = WORK / "intake-ids.txt"
-    intake = wrk_runner.run(base, "report_intake.lua", settings.seconds, 16, 2,
-                            env={"WRK_CRISIS": crisis, "WRK_RUN": run_id, "WRK_IDS_OUT": str(ids_file)})
+    intake = wrk_runner.run(
+        base,
+        "report_intake.lua",
+        settings.seconds,
+        16,
+        2,
+        env={"WRK_CRISIS": crisis, "WRK_RUN": run_id, "WRK_IDS_OUT": str(ids_file)},
+    )
     accepted = [int(i) for i in ids_file.read_text().split(",") if i]
     with sqlite3.connect(instance_db) as conn:
         conn.execute("CREATE TEMP TABLE accepted (id INTEGER)")
         conn.executemany("INSERT INTO accepted VALUES (?)", [(i,) for i in accepted])
         found = conn.execute("SELECT count(DISTINCT r.id) FROM reports r JOIN accepted a ON a.id = r.id").fetchone()[0]
-        duplicates = conn.execute("SELECT count(*) - count(DISTINCT client_id) FROM reports WHERE client_id LIKE ?",
-                                  (run_id + "-%",)).fetchone()[0]
+        duplicates = conn.execute(
+            "SELECT count(*) - count(DISTINCT client_id) FROM reports WHERE client_id LIKE ?", (run_id + "-%",)
+        ).fetchone()[0]
     intake.update(accepted=len(accepted), found=found, lost=len(set(accepted)) - found, duplicates=duplicates)
     results["report_intake"] = intake
     # The surge's reports are answered first; their scores and index entries follow.
@@ -202,8 +232,9 @@ def crisiswiki_workloads(settings: Settings, loaded: dict) -> dict:
     if viewports:
         for zoom, paths in viewports.items():
             log(f"workload 5: map viewport at zoom {zoom}")
-            results[f"map_zoom_{zoom}"] = wrk_runner.run(base, "paths.lua", settings.seconds // 2 or 3, 8, 2,
-                                                         env={"WRK_PATHS": write_lines(paths)})
+            results[f"map_zoom_{zoom}"] = wrk_runner.run(
+                base, "paths.lua", settings.seconds // 2 or 3, 8, 2, env={"WRK_PATHS": write_lines(paths)}
+            )
     return results
 
 
@@ -215,8 +246,10 @@ def settle(database: Path, timeout: float = 300.0) -> float | None:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     checks = ["SELECT count(*) FROM search_queue WHERE processed_at IS NULL"] if "search_queue" in tables else []
     if "validation_scores" in tables:
-        checks += ["SELECT count(*) FROM reports LEFT JOIN validation_scores s ON s.report_id = reports.id WHERE s.report_id IS NULL",
-                   "SELECT count(*) FROM validation_scores WHERE stale"]
+        checks += [
+            "SELECT count(*) FROM reports LEFT JOIN validation_scores s ON s.report_id = reports.id WHERE s.report_id IS NULL",
+            "SELECT count(*) FROM validation_scores WHERE stale",
+        ]
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         with sqlite3.connect(database) as conn:
@@ -266,7 +299,9 @@ def map_viewport_paths(crisis: str) -> dict[int, list[str]]:
 def nginx_ceiling(settings: Settings, loaded: dict) -> dict:
     """The same rendered page served as a static file by nginx."""
     slug = loaded["pages"][0]
-    html = requests.get(f"http://127.0.0.1:{PORT}/c/{loaded['crisis']}/wiki/{urllib.parse.quote(slug)}", timeout=30).content
+    html = requests.get(
+        f"http://127.0.0.1:{PORT}/c/{loaded['crisis']}/wiki/{urllib.parse.quote(slug)}", timeout=30
+    ).content
     root = WORK / "nginx"
     shutil.rmtree(root, ignore_errors=True)
     (root / "www").mkdir(parents=True)
@@ -286,8 +321,14 @@ http {{
 """)
     subprocess.run(["nginx", "-c", str(conf)], check=True)
     try:
-        result = wrk_runner.run(f"http://127.0.0.1:{NGINX_PORT}", "paths.lua", settings.seconds, 8, 2,
-                                env={"WRK_PATHS": write_lines(["/page.html"])})
+        result = wrk_runner.run(
+            f"http://127.0.0.1:{NGINX_PORT}",
+            "paths.lua",
+            settings.seconds,
+            8,
+            2,
+            env={"WRK_PATHS": write_lines(["/page.html"])},
+        )
     finally:
         subprocess.run(["nginx", "-c", str(conf), "-s", "stop"], check=False)
     result["bytes"] = len(html)
@@ -302,15 +343,19 @@ def sqlite_ceiling(settings: Settings) -> dict:
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("CREATE TABLE reports (id INTEGER PRIMARY KEY, crisis_id INT, title TEXT, description TEXT, lon REAL, lat REAL, "
-                 "sector TEXT, status TEXT, received_at TEXT, client_id TEXT UNIQUE)")
+    conn.execute(
+        "CREATE TABLE reports (id INTEGER PRIMARY KEY, crisis_id INT, title TEXT, description TEXT, lon REAL, lat REAL, "
+        "sector TEXT, status TEXT, received_at TEXT, client_id TEXT UNIQUE)"
+    )
     count, started = 0, time.perf_counter()
     deadline = started + settings.seconds
     while time.perf_counter() < deadline:
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO reports (crisis_id, title, description, lon, lat, sector, status, received_at, client_id) "
-                     "VALUES (1, ?, 'Water point damaged, people queueing since morning.', -72.3, 18.5, 'wash', 'new', ?, ?)",
-                     (f"Intake report {count}", datetime.now(UTC).isoformat(), f"ceiling-{count}"))
+        conn.execute(
+            "INSERT INTO reports (crisis_id, title, description, lon, lat, sector, status, received_at, client_id) "
+            "VALUES (1, ?, 'Water point damaged, people queueing since morning.', -72.3, 18.5, 'wash', 'new', ?, ?)",
+            (f"Intake report {count}", datetime.now(UTC).isoformat(), f"ceiling-{count}"),
+        )
         conn.execute("COMMIT")
         count += 1
     elapsed = time.perf_counter() - started
@@ -329,8 +374,11 @@ def plugin_benchmarks(settings: Settings) -> dict:
         args = [sys.executable, str(script)] + (["--quick"] if settings.quick else [])
         result = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=900)
         path = RESULTS / f"{name}.json"
-        out[name] = json.loads(path.read_text()) if result.returncode == 0 and path.exists() else {
-            "error": (result.stderr or result.stdout)[-2000:]}
+        out[name] = (
+            json.loads(path.read_text())
+            if result.returncode == 0 and path.exists()
+            else {"error": (result.stderr or result.stdout)[-2000:]}
+        )
     return out
 
 
@@ -346,10 +394,16 @@ def versions() -> dict:
 
     import sqlalchemy
 
-    return {"python": platform.python_version(), "flask": version("flask"), "sqlalchemy": sqlalchemy.__version__,
-            "sqlite": sqlite3.sqlite_version, "gunicorn": first_line([str(BIN / "gunicorn"), "--version"]),
-            "wrk": first_line(["wrk", "--version"]), "nginx": first_line(["nginx", "-v"]),
-            "kernel": platform.release()}
+    return {
+        "python": platform.python_version(),
+        "flask": version("flask"),
+        "sqlalchemy": sqlalchemy.__version__,
+        "sqlite": sqlite3.sqlite_version,
+        "gunicorn": first_line([str(BIN / "gunicorn"), "--version"]),
+        "wrk": first_line(["wrk", "--version"]),
+        "nginx": first_line(["nginx", "-v"]),
+        "kernel": platform.release(),
+    }
 
 
 def ratio(a: float | None, b: float | None) -> str:
@@ -374,23 +428,34 @@ def markdown_table(results: dict) -> str:
         ("search, as deployed: anonymous answers remembered (queries/s)", cw.get("search"), mw.get("search"), None),
         ("report intake, 16 clients (reports/s)", cw.get("report_intake"), None, ceiling.get("sqlite_insert")),
     ]
-    lines = ["| workload | crisiswiki | p50 / p99 | MediaWiki | p50 / p99 | ceiling | crisiswiki/MediaWiki | crisiswiki/ceiling |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| workload | crisiswiki | p50 / p99 | MediaWiki | p50 / p99 | ceiling | crisiswiki/MediaWiki | crisiswiki/ceiling |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for name, ours, theirs, top in rows:
-        lines.append(f"| {name} | {cell(ours)} | {lat(ours)} | {cell(theirs)} | {lat(theirs)} | {cell(top)} | "
-                     f"{ratio(ours and ours.get('rps'), theirs and theirs.get('rps'))} | "
-                     f"{ratio(ours and ours.get('rps'), top and top.get('rps'))} |")
+        lines.append(
+            f"| {name} | {cell(ours)} | {lat(ours)} | {cell(theirs)} | {lat(theirs)} | {cell(top)} | "
+            f"{ratio(ours and ours.get('rps'), theirs and theirs.get('rps'))} | "
+            f"{ratio(ours and ours.get('rps'), top and top.get('rps'))} |"
+        )
     for key in sorted(k for k in cw if k.startswith("map_zoom_")):
         data = cw[key]
-        lines.append(f"| map viewport, zoom {key.split('_')[-1]} (req/s) | {cell(data)} | {lat(data)} | n/a | n/a | n/a | n/a | n/a |")
+        lines.append(
+            f"| map viewport, zoom {key.split('_')[-1]} (req/s) | {cell(data)} | {lat(data)} | n/a | n/a | n/a | n/a | n/a |"
+        )
     intake = cw.get("report_intake") or {}
-    lines += ["", f"Report intake: {intake.get('accepted', 0)} reports answered 201, {intake.get('found', 0)} of them found in "
-              f"the database afterwards; lost: {intake.get('lost', 'n/a')}, duplicated: {intake.get('duplicates', 'n/a')}."]
+    lines += [
+        "",
+        f"Report intake: {intake.get('accepted', 0)} reports answered 201, {intake.get('found', 0)} of them found in "
+        f"the database afterwards; lost: {intake.get('lost', 'n/a')}, duplicated: {intake.get('duplicates', 'n/a')}.",
+    ]
     settled = cw.get("settled_s") or {}
     if settled.get("report_intake") is not None:
-        lines.append(f"Every one of them was scored and searchable {settled['report_intake']} s after the surge ended "
-                     "(scoring and indexing run behind intake). Each workload starts once the server's background work "
-                     f"is done; seconds waited: {settled}.")
+        lines.append(
+            f"Every one of them was scored and searchable {settled['report_intake']} s after the surge ended "
+            "(scoring and indexing run behind intake). Each workload starts once the server's background work "
+            f"is done; seconds waited: {settled}."
+        )
     return "\n".join(lines)
 
 
@@ -426,25 +491,35 @@ def main() -> None:
 
             if peer.available():
                 log("MediaWiki workloads")
-                mediawiki = peer.run_workloads(Path(loaded["corpus"]), settings.seconds, 8, 8, 8,
-                                               save_seconds=settings.save_seconds)
+                mediawiki = peer.run_workloads(
+                    Path(loaded["corpus"]), settings.seconds, 8, 8, 8, save_seconds=settings.save_seconds
+                )
             else:
                 log("MediaWiki is not installed: run `make bench-peer` to add it to the comparison")
         except ImportError:
             log("bench/peer/mediawiki.py is missing: MediaWiki not compared")
     results = {
-        "when": datetime.now(UTC).isoformat(), "quick": settings.quick, "cores": os.cpu_count(),
+        "when": datetime.now(UTC).isoformat(),
+        "quick": settings.quick,
+        "cores": os.cpu_count(),
         "corpus": {"pages": settings.pages, "reports": settings.reports, "seed": corpus_module.SEED},
-        "load_timings": loaded["timings"], "versions": versions(), "crisiswiki": cw, "mediawiki": mediawiki,
-        "ceiling": ceiling, "features": plugin_benchmarks(settings),
+        "load_timings": loaded["timings"],
+        "versions": versions(),
+        "crisiswiki": cw,
+        "mediawiki": mediawiki,
+        "ceiling": ceiling,
+        "features": plugin_benchmarks(settings),
     }
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     name = "latest-quick" if settings.quick else "latest"
     (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, default=str))
     table = markdown_table(results)
-    header = (f"# crisiswiki benchmark ({'quick' if settings.quick else 'full'})\n\n{results['when']} · {results['cores']} cores · "
-              f"{settings.pages} pages, {settings.reports} reports · "
-              + ", ".join(f"{k} {v}" for k, v in results["versions"].items()) + "\n\n")
+    header = (
+        f"# crisiswiki benchmark ({'quick' if settings.quick else 'full'})\n\n{results['when']} · {results['cores']} cores · "
+        f"{settings.pages} pages, {settings.reports} reports · "
+        + ", ".join(f"{k} {v}" for k, v in results["versions"].items())
+        + "\n\n"
+    )
     (RESULTS / f"{name}.md").write_text(header + table + "\n")
     print(header + table)
     log(f"done in {results['elapsed_s']} s")

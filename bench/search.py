@@ -22,6 +22,7 @@ printed and written to bench/results/search.json. Target: index p50 under 20 ms 
     .venv/bin/python bench/search.py [--reports 100000] [--pages 5000] [--queries 200]
                                      [--backends whoosh,postgresql] [--postgres-url URL]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,20 +41,103 @@ PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 RESULTS = PROJECT / "bench" / "results" / "search.json"
 SEED = 5
-SINGLE = ["earthquake", "water", "hospital", "bridge", "shelter", "food", "terremoto", "sismo", "flood", "typhoon",
-          "evacuation", "Léogâne", "Leogane", "Jacmel", "fire", "injured", "cholera", "tents", "donations", "rescue",
-          "damage", "help", "victims", "police", "school", "road", "power", "medical", "supplies", "families",
-          "missing", "dead", "aftershock", "tsunami", "magnitude", "alluvione", "inundaciones", "heridos", "blessés", "meteor"]
-TWO_WORDS = ["road blocked", "medical supplies", "clean water", "damaged houses", "search rescue", "power outage",
-             "volunteers needed", "collapsed building", "water shortage", "food distribution", "death toll",
-             "relief effort", "emergency shelter", "red cross", "rescue teams", "people killed", "flood warning",
-             "train crash", "explosion plant", "terremoto italia"]
-PHRASES = ['"water supply"', '"field hospital"', '"red cross"', '"death toll"', '"search and rescue"', '"costa rica"',
-           '"situation report"', '"key figures"', '"power outage"', '"stay safe"']
-FIELDS = ["title:water", "sector:health", "sector:wash water", "status:verified earthquake", "type:page cholera",
-          "earthquake -tsunami", "flood OR flooding", "title:situation report"]
-FILTERS = [{}, {"sector": "health"}, {"sector": "wash"}, {"status": "verified"}, {"type": "report"}, {"type": "page"},
-           {"bbox": "-72.8,18.3,-72.2,18.7"}, {"since": "2010-01-20"}, {"since": "2010-01-15", "until": "2010-01-25"}]
+SINGLE = [
+    "earthquake",
+    "water",
+    "hospital",
+    "bridge",
+    "shelter",
+    "food",
+    "terremoto",
+    "sismo",
+    "flood",
+    "typhoon",
+    "evacuation",
+    "Léogâne",
+    "Leogane",
+    "Jacmel",
+    "fire",
+    "injured",
+    "cholera",
+    "tents",
+    "donations",
+    "rescue",
+    "damage",
+    "help",
+    "victims",
+    "police",
+    "school",
+    "road",
+    "power",
+    "medical",
+    "supplies",
+    "families",
+    "missing",
+    "dead",
+    "aftershock",
+    "tsunami",
+    "magnitude",
+    "alluvione",
+    "inundaciones",
+    "heridos",
+    "blessés",
+    "meteor",
+]
+TWO_WORDS = [
+    "road blocked",
+    "medical supplies",
+    "clean water",
+    "damaged houses",
+    "search rescue",
+    "power outage",
+    "volunteers needed",
+    "collapsed building",
+    "water shortage",
+    "food distribution",
+    "death toll",
+    "relief effort",
+    "emergency shelter",
+    "red cross",
+    "rescue teams",
+    "people killed",
+    "flood warning",
+    "train crash",
+    "explosion plant",
+    "terremoto italia",
+]
+PHRASES = [
+    '"water supply"',
+    '"field hospital"',
+    '"red cross"',
+    '"death toll"',
+    '"search and rescue"',
+    '"costa rica"',
+    '"situation report"',
+    '"key figures"',
+    '"power outage"',
+    '"stay safe"',
+]
+FIELDS = [
+    "title:water",
+    "sector:health",
+    "sector:wash water",
+    "status:verified earthquake",
+    "type:page cholera",
+    "earthquake -tsunami",
+    "flood OR flooding",
+    "title:situation report",
+]
+FILTERS = [
+    {},
+    {"sector": "health"},
+    {"sector": "wash"},
+    {"status": "verified"},
+    {"type": "report"},
+    {"type": "page"},
+    {"bbox": "-72.8,18.3,-72.2,18.7"},
+    {"since": "2010-01-20"},
+    {"since": "2010-01-15", "until": "2010-01-25"},
+]
 
 
 def query_list(count: int) -> list[dict]:
@@ -63,8 +147,9 @@ def query_list(count: int) -> list[dict]:
     texts = list(dict.fromkeys(SINGLE + TWO_WORDS + PHRASES + FIELDS + QUERIES))
     rng = random.Random(SEED)
     templates = [{"q": text} for text in texts] + [{"q": text, **rng.choice(FILTERS[1:])} for text in texts]
-    return [dict(item) for item in rng.sample(templates, min(count, len(templates)))] + \
-        [dict(rng.choice(templates)) for _ in range(max(0, count - len(templates)))]
+    return [dict(item) for item in rng.sample(templates, min(count, len(templates)))] + [
+        dict(rng.choice(templates)) for _ in range(max(0, count - len(templates)))
+    ]
 
 
 def load(app, report_count: int, page_count: int, log) -> dict:
@@ -83,8 +168,15 @@ def load(app, report_count: int, page_count: int, log) -> dict:
     with app.app_context():
         upgrade_all()
         admin = create_user("bench-admin", "bench-admin-password", role="admin")
-        crisis = create_crisis({"name": "2010 Haiti earthquake (benchmark)", "slug": "haiti-bench",
-                                "bbox": "-74.5,17.9,-71.6,20.1", "start_date": "2010-01-12"}, admin)
+        crisis = create_crisis(
+            {
+                "name": "2010 Haiti earthquake (benchmark)",
+                "slug": "haiti-bench",
+                "bbox": "-74.5,17.9,-71.6,20.1",
+                "start_date": "2010-01-12",
+            },
+            admin,
+        )
         source = Source(name="benchmark", channel="import")
         db.session.add(source)
         db.session.commit()
@@ -94,10 +186,25 @@ def load(app, report_count: int, page_count: int, log) -> dict:
             props = feature["properties"]
             occurred = datetime.fromisoformat(props["occurred_at"])
             lon, lat = feature["geometry"]["coordinates"]
-            batch.append({"crisis_id": crisis.id, "title": props["title"], "description": props["description"], "lon": lon,
-                          "lat": lat, "place_name": props["place_name"], "occurred_at": occurred, "received_at": occurred,
-                          "updated_at": occurred, "sector": props["sector"], "status": props["status"], "published": True,
-                          "sensitive": False, "channel": "import", "source_id": source.id})
+            batch.append(
+                {
+                    "crisis_id": crisis.id,
+                    "title": props["title"],
+                    "description": props["description"],
+                    "lon": lon,
+                    "lat": lat,
+                    "place_name": props["place_name"],
+                    "occurred_at": occurred,
+                    "received_at": occurred,
+                    "updated_at": occurred,
+                    "sector": props["sector"],
+                    "status": props["status"],
+                    "published": True,
+                    "sensitive": False,
+                    "channel": "import",
+                    "source_id": source.id,
+                }
+            )
             if len(batch) == 5000:
                 db.session.execute(insert(Report), batch)
                 db.session.commit()
@@ -111,11 +218,30 @@ def load(app, report_count: int, page_count: int, log) -> dict:
         now = datetime(2010, 1, 20, tzinfo=UTC)
         for number, item in enumerate(pages(page_count)):
             rendered = render_markdown(item["markdown"], link_base="/c/haiti-bench/wiki/")
-            page_id = db.session.execute(insert(Page).values(crisis_id=crisis.id, slug=slugify(item["title"]), title=item["title"],
-                                                             protected=False, created_at=now, updated_at=now)).inserted_primary_key[0]
-            revision_id = db.session.execute(insert(Revision).values(
-                page_id=page_id, number=1, title=item["title"], body=item["markdown"], html=rendered.html, categories="",
-                comment="benchmark", kind="create", author_name="benchmark", created_at=now)).inserted_primary_key[0]
+            page_id = db.session.execute(
+                insert(Page).values(
+                    crisis_id=crisis.id,
+                    slug=slugify(item["title"]),
+                    title=item["title"],
+                    protected=False,
+                    created_at=now,
+                    updated_at=now,
+                )
+            ).inserted_primary_key[0]
+            revision_id = db.session.execute(
+                insert(Revision).values(
+                    page_id=page_id,
+                    number=1,
+                    title=item["title"],
+                    body=item["markdown"],
+                    html=rendered.html,
+                    categories="",
+                    comment="benchmark",
+                    kind="create",
+                    author_name="benchmark",
+                    created_at=now,
+                )
+            ).inserted_primary_key[0]
             db.session.execute(update(Page).where(Page.id == page_id).values(current_revision_id=revision_id))
             if number % 500 == 499:
                 db.session.commit()
@@ -138,8 +264,12 @@ def build(app, log) -> float:
 
 def percentiles(samples: list[float]) -> dict:
     ordered = sorted(samples)
-    return {"p50_ms": round(statistics.median(ordered), 2), "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
-            "mean_ms": round(statistics.fmean(ordered), 2), "max_ms": round(ordered[-1], 2)}
+    return {
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))], 2),
+        "mean_ms": round(statistics.fmean(ordered), 2),
+        "max_ms": round(ordered[-1], 2),
+    }
 
 
 def measure(app, queries: list[dict], log) -> dict:
@@ -168,12 +298,20 @@ def measure(app, queries: list[dict], log) -> dict:
                     index_ms.append(index_time)
                     service_ms.append(service_time)
                     totals.append(hits.total)
-                    slowest.append((round(service_time, 1), round(index_time, 1), hits.total, queries[len(index_ms) - 1]))
+                    slowest.append(
+                        (round(service_time, 1), round(index_time, 1), hits.total, queries[len(index_ms) - 1])
+                    )
                 assert page.total == hits.total
-    result = {"index": percentiles(index_ms), "service": percentiles(service_ms),
-              "median_results": statistics.median(totals), "queries_with_results": sum(1 for total in totals if total),
-              "slowest": [{"service_ms": service, "index_ms": index, "results": total, "query": query}
-                          for service, index, total, query in sorted(slowest, key=lambda item: -item[0])[:8]]}
+    result = {
+        "index": percentiles(index_ms),
+        "service": percentiles(service_ms),
+        "median_results": statistics.median(totals),
+        "queries_with_results": sum(1 for total in totals if total),
+        "slowest": [
+            {"service_ms": service, "index_ms": index, "results": total, "query": query}
+            for service, index, total, query in sorted(slowest, key=lambda item: -item[0])[:8]
+        ],
+    }
     log(f"  index   p50 {result['index']['p50_ms']} ms  p99 {result['index']['p99_ms']} ms")
     log(f"  service p50 {result['service']['p50_ms']} ms  p99 {result['service']['p99_ms']} ms")
     return result
@@ -183,9 +321,17 @@ def run_backend(name: str, database_url: str, folder: Path, args, queries: list[
     from wiki import create_app
 
     log(f"{name}: loading {args.reports} reports and {args.pages} pages")
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(folder / "instance"), "SECRET_KEY": "bench",
-                      "LOAD_ENTRYPOINT_PLUGINS": False, "SEARCH_BACKEND": name, "WORKER_IN_SERVERS": "false",
-                      "SERVER_NAME": "bench.local"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INSTANCE_PATH": str(folder / "instance"),
+            "SECRET_KEY": "bench",
+            "LOAD_ENTRYPOINT_PLUGINS": False,
+            "SEARCH_BACKEND": name,
+            "WORKER_IN_SERVERS": "false",
+            "SERVER_NAME": "bench.local",
+        }
+    )
     result = {"database": database_url.split(":", 1)[0], **load(app, args.reports, args.pages, log)}
     result["build_s"] = build(app, log)
     result.update(measure(app, queries, log))
@@ -212,16 +358,24 @@ def main() -> None:
         print(message, flush=True)
 
     queries = query_list(args.queries)
-    results = {"when": datetime.now(UTC).isoformat(timespec="seconds"), "machine": platform.platform(),
-               "python": platform.python_version(), "reports": args.reports, "pages": args.pages, "queries": len(queries),
-               "viewer": "anonymous", "backends": {}}
+    results = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": platform.platform(),
+        "python": platform.python_version(),
+        "reports": args.reports,
+        "pages": args.pages,
+        "queries": len(queries),
+        "viewer": "anonymous",
+        "backends": {},
+    }
     folder = args.keep or Path(tempfile.mkdtemp(prefix="crisiswiki-bench-search-"))
     folder.mkdir(parents=True, exist_ok=True)
     try:
         backends = [name.strip() for name in args.backends.split(",") if name.strip()]
         if "whoosh" in backends:
-            results["backends"]["whoosh"] = run_backend("whoosh", f"sqlite:///{folder / 'whoosh.db'}", folder / "whoosh", args,
-                                                        queries, log)
+            results["backends"]["whoosh"] = run_backend(
+                "whoosh", f"sqlite:///{folder / 'whoosh.db'}", folder / "whoosh", args, queries, log
+            )
         if "postgresql" in backends:
             from tests.postgres_cluster import Cluster, create_database
 
@@ -232,7 +386,9 @@ def main() -> None:
                 server = cluster.start()
             try:
                 url = create_database(server.rstrip("/"), "crisiswiki_bench_search")
-                results["backends"]["postgresql"] = run_backend("postgresql", url, folder / "postgresql", args, queries, log)
+                results["backends"]["postgresql"] = run_backend(
+                    "postgresql", url, folder / "postgresql", args, queries, log
+                )
             finally:
                 if cluster is not None:
                     cluster.stop()

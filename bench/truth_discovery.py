@@ -8,6 +8,7 @@ best published figure. Prints a Markdown table and writes bench/results/truth_di
 Usage: python bench/truth_discovery.py [--data DIR] [--out FILE] [--repeat N]
 The time is the best of N runs of discovery alone (loading the CSV files is not counted).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,30 +53,45 @@ def run(data: Path, repeat: int) -> list[dict]:
         ours = accuracy(found.posteriors(), dataset.truth)
         voting = accuracy(majority_vote(dataset.claims), dataset.truth)
         ds_reference, best, method = PUBLISHED.get(dataset.name, (None, None, ""))
-        rows.append({
-            "dataset": dataset.name, "items": dataset.items, "sources": dataset.sources, "claims": len(dataset.claims),
-            "classes": dataset.classes, "gold": len(dataset.truth),
-            "majority_vote": round(voting, 4), "ours": round(ours, 4),
-            "dawid_skene_reference": ds_reference, "best_published": best, "best_published_method": method,
-            # Against the best figure known for the set: the best published one or the README's DS run.
-            "beats_majority_vote": ours > voting,
-            "vs_best_known": round(ours - max(best, ds_reference), 4) if best is not None else None,
-            "iterations": found.iterations, "converged": found.converged, "seconds": round(min(timings), 3),
-        })
+        rows.append(
+            {
+                "dataset": dataset.name,
+                "items": dataset.items,
+                "sources": dataset.sources,
+                "claims": len(dataset.claims),
+                "classes": dataset.classes,
+                "gold": len(dataset.truth),
+                "majority_vote": round(voting, 4),
+                "ours": round(ours, 4),
+                "dawid_skene_reference": ds_reference,
+                "best_published": best,
+                "best_published_method": method,
+                # Against the best figure known for the set: the best published one or the README's DS run.
+                "beats_majority_vote": ours > voting,
+                "vs_best_known": round(ours - max(best, ds_reference), 4) if best is not None else None,
+                "iterations": found.iterations,
+                "converged": found.converged,
+                "seconds": round(min(timings), 3),
+            }
+        )
     return rows
 
 
 def markdown(rows: list[dict]) -> str:
-    lines = ["| data set | items | sources | claims | majority voting | Dawid–Skene (README run) | ours | best published [method] "
-             "| ours − best known | time (s) |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |"]
+    lines = [
+        "| data set | items | sources | claims | majority voting | Dawid–Skene (README run) | ours | best published [method] "
+        "| ours − best known | time (s) |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: | ---: |",
+    ]
     for row in rows:
         known = row["best_published"] is not None
         best = f"{row['best_published']:.3f} [{row['best_published_method']}]" if known else "—"
         reference = f"{row['dawid_skene_reference']:.3f}" if known else "—"
         delta = f"{row['vs_best_known']:+.3f}" if known else "—"
-        lines.append(f"| {row['dataset']} | {row['items']:,} | {row['sources']:,} | {row['claims']:,} | {row['majority_vote']:.3f} | "
-                     f"{reference} | **{row['ours']:.3f}** | {best} | {delta} | {row['seconds']:.2f} |")
+        lines.append(
+            f"| {row['dataset']} | {row['items']:,} | {row['sources']:,} | {row['claims']:,} | {row['majority_vote']:.3f} | "
+            f"{reference} | **{row['ours']:.3f}** | {best} | {delta} | {row['seconds']:.2f} |"
+        )
     return "\n".join(lines)
 
 
@@ -91,15 +107,25 @@ def main() -> int:
     rows = run(args.data, max(args.repeat, 1))
     print(markdown(rows))
     largest = max(rows, key=lambda row: row["claims"])
-    print(f"\nLargest set: {largest['dataset']} ({largest['claims']:,} claims) in {largest['seconds']:.2f} s "
-          f"(target: under 10 s). Beats majority voting on {sum(r['beats_majority_vote'] for r in rows)} of {len(rows)} sets.")
+    print(
+        f"\nLargest set: {largest['dataset']} ({largest['claims']:,} claims) in {largest['seconds']:.2f} s "
+        f"(target: under 10 s). Beats majority voting on {sum(r['beats_majority_vote'] for r in rows)} of {len(rows)} sets."
+    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({
-        "benchmark": "truth discovery on crowd labels", "data": str(args.data),
-        "metric": "accuracy on the gold items; ties count 1/n",
-        "settings": Settings().__dict__, "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
-        "results": rows,
-    }, indent=2) + "\n")
+    args.out.write_text(
+        json.dumps(
+            {
+                "benchmark": "truth discovery on crowd labels",
+                "data": str(args.data),
+                "metric": "accuracy on the gold items; ties count 1/n",
+                "settings": Settings().__dict__,
+                "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
+                "results": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"Wrote {args.out}")
     return 0
 

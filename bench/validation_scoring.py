@@ -19,6 +19,7 @@ bench/results/validation_scoring.json.
 
     .venv/bin/python bench/validation_scoring.py [--reports 100000] [--new 300] [--seed 2010]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,20 @@ sys.path.insert(0, str(PROJECT))
 RESULTS = PROJECT / "bench" / "results" / "validation_scoring.json"
 BBOX = (-74.5, 17.9, -71.6, 20.1)
 QUAKE = datetime(2010, 1, 12, 21, 53, tzinfo=UTC)
-SECTORS = ("cccm", "early_recovery", "education", "shelter", "telecoms", "food", "health", "logistics", "nutrition",
-           "protection", "wash", "other")
+SECTORS = (
+    "cccm",
+    "early_recovery",
+    "education",
+    "shelter",
+    "telecoms",
+    "food",
+    "health",
+    "logistics",
+    "nutrition",
+    "protection",
+    "wash",
+    "other",
+)
 WORDS = {
     "cccm": "camp families tents registration site flooding latrines overcrowded",
     "early_recovery": "rubble removal cash work market reopened tools",
@@ -60,9 +73,16 @@ PLACES = ("Port-au-Prince", "Léogâne", "Jacmel", "Carrefour", "Pétion-Ville",
 def make_app(folder: Path):
     from wiki import create_app
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.db'}", "INSTANCE_PATH": str(folder),
-                       "SECRET_KEY": "bench", "SERVER_NAME": "bench.local", "LOAD_ENTRYPOINT_PLUGINS": True,
-                       "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    return create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'bench.db'}",
+            "INSTANCE_PATH": str(folder),
+            "SECRET_KEY": "bench",
+            "SERVER_NAME": "bench.local",
+            "LOAD_ENTRYPOINT_PLUGINS": True,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
 
 
 def wording(rng: random.Random, sector: str) -> tuple[str, str]:
@@ -88,13 +108,34 @@ def populate(count: int, rng: random.Random) -> tuple[int, list[int]]:
     verifier = create_user("verifier", "correct horse battery", role="verifier")
     db.session.commit()
     now = utcnow()
-    sources = [{"id": n + 1, "user_id": user.id, "contact_hash": None, "contact": None, "name": user.username,
-                "organisation": "", "channel": "web", "created_at": now} for n, user in enumerate(users)]
+    sources = [
+        {
+            "id": n + 1,
+            "user_id": user.id,
+            "contact_hash": None,
+            "contact": None,
+            "name": user.username,
+            "organisation": "",
+            "channel": "web",
+            "created_at": now,
+        }
+        for n, user in enumerate(users)
+    ]
     reused = len(sources) + 1
     for n in range(2000):  # contacts that report again and again
         phone = f"+509 3{n:06d}"
-        sources.append({"id": reused + n, "user_id": None, "contact_hash": contact_hash(phone), "contact": phone,
-                        "name": "", "organisation": "", "channel": "sms", "created_at": now})
+        sources.append(
+            {
+                "id": reused + n,
+                "user_id": None,
+                "contact_hash": contact_hash(phone),
+                "contact": phone,
+                "name": "",
+                "organisation": "",
+                "channel": "sms",
+                "created_at": now,
+            }
+        )
     next_id = len(sources) + 1
     reports, quick_pool = [], [s["id"] for s in sources]
     for n in range(count):
@@ -103,30 +144,64 @@ def populate(count: int, rng: random.Random) -> tuple[int, list[int]]:
             source_id = rng.choice(quick_pool)
         else:  # a one-off contact or an anonymous sender: a source of its own
             phone = f"+509 4{n:07d}" if roll < 0.8 else None
-            sources.append({"id": next_id, "user_id": None, "contact_hash": contact_hash(phone) if phone else None,
-                            "contact": phone, "name": "", "organisation": "", "channel": "sms" if phone else "web",
-                            "created_at": now})
+            sources.append(
+                {
+                    "id": next_id,
+                    "user_id": None,
+                    "contact_hash": contact_hash(phone) if phone else None,
+                    "contact": phone,
+                    "name": "",
+                    "organisation": "",
+                    "channel": "sms" if phone else "web",
+                    "created_at": now,
+                }
+            )
             source_id, next_id = next_id, next_id + 1
         sector = rng.choice(SECTORS)
         title, description = wording(rng, sector)
         occurred = QUAKE + timedelta(seconds=rng.uniform(0, 30 * 86400))
         status = rng.choices(("new", "under_review", "verified", "refuted"), weights=(86, 10, 3, 1))[0]
-        reports.append({"crisis_id": crisis.id, "title": title, "description": description,
-                        "lon": rng.uniform(BBOX[0], BBOX[2]), "lat": rng.uniform(BBOX[1], BBOX[3]), "place_name": "",
-                        "occurred_at": occurred, "received_at": occurred + timedelta(minutes=rng.uniform(1, 600)),
-                        "updated_at": now, "sector": sector, "status": status, "published": True, "sensitive": False,
-                        "channel": "sms", "source_id": source_id})
+        reports.append(
+            {
+                "crisis_id": crisis.id,
+                "title": title,
+                "description": description,
+                "lon": rng.uniform(BBOX[0], BBOX[2]),
+                "lat": rng.uniform(BBOX[1], BBOX[3]),
+                "place_name": "",
+                "occurred_at": occurred,
+                "received_at": occurred + timedelta(minutes=rng.uniform(1, 600)),
+                "updated_at": now,
+                "sector": sector,
+                "status": status,
+                "published": True,
+                "sensitive": False,
+                "channel": "sms",
+                "source_id": source_id,
+            }
+        )
     for start in range(0, len(sources), 5000):
-        db.session.execute(insert(Source), sources[start:start + 5000])
+        db.session.execute(insert(Source), sources[start : start + 5000])
     for start in range(0, len(reports), 5000):
-        db.session.execute(insert(Report), reports[start:start + 5000])
+        db.session.execute(insert(Report), reports[start : start + 5000])
     db.session.commit()
     from plugins.validation.models import Assessment
 
     graded = rng.sample(range(1, count + 1), count // 50)
-    db.session.execute(insert(Assessment), [
-        {"report_id": report_id, "verifier_id": verifier.id, "reliability": rng.choice("ABCDEF"),
-         "credibility": rng.randint(1, 6), "note": "", "created_at": now} for report_id in graded])
+    db.session.execute(
+        insert(Assessment),
+        [
+            {
+                "report_id": report_id,
+                "verifier_id": verifier.id,
+                "reliability": rng.choice("ABCDEF"),
+                "credibility": rng.randint(1, 6),
+                "note": "",
+                "created_at": now,
+            }
+            for report_id in graded
+        ],
+    )
     db.session.commit()
     return crisis.id, [user.id for user in users]
 
@@ -141,9 +216,18 @@ def new_report(rng: random.Random, crisis_id: int, n: int):
     sector = rng.choice(SECTORS)
     title, description = wording(rng, sector)
     occurred = QUAKE + timedelta(seconds=rng.uniform(0, 30 * 86400))
-    report = Report(crisis_id=crisis_id, title=title, description=description, lon=rng.uniform(BBOX[0], BBOX[2]),
-                    lat=rng.uniform(BBOX[1], BBOX[3]), occurred_at=occurred, received_at=occurred, sector=sector,
-                    source=source, channel="sms")
+    report = Report(
+        crisis_id=crisis_id,
+        title=title,
+        description=description,
+        lon=rng.uniform(BBOX[0], BBOX[2]),
+        lat=rng.uniform(BBOX[1], BBOX[3]),
+        occurred_at=occurred,
+        received_at=occurred,
+        sector=sector,
+        source=source,
+        channel="sms",
+    )
     db.session.add(report)
     db.session.commit()
     return report
@@ -183,8 +267,11 @@ def main() -> None:
             scored = rescore()
             rescore_s = time.perf_counter() - started
             print(f"Full rescore of {scored} reports: {rescore_s:.1f} s", flush=True)
-            neighbours = db.session.scalar(text(
-                "SELECT avg((SELECT count(*) FROM json_each(validation_scores.neighbours))) FROM validation_scores"))
+            neighbours = db.session.scalar(
+                text(
+                    "SELECT avg((SELECT count(*) FROM json_each(validation_scores.neighbours))) FROM validation_scores"
+                )
+            )
             sources = db.session.scalar(select(func.count()).select_from(SourceReliability))
 
             timings = []
@@ -194,11 +281,15 @@ def main() -> None:
                 plugin.report_submitted(report)
                 timings.append((time.perf_counter() - started) * 1000)
                 db.session.expunge_all()
-            print(f"Score one new report: p50 {percentile(timings, 0.5):.2f} ms, p99 {percentile(timings, 0.99):.2f} ms",
-                  flush=True)
+            print(
+                f"Score one new report: p50 {percentile(timings, 0.5):.2f} ms, p99 {percentile(timings, 0.99):.2f} ms",
+                flush=True,
+            )
 
             verify_timings = []
-            candidates = db.session.scalars(select(Report.id).where(Report.status == "new").order_by(Report.id).limit(2000)).all()
+            candidates = db.session.scalars(
+                select(Report.id).where(Report.status == "new").order_by(Report.id).limit(2000)
+            ).all()
             for report_id in rng.sample(candidates, min(50, len(candidates))):
                 report = db.session.get(Report, report_id)
                 started = time.perf_counter()
@@ -219,10 +310,17 @@ def main() -> None:
         "seed": args.seed,
         "mean_neighbours_stored": round(float(neighbours or 0), 2),
         "full_rescore_s": round(rescore_s, 2),
-        "score_new_report_ms": {"n": len(timings), "p50": round(percentile(timings, 0.5), 3),
-                                "p99": round(percentile(timings, 0.99), 3), "mean": round(statistics.fmean(timings), 3)},
-        "verify_report_ms": {"n": len(verify_timings), "p50": round(percentile(verify_timings, 0.5), 3),
-                             "p99": round(percentile(verify_timings, 0.99), 3)},
+        "score_new_report_ms": {
+            "n": len(timings),
+            "p50": round(percentile(timings, 0.5), 3),
+            "p99": round(percentile(timings, 0.99), 3),
+            "mean": round(statistics.fmean(timings), 3),
+        },
+        "verify_report_ms": {
+            "n": len(verify_timings),
+            "p50": round(percentile(verify_timings, 0.5), 3),
+            "p99": round(percentile(verify_timings, 0.99), 3),
+        },
         "stale_after_verifications": stale,
         "targets": {"score_new_report_p50_ms": 10, "full_rescore_s": 60},
         "command": "python bench/validation_scoring.py " + " ".join(sys.argv[1:]),

@@ -1,6 +1,7 @@
 """What the real-browser tests share: Debian's chromium driven by Playwright (its own browser
 download does not work here), and pages that may reach only the test server and record what
 goes wrong in them (console errors, uncaught exceptions, dialogs, blocked requests)."""
+
 from __future__ import annotations
 
 import os
@@ -14,8 +15,16 @@ import pytest
 CHROMIUM = "/usr/bin/chromium"
 # Names other than the loopback address do not resolve, so even a request no route catches
 # (pages that must keep the HTTP cache, which Playwright's routing turns off) stays here.
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync", "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
 
 
 def require_chromium() -> ModuleType:
@@ -40,6 +49,7 @@ def chromium() -> Iterator[Any]:
 
 def keep_local(page: Any, base: str, problems: list[str]) -> None:
     """Let `page` reach only `base`; any other request is aborted and noted in `problems`."""
+
     def route(route):
         if route.request.url.startswith(base):
             route.continue_()
@@ -69,7 +79,13 @@ def watched_page(context: Any, base: str, route: bool = True) -> Any:
     if route:
         keep_local(page, base, problems)
     else:
-        page.on("request", lambda request: None if request.url.startswith((base, "data:", "blob:"))
-                else problems.append(f"request to {request.url}"))
+        page.on(
+            "request",
+            lambda request: (
+                None
+                if request.url.startswith((base, "data:", "blob:"))
+                else problems.append(f"request to {request.url}")
+            ),
+        )
     page.problems = problems
     return page

@@ -4,6 +4,7 @@ The schema is built once per session by running the real Alembic migrations (so 
 migrations are tested too); each test then starts from empty tables: a fresh copy of the
 migrated SQLite file, or TRUNCATE on PostgreSQL.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -23,13 +24,19 @@ from wiki.extensions import db
 from .postgres_cluster import Cluster, create_database
 
 # The project's shared test data (../shared/data next to the checkout), or CRISISWIKI_SHARED_DATA.
-SHARED_DATA = Path(os.environ.get("CRISISWIKI_SHARED_DATA") or Path(__file__).resolve().parent.parent.parent / "shared" / "data")
+SHARED_DATA = Path(
+    os.environ.get("CRISISWIKI_SHARED_DATA") or Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+)
 PASSWORD = "correct horse battery"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--db", action="append", choices=["sqlite", "postgresql"],
-                     help="run database tests on these backends only (default: both)")
+    parser.addoption(
+        "--db",
+        action="append",
+        choices=["sqlite", "postgresql"],
+        help="run database tests on these backends only (default: both)",
+    )
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
@@ -37,7 +44,9 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         backends = metafunc.config.getoption("db") or ["sqlite", "postgresql"]
         if "search_backend" in metafunc.fixturenames:
             # Whoosh on either database; PostgreSQL full-text search only on PostgreSQL.
-            pairs = [(name, "whoosh") for name in backends] + [("postgresql", "postgresql")] * ("postgresql" in backends)
+            pairs = [(name, "whoosh") for name in backends] + [("postgresql", "postgresql")] * (
+                "postgresql" in backends
+            )
             metafunc.parametrize(("backend", "search_backend"), pairs, scope="session")
         else:
             metafunc.parametrize("backend", backends, scope="session")
@@ -48,8 +57,14 @@ def migrate(url: str, instance: Path) -> None:
     from wiki.migrations import upgrade_all
 
     # With the installed plugins loaded, so their migration branches run too.
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance), "TESTING": True,
-                      "LOAD_ENTRYPOINT_PLUGINS": True})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "INSTANCE_PATH": str(instance),
+            "TESTING": True,
+            "LOAD_ENTRYPOINT_PLUGINS": True,
+        }
+    )
     with app.app_context():
         upgrade_all()
         db.engine.dispose()
@@ -115,9 +130,15 @@ def static_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def app_config(database_url: str, tmp_path: Path, static_build: Path) -> dict:
     """Override in a test module to change settings."""
     return {
-        "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(tmp_path / "instance"),
-        "WTF_CSRF_ENABLED": False, "LOAD_ENTRYPOINT_PLUGINS": False, "SECRET_KEY": "test", "SERVER_NAME": "wiki.test",
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "STATIC_BUILD_DIR": str(static_build),
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "WTF_CSRF_ENABLED": False,
+        "LOAD_ENTRYPOINT_PLUGINS": False,
+        "SECRET_KEY": "test",
+        "SERVER_NAME": "wiki.test",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "STATIC_BUILD_DIR": str(static_build),
     }
 
 
@@ -200,8 +221,10 @@ def crisis(app: Flask, make_user) -> str:
 
     admin = make_user("admin")
     with app.app_context():
-        created = create_crisis({"name": "Test earthquake", "slug": "quake", "bbox": "-74.5,17.9,-71.6,20.1",
-                                 "start_date": "2010-01-12"}, db.session.get(User, admin.id))
+        created = create_crisis(
+            {"name": "Test earthquake", "slug": "quake", "bbox": "-74.5,17.9,-71.6,20.1", "start_date": "2010-01-12"},
+            db.session.get(User, admin.id),
+        )
         return created.slug
 
 

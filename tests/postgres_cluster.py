@@ -5,6 +5,7 @@ Uses Debian's postgresql binaries (`make test` installs them when missing). Post
 to run as root, so as root the server runs as the `postgres` system user the package creates.
 Set CRISISWIKI_TEST_POSTGRES_URL to use an existing server instead.
 """
+
 from __future__ import annotations
 
 import glob
@@ -44,7 +45,8 @@ class Cluster:
         if self.bindir is None:
             raise RuntimeError(
                 "PostgreSQL server binaries not found. `make test` installs Debian's postgresql package; "
-                "or set CRISISWIKI_TEST_POSTGRES_URL to a server the tests may use.")
+                "or set CRISISWIKI_TEST_POSTGRES_URL to a server the tests may use."
+            )
         self.root = Path(tempfile.mkdtemp(prefix="crisiswiki-pg-"))
         self.data = self.root / "data"
         self.port = free_port()
@@ -54,7 +56,9 @@ class Cluster:
             try:
                 pw = pwd.getpwnam(self.user)
             except KeyError:
-                raise RuntimeError("Running as root needs the 'postgres' system user (apt-get install postgresql).") from None
+                raise RuntimeError(
+                    "Running as root needs the 'postgres' system user (apt-get install postgresql)."
+                ) from None
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
         self.root.chmod(0o700)
 
@@ -67,9 +71,23 @@ class Cluster:
     def start(self) -> str:
         self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8")
         # Test data needs no durability across power cuts; these make the suite faster.
-        options = (f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "server.log"), "-w", "-t", "60", "start")
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
         deadline = time.monotonic() + 30
         while True:

@@ -1,4 +1,5 @@
 """Small factories for report tests."""
+
 from __future__ import annotations
 
 import io
@@ -7,8 +8,13 @@ from typing import Any
 from PIL import Image
 
 
-def feature(title: str = "Bridge collapsed", lon: float = -72.34, lat: float = 18.54, crisis: str | None = "quake",
-            **properties: Any) -> dict[str, Any]:
+def feature(
+    title: str = "Bridge collapsed",
+    lon: float = -72.34,
+    lat: float = 18.54,
+    crisis: str | None = "quake",
+    **properties: Any,
+) -> dict[str, Any]:
     props: dict[str, Any] = {"title": title, "sector": "logistics"}
     if crisis is not None:
         props["crisis"] = crisis

@@ -1,4 +1,5 @@
 """Serve the app with gunicorn exactly as `make run` does, for tests that need real processes."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,12 @@ BIN = Path(sys.executable).parent
 
 
 def server_env(instance: Path, database_url: str, **settings: str) -> dict[str, str]:
-    env = {**os.environ, "CRISISWIKI_INSTANCE_PATH": str(instance), "DATABASE_URL": database_url,
-           "CRISISWIKI_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"}
+    env = {
+        **os.environ,
+        "CRISISWIKI_INSTANCE_PATH": str(instance),
+        "DATABASE_URL": database_url,
+        "CRISISWIKI_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    }
     env.update({f"CRISISWIKI_{key}": value for key, value in settings.items()})
     return env
 
@@ -31,12 +36,20 @@ def gunicorn(instance: Path, database_url: str, workers: int = 3, init: bool = T
     instance.mkdir(parents=True, exist_ok=True)
     env = server_env(instance, database_url, **settings)
     if init:
-        subprocess.run([str(BIN / "crisiswiki"), "init-db", "--no-demo"], env=env, check=True, capture_output=True, cwd=ROOT)
+        subprocess.run(
+            [str(BIN / "crisiswiki"), "init-db", "--no-demo"], env=env, check=True, capture_output=True, cwd=ROOT
+        )
     port = free_port()
     env.update(CRISISWIKI_BIND=f"127.0.0.1:{port}", CRISISWIKI_WORKERS=str(workers))
     log = open(instance / "gunicorn.log", "ab")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen([str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")], env=env, cwd=ROOT,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_up(base, process)

@@ -1,4 +1,5 @@
 """A real SMTP server (aiosmtpd) on a free loopback port, keeping what it receives."""
+
 from __future__ import annotations
 
 import email
@@ -20,7 +21,9 @@ class Inbox:
     received: list[tuple[str, list[str], bytes]] = field(default_factory=list)
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's hook name)
-        self.received.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content))
+        self.received.append(
+            (envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content or envelope.content)
+        )
         return "250 Message accepted for delivery"
 
     @property
@@ -29,7 +32,11 @@ class Inbox:
 
     def settings(self) -> dict:
         """App settings that send mail here."""
-        return {"MAIL_SERVER": self.host, "MAIL_PORT": self.port, "MAIL_DEFAULT_SENDER": "crisiswiki <noreply@wiki.test>"}
+        return {
+            "MAIL_SERVER": self.host,
+            "MAIL_PORT": self.port,
+            "MAIL_DEFAULT_SENDER": "crisiswiki <noreply@wiki.test>",
+        }
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
 """The pages API: read, create, edit with a base revision, conflicts, errors, OpenAPI."""
+
 from __future__ import annotations
 
 import re
@@ -70,7 +71,10 @@ def test_stale_edit_of_the_same_lines_is_a_conflict_and_saves_nothing(app, api, 
     assert error["code"] == "edit_conflict"
     assert error["current_revision"] == second["revision"]["id"] and error["base_revision"] == base
     assert error["current_body"] == "displaced: 250\n" and error["your_body"] == "displaced: 300\n"
-    assert "displaced: 250" in error["merged_with_conflict_markers"] and "displaced: 300" in error["merged_with_conflict_markers"]
+    assert (
+        "displaced: 250" in error["merged_with_conflict_markers"]
+        and "displaced: 300" in error["merged_with_conflict_markers"]
+    )
     assert revisions(app) == before
     assert api.get("/api/v1/pages/quake/Figures").get_json()["body"] == "displaced: 250\n"
 
@@ -96,16 +100,19 @@ def test_revisions_list_paginates_with_a_cursor(api, crisis):
     assert one["body"] == "1\n" and one["number"] == 2
 
 
-@pytest.mark.parametrize(("payload", "kwargs", "status", "field"), [
-    (None, {"data": "{not json", "content_type": "application/json"}, 400, None),
-    (None, {"data": "body=x", "content_type": "application/x-www-form-urlencoded"}, 415, None),
-    (None, {"data": "[1, 2]", "content_type": "application/json"}, 400, None),
-    ({"comment": "no body"}, {}, 422, "body"),
-    ({"body": 42}, {}, 422, "body"),
-    ({"body": "x", "base_revision": "7"}, {}, 422, "base_revision"),
-    ({"body": "x", "categories": "not-a-list-but-ok", "comment": 5}, {}, 422, "comment"),
-    ({"body": "x", "title": "t" * 300}, {}, 422, "title"),
-])
+@pytest.mark.parametrize(
+    ("payload", "kwargs", "status", "field"),
+    [
+        (None, {"data": "{not json", "content_type": "application/json"}, 400, None),
+        (None, {"data": "body=x", "content_type": "application/x-www-form-urlencoded"}, 415, None),
+        (None, {"data": "[1, 2]", "content_type": "application/json"}, 400, None),
+        ({"comment": "no body"}, {}, 422, "body"),
+        ({"body": 42}, {}, 422, "body"),
+        ({"body": "x", "base_revision": "7"}, {}, 422, "base_revision"),
+        ({"body": "x", "categories": "not-a-list-but-ok", "comment": 5}, {}, 422, "comment"),
+        ({"body": "x", "title": "t" * 300}, {}, 422, "title"),
+    ],
+)
 def test_bad_requests_get_a_clear_error_and_change_nothing(app, api, crisis, payload, kwargs, status, field):
     response = api.put("/api/v1/pages/quake/Bad", payload, **kwargs)
     assert response.status_code == status
@@ -164,8 +171,11 @@ def test_crises_api_lists_and_creates(client, api, crisis, make_user, token_for)
     assert [c["slug"] for c in client.get("/api/v1/crises").get_json()["crises"]] == ["quake"]
     token = token_for(make_user("coordinator"))
     headers = {"Authorization": f"Bearer {token}"}
-    created = client.post("/api/v1/crises", json={"name": "Floods", "glide": "FL-2010-000141-PAK",
-                                                  "bbox": [60.9, 23.6, 77.8, 37.1]}, headers=headers)
+    created = client.post(
+        "/api/v1/crises",
+        json={"name": "Floods", "glide": "FL-2010-000141-PAK", "bbox": [60.9, 23.6, 77.8, 37.1]},
+        headers=headers,
+    )
     assert created.status_code == 201 and created.get_json()["slug"] == "floods"
     assert created.get_json()["bbox"] == [60.9, 23.6, 77.8, 37.1]
     bad = client.post("/api/v1/crises", json={"name": "X", "glide": "nonsense"}, headers=headers)

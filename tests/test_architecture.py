@@ -1,5 +1,6 @@
 """The shape of the code: no import cycles among the project's modules (counting imports inside
 functions too, which hide a cycle rather than remove it), and the core never importing a plugin."""
+
 from __future__ import annotations
 
 import ast
@@ -44,7 +45,9 @@ def import_graph() -> dict[str, set[str]]:
                     stem = ".".join(base + ([node.module] if node.module else []))
                 else:
                     stem = node.module or ""
-                targets = [f"{stem}.{alias.name}" if f"{stem}.{alias.name}" in modules else stem for alias in node.names]
+                targets = [
+                    f"{stem}.{alias.name}" if f"{stem}.{alias.name}" in modules else stem for alias in node.names
+                ]
             for target in targets:
                 while target and target not in modules:  # `import a.b.c` of a name inside a module
                     target = target.rpartition(".")[0]

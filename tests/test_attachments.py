@@ -4,6 +4,7 @@ hash, serving, permissions and the Markdown embed.
 Every test runs on SQLite and PostgreSQL (the `backend` parameter of the fixtures); the files
 land in the app's own UPLOAD_FOLDER under the test's tmp_path.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -26,7 +27,9 @@ XMP_WITH_GPS = (
     b'<rdf:Description xmlns:exif="http://ns.adobe.com/exif/1.0/" exif:GPSLatitude="18,32.4N" '
     b'exif:GPSLongitude="72,20.1W"/></rdf:RDF></x:xmpmeta>'
 )
-MZ_EXECUTABLE = b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 50 + b"This program cannot be run in DOS mode."
+MZ_EXECUTABLE = (
+    b"MZ\x90\x00\x03\x00\x00\x00\x04\x00\x00\x00\xff\xff" + b"\x00" * 50 + b"This program cannot be run in DOS mode."
+)
 ELF_EXECUTABLE = b"\x7fELF\x02\x01\x01\x00" + b"\x00" * 8 + b"\x02\x00\x3e\x00" + b"\x00" * 100
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
 MP4 = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2" + b"\x00\x00\x00\x08free"
@@ -131,7 +134,11 @@ def test_coordinator_uploads_a_photo_to_a_page_and_it_shows_on_the_page(app, cli
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/c/{crisis}/wiki/{page}#attachments")
     [attachment] = rows(app)
-    assert (attachment.kind, attachment.content_type, attachment.filename) == ("image", "image/jpeg", "shelter_photo.jpg")
+    assert (attachment.kind, attachment.content_type, attachment.filename) == (
+        "image",
+        "image/jpeg",
+        "shelter_photo.jpg",
+    )
     assert (attachment.width, attachment.height) == (40, 20)
     assert attachment.uploaded_by_id == coordinator.id and attachment.page_id is not None
     view = client.get(f"/c/{crisis}/wiki/{page}").get_data(as_text=True)
@@ -139,7 +146,9 @@ def test_coordinator_uploads_a_photo_to_a_page_and_it_shows_on_the_page(app, cli
     assert f'href="{media_url(attachment)}">shelter_photo.jpg</a>' in view
 
 
-def test_page_view_offers_the_upload_form_for_that_page_only_to_those_who_may_upload(client, crisis, page, make_user, login, app):
+def test_page_view_offers_the_upload_form_for_that_page_only_to_those_who_may_upload(
+    client, crisis, page, make_user, login, app
+):
     own = client.get(f"/c/{crisis}/wiki/{page}").get_data(as_text=True)
     assert f'action="/c/{crisis}/attachments?page={page}"' in own and 'name="file"' in own
     with app.test_client() as other:
@@ -156,8 +165,11 @@ def test_upload_without_a_page_belongs_to_the_crisis_and_returns_to_the_file_lis
 
 
 def test_page_can_also_be_given_in_the_query_string(app, client, crisis, page):
-    response = client.post(f"/c/{crisis}/attachments?page={page}", data={"file": (io.BytesIO(png()), "map.png")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        f"/c/{crisis}/attachments?page={page}",
+        data={"file": (io.BytesIO(png()), "map.png")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     assert rows(app)[0].page_id is not None
 
@@ -252,7 +264,9 @@ def test_coordinators_and_admins_can_upload(app, client, crisis, make_user, logi
 
 
 @pytest.mark.parametrize("data", [MZ_EXECUTABLE, ELF_EXECUTABLE], ids=["windows-exe", "elf"])
-def test_executable_named_like_a_photo_is_refused_with_415_and_a_json_message(app, client, crisis, coordinator, page, data):
+def test_executable_named_like_a_photo_is_refused_with_415_and_a_json_message(
+    app, client, crisis, coordinator, page, data
+):
     response = upload(client, crisis, data, "photo.jpg", page=page, headers={"Accept": "application/json"})
     assert response.status_code == 415
     error = response.get_json()["error"]
@@ -293,7 +307,9 @@ def test_request_without_a_file_is_422(app, client, crisis, coordinator):
     assert rows(app) == [] and stored_files(app) == []
 
 
-def test_file_larger_than_the_configured_limit_is_413_with_the_limit_in_the_message(app, client, crisis, coordinator, page):
+def test_file_larger_than_the_configured_limit_is_413_with_the_limit_in_the_message(
+    app, client, crisis, coordinator, page
+):
     app.config["ATTACHMENT_MAX_BYTES"] = 2000
     response = upload(client, crisis, PDF + b"%" * 2000, "big.pdf", page=page, headers={"Accept": "application/json"})
     assert response.status_code == 413
@@ -353,7 +369,9 @@ def test_download_name_gets_the_extension_of_what_the_file_really_is(app, client
     assert csv.content_type == "text/csv"
 
 
-def test_long_utf8_text_is_a_document_even_when_a_character_straddles_the_sniffed_part(app, client, crisis, coordinator):
+def test_long_utf8_text_is_a_document_even_when_a_character_straddles_the_sniffed_part(
+    app, client, crisis, coordinator
+):
     text = ("a" + "é" * 40_000).encode()  # the 65,536th byte is the first half of an "é"
     assert upload(client, crisis, text, "notes.txt").status_code == 302
     [attachment] = rows(app)
@@ -395,9 +413,14 @@ def test_documents_are_served_as_downloads_with_nosniff(app, client, crisis, coo
     assert response.headers["Content-Disposition"] == "attachment; filename=sitrep.pdf"
 
 
-@pytest.mark.parametrize(("data", "filename"), [(SVG, "logo.svg"), (HTML, "index.html"), (SVG, "logo.png")],
-                         ids=["svg", "html", "svg-named-png"])
-def test_svg_and_html_are_stored_as_plain_text_and_never_served_inline(app, client, crisis, coordinator, data, filename):
+@pytest.mark.parametrize(
+    ("data", "filename"),
+    [(SVG, "logo.svg"), (HTML, "index.html"), (SVG, "logo.png")],
+    ids=["svg", "html", "svg-named-png"],
+)
+def test_svg_and_html_are_stored_as_plain_text_and_never_served_inline(
+    app, client, crisis, coordinator, data, filename
+):
     assert upload(client, crisis, data, filename).status_code == 302
     [attachment] = rows(app)
     assert (attachment.content_type, attachment.kind) == ("text/plain", "document")
@@ -548,8 +571,15 @@ def test_exif_is_stripped_from_png_and_webp(app, client, crisis, coordinator, fm
 
 def test_gif_comments_are_stripped_and_animation_is_kept(app, client, crisis, coordinator):
     frames = [Image.new("RGB", (10, 10), colour) for colour in ("red", "green", "blue")]
-    original = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=[100, 200, 300], loop=0,
-                      comment=b"taken at 18.54N 72.34W")
+    original = encode(
+        frames[0],
+        "GIF",
+        save_all=True,
+        append_images=frames[1:],
+        duration=[100, 200, 300],
+        loop=0,
+        comment=b"taken at 18.54N 72.34W",
+    )
     assert b"18.54N" in original
     upload(client, crisis, original, "anim.gif")
     [attachment] = rows(app)

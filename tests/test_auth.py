@@ -1,4 +1,5 @@
 """Logging in and out, the admin user page, personal API tokens and `crisiswiki create-user`."""
+
 from __future__ import annotations
 
 import hashlib
@@ -126,15 +127,28 @@ def test_login_redirects_to_a_local_next_page(client, make_user):
     assert response.headers["Location"] == "/c/quake/wiki/Main_Page?x=1"
 
 
-@pytest.mark.parametrize("target", [
-    "//evil.example", "//evil.example/path", "https://evil.example", "https://evil.example/c/quake/",
-    "http:evil.example", "javascript:alert(1)", "/\\evil.example", "\\\\evil.example", "/\t/evil.example",
-    "/%0A/evil.example".replace("%0A", "\n"), " //evil.example", "evil.example",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example",
+        "//evil.example/path",
+        "https://evil.example",
+        "https://evil.example/c/quake/",
+        "http:evil.example",
+        "javascript:alert(1)",
+        "/\\evil.example",
+        "\\\\evil.example",
+        "/\t/evil.example",
+        "/%0A/evil.example".replace("%0A", "\n"),
+        " //evil.example",
+        "evil.example",
+    ],
+)
 def test_login_refuses_to_redirect_off_site(client, make_user, target):
     person = make_user("volunteer")
-    response = client.post("/login", query_string={"next": target},
-                           data={"username": person.username, "password": PASSWORD})
+    response = client.post(
+        "/login", query_string={"next": target}, data={"username": person.username, "password": PASSWORD}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     assert logged_in_user_id(client) == str(person.id)
@@ -153,8 +167,10 @@ def test_admin_page_lists_users_with_their_roles(client, make_user, login):
 
 def test_admin_creates_a_user_who_can_then_log_in(app, client, make_user, login):
     login(make_user("admin"))
-    response = client.post("/admin/users", data={"username": "new.person", "password": "long enough pw",
-                                                 "role": "verifier", "display_name": "New Person"})
+    response = client.post(
+        "/admin/users",
+        data={"username": "new.person", "password": "long enough pw", "role": "verifier", "display_name": "New Person"},
+    )
     assert response.status_code == 302 and response.headers["Location"] == "/admin/users"
     with app.app_context():
         user = db.session.scalar(select(User).where(User.username == "new.person"))
@@ -164,13 +180,16 @@ def test_admin_creates_a_user_who_can_then_log_in(app, client, make_user, login)
     assert post_login(other, "new.person", "long enough pw").status_code == 302
 
 
-@pytest.mark.parametrize("form, field", [
-    ({"username": "shortpw", "password": "1234567", "role": "volunteer"}, b"at least 8 characters"),
-    ({"username": "bad name!", "password": "long enough pw", "role": "volunteer"}, b"A username is"),
-    ({"username": "x", "password": "long enough pw", "role": "volunteer"}, b"A username is"),
-    ({"username": "", "password": "long enough pw", "role": "volunteer"}, b"A username is"),
-    ({"username": "rolename", "password": "long enough pw", "role": "superuser"}, b"Unknown role"),
-])
+@pytest.mark.parametrize(
+    "form, field",
+    [
+        ({"username": "shortpw", "password": "1234567", "role": "volunteer"}, b"at least 8 characters"),
+        ({"username": "bad name!", "password": "long enough pw", "role": "volunteer"}, b"A username is"),
+        ({"username": "x", "password": "long enough pw", "role": "volunteer"}, b"A username is"),
+        ({"username": "", "password": "long enough pw", "role": "volunteer"}, b"A username is"),
+        ({"username": "rolename", "password": "long enough pw", "role": "superuser"}, b"Unknown role"),
+    ],
+)
 def test_admin_user_form_rejects_bad_input_with_422_and_creates_nobody(app, client, make_user, login, form, field):
     login(make_user("admin"))
     before = user_count(app)
@@ -185,7 +204,9 @@ def test_admin_user_form_refuses_a_taken_username_with_409(app, client, make_use
     make_user("volunteer", username="taken")
     before = user_count(app)
     for spelling in ("taken", "TAKEN"):
-        response = client.post("/admin/users", data={"username": spelling, "password": "long enough pw", "role": "admin"})
+        response = client.post(
+            "/admin/users", data={"username": spelling, "password": "long enough pw", "role": "admin"}
+        )
         assert response.status_code == 409
         assert b"is taken" in response.data
     assert user_count(app) == before
@@ -263,8 +284,12 @@ def test_non_admins_get_403_on_the_user_page(app, client, make_user, login, role
     target = make_user("volunteer")
     before = user_count(app)
     assert client.get("/admin/users").status_code == 403
-    assert client.post("/admin/users", data={"username": "sneaky", "password": "long enough pw",
-                                             "role": "admin"}).status_code == 403
+    assert (
+        client.post(
+            "/admin/users", data={"username": "sneaky", "password": "long enough pw", "role": "admin"}
+        ).status_code
+        == 403
+    )
     assert client.post(f"/admin/users/{target.id}", data={"role": "admin"}).status_code == 403
     assert user_count(app) == before
     assert get_user(app, target.id).role == "volunteer"
@@ -367,8 +392,9 @@ def test_a_wrong_bearer_token_is_not_rescued_by_a_session_cookie(app, client, cr
     assert put_page(client, "cw_wrong", slug="With_a_bad_token").status_code == 401
 
 
-def test_a_bearer_token_decides_who_acts_even_next_to_another_users_session(app, client, crisis, make_user, login,
-                                                                             token_for):
+def test_a_bearer_token_decides_who_acts_even_next_to_another_users_session(
+    app, client, crisis, make_user, login, token_for
+):
     login(make_user("coordinator"))
     volunteer_token = token_for(make_user("volunteer"))
     assert put_page(client, volunteer_token).status_code == 403
@@ -414,7 +440,9 @@ def test_create_user_command_defaults_to_volunteer_and_can_issue_a_token(app, cr
 
 
 def test_create_user_command_takes_an_email_address_and_checks_it(app, runner):
-    result = runner.invoke(args=["create-user", "mailed", "--password", "long enough pw", "--email", "mailed@example.org"])
+    result = runner.invoke(
+        args=["create-user", "mailed", "--password", "long enough pw", "--email", "mailed@example.org"]
+    )
     assert result.exit_code == 0, result.output
     with app.app_context():
         assert db.session.scalar(select(User.email).where(User.username == "mailed")) == "mailed@example.org"
@@ -430,14 +458,17 @@ def test_create_user_command_prompts_for_the_password_when_not_given(app, client
     assert post_login(client, "prompted", "long enough pw").status_code == 302
 
 
-@pytest.mark.parametrize("args", [
-    ["create-user", "shortpw", "--password", "short"],
-    ["create-user", "bad name", "--password", "long enough pw"],
-    ["create-user", "newline\n", "--password", "long enough pw"],
-    ["create-user", "rolename", "--role", "superuser", "--password", "long enough pw"],
-    ["create-user", "taken", "--password", "long enough pw"],
-    ["create-user", "--password", "long enough pw"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["create-user", "shortpw", "--password", "short"],
+        ["create-user", "bad name", "--password", "long enough pw"],
+        ["create-user", "newline\n", "--password", "long enough pw"],
+        ["create-user", "rolename", "--role", "superuser", "--password", "long enough pw"],
+        ["create-user", "taken", "--password", "long enough pw"],
+        ["create-user", "--password", "long enough pw"],
+    ],
+)
 def test_create_user_command_with_bad_input_exits_non_zero_and_creates_nobody(app, runner, make_user, args):
     make_user("volunteer", username="taken")
     before = user_count(app)

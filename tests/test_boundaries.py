@@ -1,4 +1,5 @@
 """Admin boundaries (OCHA COD layout) and the P-codes every report gets from them."""
+
 from __future__ import annotations
 
 import csv
@@ -97,7 +98,9 @@ def test_reimporting_boundaries_places_every_report_again(app, client, runner, c
     assert "3 reports changed admin area" in result.output
     assert [adm(app, i)[2] for i in ids[:5]] == ["HT0109", "HT0102", "HT0201", "HT0202", None]
     with app.app_context():
-        assert db.session.scalar(select(AdminArea.pcode).where(AdminArea.pcode == "HT0101")) is None  # replaced, not added
+        assert (
+            db.session.scalar(select(AdminArea.pcode).where(AdminArea.pcode == "HT0101")) is None
+        )  # replaced, not added
 
 
 def test_moving_a_report_moves_it_to_another_area(app, client, runner, crisis, tmp_path, make_user, login):
@@ -129,14 +132,20 @@ def test_coordinators_import_on_the_boundaries_page(app, client, crisis, make_us
     login(make_user("coordinator"))
     page = client.get("/c/quake/boundaries")
     assert b'name="csrf_token"' in page.data and b'for="file"' in page.data and b'for="level"' in page.data
-    done = client.post("/c/quake/boundaries", data={"level": "1", "file": (io.BytesIO(as_text(adm1_collection()).encode()), "adm1.geojson")},
-                       content_type="multipart/form-data")
+    done = client.post(
+        "/c/quake/boundaries",
+        data={"level": "1", "file": (io.BytesIO(as_text(adm1_collection()).encode()), "adm1.geojson")},
+        content_type="multipart/form-data",
+    )
     assert done.status_code == 302
     assert b"Imported 2 admin-1 areas" in client.get("/c/quake/boundaries").data
     broken = adm1_collection()
     broken["features"][0]["properties"] = {"name": "no code"}
-    refused = client.post("/c/quake/boundaries", data={"level": "1", "file": (io.BytesIO(as_text(broken).encode()), "x.geojson")},
-                          content_type="multipart/form-data")
+    refused = client.post(
+        "/c/quake/boundaries",
+        data={"level": "1", "file": (io.BytesIO(as_text(broken).encode()), "x.geojson")},
+        content_type="multipart/form-data",
+    )
     assert refused.status_code == 422 and b"Feature 0 has no admin-1 P-code" in refused.data
 
 
@@ -144,7 +153,11 @@ def test_boundaries_are_served_as_geojson(client, runner, crisis, tmp_path):
     import_file(runner, tmp_path, adm2_collection(), 2)
     data = client.get("/api/v1/crises/quake/boundaries?level=2&tolerance=0").get_json()
     assert data["type"] == "FeatureCollection" and [f["properties"]["pcode"] for f in data["features"]] == [
-        "HT0101", "HT0102", "HT0201", "HT0202"]
+        "HT0101",
+        "HT0102",
+        "HT0201",
+        "HT0202",
+    ]
     assert data["features"][0]["properties"]["parent_pcode"] == "HT01"
     assert client.get("/api/v1/crises/quake/boundaries?level=3").status_code == 422
     assert client.get("/api/v1/crises/quake/boundaries?level=1").get_json()["features"] == []
@@ -181,13 +194,38 @@ def test_the_map_page_offers_counts_per_area_once_boundaries_exist(client, runne
     assert b'id="map-areas-toggle"' in client.get("/c/quake/map").data
 
 
-@pytest.mark.parametrize("document, words", [
-    ({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"adm1_pcode": "HT01"},
-                                                 "geometry": {"type": "Point", "coordinates": [0, 0]}}]}, "not a Polygon"),
-    ({"type": "FeatureCollection", "features": []}, "no admin areas"),
-    ({"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"adm1_pcode": "HT 01!"},
-                                                 "geometry": {"type": "Point", "coordinates": [0, 0]}}]}, "is not a P-code"),
-])
+@pytest.mark.parametrize(
+    "document, words",
+    [
+        (
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"adm1_pcode": "HT01"},
+                        "geometry": {"type": "Point", "coordinates": [0, 0]},
+                    }
+                ],
+            },
+            "not a Polygon",
+        ),
+        ({"type": "FeatureCollection", "features": []}, "no admin areas"),
+        (
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"adm1_pcode": "HT 01!"},
+                        "geometry": {"type": "Point", "coordinates": [0, 0]},
+                    }
+                ],
+            },
+            "is not a P-code",
+        ),
+    ],
+)
 def test_broken_boundary_files_are_refused_and_change_nothing(app, runner, crisis, tmp_path, document, words):
     import_file(runner, tmp_path, adm1_collection(), 1)
     result = import_file(runner, tmp_path, document, 1)

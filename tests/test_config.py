@@ -1,6 +1,7 @@
 """Settings are layered the same way for the core and for plugins: the default, then
 instance/config.py, then the CRISISWIKI_<NAME> environment variable, then the config passed to
 create_app()."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,9 @@ from wiki.extensions import db
 def instance(tmp_path):
     folder = tmp_path / "instance"
     folder.mkdir()
-    (folder / "config.py").write_text("PAGE_MAX_BYTES = 1111\nVALIDATION_RADIUS_KM = 3.0\nSEARCH_PAGE_SIZE = 7\n"
-                                      "VALIDATION_HALF_LIFE_DAYS = 5.0\n")
+    (folder / "config.py").write_text(
+        "PAGE_MAX_BYTES = 1111\nVALIDATION_RADIUS_KM = 3.0\nSEARCH_PAGE_SIZE = 7\nVALIDATION_HALF_LIFE_DAYS = 5.0\n"
+    )
     return folder
 
 
@@ -22,8 +24,12 @@ def test_each_layer_overrides_the_one_before_for_the_core_and_the_plugin(app_con
     monkeypatch.setenv("CRISISWIKI_SEARCH_PAGE_SIZE", "9")
     monkeypatch.setenv("CRISISWIKI_VALIDATION_HALF_LIFE_DAYS", "12.5")
     monkeypatch.setenv("CRISISWIKI_VALIDATION_WINDOW_HOURS", "24")
-    config = {**app_config, "INSTANCE_PATH": str(instance), "LOAD_ENTRYPOINT_PLUGINS": True,
-              "VALIDATION_WINDOW_HOURS": 6.0}
+    config = {
+        **app_config,
+        "INSTANCE_PATH": str(instance),
+        "LOAD_ENTRYPOINT_PLUGINS": True,
+        "VALIDATION_WINDOW_HOURS": 6.0,
+    }
     app = create_app(config)
     try:
         assert app.config["PAGE_MAX_BYTES"] == 1111  # the instance file over the default

@@ -4,6 +4,7 @@ Every form POST needs the token from the form; API calls need it (as an X-CSRFTo
 only when they ride on a logged-in browser session. Calls with a bearer token, and anonymous
 calls with no session user, cannot be forged from a victim's browser and need none.
 """
+
 from __future__ import annotations
 
 import re
@@ -106,13 +107,16 @@ def test_admin_user_changes_need_the_token(app, client, make_user):
     person = make_user("volunteer")
     assert client.post(f"/admin/users/{person.id}", data={"role": "admin"}).status_code == 400
     token = form_token(client, "/admin/users")
-    assert client.post(f"/admin/users/{person.id}", data={"role": "coordinator", "csrf_token": token}).status_code == 302
+    assert (
+        client.post(f"/admin/users/{person.id}", data={"role": "coordinator", "csrf_token": token}).status_code == 302
+    )
 
 
 def test_a_bearer_header_does_not_exempt_web_forms(app, client, crisis, make_user, token_for):
     plain = token_for(make_user("coordinator"))
-    response = client.post("/c/quake/new", data={"title": "Scripted form", "body": "x"},
-                           headers={"Authorization": f"Bearer {plain}"})
+    response = client.post(
+        "/c/quake/new", data={"title": "Scripted form", "body": "x"}, headers={"Authorization": f"Bearer {plain}"}
+    )
     assert response.status_code == 400
     assert page_count(app) == 0
 
@@ -122,8 +126,9 @@ def test_a_bearer_header_does_not_exempt_web_forms(app, client, crisis, make_use
 
 def test_an_api_call_with_a_bearer_token_needs_no_csrf_token(app, crisis, make_user, token_for):
     plain = token_for(make_user("coordinator"))
-    response = app.test_client().put("/api/v1/pages/quake/Scripted", json={"body": "x"},
-                                     headers={"Authorization": f"Bearer {plain}"})
+    response = app.test_client().put(
+        "/api/v1/pages/quake/Scripted", json={"body": "x"}, headers={"Authorization": f"Bearer {plain}"}
+    )
     assert response.status_code == 201
     assert page_count(app) == 1
 
@@ -139,8 +144,9 @@ def test_an_api_call_with_a_session_cookie_but_no_csrf_header_is_refused(app, co
 
 def test_an_api_call_with_a_session_cookie_and_the_csrf_header_works(app, coordinator_client):
     token = form_token(coordinator_client, "/c/quake/new")
-    response = coordinator_client.put("/api/v1/pages/quake/From_the_browser", json={"body": "x"},
-                                      headers={"X-CSRFToken": token})
+    response = coordinator_client.put(
+        "/api/v1/pages/quake/From_the_browser", json={"body": "x"}, headers={"X-CSRFToken": token}
+    )
     assert response.status_code == 201
     assert page_count(app) == 1
 
@@ -182,7 +188,8 @@ def test_a_disabled_users_leftover_session_is_anonymous_not_a_csrf_bypass(app, c
 
 def test_a_made_up_bearer_header_does_not_let_a_session_skip_the_csrf_check(app, coordinator_client):
     # The check is skipped for bearer requests, so the session must not authenticate them either.
-    response = coordinator_client.put("/api/v1/pages/quake/Forged", json={"body": "x"},
-                                      headers={"Authorization": "Bearer made-up"})
+    response = coordinator_client.put(
+        "/api/v1/pages/quake/Forged", json={"body": "x"}, headers={"Authorization": "Bearer made-up"}
+    )
     assert response.status_code == 401
     assert page_count(app) == 0

@@ -1,4 +1,5 @@
 """Two people editing the same page: a merge or a conflict, never a silent overwrite."""
+
 from __future__ import annotations
 
 import itertools
@@ -22,10 +23,16 @@ def test_conflict_screen_keeps_both_versions_and_refuses_unresolved_markers(app,
     alice.post("/c/quake/new", data={"title": "Sitrep", "body": "People displaced: 100\nSchools open: 3\n"})
     base = _base(app, "Sitrep")
     # Both open the editor at the same revision; Alice saves first.
-    assert alice.post("/c/quake/wiki/Sitrep/edit", data={"body": "People displaced: 250\nSchools open: 3\n",
-                                                         "base_revision": base}).status_code == 302
-    conflict = bob.post("/c/quake/wiki/Sitrep/edit", data={"body": "People displaced: 300\nSchools open: 3\n",
-                                                           "base_revision": base})
+    assert (
+        alice.post(
+            "/c/quake/wiki/Sitrep/edit",
+            data={"body": "People displaced: 250\nSchools open: 3\n", "base_revision": base},
+        ).status_code
+        == 302
+    )
+    conflict = bob.post(
+        "/c/quake/wiki/Sitrep/edit", data={"body": "People displaced: 300\nSchools open: 3\n", "base_revision": base}
+    )
     assert conflict.status_code == 409
     html = conflict.data.decode()
     assert "Edit conflict" in html and "nothing is lost" in html
@@ -34,16 +41,27 @@ def test_conflict_screen_keeps_both_versions_and_refuses_unresolved_markers(app,
     assert f'name="base_revision" value="{_base(app, "Sitrep")}"' in html
     # Saving with the markers still in is refused; nothing is written.
     marked = "<<<<<<< current revision\nPeople displaced: 250\n=======\nPeople displaced: 300\n>>>>>>> your edit\nSchools open: 3\n"
-    again = bob.post("/c/quake/wiki/Sitrep/edit", data={"body": marked, "base_revision": _base(app, "Sitrep"),
-                                                        "resolving_conflict": "1"})
+    again = bob.post(
+        "/c/quake/wiki/Sitrep/edit",
+        data={"body": marked, "base_revision": _base(app, "Sitrep"), "resolving_conflict": "1"},
+    )
     assert again.status_code == 422 and b"conflict markers" in again.data
-    resolved = bob.post("/c/quake/wiki/Sitrep/edit", data={"body": "People displaced: 300\nSchools open: 3\n",
-                                                           "base_revision": _base(app, "Sitrep"), "resolving_conflict": "1"})
+    resolved = bob.post(
+        "/c/quake/wiki/Sitrep/edit",
+        data={
+            "body": "People displaced: 300\nSchools open: 3\n",
+            "base_revision": _base(app, "Sitrep"),
+            "resolving_conflict": "1",
+        },
+    )
     assert resolved.status_code == 302
     with app.app_context():
         bodies = [r.body for r in db.session.scalars(select(Revision).order_by(Revision.number))]
-    assert bodies == ["People displaced: 100\nSchools open: 3\n", "People displaced: 250\nSchools open: 3\n",
-                      "People displaced: 300\nSchools open: 3\n"]
+    assert bodies == [
+        "People displaced: 100\nSchools open: 3\n",
+        "People displaced: 250\nSchools open: 3\n",
+        "People displaced: 300\nSchools open: 3\n",
+    ]
 
 
 def test_stale_edit_to_other_lines_is_merged_in_the_web_ui(app, client, crisis, make_user, login):
@@ -51,8 +69,9 @@ def test_stale_edit_to_other_lines_is_merged_in_the_web_ui(app, client, crisis, 
     client.post("/c/quake/new", data={"title": "Figures", "body": "a\nb\nc\nd\ne\n"})
     base = _base(app, "Figures")
     client.post("/c/quake/wiki/Figures/edit", data={"body": "A\nb\nc\nd\ne\n", "base_revision": base})
-    response = client.post("/c/quake/wiki/Figures/edit", data={"body": "a\nb\nc\nd\nE\n", "base_revision": base},
-                           follow_redirects=True)
+    response = client.post(
+        "/c/quake/wiki/Figures/edit", data={"body": "a\nb\nc\nd\nE\n", "base_revision": base}, follow_redirects=True
+    )
     assert b"your changes were merged" in response.data
     with app.app_context():
         page = db.session.scalar(select(Page).where(Page.slug == "Figures"))
@@ -79,8 +98,11 @@ def test_concurrent_editors_lose_no_accepted_save(app, crisis, make_user, token_
             body = page["body"].splitlines()
             body[worker] = f"line {worker} edited by worker {worker} attempt {attempt}"
             text = "\n".join(body) + "\n"
-            response = own.put("/api/v1/pages/quake/Shared", json={"body": text, "base_revision": page["base_revision"]},
-                               headers=headers)
+            response = own.put(
+                "/api/v1/pages/quake/Shared",
+                json={"body": text, "base_revision": page["base_revision"]},
+                headers=headers,
+            )
             with lock:
                 statuses.append(response.status_code)
                 if response.status_code == 200 and not response.get_json()["unchanged"]:

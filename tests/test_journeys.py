@@ -13,6 +13,7 @@ Screenshots and page weights (bytes over the wire of the report form and the cri
 test-artifacts/ (ignored by git), or, with CRISISWIKI_DOCS=1, to docs/screenshots/*.png and
 docs/page-weights.json, which the README shows: `CRISISWIKI_DOCS=1 make test PYTEST_ARGS=tests/test_journeys.py`.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,9 +59,14 @@ class Site:
         return response.json()["features"]
 
     def post_report(self, title: str, lon: float, lat: float, **properties) -> int:
-        response = self.api.post(f"{self.base}/api/v1/reports", json={
-            "type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-            "properties": {"title": title, "crisis": "quake", **properties}})
+        response = self.api.post(
+            f"{self.base}/api/v1/reports",
+            json={
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"title": title, "crisis": "quake", **properties},
+            },
+        )
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
@@ -73,12 +79,24 @@ def _accounts(instance: Path, database_url: str) -> str:
     from wiki.extensions import db
     from wiki.models import ApiToken
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": str(instance), "TESTING": True,
-                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "INSTANCE_PATH": str(instance),
+            "TESTING": True,
+            "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        }
+    )
     with app.app_context():
-        users = {name: create_user(name, PASSWORD, role=role, display_name=display) for name, role, display in (
-            ("cora", "coordinator", "Cora Coordinator"), ("colin", "coordinator", "Colin Coordinator"),
-            ("vera", "verifier", "Vera Verifier"), ("remy", "volunteer", "Rémy Responder"))}
+        users = {
+            name: create_user(name, PASSWORD, role=role, display_name=display)
+            for name, role, display in (
+                ("cora", "coordinator", "Cora Coordinator"),
+                ("colin", "coordinator", "Colin Coordinator"),
+                ("vera", "verifier", "Vera Verifier"),
+                ("remy", "volunteer", "Rémy Responder"),
+            )
+        }
         _, token = ApiToken.issue(users["cora"], "journeys")
         db.session.commit()
         db.engine.dispose()
@@ -119,6 +137,7 @@ def photo(tmp_path) -> Path:
 
 # ---- helpers --------------------------------------------------------------------------------
 
+
 def check_accessibility(page, name: str) -> None:
     """axe-core on the page as it is now: no serious or critical violation (the others are printed)."""
     if not page.evaluate("() => typeof window.axe === 'object'"):
@@ -130,8 +149,11 @@ def check_accessibility(page, name: str) -> None:
     for v in violations:
         if v["impact"] not in BLOCKING:
             print(f"axe {name}: {v['impact']} {v['id']} ({len(v['nodes'])}x): {v['help']}")
-    blocking = [f"{v['impact']} {v['id']}: {v['help']} at {[node['target'] for node in v['nodes']][:5]}"
-                for v in violations if v["impact"] in BLOCKING]
+    blocking = [
+        f"{v['impact']} {v['id']}: {v['help']} at {[node['target'] for node in v['nodes']][:5]}"
+        for v in violations
+        if v["impact"] in BLOCKING
+    ]
     assert not blocking, f"axe on {name}:\n" + "\n".join(blocking)
 
 
@@ -190,7 +212,9 @@ class Transfer:
         self.requests[event["requestId"]] = {
             "path": re.sub(r"\.[0-9a-f]{12}\.", ".", urlsplit(response["url"]).path),  # hashed names vary
             "encoding": {k.lower(): v for k, v in response["headers"].items()}.get("content-encoding", ""),
-            "cached": bool(response.get("fromDiskCache") or response.get("fromMemoryCache")), "bytes": 0}
+            "cached": bool(response.get("fromDiskCache") or response.get("fromMemoryCache")),
+            "bytes": 0,
+        }
 
     def _finished(self, event) -> None:
         if event["requestId"] in self.requests:
@@ -219,24 +243,40 @@ def measure(context, base: str, path: str, ready: str) -> dict:
 def write_page_weights(key: str, weights: dict) -> None:
     PAGE_WEIGHTS.parent.mkdir(parents=True, exist_ok=True)
     data = json.loads(PAGE_WEIGHTS.read_text()) if PAGE_WEIGHTS.exists() else {}
-    data["measured_by"] = ("tests/test_journeys.py: Chromium's Network.loadingFinished encodedDataLength (bytes over the "
-                           "wire, response headers included), app under gunicorn on loopback, static files from WhiteNoise")
+    data["measured_by"] = (
+        "tests/test_journeys.py: Chromium's Network.loadingFinished encodedDataLength (bytes over the "
+        "wire, response headers included), app under gunicorn on loopback, static files from WhiteNoise"
+    )
     data.setdefault("pages", {})[key] = weights
     PAGE_WEIGHTS.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
 # ---- 1. the coordinator ---------------------------------------------------------------------
 
-SHELTERS = {"type": "FeatureCollection", "features": [
-    {"type": "Feature", "properties": {"name": "Shelter: Lycée Pétion", "marker-color": "#0b5cad"},
-     "geometry": {"type": "Point", "coordinates": [-72.33, 18.54]}},
-    {"type": "Feature", "properties": {"name": "Camp Champ de Mars", "fill": "#1a7f37", "fill-opacity": 0.3},
-     "geometry": {"type": "Polygon", "coordinates": [[[-72.36, 18.53], [-72.32, 18.53], [-72.32, 18.56], [-72.36, 18.56],
-                                                      [-72.36, 18.53]]]}}]}
+SHELTERS = {
+    "type": "FeatureCollection",
+    "features": [
+        {
+            "type": "Feature",
+            "properties": {"name": "Shelter: Lycée Pétion", "marker-color": "#0b5cad"},
+            "geometry": {"type": "Point", "coordinates": [-72.33, 18.54]},
+        },
+        {
+            "type": "Feature",
+            "properties": {"name": "Camp Champ de Mars", "fill": "#1a7f37", "fill-opacity": 0.3},
+            "geometry": {
+                "type": "Polygon",
+                "coordinates": [[[-72.36, 18.53], [-72.32, 18.53], [-72.32, 18.56], [-72.36, 18.56], [-72.36, 18.53]]],
+            },
+        },
+    ],
+}
 CONFLICT = re.compile(r"<<<<<<< [^\n]*\n.*?=======\n.*?>>>>>>> [^\n]*\n", re.DOTALL)
 
 
-def test_coordinator_writes_a_sitrep_with_photo_layer_and_map_and_resolves_an_edit_conflict(browser, site, photo, tmp_path):
+def test_coordinator_writes_a_sitrep_with_photo_layer_and_map_and_resolves_an_edit_conflict(
+    browser, site, photo, tmp_path
+):
     base = site.base
     context = browser.new_context(**DESKTOP)
     page = watched_page(context, base)
@@ -260,8 +300,12 @@ def test_coordinator_writes_a_sitrep_with_photo_layer_and_map_and_resolves_an_ed
     body = page.input_value("#body")
     assert "## Highlights" in body and "### Water, Sanitation and Hygiene" in body
     check_accessibility(page, "new sitrep")
-    body = body.replace("## Highlights\n- \n- \n- \n", "## Highlights\n- The coast road is cut at Km 12.\n"
-                        "- 2,300 people sheltering in schools.\n- Cholera cases reported in Carrefour.\n", 1)
+    body = body.replace(
+        "## Highlights\n- \n- \n- \n",
+        "## Highlights\n- The coast road is cut at Km 12.\n"
+        "- 2,300 people sheltering in schools.\n- Cholera cases reported in Carrefour.\n",
+        1,
+    )
     body = body.replace("## Situation overview\n\n", "## Situation overview\nRoads to the coast are cut.\n\n", 1)
     page.fill("#body", body)
     page.click("form.stack button[type=submit]")
@@ -307,20 +351,30 @@ def test_coordinator_writes_a_sitrep_with_photo_layer_and_map_and_resolves_an_ed
     login(other, base, "colin")
     page.goto(f"{sitrep}/edit")
     other.goto(f"{sitrep}/edit")
-    page.fill("#body", page.input_value("#body").replace(
-        "Roads to the coast are cut.", "Roads to the coast are cut; the bridge at Km 12 is down.", 1))
+    page.fill(
+        "#body",
+        page.input_value("#body").replace(
+            "Roads to the coast are cut.", "Roads to the coast are cut; the bridge at Km 12 is down.", 1
+        ),
+    )
     page.fill("#comment", "Bridge at Km 12")
     page.click("form.stack button[type=submit]")
     page.wait_for_url(sitrep)
-    other.fill("#body", other.input_value("#body").replace(
-        "Roads to the coast are cut.", "Roads to the coast are cut; fuel is short in Jacmel.", 1))
+    other.fill(
+        "#body",
+        other.input_value("#body").replace(
+            "Roads to the coast are cut.", "Roads to the coast are cut; fuel is short in Jacmel.", 1
+        ),
+    )
     other.fill("#comment", "Fuel in Jacmel")
     other.click("form.stack button[type=submit]")
     other.wait_for_selector("section.conflict h2#conflict-title")
     check_accessibility(other, "edit conflict")
     merged = other.input_value("#body")
     assert "<<<<<<<" in merged and "the bridge at Km 12 is down" in merged and "fuel is short in Jacmel" in merged
-    resolved = CONFLICT.sub("Roads to the coast are cut; the bridge at Km 12 is down and fuel is short in Jacmel.\n", merged, count=1)
+    resolved = CONFLICT.sub(
+        "Roads to the coast are cut; the bridge at Km 12 is down and fuel is short in Jacmel.\n", merged, count=1
+    )
     assert "<<<<<<<" not in resolved and ">>>>>>>" not in resolved
     other.fill("#body", resolved)
     other.fill("#comment", "Fuel in Jacmel (merged with the bridge)")
@@ -348,9 +402,12 @@ def test_coordinator_writes_a_sitrep_with_photo_layer_and_map_and_resolves_an_ed
 
 # ---- 2. the volunteer on a phone --------------------------------------------------------------
 
+
 def test_volunteer_on_a_phone_reports_with_and_without_javascript_and_while_offline(browser, site, photo):
     base = site.base
-    phone = browser.new_context(**PHONE, geolocation={"latitude": 18.5401, "longitude": -72.3402}, permissions=["geolocation"])
+    phone = browser.new_context(
+        **PHONE, geolocation={"latitude": 18.5401, "longitude": -72.3402}, permissions=["geolocation"]
+    )
 
     # What the form and the map weigh over the wire, first and second visit
     form_weight = measure(phone, base, "/c/quake/report", "#report-form")
@@ -384,7 +441,9 @@ def test_volunteer_on_a_phone_reports_with_and_without_javascript_and_while_offl
     # From the heading to the coordinates: the form as the volunteer fills it, map picker included
     top, bottom = page.evaluate("""() => [document.querySelector('h1').getBoundingClientRect().top + scrollY - 8,
                                           document.getElementById('lon').getBoundingClientRect().bottom + scrollY + 12]""")
-    screenshot(page, "volunteer-form-phone.png", full_page=True, clip={"x": 0, "y": top, "width": 360, "height": bottom - top})
+    screenshot(
+        page, "volunteer-form-phone.png", full_page=True, clip={"x": 0, "y": top, "width": 360, "height": bottom - top}
+    )
     page.locator("#report-form button[type=submit]").tap()
     page.wait_for_url(re.compile(r"/reports/\d+/thanks(#content)?$"))
     check_accessibility(page, "report thanks (phone)")
@@ -403,8 +462,12 @@ def test_volunteer_on_a_phone_reports_with_and_without_javascript_and_while_offl
     plain.focus("body")
     plain.keyboard.press("Tab")  # the skip link ...
     plain.keyboard.press("Enter")  # ... to the content
-    for selector, text in (("#title", "Water point at Carrefour dry"), ("#description", "The pump is broken."),
-                           ("#lat", "18.53"), ("#lon", "-72.41")):
+    for selector, text in (
+        ("#title", "Water point at Carrefour dry"),
+        ("#description", "The pump is broken."),
+        ("#lat", "18.53"),
+        ("#lon", "-72.41"),
+    ):
         tab_to(plain, selector)
         plain.keyboard.type(text)
     plain.keyboard.press("Enter")
@@ -467,7 +530,11 @@ def test_volunteer_on_a_phone_reports_with_and_without_javascript_and_while_offl
     login(coordinator, base, "cora")
     coordinator.goto(f"{base}/c/quake/reports")
     queue = coordinator.locator("table.reports").inner_text()
-    for title in ("Bridge on the coast road collapsed", "Water point at Carrefour dry", "Shelter at the stadium is full"):
+    for title in (
+        "Bridge on the coast road collapsed",
+        "Water point at Carrefour dry",
+        "Shelter at the stadium is full",
+    ):
         assert title in queue
     check_accessibility(coordinator, "reports queue")
     assert coordinator.problems == []
@@ -475,6 +542,7 @@ def test_volunteer_on_a_phone_reports_with_and_without_javascript_and_while_offl
 
 
 # ---- 3. the verifier ----------------------------------------------------------------------------
+
 
 def popup_score(page, base: str, lat: float, lon: float) -> str:
     """The score the crisis map shows for the one report at (lat, lon): in its popup, on its marker."""
@@ -484,7 +552,9 @@ def popup_score(page, base: str, lat: float, lon: float) -> str:
     badge = marker.query_selector(".map-marker-score").inner_text()  # ... and the score as text
     marker.click()
     popup = page.wait_for_selector(".leaflet-popup-content").inner_text()
-    page.wait_for_function("() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")  # faded in
+    page.wait_for_function(
+        "() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'"
+    )  # faded in
     score = re.search(r"score (\d\.\d\d)", popup).group(1)
     assert badge == f"{round(float(score) * 100)}%"  # the same score as text on the marker: not colour alone
     return score
@@ -501,16 +571,25 @@ def popup_not_assessed(page, base: str, lat: float, lon: float) -> None:
     assert page.locator(".map-assessment-legend").is_visible()
     marker.click()
     popup = page.wait_for_selector(".leaflet-popup-content").inner_text()
-    page.wait_for_function("() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'")  # faded in
+    page.wait_for_function(
+        "() => getComputedStyle(document.querySelector('.leaflet-popup')).opacity === '1'"
+    )  # faded in
     assert "not yet assessed" in popup and "score" not in popup
 
 
 def test_verifier_grades_a_report_from_the_queue_and_its_score_on_the_map_changes(browser, site):
     lat, lon = 19.95, -73.95  # alone in the north-west of the crisis area
-    report_id = site.post_report("Landslide blocks the road to Jean-Rabel", lon, lat, sector="logistics",
-                                 source={"name": "Driver", "channel": "sms"})
+    report_id = site.post_report(
+        "Landslide blocks the road to Jean-Rabel",
+        lon,
+        lat,
+        sector="logistics",
+        source={"name": "Driver", "channel": "sms"},
+    )
     # Scored, and with nothing known of it (a first-time source, no other report): no score, no verdict.
-    assert poll(lambda: "score_updated_at" in site.api.get(f"{site.base}/api/v1/reports/{report_id}").json()["properties"])
+    assert poll(
+        lambda: "score_updated_at" in site.api.get(f"{site.base}/api/v1/reports/{report_id}").json()["properties"]
+    )
     properties = site.api.get(f"{site.base}/api/v1/reports/{report_id}").json()["properties"]
     assert properties["assessment"]["state"] == "not_assessed" and properties["score"] is None
     context = browser.new_context(**DESKTOP)
@@ -551,16 +630,26 @@ def test_verifier_grades_a_report_from_the_queue_and_its_score_on_the_map_change
 
 # ---- 4. the responder ---------------------------------------------------------------------------
 
+
 def test_responder_searches_filters_the_map_opens_a_report_from_a_cluster_and_shares_the_view(browser, site):
     # 30 health reports of March 2024 in the south-west, with others that the filters leave out
     for i in range(30):
         title = "Cholera cases at the Léogâne clinic" if i == 0 else f"Health post {i} short of supplies"
-        site.post_report(title, -73.6 + (i % 6) * 0.2, 18.2 + (i // 6) * 0.17, sector="health",
-                         occurred_at=f"2024-03-{1 + i % 20:02d}T10:00:00Z")
+        site.post_report(
+            title,
+            -73.6 + (i % 6) * 0.2,
+            18.2 + (i // 6) * 0.17,
+            sector="health",
+            occurred_at=f"2024-03-{1 + i % 20:02d}T10:00:00Z",
+        )
     for i in range(8):
-        site.post_report(f"Water trucking point {i}", -73.5 + i * 0.1, 18.3, sector="wash", occurred_at="2024-03-05T10:00:00Z")
+        site.post_report(
+            f"Water trucking point {i}", -73.5 + i * 0.1, 18.3, sector="wash", occurred_at="2024-03-05T10:00:00Z"
+        )
     for i in range(5):
-        site.post_report(f"Earlier health alert {i}", -73.5 + i * 0.1, 18.5, sector="health", occurred_at="2024-02-10T10:00:00Z")
+        site.post_report(
+            f"Earlier health alert {i}", -73.5 + i * 0.1, 18.5, sector="health", occurred_at="2024-02-10T10:00:00Z"
+        )
     fresh = browser.new_context(**DESKTOP)
     write_page_weights("crisis_map", measure(fresh, site.base, "/c/quake/map", "#crisis-map[data-total]"))
     fresh.close()

@@ -1,5 +1,6 @@
 """Load and crash tests against gunicorn on loopback: a surge of reports, a kill -9 in the middle
 of one, and eight editors on the same pages. Nothing accepted may be lost."""
+
 from __future__ import annotations
 
 import itertools
@@ -30,8 +31,9 @@ def _rows(database_url: str, sql: str) -> list:
     return rows
 
 
-def _surge(base: str, clients: int, per_client: int, stop_event: threading.Event | None = None,
-           token: str | None = None) -> tuple[list[int], list[str]]:
+def _surge(
+    base: str, clients: int, per_client: int, stop_event: threading.Event | None = None, token: str | None = None
+) -> tuple[list[int], list[str]]:
     accepted: list[int] = []
     failures: list[str] = []
     lock = threading.Lock()
@@ -44,9 +46,13 @@ def _surge(base: str, clients: int, per_client: int, stop_event: threading.Event
             if stop_event is not None and stop_event.is_set():
                 return
             key = f"surge-{number}-{i}"
-            body = feature(title=f"Surge {key} cholera case reported", lon=-72.3 + (number % 50) * 0.005, lat=18.5 + i * 0.0002)
+            body = feature(
+                title=f"Surge {key} cholera case reported", lon=-72.3 + (number % 50) * 0.005, lat=18.5 + i * 0.0002
+            )
             try:
-                response = session.post(f"{base}/api/v1/reports", json=body, headers={"Idempotency-Key": key}, timeout=120)
+                response = session.post(
+                    f"{base}/api/v1/reports", json=body, headers={"Idempotency-Key": key}, timeout=120
+                )
             except requests.RequestException as exc:
                 with lock:
                     failures.append(f"{key}: {type(exc).__name__}")
@@ -73,12 +79,19 @@ def _found_by_search(base: str, query: str, expected: int) -> set[int]:
     session = requests.Session()
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        if session.get(f"{base}/api/v1/search", params={"q": query, "type": "report", "limit": 1}, timeout=60).json()["total"] >= expected:
+        if (
+            session.get(f"{base}/api/v1/search", params={"q": query, "type": "report", "limit": 1}, timeout=60).json()[
+                "total"
+            ]
+            >= expected
+        ):
             break
         time.sleep(0.5)
     found: set[int] = set()
     for page in range(1, expected // 100 + 2):
-        body = session.get(f"{base}/api/v1/search", params={"q": query, "type": "report", "limit": 100, "page": page}, timeout=60).json()
+        body = session.get(
+            f"{base}/api/v1/search", params={"q": query, "type": "report", "limit": 100, "page": page}, timeout=60
+        ).json()
         found |= {result["id"] for result in body["results"]}
     return found
 
@@ -93,8 +106,10 @@ def test_a_surge_of_ten_thousand_reports_from_32_clients_loses_nothing(app, cris
     with gunicorn(tmp_path / "served", database_url, workers=3, init=True, ANONYMOUS_SUBMIT_LIMIT="1000000") as base:
         accepted, failures = _surge(base, clients, per_client)
         elapsed = time.monotonic() - started
-        print(f"\nsurge on {backend}: {len(accepted)} reports from {clients} clients in {elapsed:.1f} s "
-              f"({len(accepted) / elapsed:.0f} reports/s including server start)")
+        print(
+            f"\nsurge on {backend}: {len(accepted)} reports from {clients} clients in {elapsed:.1f} s "
+            f"({len(accepted) / elapsed:.0f} reports/s including server start)"
+        )
         found = _found_by_search(base, "cholera", len(accepted))
     assert failures == []
     assert found == set(accepted)  # search finds each of them (once the writers have drained the queue)
@@ -113,15 +128,23 @@ def test_kill_9_in_the_middle_of_a_surge_loses_no_accepted_report(app, crisis, d
     base = f"http://127.0.0.1:{port}"
 
     def start() -> subprocess.Popen:
-        process = subprocess.Popen([str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")], env=env, cwd=ROOT,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         wait_until_up(base, process)
         return process
 
     server = start()
     stop_event = threading.Event()
     results: dict = {}
-    surge = threading.Thread(target=lambda: results.update(zip(("accepted", "failures"), _surge(base, 16, 10_000, stop_event), strict=True)))
+    surge = threading.Thread(
+        target=lambda: results.update(zip(("accepted", "failures"), _surge(base, 16, 10_000, stop_event), strict=True))
+    )
     surge.start()
     # Kill the whole server (master and workers) once a good number of reports are in.
     deadline = time.monotonic() + 120
@@ -159,7 +182,12 @@ def test_eight_editors_on_the_same_pages_lose_no_revision(app, crisis, database_
     with gunicorn(tmp_path / "served", database_url, workers=3, init=False) as base:
         for name in ("Sitrep", "Contacts"):
             body = "\n".join(f"line {n}" for n in range(8)) + "\n"
-            assert requests.put(f"{base}/api/v1/pages/quake/{name}", json={"body": body}, headers=headers, timeout=30).status_code == 201
+            assert (
+                requests.put(
+                    f"{base}/api/v1/pages/quake/{name}", json={"body": body}, headers=headers, timeout=30
+                ).status_code
+                == 201
+            )
 
         def editor(number: int) -> None:
             session = requests.Session()
@@ -169,8 +197,11 @@ def test_eight_editors_on_the_same_pages_lose_no_revision(app, crisis, database_
                 page = session.get(f"{base}/api/v1/pages/quake/{name}", timeout=30).json()
                 lines = page["body"].splitlines()
                 lines[number] = f"line {number} by editor {number}, attempt {attempt}"
-                response = session.put(f"{base}/api/v1/pages/quake/{name}", timeout=30,
-                                       json={"body": "\n".join(lines) + "\n", "base_revision": page["base_revision"]})
+                response = session.put(
+                    f"{base}/api/v1/pages/quake/{name}",
+                    timeout=30,
+                    json={"body": "\n".join(lines) + "\n", "base_revision": page["base_revision"]},
+                )
                 with lock:
                     statuses.append(response.status_code)
                     if response.status_code == 200 and not response.json()["unchanged"]:
@@ -185,11 +216,16 @@ def test_eight_editors_on_the_same_pages_lose_no_revision(app, crisis, database_
             thread.join()
     assert set(statuses) <= {200, 409}
     assert statuses.count(200) >= 8
-    revisions = _rows(database_url, "SELECT r.id, r.number, r.parent_id, r.body, p.slug FROM revisions r JOIN pages p "
-                                    "ON p.id = r.page_id ORDER BY p.slug, r.number")
+    revisions = _rows(
+        database_url,
+        "SELECT r.id, r.number, r.parent_id, r.body, p.slug FROM revisions r JOIN pages p "
+        "ON p.id = r.page_id ORDER BY p.slug, r.number",
+    )
     for name in ("Sitrep", "Contacts"):
         history = [r for r in revisions if r.slug == name]
         assert [r.number for r in history] == list(range(1, len(history) + 1))
         assert all(later.parent_id == earlier.id for earlier, later in itertools.pairwise(history))
         accepted = {(rid, body) for page, rid, body in saved if page == name}
-        assert accepted == {(r.id, r.body) for r in history[1:]}  # the history holds every accepted save, and only those
+        assert accepted == {
+            (r.id, r.body) for r in history[1:]
+        }  # the history holds every accepted save, and only those

@@ -1,4 +1,5 @@
 """Login throttling per account and per client address, kept in the database."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -38,7 +39,9 @@ def clock(monkeypatch) -> Clock:
 
 
 def attempt(client, username: str, password: str, address: str = "127.0.0.1"):
-    return client.post("/login", data={"username": username, "password": password}, environ_base={"REMOTE_ADDR": address})
+    return client.post(
+        "/login", data={"username": username, "password": password}, environ_base={"REMOTE_ADDR": address}
+    )
 
 
 def row(app, key: str) -> LoginThrottle | None:
@@ -53,8 +56,24 @@ def row(app, key: str) -> LoginThrottle | None:
 
 
 def test_the_delay_doubles_after_the_free_attempts_up_to_the_cap():
-    assert [delay_after(n, free=5, cap=900) for n in range(1, 17)] == [0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512,
-                                                                       900, 900]
+    assert [delay_after(n, free=5, cap=900) for n in range(1, 17)] == [
+        0,
+        0,
+        0,
+        0,
+        1,
+        2,
+        4,
+        8,
+        16,
+        32,
+        64,
+        128,
+        256,
+        512,
+        900,
+        900,
+    ]
     assert delay_after(10_000, free=5, cap=900) == 900
 
 
@@ -62,7 +81,10 @@ def test_a_locked_key_refuses_without_counting_and_an_open_one_counts():
     locked = State(7, T0 + timedelta(seconds=3.2))
     assert next_state(locked, T0, free=5, cap=900) == (4, locked)
     assert next_state(State(4, None), T0, free=5, cap=900) == (None, State(5, T0 + timedelta(seconds=1)))
-    assert next_state(State(5, T0 - timedelta(seconds=1)), T0, free=5, cap=900) == (None, State(6, T0 + timedelta(seconds=2)))
+    assert next_state(State(5, T0 - timedelta(seconds=1)), T0, free=5, cap=900) == (
+        None,
+        State(6, T0 + timedelta(seconds=2)),
+    )
 
 
 def test_old_failures_are_forgotten():
@@ -121,8 +143,10 @@ def test_an_unknown_username_is_throttled_exactly_like_a_known_one(app, make_use
     def run(username: str) -> list[tuple[int, bytes]]:
         client = app.test_client()
         answers = [attempt(client, username, "wrong") for _ in range(7)]
-        return [(a.status_code, a.headers.get("Retry-After", "").encode() + a.data.split(b'role="alert">')[1][:120])
-                for a in answers]
+        return [
+            (a.status_code, a.headers.get("Retry-After", "").encode() + a.data.split(b'role="alert">')[1][:120])
+            for a in answers
+        ]
 
     assert run("known") == run("unknown-person")
 

@@ -1,4 +1,5 @@
 """The mail outbox and its sender, against a real SMTP server (aiosmtpd)."""
+
 from __future__ import annotations
 
 import threading
@@ -17,8 +18,13 @@ from .smtp_helpers import smtp_server  # noqa: F401  (fixture)
 def queue(app, count: int = 1, **kwargs) -> None:
     with app.app_context():
         for n in range(count):
-            queue_mail(kwargs.get("to", f"person{n}@example.org"), kwargs.get("subject", f"Message {n}"),
-                       kwargs.get("text", "Plain text body\n"), kwargs.get("html"), kwargs.get("headers"))
+            queue_mail(
+                kwargs.get("to", f"person{n}@example.org"),
+                kwargs.get("subject", f"Message {n}"),
+                kwargs.get("text", "Plain text body\n"),
+                kwargs.get("html"),
+                kwargs.get("headers"),
+            )
         db.session.commit()
 
 
@@ -38,8 +44,14 @@ def test_mail_is_written_in_the_callers_transaction(app):
 
 def test_pending_mail_is_delivered_as_proper_mime(app, smtp_server):  # noqa: F811
     app.config.update(smtp_server.settings())
-    queue(app, to="amina@example.org", subject="Flood warning: Léogâne", text="Plain text, with accents: é\n",
-          html="<p>The <b>HTML</b> version</p>", headers={"Reply-To": "desk@example.org"})
+    queue(
+        app,
+        to="amina@example.org",
+        subject="Flood warning: Léogâne",
+        text="Plain text, with accents: é\n",
+        html="<p>The <b>HTML</b> version</p>",
+        headers={"Reply-To": "desk@example.org"},
+    )
     with app.app_context():
         done = deliver_pending()
     assert (done.sent, done.failed) == (1, 0)
@@ -94,7 +106,9 @@ def test_a_failed_delivery_stays_in_the_outbox_and_send_mail_sends_it_later(app,
         done = deliver_pending()
     assert (done.sent, done.failed) == (0, 1)
     [row] = rows(app)
-    assert row.sent_at is None and row.claimed_at is None and row.attempts == 1 and "ConnectionRefused" in row.last_error
+    assert (
+        row.sent_at is None and row.claimed_at is None and row.attempts == 1 and "ConnectionRefused" in row.last_error
+    )
     result = runner.invoke(args=["send-mail"])
     assert result.exit_code == 1 and "1 failed" in result.output
     app.config["MAIL_PORT"] = smtp_server.port
@@ -110,7 +124,12 @@ def test_a_failed_delivery_stays_in_the_outbox_and_send_mail_sends_it_later(app,
 
 def test_without_a_mail_server_mail_waits_and_admins_read_it(app, client, runner, make_user, login):
     assert app.config["MAIL_SERVER"] == ""
-    queue(app, to="amina@example.org", subject="Your password reset link", text="Open https://wiki.test/reset-password/abc\n")
+    queue(
+        app,
+        to="amina@example.org",
+        subject="Your password reset link",
+        text="Open https://wiki.test/reset-password/abc\n",
+    )
     with app.app_context():
         assert deliver_pending().sent == 0
     result = runner.invoke(args=["send-mail"])
@@ -131,8 +150,17 @@ def test_without_a_mail_server_mail_waits_and_admins_read_it(app, client, runner
 @pytest.mark.parametrize("field", ["to", "subject"])
 def test_line_breaks_cannot_smuggle_headers_into_a_mail(app, field):
     with app.app_context(), pytest.raises(ValueError):
-        queue_mail(**{"recipient": "a@example.org", "subject": "Hello", "text": "x",
-                      **({"recipient": "a@example.org\nBcc: all@example.org"} if field == "to" else
-                         {"subject": "Hello\r\nBcc: all@example.org"})})
+        queue_mail(
+            **{
+                "recipient": "a@example.org",
+                "subject": "Hello",
+                "text": "x",
+                **(
+                    {"recipient": "a@example.org\nBcc: all@example.org"}
+                    if field == "to"
+                    else {"subject": "Hello\r\nBcc: all@example.org"}
+                ),
+            }
+        )
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(MailMessage)) == 0

@@ -1,5 +1,6 @@
 """The crisis map: its page, its viewport endpoint (points or clusters, from a spatial index),
 privacy of sensitive reports on it, and live maps embedded in pages."""
+
 from __future__ import annotations
 
 import re
@@ -35,6 +36,7 @@ def grid(n: int, lon: float = PAP[0], lat: float = PAP[1], step: float = 0.001) 
 
 # -- the page --------------------------------------------------------------------------------
 
+
 def test_the_map_page_carries_its_settings_in_data_attributes_and_no_external_url(client, crisis):
     page = client.get("/c/quake/map")
     assert page.status_code == 200
@@ -44,12 +46,21 @@ def test_the_map_page_carries_its_settings_in_data_attributes_and_no_external_ur
     assert re.search(r"""(src|href)=["']https?://""", html) is None  # no tiles, scripts or styles from elsewhere
     assert "vendor/leaflet/leaflet" in html and "vendor/leaflet.markercluster/leaflet.markercluster" in html
     assert "js/map-page" in html and "<script>" not in html and " style=" not in html
-    assert 'for="mf-sector"' in html and 'for="mf-status"' in html and 'for="mf-since"' in html  # a label for every filter
-    for letter, status in (("N", "new"), ("V", "verified"), ("X", "refuted")):  # the legend explains letters, not only colours
+    assert (
+        'for="mf-sector"' in html and 'for="mf-status"' in html and 'for="mf-since"' in html
+    )  # a label for every filter
+    for letter, status in (
+        ("N", "new"),
+        ("V", "verified"),
+        ("X", "refuted"),
+    ):  # the legend explains letters, not only colours
         assert f'status-{status}" aria-hidden="true">{letter}</span> {status}' in html
     # ... and the neutral marker of a report a plugin has not assessed yet (shown once the map draws one).
-    assert re.search(r'<li class="map-assessment-legend" hidden><span class="map-marker not-assessed" aria-hidden="true">N</span> '
-                     r'light grey, no score under it: not yet assessed', html)
+    assert re.search(
+        r'<li class="map-assessment-legend" hidden><span class="map-marker not-assessed" aria-hidden="true">N</span> '
+        r"light grey, no score under it: not yet assessed",
+        html,
+    )
 
 
 def test_the_crisis_navigation_links_the_map_and_the_layers(client, crisis):
@@ -78,6 +89,7 @@ def test_the_tile_host_is_allowed_by_the_content_security_policy(app_config):
 
 # -- points and clusters -----------------------------------------------------------------------
 
+
 def test_few_reports_come_as_points_with_what_the_popup_needs(app, client, crisis):
     [report_id] = add_reports(app, "quake", [PAP], title="Bridge <b>down</b>", status="verified", sector="logistics")
     data = view(client, bbox="-74.5,17.9,-71.6,20.1", zoom=8)
@@ -95,8 +107,15 @@ class Assessments:
 
     @hookimpl
     def report_map_properties(self, report_ids, viewer):
-        return {report_id: {"score": None, "assessment": {"state": "not_assessed", "reason": "nothing known"},
-                            "nested": {"too": {"deep": 1}}, "listed": [1, 2]} for report_id in report_ids}
+        return {
+            report_id: {
+                "score": None,
+                "assessment": {"state": "not_assessed", "reason": "nothing known"},
+                "nested": {"too": {"deep": 1}},
+                "listed": [1, 2],
+            }
+            for report_id in report_ids
+        }
 
 
 def test_plugins_add_scalars_and_flat_objects_to_the_map_points(app, client, crisis):
@@ -158,6 +177,7 @@ def test_unpublished_reports_are_on_the_map_only_for_those_who_may_see_them(app,
 
 # -- privacy of sensitive reports ---------------------------------------------------------------
 
+
 def test_sensitive_reports_are_drawn_and_clustered_at_their_coarsened_point(app, client, crisis, make_user, login):
     exact = [(-72.3012, 18.5423), (-72.3056, 18.5467), (-72.3034, 18.5401)]
     ids = add_reports(app, "quake", exact, sensitive=True)
@@ -191,16 +211,23 @@ def test_sensitive_reports_are_drawn_and_clustered_at_their_coarsened_point(app,
     assert {tuple(f["geometry"]["coordinates"]) for f in inside["features"]} == set(exact)
     country = view(client, bbox="-74.5,17.9,-71.6,20.1", zoom=7)
     cluster = next(f for f in country["features"] if f["properties"].get("count") == 3)
-    assert cluster["bbox"] == pytest.approx([-72.3056, 18.5401, -72.3012, 18.5467], abs=1e-5)  # from the R*Tree: 32-bit floats
+    assert cluster["bbox"] == pytest.approx(
+        [-72.3056, 18.5401, -72.3012, 18.5467], abs=1e-5
+    )  # from the R*Tree: 32-bit floats
     assert ids
 
 
 # -- the spatial index ---------------------------------------------------------------------------
 
+
 def _plan_reads_reports_by_index(lines: list[str], backend: str) -> bool:
     if backend == "sqlite":
-        full_scans = [line for line in lines if (re.match(r"^SCAN (reports|r)\b", line) and "INDEX" not in line.split(" USING ")[-1].upper())
-                      or re.match(r"^SCAN reports USING (COVERING )?INDEX", line)]
+        full_scans = [
+            line
+            for line in lines
+            if (re.match(r"^SCAN (reports|r)\b", line) and "INDEX" not in line.split(" USING ")[-1].upper())
+            or re.match(r"^SCAN reports USING (COVERING )?INDEX", line)
+        ]
         indexes = ("reports_rtree", "ix_reports_map_viewport", "ix_reports_lat_lon", "ix_reports_map_sensitive")
         return not full_scans and any(index in line for line in lines for index in indexes)
     return "Seq Scan on reports" not in "\n".join(lines) and ("Index" in "\n".join(lines))
@@ -223,8 +250,12 @@ def test_map_queries_use_the_spatial_index_never_a_full_scan(app, crisis, backen
         plans = {
             "points, R*Tree": query_plan(points_query(access_for(town, current_user))),
             "clusters, R*Tree": query_plan(clusters_query(access_for(town, current_user), "plain")),
-            "clusters, covering index": query_plan(clusters_query(access_for(country, current_user, use_rtree=False), "plain")),
-            "sensitive clusters": query_plan(clusters_query(access_for(country, current_user, use_rtree=False), "sensitive")),
+            "clusters, covering index": query_plan(
+                clusters_query(access_for(country, current_user, use_rtree=False), "plain")
+            ),
+            "sensitive clusters": query_plan(
+                clusters_query(access_for(country, current_user, use_rtree=False), "sensitive")
+            ),
             "points, covering index": query_plan(points_query(access_for(country, current_user, use_rtree=False))),
         }
         assert isinstance(town, View)
@@ -259,6 +290,7 @@ def test_maps_summed_from_an_rtree_match_the_general_query(app, crisis, backend,
         create_crisis({"name": "Far away", "slug": "far", "bbox": "100,0,101,1"}, admin)
         create_crisis({"name": "Next door", "slug": "next", "bbox": "-73,18,-72,19"}, admin)
     add_reports(app, "far", [(100.5, 0.5)] * 5)
+
     def viewer():
         from flask_login import AnonymousUserMixin
 
@@ -267,7 +299,9 @@ def test_maps_summed_from_an_rtree_match_the_general_query(app, crisis, backend,
     with app.test_request_context():
         quake = db.session.scalar(select(Crisis).where(Crisis.slug == "quake"))
         for bbox, zoom in (("-74.5,17.9,-71.6,20.1", 7), ("-73.2,18.2,-72.1,19.3", 9), ("-72.9,18.4,-72.6,18.7", 12)):
-            access = access_for(parse_view(quake, MultiDict({"bbox": bbox, "zoom": str(zoom)})), viewer(), use_rtree=False)
+            access = access_for(
+                parse_view(quake, MultiDict({"bbox": bbox, "zoom": str(zoom)})), viewer(), use_rtree=False
+            )
             assert tree_for(access) == (FULL_TREE if role else PUBLIC_TREE)
             fast = {row[0]: row for row in cluster_rows(access, use_tree=True)}
             general = {row[0]: row for row in cluster_rows(access, use_tree=False)}
@@ -278,7 +312,9 @@ def test_maps_summed_from_an_rtree_match_the_general_query(app, crisis, backend,
     add_reports(app, "next", [(-72.5, 18.5)])  # another crisis's reports in view: the shared tree cannot answer
     with app.test_request_context():
         quake = db.session.scalar(select(Crisis).where(Crisis.slug == "quake"))
-        access = access_for(parse_view(quake, MultiDict({"bbox": "-74.5,17.9,-71.6,20.1", "zoom": "7"})), viewer(), use_rtree=False)
+        access = access_for(
+            parse_view(quake, MultiDict({"bbox": "-74.5,17.9,-71.6,20.1", "zoom": "7"})), viewer(), use_rtree=False
+        )
         assert tree_for(access) is None
         filtered = access_for(parse_view(quake, MultiDict({"bbox": "-74,18,-73.5,18.5", "sector": "health"})), viewer())
         assert tree_for(filtered) is None
@@ -289,6 +325,7 @@ def test_the_public_tree_follows_publication_and_sensitivity(app, crisis, backen
         pytest.skip("the public R*Tree is SQLite's")
     [report_id] = add_reports(app, "quake", [PAP])
     with app.app_context():
+
         def public() -> list[int]:
             return [row[0] for row in db.session.execute(text("SELECT id FROM reports_public_rtree"))]
 
@@ -337,6 +374,7 @@ def test_the_rtree_follows_inserts_moves_and_deletes(app, client, crisis, backen
         pytest.skip("the R*Tree is SQLite's; PostgreSQL reads its B-tree indexes")
     [report_id] = add_reports(app, "quake", [PAP])
     with app.app_context():
+
         def boxes():
             return db.session.execute(text("SELECT id, min_lon, max_lat FROM reports_rtree")).all()
 
@@ -353,6 +391,7 @@ def test_the_rtree_follows_inserts_moves_and_deletes(app, client, crisis, backen
 
 # -- embeds --------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def editor(make_user, login):
     person = make_user("coordinator")
@@ -367,27 +406,38 @@ def save_page(client, body: str):
 
 
 def test_a_map_block_becomes_a_live_map_div(client, crisis, editor):
-    page = save_page(client, "Intro\n\n```map\ncrisis: quake\nsector: health, wash\nstatus: verified\nlayers: 3, 5\nheight: 400\n```\n\nAfter")
+    page = save_page(
+        client,
+        "Intro\n\n```map\ncrisis: quake\nsector: health, wash\nstatus: verified\nlayers: 3, 5\nheight: 400\n```\n\nAfter",
+    )
     html = page.get_data(as_text=True)
     div = re.search(r'<div class="crisiswiki-map"[^>]*>', html).group(0)
-    for attribute in ('data-map-crisis="quake"', 'data-map-sector="health,wash"', 'data-map-status="verified"',
-                      'data-map-layers="3,5"', 'data-map-height="400"'):
+    for attribute in (
+        'data-map-crisis="quake"',
+        'data-map-sector="health,wash"',
+        'data-map-status="verified"',
+        'data-map-layers="3,5"',
+        'data-map-height="400"',
+    ):
         assert attribute in div
     assert "js/map-embed" in html and "vendor/leaflet/leaflet" in html and "<p>After</p>" in html
     assert 'href="/c/quake/map?' in html  # a link to the full map for readers without JavaScript
 
 
-@pytest.mark.parametrize("block, reason", [
-    ("crisis: quake\nsector: astrology", "Unknown sector"),
-    ("crisis: quake\nlayers: 3, five", "layers are layer numbers"),
-    ("crisis: quake\nheight: 99999", "height must lie between"),
-    ("crisis: Quake Town!", "short name"),
-    ("crisis: quake\ncolour: red", "Unknown option"),
-    ("crisis: quake\nsince: last tuesday", "a date like"),
-    ("crisis: quake\ncrisis: other", "given twice"),
-    ("just words", "not “option: value”"),
-    ('crisis: quake\nq: <script>alert(1)</script>\nzoom: 40', "zoom must lie between"),
-])
+@pytest.mark.parametrize(
+    "block, reason",
+    [
+        ("crisis: quake\nsector: astrology", "Unknown sector"),
+        ("crisis: quake\nlayers: 3, five", "layers are layer numbers"),
+        ("crisis: quake\nheight: 99999", "height must lie between"),
+        ("crisis: Quake Town!", "short name"),
+        ("crisis: quake\ncolour: red", "Unknown option"),
+        ("crisis: quake\nsince: last tuesday", "a date like"),
+        ("crisis: quake\ncrisis: other", "given twice"),
+        ("just words", "not “option: value”"),
+        ("crisis: quake\nq: <script>alert(1)</script>\nzoom: 40", "zoom must lie between"),
+    ],
+)
 def test_an_invalid_map_block_shows_an_error_box_not_a_broken_page(client, crisis, editor, block, reason):
     page = save_page(client, f"Before\n\n```map\n{block}\n```\n\nAfter")
     assert page.status_code == 200
@@ -400,7 +450,9 @@ def test_an_invalid_map_block_shows_an_error_box_not_a_broken_page(client, crisi
 
 def test_map_options_are_escaped_into_attributes(client, crisis, editor):
     html = save_page(client, '```map\ncrisis: quake\nq: "><img src=x onerror=alert(1)>\n```').get_data(as_text=True)
-    assert "<img src=x" not in html and 'data-map-q="&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"' in html.replace("&quot;", "&#34;")
+    assert "<img src=x" not in html and 'data-map-q="&#34;&gt;&lt;img src=x onerror=alert(1)&gt;"' in html.replace(
+        "&quot;", "&#34;"
+    )
 
 
 def test_a_page_without_a_map_loads_no_map_scripts(client, crisis, editor):
@@ -414,6 +466,8 @@ def test_ordinary_code_blocks_are_left_alone(client, crisis, editor):
 
 
 def test_the_layer_page_previews_the_layer_with_an_embed(client, crisis, editor):
-    created = client.post("/api/v1/layers", json={"title": "Camps", "crisis": "quake", "geojson": point_layer()}).get_json()
+    created = client.post(
+        "/api/v1/layers", json={"title": "Camps", "crisis": "quake", "geojson": point_layer()}
+    ).get_json()
     html = client.get(f"/c/quake/layers/{created['metadata']['id']}").get_data(as_text=True)
     assert f'data-map-layers="{created["metadata"]["id"]}"' in html and 'data-map-reports="no"' in html

@@ -5,6 +5,7 @@ script out of popups, and live maps embedded in pages work.
 The app runs under gunicorn exactly as `make run` serves it; the browser may reach only that
 server (every other request is aborted), so nothing here touches the internet.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,8 +28,23 @@ require_chromium()
 
 def _token(instance: Path, database_url: str, username: str, role: str) -> str:
     env = server_env(instance, database_url)
-    result = subprocess.run([str(BIN / "crisiswiki"), "create-user", username, "--role", role, "--password", "correct horse battery",
-                             "--token"], env=env, check=True, capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [
+            str(BIN / "crisiswiki"),
+            "create-user",
+            username,
+            "--role",
+            role,
+            "--password",
+            "correct horse battery",
+            "--token",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     return result.stdout.strip().split()[-1]
 
 
@@ -39,8 +55,11 @@ def _csrf(html: str) -> str:
 def _logged_in(base: str, username: str) -> requests.Session:
     session = requests.Session()
     login = session.get(f"{base}/login")
-    response = session.post(f"{base}/login", data={"csrf_token": _csrf(login.text), "username": username,
-                                                   "password": "correct horse battery"}, allow_redirects=False)
+    response = session.post(
+        f"{base}/login",
+        data={"csrf_token": _csrf(login.text), "username": username, "password": "correct horse battery"},
+        allow_redirects=False,
+    )
     assert response.status_code == 302, response.text
     return session
 
@@ -55,33 +74,75 @@ def site(tmp_path_factory):
         token = _token(instance, database_url, "mapper", "coordinator")
         api = requests.Session()
         api.headers["Authorization"] = f"Bearer {token}"
-        created = api.post(f"{base}/api/v1/crises", json={"name": "Quake", "slug": "quake", "bbox": [-74.5, 17.9, -71.6, 20.1]})
+        created = api.post(
+            f"{base}/api/v1/crises", json={"name": "Quake", "slug": "quake", "bbox": [-74.5, 17.9, -71.6, 20.1]}
+        )
         assert created.status_code == 201, created.text
         # Reports come in anonymously, as from the field (the default allows it).
         for i in range(12):  # near Port-au-Prince
             title = XSS if i == 0 else f"Report {i}"
-            response = requests.post(f"{base}/api/v1/reports", json={"type": "Feature", "geometry": {"type": "Point", "coordinates": [
-                -72.34 + (i % 4) * 0.01, 18.54 + (i // 4) * 0.01]}, "properties": {"title": title, "crisis": "quake", "sector": "health"}})
+            response = requests.post(
+                f"{base}/api/v1/reports",
+                json={
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [-72.34 + (i % 4) * 0.01, 18.54 + (i // 4) * 0.01]},
+                    "properties": {"title": title, "crisis": "quake", "sector": "health"},
+                },
+            )
             assert response.status_code == 201, response.text
         report_ids = [r["id"] for r in api.get(f"{base}/api/v1/reports?crisis=quake&limit=100").json()["features"]]
         assert api.patch(f"{base}/api/v1/reports/{report_ids[0]}", json={"status": "verified"}).status_code == 200
-        layer = api.post(f"{base}/api/v1/layers", json={"title": "Camps", "crisis": "quake", "style": {"stroke": "#c00"}, "geojson": {
-            "type": "FeatureCollection", "features": [
-                {"type": "Feature", "properties": {"name": XSS, "fill": "#0a0", "fill-opacity": 0.4},
-                 "geometry": {"type": "Polygon", "coordinates": [[[-72.6, 18.4], [-72.5, 18.4], [-72.5, 18.5], [-72.6, 18.5], [-72.6, 18.4]]]}},
-                {"type": "Feature", "properties": {"name": "Water point", "marker-color": "#00f"},
-                 "geometry": {"type": "Point", "coordinates": [-72.55, 18.45]}}]}})
+        layer = api.post(
+            f"{base}/api/v1/layers",
+            json={
+                "title": "Camps",
+                "crisis": "quake",
+                "style": {"stroke": "#c00"},
+                "geojson": {
+                    "type": "FeatureCollection",
+                    "features": [
+                        {
+                            "type": "Feature",
+                            "properties": {"name": XSS, "fill": "#0a0", "fill-opacity": 0.4},
+                            "geometry": {
+                                "type": "Polygon",
+                                "coordinates": [
+                                    [[-72.6, 18.4], [-72.5, 18.4], [-72.5, 18.5], [-72.6, 18.5], [-72.6, 18.4]]
+                                ],
+                            },
+                        },
+                        {
+                            "type": "Feature",
+                            "properties": {"name": "Water point", "marker-color": "#00f"},
+                            "geometry": {"type": "Point", "coordinates": [-72.55, 18.45]},
+                        },
+                    ],
+                },
+            },
+        )
         assert layer.status_code == 201, layer.text
         editor = _logged_in(base, "mapper")
         form = editor.get(f"{base}/c/quake/new")
-        page = editor.post(f"{base}/c/quake/new", data={
-            "csrf_token": _csrf(form.text), "title": "Health map",
-            "body": f"Health facilities:\n\n```map\ncrisis: quake\nlayers: {layer.json()['metadata']['id']}\nheight: 300\n```\n"},
-            allow_redirects=False)
+        page = editor.post(
+            f"{base}/c/quake/new",
+            data={
+                "csrf_token": _csrf(form.text),
+                "title": "Health map",
+                "body": f"Health facilities:\n\n```map\ncrisis: quake\nlayers: {layer.json()['metadata']['id']}\nheight: 300\n```\n",
+            },
+            allow_redirects=False,
+        )
         assert page.status_code == 302, page.text
         form = editor.get(f"{base}/c/quake/new")
-        broken = editor.post(f"{base}/c/quake/new", data={"csrf_token": _csrf(form.text), "title": "Missing layer map",
-                                                         "body": "```map\ncrisis: quake\nlayers: 999\n```\n"}, allow_redirects=False)
+        broken = editor.post(
+            f"{base}/c/quake/new",
+            data={
+                "csrf_token": _csrf(form.text),
+                "title": "Missing layer map",
+                "body": "```map\ncrisis: quake\nlayers: 999\n```\n",
+            },
+            allow_redirects=False,
+        )
         assert broken.status_code == 302, broken.text
         yield {"base": base, "layer": layer.json()["metadata"]["id"], "reports": len(report_ids), "api": api}
 
@@ -102,7 +163,9 @@ def page(browser, site):
 def test_the_map_draws_reports_and_layers_on_a_plain_background(page, site):
     page.goto(f"{site['base']}/c/quake/map?layers={site['layer']}")
     page.wait_for_function("() => (document.querySelector('#crisis-map').dataset.mode !== undefined)")
-    page.wait_for_selector("#crisis-map .leaflet-overlay-pane path.leaflet-interactive")  # the layer's polygon and point
+    page.wait_for_selector(
+        "#crisis-map .leaflet-overlay-pane path.leaflet-interactive"
+    )  # the layer's polygon and point
     assert page.locator("#crisis-map").evaluate("el => el.classList.contains('map-plain')")
     assert page.locator("#crisis-map .leaflet-tile").count() == 0
     assert page.locator("#crisis-map").get_attribute("data-mode") == "points"
@@ -110,7 +173,11 @@ def test_the_map_draws_reports_and_layers_on_a_plain_background(page, site):
     page.wait_for_function(f"() => (document.querySelectorAll('#map-list li').length === {site['reports']})")
     # markercluster groups nearby reports; every report is either a marker or inside a cluster icon
     markers = page.locator("#crisis-map .map-marker").count()
-    clustered = sum(int(text) for text in page.locator("#crisis-map .marker-cluster span").all_inner_texts() if text.strip().isdigit())
+    clustered = sum(
+        int(text)
+        for text in page.locator("#crisis-map .marker-cluster span").all_inner_texts()
+        if text.strip().isdigit()
+    )
     assert markers + clustered == site["reports"]
     paths = page.locator("#crisis-map path.leaflet-interactive")
     assert paths.count() == 2
@@ -150,7 +217,9 @@ def test_filters_update_the_map_the_list_and_the_url_which_reopens_the_view(page
     page.locator("#crisis-map").evaluate("el => el.scrollIntoView()")
     page.keyboard.press("Escape")
     page.locator(".leaflet-control-zoom-in").click()
-    page.wait_for_function("() => (new URL(location.href).searchParams.get('status') === 'verified' && /zoom=\\d+/.test(location.search))")
+    page.wait_for_function(
+        "() => (new URL(location.href).searchParams.get('status') === 'verified' && /zoom=\\d+/.test(location.search))"
+    )
     page.wait_for_timeout(400)  # the URL is written after the move settles
     shared = page.url
     query = parse_qs(urlsplit(shared).query)
@@ -160,7 +229,9 @@ def test_filters_update_the_map_the_list_and_the_url_which_reopens_the_view(page
     again.goto(shared)
     again.wait_for_function("() => (document.querySelector('#crisis-map').dataset.total === '1')")
     assert again.locator("#mf-status").input_value() == "verified"
-    centre = again.evaluate("(() => { const q = new URL(location.href).searchParams; return [q.get('lat'), q.get('lon'), q.get('zoom')]; })()")
+    centre = again.evaluate(
+        "(() => { const q = new URL(location.href).searchParams; return [q.get('lat'), q.get('lon'), q.get('zoom')]; })()"
+    )
     assert centre == [query["lat"][0], query["lon"][0], query["zoom"][0]]
     assert page.problems == []
 
@@ -168,15 +239,26 @@ def test_filters_update_the_map_the_list_and_the_url_which_reopens_the_view(page
 def test_above_the_threshold_the_browser_draws_server_clusters_that_zoom_in(page, site):
     points = [[-73.5 + (i % 10) * 0.02, 19.2 + (i // 10) * 0.02] for i in range(30)]
     for lon, lat in points:
-        assert requests.post(f"{site['base']}/api/v1/reports", json={"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                                                              "properties": {"title": "Far", "crisis": "quake"}}).status_code == 201
+        assert (
+            requests.post(
+                f"{site['base']}/api/v1/reports",
+                json={
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                    "properties": {"title": "Far", "crisis": "quake"},
+                },
+            ).status_code
+            == 201
+        )
     page.goto(f"{site['base']}/c/quake/map?lat=19&lon=-73&zoom=7")
     page.wait_for_function("() => (document.querySelector('#crisis-map').dataset.mode === 'clusters')")
     counts = [int(text) for text in page.locator("#crisis-map .map-cluster").all_inner_texts()]
     singles = page.locator("#crisis-map .map-marker").count()
     total = int(page.locator("#crisis-map").get_attribute("data-total"))
     assert sum(counts) + singles == total == site["reports"] + 30
-    page.wait_for_function(f"() => (document.querySelectorAll('#map-list li').length === {min(total, 50)})")  # from the reports API
+    page.wait_for_function(
+        f"() => (document.querySelectorAll('#map-list li').length === {min(total, 50)})"
+    )  # from the reports API
     assert page.locator("#map-status").inner_text() == f"{total} reports in view."
     biggest = page.locator("#crisis-map .map-cluster").first
     before = parse_qs(urlsplit(page.url).query)["zoom"][0]
@@ -199,18 +281,31 @@ def test_a_map_embedded_in_a_page_draws_the_layer_and_the_reports(page, site):
 
 def test_the_csp_blocks_nothing_the_map_needs(page, site):
     violations = []
-    page.on("console", lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     page.goto(f"{site['base']}/c/quake/layers/{site['layer']}")
     page.wait_for_selector("div.crisiswiki-map path.leaflet-interactive")
     assert violations == [] and page.problems == []
-    assert re.search(r"style-src 'self'", requests.get(f"{site['base']}/c/quake/map").headers["Content-Security-Policy"])
-    assert json.loads(page.locator("#crisiswiki-map-config").get_attribute("data-i18n"))["statuses"]["verified"] == "verified"
+    assert re.search(
+        r"style-src 'self'", requests.get(f"{site['base']}/c/quake/map").headers["Content-Security-Policy"]
+    )
+    assert (
+        json.loads(page.locator("#crisiswiki-map-config").get_attribute("data-i18n"))["statuses"]["verified"]
+        == "verified"
+    )
 
 
 def test_an_embed_whose_layer_is_gone_says_so_and_still_draws_the_reports(page, site):
     page.goto(f"{site['base']}/c/quake/wiki/Missing_layer_map")
     page.wait_for_function("() => (document.querySelector('div.crisiswiki-map').dataset.total !== undefined)")
     assert page.locator(".map-embed-problems").inner_text() == "Layer 999 could not be loaded."
-    assert page.locator("div.crisiswiki-map .map-marker, div.crisiswiki-map .marker-cluster, div.crisiswiki-map .map-cluster").count() > 0
+    assert (
+        page.locator(
+            "div.crisiswiki-map .map-marker, div.crisiswiki-map .marker-cluster, div.crisiswiki-map .map-cluster"
+        ).count()
+        > 0
+    )
     page.problems[:] = [p for p in page.problems if "404" not in p]  # the missing layer's own 404 is expected
     assert page.problems == []

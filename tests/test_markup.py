@@ -1,4 +1,5 @@
 """Markdown rendering: the features coordinators use, and no way to smuggle script through."""
+
 from __future__ import annotations
 
 import re
@@ -72,7 +73,7 @@ def test_tables_fenced_code_toc_and_footnotes():
         "```python\nprint('hi')\n```\n\nA claim.[^src]\n\n[^src]: Shelter cluster."
     )
     out = render_markdown(text).html
-    assert '<table>' in out and '<td align="right">1,000</td>' in out
+    assert "<table>" in out and '<td align="right">1,000</td>' in out
     assert '<code class="language-python">' in out
     assert 'class="toc"' in out and 'href="#h-key-figures"' in out and 'id="h-key-figures"' in out
     assert 'class="footnote"' in out and "Shelter cluster." in out
@@ -80,8 +81,11 @@ def test_tables_fenced_code_toc_and_footnotes():
 
 def test_wiki_links_with_and_without_label():
     rendered = render_markdown("See [[Key figures]] and [[Contacts|the contact list]].", link_base="/c/quake/wiki/")
-    assert '<a class="wikilink" data-wikilink="Key_figures" href="/c/quake/wiki/Key_figures">Key figures</a>' in rendered.html
-    assert '>the contact list</a>' in rendered.html
+    assert (
+        '<a class="wikilink" data-wikilink="Key_figures" href="/c/quake/wiki/Key_figures">Key figures</a>'
+        in rendered.html
+    )
+    assert ">the contact list</a>" in rendered.html
     assert rendered.links == ("Key_figures", "Contacts")
 
 
@@ -97,11 +101,14 @@ def test_raw_html_that_is_harmless_is_kept():
     assert "<details><summary>More</summary>" in out and "<kbd>Ctrl</kbd>" in out
 
 
-@pytest.mark.parametrize(("title", "slug"), [
-    ("Situation Report No. 1", "Situation_Report_No._1"),
-    ("Léogâne  health", "Léogâne_health"),
-    ("مخيمات النازحين", "مخيمات_النازحين"),
-    ("a/b?c#d", "abcd"),
-])
+@pytest.mark.parametrize(
+    ("title", "slug"),
+    [
+        ("Situation Report No. 1", "Situation_Report_No._1"),
+        ("Léogâne  health", "Léogâne_health"),
+        ("مخيمات النازحين", "مخيمات_النازحين"),
+        ("a/b?c#d", "abcd"),
+    ],
+)
 def test_slugs_keep_letters_of_any_script(title: str, slug: str):
     assert slugify(title) == slug

@@ -1,4 +1,5 @@
 """Three-way merge and revision diffs (pure functions, no database)."""
+
 from __future__ import annotations
 
 from wiki.pages.diffs import diff_rows

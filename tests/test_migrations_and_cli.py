@@ -1,4 +1,5 @@
 """The schema comes from the migrations, and the command line sets up a working site."""
+
 from __future__ import annotations
 
 from importlib.metadata import entry_points
@@ -34,8 +35,9 @@ def _differences(app, plugins: bool) -> list:
         return ours(table)
 
     with app.app_context(), db.engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": name_filter,
-                                                         "include_object": object_filter})
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_name": name_filter, "include_object": object_filter}
+        )
         return compare_metadata(context, db.metadata)
 
 

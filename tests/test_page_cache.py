@@ -1,4 +1,5 @@
 """The anonymous page cache: fast for readers, never stale after a change."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -51,7 +52,9 @@ def test_languages_are_cached_separately_and_browsers_revalidate(app, client, cr
     english = client.get("/c/quake/wiki/Main", headers={"Accept-Language": "en"})
     arabic = client.get("/c/quake/wiki/Main", headers={"Accept-Language": "ar"})
     assert b'dir="rtl"' in arabic.data and b'dir="ltr"' in english.data
-    again = client.get("/c/quake/wiki/Main", headers={"Accept-Language": "en", "If-None-Match": english.headers["ETag"]})
+    again = client.get(
+        "/c/quake/wiki/Main", headers={"Accept-Language": "en", "If-None-Match": english.headers["ETag"]}
+    )
     assert again.status_code == 304
 
 
@@ -93,7 +96,8 @@ def test_hits_are_served_before_flask_with_the_same_headers(app, crisis, make_us
     assert flask_hit.headers["X-Page-Cache"] == fast_hit.headers["X-Page-Cache"] == "hit"
     ignored = {"Date", "Set-Cookie", "Content-Length"}
     assert {k: v for k, v in fast_hit.headers.items() if k not in ignored} == {
-        k: v for k, v in flask_hit.headers.items() if k not in ignored}
+        k: v for k, v in flask_hit.headers.items() if k not in ignored
+    }
     revalidated = app.test_client().get("/c/quake/wiki/Main", headers={"If-None-Match": fast_hit.headers["ETag"]})
     assert revalidated.status_code == 304 and revalidated.data == b""
 

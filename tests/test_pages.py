@@ -1,4 +1,5 @@
 """Pages through the web UI: create, view, edit, history, diff, revert, rename, delete, protect."""
+
 from __future__ import annotations
 
 from sqlalchemy import func, select
@@ -8,7 +9,9 @@ from wiki.models import Page, Revision
 
 
 def create(client, crisis, title, body, categories=""):
-    return client.post(f"/c/{crisis}/new", data={"title": title, "body": body, "comment": "first", "categories": categories})
+    return client.post(
+        f"/c/{crisis}/new", data={"title": title, "body": body, "comment": "first", "categories": categories}
+    )
 
 
 def current(app, crisis_slug, slug):
@@ -18,7 +21,9 @@ def current(app, crisis_slug, slug):
 
 
 def edit(client, crisis, slug, body, base, **extra):
-    return client.post(f"/c/{crisis}/wiki/{slug}/edit", data={"body": body, "base_revision": base, "comment": "edit", **extra})
+    return client.post(
+        f"/c/{crisis}/wiki/{slug}/edit", data={"body": body, "base_revision": base, "comment": "edit", **extra}
+    )
 
 
 def revision_count(app) -> int:
@@ -89,7 +94,10 @@ def test_revert_adds_a_new_revision_with_the_old_text(app, client, crisis, make_
     with app.app_context():
         revisions = db.session.scalars(select(Revision).order_by(Revision.number)).all()
         assert [(r.number, r.body, r.kind) for r in revisions] == [
-            (1, "Road open\n", "create"), (2, "Road closed\n", "edit"), (3, "Road open\n", "revert")]
+            (1, "Road open\n", "create"),
+            (2, "Road closed\n", "edit"),
+            (3, "Road open\n", "revert"),
+        ]
     assert b"Road open" in client.get("/c/quake/wiki/Road_status").data
 
 
@@ -158,7 +166,9 @@ def test_protected_pages_are_editable_by_coordinators_only(app, client, crisis, 
     assert edit(client, crisis, "Contacts", "updated", base).status_code == 302
     # An unprotected page stays open to anonymous edits when the deployment allows them.
     create(client, crisis, "Open page", "text")
-    assert edit(anonymous, crisis, "Open_page", "anonymous edit", current(app, crisis, "Open_page")[0]).status_code == 302
+    assert (
+        edit(anonymous, crisis, "Open_page", "anonymous edit", current(app, crisis, "Open_page")[0]).status_code == 302
+    )
 
 
 def test_missing_wiki_links_are_red_create_links(client, crisis, make_user, login):
@@ -176,9 +186,23 @@ def test_sitrep_template_prefills_the_ocha_structure(client, crisis, make_user, 
     login(make_user("coordinator"))
     form = client.get("/c/quake/new-sitrep").data.decode()
     assert 'value="Situation Report No. 1"' in form
-    for heading in ("Highlights", "Key figures", "Situation overview", "Humanitarian response", "Funding", "Contacts",
-                    "Period covered", "Next report", "### Health", "**Needs:**", "**Response:**", "**Gaps:**",
-                    "Water, Sanitation and Hygiene", "Displaced", "In need"):
+    for heading in (
+        "Highlights",
+        "Key figures",
+        "Situation overview",
+        "Humanitarian response",
+        "Funding",
+        "Contacts",
+        "Period covered",
+        "Next report",
+        "### Health",
+        "**Needs:**",
+        "**Response:**",
+        "**Gaps:**",
+        "Water, Sanitation and Hygiene",
+        "Displaced",
+        "In need",
+    ):
         assert heading in form, heading
     assert 'value="Situation reports"' in form
     create(client, crisis, "Situation Report No. 1", "x", "Situation reports")
@@ -206,7 +230,11 @@ def test_recent_changes_per_crisis_and_site_wide_with_atom_feeds(app, client, cr
     for url in ("/c/quake/recent.atom", "/recent.atom"):
         feed = client.get(url)
         assert feed.status_code == 200 and feed.mimetype == "application/atom+xml"
-        assert b"<feed" in feed.data and b"Later page" in feed.data and b"/c/quake/wiki/Later_page/revisions/1" in feed.data
+        assert (
+            b"<feed" in feed.data
+            and b"Later page" in feed.data
+            and b"/c/quake/wiki/Later_page/revisions/1" in feed.data
+        )
 
 
 def test_watchlist_shows_changes_to_watched_pages(app, client, crisis, make_user, login):

@@ -1,4 +1,5 @@
 """Password reset by e-mail, delivered through a real SMTP server (aiosmtpd)."""
+
 from __future__ import annotations
 
 import re
@@ -127,19 +128,23 @@ def test_an_expired_link_is_refused(app, client, amina, smtp_server, monkeypatch
 @pytest.mark.parametrize("tamper", [lambda link: link[:-3] + "abc", lambda link: "/reset-password/forged"])
 def test_a_forged_link_is_refused(app, client, amina, smtp_server, tamper):  # noqa: F811
     ask(client, "amina")
-    response = client.post(tamper(reset_link(smtp_server.messages[0])),
-                           data={"password": NEW_PASSWORD, "confirmation": NEW_PASSWORD})
+    response = client.post(
+        tamper(reset_link(smtp_server.messages[0])), data={"password": NEW_PASSWORD, "confirmation": NEW_PASSWORD}
+    )
     assert response.status_code == 400 and b"not valid" in response.data
     assert logs_in(app, "amina", PASSWORD)
 
 
-@pytest.mark.parametrize("password, confirmation, message", [
-    ("password1", "password1", b"most commonly used"),
-    ("short", "short", b"at least 8 characters"),
-    ("amina", "amina", b"at least 8 characters"),
-    ("AMINA-amina", "AMINA-amina", None),  # not the username, not common: fine
-    (NEW_PASSWORD, NEW_PASSWORD + "x", b"not the same"),
-])
+@pytest.mark.parametrize(
+    "password, confirmation, message",
+    [
+        ("password1", "password1", b"most commonly used"),
+        ("short", "short", b"at least 8 characters"),
+        ("amina", "amina", b"at least 8 characters"),
+        ("AMINA-amina", "AMINA-amina", None),  # not the username, not common: fine
+        (NEW_PASSWORD, NEW_PASSWORD + "x", b"not the same"),
+    ],
+)
 def test_the_new_password_follows_the_policy(app, client, amina, smtp_server, password, confirmation, message):  # noqa: F811
     ask(client, "amina")
     link = reset_link(smtp_server.messages[0])

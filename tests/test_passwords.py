@@ -1,4 +1,5 @@
 """The password policy, and changing one's own password at /account/password."""
+
 from __future__ import annotations
 
 import pytest
@@ -17,17 +18,24 @@ NEW = "sandbags along the river"
 def test_the_bundled_list_is_the_20000_common_passwords_with_its_licence():
     assert len(common_passwords()) == 19640  # 20,000 lowercased and deduplicated, as Django ships it
     assert {"password", "123456", "qwerty", "iloveyou"} <= common_passwords()
-    assert (COMMON_PASSWORDS.parent / "LICENSE-django.txt").read_text().startswith("Copyright (c) Django Software Foundation")
+    assert (
+        (COMMON_PASSWORDS.parent / "LICENSE-django.txt")
+        .read_text()
+        .startswith("Copyright (c) Django Software Foundation")
+    )
 
 
-@pytest.mark.parametrize("password, username, message", [
-    ("1234567", None, "at least 8 characters"),
-    ("password", None, "most commonly used"),
-    ("PassWord1", None, "most commonly used"),  # compared without regard to case
-    ("  baseball ", None, "most commonly used"),
-    ("x" * 1025, None, "at most 1024 characters"),
-    ("Field.Volunteer", "field.volunteer", "must not be the username"),
-])
+@pytest.mark.parametrize(
+    "password, username, message",
+    [
+        ("1234567", None, "at least 8 characters"),
+        ("password", None, "most commonly used"),
+        ("PassWord1", None, "most commonly used"),  # compared without regard to case
+        ("  baseball ", None, "most commonly used"),
+        ("x" * 1025, None, "at most 1024 characters"),
+        ("Field.Volunteer", "field.volunteer", "must not be the username"),
+    ],
+)
 def test_weak_passwords_are_refused_with_a_reason(app, password, username, message):
     with app.test_request_context(), pytest.raises(InvalidInput) as refused:
         validate_password(password, username)
@@ -65,8 +73,14 @@ def test_an_admin_cannot_create_a_user_with_a_common_password(app, client, make_
 
 
 def change(client, current: str, new: str, confirmation: str | None = None):
-    return client.post("/account/password", data={"current_password": current, "password": new,
-                                                  "confirmation": new if confirmation is None else confirmation})
+    return client.post(
+        "/account/password",
+        data={
+            "current_password": current,
+            "password": new,
+            "confirmation": new if confirmation is None else confirmation,
+        },
+    )
 
 
 def password_hash(app, user_id: int) -> str:
@@ -90,7 +104,10 @@ def test_changing_the_password_keeps_this_session_and_ends_the_others(app, clien
 def test_a_remembered_login_is_renewed_with_the_new_password(app, make_user):
     person = make_user("coordinator")
     browser = app.test_client()
-    assert browser.post("/login", data={"username": person.username, "password": PASSWORD, "remember": "1"}).status_code == 302
+    assert (
+        browser.post("/login", data={"username": person.username, "password": PASSWORD, "remember": "1"}).status_code
+        == 302
+    )
     response = change(browser, PASSWORD, NEW)
     assert "remember_token=" in " ".join(response.headers.getlist("Set-Cookie"))
     # Only the renewed remember-me cookie is left: without the session it still logs in.
@@ -98,13 +115,18 @@ def test_a_remembered_login_is_renewed_with_the_new_password(app, make_user):
     assert browser.get("/account").status_code == 200
 
 
-@pytest.mark.parametrize("current, new, confirmation, message", [
-    ("not my password", NEW, None, b"Your current password is not right."),
-    (PASSWORD, NEW, NEW + " ", b"not the same"),
-    (PASSWORD, "qwertyuiop", None, b"most commonly used"),
-    (PASSWORD, "short", None, b"at least 8 characters"),
-])
-def test_bad_password_changes_are_422_and_change_nothing(app, client, make_user, login, current, new, confirmation, message):
+@pytest.mark.parametrize(
+    "current, new, confirmation, message",
+    [
+        ("not my password", NEW, None, b"Your current password is not right."),
+        (PASSWORD, NEW, NEW + " ", b"not the same"),
+        (PASSWORD, "qwertyuiop", None, b"most commonly used"),
+        (PASSWORD, "short", None, b"at least 8 characters"),
+    ],
+)
+def test_bad_password_changes_are_422_and_change_nothing(
+    app, client, make_user, login, current, new, confirmation, message
+):
     person = make_user("volunteer")
     login(person)
     before = password_hash(app, person.id)

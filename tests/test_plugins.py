@@ -1,4 +1,5 @@
 """The plugin contract: hooks called after commit, discovery by entry point, isolation."""
+
 from __future__ import annotations
 
 import ast
@@ -26,7 +27,9 @@ class Recorder:
     def page_saved(self, page, revision):
         engine = create_engine(self.url)  # another connection sees only committed data
         with engine.connect() as conn:
-            visible = conn.execute(text("SELECT count(*) FROM revisions WHERE id = :id"), {"id": revision.id}).scalar() == 1
+            visible = (
+                conn.execute(text("SELECT count(*) FROM revisions WHERE id = :id"), {"id": revision.id}).scalar() == 1
+            )
         engine.dispose()
         self.seen.append((page.slug, revision.number, visible))
 
@@ -119,7 +122,12 @@ def test_every_hook_has_a_docstring_saying_when_it_is_called():
     import wiki.hooks as hooks
 
     specs = [getattr(hooks, name) for name in dir(hooks) if hasattr(getattr(hooks, name), "crisiswiki_spec")]
-    assert {spec.__name__ for spec in specs} >= {"page_saved", "report_submitted", "report_updated", "register_blueprints"}
+    assert {spec.__name__ for spec in specs} >= {
+        "page_saved",
+        "report_submitted",
+        "report_updated",
+        "register_blueprints",
+    }
     assert all(spec.__doc__ for spec in specs)
 
 

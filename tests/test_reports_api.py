@@ -1,4 +1,5 @@
 """Submitting field reports through the API: what is stored, what is refused, retries."""
+
 from __future__ import annotations
 
 import io
@@ -22,8 +23,14 @@ def count(app, model=Report) -> int:
 
 
 def test_a_feature_is_stored_and_returned_as_a_feature(app, client, crisis):
-    response = client.post("/api/v1/reports", json=feature(description="The coast road is cut at the river.",
-                                                         occurred_at="2010-01-13T08:00:00-05:00", place_name="Léogâne"))
+    response = client.post(
+        "/api/v1/reports",
+        json=feature(
+            description="The coast road is cut at the river.",
+            occurred_at="2010-01-13T08:00:00-05:00",
+            place_name="Léogâne",
+        ),
+    )
     assert response.status_code == 201
     body = response.get_json()
     assert body["type"] == "Feature" and body["geometry"] == {"type": "Point", "coordinates": [-72.34, 18.54]}
@@ -52,11 +59,24 @@ BAD_FEATURES = [
     ("latitude -90.5", feature(lat=-90.5), 422, "geometry.coordinates"),
     ("longitude 181", feature(lon=181), 422, "geometry.coordinates"),
     ("longitude -200", feature(lon=-200), 422, "geometry.coordinates"),
-    ("coordinates as strings", {**feature(), "geometry": {"type": "Point", "coordinates": ["-72", "18"]}}, 422,
-     "geometry.coordinates"),
-    ("one coordinate", {**feature(), "geometry": {"type": "Point", "coordinates": [-72.0]}}, 422, "geometry.coordinates"),
-    ("a polygon", {**feature(), "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}}, 422,
-     "geometry.type"),
+    (
+        "coordinates as strings",
+        {**feature(), "geometry": {"type": "Point", "coordinates": ["-72", "18"]}},
+        422,
+        "geometry.coordinates",
+    ),
+    (
+        "one coordinate",
+        {**feature(), "geometry": {"type": "Point", "coordinates": [-72.0]}},
+        422,
+        "geometry.coordinates",
+    ),
+    (
+        "a polygon",
+        {**feature(), "geometry": {"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 0]]]}},
+        422,
+        "geometry.type",
+    ),
     ("not a feature", {"type": "FeatureCollection", "features": []}, 422, "type"),
     ("no title", feature(title=""), 422, "title"),
     ("title is a number", feature(title=5), 422, "title"),
@@ -74,7 +94,9 @@ BAD_FEATURES = [
 
 
 @pytest.mark.parametrize(("name", "body", "status", "field"), BAD_FEATURES, ids=[b[0] for b in BAD_FEATURES])
-def test_bad_reports_are_refused_with_the_field_named_and_nothing_stored(app, client, crisis, name, body, status, field):
+def test_bad_reports_are_refused_with_the_field_named_and_nothing_stored(
+    app, client, crisis, name, body, status, field
+):
     response = client.post("/api/v1/reports", json=body)
     assert response.status_code == status, response.get_json()
     error = response.get_json()["error"]
@@ -83,7 +105,7 @@ def test_bad_reports_are_refused_with_the_field_named_and_nothing_stored(app, cl
 
 
 def test_malformed_json_is_400_and_other_content_types_are_415(app, client, crisis):
-    bad = client.post("/api/v1/reports", data="{\"type\": \"Feature\",", content_type="application/json")
+    bad = client.post("/api/v1/reports", data='{"type": "Feature",', content_type="application/json")
     assert bad.status_code == 400 and bad.get_json()["error"]["code"] == "bad_request"
     xml = client.post("/api/v1/reports", data="<report/>", content_type="application/xml")
     assert xml.status_code == 415
@@ -173,8 +195,9 @@ def test_an_oversize_photo_is_413_and_stores_nothing(app, client, crisis):
 def test_too_many_photos_is_422(app, client, crisis):
     app.config["REPORT_MAX_PHOTOS"] = 1
     photos = [(io.BytesIO(jpeg_with_gps((40, 30))), f"p{i}.jpg") for i in range(2)]
-    response = client.post("/api/v1/reports", data={"feature": json.dumps(feature()), "photos": photos},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/api/v1/reports", data={"feature": json.dumps(feature()), "photos": photos}, content_type="multipart/form-data"
+    )
     assert response.status_code == 422 and count(app) == 0
 
 
@@ -185,7 +208,9 @@ def test_anonymous_submission_is_rate_limited_per_address_with_retry_after(app, 
     limited = client.post("/api/v1/reports", json=feature(title="again"))
     assert 1 <= int(limited.headers["Retry-After"]) <= app.config["ANONYMOUS_SUBMIT_WINDOW"]
     assert limited.get_json()["error"]["code"] == "rate_limited"
-    other_address = client.post("/api/v1/reports", json=feature(title="elsewhere"), environ_base={"REMOTE_ADDR": "10.9.9.9"})
+    other_address = client.post(
+        "/api/v1/reports", json=feature(title="elsewhere"), environ_base={"REMOTE_ADDR": "10.9.9.9"}
+    )
     assert other_address.status_code == 201
     login(make_user("volunteer"))  # logged-in volunteers are not held to the anonymous limit
     assert client.post("/api/v1/reports", json=feature(title="volunteer")).status_code == 201
@@ -200,8 +225,10 @@ def test_anonymous_submission_can_be_switched_off(app, client, crisis):
 
 def test_list_filters_and_keyset_pagination(app, client, crisis):
     for i, (sector, lon) in enumerate([("health", -72.3), ("wash", -72.3), ("health", -73.5), ("food", -72.31)]):
-        client.post("/api/v1/reports", json=feature(title=f"report {i}", sector=sector, lon=lon,
-                                                    occurred_at=f"2010-01-1{i + 2}T12:00:00Z"))
+        client.post(
+            "/api/v1/reports",
+            json=feature(title=f"report {i}", sector=sector, lon=lon, occurred_at=f"2010-01-1{i + 2}T12:00:00Z"),
+        )
     health = client.get("/api/v1/reports?sector=health").get_json()["features"]
     assert [f["properties"]["title"] for f in health] == ["report 2", "report 0"]
     boxed = client.get("/api/v1/reports?bbox=-72.5,18,-72,19").get_json()["features"]
@@ -216,8 +243,19 @@ def test_list_filters_and_keyset_pagination(app, client, crisis):
     assert titles == ["report 3", "report 2", "report 1", "report 0"] and page2["next_cursor"] is None
 
 
-@pytest.mark.parametrize("query", ["bbox=1,2,3", "bbox=0,10,5,5", "sector=rumours", "status=lost", "since=soon",
-                                   "limit=0", "limit=abc", "cursor=xyz"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "bbox=1,2,3",
+        "bbox=0,10,5,5",
+        "sector=rumours",
+        "status=lost",
+        "since=soon",
+        "limit=0",
+        "limit=abc",
+        "cursor=xyz",
+    ],
+)
 def test_bad_list_filters_are_422(client, crisis, query):
     response = client.get(f"/api/v1/reports?{query}")
     assert response.status_code == 422 and response.get_json()["error"]["field"]
@@ -226,8 +264,11 @@ def test_bad_list_filters_are_422(client, crisis, query):
 def test_coordinators_patch_status_and_fields_with_history(app, client, crisis, make_user, token_for):
     report_id = client.post("/api/v1/reports", json=feature()).get_json()["id"]
     headers = {"Authorization": f"Bearer {token_for(make_user('coordinator'))}"}
-    response = client.patch(f"/api/v1/reports/{report_id}", json={"status": "verified", "sector": "shelter",
-                                                                   "comment": "checked by phone"}, headers=headers)
+    response = client.patch(
+        f"/api/v1/reports/{report_id}",
+        json={"status": "verified", "sector": "shelter", "comment": "checked by phone"},
+        headers=headers,
+    )
     assert response.status_code == 200
     assert response.get_json()["properties"]["status"] == "verified"
     assert response.get_json()["properties"]["sector"] == "shelter"

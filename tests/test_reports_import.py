@@ -1,5 +1,6 @@
 """Importing field reports from CSV (with or without HXL hashtags) and GeoJSON: on the command
 line and through the coordinators' two-step upload page."""
+
 from __future__ import annotations
 
 import json
@@ -60,21 +61,42 @@ def test_csv_with_an_hxl_row_is_mapped_by_hashtags_in_any_spelling(app, crisis, 
     result = run_import(app, write(tmp_path, "hxl.csv", HXL_CSV))
     assert (result.imported, result.already_imported, result.failed) == (2, 0, 0), result.failures
     bridge, clinic = stored(app)
-    assert (bridge.title, bridge.description, bridge.lat, bridge.lon) == ("Bridge down", "The coast road bridge fell.", 18.54, -72.34)
-    assert (bridge.sector, bridge.status, bridge.place_name, bridge.adm1_pcode) == ("logistics", "verified", "Carrefour", "HT01")
+    assert (bridge.title, bridge.description, bridge.lat, bridge.lon) == (
+        "Bridge down",
+        "The coast road bridge fell.",
+        18.54,
+        -72.34,
+    )
+    assert (bridge.sector, bridge.status, bridge.place_name, bridge.adm1_pcode) == (
+        "logistics",
+        "verified",
+        "Carrefour",
+        "HT01",
+    )
     assert bridge.occurred_at.isoformat() == "2010-01-13T00:00:00+00:00"
     assert bridge.received_at.isoformat() == "2010-01-14T08:00:00+00:00"  # #date+reported, not the time of import
     assert (bridge.channel, bridge.client_id, bridge.published) == ("import", "import:quake:A1", True)
-    assert (clinic.sector, clinic.status, clinic.place_name) == ("wash", "new", "Léogâne")  # a full cluster name; default status
+    assert (clinic.sector, clinic.status, clinic.place_name) == (
+        "wash",
+        "new",
+        "Léogâne",
+    )  # a full cluster name; default status
 
 
 def test_csv_without_hxl_is_mapped_by_header_names(app, crisis, tmp_path):
-    text = ("ID,Title,Description,Latitude,Lng,Sector,Date,Place\n"
-            "7,Shelter needed,Families sleeping outside,18.55,-72.30,shelter,2010-01-15,Delmas\n")
+    text = (
+        "ID,Title,Description,Latitude,Lng,Sector,Date,Place\n"
+        "7,Shelter needed,Families sleeping outside,18.55,-72.30,shelter,2010-01-15,Delmas\n"
+    )
     result = run_import(app, write(tmp_path, "plain.csv", text))
     assert (result.imported, result.failed) == (1, 0)
     [report] = stored(app)
-    assert (report.title, report.description, report.lat, report.lon) == ("Shelter needed", "Families sleeping outside", 18.55, -72.30)
+    assert (report.title, report.description, report.lat, report.lon) == (
+        "Shelter needed",
+        "Families sleeping outside",
+        18.55,
+        -72.30,
+    )
     assert (report.sector, report.place_name, report.client_id) == ("shelter", "Delmas", "import:quake:7")
 
 
@@ -90,9 +112,11 @@ def test_semicolon_csv_with_a_byte_order_mark_and_decimal_commas(app, crisis, tm
 
 
 def test_an_explicit_mapping_overrides_hashtags_and_header_names(app, crisis, tmp_path):
-    text = ("title,Headline,north,east,description\n"
-            "#meta+x_job,#x_headline,,,#description\n"
-            "Logistics officer,Road blocked at the bridge,18.5,-72.3,Trees on the road\n")
+    text = (
+        "title,Headline,north,east,description\n"
+        "#meta+x_job,#x_headline,,,#description\n"
+        "Logistics officer,Road blocked at the bridge,18.5,-72.3,Trees on the road\n"
+    )
     path = write(tmp_path, "custom.csv", text)
     with app.app_context():
         table = open_table(path)
@@ -100,7 +124,12 @@ def test_an_explicit_mapping_overrides_hashtags_and_header_names(app, crisis, tm
     result = run_import(app, path, {"title": "Headline", "lat": "north", "lon": "east", "description": "#description"})
     assert (result.imported, result.failed) == (1, 0), result.failures
     [report] = stored(app)
-    assert (report.title, report.description, report.lat, report.lon) == ("Road blocked at the bridge", "Trees on the road", 18.5, -72.3)
+    assert (report.title, report.description, report.lat, report.lon) == (
+        "Road blocked at the bridge",
+        "Trees on the road",
+        18.5,
+        -72.3,
+    )
 
 
 def test_a_mapping_to_a_column_the_file_lacks_is_refused(app, crisis, tmp_path):
@@ -111,22 +140,45 @@ def test_a_mapping_to_a_column_the_file_lacks_is_refused(app, crisis, tmp_path):
 
 
 def test_geojson_features_are_imported_with_the_same_mapping_and_feature_indexes(app, crisis, tmp_path):
-    collection = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "id": 11, "geometry": {"type": "Point", "coordinates": [-72.34, 18.54]},
-         "properties": {"title": "Market burnt", "sector": "Food Security", "occurred_at": "2010-01-13T12:00:00Z",
-                        "source": {"name": "Jean", "contact": "+509 3456 7890"}}},
-        {"type": "Feature", "geometry": {"type": "Polygon", "coordinates": [[[-72, 18], [-72.1, 18], [-72, 18.1], [-72, 18]]]},
-         "properties": {"title": "An area"}},
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]}, "properties": {"Headline": "Needs water"}},
-        "not a feature",
-    ]}
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "id": 11,
+                "geometry": {"type": "Point", "coordinates": [-72.34, 18.54]},
+                "properties": {
+                    "title": "Market burnt",
+                    "sector": "Food Security",
+                    "occurred_at": "2010-01-13T12:00:00Z",
+                    "source": {"name": "Jean", "contact": "+509 3456 7890"},
+                },
+            },
+            {
+                "type": "Feature",
+                "geometry": {"type": "Polygon", "coordinates": [[[-72, 18], [-72.1, 18], [-72, 18.1], [-72, 18]]]},
+                "properties": {"title": "An area"},
+            },
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]},
+                "properties": {"Headline": "Needs water"},
+            },
+            "not a feature",
+        ],
+    }
     path = write(tmp_path, "reports.geojson", json.dumps(collection))
     result = run_import(app, path)
     assert result.imported == 1
     assert failures(result) == [(1, "geometry.type"), (2, "title"), (3, "type")]  # feature indexes
     [report] = stored(app)
-    assert (report.title, report.sector, report.lon, report.lat, report.client_id) == ("Market burnt", "food", -72.34, 18.54,
-                                                                                       "import:quake:11")
+    assert (report.title, report.sector, report.lon, report.lat, report.client_id) == (
+        "Market burnt",
+        "food",
+        -72.34,
+        18.54,
+        "import:quake:11",
+    )
     assert (report.source.name, report.source.contact) == ("Jean", "+509 3456 7890")
     again = run_import(app, path, {"title": "Headline"})
     assert (again.imported, again.already_imported) == (1, 0)  # the third feature, with its own title column
@@ -138,9 +190,15 @@ def test_geojson_is_read_feature_by_feature_across_any_chunk_boundary():
 
     from wiki.reports.import_files import stream_features
 
-    features = [{"type": "Feature", "id": i, "geometry": {"type": "Point", "coordinates": [-72.123456789, 18.5e0 + i]},
-                 "properties": {"title": f"Réport {i} \"quoted\"", "n": -3e-10, "ok": i % 2 == 0, "none": None}}
-                for i in range(20)]
+    features = [
+        {
+            "type": "Feature",
+            "id": i,
+            "geometry": {"type": "Point", "coordinates": [-72.123456789, 18.5e0 + i]},
+            "properties": {"title": f'Réport {i} "quoted"', "n": -3e-10, "ok": i % 2 == 0, "none": None},
+        }
+        for i in range(20)
+    ]
     text = json.dumps({"features": features, "type": "FeatureCollection", "bbox": [-74.5, 17.9, -71.6, 20.1]}, indent=2)
     for chunk in (1, 2, 3, 5, 8, 13, 4096):
         assert list(stream_features(io.StringIO(text), chunk=chunk)) == features
@@ -165,8 +223,15 @@ def test_bad_rows_are_listed_with_their_line_numbers_while_good_rows_go_in(app, 
     ]
     result = run_import(app, write(tmp_path, "mixed.csv", "\n".join(lines) + "\n"))
     assert result.imported == 3
-    assert failures(result) == [(4, "title"), (5, "geometry.coordinates"), (8, "geometry.coordinates"), (9, "sector"),
-                                (10, "occurred_at"), (12, "lat"), (13, "status")]
+    assert failures(result) == [
+        (4, "title"),
+        (5, "geometry.coordinates"),
+        (8, "geometry.coordinates"),
+        (9, "sector"),
+        (10, "occurred_at"),
+        (12, "lat"),
+        (13, "status"),
+    ]
     reasons = {f.line: f.reason for f in result.failures}
     assert "95" in reasons[5] and "200" in reasons[8] and "astrology" in reasons[9] and "future" in reasons[10]
     assert "'north'" in reasons[12]
@@ -210,17 +275,21 @@ def test_rows_without_a_source_share_one_source_named_after_the_file(app, crisis
     assert result.imported == 2
     with app.app_context():
         sources = db.session.scalars(select(Source)).all()
-        assert [(s.name, s.organisation, s.channel, s.contact) for s in sources] == [("import: ngo.csv", "Red Cross", "import", None)]
+        assert [(s.name, s.organisation, s.channel, s.contact) for s in sources] == [
+            ("import: ngo.csv", "Red Cross", "import", None)
+        ]
 
 
 def test_rows_with_a_contact_get_that_contacts_source(app, crisis, tmp_path):
-    text = ("title,lat,lon,#contact+name,#contact+phone,#org+name\n"
-            "A,18.5,-72.3,Marie,+509 3700 0001,\n"
-            "B,18.5,-72.3,,+50937000001,\n"
-            "C,18.5,-72.3,,,Oxfam\n")
+    text = (
+        "title,lat,lon,#contact+name,#contact+phone,#org+name\n"
+        "A,18.5,-72.3,Marie,+509 3700 0001,\n"
+        "B,18.5,-72.3,,+50937000001,\n"
+        "C,18.5,-72.3,,,Oxfam\n"
+    )
     with app.app_context():  # the contact reported before, through the API
-        from wiki.reports.sources import find_or_create_source
         from wiki.reports.input import SourceInput
+        from wiki.reports.sources import find_or_create_source
 
         source = find_or_create_source(SourceInput(contact="+509-3700-0001", channel="sms"), None)
         db.session.commit()
@@ -262,12 +331,16 @@ def test_five_thousand_rows_are_imported_in_batches_with_one_hook_call_each(app,
     recorder = _Recorder()
     app.extensions["crisiswiki_plugins"].register(recorder)
     rng = random.Random(5000)
-    lines = ["id,title,description,lat,lon,sector,occurred_at,contact",
-             "#meta+id,#description+title,#description,#geo+lat,#geo+lon,#sector,#date+occurred,#contact+phone"]
+    lines = [
+        "id,title,description,lat,lon,sector,occurred_at,contact",
+        "#meta+id,#description+title,#description,#geo+lat,#geo+lon,#sector,#date+occurred,#contact+phone",
+    ]
     for i in range(5000):
         contact = f"+509 37{rng.randrange(100):02d} 0000" if i % 5 == 0 else ""
-        lines.append(f"n{i},Report {i},Generated row {i},{rng.uniform(17.9, 20.1):.5f},{rng.uniform(-74.5, -71.6):.5f},"
-                     f"{rng.choice(['health', 'wash', 'shelter', 'Food Security'])},2010-01-{rng.randrange(12, 31)},{contact}")
+        lines.append(
+            f"n{i},Report {i},Generated row {i},{rng.uniform(17.9, 20.1):.5f},{rng.uniform(-74.5, -71.6):.5f},"
+            f"{rng.choice(['health', 'wash', 'shelter', 'Food Security'])},2010-01-{rng.randrange(12, 31)},{contact}"
+        )
     result = run_import(app, write(tmp_path, "big.csv", "\n".join(lines) + "\n"))
     assert (result.imported, result.failed) == (5000, 0)
     assert count(app) == 5000
@@ -288,6 +361,7 @@ def test_imports_follow_the_publishing_policy(app, crisis, tmp_path):
 
 # --- The upload page ---------------------------------------------------------------------
 
+
 def _imports_folder(app) -> Path:
     return Path(app.instance_path) / "imports"
 
@@ -302,8 +376,11 @@ def test_the_two_step_upload_flow_for_a_coordinator(app, client, crisis, make_us
     body = HXL_CSV + "Missing place,,18.5,,health,,,,,A3,\n"
     import io
 
-    upload = client.post("/c/quake/reports/import", data={"step": "upload", "file": (io.BytesIO(body.encode()), "field.csv")},
-                         content_type="multipart/form-data")
+    upload = client.post(
+        "/c/quake/reports/import",
+        data={"step": "upload", "file": (io.BytesIO(body.encode()), "field.csv")},
+        content_type="multipart/form-data",
+    )
     assert upload.status_code == 302
     token = re.search(r"upload=([\w-]+)", upload.headers["Location"]).group(1)
     assert (_imports_folder(app) / token).read_text() == body  # kept on disk between the steps
@@ -311,13 +388,19 @@ def test_the_two_step_upload_flow_for_a_coordinator(app, client, crisis, make_us
     mapping = client.get(upload.headers["Location"])
     html = mapping.data.decode()
     assert mapping.status_code == 200 and "Bridge down" in html and "#geo+lat" in html  # the preview
-    selected = dict(re.findall(r'<select id="map-(\w+)" name="map_\w+">.*?(?:<option value="(\d+)" selected>|</select>)', html, re.S))
+    selected = dict(
+        re.findall(
+            r'<select id="map-(\w+)" name="map_\w+">.*?(?:<option value="(\d+)" selected>|</select>)', html, re.S
+        )
+    )
     assert selected["title"] == "0" and selected["lat"] == "2" and selected["lon"] == "3" and selected["id"] == "9"
     assert selected["source_name"] == ""
-    assert html.count("<label for=\"map-") == html.count("<select id=\"map-")
+    assert html.count('<label for="map-') == html.count('<select id="map-')
 
     form = {f"map_{name}": value for name, value in selected.items()}
-    result = client.post("/c/quake/reports/import", data={"step": "import", "upload": token, "organisation": "OCHA", **form})
+    result = client.post(
+        "/c/quake/reports/import", data={"step": "import", "upload": token, "organisation": "OCHA", **form}
+    )
     text = result.data.decode()
     assert result.status_code == 200
     assert "Imported: 2" in text and "Already imported: 0" in text and "Failed: 1" in text
@@ -335,10 +418,15 @@ def test_the_mapping_page_asks_again_when_a_required_column_is_not_chosen(app, c
     import io
 
     login(make_user("coordinator"))
-    upload = client.post("/c/quake/reports/import", data={"step": "upload", "file": (io.BytesIO(HXL_CSV.encode()), "a.csv")},
-                         content_type="multipart/form-data")
+    upload = client.post(
+        "/c/quake/reports/import",
+        data={"step": "upload", "file": (io.BytesIO(HXL_CSV.encode()), "a.csv")},
+        content_type="multipart/form-data",
+    )
     token = re.search(r"upload=([\w-]+)", upload.headers["Location"]).group(1)
-    again = client.post("/c/quake/reports/import", data={"step": "import", "upload": token, "map_lat": "2", "map_lon": "3"})
+    again = client.post(
+        "/c/quake/reports/import", data={"step": "import", "upload": token, "map_lat": "2", "map_lon": "3"}
+    )
     assert again.status_code == 422 and b'id="form-error"' in again.data and b"map_title" in again.data
     assert count(app) == 0
     cancel = client.post("/c/quake/reports/import", data={"step": "cancel", "upload": token})
@@ -349,8 +437,11 @@ def test_an_unreadable_upload_is_refused_with_a_reason(app, client, crisis, make
     import io
 
     login(make_user("coordinator"))
-    upload = client.post("/c/quake/reports/import", data={"step": "upload", "file": (io.BytesIO(b"\x89PNG\r\n\x00\x00"), "x.csv")},
-                         content_type="multipart/form-data")
+    upload = client.post(
+        "/c/quake/reports/import",
+        data={"step": "upload", "file": (io.BytesIO(b"\x89PNG\r\n\x00\x00"), "x.csv")},
+        content_type="multipart/form-data",
+    )
     followed = client.get(upload.headers["Location"])
     assert followed.status_code == 422 and b"not a text file" in followed.data
     assert list(_imports_folder(app).iterdir()) == []
@@ -361,8 +452,11 @@ def test_an_upload_over_the_limit_is_413(app, client, crisis, make_user, login):
 
     app.config["IMPORT_MAX_BYTES"] = 1000
     login(make_user("coordinator"))
-    response = client.post("/c/quake/reports/import", data={"step": "upload", "file": (io.BytesIO(b"title,lat,lon\n" * 200), "big.csv")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/c/quake/reports/import",
+        data={"step": "upload", "file": (io.BytesIO(b"title,lat,lon\n" * 200), "big.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 413
     assert not _imports_folder(app).exists() or list(_imports_folder(app).iterdir()) == []
 
@@ -372,8 +466,11 @@ def test_volunteers_may_not_import(app, client, crisis, make_user, login):
 
     login(make_user("volunteer"))
     assert client.get("/c/quake/reports/import").status_code == 403
-    response = client.post("/c/quake/reports/import", data={"step": "upload", "file": (io.BytesIO(HXL_CSV.encode()), "a.csv")},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/c/quake/reports/import",
+        data={"step": "upload", "file": (io.BytesIO(HXL_CSV.encode()), "a.csv")},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 403
     assert b"/c/quake/reports/import" not in client.get("/c/quake/reports").data
     assert count(app) == 0
@@ -383,8 +480,11 @@ def test_another_coordinator_cannot_use_someone_elses_upload(app, client, crisis
     import io
 
     login(make_user("coordinator"))
-    upload = client.post("/c/quake/reports/import", data={"step": "upload", "file": (io.BytesIO(HXL_CSV.encode()), "a.csv")},
-                         content_type="multipart/form-data")
+    upload = client.post(
+        "/c/quake/reports/import",
+        data={"step": "upload", "file": (io.BytesIO(HXL_CSV.encode()), "a.csv")},
+        content_type="multipart/form-data",
+    )
     other = app.test_client()
     login(make_user("coordinator"), other)
     assert other.get(upload.headers["Location"]).status_code == 404
@@ -392,12 +492,27 @@ def test_another_coordinator_cannot_use_someone_elses_upload(app, client, crisis
 
 # --- The command line --------------------------------------------------------------------
 
+
 def test_the_command_imports_with_a_mapping_and_reports_failures(app, runner, crisis, tmp_path, make_user):
     coordinator = make_user("coordinator")
     text = "Headline,lat,lon,Ref\nRoad cut,18.5,-72.3,1\n,18.5,-72.3,2\nBridge,95,-72.3,3\n"
     path = write(tmp_path, "cli.csv", text)
-    result = runner.invoke(args=["import-reports", str(path), "--crisis", "quake", "--map", "title=Headline", "--map", "id=Ref",
-                                 "--organisation", "MSF", "--user", coordinator.username])
+    result = runner.invoke(
+        args=[
+            "import-reports",
+            str(path),
+            "--crisis",
+            "quake",
+            "--map",
+            "title=Headline",
+            "--map",
+            "id=Ref",
+            "--organisation",
+            "MSF",
+            "--user",
+            coordinator.username,
+        ]
+    )
     assert result.exit_code == 0, result.output
     assert "Imported 1, already imported 0, failed 2." in result.stderr
     assert "line 3: title is required. [title]" in result.stderr
@@ -428,8 +543,16 @@ def test_the_command_exit_code_says_whether_anything_went_in(app, runner, crisis
 
 
 def test_the_command_imports_geojson(app, runner, crisis, tmp_path):
-    collection = {"type": "FeatureCollection", "features": [
-        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]}, "properties": {"title": "From a phone app"}}]}
+    collection = {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]},
+                "properties": {"title": "From a phone app"},
+            }
+        ],
+    }
     path = write(tmp_path, "app.geojson", json.dumps(collection, indent=1))
     result = runner.invoke(args=["import-reports", str(path), "--crisis", "quake"])
     assert result.exit_code == 0, result.output

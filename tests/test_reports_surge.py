@@ -1,4 +1,5 @@
 """Nothing is lost: a surge of reports from many clients against gunicorn with several workers."""
+
 from __future__ import annotations
 
 import threading
@@ -39,7 +40,9 @@ def test_every_accepted_report_is_stored_exactly_once(app, crisis, database_url,
                 first_id = None
                 for attempt in range(attempts):
                     try:
-                        response = session.post(f"{base}/api/v1/reports", json=body, headers={"Idempotency-Key": key}, timeout=60)
+                        response = session.post(
+                            f"{base}/api/v1/reports", json=body, headers={"Idempotency-Key": key}, timeout=60
+                        )
                     except requests.RequestException as exc:
                         with lock:
                             failures.append(f"{key}: {exc}")
@@ -83,9 +86,12 @@ def wait_for_scores(database_url: str, timeout: float) -> int:
     try:
         while True:
             with engine.connect() as conn:
-                unscored = conn.execute(text(
-                    "SELECT count(*) FROM reports LEFT JOIN validation_scores ON validation_scores.report_id = reports.id"
-                    " WHERE validation_scores.report_id IS NULL")).scalar()
+                unscored = conn.execute(
+                    text(
+                        "SELECT count(*) FROM reports LEFT JOIN validation_scores ON validation_scores.report_id = reports.id"
+                        " WHERE validation_scores.report_id IS NULL"
+                    )
+                ).scalar()
             if unscored == 0 or time.monotonic() > deadline:
                 return unscored
             time.sleep(0.5)

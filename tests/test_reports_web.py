@@ -1,5 +1,6 @@
 """Field reports in the browser (without JavaScript): the volunteer's form, the coordinators'
 queue, the report page, and who sees what."""
+
 from __future__ import annotations
 
 import csv
@@ -13,9 +14,17 @@ from wiki.models import Report, ReportChange
 
 from .reports_helpers import feature, jpeg_with_gps
 
-FORM = {"title": "Water point broken", "description": "The pump at the market is broken.", "sector": "wash",
-        "occurred_at": "2010-01-14T09:30", "place_name": "Léogâne market", "lat": "18.5111", "lon": "-72.6339",
-        "name": "Marie", "contact": "+509 3700 0001"}
+FORM = {
+    "title": "Water point broken",
+    "description": "The pump at the market is broken.",
+    "sector": "wash",
+    "occurred_at": "2010-01-14T09:30",
+    "place_name": "Léogâne market",
+    "lat": "18.5111",
+    "lon": "-72.6339",
+    "name": "Marie",
+    "contact": "+509 3700 0001",
+}
 
 
 def reports(app) -> list[Report]:
@@ -27,15 +36,34 @@ def test_the_form_works_as_a_plain_html_post(app, client, crisis):
     page = client.get("/c/quake/report")
     assert page.status_code == 200
     html = page.data.decode()
-    for field in ("title", "description", "sector", "occurred_at", "place_name", "lat", "lon", "photos", "name", "contact",
-                  "sensitive"):
+    for field in (
+        "title",
+        "description",
+        "sector",
+        "occurred_at",
+        "place_name",
+        "lat",
+        "lon",
+        "photos",
+        "name",
+        "contact",
+        "sensitive",
+    ):
         assert f'name="{field}"' in html, field
     assert 'enctype="multipart/form-data"' in html and 'name="client_id"' in html
-    response = client.post("/c/quake/report", data={**FORM, "photos": [(io.BytesIO(jpeg_with_gps((80, 60))), "p.jpg")]},
-                           content_type="multipart/form-data")
+    response = client.post(
+        "/c/quake/report",
+        data={**FORM, "photos": [(io.BytesIO(jpeg_with_gps((80, 60))), "p.jpg")]},
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302 and "/thanks" in response.headers["Location"]
     stored = reports(app)[0]
-    assert (stored.title, stored.sector, stored.channel, stored.place_name) == ("Water point broken", "wash", "web", "Léogâne market")
+    assert (stored.title, stored.sector, stored.channel, stored.place_name) == (
+        "Water point broken",
+        "wash",
+        "web",
+        "Léogâne market",
+    )
     assert (stored.lat, stored.lon) == (18.5111, -72.6339)
     assert stored.occurred_at.isoformat() == "2010-01-14T09:30:00+00:00"
     thanks = client.get(response.headers["Location"])
@@ -63,7 +91,9 @@ def test_a_known_place_name_is_located_from_earlier_reports(app, client, crisis)
 
 
 def test_an_unknown_place_without_coordinates_is_a_clear_error_that_keeps_the_text(app, client, crisis):
-    response = client.post("/c/quake/report", data={"title": "Landslide", "description": "keep me", "place_name": "Nowhere"})
+    response = client.post(
+        "/c/quake/report", data={"title": "Landslide", "description": "keep me", "place_name": "Nowhere"}
+    )
     assert response.status_code == 422
     html = response.data.decode()
     assert "We do not know where" in html and "keep me" in html and 'value="Landslide"' in html
@@ -80,13 +110,24 @@ def test_a_double_post_of_the_same_form_stores_one_report(app, client, crisis):
 def test_contacts_are_only_for_verifiers_coordinators_and_admins(app, client, crisis, make_user, login):
     client.post("/c/quake/report", data=FORM)
     report_id = reports(app)[0].id
-    for role, sees in (("anonymous", False), ("volunteer", False), ("verifier", True), ("coordinator", True), ("admin", True)):
+    for role, sees in (
+        ("anonymous", False),
+        ("volunteer", False),
+        ("verifier", True),
+        ("coordinator", True),
+        ("admin", True),
+    ):
         viewer = app.test_client()
         if role != "anonymous":
             login(make_user(role), viewer)
-        pages = [viewer.get(f"/reports/{report_id}").data, viewer.get("/c/quake/reports").data,
-                 viewer.get(f"/api/v1/reports/{report_id}").data, viewer.get("/api/v1/reports").data,
-                 viewer.get("/c/quake/reports.csv").data, viewer.get("/c/quake/reports.geojson").data]
+        pages = [
+            viewer.get(f"/reports/{report_id}").data,
+            viewer.get("/c/quake/reports").data,
+            viewer.get(f"/api/v1/reports/{report_id}").data,
+            viewer.get("/api/v1/reports").data,
+            viewer.get("/c/quake/reports.csv").data,
+            viewer.get("/c/quake/reports.geojson").data,
+        ]
         for body in pages:
             assert (b"3700 0001" in body) is sees, role
             assert (b"Marie" in body) is sees, role
@@ -126,8 +167,10 @@ def test_publishing_only_after_review(app, client, crisis, make_user, login):
 
 
 def test_the_triage_queue_puts_new_reports_first_and_filters(app, client, crisis, make_user, login):
-    ids = [client.post("/api/v1/reports", json=feature(title=f"r{i}", sector=s)).get_json()["id"]
-           for i, s in enumerate(["health", "wash", "health"])]
+    ids = [
+        client.post("/api/v1/reports", json=feature(title=f"r{i}", sector=s)).get_json()["id"]
+        for i, s in enumerate(["health", "wash", "health"])
+    ]
     login(make_user("coordinator"))
     client.post(f"/reports/{ids[2]}/edit", data={"status": "under_review"})
     queue = client.get("/c/quake/reports").data.decode()
@@ -145,10 +188,21 @@ def test_triage_edits_are_recorded_in_the_history(app, client, crisis, make_user
     report_id = client.post("/api/v1/reports", json=feature()).get_json()["id"]
     coordinator = make_user("coordinator")
     login(coordinator)
-    response = client.post(f"/reports/{report_id}/edit", data={
-        "status": "verified", "title": "Bridge collapsed at Carrefour", "sector": "logistics", "place_name": "Carrefour",
-        "lat": "18.54", "lon": "-72.4", "sensitive_present": "1", "published_present": "1", "published": "1",
-        "comment": "confirmed by the logistics cluster"})
+    response = client.post(
+        f"/reports/{report_id}/edit",
+        data={
+            "status": "verified",
+            "title": "Bridge collapsed at Carrefour",
+            "sector": "logistics",
+            "place_name": "Carrefour",
+            "lat": "18.54",
+            "lon": "-72.4",
+            "sensitive_present": "1",
+            "published_present": "1",
+            "published": "1",
+            "comment": "confirmed by the logistics cluster",
+        },
+    )
     assert response.status_code == 302
     page = client.get(f"/reports/{report_id}").data.decode()
     assert "History" in page and "confirmed by the logistics cluster" in page and coordinator.username in page
@@ -172,13 +226,25 @@ def test_merging_duplicates_in_the_web_ui(app, client, crisis, make_user, login)
 
 def test_streamed_exports_carry_hxl_tags_and_honour_filters(app, client, crisis):
     for i in range(3):
-        client.post("/api/v1/reports", json=feature(title=f"r{i}", sector="health" if i else "wash",
-                                                    description='Says "help", twice, at 5'))
+        client.post(
+            "/api/v1/reports",
+            json=feature(title=f"r{i}", sector="health" if i else "wash", description='Says "help", twice, at 5'),
+        )
     text = client.get("/c/quake/reports.csv").data.decode()
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0][:3] == ["id", "crisis", "title"]
-    for tag in ("#meta+id", "#date+occurred", "#date+reported", "#geo+lat", "#geo+lon", "#loc+name", "#sector", "#status",
-                "#description", "#adm1+code"):
+    for tag in (
+        "#meta+id",
+        "#date+occurred",
+        "#date+reported",
+        "#geo+lat",
+        "#geo+lon",
+        "#loc+name",
+        "#sector",
+        "#status",
+        "#description",
+        "#adm1+code",
+    ):
         assert tag in rows[1], tag
     assert len(rows) == 5 and rows[2][3] == 'Says "help", twice, at 5'
     health = list(csv.reader(io.StringIO(client.get("/c/quake/reports.csv?sector=health").data.decode())))
@@ -207,7 +273,9 @@ def test_export_of_more_rows_than_one_batch_is_complete_and_ordered(app, client,
         assert db.session.scalar(select(func.count()).select_from(Report)) == 20
 
 
-def test_a_sensitive_report_cannot_be_pinpointed_with_a_tiny_bbox_or_its_place_name(app, client, crisis, make_user, login):
+def test_a_sensitive_report_cannot_be_pinpointed_with_a_tiny_bbox_or_its_place_name(
+    app, client, crisis, make_user, login
+):
     client.post("/c/quake/report", data={**FORM, "sensitive": "1"})
     report = reports(app)[0]
     west, south = report.lon - 0.0005, report.lat - 0.0005
@@ -216,9 +284,15 @@ def test_a_sensitive_report_cannot_be_pinpointed_with_a_tiny_bbox_or_its_place_n
     public = client.get(f"/api/v1/reports/{report.id}").get_json()
     lon, lat = public["geometry"]["coordinates"]
     around_public_point = f"{lon - 0.001},{lat - 0.001},{lon + 0.001},{lat + 0.001}"
-    assert [f["id"] for f in client.get(f"/api/v1/reports?bbox={around_public_point}").get_json()["features"]] == [report.id]
+    assert [f["id"] for f in client.get(f"/api/v1/reports?bbox={around_public_point}").get_json()["features"]] == [
+        report.id
+    ]
     assert public["properties"]["place_name"] == "" and public["properties"]["adm2_pcode"] is None
-    for body in (client.get(f"/reports/{report.id}").data, client.get("/c/quake/reports").data, client.get("/c/quake/reports.csv").data):
+    for body in (
+        client.get(f"/reports/{report.id}").data,
+        client.get("/c/quake/reports").data,
+        client.get("/c/quake/reports.csv").data,
+    ):
         assert "Léogâne market" not in body.decode()
     verifier = app.test_client()
     login(make_user("verifier"), verifier)

@@ -1,5 +1,6 @@
 """Search: what a responder finds, on both backends (Whoosh on SQLite and PostgreSQL; PostgreSQL
 full-text search on PostgreSQL). Indexing happens when a test flushes the queue."""
+
 from __future__ import annotations
 
 import pytest
@@ -23,11 +24,15 @@ def coordinator(make_user):
 
 def submit(app: Flask, person, title: str, description: str = "", point=None, **properties) -> int:
     from wiki.models import User
-    from wiki.reports.submission import submit_report
     from wiki.reports.input import report_input_from_feature
+    from wiki.reports.submission import submit_report
 
     properties = {"crisis": "quake", "title": title, "description": description, **properties}
-    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": point or MAP_POINT}, "properties": properties}
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": point or MAP_POINT},
+        "properties": properties,
+    }
     with app.app_context():
         user = db.session.get(User, person.id)
         return submit_report(report_input_from_feature(feature), user).report.id
@@ -77,7 +82,9 @@ def test_word_forms_match_and_accents_fold(app, client, index, coordinator):
 
 
 def test_snippets_mark_matches_and_escape_everything_else(app, client, index, coordinator):
-    submit(app, coordinator, "<script>alert(1)</script> water", "Clean <b>water</b> needed at the Léogâne camp & school")
+    submit(
+        app, coordinator, "<script>alert(1)</script> water", "Clean <b>water</b> needed at the Léogâne camp & school"
+    )
     index()
     result = find(client, q="leogane water")["results"][0]
     assert "<script>" not in result["title_html"] and "&lt;script&gt;" in result["title_html"]
@@ -116,8 +123,20 @@ def test_field_queries_exclusions_and_or(app, client, index, coordinator):
     assert sorted(titles(find(client, q="type:report -sector:health clinic"))) == ["Clinic water tank", "Tents"]
 
 
-@pytest.mark.parametrize("query", ['"unclosed phrase', "sector:", "((( ]]] AND OR NOT", "title:", 'crisis:"', "::: --- ***",
-                                   "http://example.org/?a=b&c", "sector:nosuchsector clinic", "a" * 600])
+@pytest.mark.parametrize(
+    "query",
+    [
+        '"unclosed phrase',
+        "sector:",
+        "((( ]]] AND OR NOT",
+        "title:",
+        'crisis:"',
+        "::: --- ***",
+        "http://example.org/?a=b&c",
+        "sector:nosuchsector clinic",
+        "a" * 600,
+    ],
+)
 def test_a_query_that_does_not_parse_is_searched_as_plain_words(app, client, index, coordinator, query):
     submit(app, coordinator, "Clinic", "The clinic is open")
     index()
@@ -148,7 +167,9 @@ def test_facets_count_and_narrow(app, client, index, coordinator):
     assert facets["status"] == {"new": 4}
     assert facets["crisis"] == {"quake": 5}
     narrowed = find(client, q="cholera", sector="health")
-    assert narrowed["total"] == 3 and {item["value"]: item["count"] for item in narrowed["facets"]["type"]} == {"report": 3}
+    assert narrowed["total"] == 3 and {item["value"]: item["count"] for item in narrowed["facets"]["type"]} == {
+        "report": 3
+    }
     assert [item["selected"] for item in narrowed["facets"]["sector"]] == [True]
     assert find(client, q="cholera", type="page")["total"] == 1
     assert find(client, q="cholera", type="report,page", sector="wash")["total"] == 1
@@ -175,8 +196,22 @@ def test_admin_area_facet(app, client, index, coordinator):
 
 
 def test_bbox_and_date_filters(app, client, index, coordinator):
-    submit(app, coordinator, "Well in Jacmel", "Water well damaged", point=[-72.54, 18.23], occurred_at="2010-01-13T10:00:00Z")
-    submit(app, coordinator, "Well in Cap-Haitien", "Water well damaged", point=[-72.2, 19.76], occurred_at="2010-01-20T10:00:00Z")
+    submit(
+        app,
+        coordinator,
+        "Well in Jacmel",
+        "Water well damaged",
+        point=[-72.54, 18.23],
+        occurred_at="2010-01-13T10:00:00Z",
+    )
+    submit(
+        app,
+        coordinator,
+        "Well in Cap-Haitien",
+        "Water well damaged",
+        point=[-72.2, 19.76],
+        occurred_at="2010-01-20T10:00:00Z",
+    )
     index()
     assert titles(find(client, q="well", bbox="-73,18,-72,18.5")) == ["Well in Jacmel"]
     assert titles(find(client, q="well", since="2010-01-15")) == ["Well in Cap-Haitien"]
@@ -202,7 +237,9 @@ def test_pages_are_searched_in_their_current_revision_and_leave_when_deleted(app
     assert titles(find(client, q="airport")) == ["Logistics hub"]
     with app.app_context():
         found = db.session.get(Page, page_id)
-        save_revision(found, "Trucks now wait at the harbour.", found.current_revision_id, db.session.get(User, coordinator.id))
+        save_revision(
+            found, "Trucks now wait at the harbour.", found.current_revision_id, db.session.get(User, coordinator.id)
+        )
     index()
     assert find(client, q="airport")["total"] == 0
     assert titles(find(client, q="harbour")) == ["Logistics hub"]
@@ -218,10 +255,22 @@ def test_layers_are_found(app, client, index, coordinator):
 
     with app.app_context():
         crisis = db.session.scalar(db.select(Crisis).where(Crisis.slug == "quake"))
-        geojson = {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": MAP_POINT}, "properties": {"name": "A"}}]}
-        create_layer(crisis, {"title": "Health facilities", "description": "Clinics and hospitals open after the earthquake"},
-                     geojson, db.session.get(User, coordinator.id))
+        geojson = {
+            "type": "FeatureCollection",
+            "features": [
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": MAP_POINT},
+                    "properties": {"name": "A"},
+                }
+            ],
+        }
+        create_layer(
+            crisis,
+            {"title": "Health facilities", "description": "Clinics and hospitals open after the earthquake"},
+            geojson,
+            db.session.get(User, coordinator.id),
+        )
     index()
     found = find(client, q="hospitals")
     assert [(result["type"], result["title"]) for result in found["results"]] == [("layer", "Health facilities")]
@@ -275,8 +324,13 @@ def test_did_you_mean_tells_nothing_about_unpublished_reports(app, client, index
 
 
 def test_contacts_and_source_names_are_never_searchable(app, client, index, coordinator, token_for):
-    submit(app, coordinator, "Food distribution", "Rice handed out",
-           source={"name": "Marie-Claude Pierrelouis", "contact": "+509 3456 7890", "channel": "sms"})
+    submit(
+        app,
+        coordinator,
+        "Food distribution",
+        "Rice handed out",
+        source={"name": "Marie-Claude Pierrelouis", "contact": "+509 3456 7890", "channel": "sms"},
+    )
     index()
     for token in (None, token_for(coordinator)):
         assert find(client, token, q="Pierrelouis")["total"] == 0
@@ -286,7 +340,9 @@ def test_contacts_and_source_names_are_never_searchable(app, client, index, coor
     assert "Pierrelouis" not in str(found)
 
 
-def test_sensitive_reports_are_placed_by_their_coarsened_point_for_the_public(app, client, index, coordinator, token_for):
+def test_sensitive_reports_are_placed_by_their_coarsened_point_for_the_public(
+    app, client, index, coordinator, token_for
+):
     report_id = submit(app, coordinator, "Safe house", "Families hiding", point=[-72.5312, 18.5105], sensitive=True)
     index()
     public = find(client, q="families")
@@ -344,7 +400,9 @@ def test_show_on_map_link_carries_the_query(app, client, index, coordinator):
 
 def test_results_come_in_pages(app, client, index, coordinator):
     for number in range(5):
-        submit(app, coordinator, f"Generator {number}", "Generator needs fuel", occurred_at=f"2010-01-1{number}T10:00:00Z")
+        submit(
+            app, coordinator, f"Generator {number}", "Generator needs fuel", occurred_at=f"2010-01-1{number}T10:00:00Z"
+        )
     index()
     first = find(client, q="generator", limit=2)
     second = find(client, q="generator", limit=2, page=2)
@@ -374,7 +432,9 @@ def test_the_search_page_shows_a_wrong_filter_and_lets_a_chosen_facet_be_removed
     assert '<input type="hidden" name="sector" value="health">' in html  # a new query keeps the filter
 
 
-def test_anonymous_answers_are_remembered_until_the_index_changes(app, client, index, coordinator, token_for, search_backend):
+def test_anonymous_answers_are_remembered_until_the_index_changes(
+    app, client, index, coordinator, token_for, search_backend
+):
     submit(app, coordinator, "Cholera treatment centre", "Opened in Carrefour")
     index()
     first = client.get("/api/v1/search", query_string={"q": "cholera"})

@@ -1,5 +1,6 @@
 """How the index follows the database: the queue, the writer, rebuilds, catch-up, and what
 happens when the index is missing or damaged. Both search backends, both databases."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
@@ -73,7 +74,9 @@ def test_a_rebuild_settles_what_was_waiting_in_the_queue(app, client, runner, in
     assert find(client, q="tarpaulins")["total"] == 3
 
 
-def test_search_works_during_a_rebuild_and_changes_made_meanwhile_are_kept(app, client, index, coordinator, search_backend):
+def test_search_works_during_a_rebuild_and_changes_made_meanwhile_are_kept(
+    app, client, index, coordinator, search_backend
+):
     from wiki.models import Page, User
     from wiki.pages.revisions import save_revision
     from wiki.search.indexer import flush, rebuild
@@ -94,8 +97,12 @@ def test_search_works_during_a_rebuild_and_changes_made_meanwhile_are_kept(app, 
             assert len(list((Path(app.instance_path) / "search-index").glob("gen-*"))) == 2
         with app.app_context():
             current = db.session.get(Page, page_id)
-            save_revision(current, "Trucks deliver water to the airport camp", current.current_revision_id,
-                          db.session.get(User, coordinator.id))
+            save_revision(
+                current,
+                "Trucks deliver water to the airport camp",
+                current.current_revision_id,
+                db.session.get(User, coordinator.id),
+            )
             flush()  # the writer gives the edit to the old index
 
     with app.app_context():
@@ -115,8 +122,9 @@ def test_catch_up_finds_changes_whose_hooks_never_ran(app, client, index, coordi
     report_id = submit(app, coordinator, "Bridge", "The bridge is open")
     index()
     with app.app_context():  # changed behind the hooks' back (a worker killed after the commit)
-        db.session.execute(update(Report).where(Report.id == report_id)
-                           .values(title="Bridge collapsed", updated_at=datetime.now(UTC)))
+        db.session.execute(
+            update(Report).where(Report.id == report_id).values(title="Bridge collapsed", updated_at=datetime.now(UTC))
+        )
         db.session.commit()
     assert find(client, q="collapsed")["total"] == 0
     with app.app_context():
@@ -154,8 +162,11 @@ def test_the_background_writer_indexes_without_being_asked(app_config, crisis, m
 
         build_if_missing()
     token = token_for(make_user("volunteer"))
-    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-72.5, 18.5]},
-               "properties": {"crisis": "quake", "title": "Looting reported", "description": "Shops looted downtown"}}
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [-72.5, 18.5]},
+        "properties": {"crisis": "quake", "title": "Looting reported", "description": "Shops looted downtown"},
+    }
     response = client.post("/api/v1/reports", json=feature, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 201
     try:

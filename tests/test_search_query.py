@@ -1,4 +1,5 @@
 """The query language and the text analysis, without a database."""
+
 from __future__ import annotations
 
 import csv
@@ -38,8 +39,24 @@ def test_phrases_fields_exclusions_and_or():
     assert parsed.excluded_facets == [FieldValue("status", "refuted")]
 
 
-@pytest.mark.parametrize("text", ['"unclosed', "sector:", "((( )))", "AND OR NOT", "title:", 'crisis:"', ":::", "-",
-                                  "http://example.org/a?b=c&d", "status:nonsense", "x" * 1000, "\u0000\ufeff", "a:b:c:d"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"unclosed',
+        "sector:",
+        "((( )))",
+        "AND OR NOT",
+        "title:",
+        'crisis:"',
+        ":::",
+        "-",
+        "http://example.org/a?b=c&d",
+        "status:nonsense",
+        "x" * 1000,
+        "\u0000\ufeff",
+        "a:b:c:d",
+    ],
+)
 def test_anything_typed_parses(text):
     parsed = parse_query(text)
     assert parsed.text == text[:500]

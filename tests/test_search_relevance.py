@@ -1,6 +1,7 @@
 """Relevance on real crisis messages: CrisisLexT26 (../shared/data/crisislex-t26), 26 events in
 English, Spanish, Italian, French and more, loaded as field reports of one test crisis. Each
 report remembers its event (as its client id), so a test can say where its results came from."""
+
 from __future__ import annotations
 
 import csv
@@ -19,11 +20,21 @@ from .conftest import SHARED_DATA
 
 DATA = SHARED_DATA / "crisislex-t26"
 PER_EVENT = 100
-SECTORS = {"Infrastructure and utilities": "logistics", "Donations and volunteering": "food",
-           "Caution and advice": "protection", "Affected individuals": "health"}
+SECTORS = {
+    "Infrastructure and utilities": "logistics",
+    "Donations and volunteering": "food",
+    "Caution and advice": "protection",
+    "Affected individuals": "health",
+}
 SPANISH = {"2012_Costa_Rica_earthquake", "2012_Guatemala_earthquake"}
-FLOODS = {"2013_Alberta_floods", "2013_Colorado_floods", "2013_Queensland_floods", "2012_Philipinnes_floods",
-          "2013_Manila_floods", "2013_Sardinia_floods"}
+FLOODS = {
+    "2013_Alberta_floods",
+    "2013_Colorado_floods",
+    "2013_Queensland_floods",
+    "2012_Philipinnes_floods",
+    "2013_Manila_floods",
+    "2013_Sardinia_floods",
+}
 
 pytestmark = pytest.mark.skipif(not DATA.is_dir(), reason=f"the CrisisLexT26 data is not at {DATA}")
 
@@ -74,10 +85,23 @@ def corpus(app: Flask, crisis: str) -> dict[int, tuple[str, str]]:
         db.session.add(source)
         reports = []
         for number, (event, day, text, kind) in enumerate(messages()):
-            reports.append(Report(
-                crisis_id=quake.id, title=" ".join(text.split()[:8])[:200], description=text, source=source,
-                lon=rng.uniform(-74.4, -71.7), lat=rng.uniform(18.0, 20.0), occurred_at=day, received_at=day, updated_at=day,
-                sector=SECTORS.get(kind, "other"), status="new", channel="import", client_id=f"{event}/{number}"))
+            reports.append(
+                Report(
+                    crisis_id=quake.id,
+                    title=" ".join(text.split()[:8])[:200],
+                    description=text,
+                    source=source,
+                    lon=rng.uniform(-74.4, -71.7),
+                    lat=rng.uniform(18.0, 20.0),
+                    occurred_at=day,
+                    received_at=day,
+                    updated_at=day,
+                    sector=SECTORS.get(kind, "other"),
+                    status="new",
+                    channel="import",
+                    client_id=f"{event}/{number}",
+                )
+            )
         db.session.add_all(reports)
         db.session.commit()
         ids = [report.id for report in reports]

@@ -1,5 +1,6 @@
 """The Whoosh backend's own matters: its files (missing, damaged, built by init-db) and its
 scores. Whoosh is the default backend, so these run on both databases without a parameter."""
+
 from __future__ import annotations
 
 import logging
@@ -70,7 +71,10 @@ def test_a_damaged_index_leaves_pages_and_reports_working(app, client, runner, i
 def check_search_is_down_and_the_rest_works(app, client, coordinator, errors) -> None:
     api = client.get("/api/v1/search", query_string={"q": "stadium"})
     assert api.status_code == 503
-    assert api.get_json()["error"]["code"] == "search_unavailable" and "crisiswiki reindex" in api.get_json()["error"]["message"]
+    assert (
+        api.get_json()["error"]["code"] == "search_unavailable"
+        and "crisiswiki reindex" in api.get_json()["error"]["message"]
+    )
     html = client.get("/search", query_string={"q": "stadium"})
     assert html.status_code == 503 and "crisiswiki reindex" in html.get_data(as_text=True)
     assert any("crisiswiki reindex" in message for message in errors)
@@ -91,9 +95,16 @@ def test_init_db_builds_the_index_when_there_is_none(app, runner, client):
 
 def test_the_postgresql_backend_needs_postgresql(tmp_path):
     with pytest.raises(RuntimeError, match="needs a PostgreSQL database"):
-        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/db.sqlite", "SECRET_KEY": "x",
-                    "INSTANCE_PATH": str(tmp_path / "instance"), "LOAD_ENTRYPOINT_PLUGINS": False,
-                    "SEARCH_BACKEND": "postgresql"})
+        create_app(
+            {
+                "TESTING": True,
+                "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/db.sqlite",
+                "SECRET_KEY": "x",
+                "INSTANCE_PATH": str(tmp_path / "instance"),
+                "LOAD_ENTRYPOINT_PLUGINS": False,
+                "SEARCH_BACKEND": "postgresql",
+            }
+        )
 
 
 def test_whoosh_scores_are_whooshs_own_bm25f(tmp_path):
@@ -109,9 +120,13 @@ def test_whoosh_scores_are_whooshs_own_bm25f(tmp_path):
     from wiki.search.whoosh_query import ColumnCache, Snapshot, evaluate
 
     ix = whoosh_index.create_in(str(tmp_path), make_schema())
-    texts = [("Water", "water water and more water for the camp"), ("Camp", "the camp needs water"),
-             ("Food", "rice and beans"), ("Water and food", "both water and food, long text " + "word " * 40),
-             ("Nothing", "x")]
+    texts = [
+        ("Water", "water water and more water for the camp"),
+        ("Camp", "the camp needs water"),
+        ("Food", "rice and beans"),
+        ("Water and food", "both water and food, long text " + "word " * 40),
+        ("Nothing", "x"),
+    ]
     for number, (title, body) in enumerate(texts * 3):
         writer = ix.writer()  # several segments, one deleted document
         writer.add_document(**document_fields(IndexDocument("report", number, 1, title, body, "en")))
@@ -120,10 +135,10 @@ def test_whoosh_scores_are_whooshs_own_bm25f(tmp_path):
     writer.delete_by_term("key", "report:1")
     writer.commit()
     reader = ix.reader()
-    total, ranked, _facets, _unmatched = evaluate(Snapshot(reader, ColumnCache(), 3.0), parse_query("water"),
-                                                  Filters(published_only=False), 0, 100)
+    total, ranked, _facets, _unmatched = evaluate(
+        Snapshot(reader, ColumnCache(), 3.0), parse_query("water"), Filters(published_only=False), 0, 100
+    )
     searcher = ix.searcher(weighting=BM25F())
     theirs = searcher.search(Or([Term("title_en", "water", boost=3.0), Term("body_en", "water")]), limit=None)
     assert total == len(theirs) == 8
     assert {hit.docnum: pytest.approx(hit.score, rel=1e-5) for hit in theirs} == dict(ranked)
-

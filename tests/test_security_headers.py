@@ -1,4 +1,5 @@
 """Security headers on every kind of response, HSTS only over HTTPS, and the cookie policy."""
+
 from __future__ import annotations
 
 import pytest
@@ -122,16 +123,21 @@ def test_behind_a_proxy_https_is_what_the_proxy_says(proxied_app, make_user):
 
     with proxied_app.app_context():
         create_user("proxied", PASSWORD, role="volunteer")
-    over_https = proxied_app.test_client().post("/login", data={"username": "proxied", "password": PASSWORD},
-                                                headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"})
+    over_https = proxied_app.test_client().post(
+        "/login",
+        data={"username": "proxied", "password": PASSWORD},
+        headers={"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"},
+    )
     assert "secure" in attributes(cookies(over_https)["session"])
     assert over_https.headers["Strict-Transport-Security"] == "max-age=31536000"
     plain = proxied_app.test_client().get("/", headers={"X-Forwarded-Proto": "http"})
     assert "Strict-Transport-Security" not in plain.headers
 
 
-@pytest.mark.parametrize("setting, https, secure", [("true", False, True), ("false", True, False), ("auto", True, True),
-                                                    ("auto", False, False)])
+@pytest.mark.parametrize(
+    "setting, https, secure",
+    [("true", False, True), ("false", True, False), ("auto", True, True), ("auto", False, False)],
+)
 def test_session_cookie_secure_can_be_forced_either_way(app_config, setting, https, secure):
     app = create_app({**app_config, "SESSION_COOKIE_SECURE": setting})
     try:

@@ -1,4 +1,5 @@
 """The app served the way `make run` serves it: gunicorn, several workers, SQLite in WAL mode."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -21,5 +22,8 @@ def test_gunicorn_serves_with_several_workers_on_sqlite_in_wal_mode(tmp_path):
         assert (tmp_path / "instance" / "gunicorn.log").read_text().count("Booting worker") == 3
         home = requests.get(base + "/", timeout=10)
         assert home.status_code == 200 and "crisiswiki" in home.text
-        assert home.headers["X-Content-Type-Options"] == "nosniff" and "script-src 'self'" in home.headers["Content-Security-Policy"]
+        assert (
+            home.headers["X-Content-Type-Options"] == "nosniff"
+            and "script-src 'self'" in home.headers["Content-Security-Policy"]
+        )
     assert sqlite3.connect(database).execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -1,4 +1,5 @@
 """Static files: hashed names, compressed, cached for a year."""
+
 from __future__ import annotations
 
 import json
@@ -33,9 +34,14 @@ def test_data_responses_are_compressed_and_pages_are_not(client, crisis):
     """Report lists and exports (what a phone downloads most of on the map) go out brotli- or
     gzip-compressed when the client accepts it; HTML pages do not (BREACH: CSRF tokens)."""
     for number in range(40):
-        response = client.post("/api/v1/reports", json={
-            "type": "Feature", "geometry": {"type": "Point", "coordinates": [-72.3 + number * 0.001, 18.5]},
-            "properties": {"crisis": "quake", "title": f"Water point {number} damaged", "sector": "wash"}})
+        response = client.post(
+            "/api/v1/reports",
+            json={
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [-72.3 + number * 0.001, 18.5]},
+                "properties": {"crisis": "quake", "title": f"Water point {number} damaged", "sector": "wash"},
+            },
+        )
         assert response.status_code == 201
     plain = client.get("/api/v1/reports?crisis=quake&limit=40")
     assert "Content-Encoding" not in plain.headers

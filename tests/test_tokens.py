@@ -1,4 +1,5 @@
 """Bearer tokens (RFC 6750): bad tokens are 401 everywhere, never anonymous; scopes and expiry."""
+
 from __future__ import annotations
 
 import re
@@ -61,7 +62,9 @@ def test_a_garbage_token_cannot_submit_a_report_anonymously(app, crisis):
     assert app.test_client().post("/api/v1/reports", json=feature()).status_code == 201  # no header: anonymous
 
 
-@pytest.mark.parametrize("url", ["/", "/c/quake/", "/c/quake/report", "/api/v1/reports", "/api/v1/health", "/no/such/page"])
+@pytest.mark.parametrize(
+    "url", ["/", "/c/quake/", "/c/quake/report", "/api/v1/reports", "/api/v1/health", "/no/such/page"]
+)
 def test_a_bad_token_is_401_on_html_and_api_routes_alike(app, crisis, url):
     response = app.test_client().get(url, headers=bearer("cw_not-a-real-token"))
     assert response.status_code == 401
@@ -90,8 +93,11 @@ def test_a_revoked_token_is_401_with_a_description(app, client, crisis, owner):
     assert client.post(f"/account/tokens/{token_id}/revoke").status_code == 302
     response = app.test_client().post("/api/v1/reports", json=feature(), headers=bearer(plain))
     assert response.status_code == 401
-    assert challenge(response) | {"realm": "crisiswiki"} == {"realm": "crisiswiki", "error": "invalid_token",
-                                                             "error_description": "The token was revoked"}
+    assert challenge(response) | {"realm": "crisiswiki"} == {
+        "realm": "crisiswiki",
+        "error": "invalid_token",
+        "error_description": "The token was revoked",
+    }
     assert report_count(app) == 0
 
 
@@ -152,8 +158,11 @@ def test_a_submit_token_only_submits_field_reports(app, client, crisis, owner):
     created = script.post("/api/v1/reports", json=feature(), headers=bearer(plain))
     assert created.status_code == 201
     assert script.get("/c/quake/report", headers=bearer(plain)).status_code == 200  # the report form
-    form = script.post("/c/quake/report", headers=bearer(plain),
-                       data={"title": "Road blocked", "lat": "18.5", "lon": "-72.3", "sector": "logistics"})
+    form = script.post(
+        "/c/quake/report",
+        headers=bearer(plain),
+        data={"title": "Road blocked", "lat": "18.5", "lon": "-72.3", "sector": "logistics"},
+    )
     assert form.status_code == 302
     assert script.get(form.headers["Location"], headers=bearer(plain)).status_code == 200  # the thank-you page
     assert report_count(app) == 2
@@ -174,7 +183,10 @@ def test_a_submit_token_only_submits_field_reports(app, client, crisis, owner):
 
 def test_a_full_token_does_what_the_role_allows(app, client, crisis, owner):
     plain = issue(client, scope="full")
-    assert app.test_client().put("/api/v1/pages/quake/Scripted", json={"body": "x"}, headers=bearer(plain)).status_code == 201
+    assert (
+        app.test_client().put("/api/v1/pages/quake/Scripted", json={"body": "x"}, headers=bearer(plain)).status_code
+        == 201
+    )
 
 
 def test_a_new_route_needs_a_full_token_for_writes_and_a_read_token_for_reads(app, client, make_user, login):
@@ -253,15 +265,18 @@ def test_an_expired_token_is_listed_as_expired(app, client, owner):
     assert "expired" in row and "Revoke" not in row
 
 
-@pytest.mark.parametrize("form, field, message", [
-    ({"scope": "admin"}, "scope", "Unknown scope"),
-    ({"expires_days": "0"}, "expires_days", "from 1 to 3650 days"),
-    ({"expires_days": "3651"}, "expires_days", "from 1 to 3650 days"),
-    ({"expires_days": "soon"}, "expires_days", "whole number"),
-    ({"expires_days": "5", "expires_on": "2099-01-01"}, "expires_days", "not both"),
-    ({"expires_on": "2020-01-01"}, "expires_on", "in the past"),
-    ({"expires_on": "next week"}, "expires_on", "YYYY-MM-DD"),
-])
+@pytest.mark.parametrize(
+    "form, field, message",
+    [
+        ({"scope": "admin"}, "scope", "Unknown scope"),
+        ({"expires_days": "0"}, "expires_days", "from 1 to 3650 days"),
+        ({"expires_days": "3651"}, "expires_days", "from 1 to 3650 days"),
+        ({"expires_days": "soon"}, "expires_days", "whole number"),
+        ({"expires_days": "5", "expires_on": "2099-01-01"}, "expires_days", "not both"),
+        ({"expires_on": "2020-01-01"}, "expires_on", "in the past"),
+        ({"expires_on": "next week"}, "expires_on", "YYYY-MM-DD"),
+    ],
+)
 def test_bad_token_settings_are_422_and_create_nothing(app, client, owner, form, field, message):
     response = client.post("/account/tokens", data={"name": "bad", **form})
     assert response.status_code == 422

@@ -1,4 +1,5 @@
 """Four languages: complete catalogues, every page rendered in every language, Arabic right to left."""
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,12 @@ def source_messages(folder: str) -> set[str]:
     """Every msgid used in the code and templates of `folder` (wiki or plugins)."""
     found = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
-            ROOT / folder, METHODS, keywords=KEYWORDS, options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}}):
-        for text in (message if isinstance(message, tuple) else (message,)):
+        ROOT / folder,
+        METHODS,
+        keywords=KEYWORDS,
+        options_map={"**/templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+    ):
+        for text in message if isinstance(message, tuple) else (message,):
             if text:
                 found.add(text)
     return found
@@ -40,8 +45,11 @@ def test_every_string_is_translated(folder: str, language: str):
     plurals = {m.id[1] for m in catalogue if m.id and not isinstance(m.id, str)}  # ngettext's second msgid
     missing = sorted(source_messages(folder) - set(translated) - plurals)
     assert not missing, f"{len(missing)} strings are not in {path}: {missing[:10]}"
-    empty = sorted(mid for mid, m in translated.items()
-                   if not (m.string if isinstance(m.string, str) else all(m.string)) or m.fuzzy)
+    empty = sorted(
+        mid
+        for mid, m in translated.items()
+        if not (m.string if isinstance(m.string, str) else all(m.string)) or m.fuzzy
+    )
     assert not empty, f"{len(empty)} strings in {path} have no (or a fuzzy) translation: {empty[:10]}"
 
 
@@ -106,19 +114,50 @@ def site(app, client, crisis, make_user, login):
     editor.post("/c/quake/new", data={"title": "Main", "body": "Hello [[Camps]]", "categories": "Overview"})
     page = editor.get("/api/v1/pages/quake/Main").get_json()
     editor.post("/c/quake/wiki/Main/edit", data={"body": "Hello again", "base_revision": page["base_revision"]})
-    report = client.post("/api/v1/reports", json={"type": "Feature", "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]},
-                                                  "properties": {"title": "Bridge down", "crisis": "quake"}}).get_json()
-    public = ["/", "/recent", "/login", "/forgot-password", "/c/quake/", "/c/quake/pages", "/c/quake/recent", "/c/quake/category/Overview",
-              "/c/quake/wiki/Main", "/c/quake/wiki/Main/history", "/c/quake/wiki/Main/diff?from=1&to=2",
-              "/c/quake/wiki/Main/revisions/1", "/c/quake/report", "/c/quake/reports", f"/reports/{report['id']}",
-              "/c/quake/attachments"]
+    report = client.post(
+        "/api/v1/reports",
+        json={
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]},
+            "properties": {"title": "Bridge down", "crisis": "quake"},
+        },
+    ).get_json()
+    public = [
+        "/",
+        "/recent",
+        "/login",
+        "/forgot-password",
+        "/c/quake/",
+        "/c/quake/pages",
+        "/c/quake/recent",
+        "/c/quake/category/Overview",
+        "/c/quake/wiki/Main",
+        "/c/quake/wiki/Main/history",
+        "/c/quake/wiki/Main/diff?from=1&to=2",
+        "/c/quake/wiki/Main/revisions/1",
+        "/c/quake/report",
+        "/c/quake/reports",
+        f"/reports/{report['id']}",
+        "/c/quake/attachments",
+    ]
     rules = {rule.rule for rule in app.url_map.iter_rules()}
     for optional in ("/search", "/c/<crisis_slug>/map", "/c/<crisis_slug>/layers"):
         if optional in rules:
             public.append(optional.replace("<crisis_slug>", "quake"))
-    staff = ["/crises/new", "/c/quake/settings", "/c/quake/new", "/c/quake/new-sitrep", "/c/quake/wiki/Main/edit",
-             "/c/quake/wiki/Main/rename", "/watchlist", "/account", "/account/password", "/account/two-factor",
-             "/account/tokens", "/c/quake/reports/import"]
+    staff = [
+        "/crises/new",
+        "/c/quake/settings",
+        "/c/quake/new",
+        "/c/quake/new-sitrep",
+        "/c/quake/wiki/Main/edit",
+        "/c/quake/wiki/Main/rename",
+        "/watchlist",
+        "/account",
+        "/account/password",
+        "/account/two-factor",
+        "/account/tokens",
+        "/c/quake/reports/import",
+    ]
     return editor, public, staff
 
 

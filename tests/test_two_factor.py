@@ -1,4 +1,5 @@
 """TOTP two-factor authentication: set-up, the second login step, recovery codes, resets."""
+
 from __future__ import annotations
 
 import re
@@ -25,7 +26,9 @@ def enrol(client) -> tuple[str, list[str]]:
     secret = re.search(r'<code class="token">([A-Z2-7]{32})</code>', page).group(1)
     done = client.post("/account/two-factor", data={"action": "confirm", "code": pyotp.TOTP(secret).now()})
     assert done.status_code == 200
-    codes = re.findall(r'<code class="token">([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})</code>', done.get_data(as_text=True))
+    codes = re.findall(
+        r'<code class="token">([A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4}-[A-Z2-7]{4})</code>', done.get_data(as_text=True)
+    )
     return secret, codes
 
 
@@ -183,7 +186,9 @@ def test_the_login_redirect_keeps_its_local_next_page(app, enrolled):
 
 def test_api_tokens_are_not_asked_for_a_code(app, crisis, enrolled, token_for):
     person, _secret, _codes = enrolled
-    response = app.test_client().post("/api/v1/reports", json=feature(), headers={"Authorization": f"Bearer {token_for(person)}"})
+    response = app.test_client().post(
+        "/api/v1/reports", json=feature(), headers={"Authorization": f"Bearer {token_for(person)}"}
+    )
     assert response.status_code == 201
 
 
@@ -192,13 +197,17 @@ def test_api_tokens_are_not_asked_for_a_code(app, crisis, enrolled, token_for):
 
 def test_turning_it_off_needs_the_password_and_a_code(app, client, enrolled):
     person, secret, _codes = enrolled
-    wrong_password = client.post("/account/two-factor", data={"action": "disable", "password": "nope", "code": code_for(secret, 1)})
+    wrong_password = client.post(
+        "/account/two-factor", data={"action": "disable", "password": "nope", "code": code_for(secret, 1)}
+    )
     assert wrong_password.status_code == 422
     wrong_code = client.post("/account/two-factor", data={"action": "disable", "password": PASSWORD, "code": "000000"})
     assert wrong_code.status_code == 422
     with app.app_context():
         assert db.session.get(User, person.id).two_factor_enabled
-    done = client.post("/account/two-factor", data={"action": "disable", "password": PASSWORD, "code": code_for(secret, 1)})
+    done = client.post(
+        "/account/two-factor", data={"action": "disable", "password": PASSWORD, "code": code_for(secret, 1)}
+    )
     assert done.status_code == 302
     with app.app_context():
         assert not db.session.get(User, person.id).two_factor_enabled

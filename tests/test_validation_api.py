@@ -1,5 +1,6 @@
 """The validation plugin through the API: grading, scores on every report, min_score, exports,
 the OpenAPI document, and the core working with the plugin disabled."""
+
 from __future__ import annotations
 
 import csv
@@ -45,26 +46,33 @@ def test_each_verifier_counts_once_and_the_history_of_gradings_is_kept(field_):
     assert "disagree" in verifiers["sentence"]  # 2 against 5: the disagreement is shown
 
 
-@pytest.mark.parametrize(("body", "field_name"), [
-    ({"reliability": "G", "credibility": 2}, "reliability"),
-    ({"reliability": "", "credibility": 2}, "reliability"),
-    ({"reliability": 2, "credibility": 2}, "reliability"),
-    ({"credibility": 2}, "reliability"),
-    ({"reliability": "B", "credibility": 0}, "credibility"),
-    ({"reliability": "B", "credibility": 7}, "credibility"),
-    ({"reliability": "B", "credibility": 2.5}, "credibility"),
-    ({"reliability": "B", "credibility": True}, "credibility"),
-    ({"reliability": "B", "credibility": "two"}, "credibility"),
-    ({"reliability": "B"}, "credibility"),
-    ({"reliability": "B", "credibility": 2, "note": 5}, "note"),
-])
+@pytest.mark.parametrize(
+    ("body", "field_name"),
+    [
+        ({"reliability": "G", "credibility": 2}, "reliability"),
+        ({"reliability": "", "credibility": 2}, "reliability"),
+        ({"reliability": 2, "credibility": 2}, "reliability"),
+        ({"credibility": 2}, "reliability"),
+        ({"reliability": "B", "credibility": 0}, "credibility"),
+        ({"reliability": "B", "credibility": 7}, "credibility"),
+        ({"reliability": "B", "credibility": 2.5}, "credibility"),
+        ({"reliability": "B", "credibility": True}, "credibility"),
+        ({"reliability": "B", "credibility": "two"}, "credibility"),
+        ({"reliability": "B"}, "credibility"),
+        ({"reliability": "B", "credibility": 2, "note": 5}, "note"),
+    ],
+)
 def test_bad_grades_are_refused_with_422_naming_the_field(field_, body, field_name):
     report = field_.submit("Road blocked")
     response = field_.client.post(f"/api/v1/reports/{report}/assessments", json=body, headers=field_.as_("verifier"))
     assert response.status_code == 422
     assert response.get_json()["error"]["field"] == field_name
-    assert field_.client.get(f"/api/v1/reports/{report}/assessments",
-                             headers=field_.as_("verifier")).get_json()["assessments"] == []
+    assert (
+        field_.client.get(f"/api/v1/reports/{report}/assessments", headers=field_.as_("verifier")).get_json()[
+            "assessments"
+        ]
+        == []
+    )
 
 
 def test_grading_needs_a_verifier_or_an_admin(field_):
@@ -76,7 +84,9 @@ def test_grading_needs_a_verifier_or_an_admin(field_):
         assert response.status_code == 403, who
         assert response.get_json()["error"]["code"] == "forbidden"
     assert field_.grade(report, "B", 2, who="admin").status_code == 201
-    assert field_.client.get(f"/api/v1/reports/{report}/assessments", headers=field_.as_("volunteer")).status_code == 403
+    assert (
+        field_.client.get(f"/api/v1/reports/{report}/assessments", headers=field_.as_("volunteer")).status_code == 403
+    )
     assert field_.grade(999999, "B", 2).status_code == 404
     not_json = field_.client.post(f"/api/v1/reports/{report}/assessments", data="B2", headers=field_.as_("verifier"))
     assert not_json.status_code == 415
@@ -92,7 +102,9 @@ def test_every_report_carries_its_score_grading_and_explanation(field_):
         assert 0.0 < properties["score"] < 1.0
         # They corroborate each other, but nothing is known of their sources yet: a score, no verdict.
         assert properties["assessment"]["state"] == "partly_assessed"
-        assert properties["assessment"]["reliability"] is None and properties["assessment"]["credibility"] in range(1, 6)
+        assert properties["assessment"]["reliability"] is None and properties["assessment"]["credibility"] in range(
+            1, 6
+        )
         assert properties["admiralty"] is None and properties["verdict"] is None
         assert "source" in properties["assessment"]["reason"]
         factors = [f["factor"] for f in properties["score_explanation"]]
@@ -100,7 +112,7 @@ def test_every_report_carries_its_score_grading_and_explanation(field_):
         assert all(f["sentence"] for f in properties["score_explanation"])
         # The explanation adds up: the deltas in log-odds give the score.
         total = sum(f["delta_log_odds"] for f in properties["score_explanation"])
-        assert abs(1 / (1 + 2.718281828459045 ** -total) - properties["score"]) < 0.01
+        assert abs(1 / (1 + 2.718281828459045**-total) - properties["score"]) < 0.01
     single = field_.client.get(f"/api/v1/reports/{first}").get_json()["properties"]
     assert single["score"] == next(f["properties"]["score"] for f in listing["features"] if f["id"] == first)
 
@@ -174,15 +186,24 @@ def test_with_the_plugin_disabled_reports_have_no_score_and_the_core_works(app_c
     app = create_app({**app_config, "DISABLED_PLUGINS": ["validation"]})
     client = app.test_client()
     headers = {"Authorization": f"Bearer {token_for(people['verifier'])}"}
-    created = client.post("/api/v1/reports", json={
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [-72.34, 18.54]},
-        "properties": {"crisis": "quake", "title": "Market reopened", "sector": "food"}})
+    created = client.post(
+        "/api/v1/reports",
+        json={
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [-72.34, 18.54]},
+            "properties": {"crisis": "quake", "title": "Market reopened", "sector": "food"},
+        },
+    )
     assert created.status_code == 201
     properties = created.get_json()["properties"]
     assert not {"score", "admiralty", "verdict", "score_explanation"} & properties.keys()
     report = properties["id"]
-    assert client.post(f"/api/v1/reports/{report}/assessments", json={"reliability": "B", "credibility": 2},
-                       headers=headers).status_code == 404
+    assert (
+        client.post(
+            f"/api/v1/reports/{report}/assessments", json={"reliability": "B", "credibility": 2}, headers=headers
+        ).status_code
+        == 404
+    )
     assert client.get("/c/quake/verify", headers=headers).status_code == 404
     assert client.get("/api/v1/reports?min_score=0.5").status_code == 200  # an unknown parameter is ignored
     assert "score" not in client.get("/c/quake/reports.csv").get_data(as_text=True).splitlines()[0].split(",")

@@ -2,6 +2,7 @@
 about it, it is "not yet assessed" everywhere (report page, queue, finder, API, map, exports,
 search), never F6 or "Reject". A source's channel, account or organisation is no evidence;
 its track record is. "Cannot be judged" (F, 6) is a verifier's statement, kept as graded."""
+
 from __future__ import annotations
 
 import csv
@@ -22,8 +23,9 @@ SELECTED = re.compile(r'<td class="cell verdict-\w+ selected"')
 def known_source(field_, contact: str, count: int = 2) -> None:
     """A source with a track record: reports far from the others, verified by a coordinator."""
     for n in range(count):
-        report = field_.submit(f"Road report {n}", "Road to Jacmel", lat=HAITI[0] + 1.0 + 0.3 * n, sector="logistics",
-                               contact=contact)
+        report = field_.submit(
+            f"Road report {n}", "Road to Jacmel", lat=HAITI[0] + 1.0 + 0.3 * n, sector="logistics", contact=contact
+        )
         field_.patch(report, status="verified")
 
 
@@ -36,24 +38,33 @@ def csv_row(field_, report_id: int, who: str | None = None) -> dict[str, str]:
 
 
 def map_point(field_, report_id: int) -> dict:
-    data = field_.client.get("/api/v1/map/reports", query_string={"crisis": "quake", "bbox": BBOX, "zoom": 8}).get_json()
+    data = field_.client.get(
+        "/api/v1/map/reports", query_string={"crisis": "quake", "bbox": BBOX, "zoom": 8}
+    ).get_json()
     return next(f["properties"] for f in data["features"] if f["properties"].get("id") == report_id)
 
 
 def panel_of(page: str) -> str:
     start = page.index('<section class="validation"')
-    return page[start:page.index("</section>", start)]
+    return page[start : page.index("</section>", start)]
 
 
 def test_a_new_report_from_a_first_time_source_is_not_yet_assessed_everywhere(app, field_, login, people):
     report = field_.submit(*CLAIM, contact="+50938000001")
-    reason = ("No verifier has graded it, nothing is known of its source yet, and no other report corroborates or "
-              "contradicts it.")
+    reason = (
+        "No verifier has graded it, nothing is known of its source yet, and no other report corroborates or "
+        "contradicts it."
+    )
 
     # The API: no score, no grading, no verdict, and why.
     properties = field_.client.get(f"/api/v1/reports/{report}").get_json()["properties"]
     assert (properties["score"], properties["admiralty"], properties["verdict"]) == (None, None, None)
-    assert properties["assessment"] == {"state": "not_assessed", "reason": reason, "reliability": None, "credibility": None}
+    assert properties["assessment"] == {
+        "state": "not_assessed",
+        "reason": reason,
+        "reliability": None,
+        "credibility": None,
+    }
     # The explanation says why there is no score.
     assert [(f["factor"], f["sentence"]) for f in properties["score_explanation"]] == [("no_score", reason)]
 
@@ -94,8 +105,9 @@ def test_a_new_report_from_a_first_time_source_is_not_yet_assessed_everywhere(ap
     assert '<span class="assessment-none">Not yet assessed</span>' in row_html and reason in row_html
     assert not SELECTED.search(row_html) and "F6" not in row_html and "%" not in row_html
     # Verifiers see the source's summary: its prior is not presented as a reliability.
-    summary = re.search(r'<p class="source-summary">(.*?)<a ', verifier.get(f"/reports/{report}").get_data(as_text=True),
-                        re.S).group(1)
+    summary = re.search(
+        r'<p class="source-summary">(.*?)<a ', verifier.get(f"/reports/{report}").get_data(as_text=True), re.S
+    ).group(1)
     assert "no track record and no verifier's grade yet" in summary and "Source reliability" not in summary
 
 
@@ -140,7 +152,9 @@ def test_a_known_source_without_corroboration_is_partly_assessed_with_no_verdict
     point = map_point(field_, report)
     assert point["assessment"]["state"] == "partly_assessed" and point["score"] == properties["score"]
     row = csv_row(field_, report)
-    assert row["admiralty"] == "" and float(row["score"]) == properties["score"] and row["assessment"] == "partly_assessed"
+    assert (
+        row["admiralty"] == "" and float(row["score"]) == properties["score"] and row["assessment"] == "partly_assessed"
+    )
 
 
 def test_corroboration_by_an_independent_report_gives_a_derived_verdict(field_):
@@ -164,7 +178,9 @@ def test_corroboration_by_an_independent_report_gives_a_derived_verdict(field_):
     assert other["assessment"]["state"] == "partly_assessed" and other["assessment"]["reliability"] is None
     assert other["assessment"]["credibility"] in range(1, 6) and other["admiralty"] is None
     assert "Nothing is known of its source yet" in other["assessment"]["reason"]
-    assert "–" + str(other["assessment"]["credibility"]) in field_.client.get(f"/reports/{first_time}").get_data(as_text=True)
+    assert "–" + str(other["assessment"]["credibility"]) in field_.client.get(f"/reports/{first_time}").get_data(
+        as_text=True
+    )
 
 
 def test_a_verifiers_cannot_be_judged_is_a_grading_shown_apart_from_not_yet_assessed(app, field_, login, people):

@@ -1,5 +1,6 @@
 """The source track record's decayed sums (plugins/validation/reliability.py): the O(log n)
 prefix-sum form must give what the plain loop over every outcome gives."""
+
 from __future__ import annotations
 
 import random
@@ -29,8 +30,12 @@ def looped(state: SourceState, at: float, exclude: int | None) -> tuple[float, f
 def test_prefix_sums_match_the_loop(span_days: int):
     rng = random.Random(span_days)
     start = 1.26e9
-    outcomes = tuple(sorted((start + rng.uniform(0, span_days * DAY), rng.choice((1, -1)), i)
-                            for i in range(DecaySums.MIN_OUTCOMES * 20)))
+    outcomes = tuple(
+        sorted(
+            (start + rng.uniform(0, span_days * DAY), rng.choice((1, -1)), i)
+            for i in range(DecaySums.MIN_OUTCOMES * 20)
+        )
+    )
     state = SourceState(1, "k", True, 0.6, "grades", 0, outcomes)
     for _ in range(200):
         at = start + rng.uniform(-60 * DAY, (span_days + 60) * DAY)
@@ -39,4 +44,6 @@ def test_prefix_sums_match_the_loop(span_days: int):
     verified = sum(1 for _t, o, _r in outcomes if o > 0)
     assert state.counts() == (verified, len(outcomes) - verified)
     own = outcomes[0]
-    assert state.counts(own[2]) == ((verified - 1, len(outcomes) - verified) if own[1] > 0 else (verified, len(outcomes) - verified - 1))
+    assert state.counts(own[2]) == (
+        (verified - 1, len(outcomes) - verified) if own[1] > 0 else (verified, len(outcomes) - verified - 1)
+    )

@@ -4,6 +4,7 @@ The app is built with LOAD_ENTRYPOINT_PLUGINS=True, so the plugin is found the w
 finds it: through the `crisiswiki.plugins` entry point. Everything is driven through the HTTP
 surface and the CLI, never through the plugin's internals.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -18,7 +19,12 @@ WHEN = "2010-01-13T12:00:00Z"
 @pytest.fixture
 def app_config(app_config):
     # Maintenance passes after every response (the default spaces them a second apart).
-    return {**app_config, "LOAD_ENTRYPOINT_PLUGINS": True, "ANONYMOUS_SUBMIT_LIMIT": 100000, "VALIDATION_MAINTAIN_EVERY_MS": 0}
+    return {
+        **app_config,
+        "LOAD_ENTRYPOINT_PLUGINS": True,
+        "ANONYMOUS_SUBMIT_LIMIT": 100000,
+        "VALIDATION_MAINTAIN_EVERY_MS": 0,
+    }
 
 
 @dataclass
@@ -32,18 +38,40 @@ class Field:
     def as_(self, who: str | None) -> dict[str, str]:
         return self.headers[who] if who else {}
 
-    def submit(self, title: str, description: str = "", lat: float = HAITI[0], lon: float = HAITI[1],
-               sector: str = "health", when: str | None = WHEN, contact: str | None = None, name: str = "",
-               who: str | None = None, sensitive: bool = False) -> int:
-        properties = {"crisis": "quake", "title": title, "description": description, "sector": sector,
-                      "sensitive": sensitive, "source": {"name": name, "channel": "sms"}}
+    def submit(
+        self,
+        title: str,
+        description: str = "",
+        lat: float = HAITI[0],
+        lon: float = HAITI[1],
+        sector: str = "health",
+        when: str | None = WHEN,
+        contact: str | None = None,
+        name: str = "",
+        who: str | None = None,
+        sensitive: bool = False,
+    ) -> int:
+        properties = {
+            "crisis": "quake",
+            "title": title,
+            "description": description,
+            "sector": sector,
+            "sensitive": sensitive,
+            "source": {"name": name, "channel": "sms"},
+        }
         if when:
             properties["occurred_at"] = when
         if contact:
             properties["source"]["contact"] = contact
-        response = self.client.post("/api/v1/reports", json={
-            "type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties,
-        }, headers=self.as_(who))
+        response = self.client.post(
+            "/api/v1/reports",
+            json={
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": properties,
+            },
+            headers=self.as_(who),
+        )
         assert response.status_code == 201, response.get_json()
         response.close()  # as a server does once it is sent: the plugin's after-response work runs
         return response.get_json()["id"]
@@ -63,9 +91,11 @@ class Field:
         return response.get_json()["properties"]
 
     def grade(self, report_id: int, reliability: str, credibility: int, who: str = "verifier", note: str = ""):
-        response = self.client.post(f"/api/v1/reports/{report_id}/assessments",
-                                    json={"reliability": reliability, "credibility": credibility, "note": note},
-                                    headers=self.as_(who))
+        response = self.client.post(
+            f"/api/v1/reports/{report_id}/assessments",
+            json={"reliability": reliability, "credibility": credibility, "note": note},
+            headers=self.as_(who),
+        )
         response.close()
         return response
 

@@ -1,5 +1,6 @@
 """The validation plugin's pages: The Matrix grid, the verifier queue, a source's record (and
 who may see it), the related-reports finder and the combined assessment."""
+
 from __future__ import annotations
 
 import html
@@ -62,19 +63,30 @@ def test_a_verifier_grades_from_the_report_page(app, field_, login, people):
     # Every grade is a radio button with its label, and none is chosen in advance.
     for name, values in (("reliability", "ABCDEF"), ("credibility", "123456")):
         assert re.search(rf'<fieldset class="grades" id="a-{name}">\s*<legend>', page)
-        radios = re.findall(rf'<label class="check"><input type="radio" name="{name}" value="(\w)" id="a-{name}-\1" required> ', page)
+        radios = re.findall(
+            rf'<label class="check"><input type="radio" name="{name}" value="(\w)" id="a-{name}-\1" required> ', page
+        )
         assert radios == list(values), name
     assert "checked" not in page.split('class="stack assess"')[1].split("</form>")[0]
     # A grading without one of its parts is refused, naming the part, and changes nothing.
-    for data, missing in (({"credibility": "2"}, "reliability"), ({"reliability": "B"}, "credibility"),
-                          ({"reliability": "", "credibility": ""}, "reliability")):
+    for data, missing in (
+        ({"credibility": "2"}, "reliability"),
+        ({"reliability": "B"}, "credibility"),
+        ({"reliability": "", "credibility": ""}, "reliability"),
+    ):
         refused = verifier.post(f"/reports/{report}/grade", data=data)
         assert refused.status_code == 422, data
         assert f"({missing})" in refused.get_data(as_text=True), data
-    assert field_.client.get(f"/api/v1/reports/{report}/assessments",
-                             headers=field_.as_("verifier")).get_json()["assessments"] == []
+    assert (
+        field_.client.get(f"/api/v1/reports/{report}/assessments", headers=field_.as_("verifier")).get_json()[
+            "assessments"
+        ]
+        == []
+    )
     assert field_.report(report)["assessment"]["state"] == "not_assessed"
-    response = verifier.post(f"/reports/{report}/grade", data={"reliability": "A", "credibility": "2", "note": "seen it"})
+    response = verifier.post(
+        f"/reports/{report}/grade", data={"reliability": "A", "credibility": "2", "note": "seen it"}
+    )
     assert response.status_code == 302
     after = verifier.get(f"/reports/{report}").get_data(as_text=True)
     assert "A2" in after and "seen it" in after
@@ -89,8 +101,9 @@ def test_the_verifier_queue_lists_what_awaits_assessment_sorted_by_score(app, fi
     known_source(field_, "+50935000003")
     known_source(field_, "+50935000006", outcome="refuted", lat=HAITI[0] + 1.5)
     unassessed = field_.submit("Looting rumour", "looting")
-    strong = field_.submit("Hospital damaged", "General hospital wing collapsed", contact="+50935000003",
-                           lat=HAITI[0] + 0.5)
+    strong = field_.submit(
+        "Hospital damaged", "General hospital wing collapsed", contact="+50935000003", lat=HAITI[0] + 0.5
+    )
     weak = field_.submit("Pharmacy looted", "Pharmacy on Delmas looted", contact="+50935000006", lat=HAITI[0] + 0.25)
     field_.patch(strong, status="under_review")
     graded = field_.submit("Graded already", contact="+50935000004", lat=HAITI[0] - 0.5)
@@ -100,9 +113,12 @@ def test_the_verifier_queue_lists_what_awaits_assessment_sorted_by_score(app, fi
     listed = [int(i) for i in re.findall(r'<tr data-report-id="(\d+)"', page)]
     assert field_.score(strong) > field_.score(weak) and field_.score(unassessed) is None
     assert listed == [strong, weak, unassessed]  # a report with no score comes last, whichever the order
-    assert [int(i) for i in re.findall(r'<tr data-report-id="(\d+)"',
-                                       verifier.get("/c/quake/verify?sort=score_asc").get_data(as_text=True))] == [
-        weak, strong, unassessed]
+    assert [
+        int(i)
+        for i in re.findall(
+            r'<tr data-report-id="(\d+)"', verifier.get("/c/quake/verify?sort=score_asc").get_data(as_text=True)
+        )
+    ] == [weak, strong, unassessed]
     # Known sources, nothing known of the information: a score, "–" for the unknown part, no verdict, no cell.
     assert page.count('class="matrix compact"') == 3 and not [c for c in CELL.findall(page) if c[1]]
     row = re.search(rf'<tr data-report-id="{strong}">.*?</tr>', page, re.S).group(0)
@@ -127,7 +143,9 @@ def test_a_sources_record_is_for_verifiers_and_admins_only_and_never_shows_the_c
     second = field_.submit("Water truck", contact=contact, sector="wash", lat=HAITI[0] + 0.5)
     field_.patch(first, status="verified")
     field_.grade(second, "B", 2)
-    source = field_.client.get(f"/api/v1/reports/{first}", headers=field_.as_("verifier")).get_json()["properties"]["source"]["id"]
+    source = field_.client.get(f"/api/v1/reports/{first}", headers=field_.as_("verifier")).get_json()["properties"][
+        "source"
+    ]["id"]
     for who in ("verifier", "admin"):
         record = field_.client.get(f"/api/v1/sources/{source}/record", headers=field_.as_(who))
         assert record.status_code == 200, who
@@ -157,15 +175,35 @@ def test_a_sources_record_is_for_verifiers_and_admins_only_and_never_shows_the_c
 
 
 def test_a_combined_assessment_links_its_sources_and_can_withdraw_them(app, field_, login, people):
-    originals = [field_.submit("Camp flooded", f"Flooding at Champ de Mars ({n})", sector="cccm", contact=f"+5093510000{n}",
-                               lat=HAITI[0] + 0.002 * n) for n in range(3)]
-    body = {"report_ids": originals[:2], "title": "Champ de Mars camp flooded",
-            "description": "Two residents report flooding in the lower camp.", "withdraw_originals": True,
-            "reliability": "B", "credibility": 2}
-    assert field_.client.post("/api/v1/crises/quake/combined-assessments", json=body,
-                              headers=field_.as_("volunteer")).status_code == 403
-    bad = field_.client.post("/api/v1/crises/quake/combined-assessments", json={**body, "report_ids": [originals[0]]},
-                             headers=field_.as_("verifier"))
+    originals = [
+        field_.submit(
+            "Camp flooded",
+            f"Flooding at Champ de Mars ({n})",
+            sector="cccm",
+            contact=f"+5093510000{n}",
+            lat=HAITI[0] + 0.002 * n,
+        )
+        for n in range(3)
+    ]
+    body = {
+        "report_ids": originals[:2],
+        "title": "Champ de Mars camp flooded",
+        "description": "Two residents report flooding in the lower camp.",
+        "withdraw_originals": True,
+        "reliability": "B",
+        "credibility": 2,
+    }
+    assert (
+        field_.client.post(
+            "/api/v1/crises/quake/combined-assessments", json=body, headers=field_.as_("volunteer")
+        ).status_code
+        == 403
+    )
+    bad = field_.client.post(
+        "/api/v1/crises/quake/combined-assessments",
+        json={**body, "report_ids": [originals[0]]},
+        headers=field_.as_("verifier"),
+    )
     assert bad.status_code == 422 and bad.get_json()["error"]["field"] == "report_ids"
     created = field_.client.post("/api/v1/crises/quake/combined-assessments", json=body, headers=field_.as_("verifier"))
     assert created.status_code == 201, created.get_json()
@@ -194,28 +232,51 @@ def test_a_combined_assessment_links_its_sources_and_can_withdraw_them(app, fiel
 
 
 def test_combined_assessment_through_the_finder_and_the_form(app, field_, login, people):
-    ids = [field_.submit("Road blocked", "Rubble on the road to Pétion-Ville", sector="logistics", contact=f"+5093520000{n}",
-                         lat=HAITI[0] + 0.003 * n) for n in range(2)]
+    ids = [
+        field_.submit(
+            "Road blocked",
+            "Rubble on the road to Pétion-Ville",
+            sector="logistics",
+            contact=f"+5093520000{n}",
+            lat=HAITI[0] + 0.003 * n,
+        )
+        for n in range(2)
+    ]
     verifier = logged_in(app, login, people["verifier"])
     finder = verifier.get(f"/c/quake/related?report={ids[0]}&radius_km=5").get_data(as_text=True)
     assert f'name="ids" value="{ids[1]}"' in finder and f'name="ids" value="{ids[0]}"' in finder
     form = verifier.get(f"/c/quake/combine?ids={ids[0]}&ids={ids[1]}")
     assert form.status_code == 200 and 'name="title"' in form.get_data(as_text=True)
-    saved = verifier.post("/c/quake/combine", data={"ids": [str(i) for i in ids], "title": "Road to Pétion-Ville blocked",
-                                                    "description": "Confirmed by two drivers", "sector": "logistics",
-                                                    "lat": str(HAITI[0]), "lon": str(HAITI[1]), "withdraw_originals": "1"})
+    saved = verifier.post(
+        "/c/quake/combine",
+        data={
+            "ids": [str(i) for i in ids],
+            "title": "Road to Pétion-Ville blocked",
+            "description": "Confirmed by two drivers",
+            "sector": "logistics",
+            "lat": str(HAITI[0]),
+            "lon": str(HAITI[1]),
+            "withdraw_originals": "1",
+        },
+    )
     assert saved.status_code == 302
     new_id = int(saved.headers["Location"].rsplit("/", 1)[1])
     assert field_.report(new_id)["title"] == "Road to Pétion-Ville blocked"
     assert all(field_.report(i)["published"] is False for i in ids)
-    assert logged_in(app, login, people["volunteer"]).get(f"/c/quake/combine?ids={ids[0]}&ids={ids[1]}").status_code == 403
+    assert (
+        logged_in(app, login, people["volunteer"]).get(f"/c/quake/combine?ids={ids[0]}&ids={ids[1]}").status_code == 403
+    )
 
 
 def test_the_related_reports_finder(app, field_, login, people):
     centre = field_.submit("Clinic collapsed", "Delmas clinic", contact="+50935300001")
-    near = field_.submit("Clinic damaged", "Delmas clinic walls", lat=HAITI[0] + 0.05, contact="+50935300002")  # ~5.6 km
+    near = field_.submit(
+        "Clinic damaged", "Delmas clinic walls", lat=HAITI[0] + 0.05, contact="+50935300002"
+    )  # ~5.6 km
     far = field_.submit("Clinic burning", "Clinic fire", lat=HAITI[0] + 0.3, contact="+50935300003")  # ~33 km
-    other_sector = field_.submit("Water point", "Delmas water", sector="wash", lat=HAITI[0] + 0.01, contact="+50935300004")
+    other_sector = field_.submit(
+        "Water point", "Delmas water", sector="wash", lat=HAITI[0] + 0.01, contact="+50935300004"
+    )
     late = field_.submit("Clinic reopened", when="2010-02-20T10:00:00Z", lat=HAITI[0] + 0.02, contact="+50935300005")
     hidden = field_.submit("Unpublished clinic report", lat=HAITI[0] + 0.009, contact="+50935300006")
     field_.patch(hidden, published=False)
@@ -232,9 +293,17 @@ def test_the_related_reports_finder(app, field_, login, people):
     assert found(f"lat={HAITI[0]}&lon={HAITI[1]}&radius_km=1") == [centre]
     feature = field_.client.get(f"/api/v1/crises/quake/related?report={centre}").get_json()["features"][0]
     assert {"distance_km", "score", "admiralty"} <= feature["properties"].keys()
-    for bad, name in (("radius_km=0", "radius_km"), ("radius_km=101", "radius_km"), ("lat=18.5", "lat"), ("sector=x", "sector")):
-        response = field_.client.get(f"/api/v1/crises/quake/related?report={centre}&{bad}" if name != "lat"
-                                     else f"/api/v1/crises/quake/related?{bad}")
+    for bad, name in (
+        ("radius_km=0", "radius_km"),
+        ("radius_km=101", "radius_km"),
+        ("lat=18.5", "lat"),
+        ("sector=x", "sector"),
+    ):
+        response = field_.client.get(
+            f"/api/v1/crises/quake/related?report={centre}&{bad}"
+            if name != "lat"
+            else f"/api/v1/crises/quake/related?{bad}"
+        )
         assert response.status_code == 422 and response.get_json()["error"]["field"] == name, bad
     assert field_.client.get(f"/api/v1/crises/quake/related?report={hidden}").status_code == 404
     page = field_.client.get(f"/c/quake/related?report={centre}&radius_km=50")
@@ -248,15 +317,26 @@ def test_the_related_reports_finder(app, field_, login, people):
 
 
 def test_the_finder_measures_a_sensitive_report_from_its_public_place(field_):
-    secret = field_.submit("Safe house", "Women's shelter", sector="protection", sensitive=True, contact="+50935400001",
-                           lat=18.5432, lon=-72.3371)
+    secret = field_.submit(
+        "Safe house",
+        "Women's shelter",
+        sector="protection",
+        sensitive=True,
+        contact="+50935400001",
+        lat=18.5432,
+        lon=-72.3371,
+    )
     public = field_.client.get(f"/api/v1/reports/{secret}").get_json()
     shown_lon, shown_lat = public["geometry"]["coordinates"]
     assert (shown_lat, shown_lon) != (18.5432, -72.3371)
     tiny = "radius_km=1&sector=protection&lat=18.5432&lon=-72.3371"
     near_public = f"radius_km=1&sector=protection&lat={shown_lat}&lon={shown_lon}"
-    assert [f["id"] for f in field_.client.get(f"/api/v1/crises/quake/related?{near_public}").get_json()["features"]] == [secret]
+    assert [
+        f["id"] for f in field_.client.get(f"/api/v1/crises/quake/related?{near_public}").get_json()["features"]
+    ] == [secret]
     anonymous = field_.client.get(f"/api/v1/crises/quake/related?{tiny}").get_json()["features"]
-    verifier = field_.client.get(f"/api/v1/crises/quake/related?{tiny}", headers=field_.as_("verifier")).get_json()["features"]
+    verifier = field_.client.get(f"/api/v1/crises/quake/related?{tiny}", headers=field_.as_("verifier")).get_json()[
+        "features"
+    ]
     assert [f["id"] for f in verifier] == [secret]
     assert all(f["geometry"]["coordinates"] == [shown_lon, shown_lat] for f in anonymous)

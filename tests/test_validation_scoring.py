@@ -1,5 +1,6 @@
 """How the score behaves: corroboration, contradiction, track records with decay, resistance
 to manipulation, incremental updates, and `crisiswiki rescore` agreeing with them."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -62,13 +63,15 @@ def test_independent_sources_nearby_corroborate_and_the_same_source_does_not(fie
     assert "1 from the same source" in factor(field_.report(report), "corroboration")["sentence"]
 
 
-def _source_with_outcomes(field_, contact: str, outcome: str, count: int, when: str = "2010-01-12T12:00:00Z",
-                          lat: float = HAITI[0] + 1.0) -> list[int]:
+def _source_with_outcomes(
+    field_, contact: str, outcome: str, count: int, when: str = "2010-01-12T12:00:00Z", lat: float = HAITI[0] + 1.0
+) -> list[int]:
     """Reports of one source, far from everything else, verified or refuted by a coordinator."""
     ids = []
     for n in range(count):
-        report = field_.submit(f"Road report {n}", "Road to Jacmel", lat=lat + 0.3 * n, sector="logistics", when=when,
-                               contact=contact)
+        report = field_.submit(
+            f"Road report {n}", "Road to Jacmel", lat=lat + 0.3 * n, sector="logistics", when=when, contact=contact
+        )
         field_.patch(report, status=outcome)
         ids.append(report)
     return ids
@@ -100,13 +103,28 @@ def test_refuted_and_contradicting_reports_lower_the_score(field_):
     assert factor(refuted, "contradiction")["delta_log_odds"] < 0
     assert "1 similar report(s) nearby were refuted" in factor(refuted, "contradiction")["sentence"]
 
-    road = field_.submit("Route de Frères open", "The road at Frères is open to trucks", lat=HAITI[0] - FAR, sector="logistics",
-                         contact="+50931000032")
+    road = field_.submit(
+        "Route de Frères open",
+        "The road at Frères is open to trucks",
+        lat=HAITI[0] - FAR,
+        sector="logistics",
+        contact="+50931000032",
+    )
     open_alone = field_.score(road)
-    field_.submit("Route de Frères closed", "The road at Frères is closed to trucks", lat=HAITI[0] - FAR + 0.01,
-                  sector="logistics", contact="+50931000033")
-    field_.submit("Route de Frères not passable", "Frères road to trucks: not passable", lat=HAITI[0] - FAR - 0.01,
-                  sector="logistics", who="volunteer")
+    field_.submit(
+        "Route de Frères closed",
+        "The road at Frères is closed to trucks",
+        lat=HAITI[0] - FAR + 0.01,
+        sector="logistics",
+        contact="+50931000033",
+    )
+    field_.submit(
+        "Route de Frères not passable",
+        "Frères road to trucks: not passable",
+        lat=HAITI[0] - FAR - 0.01,
+        sector="logistics",
+        who="volunteer",
+    )
     contradicted = field_.report(road)
     assert contradicted["score"] < open_alone
     assert "2 say the opposite" in factor(contradicted, "contradiction")["sentence"]
@@ -114,10 +132,17 @@ def test_refuted_and_contradicting_reports_lower_the_score(field_):
 
 def test_verified_outcomes_teach_the_source_reliability_to_its_later_reports(field_):
     contact = "+50931000040"
-    earlier = field_.submit("Food distribution", "Distribution at the stadium", sector="food", contact=contact,
-                            when="2010-01-13T08:00:00Z")
-    later = field_.submit("Water truck arrived", "Water truck at Carrefour", lat=HAITI[0] + FAR, sector="wash",
-                          contact=contact, when="2010-01-15T08:00:00Z")
+    earlier = field_.submit(
+        "Food distribution", "Distribution at the stadium", sector="food", contact=contact, when="2010-01-13T08:00:00Z"
+    )
+    later = field_.submit(
+        "Water truck arrived",
+        "Water truck at Carrefour",
+        lat=HAITI[0] + FAR,
+        sector="wash",
+        contact=contact,
+        when="2010-01-15T08:00:00Z",
+    )
     assert state(field_.report(later)) == "not_assessed"  # a first-time source: nothing known yet
     field_.patch(earlier, status="verified")
     learned = field_.report(later)
@@ -133,13 +158,27 @@ def test_old_outcomes_count_less_than_recent_ones(app_config, field_, runner):
     recent, old = "+50931000050", "+50931000051"
     _source_with_outcomes(field_, recent, "verified", 2, when="2010-03-01T12:00:00Z")
     _source_with_outcomes(field_, old, "verified", 2, when="2009-10-01T12:00:00Z", lat=HAITI[0] - 1.0)
-    a = field_.submit("Camp flooded", "Camp at Champ de Mars flooded", sector="cccm", contact=recent, when="2010-03-02T12:00:00Z")
-    b = field_.submit("Camp flooded", "Camp at Champ de Mars flooded", sector="cccm", contact=old, lat=HAITI[0] + FAR,
-                      when="2010-03-02T12:00:00Z")
+    a = field_.submit(
+        "Camp flooded", "Camp at Champ de Mars flooded", sector="cccm", contact=recent, when="2010-03-02T12:00:00Z"
+    )
+    b = field_.submit(
+        "Camp flooded",
+        "Camp at Champ de Mars flooded",
+        sector="cccm",
+        contact=old,
+        lat=HAITI[0] + FAR,
+        when="2010-03-02T12:00:00Z",
+    )
     assert field_.score(a) > field_.score(b)
     assert factor(field_.report(b), "source")["delta_log_odds"] > 0  # old outcomes still count, for less
-    assert field_.score(field_.submit("Camp flooded", sector="cccm", lat=HAITI[0] - FAR, contact="+50931000052",
-                                      when="2010-03-02T12:00:00Z")) is None  # no outcomes at all: no score
+    assert (
+        field_.score(
+            field_.submit(
+                "Camp flooded", sector="cccm", lat=HAITI[0] - FAR, contact="+50931000052", when="2010-03-02T12:00:00Z"
+            )
+        )
+        is None
+    )  # no outcomes at all: no score
     # With a half-life of 30 000 days, five months make no difference.
     slow = create_app({**app_config, "VALIDATION_HALF_LIFE_DAYS": 30000})
     assert slow.test_cli_runner().invoke(args=["rescore", "--quiet"]).exit_code == 0
@@ -151,19 +190,35 @@ def test_old_outcomes_count_less_than_recent_ones(app_config, field_, runner):
 def test_fifty_new_anonymous_sources_do_not_outweigh_one_established_source(field_):
     established = "+50931000060"
     _source_with_outcomes(field_, established, "verified", 5, when="2010-01-12T12:00:00Z")
-    trusted = field_.submit("Bridge at Léogâne standing", "The Léogâne bridge is standing", lat=HAITI[0] - FAR,
-                            sector="logistics", contact=established)
+    trusted = field_.submit(
+        "Bridge at Léogâne standing",
+        "The Léogâne bridge is standing",
+        lat=HAITI[0] - FAR,
+        sector="logistics",
+        contact=established,
+    )
     false_claim = ("Bridge at Carrefour collapsed", "The Carrefour bridge collapsed, do not go")
-    burst = [field_.submit(*false_claim, lat=HAITI[0] + 0.001 * (n % 7), lon=HAITI[1] + 0.001 * (n // 7), sector="logistics",
-                           contact=f"+5093900{n:04d}" if n % 2 else None)
-             for n in range(50)]
+    burst = [
+        field_.submit(
+            *false_claim,
+            lat=HAITI[0] + 0.001 * (n % 7),
+            lon=HAITI[1] + 0.001 * (n // 7),
+            sector="logistics",
+            contact=f"+5093900{n:04d}" if n % 2 else None,
+        )
+        for n in range(50)
+    ]
     scores = [field_.score(report) for report in burst]
     assert max(scores) < field_.score(trusted)
     sample = field_.report(burst[-1])
     assert factor(sample, "corroboration")["value"] == 1  # all of them together: one weak voice
-    assert "20 report(s) from new sources counted together" in factor(sample, "corroboration")["sentence"]  # the nearest 20
+    assert (
+        "20 report(s) from new sources counted together" in factor(sample, "corroboration")["sentence"]
+    )  # the nearest 20
     # One person sending it fifty times is not corroboration at all.
-    repeated = [field_.submit(*false_claim, lat=HAITI[0] + FAR, sector="logistics", contact="+50931000061") for _ in range(5)]
+    repeated = [
+        field_.submit(*false_claim, lat=HAITI[0] + FAR, sector="logistics", contact="+50931000061") for _ in range(5)
+    ]
     alone = field_.report(repeated[0])
     assert alone["score"] is None and state(alone) == "not_assessed"
 
@@ -199,10 +254,18 @@ def _busy_crisis(field_) -> None:
     contacts = [f"+5093200{n:04d}" for n in range(6)]
     ids = []
     for n in range(24):
-        ids.append(field_.submit(f"{CLAIM[0]} {n % 3}", CLAIM[1] if n % 2 else "Clinic on Delmas is not open",
-                                 lat=HAITI[0] + 0.004 * (n % 5), lon=HAITI[1] + 0.004 * (n % 4),
-                                 sector=("health", "wash")[n % 7 == 0], contact=contacts[n % 6] if n % 4 else None,
-                                 who=("volunteer" if n % 9 == 0 else None), when=f"2010-01-{13 + n % 3}T{n % 24:02d}:00:00Z"))
+        ids.append(
+            field_.submit(
+                f"{CLAIM[0]} {n % 3}",
+                CLAIM[1] if n % 2 else "Clinic on Delmas is not open",
+                lat=HAITI[0] + 0.004 * (n % 5),
+                lon=HAITI[1] + 0.004 * (n % 4),
+                sector=("health", "wash")[n % 7 == 0],
+                contact=contacts[n % 6] if n % 4 else None,
+                who=("volunteer" if n % 9 == 0 else None),
+                when=f"2010-01-{13 + n % 3}T{n % 24:02d}:00:00Z",
+            )
+        )
     field_.grade(ids[1], "B", 2)
     field_.grade(ids[1], "D", 4, who="verifier2")
     field_.grade(ids[5], "A", 1)
@@ -265,9 +328,13 @@ def test_incremental_updates_keep_only_the_nearest_neighbours_like_a_rescore(app
         db.engine.dispose()
 
 
-TEXTS = [CLAIM, ("Delmas clinic open", "The clinic on Delmas is open"),
-         ("Delmas clinic not open", "The clinic on Delmas is not open"),
-         ("Water shortage Delmas", "No water at the Delmas camp"), ("Road blocked", "Road to Delmas blocked by rubble")]
+TEXTS = [
+    CLAIM,
+    ("Delmas clinic open", "The clinic on Delmas is open"),
+    ("Delmas clinic not open", "The clinic on Delmas is not open"),
+    ("Water shortage Delmas", "No water at the Delmas camp"),
+    ("Road blocked", "Road to Delmas blocked by rubble"),
+]
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -278,8 +345,14 @@ def test_random_sequences_of_events_end_where_a_rescore_does(app_config, field_,
     import random
 
     neighbours, budget, stale_batch = limits
-    app = create_app({**app_config, "VALIDATION_MAX_NEIGHBOURS": neighbours, "VALIDATION_CASCADE_LIMIT": budget,
-                      "VALIDATION_STALE_BATCH": stale_batch})
+    app = create_app(
+        {
+            **app_config,
+            "VALIDATION_MAX_NEIGHBOURS": neighbours,
+            "VALIDATION_CASCADE_LIMIT": budget,
+            "VALIDATION_STALE_BATCH": stale_batch,
+        }
+    )
     crowd = type(field_)(app.test_client(), field_.headers, field_.people)
     chance = random.Random(seed)
     contacts = [f"+50934{n:06d}" for n in range(5)] + [None, None]
@@ -287,24 +360,45 @@ def test_random_sequences_of_events_end_where_a_rescore_does(app_config, field_,
     for _step in range(60):
         roll = chance.random()
         if roll < 0.45 or len(ids) < 4:
-            ids.append(crowd.submit(*chance.choice(TEXTS), lat=HAITI[0] + chance.uniform(-0.05, 0.05),
-                                    lon=HAITI[1] + chance.uniform(-0.05, 0.05), sector=chance.choice(["health", "health", "wash"]),
-                                    contact=chance.choice(contacts), who=chance.choice([None, None, None, "volunteer", "volunteer2"]),
-                                    when=f"2010-01-{chance.randint(12, 16)}T{chance.randint(0, 23):02d}:00:00Z"))
+            ids.append(
+                crowd.submit(
+                    *chance.choice(TEXTS),
+                    lat=HAITI[0] + chance.uniform(-0.05, 0.05),
+                    lon=HAITI[1] + chance.uniform(-0.05, 0.05),
+                    sector=chance.choice(["health", "health", "wash"]),
+                    contact=chance.choice(contacts),
+                    who=chance.choice([None, None, None, "volunteer", "volunteer2"]),
+                    when=f"2010-01-{chance.randint(12, 16)}T{chance.randint(0, 23):02d}:00:00Z",
+                )
+            )
         elif roll < 0.6:
             crowd.patch(chance.choice(ids), status=chance.choice(["verified", "refuted", "under_review", "new"]))
         elif roll < 0.7:
-            crowd.patch(chance.choice(ids), geometry={"type": "Point", "coordinates": [
-                HAITI[1] + chance.uniform(-0.1, 0.1), HAITI[0] + chance.uniform(-0.1, 0.1)]})
+            crowd.patch(
+                chance.choice(ids),
+                geometry={
+                    "type": "Point",
+                    "coordinates": [HAITI[1] + chance.uniform(-0.1, 0.1), HAITI[0] + chance.uniform(-0.1, 0.1)],
+                },
+            )
         elif roll < 0.75:
             crowd.patch(chance.choice(ids), sector=chance.choice(["health", "wash"]))
         elif roll < 0.8:
-            crowd.patch(chance.choice(ids), occurred_at=f"2010-01-{chance.randint(12, 16)}T{chance.randint(0, 23):02d}:00:00Z")
+            crowd.patch(
+                chance.choice(ids), occurred_at=f"2010-01-{chance.randint(12, 16)}T{chance.randint(0, 23):02d}:00:00Z"
+            )
         elif roll < 0.85:
             crowd.patch(chance.choice(ids), description=chance.choice(TEXTS)[1])
         else:
-            assert crowd.grade(chance.choice(ids), chance.choice("ABCDEF"), chance.randint(1, 6),
-                               who=chance.choice(["verifier", "verifier2"])).status_code == 201
+            assert (
+                crowd.grade(
+                    chance.choice(ids),
+                    chance.choice("ABCDEF"),
+                    chance.randint(1, 6),
+                    who=chance.choice(["verifier", "verifier2"]),
+                ).status_code
+                == 201
+            )
     runner = app.test_cli_runner()
     assert runner.invoke(args=["rescore", "--stale"]).exit_code == 0
     incremental = crowd.scores()
@@ -343,16 +437,29 @@ def test_imported_reports_are_scored_with_their_outcomes(app_config, field_, peo
         db.engine.dispose()
 
 
-def test_new_reports_are_scored_after_their_response_and_wait_for_no_lock(app_config, field_, people, backend, database_url):
+def test_new_reports_are_scored_after_their_response_and_wait_for_no_lock(
+    app_config, field_, people, backend, database_url
+):
     """Intake first: the answer to a submission does not wait for the score; the score follows
     right after the response is sent, unless another writer holds SQLite's lock then, in which
     case a later pass (or `crisiswiki rescore --stale`) catches up."""
     first = field_.submit(*CLAIM, contact="+50937000001")
     assert "score_updated_at" in field_.report(first) and field_.score(first) is None  # scored: nothing known yet
-    response = field_.client.post("/api/v1/reports", json={
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [HAITI[1], HAITI[0] + 0.01]},
-        "properties": {"crisis": "quake", "title": CLAIM[0], "description": CLAIM[1], "sector": "health",
-                       "occurred_at": "2010-01-13T12:00:00Z", "source": {"contact": "+50937000002"}}})
+    response = field_.client.post(
+        "/api/v1/reports",
+        json={
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [HAITI[1], HAITI[0] + 0.01]},
+            "properties": {
+                "crisis": "quake",
+                "title": CLAIM[0],
+                "description": CLAIM[1],
+                "sector": "health",
+                "occurred_at": "2010-01-13T12:00:00Z",
+                "source": {"contact": "+50937000002"},
+            },
+        },
+    )
     assert response.status_code == 201 and "score_updated_at" not in response.get_json()["properties"]
     assert response.get_json()["properties"]["assessment"]["state"] == "not_assessed"
     waiting = response.get_json()["id"]
@@ -373,9 +480,19 @@ def test_new_reports_are_scored_after_their_response_and_wait_for_no_lock(app_co
 def test_rescore_stale_scores_reports_left_unscored(app_config, field_, people, runner):
     disabled = create_app({**app_config, "DISABLED_PLUGINS": ["validation"]})  # e.g. reports from before the plugin
     client = disabled.test_client()
-    unscored = client.post("/api/v1/reports", json={
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [HAITI[1], HAITI[0]]},
-        "properties": {"crisis": "quake", "title": CLAIM[0], "sector": "health", "occurred_at": "2010-01-13T12:00:00Z"}})
+    unscored = client.post(
+        "/api/v1/reports",
+        json={
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": [HAITI[1], HAITI[0]]},
+            "properties": {
+                "crisis": "quake",
+                "title": CLAIM[0],
+                "sector": "health",
+                "occurred_at": "2010-01-13T12:00:00Z",
+            },
+        },
+    )
     assert unscored.status_code == 201
     with disabled.app_context():
         db.engine.dispose()
@@ -395,10 +512,23 @@ def test_a_background_scorer_scores_new_reports_on_its_own(app_config, people, t
 
     served = create_app({**app_config, "VALIDATION_BACKGROUND_SCORING": "on", "VALIDATION_BACKGROUND_POLL_MS": 50})
     client = served.test_client()
-    ids = [client.post("/api/v1/reports", json={
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [HAITI[1], HAITI[0] + i * 0.001]},
-        "properties": {"crisis": "quake", "title": f"{CLAIM[0]} {i}", "sector": "health", "occurred_at": "2010-01-13T12:00:00Z",
-                       "source": {"contact": f"+5093700010{i}"}}}).get_json()["id"] for i in range(5)]
+    ids = [
+        client.post(
+            "/api/v1/reports",
+            json={
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [HAITI[1], HAITI[0] + i * 0.001]},
+                "properties": {
+                    "crisis": "quake",
+                    "title": f"{CLAIM[0]} {i}",
+                    "sector": "health",
+                    "occurred_at": "2010-01-13T12:00:00Z",
+                    "source": {"contact": f"+5093700010{i}"},
+                },
+            },
+        ).get_json()["id"]
+        for i in range(5)
+    ]
     scorer = served.extensions[background.EXTENSION]
     try:
         deadline = time.monotonic() + 30
@@ -424,9 +554,17 @@ def test_a_scoring_pass_scores_at_least_one_report_however_late(app_config, fiel
 
     disabled = create_app({**app_config, "DISABLED_PLUGINS": ["validation"]})
     client = disabled.test_client()
-    ids = [client.post("/api/v1/reports", json={
-        "type": "Feature", "geometry": {"type": "Point", "coordinates": [HAITI[1], HAITI[0]]},
-        "properties": {"crisis": "quake", "title": CLAIM[0], "sector": "health"}}).get_json()["id"] for _ in range(2)]
+    ids = [
+        client.post(
+            "/api/v1/reports",
+            json={
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [HAITI[1], HAITI[0]]},
+                "properties": {"crisis": "quake", "title": CLAIM[0], "sector": "health"},
+            },
+        ).get_json()["id"]
+        for _ in range(2)
+    ]
     with disabled.app_context():
         db.engine.dispose()
     app = field_.client.application

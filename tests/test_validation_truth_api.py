@@ -1,6 +1,7 @@
 """Structured claims through the HTTP surface, with the validation plugin loaded: recording a
 report's claims, the proposals truth discovery makes from them, who may do what, refusals, and
 what each viewer may see."""
+
 from __future__ import annotations
 
 import pytest
@@ -50,14 +51,20 @@ def subjects(client, **params) -> list[dict]:
 
 def test_a_verifier_records_a_key_figure_and_everyone_sees_the_proposal(app, client, crisis, verifier):
     report = submit(app, contact=CONTACT, name="Marie", occurred_at="2010-01-14T09:00:00Z")
-    response = claim(client, report, subject="HT0111", attribute="People displaced", value=12000, unit="people",
-                     as_of="2010-01-14")
+    response = claim(
+        client, report, subject="HT0111", attribute="People displaced", value=12000, unit="people", as_of="2010-01-14"
+    )
     assert response.status_code == 201
     body = response.get_json()
     assert body["created"] is True
     subject = body["subject"]
     assert (subject["subject"], subject["attribute"], subject["as_of"], subject["kind"], subject["unit"]) == (
-        "HT0111", "people_displaced", "2010-01-14", "numeric", "people")
+        "HT0111",
+        "people_displaced",
+        "2010-01-14",
+        "numeric",
+        "people",
+    )
     assert subject["proposed_value"] == 12000 and 0 < subject["confidence"] <= 1
     public = subjects(app.test_client())
     assert [s["proposed_value"] for s in public] == [12000]
@@ -79,7 +86,10 @@ def test_as_of_defaults_to_the_day_the_reported_event_happened(app, client, cris
 
 def test_claiming_again_replaces_the_reports_value(app, client, crisis, verifier):
     report = submit(app, contact=CONTACT)
-    assert claim(client, report, subject="Camp A", attribute="households", value=300, as_of="2010-01-20").status_code == 201
+    assert (
+        claim(client, report, subject="Camp A", attribute="households", value=300, as_of="2010-01-20").status_code
+        == 201
+    )
     again = claim(client, report, subject="Camp A", attribute="households", value=320, as_of="2010-01-20")
     assert again.status_code == 200 and again.get_json()["created"] is False
     [subject] = subjects(client)
@@ -113,15 +123,18 @@ def test_a_reliable_minority_outweighs_a_careless_majority(app, client, crisis, 
     assert bridge["proposed_value"] == "open" and bridge["confidence"] > 0.9
     reliability = {c["source"]["name"]: c["source_reliability"] for v in bridge["values"] for c in v["claims"]}
     assert min(reliability["R1"], reliability["R2"]) > max(reliability["U1"], reliability["U2"], reliability["U3"])
-    assert [s["proposed_value"] for s in subjects(client, attribute="road_status") if s["subject"] != "Bridge road"] == [
-        roads[j % 2] for j in range(8)]
+    assert [
+        s["proposed_value"] for s in subjects(client, attribute="road_status") if s["subject"] != "Bridge road"
+    ] == [roads[j % 2] for j in range(8)]
 
 
 def test_anonymous_reports_are_pooled_so_many_count_as_one(app, client, crisis, verifier):
     known = submit(app, contact=CONTACT, name="Marie")
     claim(client, known, subject="Pont Rouge", attribute="bridge_status", value="standing", as_of="2010-01-13")
     for _ in range(5):
-        claim(client, submit(app), subject="Pont Rouge", attribute="bridge_status", value="collapsed", as_of="2010-01-13")
+        claim(
+            client, submit(app), subject="Pont Rouge", attribute="bridge_status", value="collapsed", as_of="2010-01-13"
+        )
     [subject] = subjects(client)
     assert subject["proposed_value"] == "standing"
     collapsed = next(v for v in subject["values"] if v["value"] == "collapsed")
@@ -154,8 +167,9 @@ def test_a_report_merged_as_a_duplicate_stops_counting(app, client, crisis, make
     assert counted == {original: True, copy: False}
 
 
-@pytest.mark.parametrize(("role", "status"), [(None, 401), ("volunteer", 403), ("verifier", 201), ("coordinator", 201),
-                                              ("admin", 201)])
+@pytest.mark.parametrize(
+    ("role", "status"), [(None, 401), ("volunteer", 403), ("verifier", 201), ("coordinator", 201), ("admin", 201)]
+)
 def test_only_coordinators_verifiers_and_admins_record_claims(app, client, crisis, make_user, login, role, status):
     report = submit(app, contact=CONTACT)
     if role:
@@ -171,24 +185,27 @@ def test_a_volunteer_may_not_record_claims_even_on_their_own_report(app, client,
     assert claim(client, report, subject="X", attribute="road_status", value="open").status_code == 403
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"attribute": "road_status", "value": "open"}, "subject"),
-    ({"subject": "  ", "attribute": "road_status", "value": "open"}, "subject"),
-    ({"subject": "x" * 201, "attribute": "road_status", "value": "open"}, "subject"),
-    ({"subject": "RN2", "value": "open"}, "attribute"),
-    ({"subject": "RN2", "attribute": "road status!", "value": "open"}, "attribute"),
-    ({"subject": "RN2", "attribute": "road_status"}, "value"),
-    ({"subject": "RN2", "attribute": "road_status", "value": None}, "value"),
-    ({"subject": "RN2", "attribute": "road_status", "value": True}, "value"),
-    ({"subject": "RN2", "attribute": "road_status", "value": ["open"]}, "value"),
-    ({"subject": "RN2", "attribute": "road_status", "value": ""}, "value"),
-    ({"subject": "RN2", "attribute": "road_status", "value": "open", "unit": "km"}, "unit"),
-    ({"subject": "RN2", "attribute": "road_status", "value": "open", "unit": 3}, "unit"),
-    ({"subject": "RN2", "attribute": "road_status", "value": "open", "as_of": "15/01/2010"}, "as_of"),
-    ({"subject": "RN2", "attribute": "road_status", "value": "open", "as_of": "2999-01-01"}, "as_of"),
-    ({"subject": "RN2", "attribute": "road_status", "value": "open", "as_of": 20100115}, "as_of"),
-    ({"subject": "RN2", "attribute": "road_status", "value": "open", "source": "me"}, "source"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"attribute": "road_status", "value": "open"}, "subject"),
+        ({"subject": "  ", "attribute": "road_status", "value": "open"}, "subject"),
+        ({"subject": "x" * 201, "attribute": "road_status", "value": "open"}, "subject"),
+        ({"subject": "RN2", "value": "open"}, "attribute"),
+        ({"subject": "RN2", "attribute": "road status!", "value": "open"}, "attribute"),
+        ({"subject": "RN2", "attribute": "road_status"}, "value"),
+        ({"subject": "RN2", "attribute": "road_status", "value": None}, "value"),
+        ({"subject": "RN2", "attribute": "road_status", "value": True}, "value"),
+        ({"subject": "RN2", "attribute": "road_status", "value": ["open"]}, "value"),
+        ({"subject": "RN2", "attribute": "road_status", "value": ""}, "value"),
+        ({"subject": "RN2", "attribute": "road_status", "value": "open", "unit": "km"}, "unit"),
+        ({"subject": "RN2", "attribute": "road_status", "value": "open", "unit": 3}, "unit"),
+        ({"subject": "RN2", "attribute": "road_status", "value": "open", "as_of": "15/01/2010"}, "as_of"),
+        ({"subject": "RN2", "attribute": "road_status", "value": "open", "as_of": "2999-01-01"}, "as_of"),
+        ({"subject": "RN2", "attribute": "road_status", "value": "open", "as_of": 20100115}, "as_of"),
+        ({"subject": "RN2", "attribute": "road_status", "value": "open", "source": "me"}, "source"),
+    ],
+)
 def test_invalid_claims_are_refused_with_422_naming_the_field(app, client, crisis, verifier, body, field):
     report = submit(app)
     response = claim(client, report, **body)
@@ -226,12 +243,16 @@ def test_claims_are_listed_a_page_at_a_time(app, client, crisis, verifier):
     for n in range(5):
         claim(client, report, subject=f"Camp {n}", attribute="households", value=100 + n, as_of="2010-01-20")
     first = client.get("/api/v1/claims", query_string={"crisis": "quake", "limit": 3}).get_json()
-    second = client.get("/api/v1/claims", query_string={"crisis": "quake", "limit": 3, "cursor": first["next_cursor"]}).get_json()
+    second = client.get(
+        "/api/v1/claims", query_string={"crisis": "quake", "limit": 3, "cursor": first["next_cursor"]}
+    ).get_json()
     assert [s["subject"] for s in first["subjects"] + second["subjects"]] == [f"Camp {n}" for n in range(5)]
     assert second["next_cursor"] is None
 
 
-def test_source_contacts_never_appear_and_identities_only_for_verifiers(app, client, crisis, make_user, login, verifier):
+def test_source_contacts_never_appear_and_identities_only_for_verifiers(
+    app, client, crisis, make_user, login, verifier
+):
     report = submit(app, contact=CONTACT, name="Marie Joseph")
     created = claim(client, report, subject="HT0111", attribute="people_displaced", value=500, as_of="2010-01-14")
     assert CONTACT not in created.get_data(as_text=True)
@@ -244,7 +265,10 @@ def test_source_contacts_never_appear_and_identities_only_for_verifiers(app, cli
     for viewer in (app.test_client(), coordinator):
         text = viewer.get("/api/v1/claims?crisis=quake").get_data(as_text=True)
         assert CONTACT not in text and "Marie Joseph" not in text
-        assert "source" not in viewer.get("/api/v1/claims?crisis=quake").get_json()["subjects"][0]["values"][0]["claims"][0]
+        assert (
+            "source"
+            not in viewer.get("/api/v1/claims?crisis=quake").get_json()["subjects"][0]["values"][0]["claims"][0]
+        )
 
 
 def test_claims_on_unpublished_reports_are_hidden_from_the_public(app, client, crisis, make_user, login, verifier):

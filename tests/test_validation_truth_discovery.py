@@ -1,5 +1,6 @@
 """Truth discovery, the majority-vote baseline and their evaluation: small hand-made cases, a
 tiny fixture, and the smallest real benchmark set."""
+
 from __future__ import annotations
 
 import random
@@ -44,7 +45,9 @@ def test_a_reliable_minority_beats_an_unreliable_majority_once_reliabilities_are
     found = discover(claims)
     assert found.subjects["bridge road"].proposed == "open"
     assert found.subjects["bridge road"].confidence > 0.9
-    assert min(found.reliability["R1"], found.reliability["R2"]) > max(found.reliability[u] for u in ("U1", "U2", "U3", "U4"))
+    assert min(found.reliability["R1"], found.reliability["R2"]) > max(
+        found.reliability[u] for u in ("U1", "U2", "U3", "U4")
+    )
     assert all(found.subjects[f"road {j}"].proposed == ROADS[j % 3] for j in range(30))
 
 
@@ -59,7 +62,9 @@ def test_a_reliable_minority_wins_on_key_figures_too():
     for j in range(12):
         truth = 1000 * (j + 1)
         claims += [Claim(f"area {j}", "R1", truth * 1.01), Claim(f"area {j}", "R2", truth * 0.99)]
-        claims += [Claim(f"area {j}", u, truth * (0.2, 3.0, 7.0)[(i + j) % 3]) for i, u in enumerate(("U1", "U2", "U3"))]
+        claims += [
+            Claim(f"area {j}", u, truth * (0.2, 3.0, 7.0)[(i + j) % 3]) for i, u in enumerate(("U1", "U2", "U3"))
+        ]
     claims += [Claim("target", "R1", 12000), Claim("target", "R2", 12100)]
     claims += [Claim("target", u, 50000) for u in ("U1", "U2", "U3")]
     assert top(majority_vote(claims)["target"]) == 50000
@@ -99,7 +104,10 @@ def test_an_even_split_between_equal_sources_is_a_tie_with_no_proposal():
     assert estimate.proposed is None and estimate.probabilities == pytest.approx([0.5, 0.5])
     figures = discover([Claim("camp", "a", 100), Claim("camp", "b", 1000)]).subjects["camp"]
     assert figures.proposed is None and figures.confidence == pytest.approx(0.5)
-    assert majority_vote([Claim("road", "a", "open"), Claim("road", "b", "closed")])["road"] == {"open": 0.5, "closed": 0.5}
+    assert majority_vote([Claim("road", "a", "open"), Claim("road", "b", "closed")])["road"] == {
+        "open": 0.5,
+        "closed": 0.5,
+    }
 
 
 def test_figures_a_few_per_cent_apart_agree_rather_than_tie():
@@ -134,7 +142,12 @@ def test_claims_of_the_wrong_shape_are_refused():
 
 
 def test_accuracy_counts_ties_as_a_fraction_and_missing_estimates_as_wrong():
-    estimates = {"a": {"x": 0.7, "y": 0.3}, "b": {"x": 0.5, "y": 0.5}, "c": {"y": 1.0}, "d": {"x": 1 / 3, "y": 1 / 3, "z": 1 / 3}}
+    estimates = {
+        "a": {"x": 0.7, "y": 0.3},
+        "b": {"x": 0.5, "y": 0.5},
+        "c": {"y": 1.0},
+        "d": {"x": 1 / 3, "y": 1 / 3, "z": 1 / 3},
+    }
     truth = {"a": "x", "b": "y", "c": "x", "d": "z", "e": "x"}
     assert accuracy(estimates, truth) == pytest.approx((1 + 0.5 + 0 + 1 / 3 + 0) / 5)
     assert error_rate(estimates, truth) == pytest.approx(1 - (1 + 0.5 + 1 / 3) / 5)

@@ -1,6 +1,7 @@
 """The background worker (wiki/workers.py): jobs handed to it through the background_jobs hook
 run in one process of the deployment at a time, when woken or every poll, survive each other's
 failures, keep their lock between slices while they have work, and `crisiswiki worker` runs them."""
+
 from __future__ import annotations
 
 import threading
@@ -27,8 +28,11 @@ class Jobs:
 
     @hookimpl
     def background_jobs(self, app):
-        return [Job("counting", self.counting, poll_seconds=30.0), Job("flaky", self.flaky, poll_seconds=0.05),
-                Job("unavailable", self.unavailable, poll_seconds=0.05)]
+        return [
+            Job("counting", self.counting, poll_seconds=30.0),
+            Job("flaky", self.flaky, poll_seconds=0.05),
+            Job("unavailable", self.unavailable, poll_seconds=0.05),
+        ]
 
     def counting(self, deadline: float) -> float | None:
         with self.guard:
@@ -109,7 +113,9 @@ def test_the_worker_does_not_start_in_tests_or_where_a_worker_process_runs(app_c
 def test_one_process_at_a_time_does_a_job_and_keeps_it_while_it_has_work(app_config, jobs):
     """Two workers of one deployment (two server processes share the instance folder): the
     job's lock lets only one at a time into it, for as long as it has work."""
-    first, second = (Worker(_app(app_config, jobs), [Job("counting", jobs.counting, poll_seconds=0.01)]) for _ in range(2))
+    first, second = (
+        Worker(_app(app_config, jobs), [Job("counting", jobs.counting, poll_seconds=0.01)]) for _ in range(2)
+    )
     jobs.pending = 20
     threads = [threading.Thread(target=w.run_forever) for w in (first, second)]
     for thread in threads:
@@ -146,9 +152,17 @@ def test_the_search_index_is_a_job_of_the_worker(app, crisis, make_user, token_f
     worker = worker_for(app)
     assert [job.name for job in worker.jobs] == ["search"]
     token = token_for(make_user("volunteer"))
-    feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-72.5, 18.5]},
-               "properties": {"crisis": "quake", "title": "Bridge down", "description": "The bridge at Carrefour fell"}}
-    assert app.test_client().post("/api/v1/reports", json=feature, headers={"Authorization": f"Bearer {token}"}).status_code == 201
+    feature = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [-72.5, 18.5]},
+        "properties": {"crisis": "quake", "title": "Bridge down", "description": "The bridge at Carrefour fell"},
+    }
+    assert (
+        app.test_client()
+        .post("/api/v1/reports", json=feature, headers={"Authorization": f"Bearer {token}"})
+        .status_code
+        == 201
+    )
     assert app.test_client().get("/api/v1/search?q=carrefour").get_json()["total"] == 0
     worker.run_until_idle()
     assert app.test_client().get("/api/v1/search?q=carrefour").get_json()["total"] == 1

@@ -3,6 +3,7 @@
 `create_app()` builds the Flask application. Nothing happens at import time: configuration,
 extensions, blueprints and plugins are all set up inside the factory.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,6 +48,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
         configure_engine(app, db.engine)
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     from . import migrations  # noqa: F401  (adds the plugins' migration branches to Alembic)
+
     csrf.init_app(app)
     compress.init_app(app)
     login_manager.init_app(app)
@@ -76,7 +78,18 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     from .pages import bp as pages_bp
     from .reports import exports_bp, imports_bp, reports_bp
 
-    for blueprint in (auth_bp, crises_bp, pages_bp, media_bp, reports_bp, exports_bp, imports_bp, maps_bp, api_bp, mail_bp):
+    for blueprint in (
+        auth_bp,
+        crises_bp,
+        pages_bp,
+        media_bp,
+        reports_bp,
+        exports_bp,
+        imports_bp,
+        maps_bp,
+        api_bp,
+        mail_bp,
+    ):
         app.register_blueprint(blueprint)
 
     from .contact_log import init_contact_log

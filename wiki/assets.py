@@ -7,6 +7,7 @@ WhiteNoise serves as immutable for a year: a phone on a slow link downloads the 
 once, and a new release changes the name. The original names stay available (with short
 caching) for what refers to files by a fixed name, such as Leaflet's CSS pointing at its images.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -92,6 +93,9 @@ def init_assets(app: Flask) -> None:
             values["filename"] = files.get(values["filename"], values["filename"])
 
     app.wsgi_app = WhiteNoise(
-        app.wsgi_app, root=str(target), prefix="static/", max_age=3600,
+        app.wsgi_app,
+        root=str(target),
+        prefix="static/",
+        max_age=3600,
         immutable_file_test=lambda _path, url: bool(_HASHED.search(url)),
     )

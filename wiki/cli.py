@@ -1,5 +1,6 @@
 """The core's commands (`crisiswiki <command>`, also `flask --app wiki <command>`); the
 `crisiswiki` program itself is wiki.console."""
+
 from __future__ import annotations
 
 import secrets
@@ -81,8 +82,9 @@ def demo_login() -> None:
 @click.option("--email", default=None, help="For password reset mails.")
 @click.option("--token", is_flag=True, help="Also issue a personal API token (scope full) and print it.")
 @with_appcontext
-def create_user_command(username: str, role: str, password: str | None, display_name: str, email: str | None,
-                        token: bool) -> None:
+def create_user_command(
+    username: str, role: str, password: str | None, display_name: str, email: str | None, token: bool
+) -> None:
     """Create a user with a role: admin, coordinator, verifier or volunteer."""
     from .auth.accounts import create_user
     from .models import ApiToken

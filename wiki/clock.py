@@ -1,5 +1,6 @@
 """Time as crisiswiki keeps it: aware UTC datetimes in the database, ISO 8601 for people and
 programs."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime

@@ -1,5 +1,6 @@
 """Configuration: defaults, then the instance folder's config.py, then CRISISWIKI_* environment
 variables (and DATABASE_URL), then the test overrides passed to create_app()."""
+
 from __future__ import annotations
 
 import json
@@ -175,7 +176,7 @@ def normalise_database_url(url: str) -> str:
     """Accept the usual postgres:// spellings and pick the psycopg 3 driver."""
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
-            return "postgresql+psycopg://" + url[len(prefix):]
+            return "postgresql+psycopg://" + url[len(prefix) :]
     return url
 
 
@@ -189,8 +190,11 @@ def finalise(app: Flask) -> None:
     else:
         app.config["SQLALCHEMY_DATABASE_URI"] = normalise_database_url(app.config["SQLALCHEMY_DATABASE_URI"])
     if not app.config["MAX_CONTENT_LENGTH"]:
-        largest = max(app.config["ATTACHMENT_MAX_BYTES"], app.config["REPORT_PHOTO_MAX_BYTES"] * app.config["REPORT_MAX_PHOTOS"],
-                      app.config["IMPORT_MAX_BYTES"])
+        largest = max(
+            app.config["ATTACHMENT_MAX_BYTES"],
+            app.config["REPORT_PHOTO_MAX_BYTES"] * app.config["REPORT_MAX_PHOTOS"],
+            app.config["IMPORT_MAX_BYTES"],
+        )
         app.config["MAX_CONTENT_LENGTH"] = largest + 1024 * 1024  # plus the form fields around it
     if not app.config["UPLOAD_FOLDER"]:
         app.config["UPLOAD_FOLDER"] = str(instance / "uploads")

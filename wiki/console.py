@@ -1,5 +1,6 @@
 """The `crisiswiki` program: Flask's command group around create_app(), with every command the
 core (wiki.cli) and the plugins add."""
+
 from __future__ import annotations
 
 import click

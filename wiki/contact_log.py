@@ -6,6 +6,7 @@ write transaction of their own, so that reading a report never holds the write l
 records all the reports it will show in one INSERT ... SELECT before it streams
 (`record_listing`).
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, current_app, g, has_request_context, render_template, request
@@ -41,8 +42,17 @@ def flush(response: Response) -> Response:
         return response
     user_id, username = _who()
     now = utcnow()
-    rows = [{"user_id": user_id, "username": username, "report_id": report_id, "source_id": source_id,
-             "endpoint": request.endpoint or "", "created_at": now} for report_id, source_id in shown]
+    rows = [
+        {
+            "user_id": user_id,
+            "username": username,
+            "report_id": report_id,
+            "source_id": source_id,
+            "endpoint": request.endpoint or "",
+            "created_at": now,
+        }
+        for report_id, source_id in shown
+    ]
     try:
         db.session.rollback()  # the request's own work is committed (or was refused): start clean
         with write_transaction():
@@ -59,12 +69,25 @@ def record_listing(report_query: Select) -> None:
     request's own hooks have run."""
     user_id, username = _who()
     reports = report_query.order_by(None).limit(None).offset(None).subquery()
-    chosen = (select(literal(user_id), literal(username), reports.c.id, Source.id, literal(request.endpoint or ""), literal(utcnow()))
-              .select_from(reports).join(Source, Source.id == reports.c.source_id)
-              .where(Source.contact.is_not(None), Source.contact != ""))
+    chosen = (
+        select(
+            literal(user_id),
+            literal(username),
+            reports.c.id,
+            Source.id,
+            literal(request.endpoint or ""),
+            literal(utcnow()),
+        )
+        .select_from(reports)
+        .join(Source, Source.id == reports.c.source_id)
+        .where(Source.contact.is_not(None), Source.contact != "")
+    )
     with write_transaction():
-        db.session.execute(insert(ContactView).from_select(
-            ["user_id", "username", "report_id", "source_id", "endpoint", "created_at"], chosen))
+        db.session.execute(
+            insert(ContactView).from_select(
+                ["user_id", "username", "report_id", "source_id", "endpoint", "created_at"], chosen
+            )
+        )
     g.contacts_logged_in_bulk = True
 
 
@@ -86,9 +109,17 @@ def contacts_seen():
     more = len(rows) > PAGE_SIZE
     rows = rows[:PAGE_SIZE]
     shown = {row.report_id for row in rows if row.report_id}
-    titles = {row.id: row.title for row in db.session.execute(select(Report.id, Report.title).where(Report.id.in_(shown)))}
-    return render_template("admin/contacts_seen.html", rows=rows, titles=titles, report_id=report_id, username=username,
-                           next_before=rows[-1].id if more else None)
+    titles = {
+        row.id: row.title for row in db.session.execute(select(Report.id, Report.title).where(Report.id.in_(shown)))
+    }
+    return render_template(
+        "admin/contacts_seen.html",
+        rows=rows,
+        titles=titles,
+        report_id=report_id,
+        username=username,
+        next_before=rows[-1].id if more else None,
+    )
 
 
 def init_contact_log(app) -> None:

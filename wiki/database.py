@@ -17,6 +17,7 @@ several workers and threads) most of the time went to sleeping while the lock wa
 blocked flock() wakes the next writer the moment the lock is released, in any process. SQLite's
 busy timeout stays as the backstop for writers that do not go through it.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -45,7 +46,9 @@ IN_LIST_SIZE = 500  # ids per `IN (...)`: SQLite binds at most 32,766 parameters
 def chunked(items: Sequence[T], size: int = IN_LIST_SIZE) -> Iterator[Sequence[T]]:
     """`items` in slices of at most `size`, for IN lists and bulk statements."""
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
+
+
 # Ids and revision numbers are INTEGER columns: 32 bits on PostgreSQL.
 LARGEST_ID = 2**31 - 1
 
@@ -66,6 +69,8 @@ class IdConverter(IntegerConverter):
         if not fits_id(number):
             raise NotFound()
         return number
+
+
 _force_immediate: contextvars.ContextVar[bool] = contextvars.ContextVar("force_immediate", default=False)
 _reading_first: contextvars.ContextVar[bool] = contextvars.ContextVar("reading_first", default=False)
 

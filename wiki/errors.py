@@ -3,6 +3,7 @@
 Services raise these; `register_error_handlers` renders them as JSON for the API (and for
 clients that ask for JSON) and as an HTML page for the web UI.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -93,8 +94,12 @@ class EditConflict(Conflict):
 
     def __init__(self, page, base_revision, current_revision, attempted_body: str, merged_with_markers: str) -> None:
         super().__init__(
-            _("The page was changed by someone else since revision %(base)d; the current revision is %(current)d "
-              "and the changes overlap.", base=base_revision.number, current=current_revision.number),
+            _(
+                "The page was changed by someone else since revision %(base)d; the current revision is %(current)d "
+                "and the changes overlap.",
+                base=base_revision.number,
+                current=current_revision.number,
+            ),
             field="body",
         )
         self.page = page
@@ -138,7 +143,7 @@ def wants_json() -> bool:
 
 
 def _respond(status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
-    if wants_json():  # noqa: SIM108 (two short branches read better than one long line)
+    if wants_json():
         response = jsonify(payload)
     else:
         response = make_response(render_template("error.html", status=status, error=payload["error"]))
@@ -148,8 +153,16 @@ def _respond(status: int, payload: dict[str, Any], headers: dict[str, str] | Non
 
 
 _HTTP_CODES = {
-    400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    409: "conflict", 413: "too_large", 415: "unsupported_media_type", 422: "invalid", 429: "rate_limited",
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "rate_limited",
 }
 
 
@@ -173,8 +186,10 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf(error: CSRFError):
-        message = _("The form's security token is missing or stale (%(reason)s). Reload the page and try again.",
-                    reason=error.description)
+        message = _(
+            "The form's security token is missing or stale (%(reason)s). Reload the page and try again.",
+            reason=error.description,
+        )
         return _respond(400, {"error": {"code": "csrf", "message": message}})
 
     @app.errorhandler(HTTPException)

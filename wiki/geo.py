@@ -1,6 +1,7 @@
 """Geometry on the sphere that the core and plugins share: distances, the lat/lon box around a
 circle (for indexed queries), and the grid cell a sensitive place is shown as. Pure functions
 of degrees and kilometres, no database."""
+
 from __future__ import annotations
 
 import math

@@ -12,6 +12,7 @@ filtering queries, handing jobs to the worker) fail loudly: a plugin that cannot
 up, or a filter that cannot be applied, must not pass unnoticed. Set CRISISWIKI_TRACE_HOOKS=1
 to log every call. The toolkit a plugin may use is described in docs/plugins.md.
 """
+
 from __future__ import annotations
 
 import pluggy
@@ -144,8 +145,23 @@ def report_before_commit(report, changes):
 
 
 # Hooks whose failing implementations are logged and skipped (see the module docstring).
-ISOLATED = frozenset({
-    "page_saved", "page_deleted", "report_submitted", "report_updated", "reports_imported", "layer_saved",
-    "layer_deleted", "report_before_commit", "report_properties", "report_map_properties", "reports_listed",
-    "export_columns", "report_panels", "navigation_links", "openapi_paths", "report_search_fields",
-})
+ISOLATED = frozenset(
+    {
+        "page_saved",
+        "page_deleted",
+        "report_submitted",
+        "report_updated",
+        "reports_imported",
+        "layer_saved",
+        "layer_deleted",
+        "report_before_commit",
+        "report_properties",
+        "report_map_properties",
+        "reports_listed",
+        "export_columns",
+        "report_panels",
+        "navigation_links",
+        "openapi_paths",
+        "report_search_fields",
+    }
+)

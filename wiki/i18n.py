@@ -1,5 +1,6 @@
 """Languages: the user's choice (a cookie set by the language switcher), else the browser's
 Accept-Language, else English. Arabic pages are laid out right to left."""
+
 from __future__ import annotations
 
 import math

@@ -1,6 +1,7 @@
 """File locks between server processes: fcntl locks, which the kernel frees when the process
 holding one ends, however it ends (so a crashed worker never blocks the others). Used by the
 search writer and rebuilds, and by plugins' background workers."""
+
 from __future__ import annotations
 
 import fcntl

@@ -4,6 +4,7 @@ python-markdown renders (tables, fenced code, table of contents, footnotes, wiki
 bleach cleans the result against an allowlist, so whatever a person types, raw HTML included,
 cannot put script, event handlers, styles or dangerous URLs into a page.
 """
+
 from __future__ import annotations
 
 import re
@@ -19,16 +20,63 @@ from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 from markupsafe import escape
 
-ALLOWED_TAGS = frozenset({
-    "a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details", "div", "dl",
-    "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "img",
-    "ins", "kbd", "li", "mark", "ol", "p", "pre", "s", "small", "span", "strong", "sub",
-    "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
-})
+ALLOWED_TAGS = frozenset(
+    {
+        "a",
+        "abbr",
+        "b",
+        "blockquote",
+        "br",
+        "caption",
+        "code",
+        "dd",
+        "del",
+        "details",
+        "div",
+        "dl",
+        "dt",
+        "em",
+        "figcaption",
+        "figure",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "hr",
+        "i",
+        "img",
+        "ins",
+        "kbd",
+        "li",
+        "mark",
+        "ol",
+        "p",
+        "pre",
+        "s",
+        "small",
+        "span",
+        "strong",
+        "sub",
+        "summary",
+        "sup",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+    }
+)
 ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto", "tel"})
 # Classes that our own Markdown extensions emit; anything else is dropped so user HTML cannot
 # borrow the interface's classes (a fake login box, a hidden overlay).
-_CLASS_OK = re.compile(r"^(wikilink|new|toc|footnote|footnote-ref|footnote-backref|language-[\w+-]{1,30}|crisiswiki-map|map-error)$")
+_CLASS_OK = re.compile(
+    r"^(wikilink|new|toc|footnote|footnote-ref|footnote-backref|language-[\w+-]{1,30}|crisiswiki-map|map-error)$"
+)
 # Ids only from the table of contents ("h-...") and footnotes: no clobbering of the page's own ids.
 _ID_OK = re.compile(r"^(h-[\w-]{1,100}|fn:[\w-]{1,40}|fnref\d*:[\w-]{1,40})$")
 _ALIGN_OK = {"left", "right", "center"}
@@ -54,7 +102,9 @@ def _attribute_allowed(tag: str, name: str, value: str) -> bool:
     return False
 
 
-_cleaner = bleach.Cleaner(tags=ALLOWED_TAGS, attributes=_attribute_allowed, protocols=ALLOWED_PROTOCOLS, strip=True, strip_comments=True)
+_cleaner = bleach.Cleaner(
+    tags=ALLOWED_TAGS, attributes=_attribute_allowed, protocols=ALLOWED_PROTOCOLS, strip=True, strip_comments=True
+)
 
 _UNSAFE_SLUG_CHARS = re.compile(r"[#<>\[\]|{}/?%\\\"'`&+;=\x00-\x1f\x7f]")
 
@@ -121,7 +171,13 @@ def render_markdown(text: str, link_base: str = "") -> Rendered:
     """Render Markdown to sanitised HTML and list its wiki links."""
     md = markdown.Markdown(
         extensions=[
-            "tables", "fenced_code", "footnotes", "sane_lists", "def_list", "abbr", "toc",
+            "tables",
+            "fenced_code",
+            "footnotes",
+            "sane_lists",
+            "def_list",
+            "abbr",
+            "toc",
             WikiLinkExtension(link_base=link_base),
             *(factory() for factory in EXTRA_EXTENSIONS),
         ],

@@ -4,6 +4,7 @@ A plugin keeps its tables in its own migration directory (a branch with its own 
 names it through the `migration_directories` hook; `crisiswiki init-db` then upgrades every
 head, the core's and the plugins'.
 """
+
 from __future__ import annotations
 
 import logging

@@ -6,6 +6,7 @@ the trusted proxy saw, so this module only reads `request.remote_addr`. A client
 its own address with a forged X-Forwarded-For: ProxyFix takes the value the last trusted proxy
 appended, not the first one in the header.
 """
+
 from __future__ import annotations
 
 import ipaddress

@@ -2,6 +2,7 @@
 core uses its own hooks, so the contract is proven by the core's tests), the installed plugins
 of the `crisiswiki.plugins` entry-point group unless DISABLED_PLUGINS names them, and the extra
 plugin objects a test passes to create_app()."""
+
 from __future__ import annotations
 
 import logging

@@ -7,6 +7,7 @@ fails is logged and skipped, so it neither breaks the request (the change it was
 committed already) nor keeps the other plugins from being told. It wraps each such
 implementation when the plugin is registered. The core never imports a plugin by name.
 """
+
 from __future__ import annotations
 
 import functools
@@ -78,5 +79,6 @@ def implemented(hook_name: str) -> bool:
 
 def loaded_plugin_names() -> list[str]:
     pm = plugin_manager()
-    return sorted(name for name, plugin in pm.list_name_plugin()
-                  if plugin is not None and name and not name.startswith("wiki."))
+    return sorted(
+        name for name, plugin in pm.list_name_plugin() if plugin is not None and name and not name.startswith("wiki.")
+    )

@@ -6,6 +6,7 @@ per-process counters would let a client through N times the limit. The counters 
 in the database every worker (and every server on PostgreSQL) already shares: one upsert per
 counted event. Used for anonymous report submission and password reset requests.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,7 +33,9 @@ def _increment(key: str, window_seconds: int) -> tuple[int, int]:
     ).returning(RateLimitCounter.count)
     count = db.session.execute(statement).scalar_one()
     if count == 1:  # first hit of a new window: forget the finished windows of this key
-        db.session.execute(delete(RateLimitCounter).where(RateLimitCounter.key == key, RateLimitCounter.window < window))
+        db.session.execute(
+            delete(RateLimitCounter).where(RateLimitCounter.key == key, RateLimitCounter.window < window)
+        )
     return count, window + window_seconds - now
 
 

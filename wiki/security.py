@@ -9,6 +9,7 @@ same headers whoever answered it: Flask (pages, API, errors), the page cache tha
 before Flask, and WhiteNoise's static files. It runs inside ProxyFix, so "came over HTTPS"
 means what the trusted proxy said (X-Forwarded-Proto).
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -61,12 +62,32 @@ def content_security_policy(app: Flask) -> str:
 
 
 # The report form asks for the phone's location and camera; nothing asks for anything else.
-PERMISSIONS_POLICY = ", ".join([
-    "geolocation=(self)", "camera=(self)", "microphone=()", "accelerometer=()", "autoplay=()", "bluetooth=()",
-    "browsing-topics=()", "display-capture=()", "encrypted-media=()", "fullscreen=()", "gyroscope=()", "hid=()",
-    "idle-detection=()", "magnetometer=()", "midi=()", "payment=()", "picture-in-picture=()",
-    "publickey-credentials-get=()", "screen-wake-lock=()", "serial=()", "usb=()", "xr-spatial-tracking=()",
-])
+PERMISSIONS_POLICY = ", ".join(
+    [
+        "geolocation=(self)",
+        "camera=(self)",
+        "microphone=()",
+        "accelerometer=()",
+        "autoplay=()",
+        "bluetooth=()",
+        "browsing-topics=()",
+        "display-capture=()",
+        "encrypted-media=()",
+        "fullscreen=()",
+        "gyroscope=()",
+        "hid=()",
+        "idle-detection=()",
+        "magnetometer=()",
+        "midi=()",
+        "payment=()",
+        "picture-in-picture=()",
+        "publickey-credentials-get=()",
+        "screen-wake-lock=()",
+        "serial=()",
+        "usb=()",
+        "xr-spatial-tracking=()",
+    ]
+)
 
 
 def init_security(app: Flask) -> None:
@@ -139,7 +160,9 @@ class SecurityHeaders:
             if hsts and "strict-transport-security" not in present:
                 extra.append(("Strict-Transport-Security", f"max-age={hsts}"))
             if secure_cookies and "set-cookie" in present:
-                headers = [(name, _with_secure(value) if name.lower() == "set-cookie" else value) for name, value in headers]
+                headers = [
+                    (name, _with_secure(value) if name.lower() == "set-cookie" else value) for name, value in headers
+                ]
             return start_response(status, [*headers, *extra], exc_info)
 
         return self.wrapped(environ, start)

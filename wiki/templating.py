@@ -1,4 +1,5 @@
 """What every template can use: permissions, language, navigation, formatting."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -23,14 +24,18 @@ def init_templating(app: Flask) -> None:
             "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in app.config["LANGUAGES"]],
             "current_language": locale.language if locale else "en",
             "text_direction": text_direction(),
-            "crisis_links": lambda crisis, viewer: [link for links in plugins.call("navigation_links", crisis=crisis, viewer=viewer) for link in links],
+            "crisis_links": lambda crisis, viewer: [
+                link for links in plugins.call("navigation_links", crisis=crisis, viewer=viewer) for link in links
+            ],
         }
 
     # The medium style names the month in every language: CLDR's medium date is all digits in
     # Arabic (12/01/2010), and the yMMMd skeleton is the medium date elsewhere ("Jan 12, 2010",
     # "12 janv. 2010", "12 يناير 2010").
     def _medium_date(value: date) -> str:
-        return format_skeleton("yMMMd", to_user_timezone(value) if isinstance(value, datetime) else value, locale=get_locale())
+        return format_skeleton(
+            "yMMMd", to_user_timezone(value) if isinstance(value, datetime) else value, locale=get_locale()
+        )
 
     @app.template_filter("datetime")
     def _datetime(value: datetime | str | None, style: str = "medium") -> str:

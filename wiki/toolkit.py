@@ -3,6 +3,7 @@
 kept stable; anything else of the core may change behind it. docs/plugins.md explains each
 name with an example.
 """
+
 from __future__ import annotations
 
 from .auth.permissions import can, require

@@ -4,6 +4,7 @@ number, its parent, its author, the row's current revision), the comment of a re
 deletion. Each feature keeps what is its own: a page's merge of concurrent edits and its
 rendering (wiki.pages.revisions), a layer's GeoJSON checks (wiki.maps.layers).
 """
+
 from __future__ import annotations
 
 from typing import Any, TypeVar
@@ -34,8 +35,15 @@ def author_fields(author) -> dict[str, Any]:
 def append_revision(document, revision_model: type, parent, *, kind: str, comment: str, author, **content: Any):
     """Add the next revision of `document` (after `parent`, its current one) and make it current.
     `content` holds the revision's own columns, and its document (`page=...`, `layer=...`)."""
-    revision = revision_model(number=(parent.number + 1) if parent else 1, parent_id=parent.id if parent else None,
-                              kind=kind, comment=comment, created_at=utcnow(), **author_fields(author), **content)
+    revision = revision_model(
+        number=(parent.number + 1) if parent else 1,
+        parent_id=parent.id if parent else None,
+        kind=kind,
+        comment=comment,
+        created_at=utcnow(),
+        **author_fields(author),
+        **content,
+    )
     db.session.add(revision)
     db.session.flush()
     document.current_revision = revision

@@ -21,6 +21,7 @@ is written once:
   the admin area below level 1, photos (which can show the place), distances, map clusters.
 - The reporter sees their own report as they sent it.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from .geo import grid_cell_centre
 from .models import Report
 
 # -- who the viewer is ---------------------------------------------------------------------------
+
 
 def sees_unpublished(viewer) -> bool:
     return can("view_unpublished", viewer)
@@ -63,6 +65,7 @@ def is_reporter(report: Report, viewer) -> bool:
 
 
 # -- reports: do they exist for the viewer -------------------------------------------------------
+
 
 def report_visible(report: Report, viewer) -> bool:
     return bool(report.published) or sees_unpublished(viewer) or is_reporter(report, viewer)
@@ -92,6 +95,7 @@ def is_withdrawn(report: Report) -> bool:
 
 
 # -- reports: where they are -------------------------------------------------------------------
+
 
 def coarsen(lon: float, lat: float, grid_km: float | None = None) -> tuple[float, float]:
     """The centre of the grid cell (about SENSITIVE_GRID_KM on a side) that holds the point."""
@@ -125,8 +129,16 @@ class Place:
 def report_place(report: Report, viewer) -> Place:
     exact = shows_exact_location(report, viewer)
     if exact:
-        return Place(report.lon, report.lat, True, report.place_name, report.adm1_pcode, report.adm1_name,
-                     report.adm2_pcode, report.adm2_name)
+        return Place(
+            report.lon,
+            report.lat,
+            True,
+            report.place_name,
+            report.adm1_pcode,
+            report.adm1_name,
+            report.adm2_pcode,
+            report.adm2_name,
+        )
     lon, lat = stored_public_position(report)
     return Place(lon, lat, False, "", report.adm1_pcode, report.adm1_name, None, None)
 
@@ -151,6 +163,7 @@ def shows_photos(report: Report, viewer) -> bool:
 
 # -- reports: who sent them --------------------------------------------------------------------
 
+
 def source_details(report: Report, viewer) -> dict[str, Any] | None:
     """The source of `report` as `viewer` may see it, or None. Showing a contact is recorded."""
     if not (sees_contacts(viewer) or is_reporter(report, viewer)):
@@ -160,11 +173,18 @@ def source_details(report: Report, viewer) -> dict[str, Any] | None:
         from .contact_log import note_contact_shown
 
         note_contact_shown(report.id, source.id)
-    return {"id": source.id, "name": source.name, "contact": source.contact, "organisation": source.organisation,
-            "channel": source.channel, "user": source.user.username if source.user else None}
+    return {
+        "id": source.id,
+        "name": source.name,
+        "contact": source.contact,
+        "organisation": source.organisation,
+        "channel": source.channel,
+        "user": source.user.username if source.user else None,
+    }
 
 
 # -- other objects -------------------------------------------------------------------------------
+
 
 def page_visible(page, viewer) -> bool:
     """Deleted pages exist only for those who may restore them."""

@@ -1,6 +1,7 @@
 """The words for stored values shown to people: statuses, roles, revision kinds, token scopes,
 channels and sectors are kept in English in the data (they are matched on import and in the
 API) and shown in the reader's language (`label`, also a template global)."""
+
 from __future__ import annotations
 
 from flask_babel import gettext
@@ -10,15 +11,35 @@ from .models.reports import SECTORS
 
 # Stored values shown to people: statuses, roles, revision kinds, channels (sectors: SECTORS).
 LABELS: dict[str, dict[str, str]] = {
-    "status": {"new": N_("new"), "under_review": N_("under review"), "verified": N_("verified"),
-               "refuted": N_("refuted"), "duplicate": N_("duplicate"), "archived": N_("archived")},
-    "role": {"admin": N_("administrator"), "coordinator": N_("coordinator"), "verifier": N_("verifier"),
-             "volunteer": N_("volunteer")},
-    "kind": {"create": N_("created"), "edit": N_("edited"), "revert": N_("reverted"), "rename": N_("renamed"),
-             "merge": N_("merged")},
+    "status": {
+        "new": N_("new"),
+        "under_review": N_("under review"),
+        "verified": N_("verified"),
+        "refuted": N_("refuted"),
+        "duplicate": N_("duplicate"),
+        "archived": N_("archived"),
+    },
+    "role": {
+        "admin": N_("administrator"),
+        "coordinator": N_("coordinator"),
+        "verifier": N_("verifier"),
+        "volunteer": N_("volunteer"),
+    },
+    "kind": {
+        "create": N_("created"),
+        "edit": N_("edited"),
+        "revert": N_("reverted"),
+        "rename": N_("renamed"),
+        "merge": N_("merged"),
+    },
     "scope": {"full": N_("full"), "read": N_("read"), "submit": N_("submit")},  # of API tokens
-    "channel": {"web": N_("web form"), "api": N_("API"), "sms": N_("SMS"), "email": N_("e-mail"),
-                "import": N_("import")},
+    "channel": {
+        "web": N_("web form"),
+        "api": N_("API"),
+        "sms": N_("SMS"),
+        "email": N_("e-mail"),
+        "import": N_("import"),
+    },
 }
 
 

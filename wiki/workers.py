@@ -17,6 +17,7 @@ runs every job in turn, so a slow job delays the others by at most one slice. Ho
 when they have given it work (`wake("search")`); otherwise each job looks for work every
 `poll_seconds`.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -258,6 +259,7 @@ def init_workers(app: Flask) -> None:
     """Start the worker with each server process's first request, and add `crisiswiki worker`."""
     app.cli.add_command(worker_command)
     if runs_in_servers(app):
+
         @app.before_request
         def _start_worker() -> None:
             start_in_server(app)

@@ -70,6 +70,7 @@ an idle 2-core machine); save, short body: 1 client 12-21/s (p50 35-85 ms), 8 cl
 0.6-1.4 s CPU each. No failed saves. The issue's 26 views/s at p50 ~300 ms is what this set-up
 gives under that load; the parser cache in SQLite instead of APCu costs the same CPU per view.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -117,8 +118,19 @@ XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 # finish almost none (wrk's percentiles would then be empty), so searches run at least this long.
 SEARCH_MIN_SECONDS = 15
 SAVE_PAGES = 400  # the first 400 corpus pages take the saves (200 for 1 client, 200 for 8), as in bench/run.py
-PACKAGES = ["mediawiki", "apache2", "libapache2-mod-php", "php-cli", "php-sqlite3", "php-apcu", "php-intl",
-            "php-mbstring", "php-xml", "php-curl", "php-wikidiff2"]
+PACKAGES = [
+    "mediawiki",
+    "apache2",
+    "libapache2-mod-php",
+    "php-cli",
+    "php-sqlite3",
+    "php-apcu",
+    "php-intl",
+    "php-mbstring",
+    "php-xml",
+    "php-curl",
+    "php-wikidiff2",
+]
 SITE_NAME = "crisiswiki-bench-mediawiki"
 SITE_CONF = f"""# MediaWiki for the crisiswiki benchmark (bench/peer/mediawiki.py): loopback only.
 ServerName {HOST}
@@ -184,14 +196,24 @@ def log(message: str) -> None:
     print(f"[mediawiki {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def _run(command: list[str], *, user: str | None = None, check: bool = True, quiet: bool = False,
-         env: dict[str, str] | None = None, timeout: float | None = None) -> subprocess.CompletedProcess:
+def _run(
+    command: list[str],
+    *,
+    user: str | None = None,
+    check: bool = True,
+    quiet: bool = False,
+    env: dict[str, str] | None = None,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess:
     if user:
         command = ["runuser", "-u", user, "--", *command]
-    result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False,
-                            timeout=timeout)
+    result = subprocess.run(
+        command, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=False, timeout=timeout
+    )
     if check and result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{' '.join(command)} failed ({result.returncode}):\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+        )
     if not quiet and result.stdout.strip():
         for line in result.stdout.strip().splitlines()[-5:]:
             log(f"  {line}")
@@ -219,10 +241,13 @@ def _systemd() -> bool:
 
 # --- install -------------------------------------------------------------------------------------
 
+
 def _missing_packages() -> list[str]:
     missing = []
     for package in PACKAGES:
-        result = subprocess.run(["dpkg-query", "-W", "-f", "${Status}", package], capture_output=True, text=True, check=False)
+        result = subprocess.run(
+            ["dpkg-query", "-W", "-f", "${Status}", package], capture_output=True, text=True, check=False
+        )
         if "install ok installed" not in result.stdout:
             missing.append(package)
     return missing
@@ -255,7 +280,7 @@ def _configure_apache() -> None:
 
 
 def _parser_cache() -> str:
-    """"accel" (APCu, the default) or "db" (SQLite's objectcache), as chosen at install."""
+    """ "accel" (APCu, the default) or "db" (SQLite's objectcache), as chosen at install."""
     try:
         return json.loads(INSTALL_CHOICES.read_text())["parser_cache"]
     except (OSError, ValueError, KeyError):
@@ -274,7 +299,7 @@ $wgMainCacheType = CACHE_ACCEL;
 $wgParserCacheType = {"CACHE_ACCEL" if parser_cache == "accel" else "CACHE_DB"};
 $wgMessageCacheType = CACHE_ACCEL;
 $wgSessionCacheType = CACHE_ACCEL;
-$wgCacheDirectory = "{DATA / 'cache'}";
+$wgCacheDirectory = "{DATA / "cache"}";
 $wgEnableSidebarCache = true;
 $wgUseFileCache = false;
 $wgJobRunRate = 0;
@@ -306,18 +331,46 @@ def _run_installer() -> None:
         LOCAL_SETTINGS.replace(LOCAL_SETTINGS.with_suffix(".php.bak"))
     shutil.rmtree(DATA, ignore_errors=True)
     (DATA / "cache").mkdir(parents=True)
-    credentials = {"admin": "Admin", "admin_password": secrets.token_urlsafe(18), "bot": BOT,
-                   "bot_password": secrets.token_urlsafe(18)}
+    credentials = {
+        "admin": "Admin",
+        "admin_password": secrets.token_urlsafe(18),
+        "bot": BOT,
+        "bot_password": secrets.token_urlsafe(18),
+    }
     confdir = Path(tempfile.mkdtemp(prefix="mw-install-"))
     _run(["chown", "-R", "www-data:www-data", str(DATA), str(confdir)], quiet=True)
     passfile = confdir / "pass"
     passfile.write_text(credentials["admin_password"])
     _run(["chown", "www-data", str(passfile)], quiet=True)
     try:
-        _run(["php", str(MW_IP / "maintenance" / "install.php"), "--dbtype", "sqlite", "--dbpath", str(DATA),
-              "--dbname", DB_NAME, "--server", BASE_URL, "--scriptpath", "", "--lang", "en", "--skins", "Vector",
-              "--passfile", str(passfile), "--confpath", str(confdir), "Crisis Bench", credentials["admin"]],
-             user="www-data", quiet=True)
+        _run(
+            [
+                "php",
+                str(MW_IP / "maintenance" / "install.php"),
+                "--dbtype",
+                "sqlite",
+                "--dbpath",
+                str(DATA),
+                "--dbname",
+                DB_NAME,
+                "--server",
+                BASE_URL,
+                "--scriptpath",
+                "",
+                "--lang",
+                "en",
+                "--skins",
+                "Vector",
+                "--passfile",
+                str(passfile),
+                "--confpath",
+                str(confdir),
+                "Crisis Bench",
+                credentials["admin"],
+            ],
+            user="www-data",
+            quiet=True,
+        )
         shutil.copy(confdir / "LocalSettings.php", BASE_SETTINGS)
     finally:
         shutil.rmtree(confdir, ignore_errors=True)
@@ -356,6 +409,7 @@ def install(parser_cache: str | None = None) -> None:
 
 # --- import --------------------------------------------------------------------------------------
 
+
 def _read_pages(corpus_dir: Path) -> list[dict]:
     with (Path(corpus_dir) / "pages.jsonl").open(encoding="utf-8") as handle:
         return [json.loads(line) for line in handle if line.strip()]
@@ -373,11 +427,13 @@ def _dump_xml(pages: list[dict], path: Path) -> None:
     with path.open("w", encoding="utf-8") as out:
         out.write('<mediawiki xmlns="http://www.mediawiki.org/xml/export-0.11/" version="0.11" xml:lang="en">\n')
         for page in pages:
-            out.write(f"<page><title>{_xml_text(page['title'])}</title><ns>0</ns><revision>"
-                      f"<timestamp>{stamp}</timestamp>"
-                      f"<contributor><username>{BOT}</username></contributor><comment>Imported for the benchmark</comment>"
-                      "<model>wikitext</model><format>text/x-wiki</format>"
-                      f'<text xml:space="preserve">{_xml_text(page["wikitext"])}</text></revision></page>\n')
+            out.write(
+                f"<page><title>{_xml_text(page['title'])}</title><ns>0</ns><revision>"
+                f"<timestamp>{stamp}</timestamp>"
+                f"<contributor><username>{BOT}</username></contributor><comment>Imported for the benchmark</comment>"
+                "<model>wikitext</model><format>text/x-wiki</format>"
+                f'<text xml:space="preserve">{_xml_text(page["wikitext"])}</text></revision></page>\n'
+            )
         out.write("</mediawiki>\n")
 
 
@@ -388,8 +444,17 @@ def run_jobs() -> None:
     for _ in range(500):
         if int(_maintenance("showJobs.php").stdout.strip() or 0) == 0:
             return
-        _run(["bash", "-c", 'ulimit -n "$(ulimit -Hn)"; exec php "$0" --quiet --maxjobs 1000',
-              str(MW_IP / "maintenance" / "runJobs.php")], user="www-data", quiet=True, timeout=3600)
+        _run(
+            [
+                "bash",
+                "-c",
+                'ulimit -n "$(ulimit -Hn)"; exec php "$0" --quiet --maxjobs 1000',
+                str(MW_IP / "maintenance" / "runJobs.php"),
+            ],
+            user="www-data",
+            quiet=True,
+            timeout=3600,
+        )
     raise RuntimeError("the job queue did not empty")
 
 
@@ -409,9 +474,13 @@ def import_pages(corpus_dir: Path | str = DEFAULT_CORPUS, force: bool = False) -
     _dump_xml(pages, dump)
     _run(["chown", "www-data:www-data", str(dump)], quiet=True)
     timings = {}
-    for name, script, args in (("import", "importDump.php", ["--quiet", str(dump)]), ("jobs", "runJobs.php", []),
-                               ("recentchanges", "rebuildrecentchanges.php", []), ("textindex", "rebuildtextindex.php", []),
-                               ("sitestats", "initSiteStats.php", ["--update"])):
+    for name, script, args in (
+        ("import", "importDump.php", ["--quiet", str(dump)]),
+        ("jobs", "runJobs.php", []),
+        ("recentchanges", "rebuildrecentchanges.php", []),
+        ("textindex", "rebuildtextindex.php", []),
+        ("sitestats", "initSiteStats.php", ["--update"]),
+    ):
         log(f"{script} {' '.join(args)}")
         started = time.perf_counter()
         if script == "runJobs.php":
@@ -428,6 +497,7 @@ def import_pages(corpus_dir: Path | str = DEFAULT_CORPUS, force: bool = False) -
 
 # --- the server ----------------------------------------------------------------------------------
 
+
 def _apache_pid() -> int | None:
     try:
         pid = int(Path("/var/run/apache2/apache2.pid").read_text().strip())
@@ -440,7 +510,9 @@ def _apache_pid() -> int | None:
 def answering() -> bool:
     """True when the MediaWiki API answers on 127.0.0.1:8081."""
     try:
-        reply = requests.get(f"{BASE_URL}/api.php", params={"action": "query", "meta": "siteinfo", "format": "json"}, timeout=10)
+        reply = requests.get(
+            f"{BASE_URL}/api.php", params={"action": "query", "meta": "siteinfo", "format": "json"}, timeout=10
+        )
         return reply.ok and "generator" in reply.json().get("query", {}).get("general", {})
     except (requests.RequestException, ValueError):
         return False
@@ -506,6 +578,7 @@ def available() -> bool:
 
 # --- workloads -----------------------------------------------------------------------------------
 
+
 def title_path(title: str) -> str:
     """A title as MediaWiki writes it in a URL (spaces as underscores, wfUrlencode's safe set)."""
     return "/index.php?title=" + urllib.parse.quote(title.replace(" ", "_"), safe=";@$!*(),/~:")
@@ -532,8 +605,14 @@ def warm(threads: int = 4) -> dict:
         for ok in pool.map(fetch, titles):
             failures += not ok
     elapsed = round(time.perf_counter() - started, 1)
-    result = {"pages": len(titles), "failures": failures, "seconds": elapsed, "apache_pid": _apache_pid(), "at": time.time(),
-              "parser_cache": _parser_cache()}
+    result = {
+        "pages": len(titles),
+        "failures": failures,
+        "seconds": elapsed,
+        "apache_pid": _apache_pid(),
+        "at": time.time(),
+        "parser_cache": _parser_cache(),
+    }
     if not failures:
         try:
             WARMED.write_text(json.dumps(result))
@@ -547,23 +626,43 @@ def _is_warm() -> bool:
     if not WARMED.exists():
         return False
     record = json.loads(WARMED.read_text())
-    same_cache = record.get("apache_pid") == _apache_pid() or record.get("parser_cache") == "db"  # APCu empties on restart
-    return same_cache and record.get("parser_cache") == _parser_cache() and time.time() - record.get("at", 0) < 12 * 3600
+    same_cache = (
+        record.get("apache_pid") == _apache_pid() or record.get("parser_cache") == "db"
+    )  # APCu empties on restart
+    return (
+        same_cache and record.get("parser_cache") == _parser_cache() and time.time() - record.get("at", 0) < 12 * 3600
+    )
 
 
 def login() -> tuple[str, str]:
     """Log BenchBot in (action=clientlogin); returns the Cookie header and the CSRF token."""
-    credentials = json.loads(_run(["sudo", "cat", str(CREDENTIALS)], quiet=True).stdout) if os.geteuid() else \
-        json.loads(CREDENTIALS.read_text())
+    credentials = (
+        json.loads(_run(["sudo", "cat", str(CREDENTIALS)], quiet=True).stdout)
+        if os.geteuid()
+        else json.loads(CREDENTIALS.read_text())
+    )
     session = requests.Session()
     api = f"{BASE_URL}/api.php"
-    token = session.get(api, params={"action": "query", "meta": "tokens", "type": "login", "format": "json"},
-                        timeout=30).json()["query"]["tokens"]["logintoken"]
-    reply = session.post(api, data={"action": "clientlogin", "username": credentials["bot"], "password": credentials["bot_password"],
-                                    "logintoken": token, "loginreturnurl": BASE_URL + "/", "format": "json"}, timeout=30).json()
+    token = session.get(
+        api, params={"action": "query", "meta": "tokens", "type": "login", "format": "json"}, timeout=30
+    ).json()["query"]["tokens"]["logintoken"]
+    reply = session.post(
+        api,
+        data={
+            "action": "clientlogin",
+            "username": credentials["bot"],
+            "password": credentials["bot_password"],
+            "logintoken": token,
+            "loginreturnurl": BASE_URL + "/",
+            "format": "json",
+        },
+        timeout=30,
+    ).json()
     if reply.get("clientlogin", {}).get("status") != "PASS":
         raise RuntimeError(f"MediaWiki login failed: {reply}")
-    csrf = session.get(api, params={"action": "query", "meta": "tokens", "format": "json"}, timeout=30).json()["query"]["tokens"]["csrftoken"]
+    csrf = session.get(api, params={"action": "query", "meta": "tokens", "format": "json"}, timeout=30).json()["query"][
+        "tokens"
+    ]["csrftoken"]
     cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
     return cookie, csrf
 
@@ -595,13 +694,17 @@ def _apache_cpu_seconds() -> float:
             stat = (entry / "stat").read_text()
         except OSError:
             continue
-        name, fields = stat[stat.index("(") + 1:stat.rindex(")")], stat[stat.rindex(")") + 2:].split()
+        name, fields = stat[stat.index("(") + 1 : stat.rindex(")")], stat[stat.rindex(")") + 2 :].split()
         if name == "apache2":
-            ticks += int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if entry.name == master else 0)
+            ticks += (
+                int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if entry.name == master else 0)
+            )
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def _measure(script: str, seconds: int, connections: int, threads: int, env: dict[str, str], timeout_s: int = 30) -> dict:
+def _measure(
+    script: str, seconds: int, connections: int, threads: int, env: dict[str, str], timeout_s: int = 30
+) -> dict:
     """wrk_runner.run, plus the server's CPU per request: Apache/PHP CPU seconds over the run
     (after the requests still in flight when wrk stops have finished) divided by the requests
     answered plus those in flight. On a machine shared with other work that figure stays put
@@ -619,8 +722,15 @@ def _measure(script: str, seconds: int, connections: int, threads: int, env: dic
     return result
 
 
-def run_workloads(corpus_dir: Path | str, seconds: int, connections_view: int, connections_save: int,
-                  connections_search: int, save_seconds: int | None = None, save_body: str = "short") -> dict:
+def run_workloads(
+    corpus_dir: Path | str,
+    seconds: int,
+    connections_view: int,
+    connections_save: int,
+    connections_search: int,
+    save_seconds: int | None = None,
+    save_body: str = "short",
+) -> dict:
     """Page views, page saves (1 client, then `connections_save`) and searches against MediaWiki."""
     if save_body not in ("short", "full"):
         raise ValueError("save_body is 'short' or 'full'")
@@ -637,32 +747,66 @@ def run_workloads(corpus_dir: Path | str, seconds: int, connections_view: int, c
     results: dict = {}
     inputs = Path(tempfile.mkdtemp(prefix="mediawiki-bench-"))  # wrk's input files (paths, pages to edit)
     try:
-        _workloads(results, inputs, view_titles, save_pages, corpus_dir, seconds, connections_view, connections_save,
-                   connections_search, save_seconds, save_body)
+        _workloads(
+            results,
+            inputs,
+            view_titles,
+            save_pages,
+            corpus_dir,
+            seconds,
+            connections_view,
+            connections_save,
+            connections_search,
+            save_seconds,
+            save_body,
+        )
     finally:
         shutil.rmtree(inputs, ignore_errors=True)
     results["versions"] = versions()
     cache = "APCu" if _parser_cache() == "accel" else "SQLite (CACHE_DB)"
-    results["settings"] = {"parser_cache": f"{cache}, warm", "opcache": "on, validate_timestamps=0", "apcu": "on, 512 MB",
-                           "database": "SQLite", "search": "SearchSqlite (FTS)", "save_body": save_body,
-                           "mpm": "prefork, 12-24 processes"}
+    results["settings"] = {
+        "parser_cache": f"{cache}, warm",
+        "opcache": "on, validate_timestamps=0",
+        "apcu": "on, 512 MB",
+        "database": "SQLite",
+        "search": "SearchSqlite (FTS)",
+        "save_body": save_body,
+        "mpm": "prefork, 12-24 processes",
+    }
     return results
 
 
-def _workloads(results: dict, inputs: Path, view_titles: list[str], save_pages: list[dict], corpus_dir: Path | str,
-               seconds: int, connections_view: int, connections_save: int, connections_search: int,
-               save_seconds: int | None, save_body: str) -> None:
+def _workloads(
+    results: dict,
+    inputs: Path,
+    view_titles: list[str],
+    save_pages: list[dict],
+    corpus_dir: Path | str,
+    seconds: int,
+    connections_view: int,
+    connections_save: int,
+    connections_search: int,
+    save_seconds: int | None,
+    save_body: str,
+) -> None:
     log(f"page view: {len(view_titles)} pages, {connections_view} connections, {seconds} s")
     view_paths = _write(inputs, "paths-view.txt", [title_path(title) for title in view_titles])
-    _measure("paths.lua", WARM_UP_SECONDS, connections_view, 2, {"WRK_PATHS": view_paths})  # not measured, as on our side
+    _measure(
+        "paths.lua", WARM_UP_SECONDS, connections_view, 2, {"WRK_PATHS": view_paths}
+    )  # not measured, as on our side
     results["page_view"] = _measure("paths.lua", seconds, connections_view, 2, {"WRK_PATHS": view_paths})
 
     cookie, csrf = login()
     half = len(save_pages) // 2
     for clients, pages in ((1, save_pages[:half]), (connections_save, save_pages[half:])):
         log(f"page save: {clients} client(s), {len(pages)} pages, {save_body} body")
-        env = {"WRK_PAGES": _write(inputs, f"edits-{clients}.txt", _edit_lines(pages, save_body)), "WRK_COOKIE": cookie,
-               "WRK_TOKEN": urllib.parse.quote_plus(csrf), "WRK_THREADS": str(clients), "WRK_BODY": save_body}
+        env = {
+            "WRK_PAGES": _write(inputs, f"edits-{clients}.txt", _edit_lines(pages, save_body)),
+            "WRK_COOKIE": cookie,
+            "WRK_TOKEN": urllib.parse.quote_plus(csrf),
+            "WRK_THREADS": str(clients),
+            "WRK_BODY": save_body,
+        }
         result = _measure("mediawiki_edit.lua", save_seconds or seconds, clients, clients, env)
         result["failed"] = sum(n for status, n in result["statuses"].items() if not 200 <= status < 300)
         results[f"page_save_{clients}"] = result
@@ -674,10 +818,17 @@ def _workloads(results: dict, inputs: Path, view_titles: list[str], save_pages: 
             queries.append(query)
     search_seconds = max(seconds, SEARCH_MIN_SECONDS)
     log(f"search: {len(queries)} queries, {connections_search} connections, {search_seconds} s")
-    search_paths = _write(inputs, "paths-search.txt",
-                          ["/index.php?" + urllib.parse.urlencode({"search": q, "fulltext": "1", "ns0": "1"}) for q in queries])
-    _measure("paths.lua", WARM_UP_SECONDS, connections_search, 2, {"WRK_PATHS": search_paths}, timeout_s=60)  # not measured
-    results["search"] = _measure("paths.lua", search_seconds, connections_search, 2, {"WRK_PATHS": search_paths}, timeout_s=60)
+    search_paths = _write(
+        inputs,
+        "paths-search.txt",
+        ["/index.php?" + urllib.parse.urlencode({"search": q, "fulltext": "1", "ns0": "1"}) for q in queries],
+    )
+    _measure(
+        "paths.lua", WARM_UP_SECONDS, connections_search, 2, {"WRK_PATHS": search_paths}, timeout_s=60
+    )  # not measured
+    results["search"] = _measure(
+        "paths.lua", search_seconds, connections_search, 2, {"WRK_PATHS": search_paths}, timeout_s=60
+    )
 
 
 def versions() -> dict:
@@ -689,19 +840,28 @@ def versions() -> dict:
 
     mediawiki = output(["dpkg-query", "-W", "-f", "${Version}", "mediawiki"]) or "not installed"
     try:
-        general = requests.get(f"{BASE_URL}/api.php", params={"action": "query", "meta": "siteinfo", "format": "json"},
-                               timeout=10).json()["query"]["general"]
+        general = requests.get(
+            f"{BASE_URL}/api.php", params={"action": "query", "meta": "siteinfo", "format": "json"}, timeout=10
+        ).json()["query"]["general"]
         mediawiki = f"{general['generator']} (Debian {mediawiki})"
     except (requests.RequestException, ValueError, KeyError):
         pass
     apache = output(["apache2", "-v"]).splitlines()
-    return {"mediawiki": mediawiki, "php": output(["php", "-r", "echo PHP_VERSION;"]),
-            "apache": apache[0].replace("Server version: ", "") if apache else "not found"}
+    return {
+        "mediawiki": mediawiki,
+        "php": output(["php", "-r", "echo PHP_VERSION;"]),
+        "apache": apache[0].replace("Server version: ", "") if apache else "not found",
+    }
 
 
 def status() -> dict:
-    return {"installed": LOCAL_SETTINGS.exists() and _installed_db(), "imported": IMPORTED.exists(),
-            "answering": answering(), "warm": _is_warm(), "url": BASE_URL}
+    return {
+        "installed": LOCAL_SETTINGS.exists() and _installed_db(),
+        "imported": IMPORTED.exists(),
+        "answering": answering(),
+        "warm": _is_warm(),
+        "url": BASE_URL,
+    }
 
 
 def main() -> None:
@@ -710,8 +870,11 @@ def main() -> None:
     parser.add_argument("--corpus", default=str(DEFAULT_CORPUS), help="corpus folder (bench/corpus.py's output)")
     parser.add_argument("--force", action="store_true", help="import again even if this corpus was imported")
     parser.add_argument("--seconds", type=int, default=10, help="seconds per workload (run)")
-    parser.add_argument("--parser-cache", choices=["accel", "db"], help="install: where the parser cache lives "
-                        "(APCu by default; db = SQLite's objectcache table)")
+    parser.add_argument(
+        "--parser-cache",
+        choices=["accel", "db"],
+        help="install: where the parser cache lives (APCu by default; db = SQLite's objectcache table)",
+    )
     parser.add_argument("--save-body", choices=["short", "full"], default="short", help="what each save sends (run)")
     args = parser.parse_args()
     if args.action == "install":

@@ -5,6 +5,7 @@ DISABLED_PLUGINS=["validation"]. The core never imports it: everything below is 
 implementation of a hook from wiki/hooks.py. Parts in sub-packages (truth discovery) are
 reached through `parts` (see its docstring for how a part hooks in).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -54,6 +55,7 @@ def init_app(app):
     from . import background
 
     if background.enabled(app):
+
         @app.before_request
         def _start_scorer() -> None:  # in each server process, after gunicorn forked it
             background.start(app)
@@ -138,8 +140,11 @@ def export_columns(viewer):
     if not can_see_scores(viewer):
         return None
     lookup = ScoreLookup()
-    return [("score", "#meta+score", lookup.score), ("admiralty", "#meta+x_admiralty", lookup.admiralty),
-            ("assessment", "#meta+x_assessment", lookup.assessment)]
+    return [
+        ("score", "#meta+score", lookup.score),
+        ("admiralty", "#meta+x_admiralty", lookup.admiralty),
+        ("assessment", "#meta+x_assessment", lookup.assessment),
+    ]
 
 
 @hookimpl
@@ -148,8 +153,10 @@ def navigation_links(crisis, viewer):
 
     links = []
     if can_assess(viewer):
-        links += [(_("Verify"), url_for("validation.queue", crisis_slug=crisis.slug)),
-                  (_("Related reports"), url_for("validation.related", crisis_slug=crisis.slug))]
+        links += [
+            (_("Verify"), url_for("validation.queue", crisis_slug=crisis.slug)),
+            (_("Related reports"), url_for("validation.related", crisis_slug=crisis.slug)),
+        ]
     for extra in parts.call("navigation_links", crisis=crisis, viewer=viewer):
         links += extra
     return links or None

@@ -1,6 +1,7 @@
 """Who may see what of the validation data. Grading is the verifiers' work (permission
 `assess_report`); a source's record is for verifiers and admins only (`view_source_record`);
 scores are shown to whoever VALIDATION_SCORES_VISIBLE_TO allows."""
+
 from __future__ import annotations
 
 from flask import current_app

@@ -1,4 +1,5 @@
 """The plugin's JSON API under /api/v1 (documented through the `openapi_paths` hook)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request, url_for
@@ -28,10 +29,16 @@ def _report(report_id: int) -> Report:
 
 
 def assessment_json(assessment: Assessment) -> dict:
-    return {"id": assessment.id, "report_id": assessment.report_id, "reliability": assessment.reliability,
-            "credibility": assessment.credibility, "code": assessment.code, "note": assessment.note,
-            "verifier": assessment.verifier.username if assessment.verifier else None,
-            "created_at": assessment.created_at.isoformat()}
+    return {
+        "id": assessment.id,
+        "report_id": assessment.report_id,
+        "reliability": assessment.reliability,
+        "credibility": assessment.credibility,
+        "code": assessment.code,
+        "note": assessment.note,
+        "verifier": assessment.verifier.username if assessment.verifier else None,
+        "created_at": assessment.created_at.isoformat(),
+    }
 
 
 @bp.post("/reports/<int:report_id>/assessments")
@@ -70,20 +77,42 @@ def related(crisis_slug: str):
     for distance, report, score in find_related(crisis, query, current_user):
         place = report_place(report, current_user)
         lon, lat = place.lon, place.lat
-        properties = {"id": report.id, "title": report.title, "sector": report.sector, "status": report.status,
-                      "distance_km": round(distance, 3),
-                      "occurred_at": (report.occurred_at or report.received_at).isoformat(),
-                      "url": url_for("reports.view", report_id=report.id, _external=True)}
+        properties = {
+            "id": report.id,
+            "title": report.title,
+            "sector": report.sector,
+            "status": report.status,
+            "distance_km": round(distance, 3),
+            "occurred_at": (report.occurred_at or report.received_at).isoformat(),
+            "url": url_for("reports.view", report_id=report.id, _external=True),
+        }
         if show_scores:
-            properties.update(score=round(score.score, 4) if score is not None and score.score is not None else None,
-                              admiralty=score.admiralty if score is not None else None,
-                              verdict=verdict(score.admiralty) if score is not None and score.admiralty else None,
-                              assessment=assessment(score))
-        features.append({"type": "Feature", "id": report.id, "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                         "properties": properties})
-    return jsonify({"type": "FeatureCollection", "features": features,
-                    "query": {"lat": query.lat, "lon": query.lon, "radius_km": query.radius_km,
-                              "report": query.around.id if query.around else None}})
+            properties.update(
+                score=round(score.score, 4) if score is not None and score.score is not None else None,
+                admiralty=score.admiralty if score is not None else None,
+                verdict=verdict(score.admiralty) if score is not None and score.admiralty else None,
+                assessment=assessment(score),
+            )
+        features.append(
+            {
+                "type": "Feature",
+                "id": report.id,
+                "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": properties,
+            }
+        )
+    return jsonify(
+        {
+            "type": "FeatureCollection",
+            "features": features,
+            "query": {
+                "lat": query.lat,
+                "lon": query.lon,
+                "radius_km": query.radius_km,
+                "report": query.around.id if query.around else None,
+            },
+        }
+    )
 
 
 @bp.post("/crises/<crisis_slug>/combined-assessments")
@@ -95,12 +124,16 @@ def post_combined(crisis_slug: str):
     if "report_ids" not in data:
         raise InvalidInput(_("Choose the reports to combine (report_ids)."), field="report_ids")
     combined = create_combined(crisis, data, current_user)
-    response = jsonify({"id": combined.id, "report_id": combined.report_id, "crisis": crisis.slug,
-                        "sources": [link.report_id for link in combined.sources],
-                        "withdrew_originals": combined.withdrew_originals,
-                        "report_url": url_for("api.get_report", report_id=combined.report_id, _external=True)})
+    response = jsonify(
+        {
+            "id": combined.id,
+            "report_id": combined.report_id,
+            "crisis": crisis.slug,
+            "sources": [link.report_id for link in combined.sources],
+            "withdrew_originals": combined.withdrew_originals,
+            "report_url": url_for("api.get_report", report_id=combined.report_id, _external=True),
+        }
+    )
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_report", report_id=combined.report_id, _external=True)
     return response
-
-

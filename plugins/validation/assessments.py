@@ -1,6 +1,7 @@
 """Verifiers' work: grading a report (an Admiralty code per verifier, history kept) and The
 Matrix's combined assessment (one report written from several, which may be withdrawn from
 public view to shield the people who sent them). One service behind the web forms and the API."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -31,18 +32,25 @@ def parse_grades(data: dict[str, Any]) -> tuple[str, int, str]:
     grades must be chosen: there is no default grading (F and 6 are choices too: "cannot be judged")."""
     reliability = data.get("reliability")
     if reliability is None or (isinstance(reliability, str) and not reliability.strip()):
-        raise InvalidInput(_("Choose the source reliability (reliability): A to F, F when it cannot be judged."),
-                           field="reliability")
+        raise InvalidInput(
+            _("Choose the source reliability (reliability): A to F, F when it cannot be judged."), field="reliability"
+        )
     if not isinstance(reliability, str) or reliability.strip().upper() not in RELIABILITY:
-        raise InvalidInput(_("reliability must be one of A, B, C, D, E or F (F: cannot be judged)."), field="reliability")
+        raise InvalidInput(
+            _("reliability must be one of A, B, C, D, E or F (F: cannot be judged)."), field="reliability"
+        )
     credibility = data.get("credibility")
     if credibility is None or (isinstance(credibility, str) and not credibility.strip()):
-        raise InvalidInput(_("Choose the credibility of the information (credibility): 1 to 6, 6 when it cannot be "
-                             "judged."), field="credibility")
+        raise InvalidInput(
+            _("Choose the credibility of the information (credibility): 1 to 6, 6 when it cannot be judged."),
+            field="credibility",
+        )
     if isinstance(credibility, str) and credibility.strip().isdigit():
         credibility = int(credibility.strip())
     if not isinstance(credibility, int) or isinstance(credibility, bool) or credibility not in CREDIBILITY:
-        raise InvalidInput(_("credibility must be a whole number from 1 to 6 (6: cannot be judged)."), field="credibility")
+        raise InvalidInput(
+            _("credibility must be a whole number from 1 to 6 (6: cannot be judged)."), field="credibility"
+        )
     note = data.get("note") or ""
     if not isinstance(note, str):
         raise InvalidInput(_("note must be text."), field="note")
@@ -55,8 +63,9 @@ def add_assessment(report: Report, data: dict[str, Any], user) -> Assessment:
     """Record `user`'s grading of `report`, then update the scores it affects."""
     require("assess_report", user)
     reliability, credibility, note = parse_grades(data)
-    assessment = Assessment(report_id=report.id, verifier_id=user.id, reliability=reliability, credibility=credibility,
-                            note=note)
+    assessment = Assessment(
+        report_id=report.id, verifier_id=user.id, reliability=reliability, credibility=credibility, note=note
+    )
     db.session.add(assessment)
     db.session.commit()
     updates.assessment_added(report.id, report.source_id)
@@ -65,8 +74,11 @@ def add_assessment(report: Report, data: dict[str, Any], user) -> Assessment:
 
 def assessments_of(report_id: int) -> list[Assessment]:
     """Every grading of the report, newest first (the history)."""
-    return db.session.scalars(select(Assessment).where(Assessment.report_id == report_id)
-                              .order_by(Assessment.created_at.desc(), Assessment.id.desc())).all()
+    return db.session.scalars(
+        select(Assessment)
+        .where(Assessment.report_id == report_id)
+        .order_by(Assessment.created_at.desc(), Assessment.id.desc())
+    ).all()
 
 
 def latest_codes(report_id: int) -> list[str]:
@@ -87,7 +99,9 @@ def parse_report_ids(value: Any) -> list[int]:
     except (TypeError, ValueError):
         raise InvalidInput(_("report_ids must be report numbers."), field="report_ids")
     if not all(fits_id(i) for i in ids):
-        raise InvalidInput(_("There is no report %(id)d.", id=next(i for i in ids if not fits_id(i))), field="report_ids")
+        raise InvalidInput(
+            _("There is no report %(id)d.", id=next(i for i in ids if not fits_id(i))), field="report_ids"
+        )
     if len(ids) < 2:
         raise InvalidInput(_("A combined assessment is made from at least two reports."), field="report_ids")
     if len(ids) > COMBINED_MAX:
@@ -133,17 +147,28 @@ def create_combined(crisis: Crisis, data: dict[str, Any], user) -> CombinedAsses
     if data.get("reliability") not in (None, "") or data.get("credibility") not in (None, ""):
         grading = parse_grades(data)
     geometry = data.get("geometry") or {"type": "Point", "coordinates": [defaults["lon"], defaults["lat"]]}
-    feature = {"type": "Feature", "geometry": geometry, "properties": {
-        "crisis": crisis.slug, "title": data.get("title"), "description": data.get("description"),
-        "sector": data.get("sector") or defaults["sector"], "place_name": data.get("place_name") or defaults["place_name"],
-        "occurred_at": data.get("occurred_at") or defaults["occurred_at"],
-        "sensitive": any(r.sensitive for r in reports),
-        "source": {"name": user.name, "channel": "web"},
-    }}
+    feature = {
+        "type": "Feature",
+        "geometry": geometry,
+        "properties": {
+            "crisis": crisis.slug,
+            "title": data.get("title"),
+            "description": data.get("description"),
+            "sector": data.get("sector") or defaults["sector"],
+            "place_name": data.get("place_name") or defaults["place_name"],
+            "occurred_at": data.get("occurred_at") or defaults["occurred_at"],
+            "sensitive": any(r.sensitive for r in reports),
+            "source": {"name": user.name, "channel": "web"},
+        },
+    }
     given = report_input_from_feature(feature, default_channel="web")
     report = submit_report(given, user, channel="web").report
-    combined = CombinedAssessment(report_id=report.id, verifier_id=user.id, withdrew_originals=withdraw,
-                                  sources=[CombinedSource(report_id=r.id) for r in reports])
+    combined = CombinedAssessment(
+        report_id=report.id,
+        verifier_id=user.id,
+        withdrew_originals=withdraw,
+        sources=[CombinedSource(report_id=r.id) for r in reports],
+    )
     db.session.add(combined)
     db.session.commit()
     if withdraw:
@@ -158,6 +183,10 @@ def create_combined(crisis: Crisis, data: dict[str, Any], user) -> CombinedAsses
 def combined_for(report_id: int) -> tuple[CombinedAssessment | None, list[CombinedAssessment]]:
     """(the combined assessment this report is, the combined assessments it is part of)."""
     own = db.session.scalar(select(CombinedAssessment).where(CombinedAssessment.report_id == report_id))
-    part_of = db.session.scalars(select(CombinedAssessment).join(CombinedSource)
-                                 .where(CombinedSource.report_id == report_id).order_by(CombinedAssessment.id)).all()
+    part_of = db.session.scalars(
+        select(CombinedAssessment)
+        .join(CombinedSource)
+        .where(CombinedSource.report_id == report_id)
+        .order_by(CombinedAssessment.id)
+    ).all()
     return own, list(part_of)

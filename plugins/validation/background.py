@@ -13,6 +13,7 @@ server finishes on its own (it used to wait for later requests to do it).
 Verifiers' actions (grades, status changes) are still scored at once, in their request: the
 person who acted expects to see the new score.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -81,7 +82,9 @@ class BackgroundScorer:
                             done = scoring_pass(time.monotonic() + self.slice) if scoring_needed() else 0
                             arriving = done and reports_arriving()
                         except Exception:
-                            log.exception("validation: background scoring failed; the reports stay unscored and are retried")
+                            log.exception(
+                                "validation: background scoring failed; the reports stay unscored and are retried"
+                            )
                             self._stop.wait(5)
                             break
                         finally:

@@ -1,5 +1,6 @@
 """The plugin's settings, with their defaults. Each can be set in instance/config.py, as a
 CRISISWIKI_<NAME> environment variable, or in the config passed to create_app()."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -18,6 +18,7 @@ letting several run at once only makes them queue on row locks (or deadlock) whi
 worker threads that intake needs. One scorer at a time, `wait=False` giving up at once, and
 commits without waiting for the WAL flush (synchronous_commit=off: derived data again).
 """
+
 from __future__ import annotations
 
 import contextvars

@@ -1,6 +1,7 @@
 """Scores in the CSV exports: #meta+score, the Admiralty code as #meta+x_admiralty (both left
 empty while there is no basis for them) and how far the report has been assessed as
 #meta+x_assessment (not_assessed, partly_assessed, assessed, graded)."""
+
 from __future__ import annotations
 
 from sqlalchemy import select
@@ -23,10 +24,12 @@ class ScoreLookup:
 
     def _get(self, report: Report) -> tuple[float | None, str | None, str] | None:
         if report.id not in self.cache:
-            rows = db.session.execute(select(ReportScore.report_id, ReportScore.score, ReportScore.admiralty,
-                                             ReportScore.assessment)
-                                      .where(ReportScore.report_id >= report.id).order_by(ReportScore.report_id)
-                                      .limit(PREFETCH)).all()
+            rows = db.session.execute(
+                select(ReportScore.report_id, ReportScore.score, ReportScore.admiralty, ReportScore.assessment)
+                .where(ReportScore.report_id >= report.id)
+                .order_by(ReportScore.report_id)
+                .limit(PREFETCH)
+            ).all()
             self.cache = {row.report_id: (row.score, row.admiralty, row.assessment) for row in rows}
             self.cache.setdefault(report.id, None)
         return self.cache[report.id]

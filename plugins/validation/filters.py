@@ -1,5 +1,6 @@
 """The `min_score` filter on report lists (API, exports, map, search), through `filter_reports`.
 Reports without a score (not yet assessed) are left out."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -28,4 +29,6 @@ def min_score_filter(params: Mapping[str, str], viewer) -> ColumnElement[bool] |
         raise Forbidden(_("Scores are not shown to you, so you cannot filter by them."))
     # A report with no score yet (nothing known of its source or its information) never passes,
     # whatever the threshold: min_score=0 lists the reports that have a score.
-    return Report.id.in_(select(ReportScore.report_id).where(ReportScore.score.is_not(None), ReportScore.score >= value))
+    return Report.id.in_(
+        select(ReportScore.report_id).where(ReportScore.score.is_not(None), ReportScore.score >= value)
+    )

@@ -4,6 +4,7 @@ a report, in a date range and a sector, nearest first, with their grades.
 It shows reports as the viewer may see them: unpublished ones only to those who may, and a
 sensitive report's distance measured from its public, coarsened place (so that the finder
 cannot be used to narrow down where it really is)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -49,7 +50,9 @@ def _number(args: Mapping[str, str], name: str, low: float, high: float, default
     except ValueError:
         raise InvalidInput(_("%(field)s must be a number.", field=name), field=name)
     if not low <= value <= high:
-        raise InvalidInput(_("%(field)s must lie between %(low)s and %(high)s.", field=name, low=low, high=high), field=name)
+        raise InvalidInput(
+            _("%(field)s must lie between %(low)s and %(high)s.", field=name, low=low, high=high), field=name
+        )
     return value
 
 
@@ -90,9 +93,12 @@ def find_related(crisis: Crisis, query: FinderQuery, viewer) -> list[tuple[float
     south, north, west, east = bounding_box(query.lat, query.lon, query.radius_km + slack)
     lon_clause = Report.lon.between(west, east) if west <= east else or_(Report.lon >= west, Report.lon <= east)
     moment = func.coalesce(Report.occurred_at, Report.received_at)
-    statement = (select(Report, ReportScore).outerjoin(ReportScore, ReportScore.report_id == Report.id)
-                 .options(selectinload(Report.source))
-                 .where(and_(Report.lat.between(south, north), lon_clause), Report.crisis_id == crisis.id))
+    statement = (
+        select(Report, ReportScore)
+        .outerjoin(ReportScore, ReportScore.report_id == Report.id)
+        .options(selectinload(Report.source))
+        .where(and_(Report.lat.between(south, north), lon_clause), Report.crisis_id == crisis.id)
+    )
     statement = visible_reports(statement, viewer)
     if query.sector:
         statement = statement.where(Report.sector == query.sector)

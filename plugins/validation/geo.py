@@ -1,4 +1,5 @@
 """Distances on the sphere, and the lat/lon box that holds a circle (for an indexed query)."""
+
 from __future__ import annotations
 
 import math

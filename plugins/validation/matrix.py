@@ -4,6 +4,7 @@ A report's grading is a pair: the source's reliability (A-F) and the information
 credibility (1-6), written "B2". The Matrix (ICT4Peace with Ushahidi, 2010) turned each pair
 into one of four verdicts; its table is kept here exactly.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,11 +14,19 @@ from flask_babel import lazy_gettext as _l
 RELIABILITY = ("A", "B", "C", "D", "E", "F")
 CREDIBILITY = (1, 2, 3, 4, 5, 6)
 RELIABILITY_NAMES = {
-    "A": _l("Completely reliable"), "B": _l("Usually reliable"), "C": _l("Fairly reliable"),
-    "D": _l("Not usually reliable"), "E": _l("Unreliable"), "F": _l("Reliability cannot be judged"),
+    "A": _l("Completely reliable"),
+    "B": _l("Usually reliable"),
+    "C": _l("Fairly reliable"),
+    "D": _l("Not usually reliable"),
+    "E": _l("Unreliable"),
+    "F": _l("Reliability cannot be judged"),
 }
 CREDIBILITY_NAMES = {
-    1: _l("Confirmed"), 2: _l("Probably true"), 3: _l("Possibly true"), 4: _l("Doubtful"), 5: _l("Improbable"),
+    1: _l("Confirmed"),
+    2: _l("Probably true"),
+    3: _l("Possibly true"),
+    4: _l("Doubtful"),
+    5: _l("Improbable"),
     6: _l("Truth cannot be judged"),
 }
 
@@ -31,8 +40,12 @@ GRID: dict[str, str] = {
     "F": "YYORRR",
 }
 VERDICTS = {"G": "accept", "Y": "tend_to_accept", "O": "tend_to_reject", "R": "reject"}
-VERDICT_NAMES = {"accept": _l("Accept"), "tend_to_accept": _l("Tend to accept"),
-                 "tend_to_reject": _l("Tend to reject"), "reject": _l("Reject")}
+VERDICT_NAMES = {
+    "accept": _l("Accept"),
+    "tend_to_accept": _l("Tend to accept"),
+    "tend_to_reject": _l("Tend to reject"),
+    "reject": _l("Reject"),
+}
 # A mark that says the verdict without colour (for people who cannot tell the colours apart).
 VERDICT_MARKS = {"accept": "++", "tend_to_accept": "+", "tend_to_reject": "−", "reject": "−−"}
 
@@ -72,8 +85,10 @@ def grid(selected: str | None, verifier_codes: list[str] = ()) -> list[list[Cell
     counts: dict[str, int] = {}
     for code in verifier_codes:
         counts[code] = counts.get(code, 0) + 1
-    return [[Cell(r, c, VERDICTS[GRID[r][c - 1]], f"{r}{c}" == selected, counts.get(f"{r}{c}", 0)) for c in CREDIBILITY]
-            for r in RELIABILITY]
+    return [
+        [Cell(r, c, VERDICTS[GRID[r][c - 1]], f"{r}{c}" == selected, counts.get(f"{r}{c}", 0)) for c in CREDIBILITY]
+        for r in RELIABILITY
+    ]
 
 
 UNKNOWN = "–"  # a part of the grading with no basis yet: never written as F or 6, which are verifiers' statements

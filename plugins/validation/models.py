@@ -10,6 +10,7 @@
 - `CombinedAssessment` and `CombinedSource`: The Matrix's "assessment", one report written by
   a verifier from several related reports, linked to them.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -113,14 +114,17 @@ class CombinedAssessment(db.Model):
 
     report: Mapped[Report] = relationship()
     verifier: Mapped[User | None] = relationship()
-    sources: Mapped[list[CombinedSource]] = relationship(cascade="all, delete-orphan", order_by="CombinedSource.report_id")
+    sources: Mapped[list[CombinedSource]] = relationship(
+        cascade="all, delete-orphan", order_by="CombinedSource.report_id"
+    )
 
 
 class CombinedSource(db.Model):
     __tablename__ = "validation_combined_sources"
 
-    assessment_id: Mapped[int] = mapped_column(ForeignKey("validation_combined_assessments.id", ondelete="CASCADE"),
-                                               primary_key=True)
+    assessment_id: Mapped[int] = mapped_column(
+        ForeignKey("validation_combined_assessments.id", ondelete="CASCADE"), primary_key=True
+    )
     report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), primary_key=True, index=True)
 
     report: Mapped[Report] = relationship()

@@ -1,4 +1,5 @@
 """The plugin's part of /api/v1/openapi.json."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -14,80 +15,166 @@ def _json(ref: str, description: str = "OK") -> dict[str, Any]:
 
 PATHS: dict[str, Any] = {
     "/api/v1/reports/{report_id}/assessments": {
-        "post": {"summary": "Grade a report (verifiers): source reliability A-F and credibility 1-6, The Matrix's grading",
-                 "parameters": [REPORT_ID],
-                 "requestBody": {"required": True, "content": {"application/json": {
-                     "schema": {"$ref": "#/components/schemas/AssessmentInput"}}}},
-                 "responses": {"201": _json("#/components/schemas/Assessment", "Saved; with the report's updated score"),
-                               "400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR, "413": ERROR, "415": ERROR,
-                               "422": ERROR}},
-        "get": {"summary": "Every grading of a report, newest first (verifiers)", "parameters": [REPORT_ID],
-                "responses": {"200": _json("#/components/schemas/AssessmentList"), "401": ERROR, "403": ERROR, "404": ERROR}},
+        "post": {
+            "summary": "Grade a report (verifiers): source reliability A-F and credibility 1-6, The Matrix's grading",
+            "parameters": [REPORT_ID],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AssessmentInput"}}},
+            },
+            "responses": {
+                "201": _json("#/components/schemas/Assessment", "Saved; with the report's updated score"),
+                "400": ERROR,
+                "401": ERROR,
+                "403": ERROR,
+                "404": ERROR,
+                "413": ERROR,
+                "415": ERROR,
+                "422": ERROR,
+            },
+        },
+        "get": {
+            "summary": "Every grading of a report, newest first (verifiers)",
+            "parameters": [REPORT_ID],
+            "responses": {
+                "200": _json("#/components/schemas/AssessmentList"),
+                "401": ERROR,
+                "403": ERROR,
+                "404": ERROR,
+            },
+        },
     },
     "/api/v1/sources/{source_id}/record": {
-        "get": {"summary": "A source's record: reports, outcomes, grades, reliability over time (verifiers and admins)",
-                "parameters": [{"name": "source_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-                "responses": {"200": _json("#/components/schemas/SourceRecord"), "401": ERROR, "403": ERROR, "404": ERROR}},
+        "get": {
+            "summary": "A source's record: reports, outcomes, grades, reliability over time (verifiers and admins)",
+            "parameters": [{"name": "source_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+            "responses": {"200": _json("#/components/schemas/SourceRecord"), "401": ERROR, "403": ERROR, "404": ERROR},
+        },
     },
     "/api/v1/crises/{crisis_slug}/related": {
-        "get": {"summary": "Related reports (The Matrix's finder): within a radius of a report or a point, nearest first",
-                "parameters": [
-                    CRISIS,
-                    {"name": "report", "in": "query", "schema": {"type": "integer"}, "description": "search around this report"},
-                    {"name": "lat", "in": "query", "schema": {"type": "number"}, "description": "or around this point"},
-                    {"name": "lon", "in": "query", "schema": {"type": "number"}},
-                    {"name": "radius_km", "in": "query", "schema": {"type": "number", "minimum": 1, "maximum": 100, "default": 20}},
-                    {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                    {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                    {"name": "sector", "in": "query", "schema": {"type": "string"}},
-                ],
-                "responses": {"200": {"description": "FeatureCollection with distance_km, score, admiralty, verdict and "
-                                                     "assessment on each feature (see ValidationProperties: null until there "
-                                                     "is a basis for them)"},
-                              "404": ERROR, "422": ERROR}},
+        "get": {
+            "summary": "Related reports (The Matrix's finder): within a radius of a report or a point, nearest first",
+            "parameters": [
+                CRISIS,
+                {
+                    "name": "report",
+                    "in": "query",
+                    "schema": {"type": "integer"},
+                    "description": "search around this report",
+                },
+                {"name": "lat", "in": "query", "schema": {"type": "number"}, "description": "or around this point"},
+                {"name": "lon", "in": "query", "schema": {"type": "number"}},
+                {
+                    "name": "radius_km",
+                    "in": "query",
+                    "schema": {"type": "number", "minimum": 1, "maximum": 100, "default": 20},
+                },
+                {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+                {"name": "sector", "in": "query", "schema": {"type": "string"}},
+            ],
+            "responses": {
+                "200": {
+                    "description": "FeatureCollection with distance_km, score, admiralty, verdict and "
+                    "assessment on each feature (see ValidationProperties: null until there "
+                    "is a basis for them)"
+                },
+                "404": ERROR,
+                "422": ERROR,
+            },
+        },
     },
     "/api/v1/crises/{crisis_slug}/combined-assessments": {
-        "post": {"summary": "Write one report from several related ones (verifiers); optionally withdraw the originals "
-                            "from public view",
-                 "parameters": [CRISIS],
-                 "requestBody": {"required": True, "content": {"application/json": {
-                     "schema": {"$ref": "#/components/schemas/CombinedAssessmentInput"}}}},
-                 "responses": {"201": _json("#/components/schemas/CombinedAssessment", "Created"), "400": ERROR,
-                               "401": ERROR, "403": ERROR, "404": ERROR, "415": ERROR, "422": ERROR}},
+        "post": {
+            "summary": "Write one report from several related ones (verifiers); optionally withdraw the originals "
+            "from public view",
+            "parameters": [CRISIS],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CombinedAssessmentInput"}}},
+            },
+            "responses": {
+                "201": _json("#/components/schemas/CombinedAssessment", "Created"),
+                "400": ERROR,
+                "401": ERROR,
+                "403": ERROR,
+                "404": ERROR,
+                "415": ERROR,
+                "422": ERROR,
+            },
+        },
     },
 }
 
-EXPLANATION = {"type": "array", "description": "With a score: the factors in the order they were added, their "
-               "delta_score adding up to the score. With no score: one entry, factor no_score, saying why there is none.",
-               "items": {"type": "object", "properties": {
-                   "factor": {"type": "string", "enum": ["base", "source", "status", "verifiers", "corroboration",
-                                                         "contradiction", "no_score"]},
-                   "name": {"type": "string"}, "value": {}, "delta_log_odds": {"type": "number"},
-                   "delta_score": {"type": "number",
-                                   "description": "change in the score when this factor was added (base: the starting score)"},
-                   "sentence": {"type": "string"}}}}
+EXPLANATION = {
+    "type": "array",
+    "description": "With a score: the factors in the order they were added, their "
+    "delta_score adding up to the score. With no score: one entry, factor no_score, saying why there is none.",
+    "items": {
+        "type": "object",
+        "properties": {
+            "factor": {
+                "type": "string",
+                "enum": ["base", "source", "status", "verifiers", "corroboration", "contradiction", "no_score"],
+            },
+            "name": {"type": "string"},
+            "value": {},
+            "delta_log_odds": {"type": "number"},
+            "delta_score": {
+                "type": "number",
+                "description": "change in the score when this factor was added (base: the starting score)",
+            },
+            "sentence": {"type": "string"},
+        },
+    },
+}
 
-ASSESSMENT_STATE = {"type": "object", "required": ["state", "reason"], "properties": {
-    "state": {"type": "string", "enum": ["not_assessed", "partly_assessed", "assessed", "graded"],
-              "description": "not_assessed: no verifier graded it and nothing is known of its source or its information "
-                             "(score, admiralty and verdict are null); partly_assessed: one part has a basis (a score, no "
-                             "verdict); assessed: both parts derived from evidence; graded: a verifier graded it"},
-    "reason": {"type": "string", "description": "why, in the reader's language (e.g. what is missing)"},
-    "reliability": {"type": ["string", "null"], "enum": ["A", "B", "C", "D", "E", "F", None],
-                    "description": "the source part of the grading; null while there is no basis for it (never F: F is "
-                                   "a verifier's \"cannot be judged\")"},
-    "credibility": {"type": ["integer", "null"], "minimum": 1, "maximum": 6,
-                    "description": "the information part; null while there is no basis for it (never 6 unless a verifier "
-                                   "said \"cannot be judged\")"}}}
+ASSESSMENT_STATE = {
+    "type": "object",
+    "required": ["state", "reason"],
+    "properties": {
+        "state": {
+            "type": "string",
+            "enum": ["not_assessed", "partly_assessed", "assessed", "graded"],
+            "description": "not_assessed: no verifier graded it and nothing is known of its source or its information "
+            "(score, admiralty and verdict are null); partly_assessed: one part has a basis (a score, no "
+            "verdict); assessed: both parts derived from evidence; graded: a verifier graded it",
+        },
+        "reason": {"type": "string", "description": "why, in the reader's language (e.g. what is missing)"},
+        "reliability": {
+            "type": ["string", "null"],
+            "enum": ["A", "B", "C", "D", "E", "F", None],
+            "description": "the source part of the grading; null while there is no basis for it (never F: F is "
+            'a verifier\'s "cannot be judged")',
+        },
+        "credibility": {
+            "type": ["integer", "null"],
+            "minimum": 1,
+            "maximum": 6,
+            "description": "the information part; null while there is no basis for it (never 6 unless a verifier "
+            'said "cannot be judged")',
+        },
+    },
+}
 
 VALIDATION_PROPERTIES = {
-    "score": {"type": ["number", "null"], "minimum": 0, "maximum": 1,
-              "description": "estimated probability that the report is accurate; null while nothing is known of its source "
-                             "or its information"},
-    "admiralty": {"type": ["string", "null"], "pattern": "^[A-F][1-6]$",
-                  "description": "the Admiralty grading, only when both parts have a basis (or a verifier graded it)"},
-    "verdict": {"type": ["string", "null"], "enum": ["accept", "tend_to_accept", "tend_to_reject", "reject", None],
-                "description": "The Matrix's verdict for the grading; null with no full grading"},
+    "score": {
+        "type": ["number", "null"],
+        "minimum": 0,
+        "maximum": 1,
+        "description": "estimated probability that the report is accurate; null while nothing is known of its source "
+        "or its information",
+    },
+    "admiralty": {
+        "type": ["string", "null"],
+        "pattern": "^[A-F][1-6]$",
+        "description": "the Admiralty grading, only when both parts have a basis (or a verifier graded it)",
+    },
+    "verdict": {
+        "type": ["string", "null"],
+        "enum": ["accept", "tend_to_accept", "tend_to_reject", "reject", None],
+        "description": "The Matrix's verdict for the grading; null with no full grading",
+    },
     "assessment": {"$ref": "#/components/schemas/AssessmentState"},
     "score_explanation": EXPLANATION,
     "score_stale": {"type": "boolean"},
@@ -95,53 +182,125 @@ VALIDATION_PROPERTIES = {
 }
 
 SCHEMAS: dict[str, Any] = {
-    "AssessmentInput": {"type": "object", "required": ["reliability", "credibility"], "properties": {
-        "reliability": {"type": "string", "enum": ["A", "B", "C", "D", "E", "F"], "description": "F: cannot be judged"},
-        "credibility": {"type": "integer", "minimum": 1, "maximum": 6, "description": "6: cannot be judged"},
-        "note": {"type": "string", "maxLength": 2000}}},
-    "Assessment": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "report_id": {"type": "integer"}, "reliability": {"type": "string"},
-        "credibility": {"type": "integer"}, "code": {"type": "string", "example": "B2"}, "note": {"type": "string"},
-        "verifier": {"type": ["string", "null"]}, "created_at": {"type": "string", "format": "date-time"},
-        **VALIDATION_PROPERTIES}},
+    "AssessmentInput": {
+        "type": "object",
+        "required": ["reliability", "credibility"],
+        "properties": {
+            "reliability": {
+                "type": "string",
+                "enum": ["A", "B", "C", "D", "E", "F"],
+                "description": "F: cannot be judged",
+            },
+            "credibility": {"type": "integer", "minimum": 1, "maximum": 6, "description": "6: cannot be judged"},
+            "note": {"type": "string", "maxLength": 2000},
+        },
+    },
+    "Assessment": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "report_id": {"type": "integer"},
+            "reliability": {"type": "string"},
+            "credibility": {"type": "integer"},
+            "code": {"type": "string", "example": "B2"},
+            "note": {"type": "string"},
+            "verifier": {"type": ["string", "null"]},
+            "created_at": {"type": "string", "format": "date-time"},
+            **VALIDATION_PROPERTIES,
+        },
+    },
     "AssessmentState": ASSESSMENT_STATE,
-    "ValidationProperties": {"type": "object", "description": "What the validation plugin adds to a report's properties "
-                             "(GET /api/v1/reports, the map's points, search results, GeoJSON exports) for those who may "
-                             "see scores; CSV exports have score (#meta+score), admiralty (#meta+x_admiralty) and "
-                             "assessment (#meta+x_assessment, the state), the first two empty while null.",
-                             "properties": VALIDATION_PROPERTIES},
-    "AssessmentList": {"type": "object", "properties": {
-        "assessments": {"type": "array", "items": {"$ref": "#/components/schemas/Assessment"}}}},
-    "SourceRecord": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "name": {"type": "string"}, "organisation": {"type": "string"}, "channel": {"type": "string"},
-        "has_account": {"type": "boolean"}, "reliability": {"type": "number"}, "prior": {"type": "number"},
-        "prior_basis": {"type": "string"}, "established": {"type": "boolean"},
-        "verified": {"type": "integer"}, "refuted": {"type": "integer"},
-        "reliability_over_time": {"type": "array", "items": {"type": "object"}},
-        "reports": {"type": "array", "items": {"type": "object", "properties": {
-            "id": {"type": "integer"}, "title": {"type": "string"}, "status": {"type": "string"}, "crisis": {"type": "string"},
-            "occurred_at": {"type": "string", "format": "date-time"}, "score": {"type": ["number", "null"]},
-            "admiralty": {"type": ["string", "null"]}, "assessment": ASSESSMENT_STATE["properties"]["state"],
-            "grades": {"type": "array", "items": {"type": "string"}}}}}}},
-    "CombinedAssessmentInput": {"type": "object", "required": ["report_ids", "title"], "properties": {
-        "report_ids": {"type": "array", "items": {"type": "integer"}, "minItems": 2},
-        "title": {"type": "string"}, "description": {"type": "string"}, "sector": {"type": "string"},
-        "place_name": {"type": "string"}, "occurred_at": {"type": "string", "format": "date-time"},
-        "geometry": {"type": "object", "description": "a Point; default: the centre of the originals"},
-        "withdraw_originals": {"type": "boolean", "default": False},
-        "reliability": {"type": "string"}, "credibility": {"type": "integer"}, "note": {"type": "string"}}},
-    "CombinedAssessment": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "report_id": {"type": "integer"}, "crisis": {"type": "string"},
-        "sources": {"type": "array", "items": {"type": "integer"}}, "withdrew_originals": {"type": "boolean"},
-        "report_url": {"type": "string"}}},
+    "ValidationProperties": {
+        "type": "object",
+        "description": "What the validation plugin adds to a report's properties "
+        "(GET /api/v1/reports, the map's points, search results, GeoJSON exports) for those who may "
+        "see scores; CSV exports have score (#meta+score), admiralty (#meta+x_admiralty) and "
+        "assessment (#meta+x_assessment, the state), the first two empty while null.",
+        "properties": VALIDATION_PROPERTIES,
+    },
+    "AssessmentList": {
+        "type": "object",
+        "properties": {"assessments": {"type": "array", "items": {"$ref": "#/components/schemas/Assessment"}}},
+    },
+    "SourceRecord": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "name": {"type": "string"},
+            "organisation": {"type": "string"},
+            "channel": {"type": "string"},
+            "has_account": {"type": "boolean"},
+            "reliability": {"type": "number"},
+            "prior": {"type": "number"},
+            "prior_basis": {"type": "string"},
+            "established": {"type": "boolean"},
+            "verified": {"type": "integer"},
+            "refuted": {"type": "integer"},
+            "reliability_over_time": {"type": "array", "items": {"type": "object"}},
+            "reports": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "integer"},
+                        "title": {"type": "string"},
+                        "status": {"type": "string"},
+                        "crisis": {"type": "string"},
+                        "occurred_at": {"type": "string", "format": "date-time"},
+                        "score": {"type": ["number", "null"]},
+                        "admiralty": {"type": ["string", "null"]},
+                        "assessment": ASSESSMENT_STATE["properties"]["state"],
+                        "grades": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            },
+        },
+    },
+    "CombinedAssessmentInput": {
+        "type": "object",
+        "required": ["report_ids", "title"],
+        "properties": {
+            "report_ids": {"type": "array", "items": {"type": "integer"}, "minItems": 2},
+            "title": {"type": "string"},
+            "description": {"type": "string"},
+            "sector": {"type": "string"},
+            "place_name": {"type": "string"},
+            "occurred_at": {"type": "string", "format": "date-time"},
+            "geometry": {"type": "object", "description": "a Point; default: the centre of the originals"},
+            "withdraw_originals": {"type": "boolean", "default": False},
+            "reliability": {"type": "string"},
+            "credibility": {"type": "integer"},
+            "note": {"type": "string"},
+        },
+    },
+    "CombinedAssessment": {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "report_id": {"type": "integer"},
+            "crisis": {"type": "string"},
+            "sources": {"type": "array", "items": {"type": "integer"}},
+            "withdrew_originals": {"type": "boolean"},
+            "report_url": {"type": "string"},
+        },
+    },
 }
 
 # min_score narrows the core's report lists (through the filter_reports hook).
-PARAMETERS = {"/api/v1/reports": {"get": [{"name": "min_score", "in": "query",
-                                           "schema": {"type": "number", "minimum": 0, "maximum": 1},
-                                           "description": "only reports whose validation score is at least this; "
-                                                          "reports with no score (not yet assessed) are left out, "
-                                                          "so min_score=0 lists the scored ones"}]}}
+PARAMETERS = {
+    "/api/v1/reports": {
+        "get": [
+            {
+                "name": "min_score",
+                "in": "query",
+                "schema": {"type": "number", "minimum": 0, "maximum": 1},
+                "description": "only reports whose validation score is at least this; "
+                "reports with no score (not yet assessed) are left out, "
+                "so min_score=0 lists the scored ones",
+            }
+        ]
+    }
+}
 
 
 def document() -> dict[str, Any]:

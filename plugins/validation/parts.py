@@ -22,6 +22,7 @@ plugins/validation/migrations/ or in a directory its `migration_directories()` n
 A part that is missing is skipped; a part that fails to import is logged and skipped, so it
 cannot take the rest of the plugin down with it.
 """
+
 from __future__ import annotations
 
 import importlib

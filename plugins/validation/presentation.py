@@ -1,6 +1,7 @@
 """Scores as people and programs see them: the API properties, the explanation in the reader's
 language, the report page's panel. Explanations never name a source or a contact; the source's
 track record in figures is shown only to those who may see its record."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -20,21 +21,35 @@ from .models import ReportScore, SourceReliability
 from .scoring import ASSESSED, GRADED, NOT_ASSESSED, PARTLY_ASSESSED
 
 FACTOR_NAMES = {
-    "base": N_("Starting point"), "source": N_("Source"), "status": N_("Status"), "verifiers": N_("Verifiers"),
-    "corroboration": N_("Corroboration"), "contradiction": N_("Contradiction"),
+    "base": N_("Starting point"),
+    "source": N_("Source"),
+    "status": N_("Status"),
+    "verifiers": N_("Verifiers"),
+    "corroboration": N_("Corroboration"),
+    "contradiction": N_("Contradiction"),
 }
-PUBLIC_SOURCE_TEXT = N_("The source's reliability, from its track record (shown to verifiers only) or what is known of it.")
+PUBLIC_SOURCE_TEXT = N_(
+    "The source's reliability, from its track record (shown to verifiers only) or what is known of it."
+)
 
 # How far a report has been assessed, in words (never by colour alone) and why.
-ASSESSMENT_NAMES = {NOT_ASSESSED: N_("Not yet assessed"), PARTLY_ASSESSED: N_("Partly assessed: no verdict yet"),
-                    ASSESSED: N_("Assessed from the evidence"), GRADED: N_("Graded by a verifier")}
+ASSESSMENT_NAMES = {
+    NOT_ASSESSED: N_("Not yet assessed"),
+    PARTLY_ASSESSED: N_("Partly assessed: no verdict yet"),
+    ASSESSED: N_("Assessed from the evidence"),
+    GRADED: N_("Graded by a verifier"),
+}
 NOT_SCORED_TEXT = N_("Not yet assessed: the validation has not looked at this report yet.")
-NOT_ASSESSED_TEXT = N_("No verifier has graded it, nothing is known of its source yet, and no other report "
-                       "corroborates or contradicts it.")
-SOURCE_UNKNOWN_TEXT = N_("Nothing is known of its source yet (no track record and no verifier's grading), so there is "
-                         "no verdict.")
-INFORMATION_UNKNOWN_TEXT = N_("No verifier has graded the information, and no other report corroborates or contradicts "
-                              "it, so there is no verdict.")
+NOT_ASSESSED_TEXT = N_(
+    "No verifier has graded it, nothing is known of its source yet, and no other report corroborates or contradicts it."
+)
+SOURCE_UNKNOWN_TEXT = N_(
+    "Nothing is known of its source yet (no track record and no verifier's grading), so there is no verdict."
+)
+INFORMATION_UNKNOWN_TEXT = N_(
+    "No verifier has graded the information, and no other report corroborates or contradicts "
+    "it, so there is no verdict."
+)
 ASSESSED_TEXT = N_("Derived from the evidence about its source and its information; no verifier has graded it yet.")
 GRADED_TEXT = N_("A verifier graded it.")
 UNJUDGED_TEXTS = {  # a verifier's "cannot be judged", for the source (F), the information (6) or both
@@ -43,7 +58,9 @@ UNJUDGED_TEXTS = {  # a verifier's "cannot be judged", for the source (F), the i
     (True, True): N_("A verifier graded it: neither the source nor the information can be judged."),
 }
 NO_SCORE_NAME = N_("No score")
-UNJUDGED_NO_SCORE_TEXT = N_("No score: a verifier's “cannot be judged” is no evidence, and nothing else is known of it yet.")
+UNJUDGED_NO_SCORE_TEXT = N_(
+    "No score: a verifier's “cannot be judged” is no evidence, and nothing else is known of it yet."
+)
 
 
 def score_row(report_id: int) -> ReportScore | None:
@@ -51,9 +68,17 @@ def score_row(report_id: int) -> ReportScore | None:
 
 
 LISTED_WINDOW = 200
-LISTED_COLUMNS = (ReportScore.report_id, ReportScore.score, ReportScore.admiralty, ReportScore.reliability_grade,
-                  ReportScore.credibility_grade, ReportScore.assessment, ReportScore.explanation, ReportScore.stale,
-                  ReportScore.updated_at)
+LISTED_COLUMNS = (
+    ReportScore.report_id,
+    ReportScore.score,
+    ReportScore.admiralty,
+    ReportScore.reliability_grade,
+    ReportScore.credibility_grade,
+    ReportScore.assessment,
+    ReportScore.explanation,
+    ReportScore.stale,
+    ReportScore.updated_at,
+)
 
 
 def listed_score_row(report_id: int):
@@ -66,11 +91,17 @@ def listed_score_row(report_id: int):
     rows = cache["rows"]
     if report_id not in rows:
         downwards = cache["last"] is not None and report_id < cache["last"]
-        low, high = (report_id - LISTED_WINDOW + 1, report_id) if downwards else (report_id, report_id + LISTED_WINDOW - 1)
+        low, high = (
+            (report_id - LISTED_WINDOW + 1, report_id) if downwards else (report_id, report_id + LISTED_WINDOW - 1)
+        )
         if len(rows) > 20 * LISTED_WINDOW:
             rows.clear()
-        rows.update({row.report_id: row for row in db.session.execute(
-            select(*LISTED_COLUMNS).where(ReportScore.report_id.between(low, high)))})
+        rows.update(
+            {
+                row.report_id: row
+                for row in db.session.execute(select(*LISTED_COLUMNS).where(ReportScore.report_id.between(low, high)))
+            }
+        )
         rows.setdefault(report_id, None)
         cache["last"] = report_id
     return rows[report_id]
@@ -87,9 +118,13 @@ def preload_scores(report_ids) -> None:
     cache["rows"] = {report_id: row for report_id, row in cache["rows"].items() if report_id in wanted}
     ids = sorted(wanted - cache["rows"].keys())
     for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        cache["rows"].update({row.report_id: row for row in db.session.execute(
-            select(*LISTED_COLUMNS).where(ReportScore.report_id.in_(chunk)))})
+        chunk = ids[start : start + 500]
+        cache["rows"].update(
+            {
+                row.report_id: row
+                for row in db.session.execute(select(*LISTED_COLUMNS).where(ReportScore.report_id.in_(chunk)))
+            }
+        )
         cache["rows"].update({report_id: None for report_id in chunk if report_id not in cache["rows"]})
 
 
@@ -111,8 +146,12 @@ def assessment(row, translate=None) -> dict[str, Any]:
     translate = translate or get_translations().ugettext
     if row is None:
         return {"state": NOT_ASSESSED, "reason": translate(NOT_SCORED_TEXT), "reliability": None, "credibility": None}
-    return {"state": row.assessment, "reason": translate(assessment_reason(row)), "reliability": row.reliability_grade,
-            "credibility": row.credibility_grade}
+    return {
+        "state": row.assessment,
+        "reason": translate(assessment_reason(row)),
+        "reliability": row.reliability_grade,
+        "credibility": row.credibility_grade,
+    }
 
 
 def map_properties(report_ids) -> dict[int, dict[str, Any]]:
@@ -124,16 +163,26 @@ def map_properties(report_ids) -> dict[int, dict[str, Any]]:
     translate = get_translations().ugettext
     for start in range(0, len(ids), 500):
         for row in db.session.execute(
-                select(ReportScore.report_id, ReportScore.score, ReportScore.admiralty, ReportScore.reliability_grade,
-                       ReportScore.credibility_grade, ReportScore.assessment, ReportScore.stale)
-                .where(ReportScore.report_id.in_(ids[start:start + 500]))):
+            select(
+                ReportScore.report_id,
+                ReportScore.score,
+                ReportScore.admiralty,
+                ReportScore.reliability_grade,
+                ReportScore.credibility_grade,
+                ReportScore.assessment,
+                ReportScore.stale,
+            ).where(ReportScore.report_id.in_(ids[start : start + 500]))
+        ):
             reason = assessment_reason(row)
             if reason not in reasons:
                 reasons[reason] = translate(reason)
-            found[row.report_id] = {"score": round(row.score, 4) if row.score is not None else None,
-                                    "admiralty": row.admiralty, "verdict": verdict(row.admiralty) if row.admiralty else None,
-                                    "assessment": {"state": row.assessment, "reason": reasons[reason]},
-                                    "score_stale": row.stale}
+            found[row.report_id] = {
+                "score": round(row.score, 4) if row.score is not None else None,
+                "admiralty": row.admiralty,
+                "verdict": verdict(row.admiralty) if row.admiralty else None,
+                "assessment": {"state": row.assessment, "reason": reasons[reason]},
+                "score_stale": row.stale,
+            }
     not_scored = {"state": NOT_ASSESSED, "reason": translate(NOT_SCORED_TEXT)}
     for report_id in ids:
         found.setdefault(report_id, {"score": None, "admiralty": None, "verdict": None, "assessment": not_scored})
@@ -151,8 +200,16 @@ def explanation(row, viewer) -> list[dict[str, Any]]:
     translate = get_translations().ugettext  # once, not per sentence: lists explain hundreds of scores
     if row is None or row.score is None:
         text = UNJUDGED_NO_SCORE_TEXT if row is not None and row.assessment == GRADED else assessment_reason(row)
-        return [{"factor": "no_score", "name": translate(NO_SCORE_NAME), "value": None, "delta_log_odds": 0.0,
-                 "delta_score": 0.0, "sentence": translate(text)}]
+        return [
+            {
+                "factor": "no_score",
+                "name": translate(NO_SCORE_NAME),
+                "value": None,
+                "delta_log_odds": 0.0,
+                "delta_score": 0.0,
+                "sentence": translate(text),
+            }
+        ]
     detailed = can_see_source_record(viewer)
     factors = []
     for entry in row.explanation:
@@ -160,21 +217,30 @@ def explanation(row, viewer) -> list[dict[str, Any]]:
         if entry["factor"] == "source" and not detailed:
             text, params = PUBLIC_SOURCE_TEXT, {}
         sentence = translate(text) % params if "%(" in text else translate(text)
-        factors.append({"factor": entry["factor"], "name": translate(FACTOR_NAMES.get(entry["factor"], entry["factor"])),
-                        "value": entry["value"] if entry["factor"] != "source" or detailed else round(entry["value"], 2),
-                        "delta_log_odds": round(entry["delta_log_odds"], 3), "delta_score": round(entry["delta_score"], 4),
-                        "sentence": sentence})
+        factors.append(
+            {
+                "factor": entry["factor"],
+                "name": translate(FACTOR_NAMES.get(entry["factor"], entry["factor"])),
+                "value": entry["value"] if entry["factor"] != "source" or detailed else round(entry["value"], 2),
+                "delta_log_odds": round(entry["delta_log_odds"], 3),
+                "delta_score": round(entry["delta_score"], 4),
+                "sentence": sentence,
+            }
+        )
     return factors
 
 
 def score_properties(row, viewer) -> dict[str, Any]:
     """A report's validation properties in the API: score, admiralty and verdict (each None
     until there is a basis for it), the assessment state and why, and the explanation."""
-    properties = {"score": round(row.score, 4) if row is not None and row.score is not None else None,
-                  "admiralty": row.admiralty if row is not None else None,
-                  "verdict": verdict(row.admiralty) if row is not None and row.admiralty else None,
-                  "assessment": assessment(row), "score_explanation": explanation(row, viewer),
-                  "score_stale": row.stale if row is not None else False}
+    properties = {
+        "score": round(row.score, 4) if row is not None and row.score is not None else None,
+        "admiralty": row.admiralty if row is not None else None,
+        "verdict": verdict(row.admiralty) if row is not None and row.admiralty else None,
+        "assessment": assessment(row),
+        "score_explanation": explanation(row, viewer),
+        "score_stale": row.stale if row is not None else False,
+    }
     if row is not None:
         properties["score_updated_at"] = row.updated_at.isoformat()
     return properties
@@ -182,9 +248,14 @@ def score_properties(row, viewer) -> dict[str, Any]:
 
 def grid_context(code: str | None, verifier_codes: list[str]) -> dict[str, Any]:
     """The Matrix for a report: `code` is its full grading (None: no verdict, no cell selected)."""
-    return {"rows": grid(code, verifier_codes), "selected": code, "reliability_names": RELIABILITY_NAMES,
-            "credibility_names": CREDIBILITY_NAMES, "verdict_names": VERDICT_NAMES,
-            "selected_verdict": verdict(code) if code else None}
+    return {
+        "rows": grid(code, verifier_codes),
+        "selected": code,
+        "reliability_names": RELIABILITY_NAMES,
+        "credibility_names": CREDIBILITY_NAMES,
+        "verdict_names": VERDICT_NAMES,
+        "selected_verdict": verdict(code) if code else None,
+    }
 
 
 def assessment_context(row, translate=None) -> dict[str, Any]:
@@ -197,11 +268,17 @@ def assessment_context(row, translate=None) -> dict[str, Any]:
     credibility = row.credibility_grade if row is not None else None
     code = row.admiralty if row is not None else None
     outcome = verdict(code) if code else None
-    return {"state": state, "name": translate(ASSESSMENT_NAMES[state]), "reason": translate(assessment_reason(row)),
-            "score": row.score if row is not None else None, "code": display_code(reliability, credibility),
-            "verdict": outcome, "verdict_name": VERDICT_NAMES[outcome] if outcome else None,
-            "unjudged": state == GRADED and (reliability == "F" or credibility == 6),
-            "stale": bool(row.stale) if row is not None else False}
+    return {
+        "state": state,
+        "name": translate(ASSESSMENT_NAMES[state]),
+        "reason": translate(assessment_reason(row)),
+        "score": row.score if row is not None else None,
+        "code": display_code(reliability, credibility),
+        "verdict": outcome,
+        "verdict_name": VERDICT_NAMES[outcome] if outcome else None,
+        "unjudged": state == GRADED and (reliability == "F" or credibility == 6),
+        "stale": bool(row.stale) if row is not None else False,
+    }
 
 
 def panel(report: Report, viewer) -> Markup:
@@ -218,11 +295,27 @@ def panel(report: Report, viewer) -> Markup:
         source_reports = db.session.execute(
             select(Report.id, Report.title, Report.status, ReportScore.score)
             .outerjoin(ReportScore, ReportScore.report_id == Report.id)
-            .where(Report.source_id == report.source_id, Report.id != report.id).order_by(Report.id.desc()).limit(5)).all()
-    return Markup(render_template(
-        "validation/_panel.html", report=report, row=row, factors=explanation(row, viewer) if row else [],
-        grid=grid_context(row.admiralty if row else None, codes), codes=codes, history=history, verifier=verifier,
-        assessment=assessment_context(row), combined=own, part_of=part_of, source_state=source_state,
-        source_reports=source_reports,
-        record_url=url_for("validation.source_record", source_id=report.source_id) if source_state is not None else None,
-    ))
+            .where(Report.source_id == report.source_id, Report.id != report.id)
+            .order_by(Report.id.desc())
+            .limit(5)
+        ).all()
+    return Markup(
+        render_template(
+            "validation/_panel.html",
+            report=report,
+            row=row,
+            factors=explanation(row, viewer) if row else [],
+            grid=grid_context(row.admiralty if row else None, codes),
+            codes=codes,
+            history=history,
+            verifier=verifier,
+            assessment=assessment_context(row),
+            combined=own,
+            part_of=part_of,
+            source_state=source_state,
+            source_reports=source_reports,
+            record_url=url_for("validation.source_record", source_id=report.source_id)
+            if source_state is not None
+            else None,
+        )
+    )

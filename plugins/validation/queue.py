@@ -1,4 +1,5 @@
 """The verifiers' queue: reports of a crisis awaiting assessment, sortable by score, time and place."""
+
 from __future__ import annotations
 
 from flask_babel import gettext as _
@@ -25,8 +26,14 @@ AWAITING = ("new", "under_review")
 PAGE = 50
 
 
-def verifier_queue(crisis: Crisis, viewer, sort: str = "newest", include_assessed: bool = False,
-                   sector: str | None = None, page: int = 1) -> tuple[list[tuple[Report, ReportScore | None]], bool]:
+def verifier_queue(
+    crisis: Crisis,
+    viewer,
+    sort: str = "newest",
+    include_assessed: bool = False,
+    sector: str | None = None,
+    page: int = 1,
+) -> tuple[list[tuple[Report, ReportScore | None]], bool]:
     """One page of the queue and whether there are more."""
     if sort not in SORTS:
         raise InvalidInput(_("sort must be one of: %(list)s.", list=", ".join(SORTS)), field="sort")
@@ -34,9 +41,12 @@ def verifier_queue(crisis: Crisis, viewer, sort: str = "newest", include_assesse
         raise InvalidInput(_("Unknown sector %(value)r.", value=sector), field="sector")
     if not 1 <= page <= LARGEST_ID:
         raise InvalidInput(_("page must be 1 or more."), field="page")
-    query = (select(Report, ReportScore).outerjoin(ReportScore, ReportScore.report_id == Report.id)
-             .options(selectinload(Report.crisis))
-             .where(Report.crisis_id == crisis.id, Report.status.in_(AWAITING)))
+    query = (
+        select(Report, ReportScore)
+        .outerjoin(ReportScore, ReportScore.report_id == Report.id)
+        .options(selectinload(Report.crisis))
+        .where(Report.crisis_id == crisis.id, Report.status.in_(AWAITING))
+    )
     query = visible_reports(query, viewer)
     if not include_assessed:
         query = query.where(~exists().where(Assessment.report_id == Report.id))

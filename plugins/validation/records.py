@@ -4,6 +4,7 @@ neighbour, and the verifiers' grades.
 
 These run on every submission, so they are SQLAlchemy Core statements (no ORM objects, no
 autoflush) on the scoring transaction's connection (database.py); the writes go the same way."""
+
 from __future__ import annotations
 
 import math
@@ -22,21 +23,45 @@ from .reliability import event_time
 from .scoring import Grade, ReportRecord, is_neighbour
 from .similarity import words
 
-COLUMNS = (Report.id, Report.crisis_id, Report.sector, Report.lat, Report.lon, Report.occurred_at, Report.received_at,
-           Report.source_id, Report.status, Report.title, Report.description)
+COLUMNS = (
+    Report.id,
+    Report.crisis_id,
+    Report.sector,
+    Report.lat,
+    Report.lon,
+    Report.occurred_at,
+    Report.received_at,
+    Report.source_id,
+    Report.status,
+    Report.title,
+    Report.description,
+)
 CHUNK = 900  # SQLite allows a limited number of bound parameters
 APPROX_SLACK, APPROX_MARGIN_KM = 1.02, 0.05  # the equirectangular distance lies within this of the true one
 
 
 def _reports(*where):
     """Report rows with `combined`: the id of the combined assessment the report is, if any."""
-    return (select(*COLUMNS, CombinedAssessment.id.label("combined"))
-            .outerjoin(CombinedAssessment, CombinedAssessment.report_id == Report.id).where(*where))
+    return (
+        select(*COLUMNS, CombinedAssessment.id.label("combined"))
+        .outerjoin(CombinedAssessment, CombinedAssessment.report_id == Report.id)
+        .where(*where)
+    )
 
 
 def record_from_row(row, derived_from: frozenset[int] = frozenset()) -> ReportRecord:
-    return ReportRecord(row.id, row.crisis_id, row.sector, row.lat, row.lon, event_time(row.occurred_at, row.received_at),
-                        row.source_id, row.status, words(f"{row.title}\n{row.description}"), derived_from)
+    return ReportRecord(
+        row.id,
+        row.crisis_id,
+        row.sector,
+        row.lat,
+        row.lon,
+        event_time(row.occurred_at, row.received_at),
+        row.source_id,
+        row.status,
+        words(f"{row.title}\n{row.description}"),
+        derived_from,
+    )
 
 
 def derived_from(report_ids: Iterable[int]) -> dict[int, frozenset[int]]:
@@ -48,7 +73,7 @@ def derived_from(report_ids: Iterable[int]) -> dict[int, frozenset[int]]:
         for combined_id, source_id in connection().execute(
             select(CombinedAssessment.report_id, CombinedSource.report_id)
             .join(CombinedSource, CombinedSource.assessment_id == CombinedAssessment.id)
-            .where(CombinedAssessment.report_id.in_(ids[start:start + CHUNK]))
+            .where(CombinedAssessment.report_id.in_(ids[start : start + CHUNK]))
         ):
             found.setdefault(combined_id, set()).add(source_id)
     return {k: frozenset(v) for k, v in found.items()}
@@ -64,7 +89,7 @@ def load_records(report_ids: Iterable[int]) -> dict[int, ReportRecord]:
     ids = sorted(set(report_ids))
     rows = []
     for start in range(0, len(ids), CHUNK):
-        rows += connection().execute(_reports(Report.id.in_(ids[start:start + CHUNK]))).all()
+        rows += connection().execute(_reports(Report.id.in_(ids[start : start + CHUNK]))).all()
     return {record.id: record for record in records_from_rows(rows)}
 
 
@@ -85,14 +110,24 @@ def nearest_neighbours(report: ReportRecord, settings: Settings) -> list[tuple[f
     starts small and grows only while the nearest could still lie outside it, so a crowded
     place costs about as much as a quiet one."""
     moment = func.coalesce(Report.occurred_at, Report.received_at)
-    filters = (Report.crisis_id == report.crisis_id, Report.sector == report.sector, Report.id != report.id,
-               moment >= _time_bound(report.t - settings.window_s - 1), moment <= _time_bound(report.t + settings.window_s + 1))
+    filters = (
+        Report.crisis_id == report.crisis_id,
+        Report.sector == report.sector,
+        Report.id != report.id,
+        moment >= _time_bound(report.t - settings.window_s - 1),
+        moment <= _time_bound(report.t + settings.window_s + 1),
+    )
     for step in (settings.radius_km / 16, settings.radius_km / 4, settings.radius_km):
-        rows = connection().execute(_reports(_box(report.lat, report.lon, step, Report.lat, Report.lon), *filters)).all()
+        rows = (
+            connection().execute(_reports(_box(report.lat, report.lon, step, Report.lat, Report.lon), *filters)).all()
+        )
         found = []
         for row in rows:
             distance = haversine_km(report.lat, report.lon, row.lat, row.lon)
-            if distance <= settings.radius_km and abs(event_time(row.occurred_at, row.received_at) - report.t) <= settings.window_s:
+            if (
+                distance <= settings.radius_km
+                and abs(event_time(row.occurred_at, row.received_at) - report.t) <= settings.window_s
+            ):
                 found.append((distance, row.id, row))
         found.sort(key=lambda item: item[:2])
         chosen = found[: settings.max_neighbours]
@@ -112,10 +147,12 @@ def holders(report: ReportRecord, settings: Settings) -> list[tuple[float, Repor
     dx = (ReportScore.lon - report.lon) * (KM_PER_DEGREE_LAT * math.cos(math.radians(report.lat)))
     reach = ReportScore.reach_km * APPROX_SLACK + APPROX_MARGIN_KM
     query = select(ReportScore.report_id).where(
-        ReportScore.crisis_id == report.crisis_id, ReportScore.sector == report.sector,
+        ReportScore.crisis_id == report.crisis_id,
+        ReportScore.sector == report.sector,
         _box(report.lat, report.lon, settings.radius_km, ReportScore.lat, ReportScore.lon),
         ReportScore.t.between(report.t - settings.window_s - 1, report.t + settings.window_s + 1),
-        ReportScore.report_id != report.id)
+        ReportScore.report_id != report.id,
+    )
     _south, _north, west, east = bounding_box(report.lat, report.lon, settings.radius_km)
     if west <= east:  # (across the antimeridian the approximation does not hold: all are checked exactly)
         query = query.where(dy * dy + dx * dx <= reach * reach)
@@ -134,8 +171,13 @@ def latest_grades(report_ids: Iterable[int]) -> dict[int, list[Grade]]:
     latest: dict[tuple[int, int | None], tuple[int, Grade]] = {}
     for start in range(0, len(ids), CHUNK):
         for assessment_id, report_id, verifier_id, reliability, credibility in connection().execute(
-            select(Assessment.id, Assessment.report_id, Assessment.verifier_id, Assessment.reliability, Assessment.credibility)
-            .where(Assessment.report_id.in_(ids[start:start + CHUNK]))
+            select(
+                Assessment.id,
+                Assessment.report_id,
+                Assessment.verifier_id,
+                Assessment.reliability,
+                Assessment.credibility,
+            ).where(Assessment.report_id.in_(ids[start : start + CHUNK]))
         ):
             key = (report_id, verifier_id)
             if key not in latest or latest[key][0] < assessment_id:

@@ -7,6 +7,7 @@ against) then adds evidence, weighted by how far in time it lies from the report
 an outcome one half-life away counts half (VALIDATION_HALF_LIFE_DAYS). A report's own outcome
 is never part of its own source's track record; it is a factor of its own.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -74,7 +75,10 @@ class SourceState:
         """(verified, refuted) outcomes of the source's reports, leaving out `exclude_report`'s."""
         cache = self.__dict__.setdefault("_cache", {})
         if "counts" not in cache:
-            cache["counts"] = (sum(1 for _t, o, _r in self.outcomes if o > 0), sum(1 for _t, o, _r in self.outcomes if o < 0))
+            cache["counts"] = (
+                sum(1 for _t, o, _r in self.outcomes if o > 0),
+                sum(1 for _t, o, _r in self.outcomes if o < 0),
+            )
         verified, refuted = cache["counts"]
         own = self._own_outcomes().get(exclude_report) if exclude_report is not None else None
         if own is not None:
@@ -154,8 +158,11 @@ class DecaySums:
             return plus, minus
         i = bisect.bisect_right(self.times, at)
         offset = (at - self.t0) / self.h
-        before, after = 0.5 ** offset, 2.0 ** offset
-        return (before * self.left[i][0] + after * self.right[i][0], before * self.left[i][1] + after * self.right[i][1])
+        before, after = 0.5**offset, 2.0**offset
+        return (
+            before * self.left[i][0] + after * self.right[i][0],
+            before * self.left[i][1] + after * self.right[i][1],
+        )
 
 
 def event_time(occurred_at: datetime | None, received_at: datetime) -> float:
@@ -173,8 +180,17 @@ def dependency_key(source_id: int, user_id: int | None, contact: str | None) -> 
     return f"s:{source_id}"
 
 
-def build_state(source_id: int, user_id: int | None, role: str | None, contact: str | None, organisation: str,
-                channel: str, grades: list[str], outcomes: Iterable[tuple[float, int, int]], settings: Settings) -> SourceState:
+def build_state(
+    source_id: int,
+    user_id: int | None,
+    role: str | None,
+    contact: str | None,
+    organisation: str,
+    channel: str,
+    grades: list[str],
+    outcomes: Iterable[tuple[float, int, int]],
+    settings: Settings,
+) -> SourceState:
     """The state of one source from its facts (shared by the incremental update and the batch)."""
     judged = [GRADE_RELIABILITY[g] for g in grades if g in GRADE_RELIABILITY]
     known_org = settings.organisation_priors.get((organisation or "").strip().lower())
@@ -190,7 +206,9 @@ def build_state(source_id: int, user_id: int | None, role: str | None, contact: 
         prior, basis = settings.anonymous_prior, "anonymous"
     ordered = tuple(sorted(outcomes))
     established = user_id is not None or bool(judged) or bool(ordered) or known_org is not None
-    return SourceState(source_id, dependency_key(source_id, user_id, contact), established, prior, basis, len(judged), ordered)
+    return SourceState(
+        source_id, dependency_key(source_id, user_id, contact), established, prior, basis, len(judged), ordered
+    )
 
 
 def latest_grades(rows: Iterable[tuple[int, int | None, int, str, int]]) -> dict[int, list[str]]:
@@ -209,7 +227,7 @@ def latest_grades(rows: Iterable[tuple[int, int | None, int, str, int]]) -> dict
 
 def _chunks(ids: list[int], size: int = 900):
     for start in range(0, len(ids), size):  # SQLite allows a limited number of bound parameters
-        yield ids[start:start + size]
+        yield ids[start : start + size]
 
 
 def compute_states(source_ids: Iterable[int], settings: Settings) -> dict[int, SourceState]:
@@ -217,29 +235,69 @@ def compute_states(source_ids: Iterable[int], settings: Settings) -> dict[int, S
     ids = sorted(set(source_ids))
     facts, outcome_rows, grade_rows = [], [], []
     for chunk in _chunks(ids):
-        facts += connection().execute(
-            select(Source.id, Source.user_id, User.role, Source.contact, Source.organisation, Source.channel)
-            .outerjoin(User, User.id == Source.user_id).where(Source.id.in_(chunk))).all()
-        outcome_rows += connection().execute(
-            select(Report.source_id, Report.id, Report.status, Report.occurred_at, Report.received_at)
-            .where(Report.source_id.in_(chunk), Report.status.in_(tuple(OUTCOMES)))).all()
-        grade_rows += connection().execute(
-            select(Report.source_id, Assessment.verifier_id, Assessment.id, Assessment.reliability, Assessment.report_id)
-            .join(Report, Report.id == Assessment.report_id).where(Report.source_id.in_(chunk))).all()
+        facts += (
+            connection()
+            .execute(
+                select(Source.id, Source.user_id, User.role, Source.contact, Source.organisation, Source.channel)
+                .outerjoin(User, User.id == Source.user_id)
+                .where(Source.id.in_(chunk))
+            )
+            .all()
+        )
+        outcome_rows += (
+            connection()
+            .execute(
+                select(Report.source_id, Report.id, Report.status, Report.occurred_at, Report.received_at).where(
+                    Report.source_id.in_(chunk), Report.status.in_(tuple(OUTCOMES))
+                )
+            )
+            .all()
+        )
+        grade_rows += (
+            connection()
+            .execute(
+                select(
+                    Report.source_id,
+                    Assessment.verifier_id,
+                    Assessment.id,
+                    Assessment.reliability,
+                    Assessment.report_id,
+                )
+                .join(Report, Report.id == Assessment.report_id)
+                .where(Report.source_id.in_(chunk))
+            )
+            .all()
+        )
     outcomes: dict[int, list[tuple[float, int, int]]] = {}
     for source_id, report_id, status, occurred_at, received_at in outcome_rows:
         outcomes.setdefault(source_id, []).append((event_time(occurred_at, received_at), OUTCOMES[status], report_id))
     grades = latest_grades(grade_rows)
     return {
-        row.id: build_state(row.id, row.user_id, row.role, row.contact, row.organisation, row.channel,
-                            grades.get(row.id, []), outcomes.get(row.id, []), settings)
+        row.id: build_state(
+            row.id,
+            row.user_id,
+            row.role,
+            row.contact,
+            row.organisation,
+            row.channel,
+            grades.get(row.id, []),
+            outcomes.get(row.id, []),
+            settings,
+        )
         for row in facts
     }
 
 
 def state_from_row(row) -> SourceState:
-    return SourceState(row.source_id, row.key, row.established, row.prior, row.prior_basis, row.grades,
-                       tuple((float(t), int(o), int(r)) for t, o, r in row.outcomes))
+    return SourceState(
+        row.source_id,
+        row.key,
+        row.established,
+        row.prior,
+        row.prior_basis,
+        row.grades,
+        tuple((float(t), int(o), int(r)) for t, o, r in row.outcomes),
+    )
 
 
 def row_values(state: SourceState, settings: Settings) -> dict:
@@ -247,11 +305,20 @@ def row_values(state: SourceState, settings: Settings) -> dict:
     outcome (alpha and beta, for display; scores decay the outcomes to each report's own time)."""
     latest = state.outcomes[-1][0] if state.outcomes else 0.0
     alpha, beta = state.evidence(latest, settings)
-    return {"source_id": state.source_id, "key": state.key, "established": state.established, "prior": state.prior,
-            "prior_basis": state.prior_basis, "grades": state.grades,
-            "verified": sum(1 for _t, o, _r in state.outcomes if o > 0),
-            "refuted": sum(1 for _t, o, _r in state.outcomes if o < 0),
-            "alpha": alpha, "beta": beta, "outcomes": [list(o) for o in state.outcomes], "updated_at": utcnow()}
+    return {
+        "source_id": state.source_id,
+        "key": state.key,
+        "established": state.established,
+        "prior": state.prior,
+        "prior_basis": state.prior_basis,
+        "grades": state.grades,
+        "verified": sum(1 for _t, o, _r in state.outcomes if o > 0),
+        "refuted": sum(1 for _t, o, _r in state.outcomes if o < 0),
+        "alpha": alpha,
+        "beta": beta,
+        "outcomes": [list(o) for o in state.outcomes],
+        "updated_at": utcnow(),
+    }
 
 
 def load_states(source_ids: Iterable[int], settings: Settings) -> dict[int, SourceState]:
@@ -300,10 +367,23 @@ def history(state: SourceState, settings: Settings) -> list[dict]:
     """The source's estimated reliability just after each of its outcomes (for its record page)."""
     points = []
     for index, (moment, outcome, report_id) in enumerate(state.outcomes):
-        partial = SourceState(state.source_id, state.key, state.established, state.prior, state.prior_basis,
-                              state.grades, state.outcomes[: index + 1])
-        points.append({"at": moment, "report_id": report_id, "outcome": "verified" if outcome > 0 else "refuted",
-                       "reliability": round(partial.reliability(moment, settings), 4)})
+        partial = SourceState(
+            state.source_id,
+            state.key,
+            state.established,
+            state.prior,
+            state.prior_basis,
+            state.grades,
+            state.outcomes[: index + 1],
+        )
+        points.append(
+            {
+                "at": moment,
+                "report_id": report_id,
+                "outcome": "verified" if outcome > 0 else "refuted",
+                "reliability": round(partial.reliability(moment, settings), 4),
+            }
+        )
     return points
 
 

@@ -4,6 +4,7 @@ Reads every report once, finds neighbours in memory on a grid of cells one radiu
 time window long), and scores each report with the same functions the incremental updates use,
 so a rescore gives the same numbers as the events that led to the current state.
 """
+
 from __future__ import annotations
 
 import math
@@ -51,18 +52,32 @@ def neighbour_lists(records: list[ReportRecord], settings: Settings) -> dict[int
         window = max(settings.window_s, 1.0)
         cells: dict[tuple[int, int, int], list[ReportRecord]] = defaultdict(list)
         for record in members:
-            cells[(math.floor(record.lat / dlat), int((record.lon + 180.0) // dlon) % columns,
-                   math.floor(record.t / window))].append(record)
+            cells[
+                (
+                    math.floor(record.lat / dlat),
+                    int((record.lon + 180.0) // dlon) % columns,
+                    math.floor(record.t / window),
+                )
+            ].append(record)
         for (i, j, k), here in cells.items():
             # Every report of the 27 cells around this one (once each, even where columns wrap).
-            around = [other for jj in {(j + dj) % columns for dj in (-1, 0, 1)} for di in (-1, 0, 1) for dk in (-1, 0, 1)
-                      for other in cells.get((i + di, jj, k + dk), ())]
+            around = [
+                other
+                for jj in {(j + dj) % columns for dj in (-1, 0, 1)}
+                for di in (-1, 0, 1)
+                for dk in (-1, 0, 1)
+                for other in cells.get((i + di, jj, k + dk), ())
+            ]
             _nearest_in(here, around, settings, found)
     return found
 
 
-def _nearest_in(here: list[ReportRecord], around: list[ReportRecord], settings: Settings,
-                found: dict[int, list[tuple[float, ReportRecord]]]) -> None:
+def _nearest_in(
+    here: list[ReportRecord],
+    around: list[ReportRecord],
+    settings: Settings,
+    found: dict[int, list[tuple[float, ReportRecord]]],
+) -> None:
     """Each report of `here`: its nearest neighbours among `around`. A crowded place has
     thousands of reports within the radius and window, so the distances to all of them are
     estimated at once with NumPy, and only those that may be among the nearest are measured
@@ -77,8 +92,9 @@ def _nearest_in(here: list[ReportRecord], around: list[ReportRecord], settings: 
         phi, lmb = math.radians(record.lat), math.radians(record.lon)
         a = np.sin((lat - phi) / 2) ** 2 + math.cos(phi) * cos_lat * np.sin((lon - lmb) / 2) ** 2
         estimate = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(1.0, a)))
-        candidates = np.nonzero((ids != record.id) & (np.abs(t - record.t) <= settings.window_s)
-                                & (estimate <= settings.radius_km + slack))[0]
+        candidates = np.nonzero(
+            (ids != record.id) & (np.abs(t - record.t) <= settings.window_s) & (estimate <= settings.radius_km + slack)
+        )[0]
         if len(candidates) > settings.max_neighbours:
             kth = np.partition(estimate[candidates], settings.max_neighbours - 1)[settings.max_neighbours - 1]
             candidates = candidates[estimate[candidates] <= kth + slack]
@@ -93,7 +109,7 @@ def _nearest_in(here: list[ReportRecord], around: list[ReportRecord], settings: 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
     for start in range(0, len(ids), CHUNK):
-        yield ids[start:start + CHUNK]
+        yield ids[start : start + CHUNK]
 
 
 def load_all(crisis_id: int | None) -> list[ReportRecord]:
@@ -122,7 +138,7 @@ def rescore(crisis_id: int | None = None, progress: Callable[[Iterable], Iterabl
             db.session.execute(delete(SourceReliability).where(SourceReliability.source_id.in_(chunk)))
         state_rows = [row_values(states[s], settings) for s in source_ids]
         for start in range(0, len(state_rows), 2000):
-            db.session.execute(insert(SourceReliability), state_rows[start:start + 2000])
+            db.session.execute(insert(SourceReliability), state_rows[start : start + 2000])
         if crisis_id is None:
             db.session.execute(delete(ReportScore))
         else:
@@ -131,8 +147,14 @@ def rescore(crisis_id: int | None = None, progress: Callable[[Iterable], Iterabl
         batch: list[dict] = []
         iterator = progress(records) if progress else records
         for record in iterator:
-            result = score_report(record, states[record.source_id], grades.get(record.id, []),
-                                  nearest(record, neighbours[record.id], settings), states, settings)
+            result = score_report(
+                record,
+                states[record.source_id],
+                grades.get(record.id, []),
+                nearest(record, neighbours[record.id], settings),
+                states,
+                settings,
+            )
             batch.append({"report_id": record.id, **score_values(result, settings, record)})
             if len(batch) >= 2000:
                 db.session.execute(insert(ReportScore), batch)
@@ -146,8 +168,11 @@ def rescore(crisis_id: int | None = None, progress: Callable[[Iterable], Iterabl
 
 @click.command("rescore")
 @click.option("--crisis", "crisis_slug", help="Only this crisis (its short name).")
-@click.option("--stale", is_flag=True, help="Only refresh the scores marked stale by bounded updates, and score "
-                                            "reports left unscored.")
+@click.option(
+    "--stale",
+    is_flag=True,
+    help="Only refresh the scores marked stale by bounded updates, and score reports left unscored.",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @with_appcontext
 def rescore_command(crisis_slug: str | None, stale: bool, quiet: bool) -> None:
@@ -156,7 +181,7 @@ def rescore_command(crisis_slug: str | None, stale: bool, quiet: bool) -> None:
         settings = Settings.current()
         total = 0
         with tracking_changes() as changed, write_transaction():
-            while (done := refresh_stale(settings, 500) + catch_up(settings, math.inf)):
+            while done := refresh_stale(settings, 500) + catch_up(settings, math.inf):
                 total += done
         reindex(changed)
         click.echo(f"Refreshed {total} stale or missing scores.")

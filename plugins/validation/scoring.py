@@ -31,6 +31,7 @@ part unknown there is no verdict, and with no evidence at all there is no score 
 This module is pure (no database): the incremental updates and the batch rescore both call it,
 so they give the same numbers.
 """
+
 from __future__ import annotations
 
 import math
@@ -113,14 +114,22 @@ def is_neighbour(a: ReportRecord, b: ReportRecord, settings: Settings) -> float 
     return distance if distance <= settings.radius_km else None
 
 
-def nearest(report: ReportRecord, candidates: list[tuple[float, ReportRecord]], settings: Settings) -> list[tuple[float, ReportRecord]]:
+def nearest(
+    report: ReportRecord, candidates: list[tuple[float, ReportRecord]], settings: Settings
+) -> list[tuple[float, ReportRecord]]:
     """The neighbours that count: the nearest VALIDATION_MAX_NEIGHBOURS (distance, then id)."""
     candidates.sort(key=lambda pair: (pair[0], pair[1].id))
     return candidates[: settings.max_neighbours]
 
 
-def contribution(report: ReportRecord, state: SourceState, other: ReportRecord, other_state: SourceState,
-                 distance_km: float, settings: Settings) -> list:
+def contribution(
+    report: ReportRecord,
+    state: SourceState,
+    other: ReportRecord,
+    other_state: SourceState,
+    distance_km: float,
+    settings: Settings,
+) -> list:
     """[group, kind, weight]: what `other` says about `report` (the stored evidence adds the distance)."""
     if other_state.key == state.key:
         return ["", "same_source", 0.0]
@@ -151,31 +160,69 @@ def fixed_factors(report: ReportRecord, state: SourceState, grades: list[Grade],
     entries = [_entry("base", settings.base_rate, base, N_("Starting point: a report about which nothing is known."))]
     reliability = state.reliability(report.t, settings, exclude_report=report.id)
     verified, refuted = state.counts(exclude_report=report.id)
-    entries.append(_entry("source", round(reliability, 6), logit(reliability) - base,
-                          SOURCE_TEXTS[state.prior_basis] if not (verified or refuted) else
-                          N_("Track record of the source: %(verified)d verified and %(refuted)d refuted reports, recent ones weighing more."),
-                          verified=verified, refuted=refuted, basis=state.prior_basis, grades=state.grades,
-                          established=state.established, has_basis=state.has_basis(report.id)))
+    entries.append(
+        _entry(
+            "source",
+            round(reliability, 6),
+            logit(reliability) - base,
+            SOURCE_TEXTS[state.prior_basis]
+            if not (verified or refuted)
+            else N_(
+                "Track record of the source: %(verified)d verified and %(refuted)d refuted reports, recent ones weighing more."
+            ),
+            verified=verified,
+            refuted=refuted,
+            basis=state.prior_basis,
+            grades=state.grades,
+            established=state.established,
+            has_basis=state.has_basis(report.id),
+        )
+    )
     status_delta = STATUS_LOG_ODDS.get(report.status, 0.0)
-    entries.append(_entry("status", report.status, status_delta,
-                          {"verified": N_("A coordinator verified this report."),
-                           "refuted": N_("A coordinator refuted this report.")}.get(report.status, N_("Not verified or refuted yet."))))
+    entries.append(
+        _entry(
+            "status",
+            report.status,
+            status_delta,
+            {
+                "verified": N_("A coordinator verified this report."),
+                "refuted": N_("A coordinator refuted this report."),
+            }.get(report.status, N_("Not verified or refuted yet.")),
+        )
+    )
     judged = [g.credibility for g in grades if g.credibility in CREDIBILITY_LOG_ODDS]
     codes = [f"{g.reliability}{g.credibility}" for g in grades]
     if judged:
         spread = max(judged) - min(judged)
         mean = sum(CREDIBILITY_LOG_ODDS[c] for c in judged) / len(judged)
         delta = mean * (1.0 + 0.25 * (min(len(judged), 3) - 1)) * max(0.4, 1.0 - 0.15 * spread)
-        text = (N_("Verifiers disagree (%(codes)s); their judgement counts for less.") if spread >= 2
-                else N_("Verifiers' grading: %(codes)s."))
+        text = (
+            N_("Verifiers disagree (%(codes)s); their judgement counts for less.")
+            if spread >= 2
+            else N_("Verifiers' grading: %(codes)s.")
+        )
     else:
         spread, delta = 0, 0.0
-        text = N_("Verifiers graded it %(codes)s but could not judge the information.") if codes else N_("No verifier has graded it yet.")
+        text = (
+            N_("Verifiers graded it %(codes)s but could not judge the information.")
+            if codes
+            else N_("No verifier has graded it yet.")
+        )
     # "Cannot be judged" (F, 6) is a verifier's statement: it stands when every verifier said it.
-    entries.append(_entry("verifiers", len(grades), delta, text, codes=", ".join(codes), spread=spread,
-                          disagreement=spread >= 2, judged=len(judged),
-                          source_unjudged=bool(grades) and all(g.reliability == "F" for g in grades),
-                          information_unjudged=bool(grades) and all(g.credibility == 6 for g in grades)))
+    entries.append(
+        _entry(
+            "verifiers",
+            len(grades),
+            delta,
+            text,
+            codes=", ".join(codes),
+            spread=spread,
+            disagreement=spread >= 2,
+            judged=len(judged),
+            source_unjudged=bool(grades) and all(g.reliability == "F" for g in grades),
+            information_unjudged=bool(grades) and all(g.credibility == 6 for g in grades),
+        )
+    )
     return entries
 
 
@@ -209,22 +256,41 @@ def corroboration(neighbours: dict[str, list], settings: Settings) -> tuple[list
             against.setdefault(group, []).append(weight)
 
     def total(groups: dict[str, list[float]]) -> float:
-        values = [_saturate(sum(ws), settings.pool_cap) if group == NEW_SOURCES else max(ws)
-                  for group, ws in sorted(groups.items())]
+        values = [
+            _saturate(sum(ws), settings.pool_cap) if group == NEW_SOURCES else max(ws)
+            for group, ws in sorted(groups.items())
+        ]
         return _saturate(sum(values), settings.corroboration_cap)
 
     plus, minus = total(support), total(against)
     independent = len([g for g in support if g != NEW_SOURCES])
     entries = [
-        _entry("corroboration", independent + (1 if new_support else 0), plus,
-               N_("%(independent)d independent source(s) nearby agree; %(new)d report(s) from new sources counted together "
-                  "as one weak voice; %(same)d from the same source not counted.") if (support or counts["same_source"])
-               else N_("No other report of this sector nearby in space and time."),
-               independent=independent, new=new_support, same=counts["same_source"], verified=counts["verified"],
-               reports=sum(len(ws) for ws in support.values())),
-        _entry("contradiction", len(against), -minus,
-               N_("%(refuted)d similar report(s) nearby were refuted; %(contradicts)d say the opposite.") if against
-               else N_("Nothing nearby contradicts it."), refuted=counts["refuted"], contradicts=counts["contradicts"]),
+        _entry(
+            "corroboration",
+            independent + (1 if new_support else 0),
+            plus,
+            N_(
+                "%(independent)d independent source(s) nearby agree; %(new)d report(s) from new sources counted together "
+                "as one weak voice; %(same)d from the same source not counted."
+            )
+            if (support or counts["same_source"])
+            else N_("No other report of this sector nearby in space and time."),
+            independent=independent,
+            new=new_support,
+            same=counts["same_source"],
+            verified=counts["verified"],
+            reports=sum(len(ws) for ws in support.values()),
+        ),
+        _entry(
+            "contradiction",
+            len(against),
+            -minus,
+            N_("%(refuted)d similar report(s) nearby were refuted; %(contradicts)d say the opposite.")
+            if against
+            else N_("Nothing nearby contradicts it."),
+            refuted=counts["refuted"],
+            contradicts=counts["contradicts"],
+        ),
     ]
     confirmed = independent > 0 or counts["verified"] > 0
     return entries, confirmed
@@ -249,9 +315,12 @@ def combine(fixed: list[dict], neighbours: dict[str, list], settings: Settings) 
     verifiers = by_factor["verifiers"]
     status = by_factor["status"]["value"]
     source_evidence = bool(source["params"]["has_basis"])
-    information_evidence = (verifiers["params"]["judged"] > 0 or status in STATUS_LOG_ODDS
-                            or by_factor["corroboration"]["delta_log_odds"] > 0
-                            or by_factor["contradiction"]["delta_log_odds"] < 0)
+    information_evidence = (
+        verifiers["params"]["judged"] > 0
+        or status in STATUS_LOG_ODDS
+        or by_factor["corroboration"]["delta_log_odds"] > 0
+        or by_factor["contradiction"]["delta_log_odds"] < 0
+    )
     letter: str | None = None  # unknown until there is a basis for it
     if verifiers["params"].get("source_unjudged"):
         letter = "F"
@@ -263,9 +332,17 @@ def combine(fixed: list[dict], neighbours: dict[str, list], settings: Settings) 
     elif information_evidence:
         digit = credibility_digit(score, confirmed or status == "verified")
     state = assessment_state(verifiers["value"] > 0, letter, digit)
-    return ScoreResult(score if source_evidence or information_evidence else None, log_odds,
-                       f"{letter}{digit}" if letter and digit else None, letter, digit, state, source["value"], entries,
-                       neighbours)
+    return ScoreResult(
+        score if source_evidence or information_evidence else None,
+        log_odds,
+        f"{letter}{digit}" if letter and digit else None,
+        letter,
+        digit,
+        state,
+        source["value"],
+        entries,
+        neighbours,
+    )
 
 
 def assessment_state(graded: bool, reliability: str | None, credibility: int | None) -> str:
@@ -275,9 +352,18 @@ def assessment_state(graded: bool, reliability: str | None, credibility: int | N
         return ASSESSED
     return PARTLY_ASSESSED if reliability or credibility else NOT_ASSESSED
 
-def score_report(report: ReportRecord, state: SourceState, grades: list[Grade],
-                 neighbours: list[tuple[float, ReportRecord]], states: dict[int, SourceState], settings: Settings) -> ScoreResult:
+
+def score_report(
+    report: ReportRecord,
+    state: SourceState,
+    grades: list[Grade],
+    neighbours: list[tuple[float, ReportRecord]],
+    states: dict[int, SourceState],
+    settings: Settings,
+) -> ScoreResult:
     """Score a report from scratch, given its neighbours (distance, record) and their sources."""
-    evidence = {str(other.id): [*contribution(report, state, other, states[other.source_id], distance, settings), distance]
-                for distance, other in neighbours}
+    evidence = {
+        str(other.id): [*contribution(report, state, other, states[other.source_id], distance, settings), distance]
+        for distance, other in neighbours
+    }
     return combine(fixed_factors(report, state, grades, settings), evidence, settings)

@@ -7,6 +7,7 @@ of the opposite sense ("open" against "closed", "ouvert" against "fermé"), or a
 negated in one of them only ("not damaged" against "damaged"). "No" is not taken as a
 negation, because "no water at the camp" agrees with "water shortage at the camp".
 """
+
 from __future__ import annotations
 
 import re
@@ -15,21 +16,30 @@ from dataclasses import dataclass
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 NEGATORS = frozenset({"not", "never", "pas", "jamais", "pa", "nunca", "nicht"})
-STOPWORDS = frozenset(_WORD.findall("""
+STOPWORDS = frozenset(
+    _WORD.findall("""
 a an and are as at be been but by for from has have in into is it its of on or our that the their there this
 to was were will with we they he she you i me my near now very more less than also after before about over
 le la les un une des du de et est en au aux dans sur pour par avec ce cette ces sont ont il elle nous vous ils
 el los las y del con por para una unos unas que se es al lo su sus
 li yo nan ak ki sou pou gen te ap
-"""))
+""")
+)
 # word -> (state, sense): two reports that give one state opposite senses contradict each other.
 STATES: dict[str, tuple[str, int]] = {}
 for _state, _plus, _minus in (
-    ("open", "open opened reopened ouvert ouverte ouverts rouvert abierto abierta louvri passable accessible",
-     "closed close blocked impassable inaccessible ferme fermee fermes bloque bloquee cerrado cerrada bloqueado bloke"),
+    (
+        "open",
+        "open opened reopened ouvert ouverte ouverts rouvert abierto abierta louvri passable accessible",
+        "closed close blocked impassable inaccessible ferme fermee fermes "
+        "bloque bloquee cerrado cerrada bloqueado bloke",
+    ),
     ("safe", "safe secure securise seguro", "unsafe dangerous insecure dangereux dangereuse peligroso danje"),
-    ("working", "working functioning functional operational operating fonctionne fonctionnel operationnel funciona",
-     "broken damaged destroyed collapsed nonfunctional detruit detruite endommage effondre destruido kraze"),
+    (
+        "working",
+        "working functioning functional operational operating fonctionne fonctionnel operationnel funciona",
+        "broken damaged destroyed collapsed nonfunctional detruit detruite endommage effondre destruido kraze",
+    ),
     ("available", "available disponible", "unavailable shortage lacking manque rupture escasez"),
 ):
     for _word in _plus.split():

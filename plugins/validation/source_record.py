@@ -1,5 +1,6 @@
 """A source's record, for verifiers and admins: its reports with their outcomes, scores and
 grades, and its estimated reliability over time. Never its contact details."""
+
 from __future__ import annotations
 
 from datetime import UTC, datetime
@@ -30,16 +31,24 @@ def source_record(source_id: int, viewer) -> dict[str, Any]:
     settings = Settings.current()
     state = compute_states([source_id], settings)[source_id]
     rows = db.session.execute(
-        select(Report, ReportScore).outerjoin(ReportScore, ReportScore.report_id == Report.id)
-        .options(selectinload(Report.crisis)).where(Report.source_id == source_id).order_by(Report.id.desc()).limit(REPORTS_SHOWN)
+        select(Report, ReportScore)
+        .outerjoin(ReportScore, ReportScore.report_id == Report.id)
+        .options(selectinload(Report.crisis))
+        .where(Report.source_id == source_id)
+        .order_by(Report.id.desc())
+        .limit(REPORTS_SHOWN)
     ).all()
     report_ids = [report.id for report, _score in rows]
     grades: dict[int, list[str]] = {}
     if report_ids:
-        for assessment in db.session.scalars(select(Assessment).where(Assessment.report_id.in_(report_ids)).order_by(Assessment.id)):
+        for assessment in db.session.scalars(
+            select(Assessment).where(Assessment.report_id.in_(report_ids)).order_by(Assessment.id)
+        ):
             grades.setdefault(assessment.report_id, []).append(assessment.code)
     # "Now" in the crisis's own time line: the time of the source's latest report.
-    latest = max(((r.occurred_at or r.received_at).timestamp() for r, _s in rows), default=datetime.now(UTC).timestamp())
+    latest = max(
+        ((r.occurred_at or r.received_at).timestamp() for r, _s in rows), default=datetime.now(UTC).timestamp()
+    )
     return {
         "id": source.id,
         "name": source.name,
@@ -54,14 +63,20 @@ def source_record(source_id: int, viewer) -> dict[str, Any]:
         "verified": sum(1 for _t, o, _r in state.outcomes if o > 0),
         "refuted": sum(1 for _t, o, _r in state.outcomes if o < 0),
         "reliability_over_time": [
-            {**point, "at": datetime.fromtimestamp(point["at"], UTC).isoformat()} for point in history(state, settings)],
+            {**point, "at": datetime.fromtimestamp(point["at"], UTC).isoformat()} for point in history(state, settings)
+        ],
         "reports": [
-            {"id": report.id, "title": report.title, "status": report.status, "crisis": report.crisis.slug,
-             "occurred_at": (report.occurred_at or report.received_at).isoformat(),
-             "score": round(score.score, 4) if score is not None and score.score is not None else None,
-             "admiralty": score.admiralty if score is not None else None,
-             "assessment": score.assessment if score is not None else NOT_ASSESSED,
-             "grades": grades.get(report.id, [])}
+            {
+                "id": report.id,
+                "title": report.title,
+                "status": report.status,
+                "crisis": report.crisis.slug,
+                "occurred_at": (report.occurred_at or report.received_at).isoformat(),
+                "score": round(score.score, 4) if score is not None and score.score is not None else None,
+                "admiralty": score.admiralty if score is not None else None,
+                "assessment": score.assessment if score is not None else NOT_ASSESSED,
+                "grades": grades.get(report.id, []),
+            }
             for report, score in rows
         ],
     }

@@ -12,6 +12,7 @@ does `crisiswiki rescore --stale`. A neighbour whose evidence is already full
 (VALIDATION_MAX_NEIGHBOURS) is marked stale too, since only a new search can tell which of
 its neighbours are the nearest.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -60,12 +61,32 @@ def score_values(result: ScoreResult, settings: Settings, record: ReportRecord |
     """Column values of a score row (`record` None: keep the place it was stored with)."""
     full = len(result.neighbours) >= settings.max_neighbours
     reach = max(entry[3] for entry in result.neighbours.values()) if full else settings.radius_km
-    where = {} if record is None else {"crisis_id": record.crisis_id, "sector": record.sector, "lat": record.lat,
-                                       "lon": record.lon, "t": record.t}
-    return {**where, "score": result.score, "log_odds": result.log_odds, "admiralty": result.admiralty,
-            "reliability_grade": result.reliability, "credibility_grade": result.credibility,
-            "assessment": result.assessment, "source_reliability": result.source_reliability, "explanation": result.explanation,
-            "neighbours": result.neighbours, "reach_km": reach, "stale": False, "updated_at": utcnow()}
+    where = (
+        {}
+        if record is None
+        else {
+            "crisis_id": record.crisis_id,
+            "sector": record.sector,
+            "lat": record.lat,
+            "lon": record.lon,
+            "t": record.t,
+        }
+    )
+    return {
+        **where,
+        "score": result.score,
+        "log_odds": result.log_odds,
+        "admiralty": result.admiralty,
+        "reliability_grade": result.reliability,
+        "credibility_grade": result.credibility,
+        "assessment": result.assessment,
+        "source_reliability": result.source_reliability,
+        "explanation": result.explanation,
+        "neighbours": result.neighbours,
+        "reach_km": reach,
+        "stale": False,
+        "updated_at": utcnow(),
+    }
 
 
 TABLE = ReportScore.__table__
@@ -94,15 +115,18 @@ def _store_many(changes: list[tuple[int, dict]]) -> None:
     _touched(report_id for report_id, _values in changes)
     for names in {tuple(sorted(values)) for _id, values in changes}:
         batch = [{"row_id": report_id, **values} for report_id, values in changes if tuple(sorted(values)) == names]
-        statement = (update(TABLE).where(TABLE.c.report_id == bindparam("row_id"))
-                     .values({name: bindparam(name, type_=TABLE.c[name].type) for name in names}))
+        statement = (
+            update(TABLE)
+            .where(TABLE.c.report_id == bindparam("row_id"))
+            .values({name: bindparam(name, type_=TABLE.c[name].type) for name in names})
+        )
         connection().execute(statement, batch)
 
 
 def mark_stale(report_ids: Iterable[int]) -> None:
     ids = sorted(set(report_ids))
     for start in range(0, len(ids), CHUNK):
-        connection().execute(update(TABLE).where(TABLE.c.report_id.in_(ids[start:start + CHUNK])).values(stale=True))
+        connection().execute(update(TABLE).where(TABLE.c.report_id.in_(ids[start : start + CHUNK])).values(stale=True))
 
 
 def _rows(report_ids: Iterable[int]) -> dict:
@@ -112,14 +136,17 @@ def _rows(report_ids: Iterable[int]) -> dict:
     for start in range(0, len(ids), CHUNK):
         for row in connection().execute(
             select(TABLE.c.report_id, TABLE.c.neighbours, TABLE.c.explanation, TABLE.c.stale)
-            .where(TABLE.c.report_id.in_(ids[start:start + CHUNK])).order_by(TABLE.c.report_id).with_for_update()
+            .where(TABLE.c.report_id.in_(ids[start : start + CHUNK]))
+            .order_by(TABLE.c.report_id)
+            .with_for_update()
         ):
             rows[row.report_id] = row
     return rows
 
 
-def refresh(report_id: int, settings: Settings, budget: Budget, push: bool = True,
-            previous: ReportRecord | None = None) -> bool:
+def refresh(
+    report_id: int, settings: Settings, budget: Budget, push: bool = True, previous: ReportRecord | None = None
+) -> bool:
     """Score one report from scratch and push its evidence to the neighbours that count it.
     `previous` is the report as it was before a move (in space, time or sector), to reach those
     that counted it there. False when the report no longer exists."""
@@ -146,8 +173,14 @@ def _farthest(evidence: dict[str, list]) -> tuple[float, int]:
     return max((entry[3], int(key)) for key, entry in evidence.items())
 
 
-def _push(record: ReportRecord, neighbours: list[tuple[float, ReportRecord]], gone: set[int], states: dict,
-          settings: Settings, budget: Budget) -> None:
+def _push(
+    record: ReportRecord,
+    neighbours: list[tuple[float, ReportRecord]],
+    gone: set[int],
+    states: dict,
+    settings: Settings,
+    budget: Budget,
+) -> None:
     """Give each neighbour the evidence `record` now offers it, and take it back from `gone`
     (reports that are no longer neighbours). A neighbour keeps only its nearest
     VALIDATION_MAX_NEIGHBOURS; when that set can change in a way only a search can settle,
@@ -174,7 +207,10 @@ def _push(record: ReportRecord, neighbours: list[tuple[float, ReportRecord]], go
         elif full and (distance, record.id) > (evidence[key][3], record.id):
             stale.append(other.id)  # moved away: another report may now be among the nearest
             continue
-        entry = [*contribution(other, states[other.source_id], record, states[record.source_id], distance, settings), distance]
+        entry = [
+            *contribution(other, states[other.source_id], record, states[record.source_id], distance, settings),
+            distance,
+        ]
         if evidence.get(key) == entry:
             continue  # unchanged (e.g. a stale report refreshed whole): nothing to rewrite, no budget spent
         if not budget.take():
@@ -206,7 +242,12 @@ def source_changed(source_id: int, settings: Settings, budget: Budget, done: set
     old, new = changes.get(source_id, (None, None))
     if new is None or old == new:
         return
-    others = connection().execute(select(Report.id).where(Report.source_id == source_id).order_by(Report.id.desc())).scalars().all()
+    others = (
+        connection()
+        .execute(select(Report.id).where(Report.source_id == source_id).order_by(Report.id.desc()))
+        .scalars()
+        .all()
+    )
     left: list[int] = []
     for report_id in others:
         if report_id in done:
@@ -223,8 +264,12 @@ def source_changed(source_id: int, settings: Settings, budget: Budget, done: set
 
 def refresh_stale(settings: Settings, limit: int) -> int:
     """Refresh up to `limit` stale scores; returns how many were refreshed."""
-    ids = connection().execute(select(TABLE.c.report_id).where(TABLE.c.stale.is_(True))
-                               .order_by(TABLE.c.report_id).limit(limit)).scalars().all()
+    ids = (
+        connection()
+        .execute(select(TABLE.c.report_id).where(TABLE.c.stale.is_(True)).order_by(TABLE.c.report_id).limit(limit))
+        .scalars()
+        .all()
+    )
     for report_id in ids:
         refresh(report_id, settings, Budget(settings.cascade_limit))
     return len(ids)
@@ -241,9 +286,17 @@ def catch_up(settings: Settings, deadline: float) -> int:
     progress = Progress.__table__
     conn = connection()
     mark = conn.execute(select(progress.c.value).where(progress.c.name == SCORED_THROUGH)).scalar() or 0
-    pending = conn.execute(
-        select(Report.id).outerjoin(TABLE, TABLE.c.report_id == Report.id)
-        .where(Report.id > mark, TABLE.c.report_id.is_(None)).order_by(Report.id).limit(CATCH_UP_ROWS)).scalars().all()
+    pending = (
+        conn.execute(
+            select(Report.id)
+            .outerjoin(TABLE, TABLE.c.report_id == Report.id)
+            .where(Report.id > mark, TABLE.c.report_id.is_(None))
+            .order_by(Report.id)
+            .limit(CATCH_UP_ROWS)
+        )
+        .scalars()
+        .all()
+    )
     done = 0
     for report_id in pending:
         if done and time.monotonic() > deadline:  # at least one a pass, however slow the scan was
@@ -259,7 +312,9 @@ def catch_up(settings: Settings, deadline: float) -> int:
         if new_mark - mark < 1000:
             return done  # not worth a write: the next scan from `mark` is short anyway
     if new_mark != mark:
-        updated = conn.execute(update(progress).where(progress.c.name == SCORED_THROUGH).values(value=new_mark)).rowcount
+        updated = conn.execute(
+            update(progress).where(progress.c.name == SCORED_THROUGH).values(value=new_mark)
+        ).rowcount
         if not updated:
             conn.execute(insert(progress), [{"name": SCORED_THROUGH, "value": new_mark}])
     return done
@@ -420,8 +475,12 @@ def scoring_needed() -> bool:
     progress = Progress.__table__
     conn = connection()
     mark = conn.execute(select(progress.c.value).where(progress.c.name == SCORED_THROUGH)).scalar() or 0
-    unscored = conn.execute(select(Report.id).outerjoin(TABLE, TABLE.c.report_id == Report.id)
-                            .where(Report.id > mark, TABLE.c.report_id.is_(None)).limit(1)).first()
+    unscored = conn.execute(
+        select(Report.id)
+        .outerjoin(TABLE, TABLE.c.report_id == Report.id)
+        .where(Report.id > mark, TABLE.c.report_id.is_(None))
+        .limit(1)
+    ).first()
     stale = conn.execute(select(TABLE.c.report_id).where(TABLE.c.stale.is_(True)).limit(1)).first()
     db.session.commit()
     return unscored is not None or stale is not None
@@ -502,5 +561,7 @@ def reports_imported(report_ids: list[int], batch_threshold: int, crisis_id: int
 def _existing(report_ids: list[int]) -> list[int]:
     found = []
     for start in range(0, len(report_ids), 900):
-        found += db.session.scalars(select(ReportScore.report_id).where(ReportScore.report_id.in_(report_ids[start:start + 900])))
+        found += db.session.scalars(
+            select(ReportScore.report_id).where(ReportScore.report_id.in_(report_ids[start : start + 900]))
+        )
     return found

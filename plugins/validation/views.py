@@ -1,5 +1,6 @@
 """The plugin's web pages: the verifier queue, grading from the report page, a source's record,
 the related-reports finder and the combined assessment."""
+
 from __future__ import annotations
 
 import json
@@ -24,8 +25,9 @@ from .presentation import assessment, assessment_context, grid_context
 from .queue import SORTS, codes_by_report, verifier_queue
 from .source_record import source_record
 
-bp = Blueprint("validation", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/validation-static")
+bp = Blueprint(
+    "validation", __name__, template_folder="templates", static_folder="static", static_url_path="/validation-static"
+)
 
 
 def _report_or_404(report_id: int) -> Report:
@@ -42,12 +44,25 @@ def queue(crisis_slug: str):
     page = request.args.get("page", 1, type=int)
     rows, more = verifier_queue(crisis, current_user, sort, include_assessed, sector, page)
     codes = codes_by_report([report.id for report, _score in rows])
-    grids = {report.id: grid_context(score.admiralty if score else None, codes.get(report.id, [])) for report, score in rows}
+    grids = {
+        report.id: grid_context(score.admiralty if score else None, codes.get(report.id, [])) for report, score in rows
+    }
     assessments = {report.id: assessment_context(score) for report, score in rows}
-    return render_template("validation/queue.html", crisis=crisis, rows=rows, grids=grids, codes=codes, sort=sort,
-                           assessments=assessments,
-                           sorts=SORTS, include_assessed=include_assessed, sector=sector, sectors=SECTORS, page=page,
-                           more=more)
+    return render_template(
+        "validation/queue.html",
+        crisis=crisis,
+        rows=rows,
+        grids=grids,
+        codes=codes,
+        sort=sort,
+        assessments=assessments,
+        sorts=SORTS,
+        include_assessed=include_assessed,
+        sector=sector,
+        sectors=SECTORS,
+        page=page,
+        more=more,
+    )
 
 
 @bp.route("/reports/<int:report_id>/grade", methods=["POST"])
@@ -62,8 +77,9 @@ def assess(report_id: int):
 @bp.route("/sources/<int:source_id>/record", endpoint="source_record")
 def source_record_page(source_id: int):
     record = source_record(source_id, current_user)
-    return render_template("validation/source_record.html", record=record,
-                           series=json.dumps(record["reliability_over_time"]))
+    return render_template(
+        "validation/source_record.html", record=record, series=json.dumps(record["reliability_over_time"])
+    )
 
 
 def _finder_features(results, viewer) -> list[dict]:
@@ -71,12 +87,21 @@ def _finder_features(results, viewer) -> list[dict]:
     for distance, report, score in results:
         place = report_place(report, viewer)
         lon, lat = place.lon, place.lat
-        properties = {"id": report.id, "title": report.title, "distance_km": round(distance, 2),
-                      "url": url_for("reports.view", report_id=report.id)}
+        properties = {
+            "id": report.id,
+            "title": report.title,
+            "distance_km": round(distance, 2),
+            "url": url_for("reports.view", report_id=report.id),
+        }
         if can_see_scores(viewer):
-            properties.update(score=round(score.score, 4) if score is not None and score.score is not None else None,
-                              admiralty=score.admiralty if score is not None else None, assessment=assessment(score))
-        features.append({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties})
+            properties.update(
+                score=round(score.score, 4) if score is not None and score.score is not None else None,
+                admiralty=score.admiralty if score is not None else None,
+                assessment=assessment(score),
+            )
+        features.append(
+            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties}
+        )
     return features
 
 
@@ -91,13 +116,28 @@ def related(crisis_slug: str):
         except InvalidInput as exc:
             error = exc
     features = _finder_features(results, current_user)
-    map_data = json.dumps({"type": "FeatureCollection", "features": features,
-                           "centre": [query.lon, query.lat] if query else None,
-                           "radius_km": query.radius_km if query else None})
+    map_data = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": features,
+            "centre": [query.lon, query.lat] if query else None,
+            "radius_km": query.radius_km if query else None,
+        }
+    )
     assessments = {report.id: assessment_context(score) for _distance, report, score in results}
-    return render_template("validation/related.html", crisis=crisis, results=results, query=query, error=error,
-                           args=request.args, sectors=SECTORS, map_data=map_data, show_scores=can_see_scores(current_user),
-                           can_combine=can_assess(current_user), assessments=assessments), (422 if error else 200)
+    return render_template(
+        "validation/related.html",
+        crisis=crisis,
+        results=results,
+        query=query,
+        error=error,
+        args=request.args,
+        sectors=SECTORS,
+        map_data=map_data,
+        show_scores=can_see_scores(current_user),
+        can_combine=can_assess(current_user),
+        assessments=assessments,
+    ), (422 if error else 200)
 
 
 @bp.route("/c/<crisis_slug>/combine", methods=["GET", "POST"])
@@ -118,10 +158,18 @@ def combine(crisis_slug: str):
     form = combined_defaults(reports) if reports else {}
     if request.method == "POST":
         form = request.form.to_dict()
-        data = {"report_ids": ids, "title": form.get("title"), "description": form.get("description"),
-                "sector": form.get("sector"), "place_name": form.get("place_name"), "occurred_at": form.get("occurred_at"),
-                "withdraw_originals": form.get("withdraw_originals") == "1",
-                "reliability": form.get("reliability"), "credibility": form.get("credibility"), "note": form.get("note", "")}
+        data = {
+            "report_ids": ids,
+            "title": form.get("title"),
+            "description": form.get("description"),
+            "sector": form.get("sector"),
+            "place_name": form.get("place_name"),
+            "occurred_at": form.get("occurred_at"),
+            "withdraw_originals": form.get("withdraw_originals") == "1",
+            "reliability": form.get("reliability"),
+            "credibility": form.get("credibility"),
+            "note": form.get("note", ""),
+        }
         if form.get("lat") and form.get("lon"):
             try:
                 data["geometry"] = {"type": "Point", "coordinates": [float(form["lon"]), float(form["lat"])]}
@@ -137,6 +185,14 @@ def combine(crisis_slug: str):
                     raise
                 db.session.rollback()
                 error = exc
-    return render_template("validation/combine.html", crisis=crisis, reports=reports, ids=ids, form=form, error=error,
-                           sectors=SECTORS, reliability_names=RELIABILITY_NAMES, credibility_names=CREDIBILITY_NAMES), \
-        (error.status if error else 200)
+    return render_template(
+        "validation/combine.html",
+        crisis=crisis,
+        reports=reports,
+        ids=ids,
+        form=form,
+        error=error,
+        sectors=SECTORS,
+        reliability_names=RELIABILITY_NAMES,
+        credibility_names=CREDIBILITY_NAMES,
+    ), (error.status if error else 200)

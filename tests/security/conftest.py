@@ -5,6 +5,7 @@ people of each role, and the objects every request of the route matrix needs ("a
 A world is made per lane (one lane per kind of caller) so that what an allowed caller deletes,
 renames or reverts is its own copy and every other caller still finds a fresh one.
 """
+
 from __future__ import annotations
 
 import io
@@ -27,9 +28,11 @@ from ..conftest import PASSWORD, _truncate_all
 ROLES = ("anonymous", "volunteer", "verifier", "coordinator", "admin")
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
 POINT = [-72.3, 18.5]
-BOUNDARIES = ('{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"adm1_pcode": "HT01", '
-              '"adm1_name": "Ouest"}, "geometry": {"type": "Polygon", "coordinates": [[[-74, 18], [-72, 18], [-72, 19], '
-              '[-74, 19], [-74, 18]]]}}]}')
+BOUNDARIES = (
+    '{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"adm1_pcode": "HT01", '
+    '"adm1_name": "Ouest"}, "geometry": {"type": "Polygon", "coordinates": [[[-74, 18], [-72, 18], [-72, 19], '
+    "[-74, 19], [-74, 18]]]}}]}"
+)
 LAYER = '{"type": "Feature", "properties": {"name": "Shelter"}, "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]}}'
 
 
@@ -37,10 +40,18 @@ def production_config(database_url: str, instance: str, static_build: str, **ove
     """The settings of a deployment (plugins from their entry points, CSRF on), with a fast
     password hash and a test database."""
     return {
-        "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url, "INSTANCE_PATH": instance, "SECRET_KEY": "security",
-        "SERVER_NAME": "wiki.test", "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "STATIC_BUILD_DIR": static_build,
-        "LOAD_ENTRYPOINT_PLUGINS": True, "WTF_CSRF_ENABLED": True, "ANONYMOUS_SUBMIT_LIMIT": 100000,
-        "SQLITE_SYNCHRONOUS": "OFF", **overrides,
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": instance,
+        "SECRET_KEY": "security",
+        "SERVER_NAME": "wiki.test",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "STATIC_BUILD_DIR": static_build,
+        "LOAD_ENTRYPOINT_PLUGINS": True,
+        "WTF_CSRF_ENABLED": True,
+        "ANONYMOUS_SUBMIT_LIMIT": 100000,
+        "SQLITE_SYNCHRONOUS": "OFF",
+        **overrides,
     }
 
 
@@ -74,7 +85,9 @@ def module_database(request: pytest.FixtureRequest, backend: str, tmp_path_facto
 
 @pytest.fixture(scope="module")
 def security_app(module_database: str, tmp_path_factory: pytest.TempPathFactory, static_build) -> Iterator[Flask]:
-    app = create_app(production_config(module_database, str(tmp_path_factory.mktemp("security-instance")), str(static_build)))
+    app = create_app(
+        production_config(module_database, str(tmp_path_factory.mktemp("security-instance")), str(static_build))
+    )
     with app.app_context():
         from wiki.search.indexer import build_if_missing
 
@@ -127,7 +140,9 @@ def client_for(security_app: Flask, people: dict[str, Person]) -> Callable[[str,
         headers: dict[str, str] = {}
         if via == "session":
             person = people[role]
-            response = client.post("/login", data={"username": person.username, "password": PASSWORD, "csrf_token": token})
+            response = client.post(
+                "/login", data={"username": person.username, "password": PASSWORD, "csrf_token": token}
+            )
             assert response.status_code == 302, response.status_code
             token = csrf_token_of(client, "/account/tokens")
         elif via == "token":
@@ -155,10 +170,36 @@ class World:
 
 
 _lane_numbers = itertools.count(1)
-PAGE_PURPOSES = {"view": {}, "edit": {}, "protected": {"protected": True}, "revert": {"edits": 1}, "rename": {},
-                 "delete": {}, "restore": {"deleted": True}, "protect": {}, "watch": {}, "api": {}}
-REPORT_PURPOSES = ("view", "edit", "duplicate", "original", "api_patch", "grade", "api_grade", "claim", "combine_a",
-                   "combine_b", "api_combine_a", "api_combine_b", "withdraw", "api_withdraw", "republish", "api_republish")
+PAGE_PURPOSES = {
+    "view": {},
+    "edit": {},
+    "protected": {"protected": True},
+    "revert": {"edits": 1},
+    "rename": {},
+    "delete": {},
+    "restore": {"deleted": True},
+    "protect": {},
+    "watch": {},
+    "api": {},
+}
+REPORT_PURPOSES = (
+    "view",
+    "edit",
+    "duplicate",
+    "original",
+    "api_patch",
+    "grade",
+    "api_grade",
+    "claim",
+    "combine_a",
+    "combine_b",
+    "api_combine_a",
+    "api_combine_b",
+    "withdraw",
+    "api_withdraw",
+    "republish",
+    "api_republish",
+)
 LAYER_PURPOSES = ("view", "edit", "revert", "delete", "api", "api_revert", "api_delete")
 
 
@@ -180,19 +221,27 @@ def build_world(app: Flask, people: dict[str, Person], owner: str | None) -> Wor
     from wiki.media.views import save_attachment
     from wiki.models import ApiToken, Page, Report, User
     from wiki.pages import revisions as pages
+    from wiki.reports.input import report_input_from_feature
     from wiki.reports.submission import Photo, submit_report
     from wiki.reports.triage import update_report
-    from wiki.reports.input import report_input_from_feature
 
     number = next(_lane_numbers)
     with app.test_request_context():
         admin = db.session.get(User, people["admin"].id)
-        crisis = create_crisis({"name": f"Lane {number} earthquake", "slug": f"lane{number}", "bbox": "-74.5,17.9,-71.6,20.1",
-                                "start_date": "2010-01-12"}, admin)
+        crisis = create_crisis(
+            {
+                "name": f"Lane {number} earthquake",
+                "slug": f"lane{number}",
+                "bbox": "-74.5,17.9,-71.6,20.1",
+                "start_date": "2010-01-12",
+            },
+            admin,
+        )
         world = World(crisis=crisis.slug, other_user_id=people["other"].id)
         for purpose, options in PAGE_PURPOSES.items():
-            revision = pages.create_page(crisis, f"Target for {purpose}", "version 1\n\n[[Missing page]]", admin,
-                                         categories=world.category)
+            revision = pages.create_page(
+                crisis, f"Target for {purpose}", "version 1\n\n[[Missing page]]", admin, categories=world.category
+            )
             page = revision.page
             for n in range(options.get("edits", 0)):
                 revision = pages.save_revision(page, f"version {n + 2}", revision.id, admin).revision
@@ -204,10 +253,19 @@ def build_world(app: Flask, people: dict[str, Person], owner: str | None) -> Wor
             world.revisions[purpose] = revision.id
 
         def report(title: str, photo: bool = False, **properties) -> Report:
-            given = report_input_from_feature({"type": "Feature", "geometry": {"type": "Point", "coordinates": POINT},
-                                               "properties": {"title": title, "crisis": crisis.slug, "sector": "health",
-                                                              "source": {"name": "Jean", "contact": "+50912345678"},
-                                                              **properties}})
+            given = report_input_from_feature(
+                {
+                    "type": "Feature",
+                    "geometry": {"type": "Point", "coordinates": POINT},
+                    "properties": {
+                        "title": title,
+                        "crisis": crisis.slug,
+                        "sector": "health",
+                        "source": {"name": "Jean", "contact": "+50912345678"},
+                        **properties,
+                    },
+                }
+            )
             photos = [Photo("photo.jpg", io.BytesIO(jpeg()))] if photo else []
             return submit_report(given, admin, photos).report
 

@@ -12,6 +12,7 @@ off; ANONYMOUS_SUBMIT on, so everyone may submit reports). `request(world)` retu
 (url, keyword arguments of the test client's `open`); the world (tests/security/conftest.py)
 holds the lane's own crisis, pages, reports, layers, photos, tokens...
 """
+
 from __future__ import annotations
 
 import io
@@ -79,14 +80,19 @@ def multipart(**data) -> dict[str, Any]:
 
 
 def feature(w, title: str, **properties) -> dict[str, Any]:
-    return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]},
-            "properties": {"title": title, "crisis": w.crisis, **properties}}
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]},
+        "properties": {"title": title, "crisis": w.crisis, **properties},
+    }
 
 
 LAYER = '{"type": "Feature", "properties": {}, "geometry": {"type": "Point", "coordinates": [-72.3, 18.5]}}'
-BOUNDARIES = (b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"adm1_pcode": "HT02", '
-              b'"adm1_name": "Nord"}, "geometry": {"type": "Polygon", "coordinates": [[[-74, 19], [-72, 19], [-72, 20], '
-              b'[-74, 20], [-74, 19]]]}}]}')
+BOUNDARIES = (
+    b'{"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"adm1_pcode": "HT02", '
+    b'"adm1_name": "Nord"}, "geometry": {"type": "Polygon", "coordinates": [[[-74, 19], [-72, 19], [-72, 20], '
+    b"[-74, 20], [-74, 19]]]}}]}"
+)
 GRADE = {"reliability": "B", "credibility": "2", "note": "seen on site"}
 
 ROWS: list[Row] = [
@@ -110,173 +116,409 @@ ROWS: list[Row] = [
     Row("search.search_page", "GET", EVERYONE, lambda w: ("/search?q=report", {})),
     # --- Accounts ------------------------------------------------------------------------------
     Row("auth.login", "GET", EVERYONE, lambda w: ("/login", {})),
-    Row("auth.login", "POST", EVERYONE,
-        lambda w: ("/login", {"data": {"username": "sec-other", "password": "correct horse battery"}}), last=True),
+    Row(
+        "auth.login",
+        "POST",
+        EVERYONE,
+        lambda w: ("/login", {"data": {"username": "sec-other", "password": "correct horse battery"}}),
+        last=True,
+    ),
     Row("auth.logout", "POST", EVERYONE, lambda w: ("/logout", {}), last=True),
     # The second login step, with no first step done: a GET is sent back to the login form, a POST refused (401).
     Row("auth.login_code", "GET", EVERYONE, lambda w: ("/login/two-factor", {})),
-    Row("auth.login_code", "POST", EVERYONE, lambda w: ("/login/two-factor", {"data": {"code": "123456"}}), ok=frozenset({401})),
+    Row(
+        "auth.login_code",
+        "POST",
+        EVERYONE,
+        lambda w: ("/login/two-factor", {"data": {"code": "123456"}}),
+        ok=frozenset({401}),
+    ),
     Row("auth.login_setup", "GET", EVERYONE, lambda w: ("/login/two-factor/setup", {})),
-    Row("auth.login_setup", "POST", EVERYONE, lambda w: ("/login/two-factor/setup", {"data": {"code": "123456"}}),
-        ok=frozenset({401})),
+    Row(
+        "auth.login_setup",
+        "POST",
+        EVERYONE,
+        lambda w: ("/login/two-factor/setup", {"data": {"code": "123456"}}),
+        ok=frozenset({401}),
+    ),
     Row("auth.forgot_password", "GET", EVERYONE, lambda w: ("/forgot-password", {})),
     Row("auth.forgot_password", "POST", EVERYONE, lambda w: ("/forgot-password", {"data": {"identifier": "nobody"}})),
     # A forged link: 400 for everyone.
     Row("auth.reset_password", "GET", EVERYONE, lambda w: ("/reset-password/forged", {}), ok=frozenset({400})),
-    Row("auth.reset_password", "POST", EVERYONE, lambda w: ("/reset-password/forged", {"data": {
-        "password": "long enough pw", "confirmation": "long enough pw"}}), ok=frozenset({400})),
+    Row(
+        "auth.reset_password",
+        "POST",
+        EVERYONE,
+        lambda w: (
+            "/reset-password/forged",
+            {"data": {"password": "long enough pw", "confirmation": "long enough pw"}},
+        ),
+        ok=frozenset({400}),
+    ),
     Row("auth.account", "GET", LOGGED_IN, lambda w: ("/account", {})),
-    Row("auth.account", "POST", LOGGED_IN,
-        lambda w: ("/account", {"data": {"email": "matrix@example.org", "current_password": "correct horse battery"}})),
+    Row(
+        "auth.account",
+        "POST",
+        LOGGED_IN,
+        lambda w: ("/account", {"data": {"email": "matrix@example.org", "current_password": "correct horse battery"}}),
+    ),
     Row("auth.change_password", "GET", LOGGED_IN, lambda w: ("/account/password", {})),
     # A wrong current password: 422, and the session lives on.
-    Row("auth.change_password", "POST", LOGGED_IN, lambda w: ("/account/password", {"data": {
-        "current_password": "not it", "password": "x", "confirmation": "x"}}), ok=frozenset({422})),
+    Row(
+        "auth.change_password",
+        "POST",
+        LOGGED_IN,
+        lambda w: ("/account/password", {"data": {"current_password": "not it", "password": "x", "confirmation": "x"}}),
+        ok=frozenset({422}),
+    ),
     Row("auth.two_factor_settings", "GET", STAFF, lambda w: ("/account/two-factor", {})),
     Row("auth.two_factor_settings", "POST", STAFF, lambda w: ("/account/two-factor", {"data": {"action": "start"}})),
     Row("auth.reset_two_factor", "POST", ADMIN, lambda w: (f"/admin/users/{w.other_user_id}/two-factor/reset", {})),
     Row("mail.outbox", "GET", ADMIN, lambda w: ("/admin/mail", {})),
     Row("auth.users", "GET", ADMIN, lambda w: ("/admin/users", {})),
     Row("contact_log.contacts_seen", "GET", ADMIN, lambda w: ("/admin/contacts-seen", {})),
-    Row("auth.users", "POST", ADMIN,
-        lambda w: ("/admin/users", {"data": {"username": f"made-in-{w.crisis}", "password": "long enough pw", "role": "volunteer"}})),
-    Row("auth.update_user", "POST", ADMIN, lambda w: (f"/admin/users/{w.other_user_id}", {"data": {"role": "volunteer", "active": "1"}})),
+    Row(
+        "auth.users",
+        "POST",
+        ADMIN,
+        lambda w: (
+            "/admin/users",
+            {"data": {"username": f"made-in-{w.crisis}", "password": "long enough pw", "role": "volunteer"}},
+        ),
+    ),
+    Row(
+        "auth.update_user",
+        "POST",
+        ADMIN,
+        lambda w: (f"/admin/users/{w.other_user_id}", {"data": {"role": "volunteer", "active": "1"}}),
+    ),
     Row("auth.tokens", "GET", LOGGED_IN, lambda w: ("/account/tokens", {})),
     Row("auth.tokens", "POST", LOGGED_IN, lambda w: ("/account/tokens", {"data": {"name": "matrix"}})),
     # Anonymous callers are refused before the token is looked up; the others revoke their own.
     Row("auth.revoke_token", "POST", LOGGED_IN, lambda w: (f"/account/tokens/{w.own_token_id}/revoke", {})),
     # --- Crises --------------------------------------------------------------------------------
     Row("crises.new", "GET", EDITORS, lambda w: ("/crises/new", {})),
-    Row("crises.new", "POST", EDITORS,
-        lambda w: ("/crises/new", {"data": {"name": "Matrix flood", "slug": f"{w.crisis}-flood", "start_date": "2024-05-01"}})),
+    Row(
+        "crises.new",
+        "POST",
+        EDITORS,
+        lambda w: (
+            "/crises/new",
+            {"data": {"name": "Matrix flood", "slug": f"{w.crisis}-flood", "start_date": "2024-05-01"}},
+        ),
+    ),
     Row("crises.settings", "GET", EDITORS, lambda w: (c(w, "/settings"), {})),
-    Row("crises.settings", "POST", EDITORS,
-        lambda w: (c(w, "/settings"), {"data": {"name": f"Renamed {w.crisis}", "bbox": "-74.5,17.9,-71.6,20.1"}})),
+    Row(
+        "crises.settings",
+        "POST",
+        EDITORS,
+        lambda w: (c(w, "/settings"), {"data": {"name": f"Renamed {w.crisis}", "bbox": "-74.5,17.9,-71.6,20.1"}}),
+    ),
     # --- Pages ---------------------------------------------------------------------------------
     Row("pages.new", "GET", EDITORS, lambda w: (c(w, "/new"), {})),
     Row("pages.new", "POST", EDITORS, lambda w: (c(w, "/new"), {"data": {"title": "Made by the matrix", "body": "x"}})),
     Row("pages.new_sitrep", "GET", EDITORS, lambda w: (c(w, "/new-sitrep"), {})),
     Row("pages.edit", "GET", EDITORS, lambda w: (page(w, "edit", "/edit"), {})),
-    Row("pages.edit", "POST", EDITORS,
-        lambda w: (page(w, "edit", "/edit"), {"data": {"body": "edited", "base_revision": w.revisions["edit"]}})),
-    Row("pages.edit", "POST", EDITORS,
-        lambda w: (page(w, "protected", "/edit"), {"data": {"body": "edited", "base_revision": w.revisions["protected"]}}),
-        label="protected"),
+    Row(
+        "pages.edit",
+        "POST",
+        EDITORS,
+        lambda w: (page(w, "edit", "/edit"), {"data": {"body": "edited", "base_revision": w.revisions["edit"]}}),
+    ),
+    Row(
+        "pages.edit",
+        "POST",
+        EDITORS,
+        lambda w: (
+            page(w, "protected", "/edit"),
+            {"data": {"body": "edited", "base_revision": w.revisions["protected"]}},
+        ),
+        label="protected",
+    ),
     Row("pages.revert", "POST", EDITORS, lambda w: (page(w, "revert", "/revert/1"), {})),
     Row("pages.rename", "GET", EDITORS, lambda w: (page(w, "rename", "/rename"), {})),
-    Row("pages.rename", "POST", EDITORS, lambda w: (page(w, "rename", "/rename"), {"data": {"title": "Renamed by the matrix"}})),
+    Row(
+        "pages.rename",
+        "POST",
+        EDITORS,
+        lambda w: (page(w, "rename", "/rename"), {"data": {"title": "Renamed by the matrix"}}),
+    ),
     Row("pages.delete", "POST", EDITORS, lambda w: (page(w, "delete", "/delete"), {})),
     Row("pages.restore", "POST", ADMIN, lambda w: (page(w, "restore", "/restore"), {})),
     Row("pages.protect", "POST", EDITORS, lambda w: (page(w, "protect", "/protect"), {"data": {"protected": "1"}})),
     Row("pages.watch", "POST", LOGGED_IN, lambda w: (page(w, "watch", "/watch"), {"data": {"watch": "1"}})),
     # --- Media ---------------------------------------------------------------------------------
     Row("media.attachments", "GET", EVERYONE, lambda w: (c(w, "/attachments"), {})),
-    Row("media.attachments", "POST", EDITORS,
-        lambda w: (c(w, "/attachments"), multipart(file=upload("road.txt", b"road status: open\n")))),
+    Row(
+        "media.attachments",
+        "POST",
+        EDITORS,
+        lambda w: (c(w, "/attachments"), multipart(file=upload("road.txt", b"road status: open\n"))),
+    ),
     Row("media.serve", "GET", EVERYONE, lambda w: (f"/media/{w.attachment[0]}/{w.attachment[1]}", {})),
     # --- Field reports -------------------------------------------------------------------------
     Row("reports.submit", "GET", EVERYONE, lambda w: (c(w, "/report"), {})),
-    Row("reports.submit", "POST", EVERYONE,
-        lambda w: (c(w, "/report"), {"data": {"title": "Road blocked", "lat": "18.5", "lon": "-72.3", "sector": "logistics"}})),
+    Row(
+        "reports.submit",
+        "POST",
+        EVERYONE,
+        lambda w: (
+            c(w, "/report"),
+            {"data": {"title": "Road blocked", "lat": "18.5", "lon": "-72.3", "sector": "logistics"}},
+        ),
+    ),
     Row("reports.thanks", "GET", EVERYONE, lambda w: (f"/reports/{w.reports['view']}/thanks", {})),
     Row("reports.index", "GET", EVERYONE, lambda w: (c(w, "/reports"), {})),
     Row("reports.view", "GET", EVERYONE, lambda w: (f"/reports/{w.reports['sensitive']}", {})),
-    Row("reports.view", "GET", PRIVILEGED, lambda w: (f"/reports/{w.reports['unpublished']}", {}), label="unpublished",
-        hidden=True),
+    Row(
+        "reports.view",
+        "GET",
+        PRIVILEGED,
+        lambda w: (f"/reports/{w.reports['unpublished']}", {}),
+        label="unpublished",
+        hidden=True,
+    ),
     Row("reports.photo", "GET", EVERYONE, lambda w: (f"/reports/photos/{w.photos['public']}/thumb", {})),
-    Row("reports.photo", "GET", PRIVILEGED, lambda w: (f"/reports/photos/{w.photos['sensitive']}/display", {}),
-        label="sensitive", hidden=True),
-    Row("reports.edit", "POST", EDITORS, lambda w: (f"/reports/{w.reports['edit']}/edit", {"data": {"status": "under_review"}})),
-    Row("reports.merge", "POST", EDITORS,
-        lambda w: (f"/reports/{w.reports['duplicate']}/merge", {"data": {"duplicate_of": str(w.reports["original"])}})),
-    Row("reports.withdraw", "POST", SHIELDERS, lambda w: (f"/reports/{w.reports['withdraw']}/withdraw", {"data": {"reason": "shield"}})),
-    Row("reports.republish", "POST", EDITORS,
-        lambda w: (f"/reports/{w.reports['republish']}/republish", {"data": {"reason": "safe now"}})),
+    Row(
+        "reports.photo",
+        "GET",
+        PRIVILEGED,
+        lambda w: (f"/reports/photos/{w.photos['sensitive']}/display", {}),
+        label="sensitive",
+        hidden=True,
+    ),
+    Row(
+        "reports.edit",
+        "POST",
+        EDITORS,
+        lambda w: (f"/reports/{w.reports['edit']}/edit", {"data": {"status": "under_review"}}),
+    ),
+    Row(
+        "reports.merge",
+        "POST",
+        EDITORS,
+        lambda w: (f"/reports/{w.reports['duplicate']}/merge", {"data": {"duplicate_of": str(w.reports["original"])}}),
+    ),
+    Row(
+        "reports.withdraw",
+        "POST",
+        SHIELDERS,
+        lambda w: (f"/reports/{w.reports['withdraw']}/withdraw", {"data": {"reason": "shield"}}),
+    ),
+    Row(
+        "reports.republish",
+        "POST",
+        EDITORS,
+        lambda w: (f"/reports/{w.reports['republish']}/republish", {"data": {"reason": "safe now"}}),
+    ),
     Row("exports.csv_export", "GET", EVERYONE, lambda w: (c(w, "/reports.csv"), {})),
     Row("exports.geojson", "GET", EVERYONE, lambda w: (c(w, "/reports.geojson"), {})),
     Row("imports.import_page", "GET", EDITORS, lambda w: (c(w, "/reports/import"), {})),
-    Row("imports.import_page", "POST", EDITORS,
-        lambda w: (c(w, "/reports/import"), multipart(step="upload", file=upload("m.csv", b"title,lat,lon\nA,18.5,-72.3\n")))),
+    Row(
+        "imports.import_page",
+        "POST",
+        EDITORS,
+        lambda w: (
+            c(w, "/reports/import"),
+            multipart(step="upload", file=upload("m.csv", b"title,lat,lon\nA,18.5,-72.3\n")),
+        ),
+    ),
     # --- Maps: layers and admin boundaries -----------------------------------------------------
     Row("maps.crisis_map", "GET", EVERYONE, lambda w: (c(w, "/map"), {})),
     Row("maps.layers", "GET", EVERYONE, lambda w: (c(w, "/layers"), {})),
     Row("maps.layer", "GET", EVERYONE, lambda w: (c(w, f"/layers/{w.layers['view']}"), {})),
     Row("maps.layer_history", "GET", EVERYONE, lambda w: (c(w, f"/layers/{w.layers['view']}/history"), {})),
     Row("maps.new_layer", "GET", EDITORS, lambda w: (c(w, "/layers/new"), {})),
-    Row("maps.new_layer", "POST", EDITORS, lambda w: (c(w, "/layers/new"), {"data": {"title": "Matrix layer", "geojson": LAYER}})),
+    Row(
+        "maps.new_layer",
+        "POST",
+        EDITORS,
+        lambda w: (c(w, "/layers/new"), {"data": {"title": "Matrix layer", "geojson": LAYER}}),
+    ),
     Row("maps.edit_layer", "GET", EDITORS, lambda w: (c(w, f"/layers/{w.layers['edit']}/edit"), {})),
-    Row("maps.edit_layer", "POST", EDITORS,
-        lambda w: (c(w, f"/layers/{w.layers['edit']}/edit"), {"data": {"title": "Edited by the matrix"}})),
+    Row(
+        "maps.edit_layer",
+        "POST",
+        EDITORS,
+        lambda w: (c(w, f"/layers/{w.layers['edit']}/edit"), {"data": {"title": "Edited by the matrix"}}),
+    ),
     Row("maps.revert_layer", "POST", EDITORS, lambda w: (c(w, f"/layers/{w.layers['revert']}/revert/1"), {})),
     Row("maps.delete_layer", "POST", EDITORS, lambda w: (c(w, f"/layers/{w.layers['delete']}/delete"), {})),
     Row("maps.boundaries", "GET", EVERYONE, lambda w: (c(w, "/boundaries"), {})),
-    Row("maps.boundaries", "POST", EDITORS, lambda w: (c(w, "/boundaries"), multipart(level="1", file=upload("adm1.geojson", BOUNDARIES)))),
+    Row(
+        "maps.boundaries",
+        "POST",
+        EDITORS,
+        lambda w: (c(w, "/boundaries"), multipart(level="1", file=upload("adm1.geojson", BOUNDARIES))),
+    ),
     # --- The validation plugin's pages ---------------------------------------------------------
     Row("validation.queue", "GET", ASSESSORS, lambda w: (c(w, "/verify"), {})),
     Row("validation.assess", "POST", ASSESSORS, lambda w: (f"/reports/{w.reports['grade']}/grade", {"data": GRADE})),
     Row("validation.source_record", "GET", RECORD_READERS, lambda w: (f"/sources/{w.source_id}/record", {})),
     Row("validation.related", "GET", EVERYONE, lambda w: (c(w, f"/related?report={w.reports['view']}"), {})),
-    Row("validation.combine", "GET", ASSESSORS,
-        lambda w: (c(w, f"/combine?ids={w.reports['combine_a']},{w.reports['combine_b']}"), {})),
-    Row("validation.combine", "POST", ASSESSORS,
-        lambda w: (c(w, "/combine"), {"data": {"ids": f"{w.reports['combine_a']},{w.reports['combine_b']}",
-                                               "title": "Combined by the matrix"}})),
+    Row(
+        "validation.combine",
+        "GET",
+        ASSESSORS,
+        lambda w: (c(w, f"/combine?ids={w.reports['combine_a']},{w.reports['combine_b']}"), {}),
+    ),
+    Row(
+        "validation.combine",
+        "POST",
+        ASSESSORS,
+        lambda w: (
+            c(w, "/combine"),
+            {"data": {"ids": f"{w.reports['combine_a']},{w.reports['combine_b']}", "title": "Combined by the matrix"}},
+        ),
+    ),
     # --- The API: crises, pages --------------------------------------------------------------
     Row("api.openapi_json", "GET", EVERYONE, lambda w: ("/api/v1/openapi.json", {})),
     Row("api.health", "GET", EVERYONE, lambda w: ("/api/v1/health", {})),
     Row("api.list_crises", "GET", EVERYONE, lambda w: ("/api/v1/crises", {})),
-    Row("api.create_crisis", "POST", EDITORS, lambda w: ("/api/v1/crises", {"json": {"name": "Matrix storm", "slug": f"{w.crisis}-storm"}})),
+    Row(
+        "api.create_crisis",
+        "POST",
+        EDITORS,
+        lambda w: ("/api/v1/crises", {"json": {"name": "Matrix storm", "slug": f"{w.crisis}-storm"}}),
+    ),
     Row("api.get_crisis", "GET", EVERYONE, lambda w: (f"/api/v1/crises/{w.crisis}", {})),
     Row("api.get_page", "GET", EVERYONE, lambda w: (f"/api/v1/pages/{w.crisis}/{w.pages['view']}", {})),
-    Row("api.put_page", "PUT", EDITORS, lambda w: (f"/api/v1/pages/{w.crisis}/Created_through_the_API", {"json": {"body": "x"}}),
-        label="create"),
-    Row("api.put_page", "PUT", EDITORS,
-        lambda w: (f"/api/v1/pages/{w.crisis}/{w.pages['api']}", {"json": {"body": "edited", "base_revision": w.revisions["api"]}}),
-        label="edit"),
-    Row("api.page_revisions", "GET", EVERYONE, lambda w: (f"/api/v1/pages/{w.crisis}/{w.pages['revert']}/revisions", {})),
-    Row("api.get_revision", "GET", EVERYONE, lambda w: (f"/api/v1/pages/{w.crisis}/{w.pages['revert']}/revisions/1", {})),
+    Row(
+        "api.put_page",
+        "PUT",
+        EDITORS,
+        lambda w: (f"/api/v1/pages/{w.crisis}/Created_through_the_API", {"json": {"body": "x"}}),
+        label="create",
+    ),
+    Row(
+        "api.put_page",
+        "PUT",
+        EDITORS,
+        lambda w: (
+            f"/api/v1/pages/{w.crisis}/{w.pages['api']}",
+            {"json": {"body": "edited", "base_revision": w.revisions["api"]}},
+        ),
+        label="edit",
+    ),
+    Row(
+        "api.page_revisions", "GET", EVERYONE, lambda w: (f"/api/v1/pages/{w.crisis}/{w.pages['revert']}/revisions", {})
+    ),
+    Row(
+        "api.get_revision", "GET", EVERYONE, lambda w: (f"/api/v1/pages/{w.crisis}/{w.pages['revert']}/revisions/1", {})
+    ),
     Row("api.search", "GET", EVERYONE, lambda w: ("/api/v1/search?q=report", {})),
     # --- The API: reports --------------------------------------------------------------------
     Row("api.list_reports", "GET", EVERYONE, lambda w: (f"/api/v1/reports?crisis={w.crisis}", {})),
     Row("api.create_report", "POST", EVERYONE, lambda w: ("/api/v1/reports", {"json": feature(w, "Well dry")})),
     Row("api.get_report", "GET", EVERYONE, lambda w: (f"/api/v1/reports/{w.reports['sensitive']}", {})),
-    Row("api.get_report", "GET", PRIVILEGED, lambda w: (f"/api/v1/reports/{w.reports['unpublished']}", {}), label="unpublished",
-        hidden=True),
-    Row("api.patch_report", "PATCH", EDITORS, lambda w: (f"/api/v1/reports/{w.reports['api_patch']}", {"json": {"status": "verified"}})),
-    Row("api.withdraw", "POST", SHIELDERS,
-        lambda w: (f"/api/v1/reports/{w.reports['api_withdraw']}/withdraw", {"json": {"reason": "shield"}})),
-    Row("api.republish", "POST", EDITORS,
-        lambda w: (f"/api/v1/reports/{w.reports['api_republish']}/republish", {"json": {"reason": "safe now"}})),
+    Row(
+        "api.get_report",
+        "GET",
+        PRIVILEGED,
+        lambda w: (f"/api/v1/reports/{w.reports['unpublished']}", {}),
+        label="unpublished",
+        hidden=True,
+    ),
+    Row(
+        "api.patch_report",
+        "PATCH",
+        EDITORS,
+        lambda w: (f"/api/v1/reports/{w.reports['api_patch']}", {"json": {"status": "verified"}}),
+    ),
+    Row(
+        "api.withdraw",
+        "POST",
+        SHIELDERS,
+        lambda w: (f"/api/v1/reports/{w.reports['api_withdraw']}/withdraw", {"json": {"reason": "shield"}}),
+    ),
+    Row(
+        "api.republish",
+        "POST",
+        EDITORS,
+        lambda w: (f"/api/v1/reports/{w.reports['api_republish']}/republish", {"json": {"reason": "safe now"}}),
+    ),
     # --- The API: maps -----------------------------------------------------------------------
     Row("api.list_layers", "GET", EVERYONE, lambda w: (f"/api/v1/layers?crisis={w.crisis}", {})),
-    Row("api.create_layer", "POST", EDITORS,
-        lambda w: ("/api/v1/layers", {"json": {"title": "Matrix layer", "crisis": w.crisis, "geojson": LAYER}})),
+    Row(
+        "api.create_layer",
+        "POST",
+        EDITORS,
+        lambda w: ("/api/v1/layers", {"json": {"title": "Matrix layer", "crisis": w.crisis, "geojson": LAYER}}),
+    ),
     Row("api.get_layer", "GET", EVERYONE, lambda w: (f"/api/v1/layers/{w.layers['view']}", {})),
-    Row("api.put_layer", "PUT", EDITORS, lambda w: (f"/api/v1/layers/{w.layers['api']}", {"json": {"title": "Edited by the matrix"}})),
+    Row(
+        "api.put_layer",
+        "PUT",
+        EDITORS,
+        lambda w: (f"/api/v1/layers/{w.layers['api']}", {"json": {"title": "Edited by the matrix"}}),
+    ),
     Row("api.delete_layer", "DELETE", EDITORS, lambda w: (f"/api/v1/layers/{w.layers['api_delete']}", {})),
-    Row("api.revert_layer", "POST", EDITORS, lambda w: (f"/api/v1/layers/{w.layers['api_revert']}/revert", {"json": {"revision": 1}})),
+    Row(
+        "api.revert_layer",
+        "POST",
+        EDITORS,
+        lambda w: (f"/api/v1/layers/{w.layers['api_revert']}/revert", {"json": {"revision": 1}}),
+    ),
     Row("api.layer_revisions", "GET", EVERYONE, lambda w: (f"/api/v1/layers/{w.layers['view']}/revisions", {})),
     Row("api.layer_revision", "GET", EVERYONE, lambda w: (f"/api/v1/layers/{w.layers['view']}/revisions/1", {})),
     Row("api.map_reports", "GET", EVERYONE, lambda w: (f"/api/v1/map/reports?crisis={w.crisis}", {})),
     Row("api.map_areas", "GET", EVERYONE, lambda w: (f"/api/v1/map/areas?crisis={w.crisis}", {})),
     Row("api.crisis_boundaries", "GET", EVERYONE, lambda w: (f"/api/v1/crises/{w.crisis}/boundaries", {})),
     # --- The API: the validation plugin ------------------------------------------------------
-    Row("validation_api.post_assessment", "POST", ASSESSORS,
-        lambda w: (f"/api/v1/reports/{w.reports['api_grade']}/assessments", {"json": {"reliability": "B", "credibility": 2}})),
-    Row("validation_api.list_assessments", "GET", ASSESSORS, lambda w: (f"/api/v1/reports/{w.reports['grade']}/assessments", {})),
-    Row("validation_api.get_source_record", "GET", RECORD_READERS, lambda w: (f"/api/v1/sources/{w.source_id}/record", {})),
-    Row("validation_api.related", "GET", EVERYONE, lambda w: (f"/api/v1/crises/{w.crisis}/related?report={w.reports['view']}", {})),
-    Row("validation_api.post_combined", "POST", ASSESSORS,
-        lambda w: (f"/api/v1/crises/{w.crisis}/combined-assessments",
-                   {"json": {"report_ids": [w.reports["api_combine_a"], w.reports["api_combine_b"]], "title": "Combined"}})),
-    Row("validation_truth.create_claim", "POST", CLAIMERS,
-        lambda w: (f"/api/v1/reports/{w.reports['claim']}/claims",
-                   {"json": {"subject": "HT0111", "attribute": "people_displaced", "value": 1200}})),
+    Row(
+        "validation_api.post_assessment",
+        "POST",
+        ASSESSORS,
+        lambda w: (
+            f"/api/v1/reports/{w.reports['api_grade']}/assessments",
+            {"json": {"reliability": "B", "credibility": 2}},
+        ),
+    ),
+    Row(
+        "validation_api.list_assessments",
+        "GET",
+        ASSESSORS,
+        lambda w: (f"/api/v1/reports/{w.reports['grade']}/assessments", {}),
+    ),
+    Row(
+        "validation_api.get_source_record",
+        "GET",
+        RECORD_READERS,
+        lambda w: (f"/api/v1/sources/{w.source_id}/record", {}),
+    ),
+    Row(
+        "validation_api.related",
+        "GET",
+        EVERYONE,
+        lambda w: (f"/api/v1/crises/{w.crisis}/related?report={w.reports['view']}", {}),
+    ),
+    Row(
+        "validation_api.post_combined",
+        "POST",
+        ASSESSORS,
+        lambda w: (
+            f"/api/v1/crises/{w.crisis}/combined-assessments",
+            {"json": {"report_ids": [w.reports["api_combine_a"], w.reports["api_combine_b"]], "title": "Combined"}},
+        ),
+    ),
+    Row(
+        "validation_truth.create_claim",
+        "POST",
+        CLAIMERS,
+        lambda w: (
+            f"/api/v1/reports/{w.reports['claim']}/claims",
+            {"json": {"subject": "HT0111", "attribute": "people_displaced", "value": 1200}},
+        ),
+    ),
     Row("validation_truth.list_claims", "GET", EVERYONE, lambda w: (f"/api/v1/claims?crisis={w.crisis}", {})),
 ]
 
 
 def rules_of(app) -> set[tuple[str, str]]:
     """(endpoint, method) of every rule the app answers, static files, HEAD and OPTIONS aside."""
-    return {(rule.endpoint, method) for rule in app.url_map.iter_rules() if rule.endpoint not in NOT_ROUTES
-            for method in rule.methods - {"HEAD", "OPTIONS"}}
+    return {
+        (rule.endpoint, method)
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint not in NOT_ROUTES
+        for method in rule.methods - {"HEAD", "OPTIONS"}
+    }

@@ -7,6 +7,7 @@ layer, a source) so that the operation gets past its 404. Checked on each respon
 error, a status code the operation documents, a documented content type, and a body that
 conforms to the documented schema. Examples are bounded and derandomised: a run is repeatable.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -16,7 +17,9 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 
-schemathesis = pytest.importorskip("schemathesis", reason="schemathesis is part of the test extra: pip install -e '.[test]'")
+schemathesis = pytest.importorskip(
+    "schemathesis", reason="schemathesis is part of the test extra: pip install -e '.[test]'"
+)
 from schemathesis import GenerationMode  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 from schemathesis.core.failures import FailureGroup  # noqa: E402
@@ -43,32 +46,55 @@ def schema(security_app):
 @pytest.fixture(scope="module")
 def real_path_parameters(world_for) -> dict[str, object]:
     world = world_for("anonymous-fuzzing")
-    return {"crisis_slug": world.crisis, "slug": world.pages["view"], "number": 1, "report_id": world.reports["view"],
-            "layer_id": world.layers["view"], "source_id": world.source_id}
+    return {
+        "crisis_slug": world.crisis,
+        "slug": world.pages["view"],
+        "number": 1,
+        "report_id": world.reports["view"],
+        "layer_id": world.layers["view"],
+        "source_id": world.source_id,
+    }
 
 
-def run_operation(operation, mode, examples: int, headers: dict[str, str], path_parameters: dict | None,
-                  failures: Counter, cases: Counter) -> None:
+def run_operation(
+    operation,
+    mode,
+    examples: int,
+    headers: dict[str, str],
+    path_parameters: dict | None,
+    failures: Counter,
+    cases: Counter,
+) -> None:
     strategy = operation.as_strategy(generation_mode=mode, path_parameters=path_parameters)
 
-    @settings(max_examples=examples, derandomize=True, database=None, deadline=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        deadline=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
     @given(case=strategy)
     def fuzz(case):
         cases[operation.label] += 1
         try:
             response = case.call(base_url=BASE_URL, headers=headers)
         except Exception as error:  # TESTING propagates what would be a 500 in production
-            failures[f"{operation.label}: unhandled {type(error).__name__}: {str(error).splitlines()[0][:160]} — e.g. "
-                     f"{case.as_curl_command(headers=headers)[:300]}"] += 1
+            failures[
+                f"{operation.label}: unhandled {type(error).__name__}: {str(error).splitlines()[0][:160]} — e.g. "
+                f"{case.as_curl_command(headers=headers)[:300]}"
+            ] += 1
             return
         try:
             case.validate_response(response, checks=CHECKS, headers=headers)
         except FailureGroup as group:
             for failure in group.exceptions:
                 request = f"{case.method} {response.request.url} ({mode.value})"
-                failures[f"{operation.label}: {failure.title} — {' '.join(failure.message.split())[:200]} — e.g. {request[:220]}"
-                         f" -> {response.status_code}"] += 1
+                failures[
+                    f"{operation.label}: {failure.title} — {' '.join(failure.message.split())[:200]} — e.g. {request[:220]}"
+                    f" -> {response.status_code}"
+                ] += 1
 
     with contextlib.suppress(Unsatisfiable):  # nothing negative can be made of some operations (no parameters)
         fuzz()
@@ -94,4 +120,5 @@ def test_the_api_keeps_its_documented_promises(schema, people, real_path_paramet
     figures[f"schemathesis ({caller}): cases"] = sum(cases.values())
     figures[f"schemathesis ({caller}): failing checks"] = sum(failures.values())
     assert not failures, f"{sum(failures.values())} failed checks, {len(failures)} kinds:\n" + "\n".join(
-        f"{n:4d}x {text}" for text, n in sorted(failures.items()))
+        f"{n:4d}x {text}" for text, n in sorted(failures.items())
+    )

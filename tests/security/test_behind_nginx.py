@@ -6,6 +6,7 @@ X-Forwarded-For. Each address must get its own anonymous report limit and its ow
 throttle, and a client that sends its own X-Forwarded-For must not escape its limit: ProxyFix
 trusts only the address nginx appended.
 """
+
 from __future__ import annotations
 
 import os
@@ -86,15 +87,35 @@ def site(tmp_path_factory):
     database = instance / "crisiswiki.db"
     with gunicorn(instance, f"sqlite:///{database}", workers=2, **SETTINGS) as upstream:
         env = server_env(instance, f"sqlite:///{database}", **SETTINGS)
-        created = subprocess.run([str(BIN / "crisiswiki"), "create-user", "coord", "--role", "coordinator", "--password",
-                                  PASSWORD, "--token"], env=env, cwd=ROOT, capture_output=True, text=True, check=True)
+        created = subprocess.run(
+            [
+                str(BIN / "crisiswiki"),
+                "create-user",
+                "coord",
+                "--role",
+                "coordinator",
+                "--password",
+                PASSWORD,
+                "--token",
+            ],
+            env=env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         token = re.search(r"API token \(shown once\): (\S+)", created.stdout).group(1)
         port = free_port()
         conf = tmp / "nginx.conf"
-        conf.write_text(NGINX_CONF.format(tmp=tmp, port=port, upstream=upstream,
-                                          user="user root;" if os.geteuid() == 0 else ""))
-        nginx = subprocess.Popen([NGINX, "-e", str(tmp / "error.log"), "-c", str(conf), "-p", str(tmp), "-g", "daemon off;"],
-                                 stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+        conf.write_text(
+            NGINX_CONF.format(tmp=tmp, port=port, upstream=upstream, user="user root;" if os.geteuid() == 0 else "")
+        )
+        nginx = subprocess.Popen(
+            [NGINX, "-e", str(tmp / "error.log"), "-c", str(conf), "-p", str(tmp), "-g", "daemon off;"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         base = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 20
@@ -107,8 +128,12 @@ def site(tmp_path_factory):
                 if nginx.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"nginx did not start: {(tmp / 'error.log').read_text()}")
                 time.sleep(0.1)
-            made = requests.post(f"{base}/api/v1/crises", json={"name": "Quake", "slug": "quake"},
-                                 headers={"Authorization": f"Bearer {token}"}, timeout=10)
+            made = requests.post(
+                f"{base}/api/v1/crises",
+                json={"name": "Quake", "slug": "quake"},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=10,
+            )
             assert made.status_code == 201, made.text
             yield base, database
         finally:
@@ -134,8 +159,13 @@ def test_each_client_address_has_its_own_anonymous_submission_limit(site):
 def login(session: requests.Session, base: str, username: str, password: str, **headers) -> requests.Response:
     form = session.get(f"{base}/login", timeout=10).text
     token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    return session.post(f"{base}/login", data={"username": username, "password": password, "csrf_token": token},
-                        headers=headers, allow_redirects=False, timeout=10)
+    return session.post(
+        f"{base}/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        headers=headers,
+        allow_redirects=False,
+        timeout=10,
+    )
 
 
 def test_each_client_address_has_its_own_login_throttle(site):

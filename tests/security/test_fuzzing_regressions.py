@@ -1,6 +1,7 @@
 """What the API fuzzing found, kept as plain tests: numbers too large for an id column (64-bit
 on SQLite, 32-bit on PostgreSQL) in a path, a query, a form or a JSON body were 500s (the
 database driver overflowed); they are "no such thing" now, 404 or 422 like any other wrong id."""
+
 from __future__ import annotations
 
 import pytest
@@ -35,16 +36,25 @@ def test_huge_ids_in_bodies_and_queries_are_refused_or_ignored(admin, world):
     api = {**headers, "X-CSRFToken": csrf}
     report, crisis = world.reports["duplicate"], world.crisis
     assert client.patch(f"/api/v1/reports/{report}", json={"duplicate_of": HUGE}, headers=api).status_code == 422
-    assert client.post(f"/reports/{report}/merge", data={"duplicate_of": str(HUGE), "csrf_token": csrf}).status_code == 422
+    assert (
+        client.post(f"/reports/{report}/merge", data={"duplicate_of": str(HUGE), "csrf_token": csrf}).status_code == 422
+    )
     page = world.pages["api"]
-    assert client.put(f"/api/v1/pages/{crisis}/{page}", json={"body": "x", "base_revision": HUGE}, headers=api).status_code == 422
+    assert (
+        client.put(f"/api/v1/pages/{crisis}/{page}", json={"body": "x", "base_revision": HUGE}, headers=api).status_code
+        == 422
+    )
     assert client.get(f"/c/{crisis}/wiki/{world.pages['revert']}/diff?from=1&to={HUGE}").status_code == 404
-    assert client.post(f"/api/v1/layers/{world.layers['view']}/revert", json={"revision": HUGE}, headers=api).status_code == 404
+    assert (
+        client.post(f"/api/v1/layers/{world.layers['view']}/revert", json={"revision": HUGE}, headers=api).status_code
+        == 404
+    )
     assert client.get(f"/api/v1/reports?cursor={HUGE}").status_code == 200
     assert client.get(f"/c/{crisis}/reports?cursor={HUGE}").status_code == 200
     assert client.get(f"/api/v1/crises/{crisis}/related?report={HUGE}").status_code == 404
-    combined = client.post(f"/api/v1/crises/{crisis}/combined-assessments",
-                           json={"report_ids": [report, HUGE], "title": "x"}, headers=api)
+    combined = client.post(
+        f"/api/v1/crises/{crisis}/combined-assessments", json={"report_ids": [report, HUGE], "title": "x"}, headers=api
+    )
     assert combined.status_code == 422
     assert client.get(f"/c/{crisis}/verify?page={HUGE}").status_code == 422
 

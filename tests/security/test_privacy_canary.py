@@ -10,6 +10,7 @@ any form: the contact, the reporter's name, the place name, the exact coordinate
 A new GET route without a value for one of its URL parameters fails the test, so that every
 new output is read by it.
 """
+
 from __future__ import annotations
 
 import io
@@ -41,20 +42,56 @@ ROLES = ("anonymous", "volunteer")
 ZOOMS = (3, 6, 8, 10, 11, 12, 13, 14, 15, 16, 18)
 MAX_CRAWL = 400
 BOUNDARIES = {
-    1: {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {"adm1_pcode": "HT01", "adm1_name": "Ouest"},
-        "geometry": {"type": "Polygon", "coordinates": [[[-74, 17.9], [-71.6, 17.9], [-71.6, 20.1], [-74, 20.1], [-74, 17.9]]]}}]},
-    2: {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {
-        "adm2_pcode": "HT0199", "adm2_name": "Qanarydistrict", "adm1_pcode": "HT01"},
-        "geometry": {"type": "Polygon", "coordinates": [[[-72.33, 18.53], [-72.31, 18.53], [-72.31, 18.56], [-72.33, 18.56],
-                                                         [-72.33, 18.53]]]}}]},
+    1: {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"adm1_pcode": "HT01", "adm1_name": "Ouest"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [[[-74, 17.9], [-71.6, 17.9], [-71.6, 20.1], [-74, 20.1], [-74, 17.9]]],
+                },
+            }
+        ],
+    },
+    2: {
+        "type": "FeatureCollection",
+        "features": [
+            {
+                "type": "Feature",
+                "properties": {"adm2_pcode": "HT0199", "adm2_name": "Qanarydistrict", "adm1_pcode": "HT01"},
+                "geometry": {
+                    "type": "Polygon",
+                    "coordinates": [
+                        [[-72.33, 18.53], [-72.31, 18.53], [-72.31, 18.56], [-72.33, 18.56], [-72.33, 18.53]]
+                    ],
+                },
+            }
+        ],
+    },
 }
 
 
 def secrets_of_the_canary() -> list[str]:
     """Every textual form of what must not leak (compared case-insensitively)."""
-    forms = {CONTACT, CONTACT.lstrip("+"), "+509 3712 9876", quote(CONTACT), quote_plus(CONTACT), REPORTER, PLACE,
-             quote(PLACE), quote_plus(PLACE), WITHDRAWN_TITLE, WITHDRAWN_WORDS,
-             WITHDRAWN_TITLE.split()[0], WITHDRAWN_WORDS.split()[0], REPORTER.split()[0], PLACE.split()[0]}
+    forms = {
+        CONTACT,
+        CONTACT.lstrip("+"),
+        "+509 3712 9876",
+        quote(CONTACT),
+        quote_plus(CONTACT),
+        REPORTER,
+        PLACE,
+        quote(PLACE),
+        quote_plus(PLACE),
+        WITHDRAWN_TITLE,
+        WITHDRAWN_WORDS,
+        WITHDRAWN_TITLE.split()[0],
+        WITHDRAWN_WORDS.split()[0],
+        REPORTER.split()[0],
+        PLACE.split()[0],
+    }
     for value in EXACT:
         for decimals in (6, 5, 4, 3):
             forms.add(f"{value:.{decimals}f}")
@@ -82,7 +119,9 @@ class Links(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         for name, value in attrs:
-            if value and ((tag == "a" and name == "href") or (name in ("src", "data-url", "data-src") and tag != "form")):
+            if value and (
+                (tag == "a" and name == "href") or (name in ("src", "data-url", "data-src") and tag != "form")
+            ):
                 self.found.append(value)
 
 
@@ -119,47 +158,102 @@ def world(app, client, crisis, make_user, token_for, index):
     coordinator, verifier = make_user("coordinator"), make_user("verifier")
     reporter, volunteer = make_user("volunteer"), make_user("volunteer")
     assert {f"{value:.3f}" for value in coarsen(*EXACT, grid_km=app.config["SENSITIVE_GRID_KM"])}.isdisjoint(
-        {f"{value:.3f}" for value in EXACT}), "choose a canary point farther from its cell's centre"
+        {f"{value:.3f}" for value in EXACT}
+    ), "choose a canary point farther from its cell's centre"
     with app.app_context():
         crisis_row = get_crisis_or_404(crisis)
         author = db.session.get(User, coordinator.id)
         for level, document in BOUNDARIES.items():
             import_boundaries(crisis_row, level, document, author)
-        layer = create_layer(crisis_row, {"title": "Shelters"}, {"type": "FeatureCollection", "features": [
-            {"type": "Feature", "properties": {"name": "Camp Acra"}, "geometry": {"type": "Point", "coordinates": [-72.29, 18.52]}}]},
-            author)
-        create_page(crisis_row, "Situation report 1", "Highlights\n\n```map\ncrisis: quake\n```\n\n[[Contacts]] [Category:Sitreps]",
-                    author)
+        layer = create_layer(
+            crisis_row,
+            {"title": "Shelters"},
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"name": "Camp Acra"},
+                        "geometry": {"type": "Point", "coordinates": [-72.29, 18.52]},
+                    }
+                ],
+            },
+            author,
+        )
+        create_page(
+            crisis_row,
+            "Situation report 1",
+            "Highlights\n\n```map\ncrisis: quake\n```\n\n[[Contacts]] [Category:Sitreps]",
+            author,
+        )
         create_page(crisis_row, "Contacts", "Call the hub.", author)
         page_id = db.session.scalar(select(Page.id).where(Page.crisis_id == crisis_row.id))
         layer_id = layer.id
 
     def submit(properties: dict, point, token: str, photo: bool = False) -> int:
-        feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": list(point)},
-                   "properties": {"crisis": crisis, "sector": "health", **properties}}
+        feature = {
+            "type": "Feature",
+            "geometry": {"type": "Point", "coordinates": list(point)},
+            "properties": {"crisis": crisis, "sector": "health", **properties},
+        }
         headers = {"Authorization": f"Bearer {token}"}
         if photo:
-            response = client.post("/api/v1/reports", data={"feature": json.dumps(feature), "photos": (io.BytesIO(_jpeg()), "p.jpg")},
-                                   headers=headers, content_type="multipart/form-data")
+            response = client.post(
+                "/api/v1/reports",
+                data={"feature": json.dumps(feature), "photos": (io.BytesIO(_jpeg()), "p.jpg")},
+                headers=headers,
+                content_type="multipart/form-data",
+            )
         else:
             response = client.post("/api/v1/reports", json=feature, headers=headers)
         assert response.status_code == 201, response.get_json()
         return response.get_json()["id"]
 
     reporter_token, coordinator_token, verifier_token = token_for(reporter), token_for(coordinator), token_for(verifier)
-    others = [submit({"title": f"Clinic {n} needs water", "description": "Cholera cases rising", "place_name": f"Carrefour {n}",
-                      "source": {"name": f"Nurse {n}", "contact": f"+50931000{n:03d}"}}, (-72.40 + n * 0.01, 18.50 + n * 0.01),
-                     coordinator_token) for n in range(8)]
-    canary = submit({"title": "Families sheltering from armed group", "description": "Twelve families hide in a school",
-                     "place_name": PLACE, "sensitive": True, "source": {"name": REPORTER, "contact": CONTACT}},
-                    EXACT, reporter_token, photo=True)
-    withdrawn = submit({"title": WITHDRAWN_TITLE, "description": WITHDRAWN_WORDS, "place_name": "Martissant"},
-                       (-72.36, 18.53), coordinator_token)
-    grade = client.post(f"/api/v1/reports/{canary}/assessments", json={"reliability": "B", "credibility": 2, "note": ""},
-                        headers={"Authorization": f"Bearer {verifier_token}"})
+    others = [
+        submit(
+            {
+                "title": f"Clinic {n} needs water",
+                "description": "Cholera cases rising",
+                "place_name": f"Carrefour {n}",
+                "source": {"name": f"Nurse {n}", "contact": f"+50931000{n:03d}"},
+            },
+            (-72.40 + n * 0.01, 18.50 + n * 0.01),
+            coordinator_token,
+        )
+        for n in range(8)
+    ]
+    canary = submit(
+        {
+            "title": "Families sheltering from armed group",
+            "description": "Twelve families hide in a school",
+            "place_name": PLACE,
+            "sensitive": True,
+            "source": {"name": REPORTER, "contact": CONTACT},
+        },
+        EXACT,
+        reporter_token,
+        photo=True,
+    )
+    withdrawn = submit(
+        {"title": WITHDRAWN_TITLE, "description": WITHDRAWN_WORDS, "place_name": "Martissant"},
+        (-72.36, 18.53),
+        coordinator_token,
+    )
+    grade = client.post(
+        f"/api/v1/reports/{canary}/assessments",
+        json={"reliability": "B", "credibility": 2, "note": ""},
+        headers={"Authorization": f"Bearer {verifier_token}"},
+    )
     assert grade.status_code in (200, 201), grade.get_json()
-    assert client.post(f"/api/v1/reports/{withdrawn}/withdraw", json={"reason": "protect the witness"},
-                       headers={"Authorization": f"Bearer {coordinator_token}"}).status_code == 200
+    assert (
+        client.post(
+            f"/api/v1/reports/{withdrawn}/withdraw",
+            json={"reason": "protect the witness"},
+            headers={"Authorization": f"Bearer {coordinator_token}"},
+        ).status_code
+        == 200
+    )
     index()
     with app.app_context():
         from wiki.models import Attachment, Report, ReportPhoto, Source
@@ -169,19 +263,35 @@ def world(app, client, crisis, make_user, token_for, index):
         source_id = db.session.scalar(select(Report.source_id).where(Report.id == canary))
         assert db.session.get(Report, canary).adm2_pcode == "HT0199"  # the district is known, and must stay private
         assert db.session.scalar(select(Source.contact).where(Source.id == source_id)) == CONTACT
-    return {"canary": canary, "withdrawn": withdrawn, "others": others, "photo_id": photo_id, "layer_id": layer_id,
-            "page_id": page_id, "attachment_id": attachment_id, "source_id": source_id, "volunteer": volunteer,
-            "coordinator_token": coordinator_token}
+    return {
+        "canary": canary,
+        "withdrawn": withdrawn,
+        "others": others,
+        "photo_id": photo_id,
+        "layer_id": layer_id,
+        "page_id": page_id,
+        "attachment_id": attachment_id,
+        "source_id": source_id,
+        "volunteer": volunteer,
+        "coordinator_token": coordinator_token,
+    }
 
 
 def parameter_values(world: dict, crisis: str) -> dict[str, list]:
     """Real values for every URL parameter of the url_map's GET routes."""
     return {
-        "crisis_slug": [crisis], "slug": ["Situation_report_1", "Contacts"], "report_id": [world["canary"], world["withdrawn"],
-                                                                                       world["others"][0]],
-        "photo_id": [world["photo_id"]], "size": ["thumb", "display", "original"], "layer_id": [world["layer_id"]],
-        "number": [1], "source_id": [world["source_id"]], "name": ["Sitreps"], "code": ["fr"],
-        "attachment_id": [world["attachment_id"] or 1], "filename": ["css/wiki.css", "validation.css"],
+        "crisis_slug": [crisis],
+        "slug": ["Situation_report_1", "Contacts"],
+        "report_id": [world["canary"], world["withdrawn"], world["others"][0]],
+        "photo_id": [world["photo_id"]],
+        "size": ["thumb", "display", "original"],
+        "layer_id": [world["layer_id"]],
+        "number": [1],
+        "source_id": [world["source_id"]],
+        "name": ["Sitreps"],
+        "code": ["fr"],
+        "attachment_id": [world["attachment_id"] or 1],
+        "filename": ["css/wiki.css", "validation.css"],
     }
 
 
@@ -191,11 +301,23 @@ def query_variants(crisis: str) -> list[str]:
     lon, lat = EXACT
     tight = f"{lon - 0.0017:.6f},{lat - 0.0017:.6f},{lon + 0.0017:.6f},{lat + 0.0017:.6f}"
     wide = "-74.5,17.5,-71.5,20.5"
-    variants = ["", f"crisis={crisis}", f"crisis={crisis}&bbox={tight}", f"crisis={crisis}&adm=HT0199",
-                f"crisis={crisis}&adm=HT01", f"crisis={crisis}&q=Qanaryplace", f"crisis={crisis}&q=families",
-                f"q={quote_plus(WITHDRAWN_TITLE)}", "q=withdrawnqanar", f"crisis={crisis}&level=2", f"crisis={crisis}&level=1",
-                f"report={0}&radius_km=5", f"lat={lat - 0.0017:.6f}&lon={lon + 0.0017:.6f}&radius_km=1", "type=report&q=school",
-                "format=hxl"]
+    variants = [
+        "",
+        f"crisis={crisis}",
+        f"crisis={crisis}&bbox={tight}",
+        f"crisis={crisis}&adm=HT0199",
+        f"crisis={crisis}&adm=HT01",
+        f"crisis={crisis}&q=Qanaryplace",
+        f"crisis={crisis}&q=families",
+        f"q={quote_plus(WITHDRAWN_TITLE)}",
+        "q=withdrawnqanar",
+        f"crisis={crisis}&level=2",
+        f"crisis={crisis}&level=1",
+        f"report={0}&radius_km=5",
+        f"lat={lat - 0.0017:.6f}&lon={lon + 0.0017:.6f}&radius_km=1",
+        "type=report&q=school",
+        "format=hxl",
+    ]
     variants += [f"crisis={crisis}&bbox={box}&zoom={zoom}" for zoom in ZOOMS for box in (tight, wide)]
     return variants
 
@@ -267,7 +389,9 @@ def _shown_report_ids(response, body: str) -> set[int]:
     return {int(found) for found in re.findall(r"/reports/(\d+)\b", body)}
 
 
-def _found_nothing_it_should_not(client, response, body: str, query: str, world: dict, target: str, found: list) -> None:
+def _found_nothing_it_should_not(
+    client, response, body: str, query: str, world: dict, target: str, found: list
+) -> None:
     """The withdrawn report is never shown. Asked for the canary's exact neighbourhood, its
     district or its place name, a route that honours the question (its answer differs from the
     same route asked without it) does not find the canary: the public knows only its grid cell
@@ -324,7 +448,13 @@ def _crawl(client, crisis: str, found: list) -> int:
 def test_the_search_index_and_the_page_cache_never_hold_the_canary(app, world, crisis, login, backend, search_backend):
     # Fill the page cache as anonymous readers do.
     reader = app.test_client()
-    for url in ("/", f"/c/{crisis}/", f"/c/{crisis}/wiki/Situation_report_1", f"/c/{crisis}/pages", f"/c/{crisis}/recent"):
+    for url in (
+        "/",
+        f"/c/{crisis}/",
+        f"/c/{crisis}/wiki/Situation_report_1",
+        f"/c/{crisis}/pages",
+        f"/c/{crisis}/recent",
+    ):
         assert reader.get(url).status_code == 200
     instance = Path(app.instance_path)
     cache_files = [path for path in (instance / "page-cache").rglob("*") if path.is_file()]
@@ -333,7 +463,11 @@ def test_the_search_index_and_the_page_cache_never_hold_the_canary(app, world, c
         assert not leaks(path.read_bytes().decode("utf-8", "replace")), path
     with app.app_context():
         if search_backend == "whoosh":
-            files = [path for path in Path(app.config["SEARCH_INDEX_DIR"] or instance / "search-index").rglob("*") if path.is_file()]
+            files = [
+                path
+                for path in Path(app.config["SEARCH_INDEX_DIR"] or instance / "search-index").rglob("*")
+                if path.is_file()
+            ]
             assert files
             raw = b"".join(path.read_bytes() for path in files)
             lowered = raw.lower()

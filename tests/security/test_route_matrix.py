@@ -7,6 +7,7 @@ application/json). Besides the matrix: every unsafe request riding on a session 
 the CSRF token is refused (400), and a bad bearer token is refused (401), never taken for an
 anonymous caller. A rule of the URL map without a row fails `test_every_rule_has_a_row`.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -24,8 +25,17 @@ pytestmark = pytest.mark.security
 CREDENTIALS = [("anonymous", "none")] + [(role, via) for role in ROLES[1:] for via in ("session", "token")]
 JSON_TYPES = ("application/json", "application/geo+json")
 # API reads whose answer depends on who asks (what reports they may see, their details).
-CALLER_DEPENDENT_READS = frozenset({"api.list_reports", "api.get_report", "api.search", "api.map_reports", "api.map_areas",
-                                    "validation_api.related", "validation_truth.list_claims"})
+CALLER_DEPENDENT_READS = frozenset(
+    {
+        "api.list_reports",
+        "api.get_report",
+        "api.search",
+        "api.map_reports",
+        "api.map_areas",
+        "validation_api.related",
+        "validation_truth.list_claims",
+    }
+)
 # Logging in and out does not authenticate the caller: their rows are not about tokens.
 NOT_AUTHENTICATED = frozenset({"auth.login", "auth.logout"})
 
@@ -76,13 +86,21 @@ def verdict(row: Row, role: str, url: str, response, accept: str | None = None) 
 
 def test_every_rule_has_a_row(tmp_path):
     """Needs no database: only the URL map, with the plugins a deployment loads."""
-    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://", "INSTANCE_PATH": str(tmp_path),
-                      "LOAD_ENTRYPOINT_PLUGINS": True, "SECRET_KEY": "test"})
+    app = create_app(
+        {
+            "TESTING": True,
+            "SQLALCHEMY_DATABASE_URI": "sqlite://",
+            "INSTANCE_PATH": str(tmp_path),
+            "LOAD_ENTRYPOINT_PLUGINS": True,
+            "SECRET_KEY": "test",
+        }
+    )
     listed = {(row.endpoint, row.method) for row in ROWS}
     missing = sorted(rules_of(app) - listed)
     rules = {rule.endpoint: rule.rule for rule in app.url_map.iter_rules()}
     assert not missing, "add a row to tests/security/expectations.py for: " + "; ".join(
-        f"{method} {rules[endpoint]} (endpoint {endpoint})" for endpoint, method in missing)
+        f"{method} {rules[endpoint]} (endpoint {endpoint})" for endpoint, method in missing
+    )
     stale = sorted(listed - rules_of(app))
     assert not stale, f"rows in tests/security/expectations.py for routes that no longer exist: {stale}"
 
@@ -137,8 +155,11 @@ def test_a_bad_bearer_token_is_refused_not_taken_for_anonymous(security_app, wor
     headers = {"Authorization": f"Bearer {'garbage' if kind == 'garbage' else revoked_token}"}
     world = world_for(f"anonymous-{kind}")
     wrong = []
-    rows = [row for row in ROWS if (row.method in UNSAFE or row.endpoint in CALLER_DEPENDENT_READS)
-            and row.endpoint not in NOT_AUTHENTICATED]
+    rows = [
+        row
+        for row in ROWS
+        if (row.method in UNSAFE or row.endpoint in CALLER_DEPENDENT_READS) and row.endpoint not in NOT_AUTHENTICATED
+    ]
     for row in rows:
         url, response = call(client, row, world, headers, csrf)
         count(f"bad token ({kind})")
@@ -153,8 +174,10 @@ def test_forbidden_writes_change_nothing(security_app, client_for, world_for):
 
     def counts() -> tuple[int, ...]:
         with security_app.app_context():
-            return tuple(db.session.scalar(select(func.count()).select_from(model))
-                         for model in (Page, Revision, User, Crisis, Report, Layer))
+            return tuple(
+                db.session.scalar(select(func.count()).select_from(model))
+                for model in (Page, Revision, User, Crisis, Report, Layer)
+            )
 
     client, headers, csrf = client_for("volunteer", "session")
     world = world_for("volunteer-refused")
@@ -176,20 +199,36 @@ def test_anonymous_editing_when_the_deployment_allows_it(security_app, world_for
     try:
         anonymous = security_app.test_client()
         csrf = csrf_token_of(anonymous)
-        opened = {"pages.new", "pages.edit", "pages.revert", "pages.rename", "api.put_page", "reports.submit",
-                  "api.create_report", "auth.login", "auth.logout"}
+        opened = {
+            "pages.new",
+            "pages.edit",
+            "pages.revert",
+            "pages.rename",
+            "api.put_page",
+            "reports.submit",
+            "api.create_report",
+            "auth.login",
+            "auth.logout",
+        }
         for row in ROWS:
             if row.method in UNSAFE and row.endpoint not in opened and "anonymous" not in row.allowed:
                 url, response = call(anonymous, row, world, {}, csrf)
                 assert response.status_code == 401, (row.name, url, response.status_code)
         form = {"csrf_token": csrf}
-        assert anonymous.post(f"/c/{world.crisis}/new", data={"title": "Anonymous page", "body": "x", **form}).status_code == 302
-        edit = anonymous.post(f"/c/{world.crisis}/wiki/{world.pages['edit']}/edit",
-                              data={"body": "anon", "base_revision": world.revisions["edit"], **form})
+        assert (
+            anonymous.post(f"/c/{world.crisis}/new", data={"title": "Anonymous page", "body": "x", **form}).status_code
+            == 302
+        )
+        edit = anonymous.post(
+            f"/c/{world.crisis}/wiki/{world.pages['edit']}/edit",
+            data={"body": "anon", "base_revision": world.revisions["edit"], **form},
+        )
         assert edit.status_code == 302
         assert anonymous.put(f"/api/v1/pages/{world.crisis}/Anonymous_API", json={"body": "x"}).status_code == 201
-        protected = anonymous.post(f"/c/{world.crisis}/wiki/{world.pages['protected']}/edit",
-                                   data={"body": "anon", "base_revision": world.revisions["protected"], **form})
+        protected = anonymous.post(
+            f"/c/{world.crisis}/wiki/{world.pages['protected']}/edit",
+            data={"body": "anon", "base_revision": world.revisions["protected"], **form},
+        )
         assert protected.status_code == 403
     finally:
         security_app.config["ANONYMOUS_EDIT"] = False

@@ -1,4 +1,5 @@
 """Crises in the API: list, read, create."""
+
 from __future__ import annotations
 
 from flask import jsonify

@@ -1,4 +1,5 @@
 """A health check for load balancers and the test suite's server fixture."""
+
 from __future__ import annotations
 
 import os
@@ -14,5 +15,11 @@ from .blueprint import bp
 @bp.get("/health")
 def health():
     db.session.execute(text("SELECT 1"))
-    return jsonify({"status": "ok", "database": db.engine.dialect.name, "plugins": loaded_plugin_names(),
-                    "worker_pid": os.getpid()})
+    return jsonify(
+        {
+            "status": "ok",
+            "database": db.engine.dialect.name,
+            "plugins": loaded_plugin_names(),
+            "worker_pid": os.getpid(),
+        }
+    )

@@ -1,4 +1,5 @@
 """Pages in the API. A page is addressed as <crisis>/<page>, e.g. /api/v1/pages/haiti-2010/Main_Page."""
+
 from __future__ import annotations
 
 from flask import jsonify
@@ -61,11 +62,13 @@ def page_revisions(crisis_slug: str, slug: str):
     page = service.get_page_or_404(crisis, slug)
     query = select(Revision).where(Revision.page_id == page.id).order_by(Revision.number.desc())
     rows, next_cursor = keyset_page(query, Revision.number)
-    return jsonify({
-        "page": {"crisis": crisis.slug, "slug": page.slug, "title": page.title},
-        "revisions": [revision_json(r) for r in rows],
-        "next_cursor": next_cursor,
-    })
+    return jsonify(
+        {
+            "page": {"crisis": crisis.slug, "slug": page.slug, "title": page.title},
+            "revisions": [revision_json(r) for r in rows],
+            "next_cursor": next_cursor,
+        }
+    )
 
 
 @bp.get("/pages/<crisis_slug>/<slug>/revisions/<int:number>")

@@ -1,4 +1,5 @@
 """Field reports in the API, as GeoJSON Features and FeatureCollections."""
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,9 @@ def _feature_and_photos() -> tuple[dict, list[Photo]]:
         photos = [Photo(f.filename or "photo", f.stream) for f in request.files.getlist("photos") if f.filename]
         return feature, photos
     if not request.is_json:
-        raise UnsupportedMediaType(_("Send a GeoJSON Feature as application/json (or multipart/form-data with photos)."))
+        raise UnsupportedMediaType(
+            _("Send a GeoJSON Feature as application/json (or multipart/form-data with photos).")
+        )
     return json_body(), []
 
 
@@ -131,8 +134,10 @@ def list_reports():
     filters = ReportFilters.from_args(request.args)
     rows, next_cursor = keyset_page(report_list_query(filters, current_user), Report.id)
     announce_listing((report.id for report in rows), current_user)
-    return jsonify({
-        "type": "FeatureCollection",
-        "features": [report_feature(report, current_user) for report in rows],
-        "next_cursor": next_cursor,
-    })
+    return jsonify(
+        {
+            "type": "FeatureCollection",
+            "features": [report_feature(report, current_user) for report in rows],
+            "next_cursor": next_cursor,
+        }
+    )

@@ -1,4 +1,5 @@
 """Reading API requests: JSON bodies, pagination parameters."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """Logins, users, passwords, two-factor authentication and API tokens."""
+
 from flask import Flask
 
 from . import account_views, accounts, admin_views  # noqa: F401  (routes register on bp; login loaders)

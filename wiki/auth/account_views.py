@@ -1,4 +1,5 @@
 """A user's own account: e-mail address, password, two-factor authentication, API tokens."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
@@ -41,8 +42,11 @@ def account():
         else:
             flash(_("Your e-mail address was saved.") if email else _("Your e-mail address was removed."))
             return redirect(url_for("auth.account"))
-    return render_template("auth/account.html", user=me, error=error,
-                           two_factor_offered=two_factor.offered_to(me)), status, headers
+    return (
+        render_template("auth/account.html", user=me, error=error, two_factor_offered=two_factor.offered_to(me)),
+        status,
+        headers,
+    )
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -52,8 +56,12 @@ def change_password():
     error, status, headers = None, 200, {}
     if request.method == "POST":
         try:
-            login_service.change_password(_me(), request.form.get("current_password", ""),
-                                          request.form.get("password", ""), request.form.get("confirmation", ""))
+            login_service.change_password(
+                _me(),
+                request.form.get("current_password", ""),
+                request.form.get("password", ""),
+                request.form.get("confirmation", ""),
+            )
         except (InvalidInput, RateLimited) as exc:
             error, status, headers = exc, exc.status, exc.headers()
         else:
@@ -79,8 +87,11 @@ def two_factor_settings():
                 return redirect(url_for("auth.two_factor_settings"))
             if action == "confirm":
                 codes = login_service.confirm_enrolment(me, request.form.get("code", ""))
-                return render_template("auth/recovery_codes.html", codes=codes,
-                                       next_url=url_for("auth.account")), 200, NO_STORE
+                return (
+                    render_template("auth/recovery_codes.html", codes=codes, next_url=url_for("auth.account")),
+                    200,
+                    NO_STORE,
+                )
             if action == "disable":
                 login_service.verify_password(me, request.form.get("password", ""), field="password")
                 login_service.code_step(me, request.form.get("code", ""))
@@ -97,7 +108,9 @@ def two_factor_settings():
         context["codes_left"] = two_factor.recovery_codes_left(me)
     elif me.totp_secret:
         uri = two_factor.provisioning_uri(me)
-        context.update(secret=me.totp_secret, uri=uri, qr=two_factor.qr_svg(uri), action=url_for("auth.two_factor_settings"))
+        context.update(
+            secret=me.totp_secret, uri=uri, qr=two_factor.qr_svg(uri), action=url_for("auth.two_factor_settings")
+        )
     return render_template("auth/two_factor.html", **context), status, headers
 
 
@@ -107,15 +120,30 @@ def tokens():
     new_token, error, status = None, None, 200
     if request.method == "POST":
         try:
-            new_token = token_service.issue_token(_me(), request.form.get("name", ""), request.form.get("scope", "full"),
-                                                  request.form.get("expires_days", ""), request.form.get("expires_on", ""))
+            new_token = token_service.issue_token(
+                _me(),
+                request.form.get("name", ""),
+                request.form.get("scope", "full"),
+                request.form.get("expires_days", ""),
+                request.form.get("expires_on", ""),
+            )
         except InvalidInput as exc:
             db.session.rollback()
             error, status = exc, exc.status
-    mine = db.session.scalars(select(ApiToken).where(ApiToken.user_id == current_user.id)
-                              .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())).all()
-    page = render_template("auth/tokens.html", tokens=mine, new_token=new_token, scopes=TOKEN_SCOPES, error=error,
-                           now=utcnow(), form=request.form if error else {})
+    mine = db.session.scalars(
+        select(ApiToken)
+        .where(ApiToken.user_id == current_user.id)
+        .order_by(ApiToken.created_at.desc(), ApiToken.id.desc())
+    ).all()
+    page = render_template(
+        "auth/tokens.html",
+        tokens=mine,
+        new_token=new_token,
+        scopes=TOKEN_SCOPES,
+        error=error,
+        now=utcnow(),
+        form=request.form if error else {},
+    )
     # The only copy of a new token: keep it out of caches.
     return page, status, (NO_STORE if new_token else {})
 

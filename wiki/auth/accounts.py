@@ -1,4 +1,5 @@
 """Account services shared by the CLI, the admin page and the tests."""
+
 from __future__ import annotations
 
 import hmac
@@ -26,7 +27,9 @@ _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]+")
 
 def validate_role(role: str | None) -> None:
     if role not in ROLES:
-        raise InvalidInput(_("Unknown role %(role)r; choose one of %(list)s.", role=role, list=", ".join(ROLES)), field="role")
+        raise InvalidInput(
+            _("Unknown role %(role)r; choose one of %(list)s.", role=role, list=", ".join(ROLES)), field="role"
+        )
 
 
 def validate_email(email: str | None) -> str | None:
@@ -39,7 +42,9 @@ def validate_email(email: str | None) -> str | None:
     return email
 
 
-def create_user(username: str, password: str, role: str = "volunteer", display_name: str = "", email: str | None = None) -> User:
+def create_user(
+    username: str, password: str, role: str = "volunteer", display_name: str = "", email: str | None = None
+) -> User:
     """Create a user; raises InvalidInput or Conflict without writing anything."""
     if not _USERNAME.fullmatch(username or ""):
         raise InvalidInput(_("A username is 2-80 letters, digits, '.', '_' or '-'."), field="username")
@@ -61,8 +66,9 @@ def create_user(username: str, password: str, role: str = "volunteer", display_n
 
 
 def _other_active_admins(user: User) -> int:
-    return db.session.scalar(select(func.count()).select_from(User).where(
-        User.role == "admin", User.active.is_(True), User.id != user.id))
+    return db.session.scalar(
+        select(func.count()).select_from(User).where(User.role == "admin", User.active.is_(True), User.id != user.id)
+    )
 
 
 def update_user(user: User, role: str | None = None, active: bool | None = None, password: str | None = None) -> User:
@@ -76,8 +82,9 @@ def update_user(user: User, role: str | None = None, active: bool | None = None,
         validate_password(password, user.username)
     loses_admin = user.role == "admin" and user.active and ((role and role != "admin") or active is False)
     if loses_admin and not _other_active_admins(user):
-        raise Conflict(_("This is the last active administrator; make someone else an administrator first."),
-                       field="role")
+        raise Conflict(
+            _("This is the last active administrator; make someone else an administrator first."), field="role"
+        )
     if role:
         user.role = role
     if active is not None:

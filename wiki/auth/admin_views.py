@@ -1,4 +1,5 @@
 """Administrators: users (create, role, state, password), and resetting a user's second factor."""
+
 from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
@@ -31,8 +32,10 @@ def users():
     if request.method == "POST":
         try:
             user = accounts.create_user(
-                request.form.get("username", "").strip(), request.form.get("password", ""),
-                request.form.get("role", "volunteer"), request.form.get("display_name", "").strip(),
+                request.form.get("username", "").strip(),
+                request.form.get("password", ""),
+                request.form.get("role", "volunteer"),
+                request.form.get("display_name", "").strip(),
                 email=request.form.get("email"),
             )
             flash(_("Created %(name)s (%(role)s).", name=user.username, role=label("role", user.role)))
@@ -52,8 +55,9 @@ def update_user(user_id: int):
     active = None
     if "active" in request.form:
         active = request.form["active"] == "1"
-    accounts.update_user(user, role=request.form.get("role") or None, active=active,
-                         password=request.form.get("password") or None)
+    accounts.update_user(
+        user, role=request.form.get("role") or None, active=active, password=request.form.get("password") or None
+    )
     flash(_("Updated %(name)s.", name=user.username))
     return redirect(url_for("auth.users"))
 

@@ -9,6 +9,7 @@ Every secret checked here is throttled (wiki/auth/throttle.py). The views that c
 functions are @reads_first: the password hashing happens outside any write transaction, and
 each write is a short write_transaction of its own.
 """
+
 from __future__ import annotations
 
 import time
@@ -54,8 +55,14 @@ def start(user: User, remember: bool, next_url: str) -> str | None:
     enrol = not user.two_factor_enabled
     if enrol and user.totp_secret is None:
         two_factor.start_enrolment(user)
-    session[PENDING] = {"user": user.id, "fingerprint": user.session_fingerprint, "since": int(time.time()),
-                        "remember": remember, "next": next_url, "enrol": enrol}
+    session[PENDING] = {
+        "user": user.id,
+        "fingerprint": user.session_fingerprint,
+        "since": int(time.time()),
+        "remember": remember,
+        "next": next_url,
+        "enrol": enrol,
+    }
     return "auth.login_setup" if enrol else "auth.login_code"
 
 

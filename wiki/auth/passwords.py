@@ -7,6 +7,7 @@ the only factor). crisiswiki keeps 8 because its volunteers sign in on phones in
 because length rules matter less than the blocklist against the passwords attackers try first;
 deployments that want revision 4's single-factor figure set PASSWORD_MIN_LENGTH=15.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -45,5 +46,10 @@ def validate_password(password: str | None, username: str | None = None, field: 
     if username and password.strip().lower() == username.strip().lower():
         raise InvalidInput(_("The password must not be the username."), field=field)
     if password.strip().lower() in common_passwords():
-        raise InvalidInput(_("This password is one of the most commonly used passwords, which attackers try first; "
-                             "choose another (a few unrelated words make a good one)."), field=field)
+        raise InvalidInput(
+            _(
+                "This password is one of the most commonly used passwords, which attackers try first; "
+                "choose another (a few unrelated words make a good one)."
+            ),
+            field=field,
+        )

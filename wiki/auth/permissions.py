@@ -3,6 +3,7 @@
 Anonymous users read public content; whether they may also edit pages or submit reports is
 configurable (ANONYMOUS_EDIT, ANONYMOUS_SUBMIT).
 """
+
 from __future__ import annotations
 
 from flask import current_app
@@ -12,19 +13,35 @@ from flask_login import current_user
 from ..errors import Forbidden, Unauthorized
 from ..vocabulary import label
 
-COORDINATOR = frozenset({
-    "edit_page", "create_page", "edit_protected", "protect_page", "delete_page", "upload",
-    "create_crisis", "edit_crisis", "triage_report", "submit_report", "view_contacts",
-    "edit_layer", "import_reports", "view_unpublished", "withdraw_report", "republish_report",
-})
+COORDINATOR = frozenset(
+    {
+        "edit_page",
+        "create_page",
+        "edit_protected",
+        "protect_page",
+        "delete_page",
+        "upload",
+        "create_crisis",
+        "edit_crisis",
+        "triage_report",
+        "submit_report",
+        "view_contacts",
+        "edit_layer",
+        "import_reports",
+        "view_unpublished",
+        "withdraw_report",
+        "republish_report",
+    }
+)
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "admin": COORDINATOR | {"manage_users", "restore_page", "view_deleted", "assess_report", "view_source_record",
-                            "read_outbox"},
+    "admin": COORDINATOR
+    | {"manage_users", "restore_page", "view_deleted", "assess_report", "view_source_record", "read_outbox"},
     "coordinator": COORDINATOR,
     # Verifiers may withdraw a report to shield its reporters; making it public again is a
     # coordinator's decision.
-    "verifier": frozenset({"submit_report", "assess_report", "view_contacts", "view_unpublished", "view_source_record",
-                           "withdraw_report"}),
+    "verifier": frozenset(
+        {"submit_report", "assess_report", "view_contacts", "view_unpublished", "view_source_record", "withdraw_report"}
+    ),
     "volunteer": frozenset({"submit_report"}),
 }
 

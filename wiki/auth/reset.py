@@ -7,6 +7,7 @@ any other link sent before, stops working: nothing needs to be stored to make it
 Asking for a link gets the same answer whether or not an account matches; the requests are
 limited per client address (429) and, silently, per account (no more mails once past the limit).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -56,7 +57,9 @@ def user_for(token: str) -> User:
         raise InvalidLink(_("This password reset link has expired. Ask for a new one.")) from None
     except BadSignature:
         raise InvalidLink(_("This password reset link is not valid. Ask for a new one.")) from None
-    user = db.session.get(User, data.get("user")) if isinstance(data, dict) and isinstance(data.get("user"), int) else None
+    user = (
+        db.session.get(User, data.get("user")) if isinstance(data, dict) and isinstance(data.get("user"), int) else None
+    )
     if user is None or not user.active:
         raise InvalidLink(_("This password reset link is not valid. Ask for a new one."))
     if not hmac.compare_digest(str(data.get("password", "")), _binding(user)):
@@ -77,8 +80,11 @@ def matching_users(identifier: str) -> list[User]:
     if not identifier or len(identifier) > 254:
         return []
     column = User.email if "@" in identifier else User.username
-    return list(db.session.scalars(select(User).where(func.lower(column) == identifier.lower(), User.active.is_(True),
-                                                      User.email.is_not(None))))
+    return list(
+        db.session.scalars(
+            select(User).where(func.lower(column) == identifier.lower(), User.active.is_(True), User.email.is_not(None))
+        )
+    )
 
 
 def request_reset(identifier: str) -> None:
@@ -88,8 +94,12 @@ def request_reset(identifier: str) -> None:
     if not identifier.strip():
         raise InvalidInput(_("Enter your username or e-mail address."), field="identifier")
     config = current_app.config
-    hit(f"reset-address:{client_address()}", config["PASSWORD_RESET_ADDRESS_LIMIT"], WINDOW,
-        _("Too many password reset requests from your address; try again in %(wait)s."))
+    hit(
+        f"reset-address:{client_address()}",
+        config["PASSWORD_RESET_ADDRESS_LIMIT"],
+        WINDOW,
+        _("Too many password reset requests from your address; try again in %(wait)s."),
+    )
     for user in matching_users(identifier):
         if count(f"reset-account:{user.id}", WINDOW) > config["PASSWORD_RESET_ACCOUNT_LIMIT"]:
             continue  # quietly: a refusal would tell that the account exists
@@ -101,12 +111,20 @@ def _queue(user: User) -> None:
     site = current_app.config["SITE_NAME"]
     minutes = current_app.config["PASSWORD_RESET_SECONDS"] // 60
     subject = _("Reset your password on %(site)s", site=site)
-    text = "\n\n".join([
-        _("Someone, probably you, asked to reset the password of the account %(name)s on %(site)s.",
-          name=user.username, site=site),
-        _("To choose a new password, open this link within %(minutes)d minutes:", minutes=minutes) + "\n" + url,
-        _("If you did not ask for this, ignore this mail: your password stays as it is."),
-    ]) + "\n"
+    text = (
+        "\n\n".join(
+            [
+                _(
+                    "Someone, probably you, asked to reset the password of the account %(name)s on %(site)s.",
+                    name=user.username,
+                    site=site,
+                ),
+                _("To choose a new password, open this link within %(minutes)d minutes:", minutes=minutes) + "\n" + url,
+                _("If you did not ask for this, ignore this mail: your password stays as it is."),
+            ]
+        )
+        + "\n"
+    )
     html = render_template("mail/password_reset.html", user=user, url=url, site=site, minutes=minutes)
     queue_mail(user.email, subject, text, html)
 

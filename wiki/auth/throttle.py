@@ -8,6 +8,7 @@ while the first ones are still being hashed. A throttled attempt is refused with
 the secret at all, and the account key is the name as typed, so an unknown username is
 throttled exactly like a known one and the answer tells nothing about which names exist.
 """
+
 from __future__ import annotations
 
 import math
@@ -105,14 +106,20 @@ def _rows(names: list[str]) -> dict[str, LoginThrottle]:
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     now = utcnow()
     for name in names:
-        created = db.session.execute(insert(LoginThrottle).values(key=name, failures=0, updated_at=now)
-                                     .on_conflict_do_nothing(index_elements=["key"]))
+        created = db.session.execute(
+            insert(LoginThrottle)
+            .values(key=name, failures=0, updated_at=now)
+            .on_conflict_do_nothing(index_elements=["key"])
+        )
         if created.rowcount:  # a new key: forget the ones nobody has failed with for a long time
             forget = now - timedelta(seconds=current_app.config["LOGIN_FORGET_SECONDS"])
-            db.session.execute(delete(LoginThrottle).where(LoginThrottle.updated_at < forget, LoginThrottle.key != name))
+            db.session.execute(
+                delete(LoginThrottle).where(LoginThrottle.updated_at < forget, LoginThrottle.key != name)
+            )
     # Row locks on PostgreSQL, always in the same order; SQLite's write lock is already held.
-    rows = db.session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(names))
-                              .order_by(LoginThrottle.key).with_for_update()).all()
+    rows = db.session.scalars(
+        select(LoginThrottle).where(LoginThrottle.key.in_(names)).order_by(LoginThrottle.key).with_for_update()
+    ).all()
     return {row.key: row for row in rows}
 
 
@@ -155,8 +162,9 @@ def succeeded(attempt: Attempt, clear: list[Key]) -> None:
         rest = sorted({key.name for key in attempt.keys} - clear_names)
         if not rest:
             return
-        for row in db.session.scalars(select(LoginThrottle).where(LoginThrottle.key.in_(rest))
-                                      .order_by(LoginThrottle.key).with_for_update()):
+        for row in db.session.scalars(
+            select(LoginThrottle).where(LoginThrottle.key.in_(rest)).order_by(LoginThrottle.key).with_for_update()
+        ):
             if row.failures == attempt.after[row.key].failures:
                 row.failures = attempt.before[row.key].failures
                 row.locked_until = attempt.before[row.key].locked_until

@@ -12,6 +12,7 @@ Scopes: `full` (whatever the owner's role allows), `read` (safe methods only) an
 `@token_scope(...)`; a view that declares nothing accepts `read` tokens for GET/HEAD/OPTIONS
 and only `full` ones otherwise, so a new route is closed to limited tokens by default.
 """
+
 from __future__ import annotations
 
 import re
@@ -105,9 +106,13 @@ def _read_header() -> Bearer:
     scheme, _sep, credentials = (header or "").strip().partition(" ")
     credentials = credentials.strip()
     if scheme.lower() != "bearer" or not _B64TOKEN.fullmatch(credentials):
-        return Bearer(error=InvalidToken(_("The Authorization header is not a bearer token.") + " " + how,
-                                         "Malformed Authorization header: send Authorization: Bearer <token>",
-                                         code="invalid_request"))
+        return Bearer(
+            error=InvalidToken(
+                _("The Authorization header is not a bearer token.") + " " + how,
+                "Malformed Authorization header: send Authorization: Bearer <token>",
+                code="invalid_request",
+            )
+        )
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(credentials)))
     if token is None:
         return Bearer(error=InvalidToken(_("This API token is not valid.") + " " + how, "The token is not valid"))
@@ -116,8 +121,10 @@ def _read_header() -> Bearer:
     if token.expires_at is not None and token.expires_at <= utcnow():
         return Bearer(token, InvalidToken(_("This API token has expired."), "The token has expired"))
     if not token.user.active:
-        return Bearer(token, InvalidToken(_("The account this API token belongs to is disabled."),
-                                          "The token's owner is disabled"))
+        return Bearer(
+            token,
+            InvalidToken(_("The account this API token belongs to is disabled."), "The token's owner is disabled"),
+        )
     return Bearer(token)
 
 
@@ -142,11 +149,18 @@ def authenticate_bearer() -> None:
     if token.scope not in needed:
         wanted = ", ".join(f"“{name}”" for name in [*sorted(needed - {"full"}), "full"])
         if len(needed) == 1:
-            message = _("This token's scope is “%(scope)s”, which does not allow this request; it needs the scope "
-                        "%(needed)s.", scope=token.scope, needed=wanted)
+            message = _(
+                "This token's scope is “%(scope)s”, which does not allow this request; it needs the scope %(needed)s.",
+                scope=token.scope,
+                needed=wanted,
+            )
         else:
-            message = _("This token's scope is “%(scope)s”, which does not allow this request; it needs one of the "
-                        "scopes %(needed)s.", scope=token.scope, needed=wanted)
+            message = _(
+                "This token's scope is “%(scope)s”, which does not allow this request; it needs one of the "
+                "scopes %(needed)s.",
+                scope=token.scope,
+                needed=wanted,
+            )
         raise InsufficientScope(message, needed)
     last = token.last_used_at
     if last is None or utcnow() - last > TOKEN_USE_RESOLUTION:
@@ -203,8 +217,10 @@ def issue_token(user: User, name: str, scope: str = "full", expires_days: str = 
     InvalidInput (422) without writing anything."""
     scope = (scope or "full").strip()
     if scope not in TOKEN_SCOPES:
-        raise InvalidInput(_("Unknown scope %(scope)r; choose one of %(list)s.", scope=scope, list=", ".join(TOKEN_SCOPES)),
-                           field="scope")
+        raise InvalidInput(
+            _("Unknown scope %(scope)r; choose one of %(list)s.", scope=scope, list=", ".join(TOKEN_SCOPES)),
+            field="scope",
+        )
     expires_at = expiry(expires_days, expires_on)
     _token, plain = ApiToken.issue(user, (name or "").strip()[:120], scope=scope, expires_at=expires_at)
     db.session.commit()

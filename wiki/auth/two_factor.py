@@ -5,6 +5,7 @@ a step later than the last one accepted: the check-and-record is one conditional
 the same code cannot be used twice, not even by two requests at once. Recovery codes are used
 up the same way.
 """
+
 from __future__ import annotations
 
 import base64
@@ -56,7 +57,9 @@ def matching_step(secret: str, code: str, now: float, last_step: int | None) -> 
 
 
 def provisioning_uri(user: User) -> str:
-    return pyotp.TOTP(user.totp_secret).provisioning_uri(name=user.username, issuer_name=current_app.config["SITE_NAME"])
+    return pyotp.TOTP(user.totp_secret).provisioning_uri(
+        name=user.username, issuer_name=current_app.config["SITE_NAME"]
+    )
 
 
 def qr_svg(uri: str) -> str:
@@ -77,8 +80,9 @@ def start_enrolment(user: User) -> None:
     if not offered_to(user):
         raise Forbidden(_("Two-factor authentication is for verifiers, coordinators and administrators."))
     if user.two_factor_enabled:
-        raise InvalidInput(_("Two-factor authentication is already on; turn it off first to set up a new app."),
-                           field="code")
+        raise InvalidInput(
+            _("Two-factor authentication is already on; turn it off first to set up a new app."), field="code"
+        )
     with write_transaction():
         user.totp_secret = pyotp.random_base32()
         user.totp_confirmed_at = None
@@ -93,25 +97,30 @@ def confirm_enrolment(user: User, code: str) -> list[str]:
         raise InvalidInput(_("Start the set-up first."), field="code")
     step = matching_step(user.totp_secret, code, time.time(), None) if _DIGITS.fullmatch(code) else None
     if step is None:
-        raise InvalidInput(_("That code is not right. Check the time on your phone and type the 6 digits the app "
-                             "shows now."), field="code")
+        raise InvalidInput(
+            _("That code is not right. Check the time on your phone and type the 6 digits the app shows now."),
+            field="code",
+        )
     plain = [_new_recovery_code() for _n in range(RECOVERY_CODES)]
     with write_transaction():
-        done = db.session.execute(update(User).where(User.id == user.id, User.totp_confirmed_at.is_(None),
-                                                     User.totp_secret == user.totp_secret)
-                                  .values(totp_confirmed_at=utcnow(), totp_last_step=step))
+        done = db.session.execute(
+            update(User)
+            .where(User.id == user.id, User.totp_confirmed_at.is_(None), User.totp_secret == user.totp_secret)
+            .values(totp_confirmed_at=utcnow(), totp_last_step=step)
+        )
         if done.rowcount != 1:
             raise InvalidInput(_("Start the set-up first."), field="code")
         db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
-        db.session.add_all(RecoveryCode(user_id=user.id, code_hash=_hash_recovery(_normalise_recovery(code)))
-                           for code in plain)
+        db.session.add_all(
+            RecoveryCode(user_id=user.id, code_hash=_hash_recovery(_normalise_recovery(code))) for code in plain
+        )
     db.session.refresh(user)
     return plain
 
 
 def _new_recovery_code() -> str:
     raw = base64.b32encode(secrets.token_bytes(10)).decode()  # 80 random bits, 16 characters
-    return "-".join(raw[i:i + 4] for i in range(0, 16, 4))
+    return "-".join(raw[i : i + 4] for i in range(0, 16, 4))
 
 
 def use_code(user: User, code: str) -> bool:
@@ -125,29 +134,41 @@ def use_code(user: User, code: str) -> bool:
         if step is None:
             return False
         with write_transaction():
-            taken = db.session.execute(update(User).where(
-                User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
-                .values(totp_last_step=step))
+            taken = db.session.execute(
+                update(User)
+                .where(User.id == user.id, or_(User.totp_last_step.is_(None), User.totp_last_step < step))
+                .values(totp_last_step=step)
+            )
         return taken.rowcount == 1
     normalised = _normalise_recovery(code)
     if not _RECOVERY.fullmatch(normalised):
         return False
     with write_transaction():
-        taken = db.session.execute(update(RecoveryCode).where(
-            RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash_recovery(normalised),
-            RecoveryCode.used_at.is_(None)).values(used_at=utcnow()))
+        taken = db.session.execute(
+            update(RecoveryCode)
+            .where(
+                RecoveryCode.user_id == user.id,
+                RecoveryCode.code_hash == _hash_recovery(normalised),
+                RecoveryCode.used_at.is_(None),
+            )
+            .values(used_at=utcnow())
+        )
     return taken.rowcount == 1
 
 
 def recovery_codes_left(user: User) -> int:
-    return db.session.scalar(select(func.count()).select_from(RecoveryCode).where(
-        RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)))
+    return db.session.scalar(
+        select(func.count())
+        .select_from(RecoveryCode)
+        .where(RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None))
+    )
 
 
 def remove(user: User) -> None:
     """Turn two-factor authentication off (the user, or an administrator's reset)."""
     with write_transaction():
-        db.session.execute(update(User).where(User.id == user.id)
-                           .values(totp_secret=None, totp_confirmed_at=None, totp_last_step=None))
+        db.session.execute(
+            update(User).where(User.id == user.id).values(totp_secret=None, totp_confirmed_at=None, totp_last_step=None)
+        )
         db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
     db.session.refresh(user)

@@ -1,5 +1,6 @@
 """Logging in (password, then the second factor when there is one), out, and resetting a
 forgotten password. The account pages are in account_views.py, the admin's in admin_views.py."""
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -44,7 +45,9 @@ def login():
     error, status, headers = None, 200, {}
     if request.method == "POST":
         try:
-            user = login_service.password_step(request.form.get("username", "").strip(), request.form.get("password", ""))
+            user = login_service.password_step(
+                request.form.get("username", "").strip(), request.form.get("password", "")
+            )
         except (LoginFailed, RateLimited) as exc:
             error, status, headers = exc.message, exc.status, exc.headers()
         else:
@@ -110,9 +113,20 @@ def login_setup():
     if user.totp_secret is None:  # reset by an administrator since the password step
         two_factor.start_enrolment(user)
     uri = two_factor.provisioning_uri(user)
-    return render_template("auth/two_factor_setup.html", user=user, secret=user.totp_secret, uri=uri,
-                           qr=two_factor.qr_svg(uri), action=url_for("auth.login_setup"), required=True,
-                           error=error), status, headers
+    return (
+        render_template(
+            "auth/two_factor_setup.html",
+            user=user,
+            secret=user.totp_secret,
+            uri=uri,
+            qr=two_factor.qr_svg(uri),
+            action=url_for("auth.login_setup"),
+            required=True,
+            error=error,
+        ),
+        status,
+        headers,
+    )
 
 
 @bp.route("/logout", methods=["POST"])

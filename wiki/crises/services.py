@@ -1,4 +1,5 @@
 """Creating and editing crises, with the checks that keep their data clean."""
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Crisis workspaces: create, edit, and each crisis's home page."""
+
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -23,7 +24,10 @@ def _form_from(crisis=None) -> dict:
     if crisis is None:
         return dict.fromkeys(FIELDS, "")
     return {
-        "name": crisis.name, "slug": crisis.slug, "glide": crisis.glide or "", "description": crisis.description,
+        "name": crisis.name,
+        "slug": crisis.slug,
+        "glide": crisis.glide or "",
+        "description": crisis.description,
         "bbox": ",".join(f"{v:g}" for v in crisis.bbox) if crisis.bbox else "",
         "start_date": crisis.start_date.isoformat() if crisis.start_date else "",
         "end_date": crisis.end_date.isoformat() if crisis.end_date else "",
@@ -67,10 +71,23 @@ def settings(crisis_slug: str):
 def home(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     sitreps = db.session.scalars(
-        select(Page).join(PageCategory, PageCategory.page_id == Page.id)
+        select(Page)
+        .join(PageCategory, PageCategory.page_id == Page.id)
         .where(Page.crisis_id == crisis.id, Page.deleted_at.is_(None), PageCategory.name == SITREP_CATEGORY)
-        .order_by(Page.created_at.desc()).limit(5)).all()
+        .order_by(Page.created_at.desc())
+        .limit(5)
+    ).all()
     pages = db.session.scalars(
-        select(Page).where(Page.crisis_id == crisis.id, Page.deleted_at.is_(None)).order_by(Page.updated_at.desc()).limit(20)).all()
-    return render_template("crises/home.html", crisis=crisis, sitreps=sitreps, pages=pages,
-                           changes=recent_changes(crisis, limit=10), can_create=can("create_page"))
+        select(Page)
+        .where(Page.crisis_id == crisis.id, Page.deleted_at.is_(None))
+        .order_by(Page.updated_at.desc())
+        .limit(20)
+    ).all()
+    return render_template(
+        "crises/home.html",
+        crisis=crisis,
+        sitreps=sitreps,
+        pages=pages,
+        changes=recent_changes(crisis, limit=10),
+        can_create=can("create_page"),
+    )

@@ -7,6 +7,7 @@ each response that queued mail and from `crisiswiki send-mail`, and each message
 one sender before it is sent, so several workers never send it twice. Without MAIL_SERVER,
 messages stay in the outbox, where administrators read them (/admin/mail).
 """
+
 from .outbox import init_mail, queue_mail
 from .sender import deliver_pending
 

@@ -1,4 +1,5 @@
 """`crisiswiki send-mail`: deliver what waits in the outbox (after a failure, or from cron)."""
+
 from __future__ import annotations
 
 import sys
@@ -21,8 +22,11 @@ def send_mail_command(limit: int) -> None:
     MAIL_SERVER is configured."""
     if not current_app.config["MAIL_SERVER"]:
         waiting = db.session.scalar(select(func.count()).select_from(MailMessage).where(MailMessage.sent_at.is_(None)))
-        click.echo(f"No MAIL_SERVER is configured: {waiting} messages wait in the outbox (administrators read "
-                   "them at /admin/mail).", err=True)
+        click.echo(
+            f"No MAIL_SERVER is configured: {waiting} messages wait in the outbox (administrators read "
+            "them at /admin/mail).",
+            err=True,
+        )
         sys.exit(1)
     done = deliver_pending(limit=limit)
     click.echo(f"Sent {done.sent} messages; {done.failed} failed (they are tried again next time).")

@@ -1,4 +1,5 @@
 """Writing mail into the outbox, and sending it once the request that wrote it is over."""
+
 from __future__ import annotations
 
 from email.utils import make_msgid, parseaddr
@@ -14,14 +15,18 @@ def sender_domain(sender: str) -> str:
     return address.rpartition("@")[2] or "localhost"
 
 
-def queue_mail(recipient: str, subject: str, text: str, html: str | None = None,
-               headers: dict[str, str] | None = None) -> MailMessage:
+def queue_mail(
+    recipient: str, subject: str, text: str, html: str | None = None, headers: dict[str, str] | None = None
+) -> MailMessage:
     """Add a message to the outbox in the current transaction (the caller commits). Its
     Message-ID is fixed now, so a resend after a lost connection is recognisable as the same mail."""
     for value in (recipient, subject, *(headers or {}).values()):
         if "\n" in value or "\r" in value:
             raise ValueError("mail headers cannot contain line breaks")
-    fixed = {"Message-ID": make_msgid(domain=sender_domain(current_app.config["MAIL_DEFAULT_SENDER"])), **(headers or {})}
+    fixed = {
+        "Message-ID": make_msgid(domain=sender_domain(current_app.config["MAIL_DEFAULT_SENDER"])),
+        **(headers or {}),
+    }
     message = MailMessage(recipient=recipient, subject=subject, text_body=text, html_body=html, headers=fixed)
     db.session.add(message)
     g.mail_queued = True

@@ -1,4 +1,5 @@
 """Delivering the outbox over SMTP with smtplib and the email package."""
+
 from __future__ import annotations
 
 import smtplib
@@ -42,8 +43,9 @@ def build_message(row: MailMessage, sender: str) -> EmailMessage:
 def connect(config) -> smtplib.SMTP:
     timeout = config["MAIL_TIMEOUT"]
     if config["MAIL_USE_SSL"]:
-        connection = smtplib.SMTP_SSL(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout,
-                                      context=ssl.create_default_context())
+        connection = smtplib.SMTP_SSL(
+            config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout, context=ssl.create_default_context()
+        )
     else:
         connection = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout)
         if config["MAIL_USE_TLS"]:
@@ -59,7 +61,8 @@ def _claim(message_id: int) -> MailMessage | None:
         claimed = db.session.execute(
             update(MailMessage)
             .where(MailMessage.id == message_id, MailMessage.sent_at.is_(None), MailMessage.claimed_at.is_(None))
-            .values(claimed_at=utcnow(), attempts=MailMessage.attempts + 1))
+            .values(claimed_at=utcnow(), attempts=MailMessage.attempts + 1)
+        )
         if claimed.rowcount != 1:
             return None
         return db.session.get(MailMessage, message_id, populate_existing=True)
@@ -67,7 +70,9 @@ def _claim(message_id: int) -> MailMessage | None:
 
 def _finish(message_id: int, error: str | None) -> None:
     # Sent; or give the claim back, and a later run tries again.
-    values = {"sent_at": utcnow(), "last_error": None} if error is None else {"claimed_at": None, "last_error": error[:2000]}
+    values = (
+        {"sent_at": utcnow(), "last_error": None} if error is None else {"claimed_at": None, "last_error": error[:2000]}
+    )
     with write_transaction():
         db.session.execute(update(MailMessage).where(MailMessage.id == message_id).values(**values))
 
@@ -84,9 +89,11 @@ def deliver_pending(limit: int = 100) -> Delivery:
     if not config["MAIL_SERVER"]:
         return done
     waiting = db.session.scalars(
-        select(MailMessage.id).where(MailMessage.sent_at.is_(None), MailMessage.claimed_at.is_(None),
-                                     MailMessage.attempts < MAX_ATTEMPTS)
-        .order_by(MailMessage.id).limit(limit)).all()
+        select(MailMessage.id)
+        .where(MailMessage.sent_at.is_(None), MailMessage.claimed_at.is_(None), MailMessage.attempts < MAX_ATTEMPTS)
+        .order_by(MailMessage.id)
+        .limit(limit)
+    ).all()
     db.session.rollback()  # end the read before the write transactions below
     sender = config["MAIL_DEFAULT_SENDER"]
     connection: smtplib.SMTP | None = None

@@ -1,5 +1,6 @@
 """The maps API under /api/v1: layers (RFC 7946 GeoJSON, versioned), the map's viewport of
 reports (points or clusters), reports per admin area, and admin boundaries."""
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,9 @@ def geojson_response(text: str, status: int = 200) -> Response:
 
 
 def json_response(data: Any, status: int = 200, mimetype: str = "application/json") -> Response:
-    return Response(safe_json_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False)), status=status, mimetype=mimetype)
+    return Response(
+        safe_json_text(json.dumps(data, separators=(",", ":"), ensure_ascii=False)), status=status, mimetype=mimetype
+    )
 
 
 def _allow_layer_sized_body() -> None:
@@ -81,7 +84,9 @@ def _base_revision(data: dict[str, Any]) -> int | None:
 @bp.get("/layers")
 def list_layers():
     crisis = get_crisis_or_404(request.args["crisis"]) if request.args.get("crisis") else None
-    page = service.find_page(crisis, request.args.get("page")) if crisis is not None and request.args.get("page") else None
+    page = (
+        service.find_page(crisis, request.args.get("page")) if crisis is not None and request.args.get("page") else None
+    )
     return json_response({"layers": [service.layer_metadata(layer) for layer in service.list_layers(crisis, page)]})
 
 
@@ -132,14 +137,27 @@ def layer_revisions(layer_id: int):
     layer = service.get_layer_or_404(layer_id)
     query = select(LayerRevision).where(LayerRevision.layer_id == layer.id).order_by(LayerRevision.number.desc())
     rows, next_cursor = keyset_page(query, LayerRevision.number)
-    return json_response({
-        "revisions": [{"id": r.id, "number": r.number, "kind": r.kind, "comment": r.comment, "author": r.author_name,
-                       "created_at": r.created_at.isoformat(), "title": r.title, "feature_count": r.feature_count,
-                       "size": r.size, "current": r.id == layer.current_revision_id,
-                       "geojson": url_for("api.layer_revision", layer_id=layer.id, number=r.number, _external=True)}
-                      for r in rows],
-        "next_cursor": next_cursor,
-    })
+    return json_response(
+        {
+            "revisions": [
+                {
+                    "id": r.id,
+                    "number": r.number,
+                    "kind": r.kind,
+                    "comment": r.comment,
+                    "author": r.author_name,
+                    "created_at": r.created_at.isoformat(),
+                    "title": r.title,
+                    "feature_count": r.feature_count,
+                    "size": r.size,
+                    "current": r.id == layer.current_revision_id,
+                    "geojson": url_for("api.layer_revision", layer_id=layer.id, number=r.number, _external=True),
+                }
+                for r in rows
+            ],
+            "next_cursor": next_cursor,
+        }
+    )
 
 
 @bp.get("/layers/<int:layer_id>/revisions/<int:number>")
@@ -156,7 +174,9 @@ def revert_layer(layer_id: int):
     number = data.get("revision")
     if not isinstance(number, int) or isinstance(number, bool):
         raise InvalidInput(_("revision must be the number of the revision to go back to."), field="revision")
-    revision = service.revert_layer(layer, service.get_revision_or_404(layer, number), current_user, data.get("comment") or "")
+    revision = service.revert_layer(
+        layer, service.get_revision_or_404(layer, number), current_user, data.get("comment") or ""
+    )
     return geojson_response(service.layer_geojson_text(revision.layer, revision))
 
 
@@ -189,13 +209,24 @@ def map_areas():
     view = parse_view(crisis, request.args)
     bbox = view.bbox if request.args.get("bbox") else None
     counts = area_counts(crisis, level, view.filters, current_user, bbox)
-    areas = [{"pcode": area.pcode, "name": area.name, "parent_pcode": area.parent_pcode, "count": counts.pop(area.pcode, 0)}
-             for area in list_areas(crisis, level)]
+    areas = [
+        {"pcode": area.pcode, "name": area.name, "parent_pcode": area.parent_pcode, "count": counts.pop(area.pcode, 0)}
+        for area in list_areas(crisis, level)
+    ]
     unassigned = counts.pop(None, 0)
     # Codes no imported area has (reports placed before a re-import changed the codes).
-    areas += [{"pcode": code, "name": code, "parent_pcode": None, "count": count} for code, count in sorted(counts.items())]
-    return json_response({"crisis": crisis.slug, "level": level, "areas": areas, "unassigned": unassigned,
-                          "total": sum(area["count"] for area in areas) + unassigned})
+    areas += [
+        {"pcode": code, "name": code, "parent_pcode": None, "count": count} for code, count in sorted(counts.items())
+    ]
+    return json_response(
+        {
+            "crisis": crisis.slug,
+            "level": level,
+            "areas": areas,
+            "unassigned": unassigned,
+            "total": sum(area["count"] for area in areas) + unassigned,
+        }
+    )
 
 
 @bp.get("/crises/<crisis_slug>/boundaries")
@@ -215,9 +246,20 @@ def crisis_boundaries(crisis_slug: str):
         geometry = json.loads(area.geometry)
         if tolerance:
             geometry = mapping(shape(geometry).simplify(tolerance, preserve_topology=True))
-        features.append({"type": "Feature", "id": area.pcode, "geometry": geometry,
-                         "properties": {"pcode": area.pcode, "name": area.name, "level": level,
-                                        "parent_pcode": area.parent_pcode, "parent_name": area.parent_name}})
+        features.append(
+            {
+                "type": "Feature",
+                "id": area.pcode,
+                "geometry": geometry,
+                "properties": {
+                    "pcode": area.pcode,
+                    "name": area.name,
+                    "level": level,
+                    "parent_pcode": area.parent_pcode,
+                    "parent_name": area.parent_name,
+                },
+            }
+        )
     return json_response({"type": "FeatureCollection", "features": features}, mimetype=GEOJSON)
 
 
@@ -227,7 +269,12 @@ LAYER_ID = {"name": "layer_id", "in": "path", "required": True, "schema": {"type
 CRISIS_QUERY = {"name": "crisis", "in": "query", "required": True, "schema": {"type": "string"}}
 FILTERS = [
     {"name": "q", "in": "query", "schema": {"type": "string"}},
-    {"name": "sector", "in": "query", "schema": {"type": "string"}, "description": "IASC cluster key(s), comma-separated"},
+    {
+        "name": "sector",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "IASC cluster key(s), comma-separated",
+    },
     {"name": "status", "in": "query", "schema": {"type": "string"}, "description": "status(es), comma-separated"},
     {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
     {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
@@ -245,111 +292,301 @@ def _json(ref: str, description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
 
 
-LAYER_BODY = {"required": True, "content": {
-    "application/json": {"schema": {"$ref": "#/components/schemas/LayerInput"}},
-    "multipart/form-data": {"schema": {"type": "object", "properties": {
-        "file": {"type": "string", "format": "binary", "description": "a GeoJSON file"},
-        "geojson": {"type": "string", "description": "or the GeoJSON as text"},
-        "title": {"type": "string"}, "description": {"type": "string"}, "source": {"type": "string"},
-        "licence": {"type": "string"}, "crisis": {"type": "string"}, "page": {"type": "string"},
-        "comment": {"type": "string"}, "base_revision": {"type": "integer"}}}}}}
-LAYER_ERRORS = {"400": ERROR, "401": ERROR, "403": ERROR, "404": ERROR, "413": ERROR, "415": ERROR,
-                "422": {"description": "Invalid GeoJSON: `feature` (index), `path` and `errors` say where and what",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GeoJSONError"}}}}}
+LAYER_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/LayerInput"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "file": {"type": "string", "format": "binary", "description": "a GeoJSON file"},
+                    "geojson": {"type": "string", "description": "or the GeoJSON as text"},
+                    "title": {"type": "string"},
+                    "description": {"type": "string"},
+                    "source": {"type": "string"},
+                    "licence": {"type": "string"},
+                    "crisis": {"type": "string"},
+                    "page": {"type": "string"},
+                    "comment": {"type": "string"},
+                    "base_revision": {"type": "integer"},
+                },
+            }
+        },
+    },
+}
+LAYER_ERRORS = {
+    "400": ERROR,
+    "401": ERROR,
+    "403": ERROR,
+    "404": ERROR,
+    "413": ERROR,
+    "415": ERROR,
+    "422": {
+        "description": "Invalid GeoJSON: `feature` (index), `path` and `errors` say where and what",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GeoJSONError"}}},
+    },
+}
 
-register({
-    "/api/v1/layers": {
-        "get": {"summary": "Layers (metadata only), of a crisis or of one of its pages",
-                "parameters": [{"name": "crisis", "in": "query", "schema": {"type": "string"}},
-                               {"name": "page", "in": "query", "schema": {"type": "string"}, "description": "page slug"}],
-                "responses": {"200": _json("#/components/schemas/LayerList"), "404": ERROR, "422": ERROR}},
-        "post": {"summary": "Upload a GeoJSON layer to a crisis or a page (coordinators)", "requestBody": LAYER_BODY,
-                 "responses": {"201": _geo("#/components/schemas/LayerCollection", "Created"), **LAYER_ERRORS}},
-    },
-    "/api/v1/layers/{layer_id}": {
-        "get": {"summary": "A layer as an RFC 7946 FeatureCollection, its metadata in the foreign member `metadata`",
-                "parameters": [LAYER_ID], "responses": {"200": _geo("#/components/schemas/LayerCollection"), "404": ERROR}},
-        "put": {"summary": "Save a new revision: any of title, description, source, licence, style, geojson (coordinators). "
-                           "A stale base_revision is a 409.",
-                "parameters": [LAYER_ID], "requestBody": LAYER_BODY,
-                "responses": {"200": _geo("#/components/schemas/LayerCollection"), "409": ERROR, **LAYER_ERRORS}},
-        "delete": {"summary": "Delete a layer (coordinators; its revisions are kept)", "parameters": [LAYER_ID],
-                   "responses": {"204": {"description": "Deleted"}, "401": ERROR, "403": ERROR, "404": ERROR}},
-    },
-    "/api/v1/layers/{layer_id}/revisions": {
-        "get": {"summary": "A layer's revisions, newest first", "parameters": [
-            LAYER_ID, {"name": "limit", "in": "query", "schema": {"type": "integer"}},
-            {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
-            "responses": {"200": _json("#/components/schemas/LayerRevisionList"), "404": ERROR, "422": ERROR}},
-    },
-    "/api/v1/layers/{layer_id}/revisions/{number}": {
-        "get": {"summary": "One revision of a layer as GeoJSON", "parameters": [
-            LAYER_ID, {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}}],
-            "responses": {"200": _geo("#/components/schemas/LayerCollection"), "404": ERROR}},
-    },
-    "/api/v1/layers/{layer_id}/revert": {
-        "post": {"summary": "Make an old revision's content current again, as a new revision (coordinators)",
-                 "parameters": [LAYER_ID],
-                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
-                     "type": "object", "required": ["revision"],
-                     "properties": {"revision": {"type": "integer"}, "comment": {"type": "string"}}}}}},
-                 "responses": {"200": _geo("#/components/schemas/LayerCollection"), "400": ERROR, "401": ERROR, "403": ERROR,
-                               "404": ERROR, "415": ERROR, "422": ERROR}},
-    },
-    "/api/v1/map/reports": {
-        "get": {"summary": "The reports of one map view, as points or (above MAP_MAX_POINTS) as clusters with count, "
-                           "centroid and bounds per grid cell. Sensitive reports at their public (coarsened) point.",
-                "parameters": [CRISIS_QUERY, BBOX, {"name": "zoom", "in": "query", "schema": {"type": "integer", "minimum": 0,
-                                                                                                "maximum": 22}}, *FILTERS],
-                "responses": {"200": _geo("#/components/schemas/MapView"), "400": ERROR, "404": ERROR, "422": ERROR}},
-    },
-    "/api/v1/map/areas": {
-        "get": {"summary": "Reports per admin area of a level, with the map's filters",
+register(
+    {
+        "/api/v1/layers": {
+            "get": {
+                "summary": "Layers (metadata only), of a crisis or of one of its pages",
+                "parameters": [
+                    {"name": "crisis", "in": "query", "schema": {"type": "string"}},
+                    {"name": "page", "in": "query", "schema": {"type": "string"}, "description": "page slug"},
+                ],
+                "responses": {"200": _json("#/components/schemas/LayerList"), "404": ERROR, "422": ERROR},
+            },
+            "post": {
+                "summary": "Upload a GeoJSON layer to a crisis or a page (coordinators)",
+                "requestBody": LAYER_BODY,
+                "responses": {"201": _geo("#/components/schemas/LayerCollection", "Created"), **LAYER_ERRORS},
+            },
+        },
+        "/api/v1/layers/{layer_id}": {
+            "get": {
+                "summary": "A layer as an RFC 7946 FeatureCollection, its metadata in the foreign member `metadata`",
+                "parameters": [LAYER_ID],
+                "responses": {"200": _geo("#/components/schemas/LayerCollection"), "404": ERROR},
+            },
+            "put": {
+                "summary": "Save a new revision: any of title, description, source, licence, "
+                "style, geojson (coordinators). "
+                "A stale base_revision is a 409.",
+                "parameters": [LAYER_ID],
+                "requestBody": LAYER_BODY,
+                "responses": {"200": _geo("#/components/schemas/LayerCollection"), "409": ERROR, **LAYER_ERRORS},
+            },
+            "delete": {
+                "summary": "Delete a layer (coordinators; its revisions are kept)",
+                "parameters": [LAYER_ID],
+                "responses": {"204": {"description": "Deleted"}, "401": ERROR, "403": ERROR, "404": ERROR},
+            },
+        },
+        "/api/v1/layers/{layer_id}/revisions": {
+            "get": {
+                "summary": "A layer's revisions, newest first",
+                "parameters": [
+                    LAYER_ID,
+                    {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+                ],
+                "responses": {"200": _json("#/components/schemas/LayerRevisionList"), "404": ERROR, "422": ERROR},
+            },
+        },
+        "/api/v1/layers/{layer_id}/revisions/{number}": {
+            "get": {
+                "summary": "One revision of a layer as GeoJSON",
+                "parameters": [
+                    LAYER_ID,
+                    {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}},
+                ],
+                "responses": {"200": _geo("#/components/schemas/LayerCollection"), "404": ERROR},
+            },
+        },
+        "/api/v1/layers/{layer_id}/revert": {
+            "post": {
+                "summary": "Make an old revision's content current again, as a new revision (coordinators)",
+                "parameters": [LAYER_ID],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["revision"],
+                                "properties": {"revision": {"type": "integer"}, "comment": {"type": "string"}},
+                            }
+                        }
+                    },
+                },
+                "responses": {
+                    "200": _geo("#/components/schemas/LayerCollection"),
+                    "400": ERROR,
+                    "401": ERROR,
+                    "403": ERROR,
+                    "404": ERROR,
+                    "415": ERROR,
+                    "422": ERROR,
+                },
+            },
+        },
+        "/api/v1/map/reports": {
+            "get": {
+                "summary": "The reports of one map view, as points or (above MAP_MAX_POINTS) as clusters with count, "
+                "centroid and bounds per grid cell. Sensitive reports at their public (coarsened) point.",
+                "parameters": [
+                    CRISIS_QUERY,
+                    BBOX,
+                    {"name": "zoom", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 22}},
+                    *FILTERS,
+                ],
+                "responses": {"200": _geo("#/components/schemas/MapView"), "400": ERROR, "404": ERROR, "422": ERROR},
+            },
+        },
+        "/api/v1/map/areas": {
+            "get": {
+                "summary": "Reports per admin area of a level, with the map's filters",
                 "parameters": [CRISIS_QUERY, LEVEL, BBOX, *FILTERS],
-                "responses": {"200": _json("#/components/schemas/AreaCounts"), "400": ERROR, "404": ERROR, "422": ERROR}},
+                "responses": {
+                    "200": _json("#/components/schemas/AreaCounts"),
+                    "400": ERROR,
+                    "404": ERROR,
+                    "422": ERROR,
+                },
+            },
+        },
+        "/api/v1/crises/{crisis_slug}/boundaries": {
+            "get": {
+                "summary": "A crisis's admin boundaries of a level (OCHA COD P-codes) as GeoJSON",
+                "parameters": [
+                    {"name": "crisis_slug", "in": "path", "required": True, "schema": {"type": "string"}},
+                    LEVEL,
+                    {
+                        "name": "tolerance",
+                        "in": "query",
+                        "schema": {"type": "number", "default": 0.001},
+                        "description": "simplify by this many degrees; 0 for the original",
+                    },
+                ],
+                "responses": {"200": _geo("#/components/schemas/Boundaries"), "404": ERROR, "422": ERROR},
+            },
+        },
     },
-    "/api/v1/crises/{crisis_slug}/boundaries": {
-        "get": {"summary": "A crisis's admin boundaries of a level (OCHA COD P-codes) as GeoJSON",
-                "parameters": [{"name": "crisis_slug", "in": "path", "required": True, "schema": {"type": "string"}}, LEVEL,
-                               {"name": "tolerance", "in": "query", "schema": {"type": "number", "default": 0.001},
-                                "description": "simplify by this many degrees; 0 for the original"}],
-                "responses": {"200": _geo("#/components/schemas/Boundaries"), "404": ERROR, "422": ERROR}},
+    {
+        "LayerInput": {
+            "type": "object",
+            "required": ["title", "crisis", "geojson"],
+            "properties": {
+                "title": {"type": "string", "maxLength": 200},
+                "description": {"type": "string"},
+                "source": {"type": "string"},
+                "licence": {"type": "string"},
+                "crisis": {"type": "string"},
+                "page": {"type": "string", "description": "page slug"},
+                "style": {
+                    "type": "object",
+                    "description": "default simplestyle properties (stroke, fill, marker-color, ...)",
+                },
+                "geojson": {"description": "a FeatureCollection or Feature (object or JSON text)"},
+                "comment": {"type": "string"},
+                "base_revision": {"type": "integer", "description": "PUT: the revision id you edited"},
+            },
+        },
+        "LayerMetadata": {
+            "type": "object",
+            "properties": {
+                "id": {"type": "integer"},
+                "title": {"type": "string"},
+                "description": {"type": "string"},
+                "source": {"type": "string"},
+                "licence": {"type": "string"},
+                "style": {"type": "object"},
+                "crisis": {"type": "string"},
+                "page": {"type": ["string", "null"]},
+                "feature_count": {"type": "integer"},
+                "size": {"type": "integer"},
+                "extent": {"type": ["array", "null"], "items": {"type": "number"}},
+                "revision": {"type": "object"},
+                "current": {"type": "boolean"},
+                "updated_at": {"type": "string"},
+                "links": {"type": "object"},
+            },
+        },
+        "LayerList": {
+            "type": "object",
+            "properties": {"layers": {"type": "array", "items": {"$ref": "#/components/schemas/LayerMetadata"}}},
+        },
+        "LayerCollection": {
+            "type": "object",
+            "properties": {
+                "type": {"const": "FeatureCollection"},
+                "metadata": {"$ref": "#/components/schemas/LayerMetadata"},
+                "features": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+        "LayerRevisionList": {
+            "type": "object",
+            "properties": {
+                "revisions": {"type": "array", "items": {"type": "object"}},
+                "next_cursor": {"type": ["string", "null"]},
+            },
+        },
+        "GeoJSONError": {
+            "type": "object",
+            "properties": {
+                "error": {
+                    "type": "object",
+                    "properties": {
+                        "code": {"const": "invalid"},
+                        "message": {"type": "string"},
+                        "field": {"type": "string"},
+                        "feature": {
+                            "type": ["integer", "null"],
+                            "description": "index in features of the first problem",
+                        },
+                        "path": {"type": "string", "description": "e.g. features[3].geometry.coordinates[0]"},
+                        "errors": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "feature": {"type": ["integer", "null"]},
+                                    "path": {"type": "string"},
+                                    "message": {"type": "string"},
+                                },
+                            },
+                        },
+                    },
+                }
+            },
+        },
+        "MapView": {
+            "type": "object",
+            "properties": {
+                "type": {"const": "FeatureCollection"},
+                "mode": {"enum": ["points", "clusters"]},
+                "total": {"type": "integer"},
+                "zoom": {"type": "integer"},
+                "bbox": {"type": "array"},
+                "cell": {"type": "number", "description": "cluster cell, degrees"},
+                "features": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "description": "a report (properties id, title, status, "
+                        "sector, url, ...) or a cluster (properties "
+                        "cluster: true, count; bbox)",
+                    },
+                },
+            },
+        },
+        "AreaCounts": {
+            "type": "object",
+            "properties": {
+                "crisis": {"type": "string"},
+                "level": {"type": "integer"},
+                "unassigned": {"type": "integer"},
+                "total": {"type": "integer"},
+                "areas": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "pcode": {"type": "string"},
+                            "name": {"type": "string"},
+                            "parent_pcode": {"type": ["string", "null"]},
+                            "count": {"type": "integer"},
+                        },
+                    },
+                },
+            },
+        },
+        "Boundaries": {
+            "type": "object",
+            "properties": {"type": {"const": "FeatureCollection"}, "features": {"type": "array"}},
+        },
     },
-}, {
-    "LayerInput": {"type": "object", "required": ["title", "crisis", "geojson"], "properties": {
-        "title": {"type": "string", "maxLength": 200}, "description": {"type": "string"}, "source": {"type": "string"},
-        "licence": {"type": "string"}, "crisis": {"type": "string"}, "page": {"type": "string", "description": "page slug"},
-        "style": {"type": "object", "description": "default simplestyle properties (stroke, fill, marker-color, ...)"},
-        "geojson": {"description": "a FeatureCollection or Feature (object or JSON text)"},
-        "comment": {"type": "string"}, "base_revision": {"type": "integer", "description": "PUT: the revision id you edited"}}},
-    "LayerMetadata": {"type": "object", "properties": {
-        "id": {"type": "integer"}, "title": {"type": "string"}, "description": {"type": "string"},
-        "source": {"type": "string"}, "licence": {"type": "string"}, "style": {"type": "object"},
-        "crisis": {"type": "string"}, "page": {"type": ["string", "null"]}, "feature_count": {"type": "integer"},
-        "size": {"type": "integer"}, "extent": {"type": ["array", "null"], "items": {"type": "number"}},
-        "revision": {"type": "object"}, "current": {"type": "boolean"}, "updated_at": {"type": "string"}, "links": {"type": "object"}}},
-    "LayerList": {"type": "object", "properties": {"layers": {"type": "array", "items": {"$ref": "#/components/schemas/LayerMetadata"}}}},
-    "LayerCollection": {"type": "object", "properties": {
-        "type": {"const": "FeatureCollection"}, "metadata": {"$ref": "#/components/schemas/LayerMetadata"},
-        "features": {"type": "array", "items": {"type": "object"}}}},
-    "LayerRevisionList": {"type": "object", "properties": {
-        "revisions": {"type": "array", "items": {"type": "object"}}, "next_cursor": {"type": ["string", "null"]}}},
-    "GeoJSONError": {"type": "object", "properties": {"error": {"type": "object", "properties": {
-        "code": {"const": "invalid"}, "message": {"type": "string"}, "field": {"type": "string"},
-        "feature": {"type": ["integer", "null"], "description": "index in features of the first problem"},
-        "path": {"type": "string", "description": "e.g. features[3].geometry.coordinates[0]"},
-        "errors": {"type": "array", "items": {"type": "object", "properties": {
-            "feature": {"type": ["integer", "null"]}, "path": {"type": "string"}, "message": {"type": "string"}}}}}}}},
-    "MapView": {"type": "object", "properties": {
-        "type": {"const": "FeatureCollection"}, "mode": {"enum": ["points", "clusters"]}, "total": {"type": "integer"},
-        "zoom": {"type": "integer"}, "bbox": {"type": "array"}, "cell": {"type": "number", "description": "cluster cell, degrees"},
-        "features": {"type": "array", "items": {"type": "object", "description": "a report (properties id, title, status, "
-                                                                                 "sector, url, ...) or a cluster (properties "
-                                                                                 "cluster: true, count; bbox)"}}}},
-    "AreaCounts": {"type": "object", "properties": {
-        "crisis": {"type": "string"}, "level": {"type": "integer"}, "unassigned": {"type": "integer"}, "total": {"type": "integer"},
-        "areas": {"type": "array", "items": {"type": "object", "properties": {
-            "pcode": {"type": "string"}, "name": {"type": "string"}, "parent_pcode": {"type": ["string", "null"]},
-            "count": {"type": "integer"}}}}}},
-    "Boundaries": {"type": "object", "properties": {"type": {"const": "FeatureCollection"}, "features": {"type": "array"}}},
-})
+)

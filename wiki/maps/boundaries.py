@@ -5,6 +5,7 @@ layout) or `ADM1_PCODE`, `ADM1_EN` (older files; also `ADM1_FR`, `ADM1_ES`, ... 
 name in another language). P-codes are kept exactly as written, as text: a P-code given as a
 JSON number has already lost any leading zero, so it is refused rather than guessed at.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,11 @@ def _find(properties: Mapping[str, Any], names: list[str]) -> tuple[str | None, 
 
 
 def _name_keys(level: int) -> list[str]:
-    return [f"adm{level}_name", f"adm{level}_en", f"ADM{level}_NAME"] + [f"ADM{level}_{lang}" for lang in NAME_LANGUAGES] + [
-        f"adm{level}_name1", f"admin{level}Name_en", f"admin{level}Name"]
+    return (
+        [f"adm{level}_name", f"adm{level}_en", f"ADM{level}_NAME"]
+        + [f"ADM{level}_{lang}" for lang in NAME_LANGUAGES]
+        + [f"adm{level}_name1", f"admin{level}Name_en", f"admin{level}Name"]
+    )
 
 
 def _pcode_keys(level: int) -> list[str]:
@@ -73,12 +77,28 @@ def _pcode_keys(level: int) -> list[str]:
 
 def _pcode(value: Any, index: int, key: str) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        raise InvalidInput(_("Feature %(n)d: the P-code in %(key)s is a number (%(value)s); P-codes are text such as "
-                             "\"HT0111\", and a number has lost its leading zeros. Quote it in the file.",
-                             n=index, key=key, value=value), field="file", feature=index)
+        raise InvalidInput(
+            _(
+                "Feature %(n)d: the P-code in %(key)s is a number (%(value)s); P-codes are text such as "
+                '"HT0111", and a number has lost its leading zeros. Quote it in the file.',
+                n=index,
+                key=key,
+                value=value,
+            ),
+            field="file",
+            feature=index,
+        )
     if not isinstance(value, str) or not _PCODE.match(value.strip()):
-        raise InvalidInput(_("Feature %(n)d: %(value)r in %(key)s is not a P-code (letters and digits, e.g. HT0111).",
-                             n=index, value=value, key=key), field="file", feature=index)
+        raise InvalidInput(
+            _(
+                "Feature %(n)d: %(value)r in %(key)s is not a P-code (letters and digits, e.g. HT0111).",
+                n=index,
+                value=value,
+                key=key,
+            ),
+            field="file",
+            feature=index,
+        )
     return value.strip()
 
 
@@ -93,8 +113,16 @@ def read_cod(document: Any, level: int) -> list[AreaInput]:
         properties = feature.get("properties") or {}
         key, raw = _find(properties, _pcode_keys(level))
         if key is None:
-            raise InvalidInput(_("Feature %(n)d has no admin-%(level)d P-code (a column such as adm%(level)d_pcode or "
-                                 "ADM%(level)d_PCODE).", n=index, level=level), field="file", feature=index)
+            raise InvalidInput(
+                _(
+                    "Feature %(n)d has no admin-%(level)d P-code (a column such as adm%(level)d_pcode or "
+                    "ADM%(level)d_PCODE).",
+                    n=index,
+                    level=level,
+                ),
+                field="file",
+                feature=index,
+            )
         pcode = _pcode(raw, index, key)
         _name_key, name = _find(properties, _name_keys(level))
         parent_pcode = parent_name = None
@@ -104,9 +132,14 @@ def read_cod(document: Any, level: int) -> list[AreaInput]:
             _k, parent_name = _find(properties, _name_keys(level - 1))
         geometry = feature.get("geometry")
         if not geometry or geometry.get("type") not in ("Polygon", "MultiPolygon"):
-            raise InvalidInput(_("Feature %(n)d (%(pcode)s) is not a Polygon or MultiPolygon.", n=index, pcode=pcode),
-                               field="file", feature=index)
-        area = AreaInput(pcode, str(name or pcode)[:200], parent_pcode, str(parent_name)[:200] if parent_name else None, geometry)
+            raise InvalidInput(
+                _("Feature %(n)d (%(pcode)s) is not a Polygon or MultiPolygon.", n=index, pcode=pcode),
+                field="file",
+                feature=index,
+            )
+        area = AreaInput(
+            pcode, str(name or pcode)[:200], parent_pcode, str(parent_name)[:200] if parent_name else None, geometry
+        )
         if pcode in merged:
             earlier = merged[pcode]
             union = unary_union([shape(earlier.geometry), shape(geometry)])
@@ -132,7 +165,9 @@ def read_boundary_file(raw: bytes | str) -> Any:
     limit = current_app.config["BOUNDARIES_MAX_BYTES"]
     size = len(raw.encode() if isinstance(raw, str) else raw)
     if size > limit:
-        raise TooLarge(_("The boundaries file is larger than the limit of %(size)s.", size=human_size(limit)), field="file")
+        raise TooLarge(
+            _("The boundaries file is larger than the limit of %(size)s.", size=human_size(limit)), field="file"
+        )
     return parse_json(raw)
 
 
@@ -145,11 +180,20 @@ def import_boundaries(crisis: Crisis, level: int, document: Any, author: User | 
     areas = read_cod(document, level)
     now = utcnow()
     db.session.execute(delete(AdminArea).where(AdminArea.crisis_id == crisis_id, AdminArea.level == level))
-    db.session.add_all(AdminArea(
-        crisis_id=crisis_id, level=level, pcode=area.pcode, name=area.name, parent_pcode=area.parent_pcode,
-        parent_name=area.parent_name, geometry=json.dumps(area.geometry, separators=(",", ":")), imported_at=now,
-        imported_by_id=getattr(author, "id", None) if getattr(author, "is_authenticated", False) else None,
-    ) for area in areas)
+    db.session.add_all(
+        AdminArea(
+            crisis_id=crisis_id,
+            level=level,
+            pcode=area.pcode,
+            name=area.name,
+            parent_pcode=area.parent_pcode,
+            parent_name=area.parent_name,
+            geometry=json.dumps(area.geometry, separators=(",", ":")),
+            imported_at=now,
+            imported_by_id=getattr(author, "id", None) if getattr(author, "is_authenticated", False) else None,
+        )
+        for area in areas
+    )
     db.session.commit()
     placed = recompute_crisis(crisis_id)
     refresh_planner_statistics()
@@ -158,10 +202,18 @@ def import_boundaries(crisis: Crisis, level: int, document: Any, author: User | 
 
 def boundary_summary(crisis: Crisis) -> dict[int, int]:
     """How many areas the crisis has per level."""
-    return dict(db.session.execute(select(AdminArea.level, func.count()).where(AdminArea.crisis_id == crisis.id)
-                                   .group_by(AdminArea.level)).all())
+    return dict(
+        db.session.execute(
+            select(AdminArea.level, func.count()).where(AdminArea.crisis_id == crisis.id).group_by(AdminArea.level)
+        ).all()
+    )
 
 
 def list_areas(crisis: Crisis, level: int) -> list[AdminArea]:
-    return list(db.session.scalars(select(AdminArea).where(AdminArea.crisis_id == crisis.id, AdminArea.level == level)
-                                   .order_by(AdminArea.pcode)))
+    return list(
+        db.session.scalars(
+            select(AdminArea)
+            .where(AdminArea.crisis_id == crisis.id, AdminArea.level == level)
+            .order_by(AdminArea.pcode)
+        )
+    )

@@ -1,4 +1,5 @@
 """`crisiswiki import-boundaries FILE --crisis SLUG --level 1|2`."""
+
 from __future__ import annotations
 
 import sys
@@ -24,10 +25,17 @@ def import_boundaries_command(file: Path, crisis_slug: str, level: int, username
     from ..crises.services import get_crisis_or_404
     from .boundaries import import_boundaries, read_boundary_file
 
-    query = select(User).where(User.username == username) if username else select(User).where(User.role == "admin").order_by(User.id)
+    query = (
+        select(User).where(User.username == username)
+        if username
+        else select(User).where(User.role == "admin").order_by(User.id)
+    )
     user = db.session.scalars(query).first()
     if user is None:
-        click.echo("Error: no such user" if username else "Error: create an admin user first (crisiswiki create-user).", err=True)
+        click.echo(
+            "Error: no such user" if username else "Error: create an admin user first (crisiswiki create-user).",
+            err=True,
+        )
         sys.exit(1)
     try:
         crisis = get_crisis_or_404(crisis_slug)
@@ -35,5 +43,7 @@ def import_boundaries_command(file: Path, crisis_slug: str, level: int, username
     except DomainError as exc:
         click.echo(f"Error: {exc.message}", err=True)
         sys.exit(1)
-    click.echo(f"Imported {result.areas} admin-{result.level} areas into {crisis.slug}; "
-               f"{result.reports_placed} reports changed admin area.")
+    click.echo(
+        f"Imported {result.areas} admin-{result.level} areas into {crisis.slug}; "
+        f"{result.reports_placed} reports changed admin area."
+    )

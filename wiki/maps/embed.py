@@ -13,6 +13,7 @@ Pages are rendered once per revision and the HTML is kept, so the block becomes 
 fetches the reports and layers each time the page is viewed. An invalid block becomes a
 visible error box (class "map-error") saying what is wrong, never a broken page.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,7 +45,9 @@ def _choices(value: str, allowed, name: str) -> str:
     chosen = [part.strip() for part in value.split(",") if part.strip()]
     for item in chosen:
         if item not in allowed:
-            raise MapBlockError(_("Unknown %(name)s %(value)r; use: %(list)s.", name=name, value=item, list=", ".join(allowed)))
+            raise MapBlockError(
+                _("Unknown %(name)s %(value)r; use: %(list)s.", name=name, value=item, list=", ".join(allowed))
+            )
     return ",".join(chosen)
 
 
@@ -82,7 +85,9 @@ def _layers(value: str) -> str:
         if not part:
             continue
         if not part.isdigit() or int(part) < 1:
-            raise MapBlockError(_("layers are layer numbers separated by commas, e.g. 3, 5 (not %(value)r).", value=part))
+            raise MapBlockError(
+                _("layers are layer numbers separated by commas, e.g. 3, 5 (not %(value)r).", value=part)
+            )
         ids.append(str(int(part)))
     if len(ids) > MAX_LAYERS:
         raise MapBlockError(_("At most %(n)d layers on one map.", n=MAX_LAYERS))
@@ -144,11 +149,15 @@ def render_block(body: str) -> str:
     try:
         options = parse_options(body)
     except MapBlockError as exc:
-        return f'<div class="map-error"><strong>{escape(_("This map cannot be shown:"))}</strong> {escape(str(exc))}</div>'
+        return (
+            f'<div class="map-error"><strong>{escape(_("This map cannot be shown:"))}</strong> {escape(str(exc))}</div>'
+        )
     attributes = " ".join(f'data-map-{key}="{escape(value)}"' for key, value in options.items())
     fallback = escape(_("Map (needs JavaScript)."))
     if "crisis" in options:
-        query = {key: options[key] for key in ("q", "sector", "status", "since", "until", "adm", "layers") if key in options}
+        query = {
+            key: options[key] for key in ("q", "sector", "status", "since", "until", "adm", "layers") if key in options
+        }
         href = escape(f"/c/{options['crisis']}/map" + (f"?{urlencode(query)}" if query else ""))
         fallback = f'<a href="{href}">{escape(_("Open this map"))}</a>'
     return f'<div class="crisiswiki-map" {attributes}>{fallback}</div>'.replace(" >", ">")

@@ -4,6 +4,7 @@ A refusal names the feature (its index in `features`), the place inside it (a JS
 `features[3].geometry.coordinates[0][2]`) and what is wrong, for the first few problems, so a
 coordinator can fix the file in one go. Nothing is stored unless everything passes.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,15 @@ from flask_babel import gettext as _
 from ..errors import InvalidInput
 from .styles import style_problems
 
-GEOMETRY_TYPES = ("Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon", "GeometryCollection")
+GEOMETRY_TYPES = (
+    "Point",
+    "MultiPoint",
+    "LineString",
+    "MultiLineString",
+    "Polygon",
+    "MultiPolygon",
+    "GeometryCollection",
+)
 # RFC 7946 asks writers to avoid nested GeometryCollections; one level is tolerated, deeper
 # nesting (a way to make readers recurse without end) is refused.
 MAX_COLLECTION_DEPTH = 2
@@ -55,10 +64,19 @@ def parse_json(raw: str | bytes) -> Any:
     except UnicodeDecodeError:
         raise InvalidInput(_("The GeoJSON is not UTF-8 text."), field="geojson") from None
     except json.JSONDecodeError as exc:
-        raise InvalidInput(_("The GeoJSON is not valid JSON: %(error)s (line %(line)d, column %(column)d).",
-                             error=exc.msg, line=exc.lineno, column=exc.colno), field="geojson") from None
+        raise InvalidInput(
+            _(
+                "The GeoJSON is not valid JSON: %(error)s (line %(line)d, column %(column)d).",
+                error=exc.msg,
+                line=exc.lineno,
+                column=exc.colno,
+            ),
+            field="geojson",
+        ) from None
     except (ValueError, RecursionError) as exc:
-        raise InvalidInput(_("The GeoJSON is not valid JSON: %(error)s.", error=str(exc)[:200]), field="geojson") from None
+        raise InvalidInput(
+            _("The GeoJSON is not valid JSON: %(error)s.", error=str(exc)[:200]), field="geojson"
+        ) from None
 
 
 class _Checker:
@@ -83,12 +101,22 @@ class _Checker:
         lon, lat = value[0], value[1]
         ok = True
         if not -180 <= lon <= 180:
-            self.problem(path, _("Longitude %(value)s is outside -180..180 (RFC 7946 positions are WGS 84 [longitude, latitude]).",
-                                 value=lon))
+            self.problem(
+                path,
+                _(
+                    "Longitude %(value)s is outside -180..180 (RFC 7946 positions are WGS 84 [longitude, latitude]).",
+                    value=lon,
+                ),
+            )
             ok = False
         if not -90 <= lat <= 90:
-            self.problem(path, _("Latitude %(value)s is outside -90..90 (RFC 7946 positions are WGS 84 [longitude, latitude]).",
-                                 value=lat))
+            self.problem(
+                path,
+                _(
+                    "Latitude %(value)s is outside -90..90 (RFC 7946 positions are WGS 84 [longitude, latitude]).",
+                    value=lat,
+                ),
+            )
             ok = False
         if ok:
             self.west, self.east = min(self.west, lon), max(self.east, lon)
@@ -101,7 +129,10 @@ class _Checker:
             return False
         ok = all([self.position(item, f"{path}[{i}]") for i, item in enumerate(value)])
         if ok and len(value) < minimum:
-            self.problem(path, _("%(what)s needs at least %(n)d positions, not %(count)d.", what=what, n=minimum, count=len(value)))
+            self.problem(
+                path,
+                _("%(what)s needs at least %(n)d positions, not %(count)d.", what=what, n=minimum, count=len(value)),
+            )
             return False
         return ok
 
@@ -134,8 +165,10 @@ class _Checker:
             return
         kind = value.get("type")
         if kind not in GEOMETRY_TYPES:
-            self.problem(f"{path}.type", _("Unknown geometry type %(type)r; use one of: %(list)s.", type=kind,
-                                           list=", ".join(GEOMETRY_TYPES)))
+            self.problem(
+                f"{path}.type",
+                _("Unknown geometry type %(type)r; use one of: %(list)s.", type=kind, list=", ".join(GEOMETRY_TYPES)),
+            )
             return
         if kind == "GeometryCollection":
             self.collection(value, path, depth)
@@ -148,8 +181,9 @@ class _Checker:
             "Point": lambda: self.position(coordinates, where),
             "MultiPoint": lambda: self.many(coordinates, where, self.position, kind),
             "LineString": lambda: self.positions(coordinates, where, 2, _("A LineString")),
-            "MultiLineString": lambda: self.many(coordinates, where,
-                                                 lambda line, p: self.positions(line, p, 2, _("A LineString")), kind),
+            "MultiLineString": lambda: self.many(
+                coordinates, where, lambda line, p: self.positions(line, p, 2, _("A LineString")), kind
+            ),
             "Polygon": lambda: self.polygon(coordinates, where),
             "MultiPolygon": lambda: self.many(coordinates, where, self.polygon, kind),
         }
@@ -183,7 +217,7 @@ class _Checker:
     def feature_object(self, value: Any, index: int | None, path: str) -> None:
         self.feature = index
         if not isinstance(value, dict) or value.get("type") != "Feature":
-            self.problem(path, _("Each item of features must be an object with \"type\": \"Feature\"."))
+            self.problem(path, _('Each item of features must be an object with "type": "Feature".'))
             return
         if "geometry" not in value:
             self.problem(path, _("A Feature needs a geometry member (null if it has no location)."))
@@ -201,8 +235,11 @@ class _Checker:
 
     def bbox(self, value: dict, path: str) -> None:
         box = value.get("bbox")
-        if box is not None and not (isinstance(box, list) and len(box) in (4, 6)
-                                    and all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in box)):
+        if box is not None and not (
+            isinstance(box, list)
+            and len(box) in (4, 6)
+            and all(isinstance(n, (int, float)) and not isinstance(n, bool) for n in box)
+        ):
             self.problem(f"{path}bbox", _("bbox must be an array of 4 (or 6) numbers."))
 
 
@@ -226,11 +263,17 @@ def check_layer_geojson(document: Any) -> CheckedGeoJSON:
                 break
         collection = document
     elif kind in GEOMETRY_TYPES:
-        raise InvalidInput(_("A layer is a FeatureCollection or a Feature: wrap this %(type)s in a Feature.", type=kind),
-                           field="geojson", path="type")
+        raise InvalidInput(
+            _("A layer is a FeatureCollection or a Feature: wrap this %(type)s in a Feature.", type=kind),
+            field="geojson",
+            path="type",
+        )
     else:
-        raise InvalidInput(_("Unknown GeoJSON type %(type)r; a layer is a FeatureCollection or a Feature.", type=kind),
-                           field="geojson", path="type")
+        raise InvalidInput(
+            _("Unknown GeoJSON type %(type)r; a layer is a FeatureCollection or a Feature.", type=kind),
+            field="geojson",
+            path="type",
+        )
     if checker.problems:
         _raise(checker.problems, document)
     bbox = None if checker.west == math.inf else (checker.west, checker.south, checker.east, checker.north)
@@ -245,10 +288,18 @@ def _raise(problems: list[Problem], document: dict) -> None:
         message += " " + _("(and %(n)d more problems; see errors)", n=len(problems) - 1)
     crs = _crs_name(document)
     if crs and crs not in _CRS84:
-        message += " " + _("This file declares the coordinate system %(crs)s; RFC 7946 GeoJSON is always WGS 84 "
-                           "longitude/latitude, so re-export it as EPSG:4326.", crs=crs)
-    raise InvalidInput(message, field="geojson", feature=first.feature, path=first.path,
-                       errors=[problem.as_dict() for problem in problems])
+        message += " " + _(
+            "This file declares the coordinate system %(crs)s; RFC 7946 GeoJSON is always WGS 84 "
+            "longitude/latitude, so re-export it as EPSG:4326.",
+            crs=crs,
+        )
+    raise InvalidInput(
+        message,
+        field="geojson",
+        feature=first.feature,
+        path=first.path,
+        errors=[problem.as_dict() for problem in problems],
+    )
 
 
 def _crs_name(document: dict) -> str | None:

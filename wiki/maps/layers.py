@@ -5,6 +5,7 @@ permissions, validates everything before writing, writes one transaction, commit
 then tells the plugins (`layer_saved`, `layer_deleted`). Revisions are append-only; a revert
 is a new revision with an old revision's content.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,8 +77,7 @@ def read_layer_data(raw: str | bytes | Mapping) -> LayerData:
 def _serialise(checked: CheckedGeoJSON) -> str:
     """Compact JSON with "type" first and "features" last, foreign members kept in between."""
     collection = checked.collection
-    members = {key: value for key, value in collection.items()
-               if key not in ("type", "features", *RESERVED_MEMBERS)}
+    members = {key: value for key, value in collection.items() if key not in ("type", "features", *RESERVED_MEMBERS)}
     ordered = {"type": "FeatureCollection", **members, "features": collection["features"]}
     return json.dumps(ordered, separators=(",", ":"), ensure_ascii=False)
 
@@ -134,7 +134,9 @@ def find_page(crisis: Crisis, slug: str | None) -> Page | None:
     """The page a layer belongs to, by slug, in the same crisis (None for a crisis layer)."""
     if not slug:
         return None
-    page = db.session.scalar(select(Page).where(Page.crisis_id == crisis.id, Page.slug == slug, Page.deleted_at.is_(None)))
+    page = db.session.scalar(
+        select(Page).where(Page.crisis_id == crisis.id, Page.slug == slug, Page.deleted_at.is_(None))
+    )
     if page is None:
         raise InvalidInput(_("There is no page %(slug)s in %(crisis)s.", slug=slug, crisis=crisis.name), field="page")
     return page
@@ -150,20 +152,46 @@ def get_layer_or_404(layer_id: int, include_deleted: bool = False) -> Layer:
 def get_revision_or_404(layer: Layer, number: int) -> LayerRevision:
     revision = None
     if fits_id(number):
-        revision = db.session.scalar(select(LayerRevision).where(LayerRevision.layer_id == layer.id, LayerRevision.number == number))
+        revision = db.session.scalar(
+            select(LayerRevision).where(LayerRevision.layer_id == layer.id, LayerRevision.number == number)
+        )
     if revision is None:
         raise NotFound(_("Revision %(n)d of this layer does not exist.", n=number))
     return revision
 
 
-def _append(layer: Layer, meta: dict[str, Any], data: LayerData, *, comment: str, kind: str, author: User | None,
-            parent: LayerRevision | None) -> LayerRevision:
+def _append(
+    layer: Layer,
+    meta: dict[str, Any],
+    data: LayerData,
+    *,
+    comment: str,
+    kind: str,
+    author: User | None,
+    parent: LayerRevision | None,
+) -> LayerRevision:
     west, south, east, north = data.bbox or (None, None, None, None)
     return versioning.append_revision(
-        layer, LayerRevision, parent, kind=kind, comment=comment, author=author, layer=layer,
-        title=meta["title"], description=meta["description"], source=meta["source"], licence=meta["licence"],
-        style=meta["style"], geojson=data.text, feature_count=data.feature_count, size=len(data.text.encode()),
-        west=west, south=south, east=east, north=north)
+        layer,
+        LayerRevision,
+        parent,
+        kind=kind,
+        comment=comment,
+        author=author,
+        layer=layer,
+        title=meta["title"],
+        description=meta["description"],
+        source=meta["source"],
+        licence=meta["licence"],
+        style=meta["style"],
+        geojson=data.text,
+        feature_count=data.feature_count,
+        size=len(data.text.encode()),
+        west=west,
+        south=south,
+        east=east,
+        north=north,
+    )
 
 
 def _commit_and_announce(layer: Layer) -> None:
@@ -171,8 +199,9 @@ def _commit_and_announce(layer: Layer) -> None:
     plugins.call("layer_saved", layer=layer)
 
 
-def create_layer(crisis: Crisis, data: Mapping, geojson: str | bytes | Mapping, author: User | None,
-                 page: Page | None = None) -> Layer:
+def create_layer(
+    crisis: Crisis, data: Mapping, geojson: str | bytes | Mapping, author: User | None, page: Page | None = None
+) -> Layer:
     """A new layer with its first revision."""
     require("edit_layer", author)
     if page is not None and page.crisis_id != crisis.id:
@@ -182,7 +211,9 @@ def create_layer(crisis: Crisis, data: Mapping, geojson: str | bytes | Mapping, 
     release_write_lock()
     checked = read_layer_data(geojson)
     now = utcnow()
-    layer = Layer(crisis_id=crisis.id, page_id=page.id if page else None, title=meta["title"], created_at=now, updated_at=now)
+    layer = Layer(
+        crisis_id=crisis.id, page_id=page.id if page else None, title=meta["title"], created_at=now, updated_at=now
+    )
     db.session.add(layer)
     db.session.flush()
     _append(layer, meta, checked, comment=comment or _("Created layer"), kind="create", author=author, parent=None)
@@ -200,8 +231,13 @@ def _same(revision: LayerRevision, meta: dict[str, Any], data: LayerData) -> boo
     return all(getattr(revision, key) == meta[key] for key in META_FIELDS) and revision.geojson == data.text
 
 
-def save_layer(layer: Layer, data: Mapping, geojson: str | bytes | Mapping | None, author: User | None,
-               base_revision: int | None = None) -> LayerSave:
+def save_layer(
+    layer: Layer,
+    data: Mapping,
+    geojson: str | bytes | Mapping | None,
+    author: User | None,
+    base_revision: int | None = None,
+) -> LayerSave:
     """A new revision: new metadata, new data, or both (what is left out stays as it is).
 
     `base_revision` (the revision id the edit started from) guards against overwriting a
@@ -221,9 +257,17 @@ def save_layer(layer: Layer, data: Mapping, geojson: str | bytes | Mapping | Non
     layer = versioning.lock(layer)
     current = layer.current_revision
     if base_revision is not None and base_revision != current.id:
-        raise Conflict(_("The layer was changed since revision %(base)s; the current revision is %(n)d (id %(id)d). "
-                         "Reload it and apply your change again.", base=base_revision, n=current.number, id=current.id),
-                       field="base_revision", current_revision=current.id)
+        raise Conflict(
+            _(
+                "The layer was changed since revision %(base)s; the current revision is %(n)d (id %(id)d). "
+                "Reload it and apply your change again.",
+                base=base_revision,
+                n=current.number,
+                id=current.id,
+            ),
+            field="base_revision",
+            current_revision=current.id,
+        )
     if _same(current, meta, checked):
         return LayerSave(current, unchanged=True)
     revision = _append(layer, meta, checked, comment=comment, kind="edit", author=author, parent=current)
@@ -271,13 +315,25 @@ def layer_metadata(layer: Layer, revision: LayerRevision | None = None) -> dict[
     revision = revision or layer.current_revision
     crisis = layer.crisis
     return {
-        "id": layer.id, "title": revision.title, "description": revision.description, "source": revision.source,
-        "licence": revision.licence, "style": revision.style or {}, "crisis": crisis.slug,
+        "id": layer.id,
+        "title": revision.title,
+        "description": revision.description,
+        "source": revision.source,
+        "licence": revision.licence,
+        "style": revision.style or {},
+        "crisis": crisis.slug,
         "page": layer.page.slug if layer.page is not None else None,
-        "feature_count": revision.feature_count, "size": revision.size,
+        "feature_count": revision.feature_count,
+        "size": revision.size,
         "extent": list(revision.bbox) if revision.bbox else None,
-        "revision": {"id": revision.id, "number": revision.number, "kind": revision.kind, "comment": revision.comment,
-                     "author": revision.author_name, "created_at": revision.created_at.isoformat()},
+        "revision": {
+            "id": revision.id,
+            "number": revision.number,
+            "kind": revision.kind,
+            "comment": revision.comment,
+            "author": revision.author_name,
+            "created_at": revision.created_at.isoformat(),
+        },
         "current": revision.id == layer.current_revision_id,
         "updated_at": layer.updated_at.isoformat(),
         "links": {
@@ -295,4 +351,4 @@ def layer_geojson_text(layer: Layer, revision: LayerRevision | None = None) -> s
     revision = revision or layer.current_revision
     metadata = json.dumps(layer_metadata(layer, revision), separators=(",", ":"), ensure_ascii=False)
     stored = revision.geojson
-    return '{"type":"FeatureCollection","metadata":' + metadata + "," + stored[len('{"type":"FeatureCollection",'):]
+    return '{"type":"FeatureCollection","metadata":' + metadata + "," + stored[len('{"type":"FeatureCollection",') :]

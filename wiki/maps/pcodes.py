@@ -5,6 +5,7 @@ crisis's boundaries change (a cheap query tells it so), so placing a new report 
 query, not a scan of every polygon. Re-importing boundaries recomputes every report of the
 crisis in batches, each a short transaction.
 """
+
 from __future__ import annotations
 
 import json
@@ -73,7 +74,9 @@ class CrisisAreas:
     def empty(self) -> bool:
         return not any(index.tree is not None for index in self.levels.values())
 
-    def place(self, lons: Sequence[float], lats: Sequence[float], current: Sequence[tuple] | None = None) -> list[Placement]:
+    def place(
+        self, lons: Sequence[float], lats: Sequence[float], current: Sequence[tuple] | None = None
+    ) -> list[Placement]:
         """Admin-1 and admin-2 of each point. An admin-2 area names its admin-1 parent, and the
         parent wins over the admin-1 polygons so a report's two levels always agree. A level
         the crisis has no boundaries for keeps the codes the report has (`current`, as
@@ -90,7 +93,9 @@ class CrisisAreas:
                 code2, name2 = (area2.pcode, area2.name) if area2 else (None, None)
             if area2 is not None and area2.parent_pcode:
                 code1 = area2.parent_pcode
-                name1 = names1.get(code1) or area2.parent_name or (area1.name if area1 and area1.pcode == code1 else None)
+                name1 = (
+                    names1.get(code1) or area2.parent_name or (area1.name if area1 and area1.pcode == code1 else None)
+                )
             elif has1:
                 code1, name1 = (area1.pcode, area1.name) if area1 else (None, None)
             placements.append(Placement(code1, name1, code2, name2))
@@ -104,9 +109,11 @@ _cache_lock = threading.Lock()
 def _version_columns(crisis_id: Any) -> tuple:
     """Changes whenever the crisis's boundaries are imported again (rows are replaced)."""
     where = AdminArea.crisis_id == crisis_id
-    return (select(func.count(AdminArea.id)).where(where).scalar_subquery(),
-            select(func.max(AdminArea.id)).where(where).scalar_subquery(),
-            select(func.max(AdminArea.imported_at)).where(where).scalar_subquery())
+    return (
+        select(func.count(AdminArea.id)).where(where).scalar_subquery(),
+        select(func.max(AdminArea.id)).where(where).scalar_subquery(),
+        select(func.max(AdminArea.imported_at)).where(where).scalar_subquery(),
+    )
 
 
 def _version(crisis_id: int) -> tuple:
@@ -122,8 +129,17 @@ def crisis_areas(crisis_id: int, version: tuple | None = None) -> CrisisAreas:
         if cached is not None and cached[0] == version:
             return cached[1]
     rows = db.session.execute(
-        select(AdminArea.level, AdminArea.pcode, AdminArea.name, AdminArea.parent_pcode, AdminArea.parent_name, AdminArea.geometry)
-        .where(AdminArea.crisis_id == crisis_id).order_by(AdminArea.level, AdminArea.pcode)).all()
+        select(
+            AdminArea.level,
+            AdminArea.pcode,
+            AdminArea.name,
+            AdminArea.parent_pcode,
+            AdminArea.parent_name,
+            AdminArea.geometry,
+        )
+        .where(AdminArea.crisis_id == crisis_id)
+        .order_by(AdminArea.level, AdminArea.pcode)
+    ).all()
     grouped: dict[int, tuple[list[Area], list]] = {}
     for level, pcode, name, parent_pcode, parent_name, geometry in rows:
         areas, geometries = grouped.setdefault(level, ([], []))
@@ -136,8 +152,13 @@ def crisis_areas(crisis_id: int, version: tuple | None = None) -> CrisisAreas:
 
 
 _reports = Report.__table__
-_PLACE_REPORT = (select(_reports.c.crisis_id, _reports.c.lon, _reports.c.lat, *(_reports.c[name] for name in ADM_FIELDS),
-                        *_version_columns(_reports.c.crisis_id)).where(_reports.c.id == bindparam("report_id")))
+_PLACE_REPORT = select(
+    _reports.c.crisis_id,
+    _reports.c.lon,
+    _reports.c.lat,
+    *(_reports.c[name] for name in ADM_FIELDS),
+    *_version_columns(_reports.c.crisis_id),
+).where(_reports.c.id == bindparam("report_id"))
 
 
 def place_report(report_id: int) -> Placement | None:
@@ -159,13 +180,21 @@ def write_placement(report_id: int, placement: Placement) -> None:
     _write([(report_id, placement)])
 
 
-_update = (update(Report.__table__).where(Report.__table__.c.id == bindparam("rid"))
-           .values({name: bindparam(f"new_{name}") for name in ADM_FIELDS}))
+_update = (
+    update(Report.__table__)
+    .where(Report.__table__.c.id == bindparam("rid"))
+    .values({name: bindparam(f"new_{name}") for name in ADM_FIELDS})
+)
 
 
 def _write(changes: Iterable[tuple[int, Placement]]) -> int:
-    rows = [{"rid": report_id, **{f"new_{name}": value for name, value in zip(ADM_FIELDS, placement.as_tuple(), strict=True)}}
-            for report_id, placement in changes]
+    rows = [
+        {
+            "rid": report_id,
+            **{f"new_{name}": value for name, value in zip(ADM_FIELDS, placement.as_tuple(), strict=True)},
+        }
+        for report_id, placement in changes
+    ]
     if rows:
         db.session.execute(_update, rows)
     return len(rows)
@@ -177,8 +206,10 @@ def assign_reports(report_ids: Sequence[int]) -> int:
     changed = 0
     for chunk in chunked(list(report_ids), BATCH):
         rows = db.session.execute(
-            select(Report.id, Report.crisis_id, Report.lon, Report.lat, *(getattr(Report, name) for name in ADM_FIELDS))
-            .where(Report.id.in_(chunk))).all()
+            select(
+                Report.id, Report.crisis_id, Report.lon, Report.lat, *(getattr(Report, name) for name in ADM_FIELDS)
+            ).where(Report.id.in_(chunk))
+        ).all()
         changes = _changes(rows)
         db.session.commit()  # end the read before the write transaction begins
         with write_transaction():
@@ -213,8 +244,9 @@ def recompute_crisis(crisis_id: int) -> int:
     changed, after = 0, 0
     columns = (Report.id, Report.crisis_id, Report.lon, Report.lat, *(getattr(Report, name) for name in ADM_FIELDS))
     while True:
-        rows = db.session.execute(select(*columns).where(Report.crisis_id == crisis_id, Report.id > after)
-                                  .order_by(Report.id).limit(BATCH)).all()
+        rows = db.session.execute(
+            select(*columns).where(Report.crisis_id == crisis_id, Report.id > after).order_by(Report.id).limit(BATCH)
+        ).all()
         if not rows:
             db.session.commit()
             return changed

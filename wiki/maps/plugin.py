@@ -6,6 +6,7 @@ uses its own hooks, so the plugin contract is exercised by the core's tests).
 - Report queries with a bbox (the API, exports) go through the R*Tree on SQLite.
 - The crisis navigation gets "Map" and "Layers".
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,8 +63,10 @@ def filter_reports(params, viewer):
 
 @hookimpl
 def navigation_links(crisis, viewer):
-    return [(_("Map"), url_for("maps.crisis_map", crisis_slug=crisis.slug)),
-            (_("Layers"), url_for("maps.layers", crisis_slug=crisis.slug))]
+    return [
+        (_("Map"), url_for("maps.crisis_map", crisis_slug=crisis.slug)),
+        (_("Layers"), url_for("maps.layers", crisis_slug=crisis.slug)),
+    ]
 
 
 @hookimpl
@@ -88,4 +91,6 @@ def _sqlite_math(dbapi_connection, _record) -> None:
     except Exception:
         dbapi_connection.create_function("floor", 1, lambda x: None if x is None else math.floor(x), deterministic=True)
         dbapi_connection.create_function("cos", 1, lambda x: None if x is None else math.cos(x), deterministic=True)
-        dbapi_connection.create_function("radians", 1, lambda x: None if x is None else math.radians(x), deterministic=True)
+        dbapi_connection.create_function(
+            "radians", 1, lambda x: None if x is None else math.radians(x), deterministic=True
+        )

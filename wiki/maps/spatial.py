@@ -10,6 +10,7 @@ and clusters it by that public point, so that neither a cluster's bounds nor the
 "is it in this tiny box?" give its exact location away. That point is stored with the report
 (`public_lon`, `public_lat`); `display_position` picks it.
 """
+
 from __future__ import annotations
 
 import math
@@ -26,17 +27,28 @@ BBox = tuple[float, float, float, float]  # west, south, east, north in degrees
 
 # Not part of db.metadata: the virtual table exists only on SQLite and is made by the migration.
 reports_rtree = Table(
-    "reports_rtree", MetaData(),
+    "reports_rtree",
+    MetaData(),
     Column("id", Integer, primary_key=True),
-    Column("min_lon", Float), Column("max_lon", Float), Column("min_lat", Float), Column("max_lat", Float),
+    Column("min_lon", Float),
+    Column("max_lon", Float),
+    Column("min_lat", Float),
+    Column("max_lat", Float),
 )
 reports_public_rtree = Table(
-    "reports_public_rtree", MetaData(),
+    "reports_public_rtree",
+    MetaData(),
     Column("id", Integer, primary_key=True),
-    Column("min_lon", Float), Column("max_lon", Float), Column("min_lat", Float), Column("max_lat", Float),
+    Column("min_lon", Float),
+    Column("max_lon", Float),
+    Column("min_lat", Float),
+    Column("max_lat", Float),
 )
-RTREE_TABLES = frozenset(f"{tree}{suffix}" for tree in ("reports_rtree", "reports_public_rtree")
-                         for suffix in ("", "_node", "_parent", "_rowid"))
+RTREE_TABLES = frozenset(
+    f"{tree}{suffix}"
+    for tree in ("reports_rtree", "reports_public_rtree")
+    for suffix in ("", "_node", "_parent", "_rowid")
+)
 
 
 def include_in_migrations(name: str | None, type_: str, parent_names: dict) -> bool:

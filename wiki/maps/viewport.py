@@ -10,6 +10,7 @@ aggregate reads every report anyway and reading them from one index beats a tree
 report. The same visibility rules as everywhere else apply: unpublished reports only for those
 who may see them, sensitive reports at their public (coarsened) point, in clusters too.
 """
+
 from __future__ import annotations
 
 import math
@@ -133,7 +134,9 @@ class Access:
         crisis_id = self.view.crisis.id
         if self.use_rtree:
             # The crisis test must not tempt the planner away from the tree.
-            query = query.where(not_indexed(Report.crisis_id) == crisis_id, Report.id.in_(rtree_ids(self.candidate_bbox)))
+            query = query.where(
+                not_indexed(Report.crisis_id) == crisis_id, Report.id.in_(rtree_ids(self.candidate_bbox))
+            )
         else:
             query = query.where(Report.crisis_id == crisis_id)
         query = query.where(in_box(Report.lon, Report.lat, self.candidate_bbox))
@@ -148,10 +151,26 @@ def access_for(view: View, viewer, use_rtree: bool | None = None) -> Access:
     return Access(view=view, viewer=viewer, exact=sees_exact_locations(viewer), use_rtree=rtree)
 
 
-POINT_COLUMNS = (Report.id, Report.lon, Report.lat, Report.public_lon, Report.public_lat, Report.submitted_by_id,
-                 Report.title, Report.status, Report.sector, Report.place_name,
-                 Report.occurred_at, Report.received_at, Report.sensitive, Report.published, Report.adm1_pcode,
-                 Report.adm1_name, Report.adm2_pcode, Report.adm2_name)
+POINT_COLUMNS = (
+    Report.id,
+    Report.lon,
+    Report.lat,
+    Report.public_lon,
+    Report.public_lat,
+    Report.submitted_by_id,
+    Report.title,
+    Report.status,
+    Report.sector,
+    Report.place_name,
+    Report.occurred_at,
+    Report.received_at,
+    Report.sensitive,
+    Report.published,
+    Report.adm1_pcode,
+    Report.adm1_name,
+    Report.adm2_pcode,
+    Report.adm2_name,
+)
 
 
 def points_query(access: Access) -> Select:
@@ -185,7 +204,9 @@ def clusters_query(access: Access, part: str = "all") -> Select:
     that OFFSET 0 keeps the planner from merging into the aggregate, which would repeat the
     coarsening for every use)."""
     if part not in (("all",) if access.exact else ("plain", "sensitive")):
-        raise ValueError(f"clusters_query: part {part!r} for a viewer who sees {'exact' if access.exact else 'public'} points")
+        raise ValueError(
+            f"clusters_query: part {part!r} for a viewer who sees {'exact' if access.exact else 'public'} points"
+        )
     cell = cell_size(access.view.zoom)
     if access.exact or part == "plain":
         x, y, rid = Report.lon, Report.lat, Report.id
@@ -197,8 +218,17 @@ def clusters_query(access: Access, part: str = "all") -> Select:
         x, y, rid = points.c.x, points.c.y, points.c.rid
         source = points
     key = (_cell_index(x + 180.0, cell) * CELL_ROWS + _cell_index(y + 90.0, cell)).label("cell")
-    query = select(key, func.count().label("n"), func.sum(x), func.sum(y), func.min(x), func.min(y), func.max(x), func.max(y),
-                   func.min(rid))
+    query = select(
+        key,
+        func.count().label("n"),
+        func.sum(x),
+        func.sum(y),
+        func.min(x),
+        func.min(y),
+        func.max(x),
+        func.max(y),
+        func.min(rid),
+    )
     if source is not None:
         return query.where(in_box(x, y, access.view.bbox)).group_by(key)
     query = access.scope(query, public_box=False)
@@ -237,15 +267,31 @@ def _point_features(rows: Sequence, access: Access) -> list[dict[str, Any]]:
     for row in rows:
         place = report_place(row, access.viewer)
         properties = {
-            "id": row.id, "title": row.title, "status": row.status, "sector": row.sector, "place_name": place.place_name,
-            "occurred_at": iso(row.occurred_at), "received_at": iso(row.received_at), "published": row.published,
-            "sensitive": row.sensitive, "location_coarsened": not place.exact,
-            "adm1_pcode": place.adm1_pcode, "adm1_name": place.adm1_name, "adm2_pcode": place.adm2_pcode,
-            "adm2_name": place.adm2_name, "url": template.replace("{id}", str(row.id)),
+            "id": row.id,
+            "title": row.title,
+            "status": row.status,
+            "sector": row.sector,
+            "place_name": place.place_name,
+            "occurred_at": iso(row.occurred_at),
+            "received_at": iso(row.received_at),
+            "published": row.published,
+            "sensitive": row.sensitive,
+            "location_coarsened": not place.exact,
+            "adm1_pcode": place.adm1_pcode,
+            "adm1_name": place.adm1_name,
+            "adm2_pcode": place.adm2_pcode,
+            "adm2_name": place.adm2_name,
+            "url": template.replace("{id}", str(row.id)),
         }
         properties.update(extras.get(row.id, {}))
-        features.append({"type": "Feature", "id": row.id, "geometry": {"type": "Point", "coordinates": [place.lon, place.lat]},
-                         "properties": properties})
+        features.append(
+            {
+                "type": "Feature",
+                "id": row.id,
+                "geometry": {"type": "Point", "coordinates": [place.lon, place.lat]},
+                "properties": properties,
+            }
+        )
     return features
 
 
@@ -257,13 +303,23 @@ def _plugin_properties(ids: Sequence[int], viewer) -> dict[int, dict[str, Any]]:
         return found
     for extra in plugins.call("report_map_properties", report_ids=list(ids), viewer=viewer):
         for report_id, values in (extra or {}).items():
-            found.setdefault(report_id, {}).update({key: value for key, value in values.items() if _plugin_value(value)})
+            found.setdefault(report_id, {}).update(
+                {key: value for key, value in values.items() if _plugin_value(value)}
+            )
     return found
 
 
 def _collection(view: View, mode: str, features: list, total: int, **extra: Any) -> dict[str, Any]:
-    return {"type": "FeatureCollection", "mode": mode, "total": total, "zoom": view.zoom, "bbox": list(view.bbox),
-            "max_points": current_app.config["MAP_MAX_POINTS"], **extra, "features": features}
+    return {
+        "type": "FeatureCollection",
+        "mode": mode,
+        "total": total,
+        "zoom": view.zoom,
+        "bbox": list(view.bbox),
+        "max_points": current_app.config["MAP_MAX_POINTS"],
+        **extra,
+        "features": features,
+    }
 
 
 def _points(access: Access) -> dict[str, Any]:
@@ -284,8 +340,10 @@ def _points(access: Access) -> dict[str, Any]:
 MAX_CELL_QUERIES = 400
 # A point's box is its position (to 32-bit floats, under a metre): only min_lon and min_lat
 # are read, fewer columns for the tree to decode.
-CELL_SQL = ("SELECT count(*), sum(min_lon), sum(min_lat), min(min_lon), min(min_lat), max(min_lon), max(min_lat), min(id) "
-            "FROM {tree} WHERE min_lon >= ? AND min_lon < ? AND min_lat >= ? AND min_lat < ?")
+CELL_SQL = (
+    "SELECT count(*), sum(min_lon), sum(min_lat), min(min_lon), min(min_lat), max(min_lon), max(min_lat), min(id) "
+    "FROM {tree} WHERE min_lon >= ? AND min_lon < ? AND min_lat >= ? AND min_lat < ?"
+)
 PUBLIC_TREE, FULL_TREE = "reports_public_rtree", "reports_rtree"
 
 
@@ -390,7 +448,7 @@ def view_reports(view: View, viewer) -> dict[str, Any]:
     if total <= max_points:
         return _points(access)
     cell = cell_size(view.zoom)
-    singles = [row[8] for row in rows if row[1] == 1][:MAX_SINGLES + 1]
+    singles = [row[8] for row in rows if row[1] == 1][: MAX_SINGLES + 1]
     single_features: list[dict] = []
     if len(singles) <= MAX_SINGLES:
         single_rows = db.session.execute(reports_by_id(singles)).all()
@@ -400,12 +458,15 @@ def view_reports(view: View, viewer) -> dict[str, Any]:
     for key, count, sum_lon, sum_lat, min_lon, min_lat, max_lon, max_lat, some_id in rows:
         if count == 1 and some_id in drawn:
             continue
-        features.append({
-            "type": "Feature", "id": f"cell-{key}",
-            "geometry": {"type": "Point", "coordinates": [round(sum_lon / count, 6), round(sum_lat / count, 6)]},
-            "bbox": [min_lon, min_lat, max_lon, max_lat],
-            "properties": {"cluster": True, "count": count},
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "id": f"cell-{key}",
+                "geometry": {"type": "Point", "coordinates": [round(sum_lon / count, 6), round(sum_lat / count, 6)]},
+                "bbox": [min_lon, min_lat, max_lon, max_lat],
+                "properties": {"cluster": True, "count": count},
+            }
+        )
     return _collection(view, "clusters", features + single_features, total, cell=cell)
 
 
@@ -424,5 +485,7 @@ def area_counts_query(crisis: Crisis, level: int, filters: ReportFilters, viewer
     return filters.apply(query.where(Report.crisis_id == crisis.id), viewer)
 
 
-def area_counts(crisis: Crisis, level: int, filters: ReportFilters, viewer, bbox: BBox | None = None) -> dict[str | None, int]:
+def area_counts(
+    crisis: Crisis, level: int, filters: ReportFilters, viewer, bbox: BBox | None = None
+) -> dict[str | None, int]:
     return {code: count for code, count in db.session.execute(area_counts_query(crisis, level, filters, viewer, bbox))}

@@ -1,6 +1,7 @@
 """HTML views of the maps feature: the crisis map, layers (list, upload, page, history,
 revert) and the admin boundaries page. Writes go through wiki.maps.layers and
 wiki.maps.boundaries, the same services as the API."""
+
 from __future__ import annotations
 
 import json
@@ -35,16 +36,27 @@ def _layer_in(crisis: Crisis, layer_id: int, include_deleted: bool = False) -> L
 
 
 def tile_settings() -> dict[str, str]:
-    return {"url": current_app.config["MAP_TILE_URL"] or "", "attribution": current_app.config["MAP_TILE_ATTRIBUTION"] or ""}
+    return {
+        "url": current_app.config["MAP_TILE_URL"] or "",
+        "attribution": current_app.config["MAP_TILE_ATTRIBUTION"] or "",
+    }
 
 
 @bp.route("/c/<crisis_slug>/map")
 def crisis_map(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     layers = service.list_layers(crisis)
-    return render_template("maps/map.html", crisis=crisis, layers=layers, tiles=tile_settings(), sectors=SECTORS,
-                           statuses=STATUSES, args=request.args, levels=boundary_summary(crisis),
-                           max_points=current_app.config["MAP_MAX_POINTS"])
+    return render_template(
+        "maps/map.html",
+        crisis=crisis,
+        layers=layers,
+        tiles=tile_settings(),
+        sectors=SECTORS,
+        statuses=STATUSES,
+        args=request.args,
+        levels=boundary_summary(crisis),
+        max_points=current_app.config["MAP_MAX_POINTS"],
+    )
 
 
 @bp.route("/c/<crisis_slug>/layers")
@@ -67,7 +79,11 @@ def _uploaded_geojson() -> bytes | str | None:
 
 
 def _pages(crisis: Crisis) -> list[Page]:
-    return list(db.session.scalars(select(Page).where(Page.crisis_id == crisis.id, Page.deleted_at.is_(None)).order_by(Page.title)))
+    return list(
+        db.session.scalars(
+            select(Page).where(Page.crisis_id == crisis.id, Page.deleted_at.is_(None)).order_by(Page.title)
+        )
+    )
 
 
 @bp.route("/c/<crisis_slug>/layers/new", methods=["GET", "POST"])
@@ -90,9 +106,18 @@ def new_layer(crisis_slug: str):
         except DomainError as exc:
             db.session.rollback()
             error = exc
-    return (render_template("maps/layer_form.html", crisis=crisis, layer=None, form=form, error=error, pages=_pages(crisis),
-                            max_size=human_size(current_app.config["LAYER_MAX_BYTES"])),
-            error.status if error else 200)
+    return (
+        render_template(
+            "maps/layer_form.html",
+            crisis=crisis,
+            layer=None,
+            form=form,
+            error=error,
+            pages=_pages(crisis),
+            max_size=human_size(current_app.config["LAYER_MAX_BYTES"]),
+        ),
+        error.status if error else 200,
+    )
 
 
 def _feature_rows(revision: LayerRevision) -> tuple[list[dict], list[str], int]:
@@ -113,8 +138,17 @@ def layer(crisis_slug: str, layer_id: int):
     found = _layer_in(crisis, layer_id)
     revision = found.current_revision
     rows, columns, total = _feature_rows(revision)
-    return render_template("maps/layer.html", crisis=crisis, layer=found, revision=revision, rows=rows, columns=columns,
-                           total=total, tiles=tile_settings(), can_edit=can("edit_layer"))
+    return render_template(
+        "maps/layer.html",
+        crisis=crisis,
+        layer=found,
+        revision=revision,
+        rows=rows,
+        columns=columns,
+        total=total,
+        tiles=tile_settings(),
+        can_edit=can("edit_layer"),
+    )
 
 
 @bp.route("/c/<crisis_slug>/layers/<int:layer_id>/edit", methods=["GET", "POST"])
@@ -123,35 +157,60 @@ def edit_layer(crisis_slug: str, layer_id: int):
     found = _layer_in(crisis, layer_id)
     require("edit_layer")
     current = found.current_revision
-    form = {"title": current.title, "description": current.description, "source": current.source, "licence": current.licence,
-            "style": json.dumps(current.style) if current.style else "", "comment": "", "geojson": "",
-            "base_revision": str(current.id)}
+    form = {
+        "title": current.title,
+        "description": current.description,
+        "source": current.source,
+        "licence": current.licence,
+        "style": json.dumps(current.style) if current.style else "",
+        "comment": "",
+        "geojson": "",
+        "base_revision": str(current.id),
+    }
     error = None
     if request.method == "POST":
         _allow_layer_sized_body()
-        form = _form_data() | {"geojson": request.form.get("geojson", ""), "base_revision": request.form.get("base_revision", "")}
+        form = _form_data() | {
+            "geojson": request.form.get("geojson", ""),
+            "base_revision": request.form.get("base_revision", ""),
+        }
         data = {key: form[key] for key in ("title", "description", "source", "licence", "style", "comment")}
         try:
             base = int(form["base_revision"]) if form["base_revision"].isdigit() else None
             result = service.save_layer(found, data, _uploaded_geojson(), current_user, base_revision=base)
-            flash(_("Nothing changed, so no new revision was saved.") if result.unchanged
-                  else _("Saved revision %(n)d.", n=result.revision.number))
+            flash(
+                _("Nothing changed, so no new revision was saved.")
+                if result.unchanged
+                else _("Saved revision %(n)d.", n=result.revision.number)
+            )
             return redirect(url_for("maps.layer", crisis_slug=crisis.slug, layer_id=found.id))
         except DomainError as exc:
             db.session.rollback()
             error = exc
-    return (render_template("maps/layer_form.html", crisis=crisis, layer=found, form=form, error=error, pages=[],
-                            max_size=human_size(current_app.config["LAYER_MAX_BYTES"])),
-            error.status if error else 200)
+    return (
+        render_template(
+            "maps/layer_form.html",
+            crisis=crisis,
+            layer=found,
+            form=form,
+            error=error,
+            pages=[],
+            max_size=human_size(current_app.config["LAYER_MAX_BYTES"]),
+        ),
+        error.status if error else 200,
+    )
 
 
 @bp.route("/c/<crisis_slug>/layers/<int:layer_id>/history")
 def layer_history(crisis_slug: str, layer_id: int):
     crisis = get_crisis_or_404(crisis_slug)
     found = _layer_in(crisis, layer_id)
-    revisions = db.session.scalars(select(LayerRevision).where(LayerRevision.layer_id == found.id)
-                                   .order_by(LayerRevision.number.desc())).all()
-    return render_template("maps/layer_history.html", crisis=crisis, layer=found, revisions=revisions, can_edit=can("edit_layer"))
+    revisions = db.session.scalars(
+        select(LayerRevision).where(LayerRevision.layer_id == found.id).order_by(LayerRevision.number.desc())
+    ).all()
+    return render_template(
+        "maps/layer_history.html", crisis=crisis, layer=found, revisions=revisions, can_edit=can("edit_layer")
+    )
 
 
 @bp.route("/c/<crisis_slug>/layers/<int:layer_id>/revert/<int:number>", methods=["POST"])
@@ -159,7 +218,9 @@ def revert_layer(crisis_slug: str, layer_id: int, number: int):
     crisis = get_crisis_or_404(crisis_slug)
     require("edit_layer")
     found = _layer_in(crisis, layer_id)
-    revision = service.revert_layer(found, service.get_revision_or_404(found, number), current_user, request.form.get("comment", ""))
+    revision = service.revert_layer(
+        found, service.get_revision_or_404(found, number), current_user, request.form.get("comment", "")
+    )
     flash(_("Reverted to revision %(n)d (saved as revision %(m)d).", n=number, m=revision.number))
     return redirect(url_for("maps.layer", crisis_slug=crisis.slug, layer_id=found.id))
 
@@ -189,16 +250,28 @@ def boundaries(crisis_slug: str):
                 raise DomainError(_("Choose a GeoJSON file of admin boundaries."), field="file")
             document = read_boundary_file(read_limited(upload.stream, limit, field="file"))
             result = import_boundaries(crisis, level, document, current_user)
-            flash(_("Imported %(n)d admin-%(level)d areas; %(m)d reports changed admin area.", n=result.areas,
-                    level=result.level, m=result.reports_placed))
+            flash(
+                _(
+                    "Imported %(n)d admin-%(level)d areas; %(m)d reports changed admin area.",
+                    n=result.areas,
+                    level=result.level,
+                    m=result.reports_placed,
+                )
+            )
             return redirect(url_for("maps.boundaries", crisis_slug=crisis.slug))
         except DomainError as exc:
             db.session.rollback()
             error = exc
-    return (render_template("maps/boundaries.html", crisis=crisis, levels=boundary_summary(crisis), error=error,
-                            max_size=human_size(current_app.config["BOUNDARIES_MAX_BYTES"])),
-            error.status if error else 200)
-
+    return (
+        render_template(
+            "maps/boundaries.html",
+            crisis=crisis,
+            levels=boundary_summary(crisis),
+            error=error,
+            max_size=human_size(current_app.config["BOUNDARIES_MAX_BYTES"]),
+        ),
+        error.status if error else 200,
+    )
 
 
 STATUS_LETTERS = {"new": "N", "under_review": "R", "verified": "V", "refuted": "X", "duplicate": "D", "archived": "A"}
@@ -208,8 +281,14 @@ def map_labels() -> dict:
     """The words the map scripts show, translated here (the scripts carry none of their own)."""
     return {
         "letters": STATUS_LETTERS,
-        "statuses": {"new": _("new"), "under_review": _("under review"), "verified": _("verified"), "refuted": _("refuted"),
-                     "duplicate": _("duplicate"), "archived": _("archived")},
+        "statuses": {
+            "new": _("new"),
+            "under_review": _("under review"),
+            "verified": _("verified"),
+            "refuted": _("refuted"),
+            "duplicate": _("duplicate"),
+            "archived": _("archived"),
+        },
         "sectors": {key: _(name) for key, name in SECTORS.items()},
         "open_report": _("Open the report"),
         "approximate": _("Approximate location: this report is sensitive."),

@@ -1,4 +1,5 @@
 """Attachments: photos, videos and documents, stored by content hash."""
+
 from .views import bp
 
 __all__ = ["bp"]

@@ -6,6 +6,7 @@ from its first bytes (`filetype`), and only types on the allowlist below are acc
 Images are re-encoded without their metadata (EXIF, including GPS position, XMP, comments),
 because a photo's location can expose the person who took it.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -28,14 +29,22 @@ from ..i18n import human_size
 
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
 VIDEO_TYPES = frozenset({"video/mp4", "video/webm", "video/quicktime", "video/3gpp", "video/x-m4v"})
-DOCUMENT_TYPES = frozenset({
-    "application/pdf", "application/msword", "application/vnd.ms-excel", "application/vnd.ms-powerpoint",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "application/vnd.oasis.opendocument.text", "application/vnd.oasis.opendocument.spreadsheet",
-    "application/vnd.oasis.opendocument.presentation", "application/zip", "application/rtf",
-})
+DOCUMENT_TYPES = frozenset(
+    {
+        "application/pdf",
+        "application/msword",
+        "application/vnd.ms-excel",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.presentation",
+        "application/zip",
+        "application/rtf",
+    }
+)
 # Decompression bombs: refuse images that would expand beyond this many pixels.
 MAX_IMAGE_PIXELS = 60_000_000
 Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
@@ -91,11 +100,17 @@ def detect_type(data: bytes, filename: str, allowed_kinds: frozenset[str], field
     else:
         kind = ""
     if kind not in allowed_kinds:
-        accepted = {"image": _("images (JPEG, PNG, GIF, WebP)"), "video": _("videos (MP4, WebM, MOV)"),
-                    "document": _("documents (PDF, office files, text, CSV)")}
+        accepted = {
+            "image": _("images (JPEG, PNG, GIF, WebP)"),
+            "video": _("videos (MP4, WebM, MOV)"),
+            "document": _("documents (PDF, office files, text, CSV)"),
+        }
         raise UnsupportedMediaType(
-            _("This kind of file (%(type)s) is not accepted here; accepted: %(list)s.",
-              type=mime or _("unknown"), list=", ".join(accepted[k] for k in sorted(allowed_kinds))),
+            _(
+                "This kind of file (%(type)s) is not accepted here; accepted: %(list)s.",
+                type=mime or _("unknown"),
+                list=", ".join(accepted[k] for k in sorted(allowed_kinds)),
+            ),
             field=field,
         )
     return mime, kind
@@ -144,8 +159,9 @@ def strip_image_metadata(data: bytes, content_type: str, field: str = "file") ->
     except Image.DecompressionBombError as exc:
         raise _too_many_pixels(field) from exc
     except Exception as exc:  # a malformed file can make a decoder raise almost anything
-        raise UnsupportedMediaType(_("The image could not be read: %(reason)s", reason=str(exc) or type(exc).__name__),
-                                   field=field) from exc
+        raise UnsupportedMediaType(
+            _("The image could not be read: %(reason)s", reason=str(exc) or type(exc).__name__), field=field
+        ) from exc
 
 
 def display_copy(data: bytes, max_pixels: int) -> bytes:
@@ -213,12 +229,23 @@ _OLE = (".doc", ".dot", ".xls", ".xlt", ".ppt", ".pps", ".pot")
 _ZIPPED = (".zip", ".docx", ".xlsx", ".pptx", ".odt", ".ods", ".odp")
 _ISO_MEDIA = (".mp4", ".m4v", ".mov", ".qt", ".3gp", ".3g2")
 EXTENSIONS: dict[str, tuple[str, ...]] = {
-    "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"), "image/png": (".png",), "image/gif": (".gif",),
-    "image/webp": (".webp",), "video/mp4": _ISO_MEDIA, "video/x-m4v": (".m4v", *_ISO_MEDIA),
-    "video/quicktime": (".mov", *_ISO_MEDIA), "video/3gpp": (".3gp", *_ISO_MEDIA), "video/webm": (".webm",),
-    "application/pdf": (".pdf",), "application/rtf": (".rtf",), "text/plain": (".txt",), "text/csv": (".csv",),
-    "application/msword": _OLE, "application/vnd.ms-excel": (".xls", *_OLE),
-    "application/vnd.ms-powerpoint": (".ppt", *_OLE), "application/zip": _ZIPPED,
+    "image/jpeg": (".jpg", ".jpeg", ".jpe", ".jfif"),
+    "image/png": (".png",),
+    "image/gif": (".gif",),
+    "image/webp": (".webp",),
+    "video/mp4": _ISO_MEDIA,
+    "video/x-m4v": (".m4v", *_ISO_MEDIA),
+    "video/quicktime": (".mov", *_ISO_MEDIA),
+    "video/3gpp": (".3gp", *_ISO_MEDIA),
+    "video/webm": (".webm",),
+    "application/pdf": (".pdf",),
+    "application/rtf": (".rtf",),
+    "text/plain": (".txt",),
+    "text/csv": (".csv",),
+    "application/msword": _OLE,
+    "application/vnd.ms-excel": (".xls", *_OLE),
+    "application/vnd.ms-powerpoint": (".ppt", *_OLE),
+    "application/zip": _ZIPPED,
     "application/vnd.openxmlformats-officedocument.wordprocessingml.document": (".docx", *_ZIPPED),
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": (".xlsx", *_ZIPPED),
     "application/vnd.openxmlformats-officedocument.presentationml.presentation": (".pptx", *_ZIPPED),
@@ -234,4 +261,4 @@ def download_name(name: str, content_type: str) -> str:
     endings = EXTENSIONS.get(content_type)
     if not endings or safe.lower().endswith(endings):
         return safe
-    return safe[:120 - len(endings[0])] + endings[0]
+    return safe[: 120 - len(endings[0])] + endings[0]

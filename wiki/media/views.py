@@ -4,6 +4,7 @@ Files are served with their detected type and `nosniff`; images inline, everythi
 download, and every file response also carries a sandboxing CSP so that even a file a browser
 mistook for a page could not run script.
 """
+
 from __future__ import annotations
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
@@ -32,9 +33,16 @@ def save_attachment(crisis, page, file_storage, user) -> Attachment:
     data = read_limited(file_storage.stream, current_app.config["ATTACHMENT_MAX_BYTES"])
     stored = store_upload(data, file_storage.filename, ATTACHMENT_KINDS)
     attachment = Attachment(
-        crisis_id=crisis.id, page_id=page.id if page else None, sha256=stored.sha256,
-        filename=download_name(file_storage.filename, stored.content_type), content_type=stored.content_type, kind=stored.kind,
-        size=stored.size, width=stored.width, height=stored.height, uploaded_by_id=user.id,
+        crisis_id=crisis.id,
+        page_id=page.id if page else None,
+        sha256=stored.sha256,
+        filename=download_name(file_storage.filename, stored.content_type),
+        content_type=stored.content_type,
+        kind=stored.kind,
+        size=stored.size,
+        width=stored.width,
+        height=stored.height,
+        uploaded_by_id=user.id,
     )
     db.session.add(attachment)
     bump_generation(crisis.id)  # pages list their files
@@ -62,7 +70,13 @@ def attachments(crisis_slug: str):
         page = get_page_or_404(crisis, request.values["page"])
     if request.method == "POST":
         attachment = save_attachment(crisis, page, request.files.get("file"), current_user)
-        flash(_("Uploaded %(name)s. To show it on a page, add: %(md)s", name=attachment.filename, md=embed_markdown(attachment)))
+        flash(
+            _(
+                "Uploaded %(name)s. To show it on a page, add: %(md)s",
+                name=attachment.filename,
+                md=embed_markdown(attachment),
+            )
+        )
         if page is not None:
             return redirect(url_for("pages.view", crisis_slug=crisis.slug, slug=page.slug) + "#attachments")
         return redirect(url_for("media.attachments", crisis_slug=crisis.slug))
@@ -85,8 +99,13 @@ def serve(attachment_id: int, filename: str):
         abort(404)
     inline = attachment.kind == "image"
     response = send_file(
-        path, mimetype=attachment.content_type, as_attachment=not inline, download_name=attachment.filename,
-        conditional=True, max_age=365 * 24 * 3600, etag=attachment.sha256,
+        path,
+        mimetype=attachment.content_type,
+        as_attachment=not inline,
+        download_name=attachment.filename,
+        conditional=True,
+        max_age=365 * 24 * 3600,
+        etag=attachment.sha256,
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; media-src 'self'; sandbox"

@@ -1,4 +1,5 @@
 """The core's SQLAlchemy models. Importing this package registers every core table."""
+
 from .attachments import Attachment
 from .boundaries import AdminArea
 from .crises import Crisis

@@ -1,4 +1,5 @@
 """Files attached to pages (and, later, reports): stored once per content hash."""
+
 from __future__ import annotations
 
 from datetime import datetime

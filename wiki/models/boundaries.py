@@ -3,6 +3,7 @@
 One row per admin area and level. P-codes are text: "HT0111" and "HT111" are different
 places, and a leading zero is part of the code.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

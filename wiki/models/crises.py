@@ -1,4 +1,5 @@
 """A crisis: the workspace that groups pages, layers and reports."""
+
 from __future__ import annotations
 
 from datetime import date, datetime

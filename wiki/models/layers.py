@@ -5,6 +5,7 @@ A layer row holds only what is true of it now (crisis, page, title, current revi
 every upload or edit is a `LayerRevision` that is never changed afterwards, so a layer has a
 history and can be reverted exactly like a wiki page.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -91,9 +92,26 @@ class LayerRevision(db.Model):
 # every report in it, and this covering index lets it do so from the index alone, without
 # touching the report rows (see wiki.maps.viewport). Declared here, with the other map
 # storage, so that the models describe exactly what the 0003_maps migration creates.
-Index("ix_reports_map_viewport", Report.crisis_id, Report.lon, Report.lat, Report.published, Report.sensitive,
-      Report.status, Report.sector)
+Index(
+    "ix_reports_map_viewport",
+    Report.crisis_id,
+    Report.lon,
+    Report.lat,
+    Report.published,
+    Report.sensitive,
+    Report.status,
+    Report.sector,
+)
 # The sensitive reports the public sees (at their stored public point), few among many.
-Index("ix_reports_map_sensitive", Report.crisis_id, Report.lon, Report.lat, Report.published, Report.sensitive,
-      Report.public_lon, Report.public_lat,
-      sqlite_where=text("sensitive IS 1 AND published IS 1"), postgresql_where=text("sensitive IS true AND published IS true"))
+Index(
+    "ix_reports_map_sensitive",
+    Report.crisis_id,
+    Report.lon,
+    Report.lat,
+    Report.published,
+    Report.sensitive,
+    Report.public_lon,
+    Report.public_lat,
+    sqlite_where=text("sensitive IS 1 AND published IS 1"),
+    postgresql_where=text("sensitive IS true AND published IS true"),
+)

@@ -1,5 +1,6 @@
 """The mail outbox: messages are written in the transaction of the change that causes them,
 and sent after it commits (wiki/mail)."""
+
 from __future__ import annotations
 
 from datetime import datetime

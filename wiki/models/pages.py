@@ -4,6 +4,7 @@ A page row holds only what is true of the page now (slug, title, current revisio
 deletion); everything that was ever written lives in `revisions`, which is never updated or
 deleted. The rendered HTML is computed once, when the revision is written, and kept on it.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

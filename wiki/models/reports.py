@@ -5,6 +5,7 @@ who may be at risk. They live only on `Source`, are shown only to verifiers, coo
 admins, and are found again by a hash of the normalised contact, so that a source who reports
 again builds one track record.
 """
+
 from __future__ import annotations
 
 from datetime import datetime
@@ -122,8 +123,9 @@ class Report(db.Model):
 
     crisis: Mapped[Crisis] = relationship()
     source: Mapped[Source] = relationship()
-    photos: Mapped[list[ReportPhoto]] = relationship(back_populates="report", cascade="all, delete-orphan",
-                                                     order_by="ReportPhoto.id")
+    photos: Mapped[list[ReportPhoto]] = relationship(
+        back_populates="report", cascade="all, delete-orphan", order_by="ReportPhoto.id"
+    )
     duplicate_of: Mapped[Report | None] = relationship(remote_side=[id])
 
     def __repr__(self) -> str:

@@ -1,4 +1,5 @@
 """Users, roles, personal API tokens, second factors and login throttling."""
+
 from __future__ import annotations
 
 import hashlib
@@ -96,7 +97,9 @@ class ApiToken(db.Model):
         return hashlib.sha256(token.encode()).hexdigest()
 
     @classmethod
-    def issue(cls, user: User, name: str = "", scope: str = "full", expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    def issue(
+        cls, user: User, name: str = "", scope: str = "full", expires_at: datetime | None = None
+    ) -> tuple[ApiToken, str]:
         """Create a token for `user`; returns the row and the plain token (shown once)."""
         plain = "cw_" + secrets.token_urlsafe(32)
         token = cls(user=user, name=name, token_hash=cls.hash(plain), scope=scope, expires_at=expires_at)

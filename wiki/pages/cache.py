@@ -8,6 +8,7 @@ change to the crisis's pages bumps (`bump_generation`). A save therefore never s
 HTML: it moves the crisis to a new generation whose cache starts empty, and the old files are
 removed by the next worker that notices.
 """
+
 from __future__ import annotations
 
 import hashlib

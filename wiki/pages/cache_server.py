@@ -11,6 +11,7 @@ It builds the cache path with the same function as the Flask side (`cache_path`)
 language with the same rule (`i18n.language_for`), so both sides agree on every key, and it
 sends the same headers, so a reader cannot tell which side answered.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -28,8 +29,17 @@ from ..extensions import db
 from ..i18n import COOKIE, language_for
 from .cache import CACHE_CONTROL, VARY, cache_path
 
-ROUTE_KEY = ("wsgi.url_scheme", "HTTP_HOST", "SERVER_NAME", "SERVER_PORT", "SCRIPT_NAME", "PATH_INFO",
-             "QUERY_STRING", "HTTP_COOKIE", "HTTP_ACCEPT_LANGUAGE")
+ROUTE_KEY = (
+    "wsgi.url_scheme",
+    "HTTP_HOST",
+    "SERVER_NAME",
+    "SERVER_PORT",
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "QUERY_STRING",
+    "HTTP_COOKIE",
+    "HTTP_ACCEPT_LANGUAGE",
+)
 ROUTES_REMEMBERED = 10_000
 UNKNOWN = object()
 GENERATION = "SELECT generation FROM crises WHERE slug = :slug"
@@ -43,7 +53,9 @@ class GenerationReader:
     def __init__(self, engine: Engine):
         self.engine = engine
         database = engine.url.database if engine.dialect.name == "sqlite" else None
-        self.sqlite_uri = Path(database).resolve().as_uri() + "?mode=ro" if database and database != ":memory:" else None
+        self.sqlite_uri = (
+            Path(database).resolve().as_uri() + "?mode=ro" if database and database != ":memory:" else None
+        )
         self.local = threading.local()
 
     def __call__(self, slug: str) -> int | None:
@@ -82,7 +94,9 @@ class CachedPageServer:
         if any(name != COOKIE for name in request.cookies):
             return None  # a session (perhaps logged in, perhaps with a message to show)
         try:
-            endpoint, arguments = self.app.url_map.bind_to_environ(environ, server_name=self.app.config["SERVER_NAME"]).match()
+            endpoint, arguments = self.app.url_map.bind_to_environ(
+                environ, server_name=self.app.config["SERVER_NAME"]
+            ).match()
         except (HTTPException, RequestRedirect):
             return None
         if endpoint not in self.endpoints:
@@ -117,7 +131,12 @@ class CachedPageServer:
             return None
         path = cache_path(self.root, slug, generation, full_path, language, self.app.config)
         etag = path.name[:32]
-        headers = [("Content-Type", "text/html; charset=utf-8"), ("X-Page-Cache", "hit"), ("ETag", f'"{etag}"'), *self.headers]
+        headers = [
+            ("Content-Type", "text/html; charset=utf-8"),
+            ("X-Page-Cache", "hit"),
+            ("ETag", f'"{etag}"'),
+            *self.headers,
+        ]
         if "HTTP_IF_NONE_MATCH" in environ and parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains(etag):
             if not path.exists():
                 return None

@@ -1,4 +1,5 @@
 """Recent changes (per crisis, site-wide, watched pages) as rows and as an Atom feed."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -17,10 +18,13 @@ from ..vocabulary import label
 def recent_changes(crisis: Crisis | None = None, limit: int = 50, watcher_id: int | None = None) -> Sequence[Revision]:
     """The latest revisions of pages that are not deleted, newest first."""
     query = (
-        select(Revision).join(Revision.page).join(Page.crisis)
+        select(Revision)
+        .join(Revision.page)
+        .join(Page.crisis)
         .options(contains_eager(Revision.page).contains_eager(Page.crisis))
         .where(Page.deleted_at.is_(None))
-        .order_by(Revision.created_at.desc(), Revision.id.desc()).limit(limit)
+        .order_by(Revision.created_at.desc(), Revision.id.desc())
+        .limit(limit)
     )
     if crisis is not None:
         query = query.where(Page.crisis_id == crisis.id)
@@ -43,7 +47,9 @@ def atom_feed(revisions: Sequence[Revision], title: str, self_url: str, site_url
         feed.updated("1970-01-01T00:00:00Z")
     for revision in reversed(revisions):  # feedgen prepends each entry
         page = revision.page
-        link = url_for("pages.revision", crisis_slug=page.crisis.slug, slug=page.slug, number=revision.number, _external=True)
+        link = url_for(
+            "pages.revision", crisis_slug=page.crisis.slug, slug=page.slug, number=revision.number, _external=True
+        )
         entry = feed.add_entry()
         entry.id(link)
         entry.title(f"{page.title} ({page.crisis.name}): {revision.comment or label('kind', revision.kind)}")

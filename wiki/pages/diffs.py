@@ -3,6 +3,7 @@
 Produces rows for the templates (inline and side by side) rather than HTML, so escaping stays
 in Jinja's hands; only the word-level highlights are built here, from escaped pieces.
 """
+
 from __future__ import annotations
 
 import difflib

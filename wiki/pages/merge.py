@@ -3,6 +3,7 @@
 Changes to different lines merge on their own; changes to the same (or adjacent) lines are a
 conflict, returned with diff3-style markers so the person saving can resolve it by hand.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -37,9 +38,11 @@ def merge_three_way(base: str, current: str, mine: str) -> MergeResult:
     conflicts = sum(1 for region in merger.merge_regions() if region[0] == "conflict")
     merged = "".join(
         merger.merge_lines(
-            start_marker=CONFLICT_START.split(" ", 1)[0], name_a=CONFLICT_START.split(" ", 1)[1],
+            start_marker=CONFLICT_START.split(" ", 1)[0],
+            name_a=CONFLICT_START.split(" ", 1)[1],
             mid_marker=CONFLICT_MIDDLE,
-            end_marker=CONFLICT_END.split(" ", 1)[0], name_b=CONFLICT_END.split(" ", 1)[1],
+            end_marker=CONFLICT_END.split(" ", 1)[0],
+            name_b=CONFLICT_END.split(" ", 1)[1],
         )
     )
     return MergeResult(text=merged, conflicts=conflicts)

@@ -9,6 +9,7 @@ the write lock every unsafe request takes up front (see wiki.database). The uniq
 (page, number) constraint is the last line of defence: a lost race is an error, never a
 silent overwrite.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -94,7 +95,8 @@ def find_page(crisis: Crisis, slug: str, include_deleted: bool = False) -> tuple
     redirected = False
     if page is None:
         target = db.session.scalar(
-            select(Page).join(PageRedirect, PageRedirect.page_id == Page.id)
+            select(Page)
+            .join(PageRedirect, PageRedirect.page_id == Page.id)
             .where(PageRedirect.crisis_id == crisis.id, PageRedirect.slug == slug)
         )
         page, redirected = target, target is not None
@@ -110,12 +112,33 @@ def get_page_or_404(crisis: Crisis, slug: str, include_deleted: bool = False) ->
     return page
 
 
-def _append_revision(page: Page, *, title: str, body: str, categories: list[str], comment: str,
-                     kind: str, author: User | None, parent: Revision | None, rendered: Rendered | None = None) -> Revision:
+def _append_revision(
+    page: Page,
+    *,
+    title: str,
+    body: str,
+    categories: list[str],
+    comment: str,
+    kind: str,
+    author: User | None,
+    parent: Revision | None,
+    rendered: Rendered | None = None,
+) -> Revision:
     if rendered is None or rendered.source != body:
         rendered = render(page.crisis, body)
-    revision = versioning.append_revision(page, Revision, parent, kind=kind, comment=comment, author=author, page=page,
-                                          title=title, body=body, html=rendered.html, categories="\n".join(categories))
+    revision = versioning.append_revision(
+        page,
+        Revision,
+        parent,
+        kind=kind,
+        comment=comment,
+        author=author,
+        page=page,
+        title=title,
+        body=body,
+        html=rendered.html,
+        categories="\n".join(categories),
+    )
     bump_generation(page.crisis_id)
     _refresh_index_rows(page, categories, rendered.links)
     return revision
@@ -151,8 +174,9 @@ def _commit_and_announce(page: Page, revision: Revision) -> None:
     plugins.call("page_saved", page=page, revision=revision)
 
 
-def create_page(crisis: Crisis, title: str, body: str, author: User | None, comment: str = "",
-                categories=None) -> Revision:
+def create_page(
+    crisis: Crisis, title: str, body: str, author: User | None, comment: str = "", categories=None
+) -> Revision:
     """Create a page with its first revision; a title already in use is a 409."""
     require("create_page", author)
     title, body = clean_title(title), clean_body(body)
@@ -162,25 +186,46 @@ def create_page(crisis: Crisis, title: str, body: str, author: User | None, comm
     begin_write()
     existing, _redirected = find_page(crisis, slug, include_deleted=True)
     if existing is not None and existing.slug == slug:
-        raise Conflict(_("A page called “%(title)s” already exists.", title=existing.title), field="title",
-                       page=existing.slug)
+        raise Conflict(
+            _("A page called “%(title)s” already exists.", title=existing.title), field="title", page=existing.slug
+        )
     page = Page(crisis=crisis, slug=slug, title=title, created_at=utcnow())
     db.session.add(page)
     try:
         db.session.flush()
         if existing is not None:  # the title was a redirect left by a rename: the new page wins
-            db.session.execute(delete(PageRedirect).where(PageRedirect.crisis_id == crisis.id, PageRedirect.slug == slug))
-        revision = _append_revision(page, title=title, body=body, categories=categories, rendered=rendered,
-                                    comment=comment or _("Created page"), kind="create", author=author, parent=None)
+            db.session.execute(
+                delete(PageRedirect).where(PageRedirect.crisis_id == crisis.id, PageRedirect.slug == slug)
+            )
+        revision = _append_revision(
+            page,
+            title=title,
+            body=body,
+            categories=categories,
+            rendered=rendered,
+            comment=comment or _("Created page"),
+            kind="create",
+            author=author,
+            parent=None,
+        )
     except IntegrityError as exc:
         db.session.rollback()
-        raise Conflict(_("A page called “%(title)s” was just created by someone else.", title=title), field="title") from exc
+        raise Conflict(
+            _("A page called “%(title)s” was just created by someone else.", title=title), field="title"
+        ) from exc
     _commit_and_announce(page, revision)
     return revision
 
 
-def save_revision(page: Page, body: str, base_revision_id: int | None, author: User | None, comment: str = "",
-                  categories=None, resolving_conflict: bool = False) -> SaveResult:
+def save_revision(
+    page: Page,
+    body: str,
+    base_revision_id: int | None,
+    author: User | None,
+    comment: str = "",
+    categories=None,
+    resolving_conflict: bool = False,
+) -> SaveResult:
     """Save an edit that started from `base_revision_id`.
 
     If the page moved on since then, the edit is merged three-way with what was saved
@@ -196,9 +241,17 @@ def save_revision(page: Page, body: str, base_revision_id: int | None, author: U
         raise InvalidInput(_("An edit must say which revision it started from (base_revision)."), field="base_revision")
     base = db.session.get(Revision, base_revision_id) if fits_id(base_revision_id) else None
     if base is None or base.page_id != page.id:
-        raise InvalidInput(_("Revision %(id)s is not a revision of this page.", id=base_revision_id), field="base_revision")
+        raise InvalidInput(
+            _("Revision %(id)s is not a revision of this page.", id=base_revision_id), field="base_revision"
+        )
     if resolving_conflict and has_conflict_markers(body):
-        raise InvalidInput(_("The text still contains conflict markers (<<<<<<< … >>>>>>>); keep the lines you want and remove the markers."), field="body")
+        raise InvalidInput(
+            _(
+                "The text still contains conflict markers (<<<<<<< … >>>>>>>); "
+                "keep the lines you want and remove the markers."
+            ),
+            field="body",
+        )
 
     merged = False
     if base.id != current.id:
@@ -210,8 +263,17 @@ def save_revision(page: Page, body: str, base_revision_id: int | None, author: U
 
     if body == current.body and categories == current.category_list:
         return SaveResult(current, merged=merged, unchanged=True)
-    revision = _append_revision(page, title=page.title, body=body, categories=categories, comment=comment,
-                                kind="merge" if merged else "edit", author=author, parent=current, rendered=rendered)
+    revision = _append_revision(
+        page,
+        title=page.title,
+        body=body,
+        categories=categories,
+        comment=comment,
+        kind="merge" if merged else "edit",
+        author=author,
+        parent=current,
+        rendered=rendered,
+    )
     _commit_and_announce(page, revision)
     return SaveResult(revision, merged=merged)
 
@@ -224,8 +286,16 @@ def revert_page(page: Page, target: Revision, author: User | None, comment: str 
         raise InvalidInput(_("That revision belongs to another page."), field="revision")
     current = page.current_revision
     comment = versioning.revert_comment(clean_comment(comment), target)
-    revision = _append_revision(page, title=page.title, body=target.body, categories=target.category_list,
-                                comment=comment, kind="revert", author=author, parent=current)
+    revision = _append_revision(
+        page,
+        title=page.title,
+        body=target.body,
+        categories=target.category_list,
+        comment=comment,
+        kind="revert",
+        author=author,
+        parent=current,
+    )
     _commit_and_announce(page, revision)
     return revision
 
@@ -242,15 +312,25 @@ def rename_page(page: Page, new_title: str, author: User | None, comment: str = 
         taken, _redirected = find_page(page.crisis, new_slug, include_deleted=True)
         if taken is not None and taken.slug == new_slug:
             raise Conflict(_("A page called “%(title)s” already exists.", title=taken.title), field="title")
-        db.session.execute(delete(PageRedirect).where(PageRedirect.crisis_id == page.crisis_id, PageRedirect.slug == new_slug))
+        db.session.execute(
+            delete(PageRedirect).where(PageRedirect.crisis_id == page.crisis_id, PageRedirect.slug == new_slug)
+        )
         db.session.add(PageRedirect(crisis_id=page.crisis_id, slug=old_slug, page_id=page.id))
         page.slug = new_slug
     elif new_title == old_title:
         raise InvalidInput(_("The new title is the same as the old one."), field="title")
     current = page.current_revision
     comment = clean_comment(comment) or _("Renamed from “%(old)s” to “%(new)s”", old=old_title, new=new_title)
-    revision = _append_revision(page, title=new_title, body=current.body, categories=current.category_list,
-                                comment=comment, kind="rename", author=author, parent=current)
+    revision = _append_revision(
+        page,
+        title=new_title,
+        body=current.body,
+        categories=current.category_list,
+        comment=comment,
+        kind="rename",
+        author=author,
+        parent=current,
+    )
     _commit_and_announce(page, revision)
     return revision
 
@@ -271,7 +351,9 @@ def restore_page(page: Page, author: User | None) -> None:
     page = versioning.lock(page)
     if not page.is_deleted:
         return
-    taken = db.session.scalar(select(Page.id).where(Page.crisis_id == page.crisis_id, Page.slug == page.slug, Page.id != page.id))
+    taken = db.session.scalar(
+        select(Page.id).where(Page.crisis_id == page.crisis_id, Page.slug == page.slug, Page.id != page.id)
+    )
     if taken is not None:
         raise Conflict(_("Another page now uses this title; rename that page first."), field="title")
     versioning.mark_restored(page)

@@ -1,4 +1,5 @@
 """HTML views of wiki pages. All writes go through wiki.pages.revisions (the service layer)."""
+
 from __future__ import annotations
 
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
@@ -31,10 +32,16 @@ def linked_html(crisis: Crisis, html: str, links: list[str]) -> Markup:
     """The cached revision HTML with links to missing pages turned red."""
     existing: set[str] = set()
     if links:
-        existing |= set(db.session.scalars(select(Page.slug).where(
-            Page.crisis_id == crisis.id, Page.slug.in_(links), Page.deleted_at.is_(None))))
-        existing |= set(db.session.scalars(select(PageRedirect.slug).where(
-            PageRedirect.crisis_id == crisis.id, PageRedirect.slug.in_(links))))
+        existing |= set(
+            db.session.scalars(
+                select(Page.slug).where(Page.crisis_id == crisis.id, Page.slug.in_(links), Page.deleted_at.is_(None))
+            )
+        )
+        existing |= set(
+            db.session.scalars(
+                select(PageRedirect.slug).where(PageRedirect.crisis_id == crisis.id, PageRedirect.slug.in_(links))
+            )
+        )
     create = lambda slug: url_for("pages.new", crisis_slug=crisis.slug, title=slug.replace("_", " "))  # noqa: E731
     return Markup(mark_missing_links(html, existing, create))
 
@@ -57,8 +64,11 @@ def _is_watching(page: Page) -> bool:
 @bp.route("/")
 def home():
     crises = db.session.scalars(select(Crisis).order_by(Crisis.start_date.desc().nulls_last(), Crisis.name)).all()
-    counts = dict(db.session.execute(
-        select(Page.crisis_id, func.count()).where(Page.deleted_at.is_(None)).group_by(Page.crisis_id)).all())
+    counts = dict(
+        db.session.execute(
+            select(Page.crisis_id, func.count()).where(Page.deleted_at.is_(None)).group_by(Page.crisis_id)
+        ).all()
+    )
     return render_template("home.html", crises=crises, counts=counts, changes=recent_changes(limit=15))
 
 
@@ -69,8 +79,12 @@ def recent():
 
 @bp.route("/recent.atom")
 def recent_atom():
-    feed = atom_feed(recent_changes(limit=50), _("crisiswiki: recent changes"),
-                     url_for("pages.recent_atom", _external=True), url_for("pages.recent", _external=True))
+    feed = atom_feed(
+        recent_changes(limit=50),
+        _("crisiswiki: recent changes"),
+        url_for("pages.recent_atom", _external=True),
+        url_for("pages.recent", _external=True),
+    )
     return Response(feed, mimetype="application/atom+xml")
 
 
@@ -78,9 +92,11 @@ def recent_atom():
 @login_required
 def watchlist():
     watched = db.session.scalars(
-        select(Page).join(Watch, Watch.page_id == Page.id).where(Watch.user_id == current_user.id).order_by(Page.title)).all()
-    return render_template("pages/watchlist.html", pages=watched,
-                           changes=recent_changes(limit=100, watcher_id=current_user.id))
+        select(Page).join(Watch, Watch.page_id == Page.id).where(Watch.user_id == current_user.id).order_by(Page.title)
+    ).all()
+    return render_template(
+        "pages/watchlist.html", pages=watched, changes=recent_changes(limit=100, watcher_id=current_user.id)
+    )
 
 
 @bp.route("/c/<crisis_slug>/recent")
@@ -92,9 +108,12 @@ def crisis_recent(crisis_slug: str):
 @bp.route("/c/<crisis_slug>/recent.atom")
 def crisis_recent_atom(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
-    feed = atom_feed(recent_changes(crisis, limit=50), _("%(name)s: recent changes", name=crisis.name),
-                     url_for("pages.crisis_recent_atom", crisis_slug=crisis.slug, _external=True),
-                     url_for("pages.crisis_recent", crisis_slug=crisis.slug, _external=True))
+    feed = atom_feed(
+        recent_changes(crisis, limit=50),
+        _("%(name)s: recent changes", name=crisis.name),
+        url_for("pages.crisis_recent_atom", crisis_slug=crisis.slug, _external=True),
+        url_for("pages.crisis_recent", crisis_slug=crisis.slug, _external=True),
+    )
     return Response(feed, mimetype="application/atom+xml")
 
 
@@ -103,15 +122,20 @@ def crisis_recent_atom(crisis_slug: str):
 def index(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     pages = db.session.scalars(
-        select(Page).where(Page.crisis_id == crisis.id, Page.deleted_at.is_(None)).order_by(Page.title)).all()
+        select(Page).where(Page.crisis_id == crisis.id, Page.deleted_at.is_(None)).order_by(Page.title)
+    ).all()
     categories = db.session.execute(
-        select(PageCategory.name, func.count()).join(Page, Page.id == PageCategory.page_id)
+        select(PageCategory.name, func.count())
+        .join(Page, Page.id == PageCategory.page_id)
         .where(Page.crisis_id == crisis.id, Page.deleted_at.is_(None))
-        .group_by(PageCategory.name).order_by(PageCategory.name)).all()
+        .group_by(PageCategory.name)
+        .order_by(PageCategory.name)
+    ).all()
     deleted = []
     if can("view_deleted"):
         deleted = db.session.scalars(
-            select(Page).where(Page.crisis_id == crisis.id, Page.deleted_at.is_not(None)).order_by(Page.title)).all()
+            select(Page).where(Page.crisis_id == crisis.id, Page.deleted_at.is_not(None)).order_by(Page.title)
+        ).all()
     return render_template("pages/index.html", crisis=crisis, pages=pages, categories=categories, deleted=deleted)
 
 
@@ -120,8 +144,11 @@ def index(crisis_slug: str):
 def category(crisis_slug: str, name: str):
     crisis = get_crisis_or_404(crisis_slug)
     pages = db.session.scalars(
-        select(Page).join(PageCategory, PageCategory.page_id == Page.id)
-        .where(Page.crisis_id == crisis.id, Page.deleted_at.is_(None), PageCategory.name == name).order_by(Page.title)).all()
+        select(Page)
+        .join(PageCategory, PageCategory.page_id == Page.id)
+        .where(Page.crisis_id == crisis.id, Page.deleted_at.is_(None), PageCategory.name == name)
+        .order_by(Page.title)
+    ).all()
     return render_template("pages/category.html", crisis=crisis, name=name, pages=pages)
 
 
@@ -135,8 +162,9 @@ def new(crisis_slug: str):
     if request.method == "POST":
         form = {key: request.form.get(key, "") for key in form}
         try:
-            revision = service.create_page(crisis, form["title"], form["body"], current_user, form["comment"],
-                                           form["categories"])
+            revision = service.create_page(
+                crisis, form["title"], form["body"], current_user, form["comment"], form["categories"]
+            )
             return redirect(_page_url(revision.page))
         except InvalidInput as exc:
             db.session.rollback()
@@ -166,10 +194,19 @@ def view(crisis_slug: str, slug: str):
         return redirect(_page_url(page), code=301)
     revision = page.current_revision
     links = list(db.session.scalars(select(PageLink.target_slug).where(PageLink.page_id == page.id)))
-    attachments = db.session.scalars(select(Attachment).where(Attachment.page_id == page.id).order_by(Attachment.created_at)).all()
+    attachments = db.session.scalars(
+        select(Attachment).where(Attachment.page_id == page.id).order_by(Attachment.created_at)
+    ).all()
     return render_template(
-        "pages/view.html", crisis=crisis, page=page, revision=revision, html=linked_html(crisis, revision.html, links),
-        can_edit=can_edit_page(page), watching=_is_watching(page), attachments=attachments, is_current=True,
+        "pages/view.html",
+        crisis=crisis,
+        page=page,
+        revision=revision,
+        html=linked_html(crisis, revision.html, links),
+        can_edit=can_edit_page(page),
+        watching=_is_watching(page),
+        attachments=attachments,
+        is_current=True,
     )
 
 
@@ -179,9 +216,17 @@ def revision(crisis_slug: str, slug: str, number: int):
     page = service.get_page_or_404(crisis, slug, include_deleted=can("view_deleted"))
     old = _revision_or_404(page, number)
     html = linked_html(crisis, old.html, list(dict.fromkeys(extract_wikilinks(old.html))))
-    return render_template("pages/view.html", crisis=crisis, page=page, revision=old, html=html,
-                           can_edit=can_edit_page(page), watching=_is_watching(page), attachments=[],
-                           is_current=old.id == page.current_revision_id)
+    return render_template(
+        "pages/view.html",
+        crisis=crisis,
+        page=page,
+        revision=old,
+        html=html,
+        can_edit=can_edit_page(page),
+        watching=_is_watching(page),
+        attachments=[],
+        is_current=old.id == page.current_revision_id,
+    )
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/edit", methods=["GET", "POST"])
@@ -192,18 +237,31 @@ def edit(crisis_slug: str, slug: str):
     if not can_edit_page(page):
         service.require_edit_page(page)
     current = page.current_revision
-    form = {"body": current.body, "comment": "", "categories": ", ".join(current.category_list),
-            "base_revision": current.id}
+    form = {
+        "body": current.body,
+        "comment": "",
+        "categories": ", ".join(current.category_list),
+        "base_revision": current.id,
+    }
     conflict = error = None
     status = 200
     if request.method == "POST":
         form = {
-            "body": request.form.get("body", ""), "comment": request.form.get("comment", ""),
-            "categories": request.form.get("categories", ""), "base_revision": request.form.get("base_revision", type=int),
+            "body": request.form.get("body", ""),
+            "comment": request.form.get("comment", ""),
+            "categories": request.form.get("categories", ""),
+            "base_revision": request.form.get("base_revision", type=int),
         }
         try:
-            result = service.save_revision(page, form["body"], form["base_revision"], current_user, form["comment"],
-                                           form["categories"], resolving_conflict=bool(request.form.get("resolving_conflict")))
+            result = service.save_revision(
+                page,
+                form["body"],
+                form["base_revision"],
+                current_user,
+                form["comment"],
+                form["categories"],
+                resolving_conflict=bool(request.form.get("resolving_conflict")),
+            )
             if result.merged:
                 flash(_("Someone else saved this page while you edited it; your changes were merged with theirs."))
             elif result.unchanged:
@@ -216,13 +274,15 @@ def edit(crisis_slug: str, slug: str):
             form["body"] = exc.merged_with_markers
             form["base_revision"] = exc.current_revision.id
             rows = diff_rows(exc.current_revision.body, exc.attempted_body)
-            return render_template("pages/edit.html", crisis=crisis, page=page, form=form, conflict=conflict,
-                                   rows=rows, error=None), status
+            return render_template(
+                "pages/edit.html", crisis=crisis, page=page, form=form, conflict=conflict, rows=rows, error=None
+            ), status
         except InvalidInput as exc:
             db.session.rollback()
             error, status = exc, exc.status
-    return render_template("pages/edit.html", crisis=crisis, page=page, form=form, conflict=None, rows=None,
-                           error=error), status
+    return render_template(
+        "pages/edit.html", crisis=crisis, page=page, form=form, conflict=None, rows=None, error=error
+    ), status
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/history")
@@ -230,9 +290,12 @@ def edit(crisis_slug: str, slug: str):
 def history(crisis_slug: str, slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug, include_deleted=can("view_deleted"))
-    revisions = db.session.scalars(select(Revision).where(Revision.page_id == page.id).order_by(Revision.number.desc())).all()
-    return render_template("pages/history.html", crisis=crisis, page=page, revisions=revisions,
-                           can_edit=can_edit_page(page))
+    revisions = db.session.scalars(
+        select(Revision).where(Revision.page_id == page.id).order_by(Revision.number.desc())
+    ).all()
+    return render_template(
+        "pages/history.html", crisis=crisis, page=page, revisions=revisions, can_edit=can_edit_page(page)
+    )
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/diff")
@@ -247,8 +310,16 @@ def diff(crisis_slug: str, slug: str):
         abort(400)
     old, new_ = _revision_or_404(page, old_number), _revision_or_404(page, new_number)
     rows = diff_rows(old.body, new_.body)
-    return render_template("pages/diff.html", crisis=crisis, page=page, old=old, new=new_, rows=rows, mode=mode,
-                           can_edit=can_edit_page(page))
+    return render_template(
+        "pages/diff.html",
+        crisis=crisis,
+        page=page,
+        old=old,
+        new=new_,
+        rows=rows,
+        mode=mode,
+        can_edit=can_edit_page(page),
+    )
 
 
 @bp.route("/c/<crisis_slug>/wiki/<slug>/revert/<int:number>", methods=["POST"])
@@ -303,7 +374,11 @@ def protect(crisis_slug: str, slug: str):
     page = service.get_page_or_404(crisis, slug)
     protected = request.form.get("protected") == "1"
     service.set_protected(page, protected, current_user)
-    flash(_("The page is now protected: only coordinators can edit it.") if protected else _("The page is no longer protected."))
+    flash(
+        _("The page is now protected: only coordinators can edit it.")
+        if protected
+        else _("The page is no longer protected.")
+    )
     return redirect(_page_url(page))
 
 

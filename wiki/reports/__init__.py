@@ -1,4 +1,5 @@
 """Field reports: submission (form and API), sources, triage, exports and imports."""
+
 from .exports import bp as exports_bp
 from .import_views import bp as imports_bp
 from .views import bp as reports_bp

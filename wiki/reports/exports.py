@@ -5,6 +5,7 @@ Both stream: rows are read from the database in batches and written out as they 
 the same visibility rules as every other view (contacts only for verifiers, coarsened
 locations for sensitive reports, unpublished reports only for those who may triage).
 """
+
 from __future__ import annotations
 
 import csv
@@ -130,8 +131,9 @@ def geojson(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     filters = ReportFilters.from_args(request.args, crisis=crisis.slug)  # a bad filter is a 422 before streaming
     _record_contacts(filters)
-    return _stream(_geojson(filters, current_user._get_current_object()), "application/geo+json",
-                   f"{crisis.slug}-reports.geojson")
+    return _stream(
+        _geojson(filters, current_user._get_current_object()), "application/geo+json", f"{crisis.slug}-reports.geojson"
+    )
 
 
 @bp.route("/c/<crisis_slug>/reports.csv")
@@ -139,5 +141,6 @@ def csv_export(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     filters = ReportFilters.from_args(request.args, crisis=crisis.slug)
     _record_contacts(filters)
-    return _stream(_csv(filters, current_user._get_current_object()), "text/csv; charset=utf-8",
-                   f"{crisis.slug}-reports.csv")
+    return _stream(
+        _csv(filters, current_user._get_current_object()), "text/csv; charset=utf-8", f"{crisis.slug}-reports.csv"
+    )

@@ -1,5 +1,6 @@
 """The volunteer's report form: plain HTML fields turned into the same GeoJSON Feature the API
 takes, so the form and the API share one validation."""
+
 from __future__ import annotations
 
 import re
@@ -43,23 +44,37 @@ def locate(crisis: Crisis, form: dict[str, str]) -> tuple[float, float]:
         folded = _fold(place)
         known = db.session.execute(
             select(Report.place_name, func.avg(Report.lon), func.avg(Report.lat))
-            .where(Report.crisis_id == crisis.id, func.lower(Report.place_name) == place.lower(), Report.status != "refuted")
-            .group_by(Report.place_name).limit(1)
+            .where(
+                Report.crisis_id == crisis.id,
+                func.lower(Report.place_name) == place.lower(),
+                Report.status != "refuted",
+            )
+            .group_by(Report.place_name)
+            .limit(1)
         ).first()
         if known is None:  # accents folded in Python: SQLite's lower() knows only ASCII
             for name, lon, lat in db.session.execute(
                 select(Report.place_name, func.avg(Report.lon), func.avg(Report.lat))
-                .where(Report.crisis_id == crisis.id, Report.place_name != "").group_by(Report.place_name).limit(5000)
+                .where(Report.crisis_id == crisis.id, Report.place_name != "")
+                .group_by(Report.place_name)
+                .limit(5000)
             ):
                 if _fold(name) == folded:
                     known = (name, lon, lat)
                     break
         if known is not None:
             return float(known[1]), float(known[2])
-        raise InvalidInput(_("We do not know where “%(place)s” is yet: tap the map, use your location, or type coordinates "
-                             "as latitude, longitude (e.g. 18.54, -72.34).", place=place), field="geometry")
-    raise InvalidInput(_("Say where it happened: tap the map, use your location, or type a place or coordinates."),
-                       field="geometry")
+        raise InvalidInput(
+            _(
+                "We do not know where “%(place)s” is yet: tap the map, use your location, or type coordinates "
+                "as latitude, longitude (e.g. 18.54, -72.34).",
+                place=place,
+            ),
+            field="geometry",
+        )
+    raise InvalidInput(
+        _("Say where it happened: tap the map, use your location, or type a place or coordinates."), field="geometry"
+    )
 
 
 def feature_from_form(crisis: Crisis, form: dict[str, str]) -> dict[str, Any]:
@@ -69,9 +84,14 @@ def feature_from_form(crisis: Crisis, form: dict[str, str]) -> dict[str, Any]:
         "type": "Feature",
         "geometry": {"type": "Point", "coordinates": [lon, lat]},
         "properties": {
-            "crisis": crisis.slug, "title": form.get("title", ""), "description": form.get("description", ""),
-            "sector": form.get("sector", ""), "occurred_at": occurred, "place_name": form.get("place_name", ""),
-            "sensitive": form.get("sensitive") == "1", "client_id": form.get("client_id") or None,
+            "crisis": crisis.slug,
+            "title": form.get("title", ""),
+            "description": form.get("description", ""),
+            "sector": form.get("sector", ""),
+            "occurred_at": occurred,
+            "place_name": form.get("place_name", ""),
+            "sensitive": form.get("sensitive") == "1",
+            "client_id": form.get("client_id") or None,
             "source": {"name": form.get("name", ""), "contact": form.get("contact", ""), "channel": "web"},
         },
     }

@@ -1,4 +1,5 @@
 """`crisiswiki import-reports FILE --crisis SLUG`: the command-line door to the importer."""
+
 from __future__ import annotations
 
 import functools
@@ -48,14 +49,25 @@ def print_result(result: ImportResult, kind: str) -> None:
 @click.command("import-reports")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--crisis", "crisis_slug", required=True, help="The crisis the reports belong to (its short name).")
-@click.option("--map", "pairs", multiple=True, metavar="FIELD=COLUMN",
-              help=f"Take FIELD from COLUMN (a header or an HXL hashtag); FIELD= alone leaves it out. Fields: {', '.join(FIELDS)}.")
-@click.option("--organisation", default="", help="Organisation of the source shared by rows without a source of their own.")
+@click.option(
+    "--map",
+    "pairs",
+    multiple=True,
+    metavar="FIELD=COLUMN",
+    help="Take FIELD from COLUMN (a header or an HXL hashtag); FIELD= alone leaves it out. "
+    f"Fields: {', '.join(FIELDS)}.",
+)
+@click.option(
+    "--organisation", default="", help="Organisation of the source shared by rows without a source of their own."
+)
 @click.option("--user", "username", help="Record this user as the one who submitted the imported reports.")
-@click.option("--batch-size", default=1000, show_default=True, type=click.IntRange(1, 10000), help="Rows per transaction.")
+@click.option(
+    "--batch-size", default=1000, show_default=True, type=click.IntRange(1, 10000), help="Rows per transaction."
+)
 @with_appcontext
-def import_reports_command(file: Path, crisis_slug: str, pairs: tuple[str, ...], organisation: str, username: str | None,
-                           batch_size: int) -> None:
+def import_reports_command(
+    file: Path, crisis_slug: str, pairs: tuple[str, ...], organisation: str, username: str | None, batch_size: int
+) -> None:
     """Import field reports from a CSV (optionally with an HXL hashtag row) or GeoJSON file.
 
     Exits with 0 when a report was imported (or all had been imported before), 1 when every
@@ -74,7 +86,13 @@ def import_reports_command(file: Path, crisis_slug: str, pairs: tuple[str, ...],
         mapping = apply_overrides(detect_mapping(table.columns), table.columns, overrides)
         total = table.count_rows()
         result = import_reports(
-            table, crisis, mapping, filename=file.name, organisation=organisation, user=user, batch_size=batch_size,
+            table,
+            crisis,
+            mapping,
+            filename=file.name,
+            organisation=organisation,
+            user=user,
+            batch_size=batch_size,
             listed_failures=None,
             progress=lambda rows: tqdm(rows, total=total, unit="row", file=sys.stderr, desc=file.name, mininterval=0.5),
         )

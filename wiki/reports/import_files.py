@@ -5,6 +5,7 @@ cells, an optional HXL hashtag row under the header) and GeoJSON (a FeatureColle
 are read as a stream of rows, so a 100,000-row file never sits in memory whole; each row keeps
 the line number a person would look for in the file (for GeoJSON: the feature's index).
 """
+
 from __future__ import annotations
 
 import csv
@@ -93,9 +94,24 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
 }
 
 # Properties a GeoJSON report may carry (the API's), offered even when the first features lack them.
-GEOJSON_PROPERTIES = ("id", "title", "description", "sector", "status", "occurred_at", "received_at", "place_name",
-                      "sensitive", "source.name", "source.contact", "source.organisation", "adm1_pcode", "adm1_name",
-                      "adm2_pcode", "adm2_name")
+GEOJSON_PROPERTIES = (
+    "id",
+    "title",
+    "description",
+    "sector",
+    "status",
+    "occurred_at",
+    "received_at",
+    "place_name",
+    "sensitive",
+    "source.name",
+    "source.contact",
+    "source.organisation",
+    "adm1_pcode",
+    "adm1_name",
+    "adm2_pcode",
+    "adm2_name",
+)
 GEOJSON_SCAN = 1000  # features read to find the property names offered in the mapping form
 DELIMITERS = (",", ";", "\t")
 
@@ -198,8 +214,14 @@ def find_column(columns: list[Column], name: str) -> int:
     for index, column in enumerate(columns):
         if fold(column.header) == fold(name):
             return index
-    raise InvalidInput(_("There is no column %(name)r in the file; it has: %(list)s.", name=name,
-                         list=", ".join(c.label for c in columns)), field="map")
+    raise InvalidInput(
+        _(
+            "There is no column %(name)r in the file; it has: %(list)s.",
+            name=name,
+            list=", ".join(c.label for c in columns),
+        ),
+        field="map",
+    )
 
 
 def apply_overrides(mapping: dict[str, int], columns: list[Column], overrides: Mapping[str, str]) -> dict[str, int]:
@@ -209,8 +231,9 @@ def apply_overrides(mapping: dict[str, int], columns: list[Column], overrides: M
     chosen: dict[str, int | None] = {}
     for name, column in overrides.items():
         if name not in FIELDS:
-            raise InvalidInput(_("Unknown field %(name)r; the fields are: %(list)s.", name=name, list=", ".join(FIELDS)),
-                               field="map")
+            raise InvalidInput(
+                _("Unknown field %(name)r; the fields are: %(list)s.", name=name, list=", ".join(FIELDS)), field="map"
+            )
         chosen[name] = find_column(columns, column) if column else None
     taken = {index for index in chosen.values() if index is not None}
     result = {name: index for name, index in result.items() if index not in taken}
@@ -223,6 +246,7 @@ def apply_overrides(mapping: dict[str, int], columns: list[Column], overrides: M
 
 
 # --- CSV ---------------------------------------------------------------------------------
+
 
 @dataclass
 class CsvTable:
@@ -289,11 +313,13 @@ def _next(reader) -> list[str] | None:
     except StopIteration:
         return None
     except UnicodeDecodeError:
-        raise UnreadableFile(_("Line %(line)d is not UTF-8 text; save the file as CSV UTF-8.", line=reader.line_num + 1),
-                             field="file")
+        raise UnreadableFile(
+            _("Line %(line)d is not UTF-8 text; save the file as CSV UTF-8.", line=reader.line_num + 1), field="file"
+        )
     except csv.Error as exc:
-        raise UnreadableFile(_("Line %(line)d cannot be read as CSV: %(reason)s.", line=reader.line_num, reason=str(exc)),
-                             field="file")
+        raise UnreadableFile(
+            _("Line %(line)d cannot be read as CSV: %(reason)s.", line=reader.line_num, reason=str(exc)), field="file"
+        )
 
 
 def _sniff_delimiter(path: Path) -> str:
@@ -308,6 +334,7 @@ def _sniff_delimiter(path: Path) -> str:
 
 
 # --- GeoJSON -----------------------------------------------------------------------------
+
 
 @dataclass
 class GeoJsonTable:
@@ -340,12 +367,19 @@ class GeoJsonTable:
         names = [c.header for c in self.columns]
         for index, item in self._features():
             if not isinstance(item, dict) or item.get("type") != "Feature":
-                yield Row(index, [None] * len(names),
-                          problem=InvalidInput(_("This item is not a GeoJSON Feature."), field="type"))
+                yield Row(
+                    index,
+                    [None] * len(names),
+                    problem=InvalidInput(_("This item is not a GeoJSON Feature."), field="type"),
+                )
                 continue
             properties = item.get("properties")
             if properties is not None and not isinstance(properties, dict):
-                yield Row(index, [None] * len(names), problem=InvalidInput(_("properties must be an object."), field="properties"))
+                yield Row(
+                    index,
+                    [None] * len(names),
+                    problem=InvalidInput(_("properties must be an object."), field="properties"),
+                )
                 continue
             flat = _flatten(item)
             yield Row(index, [flat.get(name) for name in names], geometry=item.get("geometry"))
@@ -381,7 +415,7 @@ def stream_features(handle, chunk: int = 1 << 16) -> Iterator[Any]:
     def fill() -> None:
         # Read at least as much again as is buffered, so one huge value costs linear time.
         more = handle.read(max(chunk, len(state["buffer"]) - state["pos"]))
-        state["buffer"] = state["buffer"][state["pos"]:] + more
+        state["buffer"] = state["buffer"][state["pos"] :] + more
         state["pos"] = 0
         state["eof"] = not more
 
@@ -397,8 +431,13 @@ def stream_features(handle, chunk: int = 1 << 16) -> Iterator[Any]:
     def expect(chars: str) -> str:
         found = peek()
         if not found or found not in chars:
-            raise UnreadableFile(_("The GeoJSON is not valid JSON: expected %(expected)s.",
-                                   expected=" or ".join(repr(c) for c in chars)), field="file")
+            raise UnreadableFile(
+                _(
+                    "The GeoJSON is not valid JSON: expected %(expected)s.",
+                    expected=" or ".join(repr(c) for c in chars),
+                ),
+                field="file",
+            )
         state["pos"] += 1
         return found
 

@@ -4,6 +4,7 @@ The file waits in the instance folder under imports/<random token> (never in the
 cookie, which could not hold 50 MB), beside a small JSON note of who uploaded it for which
 crisis. It is deleted after the import; files left behind by abandoned uploads go after a day.
 """
+
 from __future__ import annotations
 
 import json

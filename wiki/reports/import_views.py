@@ -1,6 +1,7 @@
 """The report import page: coordinators import a CSV or GeoJSON file in two steps (upload it,
 then check which column holds what against a preview of the first rows, and import). The
 command-line import is wiki/reports/import_command.py; both use wiki/reports/importer.py."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
@@ -24,12 +25,24 @@ FORM_SLACK = 64 * 1024  # the form fields around the uploaded file
 
 
 def _import_template(crisis: Crisis, step: str, status: int = 200, **context):
-    return render_template("reports/import.html", crisis=crisis, step=step, fields=FIELDS, statuses=STATUSES,
-                           limit=human_size(current_app.config["IMPORT_MAX_BYTES"]), **context), status
+    return render_template(
+        "reports/import.html",
+        crisis=crisis,
+        step=step,
+        fields=FIELDS,
+        statuses=STATUSES,
+        limit=human_size(current_app.config["IMPORT_MAX_BYTES"]),
+        **context,
+    ), status
 
 
-def _mapping_page(crisis: Crisis, upload: KeptUpload, mapping: dict[str, int] | None = None, organisation: str = "",
-                  error: DomainError | None = None):
+def _mapping_page(
+    crisis: Crisis,
+    upload: KeptUpload,
+    mapping: dict[str, int] | None = None,
+    organisation: str = "",
+    error: DomainError | None = None,
+):
     """Step two: the columns found, the mapping guessed (or chosen), and the first rows."""
     try:
         table = open_table(upload.path)
@@ -37,9 +50,17 @@ def _mapping_page(crisis: Crisis, upload: KeptUpload, mapping: dict[str, int] | 
     except UnreadableFile as exc:
         discard_upload(upload.token)
         return _import_template(crisis, "upload", 422, error=exc)
-    return _import_template(crisis, "mapping", 422 if error else 200, upload=upload, table=table, rows=rows,
-                            mapping=detect_mapping(table.columns) if mapping is None else mapping,
-                            organisation=organisation, error=error)
+    return _import_template(
+        crisis,
+        "mapping",
+        422 if error else 200,
+        upload=upload,
+        table=table,
+        rows=rows,
+        mapping=detect_mapping(table.columns) if mapping is None else mapping,
+        organisation=organisation,
+        error=error,
+    )
 
 
 def _receive_upload(crisis: Crisis, viewer):
@@ -79,7 +100,9 @@ def _run_import(crisis: Crisis, viewer):
         return _import_template(crisis, "upload", 422, error=exc)
     mapping = _mapping_from_form()
     try:
-        result = import_reports(table, crisis, mapping, filename=upload.filename, organisation=organisation, user=viewer)
+        result = import_reports(
+            table, crisis, mapping, filename=upload.filename, organisation=organisation, user=viewer
+        )
     except InvalidInput as exc:  # the mapping lacks a required column: choose again
         return _mapping_page(crisis, upload, mapping, organisation, error=exc)
     discard_upload(upload.token)

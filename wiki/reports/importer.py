@@ -9,6 +9,7 @@ and a run that stops half-way keeps its finished batches. A row with an identifi
 under the client id "import:<crisis>:<id>", so importing a file again (or finishing a run
 that crashed) stores each report once.
 """
+
 from __future__ import annotations
 
 import re
@@ -89,9 +90,18 @@ def check_mapping(table: Table, mapping: Mapping[str, int]) -> None:
             raise InvalidInput(_("The file has no column number %(n)d.", n=index + 1), field=name)
 
 
-def import_reports(table: Table, crisis: Crisis, mapping: Mapping[str, int], *, filename: str, organisation: str = "",
-                   user: User | None = None, progress: Callable[[Iterator[Row]], Iterable[Row]] | None = None,
-                   batch_size: int = BATCH_SIZE, listed_failures: int | None = LISTED_FAILURES) -> ImportResult:
+def import_reports(
+    table: Table,
+    crisis: Crisis,
+    mapping: Mapping[str, int],
+    *,
+    filename: str,
+    organisation: str = "",
+    user: User | None = None,
+    progress: Callable[[Iterator[Row]], Iterable[Row]] | None = None,
+    batch_size: int = BATCH_SIZE,
+    listed_failures: int | None = LISTED_FAILURES,
+) -> ImportResult:
     """Import the rows of `table` into `crisis`, with `mapping` (field -> column index).
 
     Rows without a source of their own share one source per import, named after the file
@@ -110,8 +120,17 @@ def import_reports(table: Table, crisis: Crisis, mapping: Mapping[str, int], *, 
 
 
 class _ImportRun:
-    def __init__(self, table: Table, crisis: Crisis, mapping: dict[str, int], filename: str, organisation: str,
-                 user: User | None, batch_size: int, listed_failures: int | None) -> None:
+    def __init__(
+        self,
+        table: Table,
+        crisis: Crisis,
+        mapping: dict[str, int],
+        filename: str,
+        organisation: str,
+        user: User | None,
+        batch_size: int,
+        listed_failures: int | None,
+    ) -> None:
         self.kind = table.kind
         self.crisis = crisis
         self.crisis_id = crisis.id
@@ -169,23 +188,42 @@ class _ImportRun:
             raise row.problem
         cell = self.cell
         client_id = self.client_id(cell(row, "id"), row.line)
-        source = {"name": cell(row, "source_name"), "contact": cell(row, "source_contact"),
-                  "organisation": cell(row, "source_organisation") or self.organisation or None}
+        source = {
+            "name": cell(row, "source_name"),
+            "contact": cell(row, "source_contact"),
+            "organisation": cell(row, "source_organisation") or self.organisation or None,
+        }
         properties: dict[str, Any] = {
-            "title": cell(row, "title"), "description": cell(row, "description"), "place_name": cell(row, "place_name"),
-            "occurred_at": cell(row, "occurred_at"), "sector": cell(row, "sector"), "sensitive": _flag(cell(row, "sensitive")),
+            "title": cell(row, "title"),
+            "description": cell(row, "description"),
+            "place_name": cell(row, "place_name"),
+            "occurred_at": cell(row, "occurred_at"),
+            "sector": cell(row, "sector"),
+            "sensitive": _flag(cell(row, "sensitive")),
             "source": {key: value for key, value in source.items() if value is not None},
         }
         feature = {"type": "Feature", "geometry": self.geometry(row), "properties": properties}
         given = report_input_from_feature(feature, default_channel="import", client_id=client_id)
         now = utcnow()
         values = {
-            "crisis_id": self.crisis_id, "title": given.title, "description": given.description,
-            "lon": given.lon, "lat": given.lat, "place_name": given.place_name, "occurred_at": given.occurred_at,
-            "received_at": parse_datetime(cell(row, "received_at"), "received_at") or now, "updated_at": now,
-            "sector": given.sector, "status": parse_status(cell(row, "status")), "published": self.published,
-            "sensitive": given.sensitive, "channel": "import", "submitted_by_id": self.user_id, "duplicate_of_id": None,
-            "client_id": given.client_id, "payload_hash": given.fingerprint() if given.client_id else None,
+            "crisis_id": self.crisis_id,
+            "title": given.title,
+            "description": given.description,
+            "lon": given.lon,
+            "lat": given.lat,
+            "place_name": given.place_name,
+            "occurred_at": given.occurred_at,
+            "received_at": parse_datetime(cell(row, "received_at"), "received_at") or now,
+            "updated_at": now,
+            "sector": given.sector,
+            "status": parse_status(cell(row, "status")),
+            "published": self.published,
+            "sensitive": given.sensitive,
+            "channel": "import",
+            "submitted_by_id": self.user_id,
+            "duplicate_of_id": None,
+            "client_id": given.client_id,
+            "payload_hash": given.fingerprint() if given.client_id else None,
             "adm1_pcode": _code(cell(row, "adm1_pcode"), "adm1_pcode", 40),
             "adm1_name": _code(cell(row, "adm1_name"), "adm1_name", 200),
             "adm2_pcode": _code(cell(row, "adm2_pcode"), "adm2_pcode", 40),
@@ -206,8 +244,9 @@ class _ImportRun:
         first = self.seen.get(client_id)
         if first is not None:
             where = _("feature %(n)d", n=first) if self.kind == "geojson" else _("line %(n)d", n=first)
-            raise InvalidInput(_("The id %(id)s is used twice in this file (first on %(where)s).", id=value, where=where),
-                               field="id")
+            raise InvalidInput(
+                _("The id %(id)s is used twice in this file (first on %(where)s).", id=value, where=where), field="id"
+            )
         return client_id
 
     def geometry(self, row: Row) -> Any:
@@ -240,7 +279,9 @@ class _ImportRun:
 
     def insert(self, batch: list[_Valid]) -> tuple[list[int], int]:
         keys = [item.values["client_id"] for item in batch if item.values["client_id"]]
-        existing = set(db.session.scalars(select(Report.client_id).where(Report.client_id.in_(keys)))) if keys else set()
+        existing = (
+            set(db.session.scalars(select(Report.client_id).where(Report.client_id.in_(keys)))) if keys else set()
+        )
         fresh = [item for item in batch if item.values["client_id"] not in existing]
         if not fresh:
             return [], len(batch)
@@ -288,7 +329,8 @@ class _Sources:
             named = self.by_name.get(key) or new_by_name.get(key)
             if named is None:
                 named = new_by_name[key] = find_or_create_source(
-                    SourceInput(name=key[0], organisation=key[1], channel=source.channel), None)
+                    SourceInput(name=key[0], organisation=key[1], channel=source.channel), None
+                )
             picked.append(named)
         db.session.flush()  # gives the new sources their ids
         self.by_contact.update({digest: source.id for digest, source in new_by_contact.items()})
@@ -313,8 +355,9 @@ def parse_status(value: Any) -> str:
         raise InvalidInput(_("status must be text."), field="status")
     key = re.sub(r"[\s-]+", "_", value.strip().lower())
     if key not in STATUSES:
-        raise InvalidInput(_("Unknown status %(value)r; use one of: %(list)s.", value=value, list=", ".join(STATUSES)),
-                           field="status")
+        raise InvalidInput(
+            _("Unknown status %(value)r; use one of: %(list)s.", value=value, list=", ".join(STATUSES)), field="status"
+        )
     return key
 
 
@@ -331,7 +374,9 @@ def _degrees(value: Any, name: str) -> float:
         except ValueError:
             pass
     label = _("latitude") if name == "lat" else _("longitude")
-    raise InvalidInput(_("%(field)s %(value)r is not a number in decimal degrees.", field=label, value=value), field=name)
+    raise InvalidInput(
+        _("%(field)s %(value)r is not a number in decimal degrees.", field=label, value=value), field=name
+    )
 
 
 def _flag(value: Any) -> bool:

@@ -4,6 +4,7 @@ The API (a GeoJSON Feature), the web form and the importer all turn their input 
 `ReportInput` through `report_input_from_feature`, so a report is validated the same way
 whichever door it came through, and every refusal names the field that is wrong.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,15 @@ from ..errors import InvalidInput, TooLarge
 from ..models.reports import CHANNELS, SECTORS
 
 _SECTOR_NAMES = {unicodedata.normalize("NFKD", v).lower(): k for k, v in SECTORS.items()}
-_SECTOR_ALIASES = {"water": "wash", "sanitation": "wash", "food security": "food", "camp": "cccm",
-                   "emergency shelter": "shelter", "emergency telecommunications": "telecoms", "telecom": "telecoms"}
+_SECTOR_ALIASES = {
+    "water": "wash",
+    "sanitation": "wash",
+    "food security": "food",
+    "camp": "cccm",
+    "emergency shelter": "shelter",
+    "emergency telecommunications": "telecoms",
+    "telecom": "telecoms",
+}
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 
 
@@ -83,7 +91,9 @@ def parse_sector(value: Any) -> str:
     found = _SECTOR_NAMES.get(key) or _SECTOR_ALIASES.get(key)
     if found:
         return found
-    raise InvalidInput(_("Unknown sector %(value)r; use one of: %(list)s.", value=value, list=", ".join(SECTORS)), field="sector")
+    raise InvalidInput(
+        _("Unknown sector %(value)r; use one of: %(list)s.", value=value, list=", ".join(SECTORS)), field="sector"
+    )
 
 
 def parse_datetime(value: Any, name: str = "occurred_at", allow_future: bool = False) -> datetime | None:
@@ -116,7 +126,9 @@ def parse_point(geometry: Any) -> tuple[float, float]:
     if not isinstance(geometry, dict):
         raise InvalidInput(_("geometry must be a GeoJSON object."), field="geometry")
     if geometry.get("type") != "Point":
-        raise InvalidInput(_("geometry must be a Point, not %(type)s.", type=geometry.get("type")), field="geometry.type")
+        raise InvalidInput(
+            _("geometry must be a Point, not %(type)s.", type=geometry.get("type")), field="geometry.type"
+        )
     coordinates = geometry.get("coordinates")
     if not isinstance(coordinates, list) or len(coordinates) not in (2, 3):
         raise InvalidInput(_("coordinates must be [longitude, latitude]."), field="geometry.coordinates")
@@ -139,8 +151,10 @@ def parse_source(value: Any, default_channel: str) -> SourceInput:
         raise InvalidInput(_("source must be an object with name, contact and channel."), field="source")
     channel = value.get("channel") or default_channel
     if channel not in CHANNELS:
-        raise InvalidInput(_("Unknown channel %(value)r; use one of: %(list)s.", value=channel, list=", ".join(CHANNELS)),
-                           field="source.channel")
+        raise InvalidInput(
+            _("Unknown channel %(value)r; use one of: %(list)s.", value=channel, list=", ".join(CHANNELS)),
+            field="source.channel",
+        )
     return SourceInput(
         name=_text(value.get("name"), "source.name", 120),
         contact=_text(value.get("contact"), "source.contact", 254),
@@ -174,7 +188,8 @@ def report_input_from_feature(feature: Any, default_channel: str = "api", client
     return ReportInput(
         title=_text(properties.get("title"), "title", 200, required=True),
         description=_text(properties.get("description"), "description", max_text),
-        lon=lon, lat=lat,
+        lon=lon,
+        lat=lat,
         place_name=_text(properties.get("place_name"), "place_name", 200),
         occurred_at=parse_datetime(properties.get("occurred_at")),
         sector=parse_sector(properties.get("sector")),

@@ -1,5 +1,6 @@
 """Filtering report lists: one parser for the query string of the API, the triage queue, the
 map and the exports, so `?sector=health&bbox=...` means the same everywhere."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -35,8 +36,10 @@ def _choices(values: list[str], allowed, field: str) -> list[str]:
     chosen = [v for value in values for v in value.split(",") if v]
     unknown = [v for v in chosen if v not in allowed]
     if unknown:
-        raise InvalidInput(_("Unknown %(field)s %(value)r; use: %(list)s.", field=field, value=unknown[0], list=", ".join(allowed)),
-                           field=field)
+        raise InvalidInput(
+            _("Unknown %(field)s %(value)r; use: %(list)s.", field=field, value=unknown[0], list=", ".join(allowed)),
+            field=field,
+        )
     return chosen
 
 
@@ -62,10 +65,15 @@ class ReportFilters:
         if len(q) > 500:
             raise InvalidInput(_("The search text is longer than 500 characters."), field="q")
         return cls(
-            crisis=crisis or args.get("crisis") or None, bbox=parse_bbox(args.get("bbox")), q=q,
+            crisis=crisis or args.get("crisis") or None,
+            bbox=parse_bbox(args.get("bbox")),
+            q=q,
             sectors=tuple(_choices(args.getlist("sector"), SECTORS, "sector")),
             statuses=tuple(_choices(args.getlist("status"), STATUSES, "status")),
-            since=since, until=until, adm=args.get("adm") or None, extra=args,
+            since=since,
+            until=until,
+            adm=args.get("adm") or None,
+            extra=args,
         )
 
     def apply(self, query: Select, viewer) -> Select:
@@ -84,8 +92,10 @@ class ReportFilters:
                 # (The first test lets the planner use the indexes on the exact point.)
                 grid = current_app.config["SENSITIVE_GRID_KM"]
                 public_lon, public_lat = display_position(False)
-                query = query.where(in_box(Report.lon, Report.lat, coarsening_margin(self.bbox, grid)),
-                                    in_box(public_lon, public_lat, self.bbox))
+                query = query.where(
+                    in_box(Report.lon, Report.lat, coarsening_margin(self.bbox, grid)),
+                    in_box(public_lon, public_lat, self.bbox),
+                )
         if self.sectors:
             query = query.where(Report.sector.in_(self.sectors))
         if self.statuses:
@@ -101,8 +111,13 @@ class ReportFilters:
             in_place = func.lower(Report.place_name).like(pattern, escape="\\")
             if not exact:  # a sensitive report's place name is not the public's to search
                 in_place = and_(in_place, Report.sensitive.is_(False))
-            query = query.where(or_(func.lower(Report.title).like(pattern, escape="\\"),
-                                    func.lower(Report.description).like(pattern, escape="\\"), in_place))
+            query = query.where(
+                or_(
+                    func.lower(Report.title).like(pattern, escape="\\"),
+                    func.lower(Report.description).like(pattern, escape="\\"),
+                    in_place,
+                )
+            )
         return query.where(*plugin_conditions(self.extra or {}, viewer))
 
 
@@ -121,6 +136,8 @@ def adm_condition(pcode: str, exact: bool) -> ColumnElement[bool]:
 
 
 def report_list_query(filters: ReportFilters, viewer, newest_first: bool = True) -> Select:
-    query = select(Report).options(selectinload(Report.photos), selectinload(Report.crisis), selectinload(Report.source))
+    query = select(Report).options(
+        selectinload(Report.photos), selectinload(Report.crisis), selectinload(Report.source)
+    )
     query = filters.apply(query, viewer)
     return query.order_by(Report.id.desc() if newest_first else Report.id)

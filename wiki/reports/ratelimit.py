@@ -1,5 +1,6 @@
 """The limit on anonymous report submissions per client address (counted in the database,
 see wiki/ratelimit.py)."""
+
 from __future__ import annotations
 
 from flask import current_app

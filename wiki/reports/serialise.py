@@ -1,5 +1,6 @@
 """Reports as GeoJSON Features for the API, exports and search results, as `viewer` may see them
 (every field through wiki.visibility)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -38,16 +39,22 @@ def report_properties(report: Report, viewer, include_plugins: bool = True) -> d
         "updated_at": iso(report.updated_at),
         "channel": report.channel,
         "duplicate_of": report.duplicate_of_id,
-        "adm1_pcode": place.adm1_pcode, "adm1_name": place.adm1_name,
-        "adm2_pcode": place.adm2_pcode, "adm2_name": place.adm2_name,
+        "adm1_pcode": place.adm1_pcode,
+        "adm1_name": place.adm1_name,
+        "adm2_pcode": place.adm2_pcode,
+        "adm2_name": place.adm2_name,
         "photos": [],
         "url": url_for("reports.view", report_id=report.id, _external=True),
     }
     if shows_photos(report, viewer):
         properties["photos"] = [
-            {"id": photo.id, "width": photo.width, "height": photo.height,
-             "url": url_for("reports.photo", photo_id=photo.id, size="display", _external=True),
-             "thumbnail": url_for("reports.photo", photo_id=photo.id, size="thumb", _external=True)}
+            {
+                "id": photo.id,
+                "width": photo.width,
+                "height": photo.height,
+                "url": url_for("reports.photo", photo_id=photo.id, size="display", _external=True),
+                "thumbnail": url_for("reports.photo", photo_id=photo.id, size="thumb", _external=True),
+            }
             for photo in report.photos
         ]
     source = source_details(report, viewer)
@@ -69,5 +76,9 @@ def announce_listing(report_ids, viewer) -> None:
 
 def report_feature(report: Report, viewer, include_plugins: bool = True) -> dict[str, Any]:
     place = report_place(report, viewer)
-    return {"type": "Feature", "id": report.id, "geometry": {"type": "Point", "coordinates": [place.lon, place.lat]},
-            "properties": report_properties(report, viewer, include_plugins)}
+    return {
+        "type": "Feature",
+        "id": report.id,
+        "geometry": {"type": "Point", "coordinates": [place.lon, place.lat]},
+        "properties": report_properties(report, viewer, include_plugins),
+    }

@@ -1,4 +1,5 @@
 """Finding the source of a report, so that each source builds one track record."""
+
 from __future__ import annotations
 
 import hashlib
@@ -22,14 +23,28 @@ def find_or_create_source(given: SourceInput, user: User | None) -> Source:
     A report with neither a user nor a contact gets a fresh anonymous source: it cannot be
     tied to anyone, so it builds no track record (and counts as weak evidence)."""
     if user is not None and getattr(user, "is_authenticated", False):
-        return _get_or_insert(Source.user_id == user.id, lambda: Source(
-            user_id=user.id, name=given.name or user.name, organisation=given.organisation, channel=given.channel,
-            contact=given.contact or user.email))
+        return _get_or_insert(
+            Source.user_id == user.id,
+            lambda: Source(
+                user_id=user.id,
+                name=given.name or user.name,
+                organisation=given.organisation,
+                channel=given.channel,
+                contact=given.contact or user.email,
+            ),
+        )
     if given.contact:
         digest = contact_hash(given.contact)
-        source = _get_or_insert(Source.contact_hash == digest, lambda: Source(
-            contact_hash=digest, contact=given.contact, name=given.name, organisation=given.organisation,
-            channel=given.channel))
+        source = _get_or_insert(
+            Source.contact_hash == digest,
+            lambda: Source(
+                contact_hash=digest,
+                contact=given.contact,
+                name=given.name,
+                organisation=given.organisation,
+                channel=given.channel,
+            ),
+        )
         if given.name and not source.name:
             source.name = given.name
         return source

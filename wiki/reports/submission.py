@@ -1,4 +1,5 @@
 """Taking in a field report: the one service behind the web form, the API and the importer."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,8 +43,9 @@ def resolve_crisis(slug: str | None, lon: float, lat: float) -> Crisis:
         if crisis is None:
             raise InvalidInput(_("There is no crisis %(slug)s.", slug=slug), field="crisis")
         return crisis
-    candidates = db.session.scalars(select(Crisis).where(and_(
-        Crisis.west <= lon, Crisis.east >= lon, Crisis.south <= lat, Crisis.north >= lat))).all()
+    candidates = db.session.scalars(
+        select(Crisis).where(and_(Crisis.west <= lon, Crisis.east >= lon, Crisis.south <= lat, Crisis.north >= lat))
+    ).all()
     if len(candidates) == 1:
         return candidates[0]
     raise InvalidInput(_("Say which crisis this report belongs to (the crisis property)."), field="crisis")
@@ -55,8 +57,10 @@ def _existing(client_id: str) -> Report | None:
 
 def _replay(existing: Report, given: ReportInput) -> Submission:
     if existing.payload_hash != given.fingerprint():
-        raise InvalidInput(_("This idempotency key was already used for a different report; use a new key for a new report."),
-                           field="client_id")
+        raise InvalidInput(
+            _("This idempotency key was already used for a different report; use a new key for a new report."),
+            field="client_id",
+        )
     return Submission(existing, created=False)
 
 
@@ -68,8 +72,13 @@ def store_photo(photo: Photo) -> ReportPhoto:
     content_type, _kind = detect_type(data, photo.filename, IMAGE_ONLY, field="photos")
     cleaned, width, height = strip_image_metadata(data, content_type, field="photos")
     return ReportPhoto(
-        sha256=write_blob(cleaned), content_type=content_type, size=len(cleaned), width=width, height=height,
-        display_sha256=write_blob(display_copy(cleaned, 1280)), thumb_sha256=write_blob(display_copy(cleaned, 320)),
+        sha256=write_blob(cleaned),
+        content_type=content_type,
+        size=len(cleaned),
+        width=width,
+        height=height,
+        display_sha256=write_blob(display_copy(cleaned, 1280)),
+        thumb_sha256=write_blob(display_copy(cleaned, 320)),
     )
 
 
@@ -82,7 +91,9 @@ def submit_report(given: ReportInput, viewer, photos: list[Photo] = (), channel:
     processed and lookups done first (see wiki.database.begin_write)."""
     require("submit_report", viewer)
     if len(photos) > current_app.config["REPORT_MAX_PHOTOS"]:
-        raise InvalidInput(_("At most %(n)d photos per report.", n=current_app.config["REPORT_MAX_PHOTOS"]), field="photos")
+        raise InvalidInput(
+            _("At most %(n)d photos per report.", n=current_app.config["REPORT_MAX_PHOTOS"]), field="photos"
+        )
     if given.client_id and (existing := _existing(given.client_id)) is not None:
         return _replay(existing, given)
     crisis_id = resolve_crisis(given.crisis, given.lon, given.lat).id
@@ -94,11 +105,23 @@ def submit_report(given: ReportInput, viewer, photos: list[Photo] = (), channel:
     source = find_or_create_source(given.source, viewer)
     now = utcnow()
     report = Report(
-        crisis_id=crisis_id, title=given.title, description=given.description, lon=given.lon, lat=given.lat,
-        place_name=given.place_name, occurred_at=given.occurred_at, received_at=now, updated_at=now,
-        sector=given.sector, status="new", sensitive=given.sensitive, channel=channel or given.source.channel,
-        source=source, submitted_by_id=viewer.id if getattr(viewer, "is_authenticated", False) else None,
-        client_id=given.client_id, payload_hash=given.fingerprint() if given.client_id else None,
+        crisis_id=crisis_id,
+        title=given.title,
+        description=given.description,
+        lon=given.lon,
+        lat=given.lat,
+        place_name=given.place_name,
+        occurred_at=given.occurred_at,
+        received_at=now,
+        updated_at=now,
+        sector=given.sector,
+        status="new",
+        sensitive=given.sensitive,
+        channel=channel or given.source.channel,
+        source=source,
+        submitted_by_id=viewer.id if getattr(viewer, "is_authenticated", False) else None,
+        client_id=given.client_id,
+        payload_hash=given.fingerprint() if given.client_id else None,
         published=current_app.config["REPORTS_PUBLISH"] == "on_submit",
         photos=stored_photos,
     )

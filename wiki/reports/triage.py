@@ -5,6 +5,7 @@ announced with `report_updated`.
 A withdrawal (to shield the people who sent a report) is sticky: no edit, status change,
 merge, grading or import publishes the report again; only `republish_report`, a coordinator's
 explicit decision with a reason, does (see wiki.visibility)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -24,7 +25,17 @@ from .input import _text, parse_datetime, parse_point, parse_sector
 
 REASON_MAX = 500
 
-EDITABLE = ("title", "description", "sector", "status", "place_name", "occurred_at", "sensitive", "published", "geometry")
+EDITABLE = (
+    "title",
+    "description",
+    "sector",
+    "status",
+    "place_name",
+    "occurred_at",
+    "sensitive",
+    "published",
+    "geometry",
+)
 
 
 def _lock(report: Report) -> Report:
@@ -47,8 +58,10 @@ def _clean(report: Report, field: str, value: Any, max_text: int) -> dict[str, A
         return {"occurred_at": parse_datetime(value)}
     if field == "status":
         if value not in STATUSES:
-            raise InvalidInput(_("Unknown status %(value)r; use one of: %(list)s.", value=value, list=", ".join(STATUSES)),
-                               field="status")
+            raise InvalidInput(
+                _("Unknown status %(value)r; use one of: %(list)s.", value=value, list=", ".join(STATUSES)),
+                field="status",
+            )
         if value == "duplicate" and report.duplicate_of_id is None:
             raise InvalidInput(_("Mark a duplicate by merging it into the report it repeats."), field="status")
         return {"status": value}
@@ -56,14 +69,20 @@ def _clean(report: Report, field: str, value: Any, max_text: int) -> dict[str, A
         if not isinstance(value, bool):
             raise InvalidInput(_("%(field)s must be true or false.", field=field), field=field)
         if field == "published" and value and report.withdrawn_at is not None:
-            raise Conflict(_("This report was withdrawn from public view to protect the people who sent it. "
-                             "Publishing it again is a separate decision: republish it with a reason."), field="published")
+            raise Conflict(
+                _(
+                    "This report was withdrawn from public view to protect the people who sent it. "
+                    "Publishing it again is a separate decision: republish it with a reason."
+                ),
+                field="published",
+            )
         return {field: value}
     if field == "geometry":
         lon, lat = parse_point(value)
         return {"lon": lon, "lat": lat}
-    raise InvalidInput(_("%(field)s cannot be changed; editable fields: %(list)s.", field=field, list=", ".join(EDITABLE)),
-                       field=field)
+    raise InvalidInput(
+        _("%(field)s cannot be changed; editable fields: %(list)s.", field=field, list=", ".join(EDITABLE)), field=field
+    )
 
 
 def _jsonable(value: Any) -> Any:
@@ -72,8 +91,11 @@ def _jsonable(value: Any) -> Any:
 
 def apply_changes(report: Report, values: dict[str, Any], user, comment: str = "") -> dict[str, list]:
     """Write column changes, record them in the history, commit, and announce them."""
-    changes = {name: [_jsonable(getattr(report, name)), _jsonable(value)]
-               for name, value in values.items() if getattr(report, name) != value}
+    changes = {
+        name: [_jsonable(getattr(report, name)), _jsonable(value)]
+        for name, value in values.items()
+        if getattr(report, name) != value
+    }
     if not changes:
         return {}
     for name, value in values.items():
@@ -81,8 +103,16 @@ def apply_changes(report: Report, values: dict[str, Any], user, comment: str = "
     if changes.keys() & {"lon", "lat", "sensitive"}:  # where the public sees it moves with it
         report.public_lon, report.public_lat = public_position(report.lon, report.lat, report.sensitive)
     report.updated_at = utcnow()
-    db.session.add(ReportChange(report_id=report.id, user_id=getattr(user, "id", None), author_name=getattr(user, "name", ""),
-                                changes=changes, comment=comment[:500], created_at=report.updated_at))
+    db.session.add(
+        ReportChange(
+            report_id=report.id,
+            user_id=getattr(user, "id", None),
+            author_name=getattr(user, "name", ""),
+            changes=changes,
+            comment=comment[:500],
+            created_at=report.updated_at,
+        )
+    )
     db.session.flush()
     plugins.call("report_before_commit", report=report, changes={k: tuple(v) for k, v in changes.items()})
     db.session.commit()
@@ -100,8 +130,12 @@ def update_report(report: Report, data: dict[str, Any], user, comment: str = "")
     values: dict[str, Any] = {}
     for field, value in data.items():
         values.update(_clean(report, field, value, max_text))
-    if (values.get("status") == "verified" and "published" not in values and not report.published
-            and report.withdrawn_at is None):
+    if (
+        values.get("status") == "verified"
+        and "published" not in values
+        and not report.published
+        and report.withdrawn_at is None
+    ):
         values["published"] = True  # verified information is what the public should see (unless withdrawn)
     return apply_changes(report, values, user, comment)
 
@@ -119,8 +153,12 @@ def merge_duplicate(duplicate: Report, original: Report, user, comment: str = ""
         if target.id == duplicate.id:
             raise InvalidInput(_("That would make the reports duplicates of each other."), field="duplicate_of")
     duplicate = _lock(duplicate)
-    apply_changes(duplicate, {"status": "duplicate", "duplicate_of_id": target.id},
-                  user, comment or _("Merged into report %(id)d", id=target.id))
+    apply_changes(
+        duplicate,
+        {"status": "duplicate", "duplicate_of_id": target.id},
+        user,
+        comment or _("Merged into report %(id)d", id=target.id),
+    )
 
 
 def _reason(reason: str | None) -> str:
@@ -141,8 +179,17 @@ def withdraw_report(report: Report, user, reason: str) -> dict[str, list]:
     if report.withdrawn_at is not None:
         return {}
     now = utcnow()
-    return apply_changes(report, {"published": False, "withdrawn_at": now, "withdrawn_reason": reason,
-                                  "withdrawn_by_id": getattr(user, "id", None)}, user, reason)
+    return apply_changes(
+        report,
+        {
+            "published": False,
+            "withdrawn_at": now,
+            "withdrawn_reason": reason,
+            "withdrawn_by_id": getattr(user, "id", None),
+        },
+        user,
+        reason,
+    )
 
 
 def republish_report(report: Report, user, reason: str) -> dict[str, list]:
@@ -152,5 +199,6 @@ def republish_report(report: Report, user, reason: str) -> dict[str, list]:
     report = _lock(report)
     if report.withdrawn_at is None:
         raise Conflict(_("This report is not withdrawn; publish it with the published field."), field="reason")
-    return apply_changes(report, {"published": True, "withdrawn_at": None, "withdrawn_reason": "", "withdrawn_by_id": None},
-                         user, reason)
+    return apply_changes(
+        report, {"published": True, "withdrawn_at": None, "withdrawn_reason": "", "withdrawn_by_id": None}, user, reason
+    )

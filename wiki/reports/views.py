@@ -1,4 +1,5 @@
 """Field reports in the web UI: the volunteer's form, the coordinators' queue, the report page."""
+
 from __future__ import annotations
 
 import uuid
@@ -29,8 +30,19 @@ from .submission import Photo, submit_report
 from .triage import merge_duplicate, republish_report, update_report, withdraw_report
 
 bp = Blueprint("reports", __name__)
-FORM_FIELDS = ("title", "description", "sector", "occurred_at", "place_name", "lat", "lon", "name", "contact", "sensitive",
-               "client_id")
+FORM_FIELDS = (
+    "title",
+    "description",
+    "sector",
+    "occurred_at",
+    "place_name",
+    "lat",
+    "lon",
+    "name",
+    "contact",
+    "sensitive",
+    "client_id",
+)
 QUEUE_SIZE = 100
 
 
@@ -61,8 +73,14 @@ def submit(crisis_slug: str):
                 raise
             db.session.rollback()
             error = exc
-    return render_template("reports/form.html", crisis=crisis, form=form, error=error, sectors=SECTORS,
-                           anonymous=not current_user.is_authenticated), (error.status if error else 200)
+    return render_template(
+        "reports/form.html",
+        crisis=crisis,
+        form=form,
+        error=error,
+        sectors=SECTORS,
+        anonymous=not current_user.is_authenticated,
+    ), (error.status if error else 200)
 
 
 RECEIPT_COOKIE = "report_receipt"
@@ -75,8 +93,15 @@ def _receipts() -> URLSafeTimedSerializer:
 def _with_receipt(response, report_id: int):
     """The sender's receipt for the thanks page, in a cookie only that page gets: without it
     (or the right to see the report) the page would tell anyone which report numbers exist."""
-    response.set_cookie(RECEIPT_COOKIE, _receipts().dumps(report_id), max_age=3600, httponly=True, samesite="Lax",
-                        path=url_for("reports.thanks", report_id=report_id), secure=request.is_secure)
+    response.set_cookie(
+        RECEIPT_COOKIE,
+        _receipts().dumps(report_id),
+        max_age=3600,
+        httponly=True,
+        samesite="Lax",
+        path=url_for("reports.thanks", report_id=report_id),
+        secure=request.is_secure,
+    )
     return response
 
 
@@ -93,8 +118,9 @@ def thanks(report_id: int):
     report = db.session.get(Report, report_id)
     if report is None or not (report_visible(report, current_user) or _has_receipt(report_id)):
         raise NotFound(_("There is no report %(id)d.", id=report_id))
-    return render_template("reports/thanks.html", crisis=report.crisis, report_id=report.id,
-                           visible=report_visible(report, current_user))
+    return render_template(
+        "reports/thanks.html", crisis=report.crisis, report_id=report.id, visible=report_visible(report, current_user)
+    )
 
 
 @bp.route("/c/<crisis_slug>/reports")
@@ -113,11 +139,20 @@ def index(crisis_slug: str):
     rows = db.session.scalars(query.limit(QUEUE_SIZE + 1)).all()
     more = len(rows) > QUEUE_SIZE
     rows = rows[:QUEUE_SIZE]
-    return render_template("reports/index.html", crisis=crisis, reports=rows, filters=filters, triage=triage,
-                           sectors=SECTORS, statuses=STATUSES, next_cursor=rows[-1].id if more and not triage else None,
-                           args=request.args, privileged=sees_contacts(current_user),
-                           place_of=lambda report: report_place(report, current_user),
-                           source_of=lambda report: source_details(report, current_user))
+    return render_template(
+        "reports/index.html",
+        crisis=crisis,
+        reports=rows,
+        filters=filters,
+        triage=triage,
+        sectors=SECTORS,
+        statuses=STATUSES,
+        next_cursor=rows[-1].id if more and not triage else None,
+        args=request.args,
+        privileged=sees_contacts(current_user),
+        place_of=lambda report: report_place(report, current_user),
+        source_of=lambda report: source_details(report, current_user),
+    )
 
 
 @bp.route("/reports/<int:report_id>")
@@ -126,13 +161,26 @@ def view(report_id: int):
     place = report_place(report, current_user)
     history = []
     if can("triage_report") or sees_contacts(current_user):
-        history = db.session.scalars(select(ReportChange).where(ReportChange.report_id == report.id)
-                                     .order_by(ReportChange.created_at.desc(), ReportChange.id.desc())).all()
+        history = db.session.scalars(
+            select(ReportChange)
+            .where(ReportChange.report_id == report.id)
+            .order_by(ReportChange.created_at.desc(), ReportChange.id.desc())
+        ).all()
     panels = plugins.call("report_panels", report=report, viewer=current_user)
-    return render_template("reports/view.html", crisis=report.crisis, report=report, place=place,
-                           source=source_details(report, current_user), show_photos=shows_photos(report, current_user),
-                           history=history, triage=can("triage_report"), republish=can("republish_report"),
-                           sectors=SECTORS, statuses=STATUSES, panels=panels)
+    return render_template(
+        "reports/view.html",
+        crisis=report.crisis,
+        report=report,
+        place=place,
+        source=source_details(report, current_user),
+        show_photos=shows_photos(report, current_user),
+        history=history,
+        triage=can("triage_report"),
+        republish=can("republish_report"),
+        sectors=SECTORS,
+        statuses=STATUSES,
+        panels=panels,
+    )
 
 
 @bp.route("/reports/<int:report_id>/edit", methods=["POST"])
@@ -148,13 +196,18 @@ def edit(report_id: int):
             data[flag] = request.form.get(flag) == "1"
     if request.form.get("lat") and request.form.get("lon"):
         try:
-            data["geometry"] = {"type": "Point", "coordinates": [float(request.form["lon"]), float(request.form["lat"])]}
+            data["geometry"] = {
+                "type": "Point",
+                "coordinates": [float(request.form["lon"]), float(request.form["lat"])],
+            }
         except ValueError:
             raise InvalidInput(_("Coordinates must be numbers."), field="geometry")
     if data.get("status") == report.status == "duplicate":
         data.pop("status")
     changes = update_report(report, data, current_user, request.form.get("comment", ""))
-    flash(ngettext("Saved %(num)d change.", "Saved %(num)d changes.", len(changes)) if changes else _("Nothing changed."))
+    flash(
+        ngettext("Saved %(num)d change.", "Saved %(num)d changes.", len(changes)) if changes else _("Nothing changed.")
+    )
     return redirect(url_for("reports.view", report_id=report.id))
 
 
@@ -202,7 +255,8 @@ def photo(photo_id: int, size: str):
     mimetype = record.content_type if size == "original" else "image/jpeg"
     response = send_file(path_for(digest), mimetype=mimetype, conditional=True, etag=digest)
     # Photos of sensitive reports must not linger in shared caches.
-    response.headers["Cache-Control"] = "private, max-age=86400" if report.sensitive or not report.published \
-        else "public, max-age=31536000, immutable"
+    response.headers["Cache-Control"] = (
+        "private, max-age=86400" if report.sensitive or not report.published else "public, max-age=31536000, immutable"
+    )
     response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
     return response

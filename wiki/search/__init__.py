@@ -5,6 +5,7 @@ at a time applies the queue to the index (wiki.search.indexer), and `crisiswiki 
 rebuilds the index from the database. Backends: Whoosh on local disk (the default) or
 PostgreSQL full-text search (SEARCH_BACKEND = "postgresql").
 """
+
 from __future__ import annotations
 
 from .hooks import reindex_later

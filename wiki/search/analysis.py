@@ -10,6 +10,7 @@ anything else, on both sides, so "Leogane" finds "Léogâne".
 The stop-word lists are the Snowball lists; PostgreSQL ships the same ones, so the two
 backends agree on which words carry no meaning.
 """
+
 from __future__ import annotations
 
 import re

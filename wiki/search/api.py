@@ -1,4 +1,5 @@
 """GET /api/v1/search: the search service as JSON (a route of the API blueprint, endpoint api.search)."""
+
 from __future__ import annotations
 
 from flask import Response, current_app, jsonify, request
@@ -50,52 +51,121 @@ def _param(name: str, description: str, schema: dict | None = None) -> dict:
 
 
 register(
-    {"/api/v1/search": {"get": {
-        "summary": "Search pages, reports and map layers the caller may see",
-        "description": "Words must all match (stemmed, accents folded, English/French/Spanish analysed in their own "
-                       "language); \"quoted phrases\"; -word excludes; a OR b; title:, body:, type:, crisis:, sector:, "
-                       "status:, adm1: field queries. A query that does not parse is searched as plain words. Ranked by "
-                       "BM25F (Whoosh) or ts_rank (PostgreSQL), title weighted above body.",
-        "parameters": [
-            _param("q", "the query"),
-            _param("type", "page, report, layer (comma-separated or repeated)"),
-            _param("crisis", "crisis slug(s)"),
-            _param("sector", "IASC cluster key(s)"),
-            _param("status", "report status(es)"),
-            _param("adm1", "admin-1 P-code(s)"),
-            _param("bbox", "west,south,east,north: only things located inside (sensitive reports by their public, "
-                           "coarsened point, for every caller: the index never holds their exact place)"),
-            _param("since", "ISO 8601; reports by occurred_at (else received_at), pages and layers by last change",
-                   {"type": "string", "format": "date-time"}),
-            _param("until", "ISO 8601", {"type": "string", "format": "date-time"}),
-            _param("min_score", "only reports scored at least this by the validation plugin (ignored, with a note, "
-                                "when no plugin scores reports)", {"type": "number"}),
-            _param("page", "1-based page of results", {"type": "integer", "minimum": 1}),
-            _param("limit", "results per page (at most 100)", {"type": "integer", "minimum": 1, "maximum": 100}),
-        ],
-        "responses": {
-            "200": {"description": "Results", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchResults"}}}},
-            "422": ERROR,
-            "503": {"description": "The search index is missing or damaged (run `crisiswiki reindex`)",
-                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-        },
-    }}},
-    {"SearchResults": {"type": "object", "properties": {
-        "query": {"type": "string"}, "total": {"type": "integer"}, "page": {"type": "integer"}, "limit": {"type": "integer"},
-        "results": {"type": "array", "items": {"type": "object", "properties": {
-            "type": {"type": "string", "enum": ["page", "report", "layer"]}, "id": {"type": "integer"},
-            "crisis": {"type": "string"}, "title": {"type": "string"},
-            "title_html": {"type": "string", "description": "the title, HTML-escaped, matches in <mark>"},
-            "snippet": {"type": "string", "description": "HTML-escaped text around the matches, matches in <mark>"},
-            "url": {"type": "string"}, "date": {"type": ["string", "null"]}, "relevance": {"type": "number"},
-            "feature": {"$ref": "#/components/schemas/ReportFeature"}}}},
-        "facets": {"type": "object", "description": "type, crisis, sector, status, adm1: [{value, label, count, selected}]",
-                   "additionalProperties": {"type": "array", "items": {"type": "object", "properties": {
-                       "value": {"type": "string"}, "label": {"type": "string"}, "count": {"type": "integer"},
-                       "selected": {"type": "boolean"}}}}},
-        "suggestion": {"type": ["string", "null"], "description": "did you mean: a corrected query that finds something"},
-        "notes": {"type": "array", "items": {"type": "string"}},
-        "map": {"type": "array", "items": {"type": "object", "properties": {"crisis": {"type": "string"}, "url": {"type": "string"}}},
-                "description": "the crisis maps showing the same query"},
-        "backend": {"type": "string"}}}},
+    {
+        "/api/v1/search": {
+            "get": {
+                "summary": "Search pages, reports and map layers the caller may see",
+                "description": "Words must all match (stemmed, accents folded, "
+                "English/French/Spanish analysed in their own "
+                'language); "quoted phrases"; -word excludes; a OR b; title:, body:, type:, crisis:, sector:, '
+                "status:, adm1: field queries. A query that does not parse is searched as plain words. Ranked by "
+                "BM25F (Whoosh) or ts_rank (PostgreSQL), title weighted above body.",
+                "parameters": [
+                    _param("q", "the query"),
+                    _param("type", "page, report, layer (comma-separated or repeated)"),
+                    _param("crisis", "crisis slug(s)"),
+                    _param("sector", "IASC cluster key(s)"),
+                    _param("status", "report status(es)"),
+                    _param("adm1", "admin-1 P-code(s)"),
+                    _param(
+                        "bbox",
+                        "west,south,east,north: only things located inside (sensitive reports by their public, "
+                        "coarsened point, for every caller: the index never holds their exact place)",
+                    ),
+                    _param(
+                        "since",
+                        "ISO 8601; reports by occurred_at (else received_at), pages and layers by last change",
+                        {"type": "string", "format": "date-time"},
+                    ),
+                    _param("until", "ISO 8601", {"type": "string", "format": "date-time"}),
+                    _param(
+                        "min_score",
+                        "only reports scored at least this by the validation plugin (ignored, with a note, "
+                        "when no plugin scores reports)",
+                        {"type": "number"},
+                    ),
+                    _param("page", "1-based page of results", {"type": "integer", "minimum": 1}),
+                    _param(
+                        "limit", "results per page (at most 100)", {"type": "integer", "minimum": 1, "maximum": 100}
+                    ),
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Results",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchResults"}}},
+                    },
+                    "422": ERROR,
+                    "503": {
+                        "description": "The search index is missing or damaged (run `crisiswiki reindex`)",
+                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                    },
+                },
+            }
+        }
+    },
+    {
+        "SearchResults": {
+            "type": "object",
+            "properties": {
+                "query": {"type": "string"},
+                "total": {"type": "integer"},
+                "page": {"type": "integer"},
+                "limit": {"type": "integer"},
+                "results": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "type": {"type": "string", "enum": ["page", "report", "layer"]},
+                            "id": {"type": "integer"},
+                            "crisis": {"type": "string"},
+                            "title": {"type": "string"},
+                            "title_html": {
+                                "type": "string",
+                                "description": "the title, HTML-escaped, matches in <mark>",
+                            },
+                            "snippet": {
+                                "type": "string",
+                                "description": "HTML-escaped text around the matches, matches in <mark>",
+                            },
+                            "url": {"type": "string"},
+                            "date": {"type": ["string", "null"]},
+                            "relevance": {"type": "number"},
+                            "feature": {"$ref": "#/components/schemas/ReportFeature"},
+                        },
+                    },
+                },
+                "facets": {
+                    "type": "object",
+                    "description": "type, crisis, sector, status, adm1: [{value, label, count, selected}]",
+                    "additionalProperties": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "value": {"type": "string"},
+                                "label": {"type": "string"},
+                                "count": {"type": "integer"},
+                                "selected": {"type": "boolean"},
+                            },
+                        },
+                    },
+                },
+                "suggestion": {
+                    "type": ["string", "null"],
+                    "description": "did you mean: a corrected query that finds something",
+                },
+                "notes": {"type": "array", "items": {"type": "string"}},
+                "map": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"crisis": {"type": "string"}, "url": {"type": "string"}},
+                    },
+                    "description": "the crisis maps showing the same query",
+                },
+                "backend": {"type": "string"},
+            },
+        }
+    },
 )

@@ -4,6 +4,7 @@ Two backends answer the same `ParsedQuery` and `Filters` with the same `Hits`: W
 index on local disk, the embedded default) and PostgreSQL full-text search (one index in the
 shared database, for several app servers). Choose with SEARCH_BACKEND.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -72,7 +73,9 @@ class Backend(Protocol):
 
     def apply(self, documents: list[IndexDocument], removed: list[str]) -> None: ...
 
-    def rebuild(self, batches: Iterator[tuple[list[IndexDocument], list[str]]], progress: Callable[[int], None]) -> None: ...
+    def rebuild(
+        self, batches: Iterator[tuple[list[IndexDocument], list[str]]], progress: Callable[[int], None]
+    ) -> None: ...
 
     def indexed_versions(self, keys: Iterable[str]) -> dict[str, float]: ...
 

@@ -1,4 +1,5 @@
 """`crisiswiki reindex`: rebuild the search index from the database."""
+
 from __future__ import annotations
 
 import sys

@@ -1,6 +1,7 @@
 """The search backend an app is configured with (SEARCH_BACKEND): one object per app, made on
 first use. Apart from the contract (wiki.search.backend) so that the backends, which import the
 contract, are imported by nothing that they import."""
+
 from __future__ import annotations
 
 from flask import Flask, current_app

@@ -4,6 +4,7 @@ which stays the source of truth, and given to whichever backend indexes it.
 Deliberately absent: anything about a report's source (name, contact, organisation). Search
 never indexes what only some viewers may see, so no query can find a report by it.
 """
+
 from __future__ import annotations
 
 import html
@@ -31,6 +32,7 @@ def epoch(moment: datetime | None) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
+
 
 _TAG = re.compile(r"<[^>]+>")
 _BLOCK = re.compile(r"</?(p|div|li|ul|ol|h[1-6]|tr|td|th|table|br|blockquote|pre|dd|dt)\b[^>]*>", re.I)
@@ -80,8 +82,16 @@ def page_document(page: Page) -> IndexDocument | None:
     body = html_to_text(revision.html)
     if revision.categories:
         body += "\n" + " ".join(revision.category_list)
-    return IndexDocument(kind="page", object_id=page.id, crisis_id=page.crisis_id, title=page.title, body=body,
-                         language=_language(page.title, body), date=page.updated_at, updated_at=page.updated_at)
+    return IndexDocument(
+        kind="page",
+        object_id=page.id,
+        crisis_id=page.crisis_id,
+        title=page.title,
+        body=body,
+        language=_language(page.title, body),
+        date=page.updated_at,
+        updated_at=page.updated_at,
+    )
 
 
 def report_text(report: Report) -> str:
@@ -100,11 +110,23 @@ def report_document(report: Report) -> IndexDocument | None:
     body = report_text(report)
     public_lon, public_lat = stored_public_position(report)
     document = IndexDocument(
-        kind="report", object_id=report.id, crisis_id=report.crisis_id, title=report.title, body=body,
-        language=_language(report.title, body), published=bool(report.published), sector=report.sector,
-        status=report.status, adm1_pcode=report.adm1_pcode, adm1_name=report.adm1_name,
-        lon=public_lon, lat=public_lat, public_lon=public_lon, public_lat=public_lat,
-        date=report.occurred_at or report.received_at, updated_at=report.updated_at,
+        kind="report",
+        object_id=report.id,
+        crisis_id=report.crisis_id,
+        title=report.title,
+        body=body,
+        language=_language(report.title, body),
+        published=bool(report.published),
+        sector=report.sector,
+        status=report.status,
+        adm1_pcode=report.adm1_pcode,
+        adm1_name=report.adm1_name,
+        lon=public_lon,
+        lat=public_lat,
+        public_lon=public_lon,
+        public_lat=public_lat,
+        date=report.occurred_at or report.received_at,
+        updated_at=report.updated_at,
     )
     for extra in plugins.call("report_search_fields", report=report):
         if isinstance(extra.get("score"), (int, float)) and not isinstance(extra.get("score"), bool):
@@ -123,9 +145,20 @@ def layer_document(layer: Layer) -> IndexDocument | None:
     if revision.bbox is not None:
         west, south, east, north = revision.bbox
         lon, lat = (west + east) / 2, (south + north) / 2
-    return IndexDocument(kind="layer", object_id=layer.id, crisis_id=layer.crisis_id, title=layer.title, body=body,
-                         language=_language(layer.title, body), lon=lon, lat=lat, public_lon=lon, public_lat=lat,
-                         date=layer.updated_at, updated_at=layer.updated_at)
+    return IndexDocument(
+        kind="layer",
+        object_id=layer.id,
+        crisis_id=layer.crisis_id,
+        title=layer.title,
+        body=body,
+        language=_language(layer.title, body),
+        lon=lon,
+        lat=lat,
+        public_lon=lon,
+        public_lat=lat,
+        date=layer.updated_at,
+        updated_at=layer.updated_at,
+    )
 
 
 def _page_query():

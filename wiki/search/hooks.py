@@ -4,6 +4,7 @@
 Each hook only queues the change (a short INSERT); the index is written elsewhere, never while
 a request waits (see wiki.search.indexer).
 """
+
 from __future__ import annotations
 
 from flask import Flask
@@ -88,5 +89,7 @@ def init_search(app: Flask) -> None:
     app.cli.add_command(reindex_command)
     if app.config["SEARCH_BACKEND"] not in ("whoosh", "postgresql"):
         raise RuntimeError(f"SEARCH_BACKEND must be 'whoosh' or 'postgresql', not {app.config['SEARCH_BACKEND']!r}")
-    if app.config["SEARCH_BACKEND"] == "postgresql" and not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+    if app.config["SEARCH_BACKEND"] == "postgresql" and not app.config["SQLALCHEMY_DATABASE_URI"].startswith(
+        "postgresql"
+    ):
         raise RuntimeError("SEARCH_BACKEND = 'postgresql' needs a PostgreSQL database (DATABASE_URL).")

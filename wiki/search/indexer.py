@@ -5,6 +5,7 @@ On PostgreSQL the writer also takes a transaction-scoped advisory lock, so that 
 app servers (one writer thread each) batches are applied one after another, each reading the
 objects as they are when it runs.
 """
+
 from __future__ import annotations
 
 import json
@@ -116,8 +117,11 @@ def catch_up(since: datetime) -> int:
         if not changed:
             continue
         versions = backend.indexed_versions(f"{kind}:{object_id}" for object_id, _updated in changed)
-        stale = [object_id for object_id, updated in changed
-                 if not math.isclose(versions.get(f"{kind}:{object_id}", math.nan), epoch(updated), rel_tol=0, abs_tol=1e-3)]
+        stale = [
+            object_id
+            for object_id, updated in changed
+            if not math.isclose(versions.get(f"{kind}:{object_id}", math.nan), epoch(updated), rel_tol=0, abs_tol=1e-3)
+        ]
         if stale:
             queue.enqueue(kind, stale)
             queued += len(stale)

@@ -1,4 +1,5 @@
 """The search writer's and rebuilds' locks (wiki.locks.FileLock) and where they live."""
+
 from __future__ import annotations
 
 import threading

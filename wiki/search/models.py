@@ -10,6 +10,7 @@ changed while it was building.
 everywhere) but only the PostgreSQL backend fills them; `tsv` is a `tsvector` there and plain
 text, always empty, on SQLite.
 """
+
 from __future__ import annotations
 
 from datetime import datetime

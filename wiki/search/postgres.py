@@ -8,6 +8,7 @@ documents; title: and body: restrict a word to weight A or B with `ts_filter`. R
 `ts_rank` (title weighted above body); facet counts come from one GROUPING SETS query; "did
 you mean" from a trigram index (pg_trgm) over the words of published documents.
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -36,22 +37,42 @@ VALUES (:kind, :object_id, :crisis_id, :language, :sector, :status, :adm1_pcode,
     setweight(to_tsvector(CAST(:config AS regconfig), unaccent(:title)), 'A')
     || setweight(to_tsvector(CAST(:config AS regconfig), unaccent(:body)), 'B'))
 ON CONFLICT (kind, object_id) DO UPDATE SET crisis_id = EXCLUDED.crisis_id, language = EXCLUDED.language,
-    sector = EXCLUDED.sector, status = EXCLUDED.status, adm1_pcode = EXCLUDED.adm1_pcode, adm1_name = EXCLUDED.adm1_name,
+    sector = EXCLUDED.sector, status = EXCLUDED.status, adm1_pcode = EXCLUDED.adm1_pcode,
+    adm1_name = EXCLUDED.adm1_name,
     published = EXCLUDED.published, lon = EXCLUDED.lon, lat = EXCLUDED.lat, public_lon = EXCLUDED.public_lon,
     public_lat = EXCLUDED.public_lat, date = EXCLUDED.date, score = EXCLUDED.score,
     source_updated_at = EXCLUDED.source_updated_at, tsv = EXCLUDED.tsv
 """)
-_FACET_COLUMNS = {"type": Doc.kind, "crisis": Doc.crisis_id, "sector": Doc.sector, "status": Doc.status, "adm1": Doc.adm1_pcode}
+_FACET_COLUMNS = {
+    "type": Doc.kind,
+    "crisis": Doc.crisis_id,
+    "sector": Doc.sector,
+    "status": Doc.status,
+    "adm1": Doc.adm1_pcode,
+}
 
 
 def _row(document: IndexDocument) -> dict:
     return {
-        "kind": document.kind, "object_id": document.object_id, "crisis_id": document.crisis_id,
-        "language": document.language, "sector": document.sector, "status": document.status,
-        "adm1_pcode": document.adm1_pcode, "adm1_name": document.adm1_name, "published": document.published,
-        "lon": document.lon, "lat": document.lat, "public_lon": document.public_lon, "public_lat": document.public_lat,
-        "date": document.date, "score": document.score, "source_updated_at": document.updated_at,
-        "config": PG_CONFIGS.get(document.language, "simple"), "title": document.title or "", "body": document.body or "",
+        "kind": document.kind,
+        "object_id": document.object_id,
+        "crisis_id": document.crisis_id,
+        "language": document.language,
+        "sector": document.sector,
+        "status": document.status,
+        "adm1_pcode": document.adm1_pcode,
+        "adm1_name": document.adm1_name,
+        "published": document.published,
+        "lon": document.lon,
+        "lat": document.lat,
+        "public_lon": document.public_lon,
+        "public_lat": document.public_lat,
+        "date": document.date,
+        "score": document.score,
+        "source_updated_at": document.updated_at,
+        "config": PG_CONFIGS.get(document.language, "simple"),
+        "title": document.title or "",
+        "body": document.body or "",
     }
 
 
@@ -84,8 +105,13 @@ def _matches(item: Words):
 
 def _filter_conditions(filters: Filters) -> list:
     conditions = []
-    for facet, allowed in (("type", filters.kinds), ("crisis", filters.crisis_ids), ("sector", filters.sectors),
-                           ("status", filters.statuses), ("adm1", filters.adm1)):
+    for facet, allowed in (
+        ("type", filters.kinds),
+        ("crisis", filters.crisis_ids),
+        ("sector", filters.sectors),
+        ("status", filters.statuses),
+        ("adm1", filters.adm1),
+    ):
         column = _FACET_COLUMNS[facet]
         if allowed is not None:
             conditions.append(column.in_(sorted(allowed)))
@@ -130,9 +156,12 @@ class PostgresBackend:
 
     def exists(self) -> bool:
         """Whether the documents were ever built: some are there, or there is nothing to index."""
+
         def run():
             found = db.session.scalar(select(select(Doc.kind).exists())) or not any(
-                db.session.scalar(text(f"SELECT EXISTS (SELECT 1 FROM {table})")) for table in ("pages", "reports", "layers"))
+                db.session.scalar(text(f"SELECT EXISTS (SELECT 1 FROM {table})"))
+                for table in ("pages", "reports", "layers")
+            )
             db.session.commit()
             return bool(found)
 
@@ -153,7 +182,8 @@ class PostgresBackend:
             db.session.rollback()
             raise SearchUnavailable(
                 f"PostgreSQL search failed ({type(error).__name__}: {str(error).splitlines()[0]}). Check that the "
-                "unaccent and pg_trgm extensions exist (`crisiswiki init-db`), then run `crisiswiki reindex`.") from error
+                "unaccent and pg_trgm extensions exist (`crisiswiki init-db`), then run `crisiswiki reindex`."
+            ) from error
 
     # Searching
     def _where(self, parsed: ParsedQuery, filters: Filters):
@@ -173,8 +203,11 @@ class PostgresBackend:
         else:
             rank = literal(0.0)
         rows = db.session.execute(
-            select(Doc.kind, Doc.object_id, rank.label("rank"), Doc.language).where(where)
-            .order_by(rank.desc(), Doc.date.desc().nulls_last(), Doc.object_id.desc()).offset(offset).limit(limit)
+            select(Doc.kind, Doc.object_id, rank.label("rank"), Doc.language)
+            .where(where)
+            .order_by(rank.desc(), Doc.date.desc().nulls_last(), Doc.object_id.desc())
+            .offset(offset)
+            .limit(limit)
         ).all()
         facets, total, adm1_names = self._facets(where)
         unmatched = []
@@ -185,8 +218,13 @@ class PostgresBackend:
                 if not item.is_phrase and not db.session.scalar(select(exists)):
                     unmatched.append(item)
         db.session.commit()
-        return Hits(total=total, hits=[(row.kind, row.object_id, float(row.rank), row.language) for row in rows], facets=facets,
-                    unmatched=unmatched, adm1_names=adm1_names)
+        return Hits(
+            total=total,
+            hits=[(row.kind, row.object_id, float(row.rank), row.language) for row in rows],
+            facets=facets,
+            unmatched=unmatched,
+            adm1_names=adm1_names,
+        )
 
     def _facets(self, where) -> tuple[dict[str, dict[str, int]], int, dict[str, str]]:
         columns = list(_FACET_COLUMNS.values())
@@ -223,8 +261,11 @@ class PostgresBackend:
     def corrections(self, word: str) -> list[tuple[str, int]]:
         def run():
             rows = db.session.execute(
-                select(SearchTerm.term, SearchTerm.doc_count).where(SearchTerm.term.op("%")(word))
-                .order_by(func.similarity(SearchTerm.term, word).desc()).limit(30)).all()
+                select(SearchTerm.term, SearchTerm.doc_count)
+                .where(SearchTerm.term.op("%")(word))
+                .order_by(func.similarity(SearchTerm.term, word).desc())
+                .limit(30)
+            ).all()
             db.session.commit()
             return [(row.term, row.doc_count) for row in rows]
 
@@ -248,10 +289,16 @@ class PostgresBackend:
         rows = [{"term": term, "doc_count": count} for term, count in sorted(counts.items())]
         for chunk in chunked(rows, 2000):
             statement = insert(SearchTerm).values(chunk)
-            db.session.execute(statement.on_conflict_do_update(
-                index_elements=[SearchTerm.term], set_={"doc_count": SearchTerm.doc_count + statement.excluded.doc_count}))
+            db.session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=[SearchTerm.term],
+                    set_={"doc_count": SearchTerm.doc_count + statement.excluded.doc_count},
+                )
+            )
 
-    def rebuild(self, batches: Iterator[tuple[list[IndexDocument], list[str]]], progress: Callable[[int], None]) -> None:
+    def rebuild(
+        self, batches: Iterator[tuple[list[IndexDocument], list[str]]], progress: Callable[[int], None]
+    ) -> None:
         """Rewrite every document in place, a batch per transaction: searches keep answering
         from the documents already there while this runs. Then drop what no longer exists and
         recount the vocabulary."""
@@ -264,11 +311,16 @@ class PostgresBackend:
             progress(len(documents) + len(removed))
         with write_transaction():
             db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": PG_WRITER_LOCK})
-            db.session.execute(text(
-                "DELETE FROM search_documents d WHERE (d.kind = 'report' AND NOT EXISTS "
-                "(SELECT 1 FROM reports r WHERE r.id = d.object_id)) OR (d.kind = 'page' AND NOT EXISTS "
-                "(SELECT 1 FROM pages p WHERE p.id = d.object_id AND p.deleted_at IS NULL AND p.current_revision_id IS NOT NULL))"
-                " OR (d.kind = 'layer' AND NOT EXISTS (SELECT 1 FROM layers l WHERE l.id = d.object_id AND l.deleted_at IS NULL))"))
+            db.session.execute(
+                text(
+                    "DELETE FROM search_documents d WHERE (d.kind = 'report' AND NOT EXISTS "
+                    "(SELECT 1 FROM reports r WHERE r.id = d.object_id)) OR (d.kind = 'page' AND NOT EXISTS "
+                    "(SELECT 1 FROM pages p WHERE p.id = d.object_id AND "
+                    "p.deleted_at IS NULL AND p.current_revision_id IS NOT NULL))"
+                    " OR (d.kind = 'layer' AND NOT EXISTS (SELECT 1 FROM layers l "
+                    "WHERE l.id = d.object_id AND l.deleted_at IS NULL))"
+                )
+            )
             db.session.execute(delete(SearchTerm))
             self._add_terms(vocabulary)
 
@@ -276,10 +328,12 @@ class PostgresBackend:
         pairs = [(kind, int(object_id)) for kind, object_id in (key.split(":", 1) for key in keys)]
         found = {}
         for chunk in chunked(pairs):
-            rows = db.session.execute(select(Doc.kind, Doc.object_id, Doc.source_updated_at)
-                                      .where(tuple_(Doc.kind, Doc.object_id).in_(chunk)))
+            rows = db.session.execute(
+                select(Doc.kind, Doc.object_id, Doc.source_updated_at).where(tuple_(Doc.kind, Doc.object_id).in_(chunk))
+            )
             for row in rows:
-                found[f"{row.kind}:{row.object_id}"] = row.source_updated_at.timestamp() if row.source_updated_at else float("nan")
+                found[f"{row.kind}:{row.object_id}"] = (
+                    row.source_updated_at.timestamp() if row.source_updated_at else float("nan")
+                )
         db.session.commit()
         return found
-

@@ -6,6 +6,7 @@ status: and adm1:. Anything that does not parse as one of these is searched as p
 so a query is never an error. Both backends receive the same `ParsedQuery`, which is what
 makes their answers agree.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,8 +26,15 @@ MAX_QUERY = 500
 MAX_CLAUSES = 32
 TYPES = ("page", "report", "layer")
 TEXT_FIELDS = {"title": "title", "body": "body", "text": "body"}
-FACET_FIELDS = {"type": "type", "kind": "type", "crisis": "crisis", "sector": "sector", "status": "status",
-                "adm1": "adm1", "adm": "adm1"}
+FACET_FIELDS = {
+    "type": "type",
+    "kind": "type",
+    "crisis": "crisis",
+    "sector": "sector",
+    "status": "status",
+    "adm1": "adm1",
+    "adm": "adm1",
+}
 _TYPE_ALIASES = {"pages": "page", "reports": "report", "layers": "layer"}
 _TOKEN = re.compile(
     r'(?P<neg>-)?(?:(?P<field>[A-Za-z_][A-Za-z0-9_]*):(?:"(?P<fphrase>[^"]*)"|(?P<fvalue>[^\s"]+))'
@@ -200,10 +208,16 @@ class SearchRequest:
         if since and until and since > until:
             raise InvalidInput(_("since is after until."), field="since")
         return cls(
-            q=q, parsed=parse_query(q),
-            types=_choices(args, "type", TYPES), crises=_choices(args, "crisis", None),
-            sectors=_choices(args, "sector", tuple(SECTORS)), statuses=_choices(args, "status", STATUSES),
-            adm1=_choices(args, "adm1", None), bbox=parse_bbox(args.get("bbox")), since=since, until=until,
+            q=q,
+            parsed=parse_query(q),
+            types=_choices(args, "type", TYPES),
+            crises=_choices(args, "crisis", None),
+            sectors=_choices(args, "sector", tuple(SECTORS)),
+            statuses=_choices(args, "status", STATUSES),
+            adm1=_choices(args, "adm1", None),
+            bbox=parse_bbox(args.get("bbox")),
+            since=since,
+            until=until,
             min_score=_number(args.get("min_score"), "min_score"),
             page=_whole(args.get("page"), "page", 1, 1, 10_000),
             limit=_whole(args.get("limit"), "limit", default_limit, 1, max_limit),
@@ -219,8 +233,13 @@ class SearchRequest:
     def filter_args(self) -> dict[str, list[str] | str]:
         """The filters as query-string parameters (for links that keep them)."""
         args: dict[str, list[str] | str] = {}
-        for name, values in (("type", self.types), ("crisis", self.crises), ("sector", self.sectors),
-                             ("status", self.statuses), ("adm1", self.adm1)):
+        for name, values in (
+            ("type", self.types),
+            ("crisis", self.crises),
+            ("sector", self.sectors),
+            ("status", self.statuses),
+            ("adm1", self.adm1),
+        ):
             if values:
                 args[name] = list(values)
         if self.bbox:
@@ -247,8 +266,10 @@ def _choices(args: Mapping, name: str, allowed) -> tuple[str, ...]:
         chosen = [value.lower() for value in chosen]
         unknown = [value for value in chosen if value not in allowed]
         if unknown:
-            raise InvalidInput(_("Unknown %(field)s %(value)r; use: %(list)s.", field=name, value=unknown[0],
-                                 list=", ".join(allowed)), field=name)
+            raise InvalidInput(
+                _("Unknown %(field)s %(value)r; use: %(list)s.", field=name, value=unknown[0], list=", ".join(allowed)),
+                field=name,
+            )
     return tuple(dict.fromkeys(chosen))
 
 
@@ -272,5 +293,7 @@ def _whole(raw: str | None, name: str, default: int, low: int, high: int) -> int
     except ValueError:
         raise InvalidInput(_("%(field)s must be a whole number.", field=name), field=name) from None
     if not low <= value <= high:
-        raise InvalidInput(_("%(field)s must lie between %(low)d and %(high)d.", field=name, low=low, high=high), field=name)
+        raise InvalidInput(
+            _("%(field)s must lie between %(low)d and %(high)d.", field=name, low=low, high=high), field=name
+        )
     return value

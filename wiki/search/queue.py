@@ -5,6 +5,7 @@ pending rows, indexes the objects as they are *now* in the database, and marks t
 processed. A row therefore never carries data, only "look at report 12 again", so replaying a
 row twice, or late, is harmless.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -59,7 +60,9 @@ def enqueue(kind: str, ids: Iterable[int], op: str = "index") -> None:
     if kind not in KINDS or op not in OPS:
         raise ValueError(f"unknown search queue entry {op} {kind}")
     now = utcnow()
-    rows = [{"kind": kind, "object_id": int(object_id), "op": op, "created_at": now} for object_id in dict.fromkeys(ids)]
+    rows = [
+        {"kind": kind, "object_id": int(object_id), "op": op, "created_at": now} for object_id in dict.fromkeys(ids)
+    ]
     if not rows:
         return
     with _quick_transaction() as conn:
@@ -71,7 +74,9 @@ def enqueue_in_session(kind: str, ids: Iterable[int], op: str = "index") -> None
     if kind not in KINDS or op not in OPS:
         raise ValueError(f"unknown search queue entry {op} {kind}")
     now = utcnow()
-    rows = [{"kind": kind, "object_id": int(object_id), "op": op, "created_at": now} for object_id in dict.fromkeys(ids)]
+    rows = [
+        {"kind": kind, "object_id": int(object_id), "op": op, "created_at": now} for object_id in dict.fromkeys(ids)
+    ]
     if rows:
         db.session.execute(insert(SearchQueueEntry.__table__), rows)
 
@@ -80,13 +85,19 @@ def pending(limit: int = 500, for_update: bool = False) -> list[Pending]:
     columns = (SearchQueueEntry.id, SearchQueueEntry.kind, SearchQueueEntry.object_id, SearchQueueEntry.op)
     waiting = SearchQueueEntry.processed_at.is_(None)
     if for_update:  # PostgreSQL: several writers share the queue without waiting for each other
-        query = select(*columns).where(waiting).order_by(SearchQueueEntry.id).limit(limit).with_for_update(skip_locked=True)
+        query = (
+            select(*columns).where(waiting).order_by(SearchQueueEntry.id).limit(limit).with_for_update(skip_locked=True)
+        )
     else:
         # The ids come from the (processed_at, id) index first: asked in one query, SQLite
         # walks the whole table in id order instead (16 ms per poll once 300,000 rows were
         # done, several polls a second), as it cannot tell that few rows are still waiting.
-        first = (select(SearchQueueEntry.id).where(waiting)
-                 .order_by(SearchQueueEntry.processed_at, SearchQueueEntry.id).limit(limit))
+        first = (
+            select(SearchQueueEntry.id)
+            .where(waiting)
+            .order_by(SearchQueueEntry.processed_at, SearchQueueEntry.id)
+            .limit(limit)
+        )
         query = select(*columns).where(SearchQueueEntry.id.in_(first.scalar_subquery())).order_by(SearchQueueEntry.id)
     return [Pending(*row) for row in db.session.execute(query)]
 
@@ -97,8 +108,12 @@ def pending_ids() -> list[int]:
 
 
 def pending_count() -> int:
-    return db.session.scalar(select(func.count()).select_from(SearchQueueEntry)
-                             .where(SearchQueueEntry.processed_at.is_(None))) or 0
+    return (
+        db.session.scalar(
+            select(func.count()).select_from(SearchQueueEntry).where(SearchQueueEntry.processed_at.is_(None))
+        )
+        or 0
+    )
 
 
 def mark_processed(ids: list[int]) -> None:
@@ -117,10 +132,14 @@ def replay_after(watermark: int) -> int:
 
     After a rebuild switches to a new index, this hands that index everything that changed
     while it was being built, including what the writer already gave the old index."""
-    rows = [{"kind": kind, "object_id": object_id, "op": op, "created_at": utcnow()}
-            for kind, object_id, op in db.session.execute(
-                select(SearchQueueEntry.kind, SearchQueueEntry.object_id, SearchQueueEntry.op)
-                .where(SearchQueueEntry.id > watermark).order_by(SearchQueueEntry.id))]
+    rows = [
+        {"kind": kind, "object_id": object_id, "op": op, "created_at": utcnow()}
+        for kind, object_id, op in db.session.execute(
+            select(SearchQueueEntry.kind, SearchQueueEntry.object_id, SearchQueueEntry.op)
+            .where(SearchQueueEntry.id > watermark)
+            .order_by(SearchQueueEntry.id)
+        )
+    ]
     unique = list({(row["kind"], row["object_id"]): row for row in rows}.values())
     if unique:
         db.session.execute(insert(SearchQueueEntry), unique)
@@ -130,6 +149,7 @@ def replay_after(watermark: int) -> int:
 def prune(retention: timedelta) -> int:
     """Forget processed rows older than `retention` (in the caller's transaction)."""
     cutoff: datetime = utcnow() - retention
-    result = db.session.execute(delete(SearchQueueEntry).where(SearchQueueEntry.processed_at.is_not(None),
-                                                               SearchQueueEntry.created_at < cutoff))
+    result = db.session.execute(
+        delete(SearchQueueEntry).where(SearchQueueEntry.processed_at.is_not(None), SearchQueueEntry.created_at < cutoff)
+    )
     return result.rowcount or 0

@@ -9,6 +9,7 @@ to a report or page reaches its remembered answers when it reaches the index, wi
 or so, as it reaches fresh searches. Logged-in users and API tokens are never served from it
 (what they may see differs); nor is the PostgreSQL backend, which has no version to go by.
 """
+
 from __future__ import annotations
 
 import threading
@@ -52,5 +53,7 @@ def result_cache(app: Flask) -> ResultCache | None:
         return None
     cache = app.extensions.get("crisiswiki_search_results")
     if cache is None:
-        cache = app.extensions["crisiswiki_search_results"] = ResultCache(size, float(app.config["SEARCH_RESULT_CACHE_SECONDS"]))
+        cache = app.extensions["crisiswiki_search_results"] = ResultCache(
+            size, float(app.config["SEARCH_RESULT_CACHE_SECONDS"])
+        )
     return cache

@@ -7,6 +7,7 @@ report goes out through `report_feature`, so its privacy rules (coarsened locati
 reports, contacts only for those allowed) apply here as everywhere, and anything the index
 still lists but the viewer may no longer see (a report unpublished a moment ago) is left out.
 """
+
 from __future__ import annotations
 
 import logging
@@ -66,9 +67,17 @@ class Result:
     feature: dict[str, Any] | None = None  # reports: the GeoJSON Feature the viewer may see
 
     def to_json(self) -> dict[str, Any]:
-        data = {"type": self.kind, "id": self.id, "crisis": self.crisis, "title": self.title,
-                "title_html": str(self.title_html), "snippet": str(self.snippet), "url": self.url,
-                "date": self.date.isoformat() if self.date else None, "relevance": round(self.relevance, 4)}
+        data = {
+            "type": self.kind,
+            "id": self.id,
+            "crisis": self.crisis,
+            "title": self.title,
+            "title_html": str(self.title_html),
+            "snippet": str(self.snippet),
+            "url": self.url,
+            "date": self.date.isoformat() if self.date else None,
+            "relevance": round(self.relevance, 4),
+        }
         if self.feature is not None:
             data["feature"] = self.feature
         return data
@@ -99,11 +108,17 @@ class SearchPage:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "query": self.request.q, "total": self.total, "page": self.request.page, "limit": self.request.limit,
+            "query": self.request.q,
+            "total": self.total,
+            "page": self.request.page,
+            "limit": self.request.limit,
             "results": [result.to_json() for result in self.results],
-            "facets": {name: [{"value": v.value, "label": v.label, "count": v.count, "selected": v.selected} for v in values]
-                       for name, values in self.facets.items()},
-            "suggestion": self.suggestion, "notes": self.notes,
+            "facets": {
+                name: [{"value": v.value, "label": v.label, "count": v.count, "selected": v.selected} for v in values]
+                for name, values in self.facets.items()
+            },
+            "suggestion": self.suggestion,
+            "notes": self.notes,
             "map": [{"crisis": slug, "url": url} for slug, _name, url in self.map_links],
             "backend": self.backend,
         }
@@ -135,10 +150,16 @@ def make_filters(search: SearchRequest, viewer) -> Filters:
     if excluded["crisis"]:
         excluded["crisis"] = _crisis_ids(excluded["crisis"])
     return Filters(
-        kinds=_narrow(search.types, from_query["type"]), crisis_ids=_crisis_ids(crises) if crises is not None else None,
-        sectors=_narrow(search.sectors, from_query["sector"]), statuses=_narrow(search.statuses, from_query["status"]),
-        adm1=_narrow(search.adm1, from_query["adm1"]), excluded={k: v for k, v in excluded.items() if v},
-        bbox=search.bbox, since=search.since, until=search.until, min_score=search.min_score,
+        kinds=_narrow(search.types, from_query["type"]),
+        crisis_ids=_crisis_ids(crises) if crises is not None else None,
+        sectors=_narrow(search.sectors, from_query["sector"]),
+        statuses=_narrow(search.statuses, from_query["status"]),
+        adm1=_narrow(search.adm1, from_query["adm1"]),
+        excluded={k: v for k, v in excluded.items() if v},
+        bbox=search.bbox,
+        since=search.since,
+        until=search.until,
+        min_score=search.min_score,
         published_only=not can("view_unpublished", viewer),
     )
 
@@ -159,14 +180,15 @@ def edit_distance(a: str, b: str) -> int:
 def best_correction(word: str, candidates: list[tuple[str, int]]) -> str | None:
     """The closest known word (then the most frequent) within 1 edit (2 for longer words)."""
     limit = 1 if len(word) <= 4 else 2
-    scored = sorted((edit_distance(word, term), -count, term) for term, count in candidates
-                    if term != word and count > 0)
+    scored = sorted(
+        (edit_distance(word, term), -count, term) for term, count in candidates if term != word and count > 0
+    )
     scored = [item for item in scored if item[0] <= limit]
     return scored[0][2] if scored else None
 
 
 def suggest(backend: Backend, search: SearchRequest, filters: Filters, hits: Hits) -> str | None:
-    """"Did you mean": replace each word no document contains by the closest word that
+    """ "Did you mean": replace each word no document contains by the closest word that
     documents do contain, and offer the result only if it finds something for this viewer."""
     if hits.total >= SUGGEST_BELOW or not hits.unmatched:
         return None
@@ -197,7 +219,11 @@ def _url(endpoint: str, fallback: str, **values) -> str:
 def _result(kind: str, obj, relevance: float, lang: str | None, parsed: ParsedQuery, viewer) -> Result:
     crisis = obj.crisis
     if kind == "report":
-        body, url, date = report_text(obj), url_for("reports.view", report_id=obj.id), obj.occurred_at or obj.received_at
+        body, url, date = (
+            report_text(obj),
+            url_for("reports.view", report_id=obj.id),
+            obj.occurred_at or obj.received_at,
+        )
     elif kind == "page":
         revision = obj.current_revision
         body = html_to_text(revision.html) if revision else ""
@@ -209,10 +235,19 @@ def _result(kind: str, obj, relevance: float, lang: str | None, parsed: ParsedQu
         date = obj.updated_at
     guessed = lang is None  # an index built before it kept each document's language
     lang = lang or detect_language(f"{obj.title} {body[:4000]}")
-    return Result(kind=kind, id=obj.id, crisis=crisis.slug, crisis_name=crisis.name, title=obj.title,
-                  title_html=highlight_all(obj.title, lang, parsed), snippet=snippet(body, lang, parsed, guessed=guessed), url=url,
-                  date=date, relevance=relevance,
-                  feature=report_feature(obj, viewer) if kind == "report" else None)
+    return Result(
+        kind=kind,
+        id=obj.id,
+        crisis=crisis.slug,
+        crisis_name=crisis.name,
+        title=obj.title,
+        title_html=highlight_all(obj.title, lang, parsed),
+        snippet=snippet(body, lang, parsed, guessed=guessed),
+        url=url,
+        date=date,
+        relevance=relevance,
+        feature=report_feature(obj, viewer) if kind == "report" else None,
+    )
 
 
 def load_results(hits: list[tuple[str, int, float, str | None]], parsed: ParsedQuery, viewer) -> list[Result]:
@@ -222,23 +257,35 @@ def load_results(hits: list[tuple[str, int, float, str | None]], parsed: ParsedQ
         wanted.setdefault(kind, []).append(object_id)
     found: dict[tuple[str, int], Any] = {}
     if wanted.get("report"):
-        for report in db.session.scalars(select(Report).options(selectinload(Report.photos), selectinload(Report.crisis))
-                                         .where(Report.id.in_(wanted["report"]))):
+        for report in db.session.scalars(
+            select(Report)
+            .options(selectinload(Report.photos), selectinload(Report.crisis))
+            .where(Report.id.in_(wanted["report"]))
+        ):
             if report_visible(report, viewer):
                 found["report", report.id] = report
     if wanted.get("page"):
-        for page in db.session.scalars(select(Page).options(selectinload(Page.current_revision), selectinload(Page.crisis))
-                                       .where(Page.id.in_(wanted["page"]))):
+        for page in db.session.scalars(
+            select(Page)
+            .options(selectinload(Page.current_revision), selectinload(Page.crisis))
+            .where(Page.id.in_(wanted["page"]))
+        ):
             if not page.is_deleted:
                 found["page", page.id] = page
     if wanted.get("layer"):
-        for layer in db.session.scalars(select(Layer).options(selectinload(Layer.current_revision), selectinload(Layer.crisis))
-                                        .where(Layer.id.in_(wanted["layer"]))):
+        for layer in db.session.scalars(
+            select(Layer)
+            .options(selectinload(Layer.current_revision), selectinload(Layer.crisis))
+            .where(Layer.id.in_(wanted["layer"]))
+        ):
             if not layer.is_deleted:
                 found["layer", layer.id] = layer
     announce_listing((object_id for kind, object_id in found if kind == "report"), viewer)
-    return [_result(kind, found[kind, object_id], relevance, lang, parsed, viewer)
-            for kind, object_id, relevance, lang in hits if (kind, object_id) in found]
+    return [
+        _result(kind, found[kind, object_id], relevance, lang, parsed, viewer)
+        for kind, object_id, relevance, lang in hits
+        if (kind, object_id) in found
+    ]
 
 
 _TYPE_LABELS = {"page": lazy_gettext("Pages"), "report": lazy_gettext("Reports"), "layer": lazy_gettext("Map layers")}
@@ -248,10 +295,17 @@ def _label_facets(hits: Hits, search: SearchRequest) -> dict[str, list[FacetValu
     crises = {}
     if hits.facets.get("crisis"):
         ids = [int(value) for value in hits.facets["crisis"]]
-        crises = {str(row.id): row for row in db.session.execute(select(Crisis.id, Crisis.slug, Crisis.name)
-                                                                 .where(Crisis.id.in_(ids)))}
-    selected = {"type": search.types, "crisis": search.crises, "sector": search.sectors, "status": search.statuses,
-                "adm1": search.adm1}
+        crises = {
+            str(row.id): row
+            for row in db.session.execute(select(Crisis.id, Crisis.slug, Crisis.name).where(Crisis.id.in_(ids)))
+        }
+    selected = {
+        "type": search.types,
+        "crisis": search.crises,
+        "sector": search.sectors,
+        "status": search.statuses,
+        "adm1": search.adm1,
+    }
     facets: dict[str, list[FacetValue]] = {}
     for name in FACETS:
         values = []
@@ -275,7 +329,7 @@ def _label_facets(hits: Hits, search: SearchRequest) -> dict[str, list[FacetValu
 
 
 def map_links(search: SearchRequest, facets: dict[str, list[FacetValue]]) -> list[tuple[str, str, str]]:
-    """"Show on map" for each crisis with results: the crisis map with the same query and filters."""
+    """ "Show on map" for each crisis with results: the crisis map with the same query and filters."""
     args: dict[str, Any] = {"q": search.q} if search.q else {}
     for name, value in search.filter_args().items():
         if name not in ("crisis", "type"):
@@ -300,7 +354,9 @@ def search(search_request: SearchRequest, viewer) -> SearchPage:
         filters.min_score = None
         notes.append(_("min_score was ignored: no plugin gives reports a score (enable the validation plugin)."))
     if search_request.parsed.ignored:
-        notes.append(_("Common words left out: %(words)s.", words=", ".join(dict.fromkeys(search_request.parsed.ignored))))
+        notes.append(
+            _("Common words left out: %(words)s.", words=", ".join(dict.fromkeys(search_request.parsed.ignored)))
+        )
     try:
         hits = backend.search(search_request.parsed, filters, search_request.offset, search_request.limit)
         suggestion = suggest(backend, search_request, filters, hits)
@@ -308,6 +364,13 @@ def search(search_request: SearchRequest, viewer) -> SearchPage:
         log_unavailable(error)
         raise
     facets = _label_facets(hits, search_request)
-    return SearchPage(request=search_request, total=hits.total,
-                      results=load_results(hits.hits, search_request.parsed, viewer), facets=facets,
-                      suggestion=suggestion, notes=notes, map_links=map_links(search_request, facets), backend=backend.name)
+    return SearchPage(
+        request=search_request,
+        total=hits.total,
+        results=load_results(hits.hits, search_request.parsed, viewer),
+        facets=facets,
+        suggestion=suggestion,
+        notes=notes,
+        map_links=map_links(search_request, facets),
+        backend=backend.name,
+    )

@@ -4,6 +4,7 @@ Computed from the database text with the same analysis the index used, so "flood
 query marks "flooding" in an English text and "Léogâne" for "Leogane"; identical for both
 backends.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -1,4 +1,5 @@
 """The search page (/search): the same service as GET /api/v1/search, as HTML."""
+
 from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request, url_for
@@ -15,11 +16,18 @@ from .service import search
 bp = Blueprint("search", __name__)
 
 
-def search_link(remove: tuple[str, str] | None = None, add: tuple[str, str] | None = None, q: str | None = None,
-                page: int | None = None) -> str:
+def search_link(
+    remove: tuple[str, str] | None = None,
+    add: tuple[str, str] | None = None,
+    q: str | None = None,
+    page: int | None = None,
+) -> str:
     """This search's address with one filter value removed or added, another query or page."""
-    args = {key: [part for value in request.args.getlist(key) for part in value.split(",") if part]
-            for key in request.args if key not in ("page", "q")}
+    args = {
+        key: [part for value in request.args.getlist(key) for part in value.split(",") if part]
+        for key in request.args
+        if key not in ("page", "q")
+    }
     if request.args.get("q"):
         args["q"] = [request.args["q"]]
     if remove is not None:
@@ -41,7 +49,9 @@ def search_page():
         search_request = SearchRequest.from_args(request.args, default_limit=current_app.config["SEARCH_PAGE_SIZE"])
     except InvalidInput as exc:
         search_request, error = SearchRequest(), exc
-    asked = bool(request.args.get("q") or any(request.args.get(name) for name in ("type", "crisis", "sector", "status", "adm1")))
+    asked = bool(
+        request.args.get("q") or any(request.args.get(name) for name in ("type", "crisis", "sector", "status", "adm1"))
+    )
     if error is None and asked:
         try:
             page = search(search_request, current_user)
@@ -51,5 +61,12 @@ def search_page():
     if len(search_request.crises) == 1:
         crisis = db.session.scalar(select(Crisis).where(Crisis.slug == search_request.crises[0]))
     status = 422 if error else 503 if unavailable else 200
-    return render_template("search/results.html", search=search_request, page=page, error=error,
-                           unavailable=unavailable, crisis=crisis, search_link=search_link), status
+    return render_template(
+        "search/results.html",
+        search=search_request,
+        page=page,
+        error=error,
+        unavailable=unavailable,
+        crisis=crisis,
+        search_link=search_link,
+    ), status

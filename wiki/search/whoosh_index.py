@@ -12,6 +12,7 @@ generation is kept until the next rebuild, for processes still reading it.
 Whoosh allows one writer at a time; only the process holding writer.lock writes here, and
 searches never wait for it (readers see the last committed segments).
 """
+
 from __future__ import annotations
 
 import json
@@ -42,12 +43,19 @@ from .query import TYPES, ParsedQuery
 log = logging.getLogger(__name__)
 CORRECTIONS_REMEMBERED = 10_000
 POINTER = "CURRENT"
-LABELS = {"type": {code(value): value for value in TYPES}, "sector": {code(value): value for value in SECTORS},
-          "status": {code(value): value for value in STATUSES}}
-MISSING = ("The search index is missing ({path}). Run `crisiswiki reindex` to build it from the database; "
-           "pages and reports are not affected.")
-DAMAGED = ("The search index at {path} cannot be read ({error}). Run `crisiswiki reindex` to rebuild it from "
-           "the database; pages and reports are not affected.")
+LABELS = {
+    "type": {code(value): value for value in TYPES},
+    "sector": {code(value): value for value in SECTORS},
+    "status": {code(value): value for value in STATUSES},
+}
+MISSING = (
+    "The search index is missing ({path}). Run `crisiswiki reindex` to build it from the database; "
+    "pages and reports are not affected."
+)
+DAMAGED = (
+    "The search index at {path} cannot be read ({error}). Run `crisiswiki reindex` to rebuild it from "
+    "the database; pages and reports are not affected."
+)
 
 
 def make_schema() -> Schema:
@@ -76,15 +84,26 @@ def document_fields(document: IndexDocument) -> dict:
     lang = document.language if document.language in LANGUAGES else OTHER
     fields = {
         "key": document.key,
-        "info": {"adm1": document.adm1_pcode, "adm1_name": document.adm1_name, "updated": epoch(document.updated_at),
-                 "lang": lang},
+        "info": {
+            "adm1": document.adm1_pcode,
+            "adm1_name": document.adm1_name,
+            "updated": epoch(document.updated_at),
+            "lang": lang,
+        },
         f"title_{lang}": document.title or "",
         f"body_{lang}": document.body or "",
-        "kind": code(document.kind), "crisis": int(document.crisis_id), "sector": code(document.sector),
-        "status": code(document.status), "adm1": code(document.adm1_pcode), "pub": 1 if document.published else 0,
-        "lon": _number(document.lon), "lat": _number(document.lat),
-        "plon": _number(document.public_lon), "plat": _number(document.public_lat),
-        "date": epoch(document.date), "score": _number(document.score),
+        "kind": code(document.kind),
+        "crisis": int(document.crisis_id),
+        "sector": code(document.sector),
+        "status": code(document.status),
+        "adm1": code(document.adm1_pcode),
+        "pub": 1 if document.published else 0,
+        "lon": _number(document.lon),
+        "lat": _number(document.lat),
+        "plon": _number(document.public_lon),
+        "plat": _number(document.public_lat),
+        "date": epoch(document.date),
+        "score": _number(document.score),
     }
     if document.published:  # "did you mean" never suggests a word only unpublished reports use
         fields["spell"] = f"{document.title}\n{document.body}"
@@ -151,7 +170,9 @@ class WhooshBackend:
             raise
         except Exception as error:
             self._local.state = None
-            raise SearchUnavailable(DAMAGED.format(path=self.root / name, error=f"{type(error).__name__}: {error}")) from error
+            raise SearchUnavailable(
+                DAMAGED.format(path=self.root / name, error=f"{type(error).__name__}: {error}")
+            ) from error
         self._local.state = (name, reader)
         return reader
 
@@ -196,8 +217,9 @@ class WhooshBackend:
             raise
         except Exception as error:
             self._local.state = None
-            raise SearchUnavailable(DAMAGED.format(path=self.root / (self.current_name() or ""),
-                                                   error=f"{type(error).__name__}: {error}")) from error
+            raise SearchUnavailable(
+                DAMAGED.format(path=self.root / (self.current_name() or ""), error=f"{type(error).__name__}: {error}")
+            ) from error
 
     def search(self, parsed: ParsedQuery, filters: Filters, offset: int, limit: int) -> Hits:
         return self._guard(lambda: whoosh_query.hits(self._snapshot(), parsed, filters, offset, limit, self._labels))
@@ -220,8 +242,11 @@ class WhooshBackend:
                 if word in known:
                     return known[word]
             distance = 1 if len(word) <= 4 else 2
-            found = [(term, reader.doc_frequency("spell", term))
-                     for term in reader.terms_within("spell", word, distance, prefix=1) if term != word]
+            found = [
+                (term, reader.doc_frequency("spell", term))
+                for term in reader.terms_within("spell", word, distance, prefix=1)
+                if term != word
+            ]
             with self._lock:
                 if self._corrections[0] == generation and len(known) < CORRECTIONS_REMEMBERED:
                     known[word] = found
@@ -245,7 +270,9 @@ class WhooshBackend:
             writer.cancel()
             raise
 
-    def rebuild(self, batches: Iterator[tuple[list[IndexDocument], list[str]]], progress: Callable[[int], None]) -> None:
+    def rebuild(
+        self, batches: Iterator[tuple[list[IndexDocument], list[str]]], progress: Callable[[int], None]
+    ) -> None:
         """Build a new generation from `batches`, then make it current in one rename."""
         self.root.mkdir(parents=True, exist_ok=True)
         previous = self.current_name()
@@ -290,6 +317,7 @@ class WhooshBackend:
 
     def indexed_versions(self, keys: Iterable[str]) -> dict[str, float]:
         """The `updated` time each document had when indexed, for the keys that are indexed."""
+
         def read():
             reader = self._reader()
             searcher = Searcher(reader, closereader=False)

@@ -11,6 +11,7 @@ Reading posting blocks and columns as arrays uses a few private attributes of Wh
 codec; when they are not there (another Whoosh version), the public matcher API is used
 instead: slower, same answers.
 """
+
 from __future__ import annotations
 
 import math
@@ -113,7 +114,9 @@ def _read_lengths(segreader, field: str) -> np.ndarray:
         raw = np.concatenate([raw, np.zeros(max(0, count - len(raw)), dtype=np.uint8)])[:count]
         return _LENGTH_OF_BYTE[raw]
     except (AttributeError, ImportError):
-        return np.fromiter((segreader.doc_field_length(i, field) or 0 for i in range(count)), dtype=np.float32, count=count)
+        return np.fromiter(
+            (segreader.doc_field_length(i, field) or 0 for i in range(count)), dtype=np.float32, count=count
+        )
 
 
 def _read_postings(matcher, with_values: bool = False) -> tuple[np.ndarray, np.ndarray, list | None]:
@@ -183,7 +186,9 @@ class Snapshot:
         return self.cache.get(self.leaves, "_alive", load, bool)
 
     def lengths(self, field: str) -> np.ndarray:
-        return self.cache.get(self.leaves, "_len_" + field, lambda segreader: _read_lengths(segreader, field), np.float32)
+        return self.cache.get(
+            self.leaves, "_len_" + field, lambda segreader: _read_lengths(segreader, field), np.float32
+        )
 
     # Postings (read once per query and term)
     def postings(self, field: str, term: str, with_values: bool = False) -> tuple[np.ndarray, np.ndarray, list | None]:
@@ -202,8 +207,11 @@ class Snapshot:
             weights.append(segment_weights)
             if with_values:
                 values.extend(segment_values)
-        found = ((np.concatenate(ids), np.concatenate(weights), values) if ids
-                 else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), values))
+        found = (
+            (np.concatenate(ids), np.concatenate(weights), values)
+            if ids
+            else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), values)
+        )
         self._postings[key] = found
         return found
 
@@ -263,7 +271,9 @@ def _fields(item: Words, lang: str, title_boost: float) -> list[tuple[str, float
     return fields
 
 
-def match_words(snapshot: Snapshot, item: Words, scores: np.ndarray | None, candidates: np.ndarray | None = None) -> np.ndarray:
+def match_words(
+    snapshot: Snapshot, item: Words, scores: np.ndarray | None, candidates: np.ndarray | None = None
+) -> np.ndarray:
     """A boolean mask of the documents that contain `item` (phrases: only looked for among
     `candidates`); adds their scores to `scores`."""
     found = np.zeros(snapshot.n, dtype=bool)
@@ -302,8 +312,12 @@ def _epoch(moment) -> float:
 
 def filter_mask(snapshot: Snapshot, filters: Filters) -> np.ndarray:
     mask = snapshot.alive().copy()
-    categorical = {"type": ("kind", filters.kinds), "sector": ("sector", filters.sectors),
-                   "status": ("status", filters.statuses), "adm1": ("adm1", filters.adm1)}
+    categorical = {
+        "type": ("kind", filters.kinds),
+        "sector": ("sector", filters.sectors),
+        "status": ("status", filters.statuses),
+        "adm1": ("adm1", filters.adm1),
+    }
     for facet, (column, allowed) in categorical.items():
         if allowed is not None:
             mask &= _isin(snapshot.column(column), (code(value) for value in allowed))
@@ -340,8 +354,9 @@ def _facet_counts(snapshot: Snapshot, mask: np.ndarray) -> dict[str, dict[int, i
     return counts
 
 
-def evaluate(snapshot: Snapshot, parsed: ParsedQuery, filters: Filters, offset: int, limit: int,
-             count_only: bool = False) -> tuple[int, list[tuple[int, float]], dict, list[Words]]:
+def evaluate(
+    snapshot: Snapshot, parsed: ParsedQuery, filters: Filters, offset: int, limit: int, count_only: bool = False
+) -> tuple[int, list[tuple[int, float]], dict, list[Words]]:
     """(total, [(document number, relevance)], facet counts by code, unmatched words)."""
     mask = filter_mask(snapshot, filters)
     # "Did you mean" looks at what the viewer could find at all, so that it tells nothing
@@ -404,4 +419,6 @@ def hits(snapshot: Snapshot, parsed: ParsedQuery, filters: Filters, offset: int,
         kind, _, object_id = stored["key"].partition(":")
         found.append((kind, int(object_id), relevance, (stored.get("info") or {}).get("lang")))
     names, adm1_names = labels(snapshot, counts)
-    return Hits(total=total, hits=found, facets=decode_facets(counts, names), unmatched=unmatched, adm1_names=adm1_names)
+    return Hits(
+        total=total, hits=found, facets=decode_facets(counts, names), unmatched=unmatched, adm1_names=adm1_names
+    )

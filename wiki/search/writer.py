@@ -20,6 +20,7 @@ catch-up scan finds (wiki.search.indexer.catch_up): every few minutes the writer
 `updated_at` of recently changed objects with the time stored in the index, and queues any that
 differ. And `crisiswiki reindex` rebuilds everything from the database.
 """
+
 from __future__ import annotations
 
 from flask import Flask

@@ -8,6 +8,7 @@ The functions below are the part's hooks, called by the plugin's own hook implem
 plugins/validation/parts.py); `register(app)` does the set-up of both `register_blueprints` and
 `init_app` for a caller that wires the part by hand, and `OPENAPI` is the part's API document.
 """
+
 from __future__ import annotations
 
 from flask import Flask

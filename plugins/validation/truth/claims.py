@@ -1,5 +1,6 @@
 """Recording the structured claims a report carries: the checks, and the one function that stores
 a claim (used by the API and by anything else that takes claims in)."""
+
 from __future__ import annotations
 
 import math
@@ -65,7 +66,9 @@ def _text(data: dict[str, Any], name: str, limit: int, required: bool = False) -
 
 def _value(raw: Any) -> float | str:
     if isinstance(raw, bool) or raw is None:
-        raise InvalidInput(_("value must be a number (a key figure) or a word or phrase such as \"closed\"."), field="value")
+        raise InvalidInput(
+            _('value must be a number (a key figure) or a word or phrase such as "closed".'), field="value"
+        )
     if isinstance(raw, int | float):
         if not math.isfinite(raw) or abs(raw) > 1e15:
             raise InvalidInput(_("value must be a finite number."), field="value")
@@ -77,7 +80,7 @@ def _value(raw: Any) -> float | str:
         if len(text) > 200:
             raise InvalidInput(_("value is longer than %(n)d characters.", n=200), field="value")
         return text
-    raise InvalidInput(_("value must be a number (a key figure) or a word or phrase such as \"closed\"."), field="value")
+    raise InvalidInput(_('value must be a number (a key figure) or a word or phrase such as "closed".'), field="value")
 
 
 def _as_of(raw: Any) -> date | None:
@@ -104,8 +107,10 @@ def claim_input(data: dict[str, Any]) -> ClaimInput:
     subject = _text(data, "subject", 200, required=True)
     attribute = "_".join(_text(data, "attribute", 100, required=True).lower().split())
     if not _ATTRIBUTE.match(attribute):
-        raise InvalidInput(_("attribute is a short name such as people_displaced or road_status: letters, digits, _, + and -."),
-                           field="attribute")
+        raise InvalidInput(
+            _("attribute is a short name such as people_displaced or road_status: letters, digits, _, + and -."),
+            field="attribute",
+        )
     if "value" not in data:
         raise InvalidInput(_("value is required."), field="value")
     value = _value(data["value"])
@@ -131,27 +136,58 @@ def _report_day(report: Report) -> date:
 
 def _find_or_create_subject(report: Report, given: ClaimInput, as_of: date) -> ClaimSubject:
     key = fold(given.subject)
-    condition = (ClaimSubject.crisis_id == report.crisis_id, ClaimSubject.subject_key == key,
-                 ClaimSubject.attribute == given.attribute, ClaimSubject.as_of == as_of)
+    condition = (
+        ClaimSubject.crisis_id == report.crisis_id,
+        ClaimSubject.subject_key == key,
+        ClaimSubject.attribute == given.attribute,
+        ClaimSubject.as_of == as_of,
+    )
     subject = db.session.scalar(select(ClaimSubject).where(*condition))
     if subject is None:
         try:
             with db.session.begin_nested():
-                subject = ClaimSubject(crisis_id=report.crisis_id, subject=given.subject, subject_key=key,
-                                       attribute=given.attribute, as_of=as_of, kind=given.kind, unit=given.unit)
+                subject = ClaimSubject(
+                    crisis_id=report.crisis_id,
+                    subject=given.subject,
+                    subject_key=key,
+                    attribute=given.attribute,
+                    as_of=as_of,
+                    kind=given.kind,
+                    unit=given.unit,
+                )
                 db.session.add(subject)
         except IntegrityError:  # created by a concurrent request a moment ago
             subject = db.session.scalar(select(ClaimSubject).where(*condition))
     if subject.kind != given.kind:
         if subject.kind == NUMERIC:
-            raise InvalidInput(_("%(attribute)s of %(subject)s is a number in the claims already made.",
-                                 attribute=given.attribute, subject=subject.subject), field="value")
-        raise InvalidInput(_("%(attribute)s of %(subject)s takes words such as %(example)r, not numbers.",
-                             attribute=given.attribute, subject=subject.subject,
-                             example=_any_text(subject) or "open"), field="value")
+            raise InvalidInput(
+                _(
+                    "%(attribute)s of %(subject)s is a number in the claims already made.",
+                    attribute=given.attribute,
+                    subject=subject.subject,
+                ),
+                field="value",
+            )
+        raise InvalidInput(
+            _(
+                "%(attribute)s of %(subject)s takes words such as %(example)r, not numbers.",
+                attribute=given.attribute,
+                subject=subject.subject,
+                example=_any_text(subject) or "open",
+            ),
+            field="value",
+        )
     if subject.kind == NUMERIC and fold(subject.unit) != fold(given.unit):
-        raise InvalidInput(_("Claims about %(attribute)s of %(subject)s are in %(unit)r; convert the value or name another attribute.",
-                             attribute=given.attribute, subject=subject.subject, unit=subject.unit or "no unit"), field="unit")
+        raise InvalidInput(
+            _(
+                "Claims about %(attribute)s of %(subject)s are in %(unit)r; "
+                "convert the value or name another attribute.",
+                attribute=given.attribute,
+                subject=subject.subject,
+                unit=subject.unit or "no unit",
+            ),
+            field="unit",
+        )
     return subject
 
 
@@ -164,8 +200,9 @@ def store_claim(report: Report, given: ClaimInput, author) -> StoredClaim:
     entity, the attribute and `as_of`, which defaults to the day the report's event happened."""
     require_claim_editor(author)
     subject = _find_or_create_subject(report, given, given.as_of or _report_day(report))
-    claim = db.session.scalar(select(ReportClaim).where(ReportClaim.report_id == report.id,
-                                                        ReportClaim.subject_id == subject.id))
+    claim = db.session.scalar(
+        select(ReportClaim).where(ReportClaim.report_id == report.id, ReportClaim.subject_id == subject.id)
+    )
     created = claim is None
     if created:
         claim = ReportClaim(subject=subject, report_id=report.id, created_by_id=getattr(author, "id", None))
@@ -180,6 +217,11 @@ def store_claim(report: Report, given: ClaimInput, author) -> StoredClaim:
     except IntegrityError:
         # The same report's claim about this subject was stored concurrently: keep the first.
         db.session.rollback()
-        raise Conflict(_("This report's claim about %(subject)s was being recorded at the same time; try again.",
-                         subject=given.subject), field="subject") from None
+        raise Conflict(
+            _(
+                "This report's claim about %(subject)s was being recorded at the same time; try again.",
+                subject=given.subject,
+            ),
+            field="subject",
+        ) from None
     return StoredClaim(claim, created)

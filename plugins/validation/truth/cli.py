@@ -1,4 +1,5 @@
 """`crisiswiki discover-truth --crisis SLUG`: re-run truth discovery over a crisis's claims."""
+
 from __future__ import annotations
 
 import click
@@ -26,10 +27,15 @@ def discover_truth_command(slug: str) -> None:
         run = discover_crisis(crisis)
     found = run.discovery
     state = "converged" if found.converged else "stopped without converging"
-    click.echo(f"{run.claims} claims about {run.subjects} subjects from {len(found.reliability)} sources; "
-               f"{state} after {found.iterations} iterations in {run.seconds:.2f} s.")
-    for subject in db.session.scalars(select(ClaimSubject).where(ClaimSubject.crisis_id == crisis.id)
-                                      .order_by(ClaimSubject.attribute, ClaimSubject.subject_key, ClaimSubject.as_of)):
+    click.echo(
+        f"{run.claims} claims about {run.subjects} subjects from {len(found.reliability)} sources; "
+        f"{state} after {found.iterations} iterations in {run.seconds:.2f} s."
+    )
+    for subject in db.session.scalars(
+        select(ClaimSubject)
+        .where(ClaimSubject.crisis_id == crisis.id)
+        .order_by(ClaimSubject.attribute, ClaimSubject.subject_key, ClaimSubject.as_of)
+    ):
         if subject.proposed is None:
             shown = "no proposal (the evidence is evenly split)" if subject.distribution else "no claims that count"
         else:

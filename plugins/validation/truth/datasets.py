@@ -1,5 +1,6 @@
 """The public crowd-label benchmark sets (../shared/data/truth-inference): `label.csv` holds
 item,worker,label (a claim), `truth.csv` item,truth (the gold answer)."""
+
 from __future__ import annotations
 
 import csv
@@ -32,7 +33,9 @@ def load_crowd_dataset(folder: Path | str) -> CrowdDataset:
     """Labels are kept as text: they are categories, whatever digits name them."""
     folder = Path(folder)
     with (folder / "label.csv").open(newline="") as handle:
-        claims = [Claim(subject=row["item"], source=row["worker"], value=row["label"]) for row in csv.DictReader(handle)]
+        claims = [
+            Claim(subject=row["item"], source=row["worker"], value=row["label"]) for row in csv.DictReader(handle)
+        ]
     with (folder / "truth.csv").open(newline="") as handle:
         truth = {row["item"]: row["truth"] for row in csv.DictReader(handle)}
     return CrowdDataset(name=folder.name, claims=claims, truth=truth)

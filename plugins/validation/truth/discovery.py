@@ -24,6 +24,7 @@ can share one unit of weight, so a hundred unknown voices do not outvote a known
 
 Pure numpy; the largest benchmark set (25,000 claims) takes well under a second.
 """
+
 from __future__ import annotations
 
 import math
@@ -131,8 +132,9 @@ class _ConfusionBlock:
         counts = np.empty((m, k, k))
         cell = self.source * k + self.label
         for truth in range(k):
-            counts[:, truth, :] = np.bincount(cell, weights=self.weight * self.posterior[self.item, truth],
-                                              minlength=m * k).reshape(m, k)
+            counts[:, truth, :] = np.bincount(
+                cell, weights=self.weight * self.posterior[self.item, truth], minlength=m * k
+            ).reshape(m, k)
         wrong = (1 - reliability) / max(k - 1, 1)
         prior = np.repeat(wrong[:, None, None], k, axis=1).repeat(k, axis=2)
         prior[:, np.arange(k), np.arange(k)] = reliability[:, None]
@@ -180,16 +182,22 @@ class _AgreementBlock:
         r = reliability[self.source[self.pair_claim]]
         right = r * self.match
         likelihood = right + (1 - r) * self.background
-        log_post = np.bincount(self.pair_candidate, weights=self.weight[self.pair_claim] * np.log(likelihood),
-                               minlength=len(self.candidate_subject))
+        log_post = np.bincount(
+            self.pair_candidate,
+            weights=self.weight[self.pair_claim] * np.log(likelihood),
+            minlength=len(self.candidate_subject),
+        )
         best = np.full(self.subject_count, -np.inf)
         np.maximum.at(best, self.candidate_subject, log_post)
         posterior = np.exp(log_post - best[self.candidate_subject])
-        posterior /= np.bincount(self.candidate_subject, weights=posterior, minlength=self.subject_count)[self.candidate_subject]
+        posterior /= np.bincount(self.candidate_subject, weights=posterior, minlength=self.subject_count)[
+            self.candidate_subject
+        ]
         change = 1.0 if self.posterior is None else float(np.abs(posterior - self.posterior).max())
         self.posterior = posterior
-        self._correct = np.bincount(self.pair_claim, weights=posterior[self.pair_candidate] * right / likelihood,
-                                    minlength=len(self.source))
+        self._correct = np.bincount(
+            self.pair_claim, weights=posterior[self.pair_candidate] * right / likelihood, minlength=len(self.source)
+        )
         return change
 
     def correct(self) -> np.ndarray:
@@ -201,8 +209,11 @@ def _numeric_scale(values: np.ndarray) -> np.ndarray:
     return np.arcsinh(values)
 
 
-def discover(claims: Iterable[Claim], settings: Settings | None = None,
-             priors: Mapping[Hashable, tuple[float, float]] | None = None) -> Discovery:
+def discover(
+    claims: Iterable[Claim],
+    settings: Settings | None = None,
+    priors: Mapping[Hashable, tuple[float, float]] | None = None,
+) -> Discovery:
     """Estimate every subject's true value and every source's reliability from `claims`.
 
     `priors` maps a source to (prior reliability, strength in claims), overriding the default
@@ -262,8 +273,9 @@ def discover(claims: Iterable[Claim], settings: Settings | None = None,
     subject_keys = list(subjects)
     for block in confusion:
         for local, s in enumerate(block.subjects):
-            result.subjects[subject_keys[s]] = _estimate(subject_keys[s], CATEGORICAL, block.values,
-                                                         block.posterior[local], None)
+            result.subjects[subject_keys[s]] = _estimate(
+                subject_keys[s], CATEGORICAL, block.values, block.posterior[local], None
+            )
     if agreement is not None:
         _agreement_estimates(agreement, subject_keys, result, settings)
     return result
@@ -292,12 +304,24 @@ def _build_blocks(claims, subject_of, source_of, weight, kinds, attribute_of, se
         local = _Index()
         item = np.array([local.add(subject_of[n]) for n in members], dtype=np.int64)
         chosen = np.array(members, dtype=np.int64)
-        confusion.append(_ConfusionBlock(
-            values=values, subjects=list(local), item=item, source=source_of[chosen],
-            label=np.array([position[claims[n].value] for n in members], dtype=np.int64),
-            weight=weight[chosen], claim=chosen))
-    agreement = _agreement_block(claims, sorted(loose), subject_of, source_of, weight, kinds, attribute_of,
-                                 domain_size, settings) if loose else None
+        confusion.append(
+            _ConfusionBlock(
+                values=values,
+                subjects=list(local),
+                item=item,
+                source=source_of[chosen],
+                label=np.array([position[claims[n].value] for n in members], dtype=np.int64),
+                weight=weight[chosen],
+                claim=chosen,
+            )
+        )
+    agreement = (
+        _agreement_block(
+            claims, sorted(loose), subject_of, source_of, weight, kinds, attribute_of, domain_size, settings
+        )
+        if loose
+        else None
+    )
     return confusion, agreement
 
 
@@ -335,33 +359,48 @@ def _agreement_block(claims, members, subject_of, source_of, weight, kinds, attr
     chosen = np.array(members, dtype=np.int64)
     return _AgreementBlock(
         candidate_subject=np.array(candidate_subject, dtype=np.int64),
-        pair_claim=np.concatenate(pair_claim), pair_candidate=np.concatenate(pair_candidate),
-        match=np.concatenate(match), background=np.concatenate(background),
-        source=source_of[chosen], weight=weight[chosen], claim=chosen, subject_count=len(local),
-        candidate_values=candidate_value, subject_keys=list(local))
+        pair_claim=np.concatenate(pair_claim),
+        pair_candidate=np.concatenate(pair_candidate),
+        match=np.concatenate(match),
+        background=np.concatenate(background),
+        source=source_of[chosen],
+        weight=weight[chosen],
+        claim=chosen,
+        subject_count=len(local),
+        candidate_values=candidate_value,
+        subject_keys=list(local),
+    )
 
 
 def _agreement_estimates(block: _AgreementBlock, subject_keys: list, result: Discovery, settings: Settings) -> None:
     order = np.argsort(block.candidate_subject, kind="stable")
     bounds = np.searchsorted(block.candidate_subject[order], np.arange(block.subject_count + 1))
     for local, s in enumerate(block.subject_keys):
-        chosen = order[bounds[local]:bounds[local + 1]]
+        chosen = order[bounds[local] : bounds[local + 1]]
         values = [block.candidate_values[c] for c in chosen]
         kind = CATEGORICAL if isinstance(values[0], str) else NUMERIC
-        result.subjects[subject_keys[s]] = _estimate(subject_keys[s], kind, values, block.posterior[chosen],
-                                                     settings.numeric_tolerance)
+        result.subjects[subject_keys[s]] = _estimate(
+            subject_keys[s], kind, values, block.posterior[chosen], settings.numeric_tolerance
+        )
 
 
-def _estimate(subject: Hashable, kind: str, values: list, probabilities: np.ndarray, sigma: float | None) -> SubjectEstimate:
+def _estimate(
+    subject: Hashable, kind: str, values: list, probabilities: np.ndarray, sigma: float | None
+) -> SubjectEstimate:
     probabilities = np.asarray(probabilities, dtype=float)
     if kind == NUMERIC:
         return _numeric_estimate(subject, values, probabilities, sigma)
     best = int(np.argmax(probabilities))
     tied = int(np.sum(probabilities >= probabilities[best] - _TIE)) > 1
-    return SubjectEstimate(subject=subject, kind=kind, values=list(values),
-                           probabilities=[float(p) for p in probabilities], proposed=None if tied else values[best],
-                           confidence=float(probabilities[best]),
-                           supporting=[not tied and i == best for i in range(len(values))])
+    return SubjectEstimate(
+        subject=subject,
+        kind=kind,
+        values=list(values),
+        probabilities=[float(p) for p in probabilities],
+        proposed=None if tied else values[best],
+        confidence=float(probabilities[best]),
+        supporting=[not tied and i == best for i in range(len(values))],
+    )
 
 
 def _numeric_estimate(subject: Hashable, values: list, probabilities: np.ndarray, sigma: float) -> SubjectEstimate:
@@ -379,7 +418,12 @@ def _numeric_estimate(subject: Hashable, values: list, probabilities: np.ndarray
     else:
         centre = float(np.sinh(np.dot(probabilities[cluster], x[cluster]) / probabilities[cluster].sum()))
         proposed = round(centre) if all(float(v).is_integer() for v in values) else centre
-    return SubjectEstimate(subject=subject, kind=NUMERIC, values=list(values),
-                           probabilities=[float(p) for p in probabilities], proposed=proposed,
-                           confidence=min(float(mass[best]), 1.0),
-                           supporting=[proposed is not None and bool(c) for c in cluster])
+    return SubjectEstimate(
+        subject=subject,
+        kind=NUMERIC,
+        values=list(values),
+        probabilities=[float(p) for p in probabilities],
+        proposed=proposed,
+        confidence=min(float(mass[best]), 1.0),
+        supporting=[proposed is not None and bool(c) for c in cluster],
+    )

@@ -1,4 +1,5 @@
 """Scoring estimated values against a ground truth, the way the published figures are counted."""
+
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping

@@ -9,6 +9,7 @@
 - `ClaimSourceReliability`: each source's reliability as truth discovery estimated it from the
   crisis's claims (per crisis: a source may be good on one emergency and not on another).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -26,8 +27,11 @@ CATEGORICAL = "categorical"
 
 class ClaimSubject(db.Model):
     __tablename__ = "validation_claim_subjects"
-    __table_args__ = (UniqueConstraint("crisis_id", "subject_key", "attribute", "as_of",
-                                       name="uq_validation_claim_subjects_identity"),)
+    __table_args__ = (
+        UniqueConstraint(
+            "crisis_id", "subject_key", "attribute", "as_of", name="uq_validation_claim_subjects_identity"
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"), index=True)
@@ -46,8 +50,9 @@ class ClaimSubject(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     crisis: Mapped[Crisis] = relationship()
-    claims: Mapped[list[ReportClaim]] = relationship(back_populates="subject", cascade="all, delete-orphan",
-                                                     order_by="ReportClaim.id")
+    claims: Mapped[list[ReportClaim]] = relationship(
+        back_populates="subject", cascade="all, delete-orphan", order_by="ReportClaim.id"
+    )
 
 
 class ReportClaim(db.Model):

@@ -11,6 +11,7 @@ Each identified source's prior reliability is the validation plugin's track reco
 when there is one (floored at one half: a poor record makes claims count for nothing, not
 against); the anonymous pool starts below a source that can be asked again.
 """
+
 from __future__ import annotations
 
 import time
@@ -68,23 +69,52 @@ class Run:
 
 def settings_from_config() -> Settings:
     config = current_app.config
-    return Settings(prior_reliability=float(config["VALIDATION_TRUTH_PRIOR_RELIABILITY"]),
-                    prior_strength=float(config["VALIDATION_TRUTH_PRIOR_STRENGTH"]),
-                    numeric_tolerance=float(config["VALIDATION_TRUTH_NUMERIC_TOLERANCE"]))
+    return Settings(
+        prior_reliability=float(config["VALIDATION_TRUTH_PRIOR_RELIABILITY"]),
+        prior_strength=float(config["VALIDATION_TRUTH_PRIOR_STRENGTH"]),
+        numeric_tolerance=float(config["VALIDATION_TRUTH_NUMERIC_TOLERANCE"]),
+    )
 
 
 def _rows(condition) -> list[ClaimRow]:
-    query = (select(ReportClaim.id, ReportClaim.subject_id, ClaimSubject.kind, ClaimSubject.attribute, Report.source_id, Report.id.label("report_id"),
-                    Report.status, ReportClaim.number, ReportClaim.text, ReportClaim.text_key, Source.user_id,
-                    Source.contact_hash, ReportClaim.updated_at)
-             .join(ClaimSubject, ClaimSubject.id == ReportClaim.subject_id)
-             .join(Report, Report.id == ReportClaim.report_id)
-             .join(Source, Source.id == Report.source_id)
-             .where(condition).order_by(ReportClaim.id))
-    return [ClaimRow(id=r.id, subject_id=r.subject_id, kind=r.kind, attribute=r.attribute, source_id=r.source_id, report_id=r.report_id,
-                     status=r.status, value=r.number if r.kind == NUMERIC else r.text_key, text=r.text,
-                     anonymous=r.user_id is None and r.contact_hash is None, updated_at=r.updated_at)
-            for r in db.session.execute(query)]
+    query = (
+        select(
+            ReportClaim.id,
+            ReportClaim.subject_id,
+            ClaimSubject.kind,
+            ClaimSubject.attribute,
+            Report.source_id,
+            Report.id.label("report_id"),
+            Report.status,
+            ReportClaim.number,
+            ReportClaim.text,
+            ReportClaim.text_key,
+            Source.user_id,
+            Source.contact_hash,
+            ReportClaim.updated_at,
+        )
+        .join(ClaimSubject, ClaimSubject.id == ReportClaim.subject_id)
+        .join(Report, Report.id == ReportClaim.report_id)
+        .join(Source, Source.id == Report.source_id)
+        .where(condition)
+        .order_by(ReportClaim.id)
+    )
+    return [
+        ClaimRow(
+            id=r.id,
+            subject_id=r.subject_id,
+            kind=r.kind,
+            attribute=r.attribute,
+            source_id=r.source_id,
+            report_id=r.report_id,
+            status=r.status,
+            value=r.number if r.kind == NUMERIC else r.text_key,
+            text=r.text,
+            anonymous=r.user_id is None and r.contact_hash is None,
+            updated_at=r.updated_at,
+        )
+        for r in db.session.execute(query)
+    ]
 
 
 def counted(rows: Iterable[ClaimRow]) -> dict[int, float]:
@@ -114,8 +144,11 @@ def _track_record_priors(source_ids: set[int]) -> dict[int, tuple[float, float]]
     if not source_ids:
         return {}
     records = db.session.scalars(select(SourceReliability).where(SourceReliability.source_id.in_(source_ids)))
-    return {record.source_id: (max(record.reliability, 0.5), min(record.alpha + record.beta, PRIOR_STRENGTH_CAP))
-            for record in records if record.prior_basis in INFORMATIVE_BASES or record.verified or record.refuted}
+    return {
+        record.source_id: (max(record.reliability, 0.5), min(record.alpha + record.beta, PRIOR_STRENGTH_CAP))
+        for record in records
+        if record.prior_basis in INFORMATIVE_BASES or record.verified or record.refuted
+    }
 
 
 def discover_crisis(crisis: Crisis, settings: Settings | None = None) -> Run:
@@ -138,8 +171,17 @@ def _discover_once(crisis: Crisis, settings: Settings | None) -> Run:
     started = time.perf_counter()
     rows = _rows(ClaimSubject.crisis_id == crisis.id)
     weights = counted(rows)
-    claims = [Claim(subject=row.subject_id, source=ANONYMOUS if row.anonymous else row.source_id, value=row.value,
-                    attribute=row.attribute, weight=weights[row.id]) for row in rows if row.id in weights]
+    claims = [
+        Claim(
+            subject=row.subject_id,
+            source=ANONYMOUS if row.anonymous else row.source_id,
+            value=row.value,
+            attribute=row.attribute,
+            weight=weights[row.id],
+        )
+        for row in rows
+        if row.id in weights
+    ]
     settings = settings or settings_from_config()
     priors = _track_record_priors({claim.source for claim in claims if claim.source != ANONYMOUS})
     priors[ANONYMOUS] = (float(current_app.config["VALIDATION_TRUTH_ANONYMOUS_PRIOR"]), settings.prior_strength)
@@ -161,10 +203,15 @@ def _discover_once(crisis: Crisis, settings: Settings | None) -> Run:
             subject.proposed = None if estimate.proposed is None else {"value": _shown(estimate.proposed, spelling)}
             subject.confidence = estimate.confidence
             subject.distribution = sorted(
-                ({"value": _shown(value, spelling), "key": value, "probability": round(p, 6), "supports": supports}
-                 for value, p, supports in zip(estimate.values, estimate.probabilities, estimate.supporting, strict=True)
-                 if value in keep),
-                key=lambda item: -item["probability"])
+                (
+                    {"value": _shown(value, spelling), "key": value, "probability": round(p, 6), "supports": supports}
+                    for value, p, supports in zip(
+                        estimate.values, estimate.probabilities, estimate.supporting, strict=True
+                    )
+                    if value in keep
+                ),
+                key=lambda item: -item["probability"],
+            )
         subject.computed_at = now
     db.session.execute(delete(ClaimSourceReliability).where(ClaimSourceReliability.crisis_id == crisis.id))
     # Every source gets a row; an anonymous one carries the pool's reliability and its own weight.
@@ -175,12 +222,20 @@ def _discover_once(crisis: Crisis, settings: Settings | None) -> Run:
             weight_of_source[row.source_id] = weight_of_source.get(row.source_id, 0.0) + weights[row.id]
             if row.anonymous:
                 pooled.add(row.source_id)
-    db.session.add_all(ClaimSourceReliability(crisis_id=crisis.id, source_id=source, claims=weight, computed_at=now,
-                                              reliability=discovery.reliability[ANONYMOUS if source in pooled else source])
-                       for source, weight in weight_of_source.items())
+    db.session.add_all(
+        ClaimSourceReliability(
+            crisis_id=crisis.id,
+            source_id=source,
+            claims=weight,
+            computed_at=now,
+            reliability=discovery.reliability[ANONYMOUS if source in pooled else source],
+        )
+        for source, weight in weight_of_source.items()
+    )
     db.session.commit()
-    return Run(discovery=discovery, subjects=len(discovery.subjects), claims=len(claims),
-               seconds=time.perf_counter() - started)
+    return Run(
+        discovery=discovery, subjects=len(discovery.subjects), claims=len(claims), seconds=time.perf_counter() - started
+    )
 
 
 def _shown(value: float | str | None, spelling: dict[str, str]) -> float | int | str | None:
@@ -201,15 +256,26 @@ def subject_views(subjects: list[ClaimSubject], viewer) -> list[dict[str, Any]]:
     subject_ids = [subject.id for subject in subjects]
     rows = _rows(ReportClaim.subject_id.in_(subject_ids))
     weights = counted(rows)
-    reports = {report.id: report for report in db.session.scalars(
-        select(Report).where(Report.id.in_({row.report_id for row in rows})))}
+    reports = {
+        report.id: report
+        for report in db.session.scalars(select(Report).where(Report.id.in_({row.report_id for row in rows})))
+    }
     source_ids = {row.source_id for row in rows}
-    reliability = {(r.crisis_id, r.source_id): r.reliability for r in db.session.scalars(
-        select(ClaimSourceReliability).where(ClaimSourceReliability.crisis_id.in_({s.crisis_id for s in subjects}),
-                                             ClaimSourceReliability.source_id.in_(source_ids)))}
+    reliability = {
+        (r.crisis_id, r.source_id): r.reliability
+        for r in db.session.scalars(
+            select(ClaimSourceReliability).where(
+                ClaimSourceReliability.crisis_id.in_({s.crisis_id for s in subjects}),
+                ClaimSourceReliability.source_id.in_(source_ids),
+            )
+        )
+    }
     show_sources = can("view_source_record", viewer)
-    sources = {source.id: source for source in db.session.scalars(select(Source).where(Source.id.in_(source_ids)))} \
-        if show_sources else {}
+    sources = (
+        {source.id: source for source in db.session.scalars(select(Source).where(Source.id.in_(source_ids)))}
+        if show_sources
+        else {}
+    )
     by_subject: dict[int, list[ClaimRow]] = {}
     for row in rows:
         if report_visible(reports[row.report_id], viewer):
@@ -221,13 +287,21 @@ def subject_views(subjects: list[ClaimSubject], viewer) -> list[dict[str, Any]]:
             continue
         claims = []
         for row in visible:
-            claim: dict[str, Any] = {"id": row.id, "report_id": row.report_id, "counted": row.id in weights,
-                                     "weight": round(weights.get(row.id, 0.0), 6),
-                                     "source_reliability": _rounded(reliability.get((subject.crisis_id, row.source_id)))}
+            claim: dict[str, Any] = {
+                "id": row.id,
+                "report_id": row.report_id,
+                "counted": row.id in weights,
+                "weight": round(weights.get(row.id, 0.0), 6),
+                "source_reliability": _rounded(reliability.get((subject.crisis_id, row.source_id))),
+            }
             if show_sources:
                 source = sources[row.source_id]
-                claim["source"] = {"id": source.id, "name": source.name, "organisation": source.organisation,
-                                   "anonymous": source.is_anonymous}
+                claim["source"] = {
+                    "id": source.id,
+                    "name": source.name,
+                    "organisation": source.organisation,
+                    "anonymous": source.is_anonymous,
+                }
             claims.append((row, claim))
         views.append(_subject_view(subject, claims))
     return views
@@ -241,8 +315,9 @@ def _subject_view(subject: ClaimSubject, claims: list[tuple[ClaimRow, dict[str, 
         if item.get("supports"):
             supports.add(item["key"])
     for row, claim in claims:
-        entry = values.setdefault(row.value, {"value": _shown(row.value, {row.value: row.text or ""}),
-                                              "probability": None, "claims": []})
+        entry = values.setdefault(
+            row.value, {"value": _shown(row.value, {row.value: row.text or ""}), "probability": None, "claims": []}
+        )
         entry["claims"].append(claim)
     shown = [entry for entry in values.values() if entry["claims"]]
     proposed = subject.proposed
@@ -267,8 +342,9 @@ def _rounded(value: float | None) -> float | None:
     return None if value is None else round(value, 4)
 
 
-def subjects_page(crisis: Crisis, limit: int, after: int | None = None, attribute: str | None = None,
-                  subject: str | None = None) -> tuple[list[ClaimSubject], int | None]:
+def subjects_page(
+    crisis: Crisis, limit: int, after: int | None = None, attribute: str | None = None, subject: str | None = None
+) -> tuple[list[ClaimSubject], int | None]:
     """A page of `crisis`'s subjects in id order, and the id to continue after (or None)."""
     from .claims import fold
 

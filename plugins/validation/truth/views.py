@@ -1,4 +1,5 @@
 """The claims API: record a report's structured claims, and read what truth discovery proposes."""
+
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
@@ -41,7 +42,13 @@ def list_claims():
     if not slug:
         raise InvalidInput(_("Name the crisis: ?crisis=<short name>."), field="crisis")
     crisis = get_crisis_or_404(slug)
-    subjects, next_id = subjects_page(crisis, page_limit(), cursor_arg(),
-                                      attribute=request.args.get("attribute"), subject=request.args.get("subject"))
-    return jsonify({"crisis": crisis.slug, "subjects": subject_views(subjects, current_user),
-                    "next_cursor": str(next_id) if next_id is not None else None})
+    subjects, next_id = subjects_page(
+        crisis, page_limit(), cursor_arg(), attribute=request.args.get("attribute"), subject=request.args.get("subject")
+    )
+    return jsonify(
+        {
+            "crisis": crisis.slug,
+            "subjects": subject_views(subjects, current_user),
+            "next_cursor": str(next_id) if next_id is not None else None,
+        }
+    )

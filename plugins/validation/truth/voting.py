@@ -1,4 +1,5 @@
 """Majority voting: the baseline every truth-discovery method must beat."""
+
 from __future__ import annotations
 
 from collections.abc import Hashable, Iterable
