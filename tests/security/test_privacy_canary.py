@@ -182,6 +182,7 @@ def parameter_values(world: dict, crisis: str) -> dict[str, list]:
         "photo_id": [world["photo_id"]], "size": ["thumb", "display", "original"], "layer_id": [world["layer_id"]],
         "number": [1], "source_id": [world["source_id"]], "name": ["Sitreps"], "code": ["fr"],
         "attachment_id": [world["attachment_id"] or 1], "filename": ["css/wiki.css", "validation.css"],
+        "token": ["forged-reset-link"],
     }
 
 
