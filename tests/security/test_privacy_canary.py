@@ -292,6 +292,7 @@ def parameter_values(world: dict, crisis: str) -> dict[str, list]:
         "code": ["fr"],
         "attachment_id": [world["attachment_id"] or 1],
         "filename": ["css/wiki.css", "validation.css"],
+        "token": ["forged-reset-link"],
     }
 
 
