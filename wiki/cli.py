@@ -104,8 +104,17 @@ def create_user_command(
 
 
 def register_commands(app: Flask) -> None:
+    from .backups import backup_command, restore_command
     from .mail.cli import send_mail_command
     from .reports.import_command import import_reports_command
 
-    for command in (init_db, demo_login, create_user_command, import_reports_command, send_mail_command):
+    for command in (
+        init_db,
+        demo_login,
+        create_user_command,
+        import_reports_command,
+        send_mail_command,
+        backup_command,
+        restore_command,
+    ):
         app.cli.add_command(command)
