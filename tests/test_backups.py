@@ -186,7 +186,7 @@ def test_restore_refuses_a_database_that_is_not_empty_unless_forced(backend, req
 
 
 def test_bad_destinations_and_sources_are_refused_with_a_reason(backend, request, tmp_path):
-    env, _url_ = _migrated(backend, request, tmp_path, "two")
+    env, _database = _migrated(backend, request, tmp_path, "two")
     (tmp_path / "full").mkdir()
     (tmp_path / "full" / "something").write_text("x")
     busy = crisiswiki(env, "backup", str(tmp_path / "full"), check=False)
