@@ -207,6 +207,19 @@ def begin_write() -> None:
 
 
 @contextmanager
+def read_only() -> Iterator[None]:
+    """Transactions begun inside the block only read: a plain BEGIN on SQLite even while a POST
+    is handled (e.g. a look-up on a connection of its own after the request's commit)."""
+    immediate = _force_immediate.set(False)
+    reading = _reading_first.set(True)
+    try:
+        yield
+    finally:
+        _reading_first.reset(reading)
+        _force_immediate.reset(immediate)
+
+
+@contextmanager
 def write_lock_up_front() -> Iterator[None]:
     """Every transaction begun inside the block takes SQLite's write lock first (BEGIN
     IMMEDIATE, queued on the write-lock file), whatever connection it is on: for commands that
