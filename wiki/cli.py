@@ -106,6 +106,7 @@ def create_user_command(
 def register_commands(app: Flask) -> None:
     from .backups import backup_command, restore_command
     from .mail.cli import send_mail_command
+    from .operations.nginx import nginx_headers_command
     from .reports.import_command import import_reports_command
 
     for command in (
@@ -116,5 +117,6 @@ def register_commands(app: Flask) -> None:
         send_mail_command,
         backup_command,
         restore_command,
+        nginx_headers_command,
     ):
         app.cli.add_command(command)
