@@ -103,6 +103,20 @@ def create_user_command(
         click.echo(f"API token (shown once): {plain}")
 
 
+@click.command("serve", context_settings={"ignore_unknown_options": True})
+@click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
+def serve_command(gunicorn_args: tuple[str, ...]) -> None:
+    """Serve the app with gunicorn and the package's settings (wiki/gunicorn_config.py:
+    CRISISWIKI_BIND, CRISISWIKI_WORKERS, ...); extra arguments go to gunicorn."""
+    import os
+    import shutil
+
+    executable = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
+    if executable is None:
+        raise click.ClickException("gunicorn is not installed next to this Python.")
+    os.execv(executable, [executable, "--config", "python:wiki.gunicorn_config", *gunicorn_args])
+
+
 def register_commands(app: Flask) -> None:
     from .backups import backup_command, restore_command
     from .mail.cli import send_mail_command
@@ -118,5 +132,6 @@ def register_commands(app: Flask) -> None:
         backup_command,
         restore_command,
         nginx_headers_command,
+        serve_command,
     ):
         app.cli.add_command(command)
