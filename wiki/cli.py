@@ -64,6 +64,30 @@ def _demo_admin() -> User:
     return user
 
 
+@click.command("demo")
+@click.option("--reset", is_flag=True, help="First delete everything: crises, pages, reports, users, uploads.")
+@click.option("--yes", is_flag=True, help="With --reset: do not ask for confirmation.")
+@with_appcontext
+def demo_command(reset: bool, yes: bool) -> None:
+    """Load the demo crisis (into an empty database; with --reset, after emptying it)."""
+    from .demo import load_demo
+    from .demo.reset import wipe_database
+    from .search.indexer import rebuild
+
+    if reset:
+        if not yes:
+            click.confirm(f"Delete everything in {_safe_url()} and load the demo?", abort=True)
+        wipe_database()
+    elif db.session.scalar(select(func.count()).select_from(Crisis)):
+        click.echo("Error: the database already holds crises; use --reset to replace them with the demo.", err=True)
+        sys.exit(1)
+    db.session.remove()
+    load_demo(_demo_admin())
+    rebuild()
+    click.echo("Loaded the demo crisis.")
+    demo_login.callback()
+
+
 @click.command("demo-login")
 @with_appcontext
 def demo_login() -> None:
@@ -125,6 +149,7 @@ def register_commands(app: Flask) -> None:
 
     for command in (
         init_db,
+        demo_command,
         demo_login,
         create_user_command,
         import_reports_command,
