@@ -149,7 +149,9 @@ def test_backup_under_write_load_then_restore_finds_every_acknowledged_write(bac
     # The search index was rebuilt from the restored database: the restored site finds a report.
     from wiki import create_app
 
-    app = create_app({"INSTANCE_PATH": str(restored_instance), "SQLALCHEMY_DATABASE_URI": restored_url})
+    app = create_app(
+        {"INSTANCE_PATH": str(restored_instance), "SQLALCHEMY_DATABASE_URI": restored_url, "TESTING": True}
+    )
     found = app.test_client().get("/api/v1/search?q=photo")
     assert found.status_code == 200 and found.get_json()["total"] >= 1, found.get_json()
     from wiki.extensions import db

@@ -47,7 +47,8 @@ def multiprocess_dir() -> str | None:
 
 def init_metrics(app: Flask) -> None:
     """Choose per-process or multiprocess mode (before prometheus_client is imported) and declare
-    the metrics once per process."""
+    the metrics once per process. The choice is the process's: PROMETHEUS_MULTIPROC_DIR, once set
+    (here, or by whoever started the process), holds for every app the process makes."""
     if not app.testing and not multiprocess_dir():
         folder = Path(app.config["METRICS_DIR"] or Path(app.instance_path) / "metrics")
         folder.mkdir(parents=True, exist_ok=True)
