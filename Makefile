@@ -5,27 +5,34 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUN_STAMP := $(VENV)/.installed-run
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 PYTEST_FAST := --db sqlite -m "not browser and not slow"
 
 .PHONY: run test test-fast install postgres chromium nginx lint clean-instance bench bench-quick bench-tools bench-peer translations
 
-$(STAMP): setup.cfg pyproject.toml
+# What running needs (make run): the package and its dependencies, not the test and dev tools.
+$(RUN_STAMP): setup.cfg pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUN_STAMP)
+
+# Everything (make test, make lint): also the test and dev extras.
+$(STAMP): $(RUN_STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
-run: $(STAMP)
+run: $(RUN_STAMP)
 	$(BIN)/crisiswiki init-db
 	@echo
 	@echo "crisiswiki is starting on http://$${CRISISWIKI_BIND:-127.0.0.1:5000}"
 	@$(BIN)/crisiswiki demo-login
 	@echo
-	exec $(BIN)/gunicorn --config gunicorn.conf.py
+	exec $(BIN)/crisiswiki serve
 
 # Debian's PostgreSQL server, for the tests that run against a real PostgreSQL.
 postgres:

@@ -21,7 +21,8 @@ BIN = Path(sys.executable).parent
 
 def server_env(instance: Path, database_url: str, **settings: str) -> dict[str, str]:
     env = {
-        **os.environ,
+        # Each server finds its own metrics folder (<instance>/metrics), not one a test made before.
+        **{name: value for name, value in os.environ.items() if name != "PROMETHEUS_MULTIPROC_DIR"},
         "CRISISWIKI_INSTANCE_PATH": str(instance),
         "DATABASE_URL": database_url,
         "CRISISWIKI_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",

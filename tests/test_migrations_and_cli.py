@@ -80,3 +80,21 @@ def test_init_db_without_demo_leaves_the_database_empty(app, runner):
     assert runner.invoke(args=["init-db", "--no-demo"]).exit_code == 0
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Crisis)) == 0
+
+
+def test_demo_reset_empties_the_database_and_loads_the_demo_again(app, runner, make_user):
+    from wiki.models import Report  # noqa: F401  (the wipe reaches every table)
+
+    make_user("coordinator", "someone")
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    refused = runner.invoke(args=["demo"])
+    assert refused.exit_code == 1 and "--reset" in refused.output
+    not_confirmed = runner.invoke(args=["demo", "--reset"], input="n\n")
+    assert not_confirmed.exit_code != 0
+    result = runner.invoke(args=["demo", "--reset", "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "Demo administrator: username admin" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Crisis)) == 2
+        assert set(db.session.scalars(select(User.username))) == {"admin"}  # "someone" is gone
+        assert db.session.scalar(select(func.count()).select_from(Page)) >= 5

@@ -94,7 +94,7 @@ def test_hits_are_served_before_flask_with_the_same_headers(app, crisis, make_us
         app.view_functions["pages.view"] = view
     assert fast_hit.status_code == 200 and fast_hit.data == miss.data == flask_hit.data
     assert flask_hit.headers["X-Page-Cache"] == fast_hit.headers["X-Page-Cache"] == "hit"
-    ignored = {"Date", "Set-Cookie", "Content-Length"}
+    ignored = {"Date", "Set-Cookie", "Content-Length", "X-Request-ID"}  # a request id is new each time
     assert {k: v for k, v in fast_hit.headers.items() if k not in ignored} == {
         k: v for k, v in flask_hit.headers.items() if k not in ignored
     }
@@ -121,3 +121,33 @@ def test_the_server_before_flask_follows_changes_languages_and_logins(app, crisi
     assert "X-Page-Cache" not in logged_in.headers and b"Log out" in logged_in.data
     with_token = app.test_client().get("/c/quake/wiki/Main", headers={"Authorization": "Bearer nothing"})
     assert with_token.headers.get("X-Page-Cache") != "hit"
+
+
+def test_the_files_are_where_nginx_looks_and_current_follows_each_save(app, crisis, make_user, login):
+    """deploy/nginx/crisiswiki.conf reads <page-cache>/<crisis>/current/<lang><uri>/@page.html
+    (and <uri>@index.html for a URL ending in /); `current` is switched at each commit."""
+    import os
+    from pathlib import Path
+
+    from wiki.models import Crisis
+
+    editor = _cache_main_page(app, make_user, login)
+    reader = app.test_client()
+    page = reader.get("/c/quake/wiki/Main", headers={"Accept-Language": "es"})
+    home = reader.get("/c/quake/")
+    folder = Path(app.instance_path) / "page-cache" / "quake"
+    with app.app_context():
+        generation = db.session.scalar(db.select(Crisis.generation).where(Crisis.slug == "quake"))
+    assert os.readlink(folder / "current") == str(generation)
+    assert (folder / "current" / "es" / "c" / "quake" / "wiki" / "Main" / "@page.html").read_bytes() == page.data
+    assert (folder / "current" / "en" / "c" / "quake" / "@index.html").read_bytes() == home.data
+    # A query string is kept apart, where nginx does not look.
+    reader.get("/c/quake/pages?sort=title")
+    assert list((folder / "current" / "en" / "@query").rglob("*"))
+    editor.post("/c/quake/wiki/Main/edit", data={"body": "Road open.", "base_revision": _base(app, "Main")})
+    # The switch happened with the save's commit, before any reader asked: nginx misses at once.
+    assert os.readlink(folder / "current") == str(generation + 1)
+    assert not (folder / "current" / "es" / "c" / "quake" / "wiki" / "Main" / "@page.html").exists()
+    assert sorted(name for name in os.listdir(folder) if not name.startswith(".")) == sorted(
+        ["current", str(generation + 1)]
+    )

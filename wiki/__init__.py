@@ -64,6 +64,9 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     from .security import configure_cookies, init_security
 
     register_error_handlers(app)
+    from .operations import init_operations
+
+    init_operations(app)  # first: every request gets its id and is counted
     init_auth(app)  # bearer tokens are checked first, before the CSRF check
     init_security(app)
     configure_cookies(app)
@@ -120,13 +123,16 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     from .pages.cache_server import init_cache_server
 
     init_cache_server(app)
+    from .metrics import RequestMetrics
+    from .operations.logs import RequestId
     from .security import SecurityHeaders
 
+    app.wsgi_app = RequestId(RequestMetrics(app.wsgi_app))  # cached pages and static files too
     app.wsgi_app = SecurityHeaders(app, app.wsgi_app)
     if app.config["PROXY_FIX_X_FOR"]:
-        from werkzeug.middleware.proxy_fix import ProxyFix
+        from .network import TrustedProxyFix
 
         # Outermost, so that everything inside (security headers, the page cache, static files,
         # Flask) sees the client's address and scheme as the trusted proxy reported them.
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=app.config["PROXY_FIX_X_FOR"], x_proto=1, x_host=1)
+        app.wsgi_app = TrustedProxyFix(app.wsgi_app, app.config["PROXY_FIX_X_FOR"], app.config["TRUSTED_PROXIES"])
     return app

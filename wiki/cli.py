@@ -64,6 +64,30 @@ def _demo_admin() -> User:
     return user
 
 
+@click.command("demo")
+@click.option("--reset", is_flag=True, help="First delete everything: crises, pages, reports, users, uploads.")
+@click.option("--yes", is_flag=True, help="With --reset: do not ask for confirmation.")
+@with_appcontext
+def demo_command(reset: bool, yes: bool) -> None:
+    """Load the demo crisis (into an empty database; with --reset, after emptying it)."""
+    from .demo import load_demo
+    from .demo.reset import wipe_database
+    from .search.indexer import rebuild
+
+    if reset:
+        if not yes:
+            click.confirm(f"Delete everything in {_safe_url()} and load the demo?", abort=True)
+        wipe_database()
+    elif db.session.scalar(select(func.count()).select_from(Crisis)):
+        click.echo("Error: the database already holds crises; use --reset to replace them with the demo.", err=True)
+        sys.exit(1)
+    db.session.remove()
+    load_demo(_demo_admin())
+    rebuild()
+    click.echo("Loaded the demo crisis.")
+    demo_login.callback()
+
+
 @click.command("demo-login")
 @with_appcontext
 def demo_login() -> None:
@@ -103,9 +127,36 @@ def create_user_command(
         click.echo(f"API token (shown once): {plain}")
 
 
+@click.command("serve", context_settings={"ignore_unknown_options": True})
+@click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
+def serve_command(gunicorn_args: tuple[str, ...]) -> None:
+    """Serve the app with gunicorn and the package's settings (wiki/gunicorn_config.py:
+    CRISISWIKI_BIND, CRISISWIKI_WORKERS, ...); extra arguments go to gunicorn."""
+    import os
+    import shutil
+
+    executable = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
+    if executable is None:
+        raise click.ClickException("gunicorn is not installed next to this Python.")
+    os.execv(executable, [executable, "--config", "python:wiki.gunicorn_config", *gunicorn_args])
+
+
 def register_commands(app: Flask) -> None:
+    from .backups import backup_command, restore_command
     from .mail.cli import send_mail_command
+    from .operations.nginx import nginx_headers_command
     from .reports.import_command import import_reports_command
 
-    for command in (init_db, demo_login, create_user_command, import_reports_command, send_mail_command):
+    for command in (
+        init_db,
+        demo_command,
+        demo_login,
+        create_user_command,
+        import_reports_command,
+        send_mail_command,
+        backup_command,
+        restore_command,
+        nginx_headers_command,
+        serve_command,
+    ):
         app.cli.add_command(command)

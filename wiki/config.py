@@ -67,6 +67,14 @@ DEFAULTS: dict[str, Any] = {
     # The background worker (wiki/workers.py): "auto" runs it in every server process (not in
     # tests); set false where a `crisiswiki worker` process does the background work instead.
     "WORKER_IN_SERVERS": "auto",
+    # Operations (wiki/operations, wiki/metrics.py): readiness limits, who may read /metrics, where
+    # the processes of a host keep their metrics, and the log format.
+    "READY_MIN_FREE_BYTES": 100 * 1024 * 1024,  # /readyz fails below this much free disk
+    "READY_MAX_LAG_SECONDS": 300,  # ... or when background work waited longer than this
+    "METRICS_ALLOWED_ADDRESSES": ["127.0.0.1/8", "::1"],  # client addresses or networks
+    "METRICS_DIR": None,  # default: <instance>/metrics (prometheus-client's multiprocess files)
+    "LOG_FORMAT": "text",  # or "json": one JSON object a line, with the request id
+    "LOG_LEVEL": "INFO",
     # Field reports
     "REPORTS_PUBLISH": "on_submit",  # or "after_review": public only once a coordinator publishes
     "REPORT_MAX_TEXT": 10000,  # characters of description
@@ -80,6 +88,10 @@ DEFAULTS: dict[str, Any] = {
     # Trusted proxies in front of the app: the client address comes from X-Forwarded-For (rate
     # limits, login throttling), the scheme from X-Forwarded-Proto (HTTPS: HSTS, Secure cookies).
     "PROXY_FIX_X_FOR": 0,
+    # ... and only when the request comes from one of these addresses or networks (the proxies;
+    # empty: from any address, as before). A client that reaches an app server directly, past
+    # the proxy, then cannot choose its address with a forged X-Forwarded-For.
+    "TRUSTED_PROXIES": [],
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's default; the tests use a cheaper pbkdf2
     # Map tile hosts etc. that pages may load images from (Content-Security-Policy img-src).
     "CSP_EXTRA_IMG_SOURCES": [],

@@ -9,6 +9,19 @@ from flask.cli import FlaskGroup
 from . import create_app
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=True)
+class CrisiswikiGroup(FlaskGroup):
+    """Flask's group, with `db` as wiki.migrations makes it (its `upgrade` goes to every head)
+    in place of the Flask-Migrate group that Flask loads from its entry point."""
+
+    def _load_plugin_commands(self) -> None:
+        if self._loaded_plugin_commands:
+            return
+        super()._load_plugin_commands()
+        from .migrations import database_commands
+
+        self.add_command(database_commands(), "db")
+
+
+@click.group(cls=CrisiswikiGroup, create_app=lambda: create_app(), add_default_commands=True)
 def main() -> None:
     """crisiswiki: a crisis-information wiki."""

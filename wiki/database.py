@@ -207,6 +207,31 @@ def begin_write() -> None:
 
 
 @contextmanager
+def read_only() -> Iterator[None]:
+    """Transactions begun inside the block only read: a plain BEGIN on SQLite even while a POST
+    is handled (e.g. a look-up on a connection of its own after the request's commit)."""
+    immediate = _force_immediate.set(False)
+    reading = _reading_first.set(True)
+    try:
+        yield
+    finally:
+        _reading_first.reset(reading)
+        _force_immediate.reset(immediate)
+
+
+@contextmanager
+def write_lock_up_front() -> Iterator[None]:
+    """Every transaction begun inside the block takes SQLite's write lock first (BEGIN
+    IMMEDIATE, queued on the write-lock file), whatever connection it is on: for commands that
+    write through a connection of their own (Alembic's migrations). No-op on PostgreSQL."""
+    token = _force_immediate.set(True)
+    try:
+        yield
+    finally:
+        _force_immediate.reset(token)
+
+
+@contextmanager
 def write_transaction() -> Iterator[None]:
     """Run a block as one write transaction (BEGIN IMMEDIATE on SQLite) outside a request,
     e.g. in CLI commands and background jobs; commits on success, rolls back on error."""

@@ -144,6 +144,15 @@ def report_before_commit(report, changes):
     commit. Work that can wait belongs in report_submitted / report_updated."""
 
 
+@hookspec
+def background_backlog():
+    """Return a list of the plugin's background work still waiting, each a dict: "name" (a short
+    word, e.g. "scoring"), "pending" (how many items wait) and "oldest" (the aware UTC datetime
+    the oldest waiting item was made, or None when nothing waits). /readyz reports the backlog
+    as not ready when its oldest item waited longer than READY_MAX_LAG_SECONDS, and /metrics
+    serves it as crisiswiki_backlog_items and crisiswiki_backlog_oldest_seconds."""
+
+
 # Hooks whose failing implementations are logged and skipped (see the module docstring).
 ISOLATED = frozenset(
     {

@@ -1,8 +1,10 @@
-"""Alembic set-up: the core's migrations plus each plugin's own branch.
+"""Alembic set-up: the core's migrations plus each plugin's own branch, and `crisiswiki db upgrade`.
 
 A plugin keeps its tables in its own migration directory (a branch with its own label) and
-names it through the `migration_directories` hook; `crisiswiki init-db` then upgrades every
-head, the core's and the plugins'.
+names it through the `migration_directories` hook. The core has one head (0008_one_head merged
+its branches); with the plugins' branches the database has several, so every upgrade here goes
+to all heads: `crisiswiki init-db` and `crisiswiki db upgrade` alike (Flask-Migrate's own
+`db upgrade` takes one head and stops at "Multiple head revisions").
 """
 
 from __future__ import annotations
@@ -11,12 +13,17 @@ import logging
 from importlib.metadata import entry_points
 from pathlib import Path
 
+import click
 from alembic.config import Config
+from alembic.migration import MigrationContext
 from flask import current_app
+from flask.cli import with_appcontext
 from flask_migrate import upgrade
+from flask_migrate.cli import db as flask_migrate_commands
 
 from . import plugins
-from .extensions import migrate
+from .database import write_lock_up_front
+from .extensions import db, migrate
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +53,39 @@ def _add_plugin_branches(config: Config) -> Config:
     return config
 
 
-def upgrade_all() -> None:
-    """Apply every pending migration of the core and of the installed plugins."""
-    with current_app.app_context():
-        upgrade(revision="heads")
+def current_revisions() -> list[str]:
+    """The revisions the database has recorded (empty for a new database)."""
+    with db.engine.connect() as connection:
+        return sorted(MigrationContext.configure(connection).get_current_heads())
+
+
+def upgrade_all(revision: str = "heads") -> None:
+    """Apply every pending migration of the core and of the installed plugins. On SQLite the
+    migrations run in one transaction that takes the write lock up front, so a server that
+    writes meanwhile waits instead of meeting a half-made schema."""
+    with current_app.app_context(), write_lock_up_front():
+        upgrade(revision=revision)
+
+
+@click.command("upgrade")
+@click.argument("revision", default="heads")
+@with_appcontext
+def upgrade_command(revision: str) -> None:
+    """Upgrade the database: the core and every installed plugin's branch (all heads)."""
+    before = current_revisions()
+    upgrade_all(revision)
+    after = current_revisions()
+    click.echo(f"Database revisions: {', '.join(before) or '(new database)'} -> {', '.join(after)}")
+
+
+def database_commands() -> click.Group:
+    """`crisiswiki db ...`: Flask-Migrate's commands, with `upgrade` going to every head."""
+    group = click.Group(
+        "db",
+        help="Database migrations (Alembic).",
+        params=flask_migrate_commands.params,
+        callback=flask_migrate_commands.callback,  # sets the migrations directory for the commands
+    )
+    for name, command in flask_migrate_commands.commands.items():
+        group.add_command(upgrade_command if name == "upgrade" else command, name)
+    return group

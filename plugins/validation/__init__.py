@@ -69,6 +69,13 @@ def migration_directories():
 
 
 @hookimpl
+def background_backlog():
+    from .updates import backlog
+
+    return [backlog()]
+
+
+@hookimpl
 def report_submitted(report):
     from . import updates
 

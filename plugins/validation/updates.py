@@ -279,6 +279,20 @@ SCORED_THROUGH = "scored_through"
 CATCH_UP_ROWS = 200
 
 
+def backlog() -> dict:
+    """The scoring lag: reports with no score yet past the scored-through mark (what catch_up
+    works through), how many and when the oldest came (for /readyz and /metrics)."""
+    progress = Progress.__table__
+    mark = db.session.execute(select(progress.c.value).where(progress.c.name == SCORED_THROUGH)).scalar() or 0
+    pending, oldest = db.session.execute(
+        select(func.count(), func.min(Report.received_at))
+        .select_from(Report)
+        .outerjoin(TABLE, TABLE.c.report_id == Report.id)
+        .where(Report.id > mark, TABLE.c.report_id.is_(None))
+    ).one()
+    return {"name": "scoring", "pending": pending, "oldest": oldest}
+
+
 def catch_up(settings: Settings, deadline: float) -> int:
     """Score reports left unscored (new ones in a server, see background.py; those whose scoring
     found the write lock taken, or that came while the plugin was off), oldest first, until

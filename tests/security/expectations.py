@@ -374,6 +374,11 @@ ROWS: list[Row] = [
     # --- The API: crises, pages --------------------------------------------------------------
     Row("api.openapi_json", "GET", EVERYONE, lambda w: ("/api/v1/openapi.json", {})),
     Row("api.health", "GET", EVERYONE, lambda w: ("/api/v1/health", {})),
+    # --- Operations: liveness, readiness (503 while not ready, e.g. with no search index built),
+    # metrics (by client address, METRICS_ALLOWED_ADDRESSES: the test client comes from 127.0.0.1)
+    Row("operations.healthz", "GET", EVERYONE, lambda w: ("/healthz", {})),
+    Row("operations.readyz", "GET", EVERYONE, lambda w: ("/readyz", {}), ok=frozenset({503})),
+    Row("operations.metrics_view", "GET", EVERYONE, lambda w: ("/metrics", {})),
     Row("api.list_crises", "GET", EVERYONE, lambda w: ("/api/v1/crises", {})),
     Row(
         "api.create_crisis",

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ..auth.permissions import require
+from ..cache_generations import generation_changed
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..models import Crisis, User
@@ -114,5 +115,6 @@ def update_crisis(crisis: Crisis, data: dict, author: User) -> Crisis:
     require("edit_crisis", author)
     apply_fields(crisis, data)
     crisis.generation = (crisis.generation or 0) + 1  # every page shows the crisis's name
+    generation_changed(crisis.id)
     db.session.commit()
     return crisis

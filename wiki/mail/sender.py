@@ -11,6 +11,7 @@ from email.utils import format_datetime
 from flask import current_app
 from sqlalchemy import select, update
 
+from .. import metrics
 from ..database import write_transaction
 from ..extensions import db
 from ..models import MailMessage
@@ -110,12 +111,14 @@ def deliver_pending(limit: int = 100) -> Delivery:
                 current_app.logger.warning("could not send mail %s: %s", message_id, exc)
                 _finish(message_id, f"{type(exc).__name__}: {exc}")
                 done.failed += 1
+                metrics.inc("mail_failures")
                 if connection is not None and not isinstance(exc, smtplib.SMTPRecipientsRefused):
                     _close(connection)
                     connection = None
                 continue
             _finish(message_id, None)
             done.sent += 1
+            metrics.inc("mail_sent")
     finally:
         if connection is not None:
             _close(connection)

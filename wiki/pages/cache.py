@@ -7,13 +7,14 @@ worker, keyed by the URL, the language and the crisis's `generation`, a counter 
 change to the crisis's pages bumps (`bump_generation`). A save therefore never serves stale
 HTML: it moves the crisis to a new generation whose cache starts empty, and the old files are
 removed by the next worker that notices.
+
+The files are laid out so that nginx finds them without Python (wiki/cache_generations.py; the
+nginx site in deploy/nginx/ answers hits itself).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
-import shutil
 import tempfile
 from collections.abc import Callable
 from functools import wraps
@@ -24,6 +25,16 @@ from flask_babel import get_locale
 from flask_login import current_user
 from sqlalchemy import update
 
+from ..cache_generations import (
+    CURRENT,
+    cache_path,
+    cache_root,
+    etag_for,
+    generation_changed,
+    generation_folder,
+    generation_now,
+    publish_generation,
+)
 from ..extensions import db
 from ..models import Crisis
 
@@ -35,10 +46,7 @@ VARY = ("Cookie", "Accept-Language")
 def bump_generation(crisis_id: int) -> None:
     """Call inside the transaction that changes something the crisis's pages show."""
     db.session.execute(update(Crisis).where(Crisis.id == crisis_id).values(generation=Crisis.generation + 1))
-
-
-def _root() -> Path:
-    return Path(current_app.instance_path) / "page-cache"
+    generation_changed(crisis_id)
 
 
 def _eligible() -> bool:
@@ -51,27 +59,10 @@ def _eligible() -> bool:
     )
 
 
-def cache_path(root: Path, slug: str, generation: int, full_path: str, language: str, config) -> Path:
-    """Where the page at `full_path` (path and query) is kept for anonymous readers of `language`
-    in this generation of the crisis. Also used before Flask, by pages/cache_server.py."""
-    key = f"{full_path}|{language}|{config['ANONYMOUS_EDIT']}|{config['ANONYMOUS_SUBMIT']}"
-    digest = hashlib.sha256(key.encode()).hexdigest()
-    return root / slug / str(generation) / digest[:2] / digest
-
-
 def _path_for(crisis: Crisis) -> Path:
-    return cache_path(_root(), crisis.slug, crisis.generation, request.full_path, str(get_locale()), current_app.config)
-
-
-def _forget_old_generations(crisis: Crisis) -> None:
-    folder = _root() / crisis.slug
-    try:
-        names = os.listdir(folder)
-    except FileNotFoundError:
-        return
-    for name in names:
-        if name != str(crisis.generation):
-            shutil.rmtree(folder / name, ignore_errors=True)
+    return cache_path(
+        cache_root(), crisis.slug, crisis.generation, request.full_path, str(get_locale()), current_app.config
+    )
 
 
 def cached_for_anonymous(view: Callable) -> Callable:
@@ -88,9 +79,9 @@ def cached_for_anonymous(view: Callable) -> Callable:
 
         crisis = get_crisis_or_404(kwargs["crisis_slug"])
         path = _path_for(crisis)
-        etag = path.name[:32]
         try:
             body = path.read_bytes()
+            stat = path.stat()
         except FileNotFoundError:
             body = None
         if body is not None:
@@ -104,9 +95,12 @@ def cached_for_anonymous(view: Callable) -> Callable:
             response = make_response(view(*args, **kwargs))
             if response.status_code != 200 or response.is_streamed or session.get("_flashes"):
                 return response
-            _store(path, response.get_data(), crisis)
+            stat = _store(path, response.get_data(), crisis)
             response.headers["X-Page-Cache"] = "miss"
-        response.set_etag(etag)
+            if stat is None:
+                return response
+        response.set_etag(etag_for(stat))
+        response.last_modified = stat.st_mtime
         response.headers["Cache-Control"] = CACHE_CONTROL
         for header in VARY:
             response.vary.add(header)
@@ -116,14 +110,23 @@ def cached_for_anonymous(view: Callable) -> Callable:
     return wrapper
 
 
-def _store(path: Path, body: bytes, crisis: Crisis) -> None:
+def _store(path: Path, body: bytes, crisis: Crisis) -> os.stat_result | None:
+    root = cache_root()
     try:
-        if not path.parent.exists():
-            _forget_old_generations(crisis)
-            path.parent.mkdir(parents=True, exist_ok=True)
+        generation = root / crisis.slug / generation_folder(crisis.generation, current_app.config)
+        try:
+            published = os.readlink(root / crisis.slug / CURRENT) == generation.name
+        except OSError:
+            published = False
+        if not published:  # a new crisis, a new deployment, or a switch that a crash left undone
+            publish_generation(root, crisis.slug, current_app.config, generation_now)
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
         with os.fdopen(fd, "wb") as handle:
             handle.write(body)
+        os.chmod(temp, 0o644)  # nginx reads it (mkstemp makes files only their owner reads)
         os.replace(temp, path)  # readers see the whole file or none
+        return path.stat()
     except OSError:
         current_app.logger.warning("could not write the page cache at %s", path, exc_info=True)
+        return None

@@ -21,13 +21,15 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import Engine, text
 from werkzeug.exceptions import HTTPException
-from werkzeug.http import parse_etags
+from werkzeug.http import http_date, parse_date, parse_etags
 from werkzeug.routing import RequestRedirect
 from werkzeug.wrappers import Request
 
+from ..cache_generations import cache_path, etag_for
 from ..extensions import db
 from ..i18n import COOKIE, language_for
-from .cache import CACHE_CONTROL, VARY, cache_path
+from ..metrics import ENDPOINT_KEY
+from .cache import CACHE_CONTROL, VARY
 
 ROUTE_KEY = (
     "wsgi.url_scheme",
@@ -129,17 +131,26 @@ class CachedPageServer:
         generation = self.generation(slug)
         if generation is None:
             return None
+        environ[ENDPOINT_KEY] = "page_cache"
         path = cache_path(self.root, slug, generation, full_path, language, self.app.config)
-        etag = path.name[:32]
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        etag = etag_for(stat)
         headers = [
             ("Content-Type", "text/html; charset=utf-8"),
             ("X-Page-Cache", "hit"),
             ("ETag", f'"{etag}"'),
+            ("Last-Modified", http_date(int(stat.st_mtime))),
             *self.headers,
         ]
-        if "HTTP_IF_NONE_MATCH" in environ and parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains(etag):
-            if not path.exists():
-                return None
+        if "HTTP_IF_NONE_MATCH" in environ:
+            fresh = parse_etags(environ["HTTP_IF_NONE_MATCH"]).contains(etag)
+        else:
+            since = parse_date(environ.get("HTTP_IF_MODIFIED_SINCE"))
+            fresh = since is not None and int(stat.st_mtime) <= since.timestamp()
+        if fresh:
             start_response("304 NOT MODIFIED", headers)
             return []
         try:

@@ -22,7 +22,7 @@ from flask_babel import gettext as _
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import plugins
+from .. import metrics, plugins
 from ..database import write_transaction
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
@@ -164,6 +164,7 @@ class _ImportRun:
         if pending:
             self.store(pending)
         for report_ids in self.batches:
+            metrics.inc("reports_received", len(report_ids), channel="import")
             plugins.call("reports_imported", crisis=self.crisis, report_ids=report_ids)
         return self.result
 

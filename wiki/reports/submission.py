@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy import and_, select
 from sqlalchemy.exc import IntegrityError
 
-from .. import plugins
+from .. import metrics, plugins
 from ..auth.permissions import require
 from ..database import begin_write
 from ..errors import InvalidInput
@@ -136,5 +136,6 @@ def submit_report(given: ReportInput, viewer, photos: list[Photo] = (), channel:
         if existing is None:
             raise
         return _replay(existing, given)  # a concurrent retry with the same key won the race
+    metrics.inc("reports_received", channel=report.channel or "unknown")
     plugins.call("report_submitted", report=report)
     return Submission(report, created=True)

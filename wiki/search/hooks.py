@@ -93,3 +93,18 @@ def init_search(app: Flask) -> None:
         "postgresql"
     ):
         raise RuntimeError("SEARCH_BACKEND = 'postgresql' needs a PostgreSQL database (DATABASE_URL).")
+
+
+@hookimpl
+def background_backlog():
+    """The index's lag: queue rows not yet applied (the oldest one's age is the indexing lag)."""
+    from sqlalchemy import func, select
+
+    from ..extensions import db
+    from .models import SearchQueueEntry
+
+    waiting = SearchQueueEntry.processed_at.is_(None)
+    pending, oldest = db.session.execute(
+        select(func.count(), func.min(SearchQueueEntry.created_at)).where(waiting)
+    ).one()
+    return [{"name": "search_index", "pending": pending, "oldest": oldest}]
