@@ -2,8 +2,9 @@
 
 Registered through the `crisiswiki.plugins` entry point (setup.cfg); disabled with
 DISABLED_PLUGINS=["validation"]. The core never imports it: everything below is an
-implementation of a hook from wiki/hooks.py. Parts in sub-packages (truth discovery) are
-reached through `parts` (see its docstring for how a part hooks in).
+implementation of a hook from wiki/hooks.py. Structured claims and truth discovery (truth/) are
+a plugin of their own that this one registers (`register_blueprints` below), so they are
+switched off with it.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from sqlalchemy import inspect
 
 from wiki.hooks import hookimpl
 
-from . import models, parts  # noqa: F401  (models: registers the plugin's tables)
+from . import models  # noqa: F401  (registers the plugin's tables)
 
 HERE = Path(__file__).resolve().parent
 
@@ -27,14 +28,22 @@ def _id(instance) -> int:
     return inspect(instance).identity[0]
 
 
+TRUTH_PLUGIN = "validation.truth"
+
+
 @hookimpl
 def register_blueprints(app):
+    from . import truth
     from .api import bp as api_bp
     from .views import bp
 
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
-    parts.call("register_blueprints", app=app)
+    # Truth discovery joins as a plugin of its own (the core calls its hooks, and isolates its
+    # failures), only where this one is loaded. This is the first hook create_app() calls.
+    manager = app.extensions["crisiswiki_plugins"]
+    if manager.get_plugin(TRUTH_PLUGIN) is None:
+        manager.register(truth, name=TRUTH_PLUGIN)
 
 
 @hookimpl
@@ -58,12 +67,10 @@ def init_app(app):
         def _start_scorer() -> None:  # in each server process, after gunicorn forked it
             background.start(app)
 
-    parts.call("init_app", app=app)
-
 
 @hookimpl
 def migration_directories():
-    return [str(HERE / "migrations"), *(path for paths in parts.call("migration_directories") for path in paths)]
+    return [str(HERE / "migrations")]  # truth discovery's revisions live there too
 
 
 @hookimpl
@@ -71,7 +78,6 @@ def report_submitted(report):
     from . import updates
 
     updates.report_submitted(_id(report))
-    parts.call("report_submitted", report=report)
 
 
 @hookimpl
@@ -79,7 +85,6 @@ def report_updated(report, changes):
     from . import updates
 
     updates.report_updated(_id(report), dict(changes))
-    parts.call("report_updated", report=report, changes=changes)
 
 
 @hookimpl
@@ -87,7 +92,6 @@ def reports_imported(crisis, report_ids):
     from . import updates
 
     updates.reports_imported(list(report_ids), int(current_app.config["VALIDATION_IMPORT_BATCH"]), _id(crisis))
-    parts.call("reports_imported", crisis=crisis, report_ids=report_ids)
 
 
 @hookimpl
@@ -112,10 +116,7 @@ def report_properties(report, viewer):
     from .access import can_see_scores
     from .presentation import listed_score_row, score_properties
 
-    properties = score_properties(listed_score_row(report.id), viewer) if can_see_scores(viewer) else {}
-    for extra in parts.call("report_properties", report=report, viewer=viewer):
-        properties.update(extra)
-    return properties or None
+    return score_properties(listed_score_row(report.id), viewer) if can_see_scores(viewer) else None
 
 
 @hookimpl
@@ -125,9 +126,7 @@ def report_panels(report, viewer):
     from .access import can_assess, can_see_scores
     from .presentation import panel
 
-    html = [panel(report, viewer)] if can_see_scores(viewer) or can_assess(viewer) else []
-    html += parts.call("report_panels", report=report, viewer=viewer)
-    return Markup("").join(html) if html else None
+    return Markup(panel(report, viewer)) if can_see_scores(viewer) or can_assess(viewer) else None
 
 
 @hookimpl
@@ -146,13 +145,10 @@ def export_columns(viewer):
 def navigation_links(crisis, viewer):
     from .access import can_assess
 
-    links = []
-    if can_assess(viewer):
-        links += [(_("Verify"), url_for("validation.queue", crisis_slug=crisis.slug)),
-                  (_("Related reports"), url_for("validation.related", crisis_slug=crisis.slug))]
-    for extra in parts.call("navigation_links", crisis=crisis, viewer=viewer):
-        links += extra
-    return links or None
+    if not can_assess(viewer):
+        return None
+    return [(_("Verify"), url_for("validation.queue", crisis_slug=crisis.slug)),
+            (_("Related reports"), url_for("validation.related", crisis_slug=crisis.slug))]
 
 
 @hookimpl
@@ -166,12 +162,7 @@ def filter_reports(query, params, viewer):
 def openapi_paths():
     from .openapi import document
 
-    merged = document()
-    paths, schemas = dict(merged["paths"]), dict(merged["schemas"])
-    for extra in parts.call("openapi_paths"):
-        paths.update(extra.get("paths", {}))
-        schemas.update(extra.get("schemas", {}))
-    return {"paths": paths, "schemas": schemas, "parameters": merged["parameters"]}
+    return document()
 
 
 @hookimpl
