@@ -16,11 +16,12 @@ from wiki.models import Report
 
 from .config import Settings
 from .database import connection
+from .evidence import Grade, ReportRecord
 from .geo import KM_PER_DEGREE_LAT, bounding_box, haversine_km
 from .models import Assessment, CombinedAssessment, CombinedSource, ReportScore
-from .reliability import event_time
-from .scoring import Grade, ReportRecord, is_neighbour
+from .neighbours import is_neighbour
 from .similarity import words
+from .track_record import event_time
 
 COLUMNS = (Report.id, Report.crisis_id, Report.sector, Report.lat, Report.lon, Report.occurred_at, Report.received_at,
            Report.source_id, Report.status, Report.title, Report.description)

@@ -1,17 +1,14 @@
 """Recomputing every score in one batch: `crisiswiki rescore`.
 
-Reads every report once, finds neighbours in memory on a grid of cells one radius wide (and one
-time window long), and scores each report with the same functions the incremental updates use,
+Reads every report once, finds neighbours in memory (neighbours.nearest_all), and scores each report with the same functions the incremental updates use,
 so a rescore gives the same numbers as the events that led to the current state.
 """
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 import click
-import numpy as np
 from flask.cli import with_appcontext
 from sqlalchemy import delete, insert, select
 from tqdm import tqdm
@@ -21,74 +18,17 @@ from wiki.extensions import db
 from wiki.models import Crisis, Report
 
 from .config import Settings
-from .geo import EARTH_RADIUS_KM, KM_PER_DEGREE_LAT
+from .evidence import ReportRecord
 from .models import ReportScore, SourceReliability
+from .neighbours import nearest_all
 from .presentation import forget_listed_scores
 from .records import COLUMNS, derived_from, latest_grades, record_from_row
-from .reliability import SourceState, compute_states, row_values
-from .scoring import ReportRecord, is_neighbour, nearest, score_report
+from .scoring import score_report
+from .source_states import compute_states, row_values
+from .track_record import SourceState
 from .updates import catch_up, refresh_stale, reindex, score_values, tracking_changes
 
 CHUNK = 900
-
-
-def neighbour_lists(records: list[ReportRecord], settings: Settings) -> dict[int, list[tuple[float, ReportRecord]]]:
-    """Every report's nearest VALIDATION_MAX_NEIGHBOURS neighbours (nearest first), found on a
-    grid of space-time cells."""
-    found: dict[int, list[tuple[float, ReportRecord]]] = {r.id: [] for r in records}
-    groups: dict[tuple[int, str], list[ReportRecord]] = defaultdict(list)
-    for record in records:
-        groups[(record.crisis_id, record.sector)].append(record)
-    for members in groups.values():
-        dlat = settings.radius_km / KM_PER_DEGREE_LAT * 1.01
-        widest = max(abs(r.lat) for r in members) + dlat
-        if widest >= 89.0:
-            dlon, columns = 360.0, 1
-        else:
-            dlon = min(360.0, settings.radius_km / (KM_PER_DEGREE_LAT * math.cos(math.radians(widest))) * 1.01)
-            columns = max(1, int(360.0 // dlon))
-            dlon = 360.0 / columns  # whole cells around the globe, each at least one radius wide
-        window = max(settings.window_s, 1.0)
-        cells: dict[tuple[int, int, int], list[ReportRecord]] = defaultdict(list)
-        for record in members:
-            cells[(math.floor(record.lat / dlat), int((record.lon + 180.0) // dlon) % columns,
-                   math.floor(record.t / window))].append(record)
-        for (i, j, k), here in cells.items():
-            # Every report of the 27 cells around this one (once each, even where columns wrap).
-            around = [other for jj in {(j + dj) % columns for dj in (-1, 0, 1)} for di in (-1, 0, 1) for dk in (-1, 0, 1)
-                      for other in cells.get((i + di, jj, k + dk), ())]
-            _nearest_in(here, around, settings, found)
-    return found
-
-
-def _nearest_in(here: list[ReportRecord], around: list[ReportRecord], settings: Settings,
-                found: dict[int, list[tuple[float, ReportRecord]]]) -> None:
-    """Each report of `here`: its nearest neighbours among `around`. A crowded place has
-    thousands of reports within the radius and window, so the distances to all of them are
-    estimated at once with NumPy, and only those that may be among the nearest are measured
-    exactly (haversine_km, as the incremental updates measure them: same scores either way)."""
-    lat = np.radians(np.fromiter((o.lat for o in around), float, len(around)))
-    lon = np.radians(np.fromiter((o.lon for o in around), float, len(around)))
-    t = np.fromiter((o.t for o in around), float, len(around))
-    ids = np.fromiter((o.id for o in around), np.int64, len(around))
-    cos_lat = np.cos(lat)
-    slack = 1e-6  # km: far above the estimate's rounding error, far below any real difference
-    for record in here:
-        phi, lmb = math.radians(record.lat), math.radians(record.lon)
-        a = np.sin((lat - phi) / 2) ** 2 + math.cos(phi) * cos_lat * np.sin((lon - lmb) / 2) ** 2
-        estimate = 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.minimum(1.0, a)))
-        candidates = np.nonzero((ids != record.id) & (np.abs(t - record.t) <= settings.window_s)
-                                & (estimate <= settings.radius_km + slack))[0]
-        if len(candidates) > settings.max_neighbours:
-            kth = np.partition(estimate[candidates], settings.max_neighbours - 1)[settings.max_neighbours - 1]
-            candidates = candidates[estimate[candidates] <= kth + slack]
-        exact = []
-        for index in candidates:
-            other = around[index]
-            distance = is_neighbour(record, other, settings)
-            if distance is not None:
-                exact.append((distance, other))
-        found[record.id] = nearest(record, exact, settings)
 
 
 def _chunks(ids: list[int]) -> Iterable[list[int]]:
@@ -116,7 +56,7 @@ def rescore(crisis_id: int | None = None, progress: Callable[[Iterable], Iterabl
         grades: dict = {}
         for chunk in _chunks(ids):
             grades.update(latest_grades(chunk))
-        neighbours = neighbour_lists(records, settings)
+        neighbours = nearest_all(records, records, settings)
         source_ids = sorted(states)
         for chunk in _chunks(source_ids):
             db.session.execute(delete(SourceReliability).where(SourceReliability.source_id.in_(chunk)))
@@ -132,7 +72,7 @@ def rescore(crisis_id: int | None = None, progress: Callable[[Iterable], Iterabl
         iterator = progress(records) if progress else records
         for record in iterator:
             result = score_report(record, states[record.source_id], grades.get(record.id, []),
-                                  nearest(record, neighbours[record.id], settings), states, settings)
+                                  neighbours[record.id], states, settings)
             batch.append({"report_id": record.id, **score_values(result, settings, record)})
             if len(batch) >= 2000:
                 db.session.execute(insert(ReportScore), batch)

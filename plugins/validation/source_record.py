@@ -16,8 +16,9 @@ from wiki.models import Report, Source
 
 from .config import Settings
 from .models import Assessment, ReportScore
-from .reliability import compute_states, history
 from .scoring import NOT_ASSESSED
+from .source_states import compute_states
+from .track_record import history
 
 REPORTS_SHOWN = 500
 

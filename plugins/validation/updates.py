@@ -33,11 +33,13 @@ from wiki.models.base import utcnow
 
 from .config import Settings
 from .database import Busy, connection, scoring_transaction
+from .evidence import ReportRecord, contribution
 from .models import Progress, ReportScore
 from .presentation import forget_listed_scores
 from .records import CHUNK, holders, latest_grades, load_records, nearest_neighbours
-from .reliability import OUTCOMES, load_states, refresh_states
-from .scoring import ReportRecord, ScoreResult, combine, contribution, score_report
+from .scoring import ScoreResult, combine, score_report
+from .source_states import load_states, refresh_states
+from .track_record import OUTCOMES
 
 log = logging.getLogger(__name__)
 SCORING_FIELDS = frozenset({"status", "lat", "lon", "sector", "occurred_at", "title", "description"})
