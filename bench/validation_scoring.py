@@ -252,8 +252,8 @@ def main() -> None:
             from sqlalchemy import func, select, text
 
             import plugins.validation as plugin
+            from plugins.validation.batch import rescore_all as rescore
             from plugins.validation.models import ReportScore, SourceReliability
-            from plugins.validation.rescore import rescore
             from wiki.extensions import db
             from wiki.migrations import upgrade_all
             from wiki.models import Report

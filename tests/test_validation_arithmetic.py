@@ -14,6 +14,7 @@ import pytest
 
 from plugins.validation.evidence import NEW_SOURCES, Grade, ReportRecord, contribution
 from plugins.validation.neighbours import is_neighbour, nearest, nearest_all
+from plugins.validation.propagation import STALE, settle, settle_holders
 from plugins.validation.scoring import (
     ASSESSED,
     GRADED,
@@ -221,3 +222,49 @@ def test_the_nearest_neighbours_found_on_the_grid_are_those_a_plain_search_finds
     for report in reports[:50]:
         plain = nearest([(d, o) for o in reports if (d := is_neighbour(report, o, capped)) is not None], capped)
         assert [o.id for _d, o in found[report.id]] == [o.id for _d, o in plain]
+
+
+def test_settling_a_neighbours_new_evidence():
+    stored = {"2": support("s:2", 0.5, 1.0), "3": support("s:3", 0.5, 3.0)}
+    assert settle(stored, "2", support("s:2", 0.5, 1.0), 2) is None  # unchanged
+    assert settle(stored, "4", support("s:4", 0.4, 2.0), 3) == {**stored, "4": support("s:4", 0.4, 2.0)}  # room for it
+    assert settle(stored, "4", support("s:4", 0.4, 2.0), 2) == {"2": stored["2"], "4": support("s:4", 0.4, 2.0)}  # nearer
+    assert settle(stored, "4", support("s:4", 0.4, 5.0), 2) is None  # full, and farther than the farthest
+    assert settle(stored, "2", support("s:2", 0.9, 0.5), 2) == {**stored, "2": support("s:2", 0.9, 0.5)}  # nearer still
+    assert settle(stored, "2", support("s:2", 0.5, 4.0), 2) == STALE  # moved away: another may now be nearer
+    assert settle(stored, "2", None, 3) == {"3": stored["3"]}  # no longer a neighbour
+    assert settle(stored, "2", None, 2) == STALE  # ... and a search must find who takes its place
+
+
+def from_scratch(report: ReportRecord, reports: list[ReportRecord], states: dict, settings: Settings):
+    found = nearest([(d, o) for o in reports if (d := is_neighbour(report, o, settings)) is not None], settings)
+    return score_report(report, states[report.source_id], [], found, states, settings)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_settled_evidence_gives_the_score_a_search_from_scratch_gives(seed: int):
+    """What propagation decides for a report whose neighbour changed (moved, reworded, refuted),
+    without a search, equals scoring that report again from scratch."""
+    rng = random.Random(seed)
+    capped = Settings(**{**SETTINGS.__dict__, "max_neighbours": 4})
+    settled = 0
+    for _ in range(40):
+        states = {n: source(n, tuple((T0 - DAY * k, rng.choice((1, -1)), 900 + n * 10 + k) for k in range(rng.randint(0, 2))))
+                  for n in range(1, 6)}
+        around = [record(n, rng.choice((CLAIM, "Delmas clinic open")), rng.randint(1, 5), rng.choice(("new", "verified")),
+                         lat=18.54 + rng.uniform(-0.05, 0.05), t=T0 + rng.uniform(-30, 30) * 3600) for n in range(1, 9)]
+        holder, others = around[0], around[1:]
+        changed = record(others[0].id, rng.choice((CLAIM, "Delmas clinic open")), others[0].source_id,
+                         rng.choice(("new", "refuted")), lat=18.54 + rng.uniform(-0.1, 0.1), t=others[0].t)
+
+        stored = from_scratch(holder, others, states, capped)
+        updated, stale = settle_holders([changed], {changed.id: {holder.id}}, {holder.id: holder},
+                                        {holder.id: stored.neighbours}, states, capped)
+        if holder.id in stale:
+            continue  # only a search can settle it: the batch scores it whole
+        fresh = from_scratch(holder, [changed, *others[1:]], states, capped)
+        evidence = updated.get(holder.id, stored.neighbours)
+        assert evidence == fresh.neighbours
+        assert combine(stored.explanation, evidence, capped).log_odds == pytest.approx(fresh.log_odds, abs=1e-12)
+        settled += 1
+    assert settled >= 20  # most changes are settled without a search

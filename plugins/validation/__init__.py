@@ -2,9 +2,22 @@
 
 Registered through the `crisiswiki.plugins` entry point (setup.cfg); disabled with
 DISABLED_PLUGINS=["validation"]. The core never imports it: everything below is an
-implementation of a hook from wiki/hooks.py. Structured claims and truth discovery (truth/) are
-a plugin of their own that this one registers (`register_blueprints` below), so they are
-switched off with it.
+implementation of a hook from wiki/hooks.py, kept thin. Structured claims and truth discovery
+(truth/) are a plugin of their own that this one registers (`register_blueprints` below), so
+they are switched off with it.
+
+How a score is made and kept current, module by module:
+
+    settings.py, track_record.py, evidence.py, neighbours.py, scoring.py
+        pure arithmetic on plain data: a source's reliability, what a neighbour says, the
+        nearest neighbours, the score with its explanation and Admiralty parts
+    records.py, nearby.py, source_states.py     reading the evidence in bulk
+    store.py                                    the score rows: written, marked stale, waiting
+    propagation.py                              which other scores an event changes
+    batch.py                                    the one batch path that computes every score
+    events.py                                   what each event does, now or in the background
+    background.py                               where the batches run (a thread, or after a response)
+    rescore.py                                  `crisiswiki rescore`
 """
 from __future__ import annotations
 
@@ -75,23 +88,23 @@ def migration_directories():
 
 @hookimpl
 def report_submitted(report):
-    from . import updates
+    from . import events
 
-    updates.report_submitted(_id(report))
+    events.report_submitted(_id(report))
 
 
 @hookimpl
 def report_updated(report, changes):
-    from . import updates
+    from . import events
 
-    updates.report_updated(_id(report), dict(changes))
+    events.report_updated(_id(report), dict(changes))
 
 
 @hookimpl
 def reports_imported(crisis, report_ids):
-    from . import updates
+    from . import events
 
-    updates.reports_imported(list(report_ids), int(current_app.config["VALIDATION_IMPORT_BATCH"]), _id(crisis))
+    events.reports_imported(list(report_ids), int(current_app.config["VALIDATION_IMPORT_BATCH"]), _id(crisis))
 
 
 @hookimpl
@@ -105,7 +118,7 @@ def report_map_properties(report_ids, viewer):
 @hookimpl
 def reports_listed(report_ids, viewer):
     from .access import can_see_scores
-    from .presentation import preload_scores
+    from .shown_scores import preload_scores
 
     if can_see_scores(viewer):
         preload_scores(report_ids)
@@ -114,7 +127,8 @@ def reports_listed(report_ids, viewer):
 @hookimpl
 def report_properties(report, viewer):
     from .access import can_see_scores
-    from .presentation import listed_score_row, score_properties
+    from .presentation import score_properties
+    from .shown_scores import listed_score_row
 
     return score_properties(listed_score_row(report.id), viewer) if can_see_scores(viewer) else None
 
@@ -169,7 +183,7 @@ def openapi_paths():
 def report_search_fields(report):
     """The score, for the search index's min_score filter, when everyone may see scores (None
     while the report has no score: min_score then leaves it out)."""
-    from .presentation import score_row
+    from .shown_scores import score_row
 
     if current_app.config["VALIDATION_SCORES_VISIBLE_TO"] != "everyone":
         return None

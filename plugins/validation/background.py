@@ -1,31 +1,37 @@
-"""Scoring new reports in the background: intake first, scores right behind.
+"""Where the scoring batches run (batch.run_batch): behind the responses, never in front of them.
 
-Scoring a report reads its neighbours and rewrites their evidence inside one write transaction
-(updates.py): about 8 ms during which SQLite's single write lock is held. Scored after every
-response, a surge of 100 reports a second kept the lock busy most of the time, and the reports
-themselves queued behind their own scores (intake halved). So in a server, a new report is
-only announced to this thread; one such thread per deployment at a time (a file lock, as the
-search writer) scores the unscored reports oldest first, in short transactions, and pauses
-between them so that scoring holds the write lock at most VALIDATION_BACKGROUND_SHARE of the
-time while reports keep arriving. When they stop, it catches up at full speed, and an idle
-server finishes on its own (it used to wait for later requests to do it).
+In a server, one thread per deployment at a time (a file lock, as the search writer) runs
+them: woken when a report arrives or a click leaves stale scores, it scores what waits, oldest
+first, one batch (VALIDATION_BACKGROUND_SLICE_MS at most) per write transaction, and pauses
+between batches so that it holds the write lock at most VALIDATION_BACKGROUND_SHARE of the time
+while reports keep arriving. When they stop, it catches up at full speed, and an idle server
+finishes on its own.
 
-Verifiers' actions (grades, status changes) are still scored at once, in their request: the
-person who acted expects to see the new score.
+Without that thread (tests; VALIDATION_BACKGROUND_SCORING off) the batches run once a response
+has been sent, for at most VALIDATION_CATCH_UP_MS, and only if the write lock is free then;
+outside a request (the CLI), at once.
 """
 from __future__ import annotations
 
 import atexit
 import logging
+import math
 import os
 import threading
 import time
+from contextlib import suppress
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, after_this_request, current_app, has_request_context
+from sqlalchemy import select
 
 from wiki.extensions import db
 from wiki.locks import FileLock
+from wiki.models import Report
+from wiki.models.base import utcnow
+
+from .batch import next_batch, run_batch
+from .database import Busy
 
 log = logging.getLogger(__name__)
 EXTENSION = "validation_scorer"
@@ -36,6 +42,20 @@ def enabled(app: Flask) -> bool:
     if setting == "auto":
         return not app.testing
     return setting in ("1", "true", "yes", "on")
+
+
+def schedule() -> None:
+    """Have the batches run soon: wake this process's scorer (a server); in a request without
+    one, once the response has been sent; outside a request, now, until nothing waits."""
+    if not has_request_context():
+        while next_batch(math.inf).scored:
+            pass
+        return
+    app = current_app._get_current_object()
+    if enabled(app):
+        start(app).wake()
+    else:
+        _after_response(app)
 
 
 class BackgroundScorer:
@@ -66,8 +86,6 @@ class BackgroundScorer:
         self._wake.set()
 
     def _run(self) -> None:
-        from .updates import reports_arriving, scoring_needed, scoring_pass
-
         while not self._stop.is_set():
             self._wake.wait(self.poll)
             self._wake.clear()
@@ -78,15 +96,15 @@ class BackgroundScorer:
                     while not self._stop.is_set():
                         started = time.monotonic()
                         try:
-                            done = scoring_pass(time.monotonic() + self.slice) if scoring_needed() else 0
-                            arriving = done and reports_arriving()
+                            more = run_batch(started + self.slice)
+                            arriving = more and reports_arriving()
                         except Exception:
-                            log.exception("validation: background scoring failed; the reports stay unscored and are retried")
+                            log.exception("validation: background scoring failed; the reports wait and are retried")
                             self._stop.wait(5)
                             break
                         finally:
                             db.session.remove()
-                        if not done:
+                        if not more:
                             break
                         if arriving:  # leave the write lock to the reports most of the time
                             spent = time.monotonic() - started
@@ -110,3 +128,55 @@ def start(app: Flask) -> BackgroundScorer:
             app.extensions[EXTENSION] = scorer
             scorer.start()
     return scorer
+
+
+def reports_arriving(within_s: float = 1.0) -> bool:
+    """Whether a report arrived in the last `within_s` seconds (by any server process)."""
+    newest = db.session.execute(select(Report.received_at).order_by(Report.id.desc()).limit(1)).scalar()
+    db.session.commit()
+    return newest is not None and (utcnow() - newest).total_seconds() < within_s
+
+
+def _after_response(app: Flask) -> None:
+    """Run the batches once this request's response has been sent (once per request)."""
+    from flask import g
+
+    if g.get("validation_after_response"):
+        return
+    g.validation_after_response = True
+
+    def later() -> None:
+        with app.app_context():
+            try:
+                _catch_up(app)
+            except Exception:
+                log.exception("validation: scoring after the response failed")
+            finally:
+                db.session.remove()
+
+    @after_this_request
+    def schedule_on_close(response):
+        response.call_on_close(later)
+        return response
+
+
+_last_catch_up = {"at": -1e9}
+_catch_up_lock = threading.Lock()
+
+
+def _catch_up(app: Flask) -> None:
+    """Batches until nothing waits or VALIDATION_CATCH_UP_MS have passed (at least one), not
+    more often than VALIDATION_MAINTAIN_EVERY_MS per process, and only if the write lock is
+    free (else a later pass does it)."""
+    budget = float(app.config["VALIDATION_CATCH_UP_MS"]) / 1000.0
+    if not budget:
+        return
+    with _catch_up_lock:
+        now = time.monotonic()
+        if now - _last_catch_up["at"] < float(app.config["VALIDATION_MAINTAIN_EVERY_MS"]) / 1000.0:
+            return
+        _last_catch_up["at"] = now
+    deadline = time.monotonic() + budget
+    with suppress(Busy):
+        while run_batch(deadline, wait=False) and time.monotonic() < deadline:
+            pass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, has_request_context, render_template, url_for
+from flask import render_template, url_for
 from flask_babel import get_translations
 from markupsafe import Markup
 from sqlalchemy import select
@@ -18,6 +18,7 @@ from .access import can_assess, can_see_source_record
 from .matrix import CREDIBILITY_NAMES, RELIABILITY_NAMES, VERDICT_NAMES, display_code, grid, verdict
 from .models import ReportScore, SourceReliability
 from .scoring import ASSESSED, GRADED, NOT_ASSESSED, PARTLY_ASSESSED
+from .shown_scores import score_row
 
 FACTOR_NAMES = {
     "base": N_("Starting point"), "source": N_("Source"), "status": N_("Status"), "verifiers": N_("Verifiers"),
@@ -44,53 +45,6 @@ UNJUDGED_TEXTS = {  # a verifier's "cannot be judged", for the source (F), the i
 }
 NO_SCORE_NAME = N_("No score")
 UNJUDGED_NO_SCORE_TEXT = N_("No score: a verifier's “cannot be judged” is no evidence, and nothing else is known of it yet.")
-
-
-def score_row(report_id: int) -> ReportScore | None:
-    return db.session.get(ReportScore, report_id)
-
-
-LISTED_WINDOW = 200
-LISTED_COLUMNS = (ReportScore.report_id, ReportScore.score, ReportScore.admiralty, ReportScore.reliability_grade,
-                  ReportScore.credibility_grade, ReportScore.assessment, ReportScore.explanation, ReportScore.stale,
-                  ReportScore.updated_at)
-
-
-def listed_score_row(report_id: int):
-    """The score of a report in a list (API pages, exports, the map), read LISTED_WINDOW rows at a
-    time around it: lists go in report id order, up or down, so one query serves many reports
-    instead of one query each. Kept for the request only, and dropped when scores change."""
-    if not has_request_context():
-        return score_row(report_id)
-    cache = g.setdefault("validation_listed_scores", {"rows": {}, "last": None})
-    rows = cache["rows"]
-    if report_id not in rows:
-        downwards = cache["last"] is not None and report_id < cache["last"]
-        low, high = (report_id - LISTED_WINDOW + 1, report_id) if downwards else (report_id, report_id + LISTED_WINDOW - 1)
-        if len(rows) > 20 * LISTED_WINDOW:
-            rows.clear()
-        rows.update({row.report_id: row for row in db.session.execute(
-            select(*LISTED_COLUMNS).where(ReportScore.report_id.between(low, high)))})
-        rows.setdefault(report_id, None)
-        cache["last"] = report_id
-    return rows[report_id]
-
-
-def preload_scores(report_ids) -> None:
-    """Load the scores of reports about to be listed together, in one query per 500."""
-    if not has_request_context():
-        return
-    cache = g.setdefault("validation_listed_scores", {"rows": {}, "last": None})
-    wanted = set(report_ids)
-    # Keep only this list's scores: an export announces 100,000 reports batch by batch, and
-    # holding every batch's rows would grow the worker by hundreds of megabytes.
-    cache["rows"] = {report_id: row for report_id, row in cache["rows"].items() if report_id in wanted}
-    ids = sorted(wanted - cache["rows"].keys())
-    for start in range(0, len(ids), 500):
-        chunk = ids[start:start + 500]
-        cache["rows"].update({row.report_id: row for row in db.session.execute(
-            select(*LISTED_COLUMNS).where(ReportScore.report_id.in_(chunk)))})
-        cache["rows"].update({report_id: None for report_id in chunk if report_id not in cache["rows"]})
 
 
 def assessment_reason(row) -> str:
@@ -138,11 +92,6 @@ def map_properties(report_ids) -> dict[int, dict[str, Any]]:
     for report_id in ids:
         found.setdefault(report_id, {"score": None, "admiralty": None, "verdict": None, "assessment": not_scored})
     return found
-
-
-def forget_listed_scores() -> None:
-    if has_request_context():
-        g.pop("validation_listed_scores", None)
 
 
 def explanation(row, viewer) -> list[dict[str, Any]]:
