@@ -1,6 +1,6 @@
 """Clicks answer at once: a verifier's grading and a coordinator's status change rescore their own
 report before the answer; the other reports of the same source and the neighbours it affects
-are only marked stale there (score_stale), and the scoring batches
+are only marked stale there (score_stale, and a note on the pages), and the scoring batches
 bring them up to date behind the response, to exactly what a full rescore computes."""
 from __future__ import annotations
 
@@ -90,6 +90,10 @@ def test_a_click_on_a_big_sources_report_rescores_it_alone_and_the_batches_do_th
     expected = set(ids) - {clicked} | (set(neighbours) if click == "grade" else set())
     assert stale == expected
     assert field_.report(ids[2])["score_stale"] is True
+    page = field_.client.get(f"/reports/{clicked}", headers=field_.as_("verifier")).get_data(as_text=True)
+    assert "Related scores are being updated" in page
+    queue = field_.client.get("/c/quake/verify", headers=field_.as_("verifier")).get_data(as_text=True)
+    assert "Related scores are being updated" in queue and "(updating)" in queue
 
     # The background batches (called here directly) bring every one of them up to date.
     from plugins.validation.batch import run_batch
@@ -103,5 +107,7 @@ def test_a_click_on_a_big_sources_report_rescores_it_alone_and_the_batches_do_th
     response.close()  # the work after the response: nothing left for it
     current = field_.scores()
     assert not any(is_stale for *_rest, is_stale in current.values())
+    assert "Related scores are being updated" not in field_.client.get(
+        f"/reports/{clicked}", headers=field_.as_("verifier")).get_data(as_text=True)
     assert runner.invoke(args=["rescore", "--quiet"]).exit_code == 0
     assert_same_scores(current, field_.scores())

@@ -8,7 +8,7 @@ from typing import Any
 from flask import render_template, url_for
 from flask_babel import get_translations
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from wiki.extensions import db
 from wiki.i18n import N_
@@ -153,6 +153,18 @@ def assessment_context(row, translate=None) -> dict[str, Any]:
             "stale": bool(row.stale) if row is not None else False}
 
 
+def related_scores_stale(report: Report, row) -> bool:
+    """Are scores that depend on this report still being updated after a change (stale: its
+    source's other reports, its neighbours), while its own is current?"""
+    if row is None or row.stale:
+        return False
+    neighbours = [int(key) for key in row.neighbours]
+    return db.session.execute(
+        select(ReportScore.report_id).join(Report, Report.id == ReportScore.report_id)
+        .where(ReportScore.stale.is_(True), ReportScore.report_id != report.id,
+               or_(Report.source_id == report.source_id, ReportScore.report_id.in_(neighbours))).limit(1)).first() is not None
+
+
 def panel(report: Report, viewer) -> Markup:
     from .assessments import assessments_of, combined_for, latest_codes
 
@@ -172,6 +184,6 @@ def panel(report: Report, viewer) -> Markup:
         "validation/_panel.html", report=report, row=row, factors=explanation(row, viewer) if row else [],
         grid=grid_context(row.admiralty if row else None, codes), codes=codes, history=history, verifier=verifier,
         assessment=assessment_context(row), combined=own, part_of=part_of, source_state=source_state,
-        source_reports=source_reports,
+        source_reports=source_reports, related_stale=related_scores_stale(report, row),
         record_url=url_for("validation.source_record", source_id=report.source_id) if source_state is not None else None,
     ))
