@@ -13,7 +13,10 @@ Measured, in process, with the plugin's own code paths:
    hook on a report just committed (its box query, its score, its evidence pushed to its
    neighbours, the commit), for --new reports spread like the others; p50, p99 and mean;
 3. for information, a status change (verified) with its source cascade;
-4. clicks on the reports of one big source (--source-reports, in a crisis of their own): a
+4. a surge: --surge reports stored at once without a score, then scored as a server's
+   background scorer scores them (batch.run_batch, one VALIDATION_BACKGROUND_SLICE_MS batch
+   after another): the time per report;
+5. clicks on the reports of one big source (--source-reports, in a crisis of their own): a
    verifier's grading (POST /api/v1/reports/<id>/assessments) and a coordinator's status change
    (PATCH /api/v1/reports/<id>) through the API, timed until the answer is ready (the work
    after the response is not in it), then the time until every score they affect is current
@@ -23,7 +26,7 @@ Targets (issue 6): p50 of (2) under 10 ms; (1) under 60 s. The result is printed
 bench/results/validation_scoring.json.
 
     .venv/bin/python bench/validation_scoring.py [--reports 100000] [--new 300] [--seed 2010]
-        [--source-reports 2000] [--clicks 10] [--output bench/results/validation_scoring.json]
+        [--surge 2000] [--source-reports 2000] [--clicks 10] [--output bench/results/validation_scoring.json]
 """
 from __future__ import annotations
 
@@ -155,6 +158,36 @@ def new_report(rng: random.Random, crisis_id: int, n: int):
     return report
 
 
+def surge(rng: random.Random, crisis_id: int, count: int, slice_s: float) -> dict:
+    """`count` new reports stored at once (one-off contacts, spread like the others), then scored
+    by the background scorer's unit of work until nothing waits."""
+    from plugins.validation.batch import run_batch
+    from wiki.extensions import db
+    from wiki.models import Report, Source
+    from wiki.models.base import utcnow
+    from wiki.reports.sources import contact_hash
+
+    now = utcnow()
+    for n in range(count):
+        phone = f"+509 6{n:07d}"
+        source = Source(contact=phone, contact_hash=contact_hash(phone), channel="sms", name="", organisation="")
+        sector = rng.choice(SECTORS)
+        title, description = wording(rng, sector)
+        occurred = QUAKE + timedelta(seconds=rng.uniform(0, 30 * 86400))
+        db.session.add(Report(crisis_id=crisis_id, title=title, description=description, lon=rng.uniform(BBOX[0], BBOX[2]),
+                              lat=rng.uniform(BBOX[1], BBOX[3]), occurred_at=occurred, received_at=now, sector=sector,
+                              source=source, channel="sms"))
+    db.session.commit()
+    db.session.remove()
+    started = time.perf_counter()
+    batches = 1
+    while run_batch(time.monotonic() + slice_s):
+        batches += 1
+        db.session.remove()
+    spent = time.perf_counter() - started
+    return {"reports": count, "batches": batches, "s": round(spent, 2), "ms_per_report": round(spent / count * 1000, 3)}
+
+
 def big_source(rng: random.Random, count: int) -> int:
     """A crisis of its own with `count` reports from one contact (an organisation reporting
     all over the country), scored by a rescore of that crisis; returns the crisis id."""
@@ -240,6 +273,7 @@ def main() -> None:
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--new", type=int, default=300, help="new reports scored one by one")
     parser.add_argument("--seed", type=int, default=2010)
+    parser.add_argument("--surge", type=int, default=2000, help="new reports stored at once, then scored in batches (0: skip)")
     parser.add_argument("--source-reports", type=int, default=2000,
                         help="reports of the one big source whose reports are graded and verified (0: skip)")
     parser.add_argument("--clicks", type=int, default=10, help="gradings and as many status changes")
@@ -291,6 +325,10 @@ def main() -> None:
                 verify_timings.append((time.perf_counter() - started) * 1000)
                 db.session.expunge_all()
             stale = db.session.scalar(select(func.count()).select_from(ReportScore).where(ReportScore.stale.is_(True)))
+            surged = None
+            if args.surge:
+                surged = surge(rng, crisis_id, args.surge, float(app.config["VALIDATION_BACKGROUND_SLICE_MS"]) / 1000.0)
+                print(f"A surge of {args.surge} reports scored in batches: {json.dumps(surged)}", flush=True)
             if args.source_reports:
                 source_crisis = big_source(rng, args.source_reports)
                 rescore(crisis_id=source_crisis)
@@ -320,6 +358,7 @@ def main() -> None:
         "verify_report_ms": {"n": len(verify_timings), "p50": round(percentile(verify_timings, 0.5), 3),
                              "p99": round(percentile(verify_timings, 0.99), 3)},
         "stale_after_verifications": stale,
+        "surge": surged,
         "source_reports": args.source_reports,
         "clicks_ms": clicks,
         "targets": {"score_new_report_p50_ms": 10, "full_rescore_s": 60},
