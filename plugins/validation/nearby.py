@@ -11,23 +11,18 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from functools import cache
-from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, and_, bindparam, func, or_, select
-
-from wiki.models import Report
+from sqlalchemy import Select, and_, bindparam, or_, select
 
 from .database import connection
 from .evidence import ReportRecord
 from .geo import KM_PER_DEGREE_LAT, bounding_box
 from .models import ReportScore
 from .neighbours import nearest_all
-from .records import records_from_rows, report_rows
+from .records import load_records
 from .settings import Settings
-from .track_record import event_time
 
 SHAPES = (2, 10, 50)  # how many boxes one query ORs together
 APPROX_SLACK, APPROX_MARGIN_KM = 1.02, 0.05  # the equirectangular distance lies within this of the true one
@@ -46,7 +41,7 @@ class Spot:
 
 @dataclass(frozen=True)
 class Candidate:
-    """A report row found near a record, placed for the neighbour search (neighbours.Located)."""
+    """A report found near a record, placed for the neighbour search (neighbours.Located)."""
 
     id: int
     crisis_id: int
@@ -54,7 +49,6 @@ class Candidate:
     lat: float
     lon: float
     t: float
-    row: Any
 
 
 def spot_of(record: ReportRecord) -> Spot:
@@ -68,10 +62,6 @@ def _boxes(lat: float, lon: float, radius_km: float) -> list[tuple[float, float,
     if west <= east:
         return [(south, north, west, east)]
     return [(south, north, west, 180.0), (south, north, -180.0, east)]
-
-
-def _when(moment: float) -> datetime:
-    return datetime.fromtimestamp(moment, UTC)
 
 
 def _padded(terms: list[dict], empty: dict) -> Iterator[list[dict]]:
@@ -89,40 +79,43 @@ def _parameters(group: list[dict]) -> dict:
 
 
 @cache
-def _reports_in_boxes(size: int) -> Select:
-    """Report rows in any of `size` boxes of a crisis, sector, place and time (an OR of
-    terms, each a range on the reports' (lat, lon) index)."""
-    moment = func.coalesce(Report.occurred_at, Report.received_at)
-    return report_rows(or_(*(and_(
-        Report.crisis_id == bindparam(f"crisis{i}"), Report.sector == bindparam(f"sector{i}"),
-        Report.lat.between(bindparam(f"south{i}"), bindparam(f"north{i}")),
-        Report.lon.between(bindparam(f"west{i}"), bindparam(f"east{i}")),
-        moment >= bindparam(f"since{i}"), moment <= bindparam(f"until{i}")) for i in range(size))))
+def _scored_in_boxes(size: int) -> Select:
+    """The place and time of the scored reports in any of `size` boxes of a crisis, sector,
+    place and time, from the plugin's own index of them (ix_validation_scores_nearby: crisis and
+    sector, then a range of latitudes; the rest is read from the index too)."""
+    return select(ReportScore.report_id, ReportScore.crisis_id, ReportScore.sector, ReportScore.lat, ReportScore.lon,
+                  ReportScore.t.label("moment")).where(or_(*(and_(
+                      ReportScore.crisis_id == bindparam(f"crisis{i}"), ReportScore.sector == bindparam(f"sector{i}"),
+                      ReportScore.lat.between(bindparam(f"south{i}"), bindparam(f"north{i}")),
+                      ReportScore.lon.between(bindparam(f"west{i}"), bindparam(f"east{i}")),
+                      ReportScore.t.between(bindparam(f"since{i}"), bindparam(f"until{i}"))) for i in range(size))))
 
 
-NO_REPORT_BOX = {"crisis": -1, "sector": "", "south": 0.0, "north": 0.0, "west": 0.0, "east": 0.0,
-                 "since": datetime(1970, 1, 1, tzinfo=UTC), "until": datetime(1970, 1, 1, tzinfo=UTC)}
+NO_BOX = {"crisis": -1, "sector": "", "south": 0.0, "north": 0.0, "west": 0.0, "east": 0.0, "since": 0.0, "until": 0.0}
 
 
 def _candidates(records: Sequence[ReportRecord], step_km: float, settings: Settings) -> list[Candidate]:
-    """Every report in the box of half-width `step_km` (and the time window) around any of `records`."""
+    """Every scored report in the box of half-width `step_km` (and the time window) around any
+    of `records`, and the records themselves (scored or not)."""
     terms = [{"crisis": r.crisis_id, "sector": r.sector, "south": south, "north": north, "west": west, "east": east,
-              "since": _when(r.t - settings.window_s - 1), "until": _when(r.t + settings.window_s + 1)}
+              "since": r.t - settings.window_s - 1, "until": r.t + settings.window_s + 1}
              for r in records for south, north, west, east in _boxes(r.lat, r.lon, step_km)]
-    found: dict[int, Candidate] = {}
-    for group in _padded(terms, NO_REPORT_BOX):
-        for row in connection().execute(_reports_in_boxes(len(group)), _parameters(group)):
-            if row.id not in found:
-                found[row.id] = Candidate(row.id, row.crisis_id, row.sector, row.lat, row.lon,
-                                          event_time(row.occurred_at, row.received_at), row)
+    found = {r.id: Candidate(r.id, r.crisis_id, r.sector, r.lat, r.lon, r.t) for r in records}
+    for group in _padded(terms, NO_BOX):
+        for row in connection().execute(_scored_in_boxes(len(group)), _parameters(group)):
+            if row.report_id not in found:
+                found[row.report_id] = Candidate(row.report_id, row.crisis_id, row.sector, row.lat, row.lon, row.moment)
     return list(found.values())
 
 
 def neighbourhoods(records: Sequence[ReportRecord], settings: Settings) -> dict[int, list[tuple[float, ReportRecord]]]:
     """Each record's nearest VALIDATION_MAX_NEIGHBOURS neighbours (distance km, record), nearest
-    first. The boxes start at a sixteenth of the radius and grow only for the records whose
-    nearest could still lie outside them, so a crowded place costs about as much as a quiet one.
-    Only the neighbours chosen are made into records (their words are read then)."""
+    first, among the scored reports and the records themselves. A report not scored yet is left
+    out until it is: then it offers its evidence to the reports that count it (propagation.py),
+    so the scores end where a rescore puts them. The boxes start at a sixteenth of the radius and
+    grow only for the records whose nearest could still lie outside them, so a crowded place
+    costs about as much as a quiet one; they give places only, and the neighbours chosen are
+    then read whole, in one query."""
     chosen: dict[int, list[tuple[float, Candidate]]] = {}
     pending = list(records)
     for step in (settings.radius_km / 16, settings.radius_km / 4, settings.radius_km):
@@ -135,8 +128,8 @@ def neighbourhoods(records: Sequence[ReportRecord], settings: Settings) -> dict[
             if step >= settings.radius_km or (len(found) == settings.max_neighbours and found[-1][0] <= step):
                 chosen[record.id] = found
         pending = [record for record in pending if record.id not in chosen]
-    rows = {candidate.id: candidate.row for found in chosen.values() for _d, candidate in found}
-    built = {record.id: record for record in records_from_rows(list(rows.values()))}
+    built = {record.id: record for record in records}
+    built.update(load_records({candidate.id for found in chosen.values() for _d, candidate in found} - built.keys()))
     return {report_id: [(distance, built[candidate.id]) for distance, candidate in found]
             for report_id, found in chosen.items()}
 
