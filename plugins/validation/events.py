@@ -30,11 +30,9 @@ def report_submitted(report_id: int, now: bool = False) -> None:
     combined assessment) or outside a request (then at once, with its neighbours)."""
     if now:
         store.run(lambda: score_reports([report_id], current_settings(), MARK_STALE))
-        background.schedule()
-    elif has_request_context():
-        background.schedule()
-    else:
+    elif not has_request_context():
         store.run(lambda: score_reports([report_id], current_settings(), UPDATE))
+    background.schedule()
 
 
 def report_updated(report_id: int, changes: Mapping) -> None:
