@@ -35,7 +35,6 @@ DEPLOY = ROOT / "deploy" / "nginx"
 SETTINGS = {
     "SEARCH_BACKEND": "postgresql",
     "WORKER_IN_SERVERS": "false",
-    "VALIDATION_BACKGROUND_SCORING": "false",  # the worker process does the background work
     "PROXY_FIX_X_FOR": "1",
     "TRUSTED_PROXIES": "127.0.0.1",
     "ANONYMOUS_SUBMIT_LIMIT": "3",

@@ -1,4 +1,4 @@
-"""The source track record's decayed sums (plugins/validation/reliability.py): the O(log n)
+"""The source track record's decayed sums (plugins/validation/track_record.py): the O(log n)
 prefix-sum form must give what the plain loop over every outcome gives."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from plugins.validation.reliability import DecaySums, SourceState
+from plugins.validation.track_record import DecaySums, SourceState
 
 DAY = 86400.0
 

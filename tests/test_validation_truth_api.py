@@ -303,3 +303,17 @@ def test_the_claims_api_is_in_the_openapi_document(app, client):
     assert "post" in document["paths"]["/api/v1/reports/{report_id}/claims"]
     assert "get" in document["paths"]["/api/v1/claims"]
     assert {"ClaimInput", "ClaimSubject", "ClaimSubjectList", "ClaimRecorded"} <= set(document["components"]["schemas"])
+
+
+@pytest.mark.parametrize("disabled", [[], ["validation"]])
+def test_truth_discovery_is_a_plugin_that_the_validation_plugin_brings_and_takes_away(app_config, disabled):
+    from wiki.plugins import loaded_plugin_names
+
+    app = create_app({**app_config, "LOAD_ENTRYPOINT_PLUGINS": True, "DISABLED_PLUGINS": disabled})
+    with app.app_context():
+        loaded = set(loaded_plugin_names())
+        db.engine.dispose()
+    on = not disabled
+    assert ("validation.truth" in loaded) is on and ("validation" in loaded) is on
+    assert any(rule.rule == "/api/v1/claims" for rule in app.url_map.iter_rules()) is on
+    assert ("discover-truth" in app.cli.commands) is on

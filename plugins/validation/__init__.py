@@ -2,8 +2,22 @@
 
 Registered through the `crisiswiki.plugins` entry point (setup.cfg); disabled with
 DISABLED_PLUGINS=["validation"]. The core never imports it: everything below is an
-implementation of a hook from wiki/hooks.py. Parts in sub-packages (truth discovery) are
-reached through `parts` (see its docstring for how a part hooks in).
+implementation of a hook from wiki/hooks.py, kept thin. Structured claims and truth discovery
+(truth/) are a plugin of their own that this one registers (`register_blueprints` below), so
+they are switched off with it.
+
+How a score is made and kept current, module by module:
+
+    settings.py, track_record.py, evidence.py, neighbours.py, scoring.py
+        pure arithmetic on plain data: a source's reliability, what a neighbour says, the
+        nearest neighbours, the score with its explanation and Admiralty parts
+    records.py, nearby.py, source_states.py     reading the evidence in bulk
+    store.py                                    the score rows: written, marked stale, waiting
+    propagation.py                              which other scores an event changes
+    batch.py                                    the one batch path that computes every score
+    events.py                                   what each event does, now or in the background
+    background.py                               where the batches run (a thread, or after a response)
+    rescore.py                                  `crisiswiki rescore`
 """
 
 from __future__ import annotations
@@ -16,7 +30,7 @@ from sqlalchemy import inspect
 
 from wiki.hooks import hookimpl
 
-from . import models, parts  # noqa: F401  (models: registers the plugin's tables)
+from . import models  # noqa: F401  (registers the plugin's tables)
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,14 +42,22 @@ def _id(instance) -> int:
     return inspect(instance).identity[0]
 
 
+TRUTH_PLUGIN = "validation.truth"
+
+
 @hookimpl
 def register_blueprints(app):
+    from . import truth
     from .api import bp as api_bp
     from .views import bp
 
     app.register_blueprint(bp)
     app.register_blueprint(api_bp)
-    parts.call("register_blueprints", app=app)
+    # Truth discovery joins as a plugin of its own (the core calls its hooks, and isolates its
+    # failures), only where this one is loaded. This is the first hook create_app() calls.
+    manager = app.extensions["crisiswiki_plugins"]
+    if manager.get_plugin(TRUTH_PLUGIN) is None:
+        manager.register(truth, name=TRUTH_PLUGIN)
 
 
 @hookimpl
@@ -52,51 +74,39 @@ def init_app(app):
         directories.append(str(HERE / "translations"))
     init_config(app)
     app.cli.add_command(rescore_command)
-    from . import background
 
-    if background.enabled(app):
 
-        @app.before_request
-        def _start_scorer() -> None:  # in each server process, after gunicorn forked it
-            background.start(app)
+@hookimpl
+def background_jobs(app):
+    from .background import scoring_job
 
-    parts.call("init_app", app=app)
+    return [scoring_job(app)]
 
 
 @hookimpl
 def migration_directories():
-    return [str(HERE / "migrations"), *(path for paths in parts.call("migration_directories") for path in paths)]
-
-
-@hookimpl
-def background_backlog():
-    from .updates import backlog
-
-    return [backlog()]
+    return [str(HERE / "migrations")]  # truth discovery's revisions live there too
 
 
 @hookimpl
 def report_submitted(report):
-    from . import updates
+    from . import events
 
-    updates.report_submitted(_id(report))
-    parts.call("report_submitted", report=report)
+    events.report_submitted(_id(report))
 
 
 @hookimpl
 def report_updated(report, changes):
-    from . import updates
+    from . import events
 
-    updates.report_updated(_id(report), dict(changes))
-    parts.call("report_updated", report=report, changes=changes)
+    events.report_updated(_id(report), dict(changes))
 
 
 @hookimpl
 def reports_imported(crisis, report_ids):
-    from . import updates
+    from . import events
 
-    updates.reports_imported(list(report_ids), int(current_app.config["VALIDATION_IMPORT_BATCH"]), _id(crisis))
-    parts.call("reports_imported", crisis=crisis, report_ids=report_ids)
+    events.reports_imported(list(report_ids), int(current_app.config["VALIDATION_IMPORT_BATCH"]), _id(crisis))
 
 
 @hookimpl
@@ -110,7 +120,7 @@ def report_map_properties(report_ids, viewer):
 @hookimpl
 def reports_listed(report_ids, viewer):
     from .access import can_see_scores
-    from .presentation import preload_scores
+    from .shown_scores import preload_scores
 
     if can_see_scores(viewer):
         preload_scores(report_ids)
@@ -119,12 +129,10 @@ def reports_listed(report_ids, viewer):
 @hookimpl
 def report_properties(report, viewer):
     from .access import can_see_scores
-    from .presentation import listed_score_row, score_properties
+    from .presentation import score_properties
+    from .shown_scores import listed_score_row
 
-    properties = score_properties(listed_score_row(report.id), viewer) if can_see_scores(viewer) else {}
-    for extra in parts.call("report_properties", report=report, viewer=viewer):
-        properties.update(extra)
-    return properties or None
+    return score_properties(listed_score_row(report.id), viewer) if can_see_scores(viewer) else None
 
 
 @hookimpl
@@ -134,9 +142,7 @@ def report_panels(report, viewer):
     from .access import can_assess, can_see_scores
     from .presentation import panel
 
-    html = [panel(report, viewer)] if can_see_scores(viewer) or can_assess(viewer) else []
-    html += parts.call("report_panels", report=report, viewer=viewer)
-    return Markup("").join(html) if html else None
+    return Markup(panel(report, viewer)) if can_see_scores(viewer) or can_assess(viewer) else None
 
 
 @hookimpl
@@ -158,15 +164,12 @@ def export_columns(viewer):
 def navigation_links(crisis, viewer):
     from .access import can_assess
 
-    links = []
-    if can_assess(viewer):
-        links += [
-            (_("Verify"), url_for("validation.queue", crisis_slug=crisis.slug)),
-            (_("Related reports"), url_for("validation.related", crisis_slug=crisis.slug)),
-        ]
-    for extra in parts.call("navigation_links", crisis=crisis, viewer=viewer):
-        links += extra
-    return links or None
+    if not can_assess(viewer):
+        return None
+    return [
+        (_("Verify"), url_for("validation.queue", crisis_slug=crisis.slug)),
+        (_("Related reports"), url_for("validation.related", crisis_slug=crisis.slug)),
+    ]
 
 
 @hookimpl
@@ -180,19 +183,14 @@ def filter_reports(params, viewer):
 def openapi_paths():
     from .openapi import document
 
-    merged = document()
-    paths, schemas = dict(merged["paths"]), dict(merged["schemas"])
-    for extra in parts.call("openapi_paths"):
-        paths.update(extra.get("paths", {}))
-        schemas.update(extra.get("schemas", {}))
-    return {"paths": paths, "schemas": schemas, "parameters": merged["parameters"]}
+    return document()
 
 
 @hookimpl
 def report_search_fields(report):
     """The score, for the search index's min_score filter, when everyone may see scores (None
     while the report has no score: min_score then leaves it out)."""
-    from .presentation import score_row
+    from .shown_scores import score_row
 
     if current_app.config["VALIDATION_SCORES_VISIBLE_TO"] != "everyone":
         return None

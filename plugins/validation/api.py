@@ -18,7 +18,8 @@ from .assessments import add_assessment, assessments_of, create_combined
 from .finder import find_related, parse_query
 from .matrix import verdict
 from .models import Assessment
-from .presentation import assessment, score_properties, score_row
+from .presentation import assessment, score_properties
+from .shown_scores import score_row
 from .source_record import source_record
 
 bp = Blueprint("validation_api", __name__, url_prefix="/api/v1")

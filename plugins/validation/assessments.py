@@ -19,7 +19,7 @@ from wiki.reports.input import report_input_from_feature
 from wiki.reports.submission import submit_report
 from wiki.reports.triage import withdraw_report
 
-from . import updates
+from . import events
 from .matrix import CREDIBILITY, RELIABILITY
 from .models import Assessment, CombinedAssessment, CombinedSource
 
@@ -60,7 +60,8 @@ def parse_grades(data: dict[str, Any]) -> tuple[str, int, str]:
 
 
 def add_assessment(report: Report, data: dict[str, Any], user) -> Assessment:
-    """Record `user`'s grading of `report`, then update the scores it affects."""
+    """Record `user`'s grading of `report`; its score is updated before this returns, the
+    other scores the grading affects soon after (events.assessment_added)."""
     require("assess_report", user)
     reliability, credibility, note = parse_grades(data)
     assessment = Assessment(
@@ -68,7 +69,7 @@ def add_assessment(report: Report, data: dict[str, Any], user) -> Assessment:
     )
     db.session.add(assessment)
     db.session.commit()
-    updates.assessment_added(report.id, report.source_id)
+    events.assessment_added(report.id, report.source_id)
     return assessment
 
 
@@ -174,7 +175,7 @@ def create_combined(crisis: Crisis, data: dict[str, Any], user) -> CombinedAsses
     if withdraw:
         for original in reports:  # for good: only a coordinator's republication undoes it (wiki.visibility)
             withdraw_report(original, user, _("Withdrawn from public view: combined into report %(id)d", id=report.id))
-    updates.report_submitted(report.id, now=True)  # now that its sources are linked, and for the answer
+    events.report_submitted(report.id, now=True)  # now that its sources are linked, and for the answer
     if grading is not None:
         add_assessment(report, {"reliability": grading[0], "credibility": grading[1], "note": grading[2]}, user)
     return combined

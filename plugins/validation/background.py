@@ -1,115 +1,122 @@
-"""Scoring new reports in the background: intake first, scores right behind.
+"""Where the scoring batches run (batch.run_batch): behind the responses, never in front of them.
 
-Scoring a report reads its neighbours and rewrites their evidence inside one write transaction
-(updates.py): about 8 ms during which SQLite's single write lock is held. Scored after every
-response, a surge of 100 reports a second kept the lock busy most of the time, and the reports
-themselves queued behind their own scores (intake halved). So in a server, a new report is
-only announced to this thread; one such thread per deployment at a time (a file lock, as the
-search writer) scores the unscored reports oldest first, in short transactions, and pauses
-between them so that scoring holds the write lock at most VALIDATION_BACKGROUND_SHARE of the
-time while reports keep arriving. When they stop, it catches up at full speed, and an idle
-server finishes on its own (it used to wait for later requests to do it).
+In a deployment, the batches are a job of the core's background worker (wiki.workers): one
+process at a time runs it, woken when a report arrives or a click leaves stale scores, scoring
+what waits, oldest first, one batch (VALIDATION_BACKGROUND_SLICE_MS at most) per write
+transaction, and pausing between batches so that it holds the write lock at most
+VALIDATION_BACKGROUND_SHARE of the time while reports keep arriving. When they stop, it
+catches up at full speed, and an idle server finishes on its own.
 
-Verifiers' actions (grades, status changes) are still scored at once, in their request: the
-person who acted expects to see the new score.
+Where no worker runs (tests), the batches run once a response has been sent, for at most
+VALIDATION_CATCH_UP_MS, and only if the write lock is free then; outside a request (the CLI),
+at once.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import os
+import math
 import threading
 import time
-from pathlib import Path
+from contextlib import suppress
 
-from flask import Flask
+from flask import Flask, after_this_request, current_app, has_request_context
+from sqlalchemy import select
 
 from wiki.extensions import db
-from wiki.locks import FileLock
+from wiki.models import Report
+from wiki.models.base import utcnow
+from wiki.workers import Job, runs_in_servers, wake
+
+from .batch import next_batch, run_batch
+from .database import Busy
 
 log = logging.getLogger(__name__)
-EXTENSION = "validation_scorer"
+JOB = "validation-scoring"
 
 
-def enabled(app: Flask) -> bool:
-    setting = str(app.config["VALIDATION_BACKGROUND_SCORING"]).strip().lower()
-    if setting == "auto":
-        return not app.testing
-    return setting in ("1", "true", "yes", "on")
+def scoring_job(app: Flask) -> Job:
+    """The batches as a job of the background worker (see the module docstring)."""
+    share = min(max(float(app.config["VALIDATION_BACKGROUND_SHARE"]), 0.05), 1.0)
+
+    def run(deadline: float) -> float | None:
+        started = time.monotonic()
+        if not run_batch(deadline):
+            return None
+        if reports_arriving():  # leave the write lock to the reports most of the time
+            return (time.monotonic() - started) * (1.0 - share) / share
+        return 0.0
+
+    return Job(
+        JOB,
+        run,
+        poll_seconds=float(app.config["VALIDATION_BACKGROUND_POLL_MS"]) / 1000.0,
+        slice_seconds=float(app.config["VALIDATION_BACKGROUND_SLICE_MS"]) / 1000.0,
+    )
 
 
-class BackgroundScorer:
-    """This process's scoring thread (see the module docstring)."""
+def schedule() -> None:
+    """Have the batches run soon: wake this process's worker (a server); where no worker runs
+    (tests), once the response has been sent; outside a request, now, until nothing waits. A
+    deployment whose worker is a process of its own finds the work when it next looks."""
+    if not has_request_context():
+        while next_batch(math.inf).scored:
+            pass
+        return
+    app = current_app._get_current_object()
+    if runs_in_servers(app):
+        wake(JOB, app)
+    elif app.testing:
+        _after_response(app)
 
-    def __init__(self, app: Flask) -> None:
-        self.app = app
-        self.pid = os.getpid()
-        self.poll = float(app.config["VALIDATION_BACKGROUND_POLL_MS"]) / 1000.0
-        self.share = min(max(float(app.config["VALIDATION_BACKGROUND_SHARE"]), 0.05), 1.0)
-        self.slice = float(app.config["VALIDATION_BACKGROUND_SLICE_MS"]) / 1000.0
-        self.lock = FileLock(Path(app.instance_path) / "validation-scorer.lock")
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="validation-scorer", daemon=True)
 
-    def start(self) -> None:
-        self._thread.start()
-        atexit.register(self.stop)
+def reports_arriving(within_s: float = 1.0) -> bool:
+    """Whether a report arrived in the last `within_s` seconds (by any server process)."""
+    newest = db.session.execute(select(Report.received_at).order_by(Report.id.desc()).limit(1)).scalar()
+    db.session.commit()
+    return newest is not None and (utcnow() - newest).total_seconds() < within_s
 
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not threading.current_thread():
-            self._thread.join(timeout)
 
-    def wake(self) -> None:
-        self._wake.set()
+def _after_response(app: Flask) -> None:
+    """Run the batches once this request's response has been sent (once per request)."""
+    from flask import g
 
-    def _run(self) -> None:
-        from .updates import reports_arriving, scoring_needed, scoring_pass
+    if g.get("validation_after_response"):
+        return
+    g.validation_after_response = True
 
-        while not self._stop.is_set():
-            self._wake.wait(self.poll)
-            self._wake.clear()
-            if not self.lock.acquire():
-                continue  # another process's scorer is at it
+    def later() -> None:
+        with app.app_context():
             try:
-                with self.app.app_context():
-                    while not self._stop.is_set():
-                        started = time.monotonic()
-                        try:
-                            done = scoring_pass(time.monotonic() + self.slice) if scoring_needed() else 0
-                            arriving = done and reports_arriving()
-                        except Exception:
-                            log.exception(
-                                "validation: background scoring failed; the reports stay unscored and are retried"
-                            )
-                            self._stop.wait(5)
-                            break
-                        finally:
-                            db.session.remove()
-                        if not done:
-                            break
-                        if arriving:  # leave the write lock to the reports most of the time
-                            spent = time.monotonic() - started
-                            self._stop.wait(spent * (1.0 - self.share) / self.share)
+                _catch_up(app)
+            except Exception:
+                log.exception("validation: scoring after the response failed")
             finally:
-                self.lock.release()
+                db.session.remove()
+
+    @after_this_request
+    def schedule_on_close(response):
+        response.call_on_close(later)
+        return response
 
 
-_starting = threading.Lock()
+_last_catch_up = {"at": -1e9}
+_catch_up_lock = threading.Lock()
 
 
-def start(app: Flask) -> BackgroundScorer:
-    """This process's scorer, started on first use (after gunicorn forked the worker)."""
-    scorer = app.extensions.get(EXTENSION)
-    if scorer is not None and scorer.pid == os.getpid():
-        return scorer
-    with _starting:  # the first requests of a worker arrive on several threads at once
-        scorer = app.extensions.get(EXTENSION)
-        if scorer is None or scorer.pid != os.getpid():
-            scorer = BackgroundScorer(app)
-            app.extensions[EXTENSION] = scorer
-            scorer.start()
-    return scorer
+def _catch_up(app: Flask) -> None:
+    """Batches until nothing waits or VALIDATION_CATCH_UP_MS have passed (at least one), not
+    more often than VALIDATION_MAINTAIN_EVERY_MS per process, and only if the write lock is
+    free (else a later pass does it)."""
+    budget = float(app.config["VALIDATION_CATCH_UP_MS"]) / 1000.0
+    if not budget:
+        return
+    with _catch_up_lock:
+        now = time.monotonic()
+        if now - _last_catch_up["at"] < float(app.config["VALIDATION_MAINTAIN_EVERY_MS"]) / 1000.0:
+            return
+        _last_catch_up["at"] = now
+    deadline = time.monotonic() + budget
+    with suppress(Busy):
+        while run_batch(deadline, wait=False) and time.monotonic() < deadline:
+            pass

@@ -3,12 +3,14 @@ CRISISWIKI_<NAME> environment variable, or in the config passed to create_app().
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from flask import Flask, current_app
 
 from wiki.toolkit import add_settings
+
+from .settings import Settings
 
 DEFAULTS: dict[str, Any] = {
     # Track record: an outcome this many days away from a report counts half as much.
@@ -30,22 +32,19 @@ DEFAULTS: dict[str, Any] = {
     # How far corroboration can move the score (log-odds), all of it and from all new sources together.
     "VALIDATION_CORROBORATION_CAP": 3.0,
     "VALIDATION_NEW_SOURCE_POOL_CAP": 0.7,
-    # Bounded incremental updates: at most this many scores rescored per event; the rest are
-    # marked stale and refreshed a few at a time (VALIDATION_STALE_BATCH per event) or by `rescore`.
-    "VALIDATION_CASCADE_LIMIT": 2000,
-    "VALIDATION_STALE_BATCH": 20,
-    # Reports left unscored while another writer held SQLite's write lock (a surge) are scored by
-    # later passes, each spending at most this long on them.
+    # A grading or a status change rescores its own report at once; the other scores it changes
+    # (its source's other reports, its neighbours) are marked stale and refreshed by the scoring
+    # batches (batch.py), at most this many in one batch (0: only by `crisiswiki rescore --stale`).
+    "VALIDATION_STALE_BATCH": 500,
+    # Where no background worker runs (tests), the batches run after a response has been sent,
+    # spending at most this long ...
     "VALIDATION_CATCH_UP_MS": 200,
-    # ... and those passes (with the refresh of stale scores) run at most once per this many
-    # milliseconds in each server process: in a surge, a pass after every response would spend
-    # on scanning what the next pass scans again.
+    # ... at most once per this many milliseconds in each server process: in a surge, a pass
+    # after every response would spend on scanning what the next pass scans again.
     "VALIDATION_MAINTAIN_EVERY_MS": 1000,
-    # In a server, new reports are scored by one background thread per deployment (background.py):
-    # "auto" (unless TESTING), "on" or "off" (then after each response, as in tests).
-    "VALIDATION_BACKGROUND_SCORING": "auto",
+    # New reports and stale scores are scored by a job of the background worker (background.py):
     "VALIDATION_BACKGROUND_POLL_MS": 500,  # how often it looks for unscored reports when not woken
-    "VALIDATION_BACKGROUND_SLICE_MS": 50,  # the longest it holds the write lock at a time
+    "VALIDATION_BACKGROUND_SLICE_MS": 50,  # the longest it holds the write lock at a time (one batch)
     # While reports keep arriving, the share of the time it may hold the write lock.
     "VALIDATION_BACKGROUND_SHARE": 0.25,
     # A bulk import larger than this rescores its crisis in one batch instead of report by report.
@@ -62,46 +61,24 @@ def init_config(app: Flask) -> None:
     add_settings(app, DEFAULTS)
 
 
-@dataclass(frozen=True)
-class Settings:
-    """The settings the scoring needs, read once per operation (a plain object, so the batch
-    rescore and the benchmark can run without looking up app.config in inner loops)."""
+def settings_from(config: Mapping[str, Any]) -> Settings:
+    """The scoring arithmetic's settings (settings.py) from the plugin's config values."""
+    return Settings(
+        half_life_s=float(config["VALIDATION_HALF_LIFE_DAYS"]) * 86400.0,
+        radius_km=float(config["VALIDATION_RADIUS_KM"]),
+        window_s=float(config["VALIDATION_WINDOW_HOURS"]) * 3600.0,
+        max_neighbours=int(config["VALIDATION_MAX_NEIGHBOURS"]),
+        prior_strength=float(config["VALIDATION_PRIOR_STRENGTH"]),
+        anonymous_prior=float(config["VALIDATION_ANONYMOUS_PRIOR"]),
+        channel_priors=dict(config["VALIDATION_CHANNEL_PRIORS"]),
+        role_priors=dict(config["VALIDATION_ROLE_PRIORS"]),
+        organisation_priors={k.lower(): v for k, v in dict(config["VALIDATION_ORGANISATION_PRIORS"]).items()},
+        base_rate=float(config["VALIDATION_BASE_RATE"]),
+        corroboration_cap=float(config["VALIDATION_CORROBORATION_CAP"]),
+        pool_cap=float(config["VALIDATION_NEW_SOURCE_POOL_CAP"]),
+    )
 
-    half_life_s: float
-    radius_km: float
-    window_s: float
-    max_neighbours: int
-    prior_strength: float
-    anonymous_prior: float
-    channel_priors: dict
-    role_priors: dict
-    organisation_priors: dict
-    base_rate: float
-    corroboration_cap: float
-    pool_cap: float
-    cascade_limit: int
-    stale_batch: int
-    catch_up_s: float
-    maintain_every_s: float = 0.0
 
-    @classmethod
-    def current(cls) -> Settings:
-        config = current_app.config
-        return cls(
-            half_life_s=float(config["VALIDATION_HALF_LIFE_DAYS"]) * 86400.0,
-            radius_km=float(config["VALIDATION_RADIUS_KM"]),
-            window_s=float(config["VALIDATION_WINDOW_HOURS"]) * 3600.0,
-            max_neighbours=int(config["VALIDATION_MAX_NEIGHBOURS"]),
-            prior_strength=float(config["VALIDATION_PRIOR_STRENGTH"]),
-            anonymous_prior=float(config["VALIDATION_ANONYMOUS_PRIOR"]),
-            channel_priors=dict(config["VALIDATION_CHANNEL_PRIORS"]),
-            role_priors=dict(config["VALIDATION_ROLE_PRIORS"]),
-            organisation_priors={k.lower(): v for k, v in dict(config["VALIDATION_ORGANISATION_PRIORS"]).items()},
-            base_rate=float(config["VALIDATION_BASE_RATE"]),
-            corroboration_cap=float(config["VALIDATION_CORROBORATION_CAP"]),
-            pool_cap=float(config["VALIDATION_NEW_SOURCE_POOL_CAP"]),
-            cascade_limit=int(config["VALIDATION_CASCADE_LIMIT"]),
-            stale_batch=int(config["VALIDATION_STALE_BATCH"]),
-            catch_up_s=float(config["VALIDATION_CATCH_UP_MS"]) / 1000.0,
-            maintain_every_s=float(config["VALIDATION_MAINTAIN_EVERY_MS"]) / 1000.0,
-        )
+def current_settings() -> Settings:
+    """The scoring settings of the app in context, read once per operation."""
+    return settings_from(current_app.config)

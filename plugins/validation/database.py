@@ -9,7 +9,7 @@ down the intake of reports:
   updates, never a report, and never corrupts the database;
 - scoring a new report need not wait for the write lock (`wait=False`: busy_timeout 0): when
   another writer holds it, `Busy` is raised, the report stays unscored for now, and a later
-  scoring pass catches up (updates.catch_up). In a surge of thousands of reports, intake comes
+  scoring batch catches up (batch.run_batch). In a surge of thousands of reports, intake comes
   first and scores follow.
 
 On PostgreSQL the same single-scorer rule is a transaction-level advisory lock: scoring

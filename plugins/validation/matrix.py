@@ -97,24 +97,3 @@ UNKNOWN = "–"  # a part of the grading with no basis yet: never written as F o
 def display_code(reliability: str | None, credibility: int | None) -> str:
     """'B2', or with a part not known yet 'B–' / '–2' / '––'."""
     return f"{reliability or UNKNOWN}{credibility if credibility is not None else UNKNOWN}"
-
-
-def reliability_letter(reliability: float) -> str:
-    """The A-E letter for an estimated reliability (only asked when there is a basis for it:
-    F, "cannot be judged", is a verifier's statement, never derived)."""
-    for letter, floor in (("A", 0.9), ("B", 0.75), ("C", 0.6), ("D", 0.4)):
-        if reliability >= floor:
-            return letter
-    return "E"
-
-
-def credibility_digit(score: float, confirmed: bool) -> int:
-    """The 1-5 digit for a score (only asked when there is evidence about the information: 6,
-    "cannot be judged", is a verifier's statement, never derived): 1 only when independent
-    sources or a coordinator confirmed it."""
-    if score >= 0.9 and confirmed:
-        return 1
-    for digit, floor in ((2, 0.7), (3, 0.5), (4, 0.3)):
-        if score >= floor:
-            return digit
-    return 5

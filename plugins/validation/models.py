@@ -73,7 +73,7 @@ class ReportScore(db.Model):
     # How far the stored evidence reaches: the distance of its farthest neighbour once it holds
     # VALIDATION_MAX_NEIGHBOURS, else the radius. A report farther than this cannot change it.
     reach_km: Mapped[float] = mapped_column(Float)
-    # True when an input changed and the bounded update did not reach this score yet
+    # True when something it depends on changed and no scoring batch has rescored it since (batch.py)
     stale: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import g, has_request_context, render_template, url_for
+from flask import render_template, url_for
 from flask_babel import get_translations
 from markupsafe import Markup
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from wiki.extensions import db
 from wiki.i18n import N_
@@ -19,6 +19,7 @@ from .access import can_assess, can_see_source_record
 from .matrix import CREDIBILITY_NAMES, RELIABILITY_NAMES, VERDICT_NAMES, display_code, grid, verdict
 from .models import ReportScore, SourceReliability
 from .scoring import ASSESSED, GRADED, NOT_ASSESSED, PARTLY_ASSESSED
+from .shown_scores import score_row
 
 FACTOR_NAMES = {
     "base": N_("Starting point"),
@@ -61,71 +62,6 @@ NO_SCORE_NAME = N_("No score")
 UNJUDGED_NO_SCORE_TEXT = N_(
     "No score: a verifier's “cannot be judged” is no evidence, and nothing else is known of it yet."
 )
-
-
-def score_row(report_id: int) -> ReportScore | None:
-    return db.session.get(ReportScore, report_id)
-
-
-LISTED_WINDOW = 200
-LISTED_COLUMNS = (
-    ReportScore.report_id,
-    ReportScore.score,
-    ReportScore.admiralty,
-    ReportScore.reliability_grade,
-    ReportScore.credibility_grade,
-    ReportScore.assessment,
-    ReportScore.explanation,
-    ReportScore.stale,
-    ReportScore.updated_at,
-)
-
-
-def listed_score_row(report_id: int):
-    """The score of a report in a list (API pages, exports, the map), read LISTED_WINDOW rows at a
-    time around it: lists go in report id order, up or down, so one query serves many reports
-    instead of one query each. Kept for the request only, and dropped when scores change."""
-    if not has_request_context():
-        return score_row(report_id)
-    cache = g.setdefault("validation_listed_scores", {"rows": {}, "last": None})
-    rows = cache["rows"]
-    if report_id not in rows:
-        downwards = cache["last"] is not None and report_id < cache["last"]
-        low, high = (
-            (report_id - LISTED_WINDOW + 1, report_id) if downwards else (report_id, report_id + LISTED_WINDOW - 1)
-        )
-        if len(rows) > 20 * LISTED_WINDOW:
-            rows.clear()
-        rows.update(
-            {
-                row.report_id: row
-                for row in db.session.execute(select(*LISTED_COLUMNS).where(ReportScore.report_id.between(low, high)))
-            }
-        )
-        rows.setdefault(report_id, None)
-        cache["last"] = report_id
-    return rows[report_id]
-
-
-def preload_scores(report_ids) -> None:
-    """Load the scores of reports about to be listed together, in one query per 500."""
-    if not has_request_context():
-        return
-    cache = g.setdefault("validation_listed_scores", {"rows": {}, "last": None})
-    wanted = set(report_ids)
-    # Keep only this list's scores: an export announces 100,000 reports batch by batch, and
-    # holding every batch's rows would grow the worker by hundreds of megabytes.
-    cache["rows"] = {report_id: row for report_id, row in cache["rows"].items() if report_id in wanted}
-    ids = sorted(wanted - cache["rows"].keys())
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        cache["rows"].update(
-            {
-                row.report_id: row
-                for row in db.session.execute(select(*LISTED_COLUMNS).where(ReportScore.report_id.in_(chunk)))
-            }
-        )
-        cache["rows"].update({report_id: None for report_id in chunk if report_id not in cache["rows"]})
 
 
 def assessment_reason(row) -> str:
@@ -187,11 +123,6 @@ def map_properties(report_ids) -> dict[int, dict[str, Any]]:
     for report_id in ids:
         found.setdefault(report_id, {"score": None, "admiralty": None, "verdict": None, "assessment": not_scored})
     return found
-
-
-def forget_listed_scores() -> None:
-    if has_request_context():
-        g.pop("validation_listed_scores", None)
 
 
 def explanation(row, viewer) -> list[dict[str, Any]]:
@@ -281,6 +212,27 @@ def assessment_context(row, translate=None) -> dict[str, Any]:
     }
 
 
+def related_scores_stale(report: Report, row) -> bool:
+    """Are scores that depend on this report still being updated after a change (stale: its
+    source's other reports, its neighbours), while its own is current?"""
+    if row is None or row.stale:
+        return False
+    neighbours = [int(key) for key in row.neighbours]
+    return (
+        db.session.execute(
+            select(ReportScore.report_id)
+            .join(Report, Report.id == ReportScore.report_id)
+            .where(
+                ReportScore.stale.is_(True),
+                ReportScore.report_id != report.id,
+                or_(Report.source_id == report.source_id, ReportScore.report_id.in_(neighbours)),
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def panel(report: Report, viewer) -> Markup:
     from .assessments import assessments_of, combined_for, latest_codes
 
@@ -314,6 +266,7 @@ def panel(report: Report, viewer) -> Markup:
             part_of=part_of,
             source_state=source_state,
             source_reports=source_reports,
+            related_stale=related_scores_stale(report, row),
             record_url=url_for("validation.source_record", source_id=report.source_id)
             if source_state is not None
             else None,

@@ -28,8 +28,9 @@ judged") and are kept exactly when every verifier who graded the report said so.
 part unknown there is no verdict, and with no evidence at all there is no score either (see
 `assessment_state`).
 
-This module is pure (no database): the incremental updates and the batch rescore both call it,
-so they give the same numbers.
+Pure arithmetic on plain data (evidence.py): no database, no Flask, no config lookups. Every
+way a score is computed (a click, the background batches, `crisiswiki rescore`) ends here, so
+they all give the same numbers.
 """
 
 from __future__ import annotations
@@ -37,21 +38,18 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from wiki.i18n import N_  # explanations are stored in English, translated when shown
+from .evidence import KINDS, NEW_SOURCES, OPPOSING_KINDS, SUPPORTING_KINDS, Grade, ReportRecord, evidence_entry
+from .settings import Settings
+from .track_record import SourceState, logit
 
-from .config import Settings
-from .geo import haversine_km
-from .matrix import credibility_digit, reliability_letter
-from .reliability import SourceState, logit
-from .similarity import Words, contradicts, similarity
+
+def N_(text: str) -> str:  # noqa: N802 (the name pybabel extracts)
+    """Marks an explanation's text for the catalogues: stored in English, translated when shown."""
+    return text
+
 
 STATUS_LOG_ODDS = {"verified": 4.0, "refuted": -4.0}
 CREDIBILITY_LOG_ODDS = {1: 2.2, 2: 1.1, 3: 0.3, 4: -0.8, 5: -2.0}  # 6: cannot be judged, no effect
-CORROBORATION_WEIGHT = 1.0  # an agreeing report from a perfectly reliable source, at the same place and time
-VERIFIED_WEIGHT = 1.5
-REFUTED_WEIGHT = 1.5
-CONTRADICTION_SIMILARITY = 0.25  # below this, two reports are about different things
-NEW_SOURCES = "new"  # the group of every unestablished source
 FIXED_FACTORS = ("base", "source", "status", "verifiers")
 
 # How far a report has been assessed (ReportScore.assessment, `assessment.state` in the API).
@@ -60,29 +58,6 @@ PARTLY_ASSESSED = "partly_assessed"  # one part known: a score, but no verdict
 ASSESSED = "assessed"  # both parts derived from evidence: a score and a verdict
 GRADED = "graded"  # a verifier graded it
 ASSESSMENT_STATES = (NOT_ASSESSED, PARTLY_ASSESSED, ASSESSED, GRADED)
-
-
-@dataclass(frozen=True)
-class ReportRecord:
-    """What scoring needs to know of a report."""
-
-    id: int
-    crisis_id: int
-    sector: str
-    lat: float
-    lon: float
-    t: float  # event time, epoch seconds
-    source_id: int
-    status: str
-    words: Words
-    derived_from: frozenset[int] = frozenset()  # for a combined assessment: the reports it was made from
-
-
-@dataclass(frozen=True)
-class Grade:
-    verifier_id: int | None
-    reliability: str
-    credibility: int
 
 
 @dataclass
@@ -94,8 +69,25 @@ class ScoreResult:
     credibility: int | None  # 1-6, None when unknown
     assessment: str  # one of ASSESSMENT_STATES
     source_reliability: float
-    explanation: list[dict]
-    neighbours: dict[str, list]
+    explanation: list[dict]  # the factors in the order they were added; they sum to log_odds
+    neighbours: dict[str, list]  # neighbour report id (text) -> [group, kind, weight, distance km]
+
+
+def score_report(
+    report: ReportRecord,
+    state: SourceState,
+    grades: list[Grade],
+    neighbours: list[tuple[float, ReportRecord]],
+    states: dict[int, SourceState],
+    settings: Settings,
+) -> ScoreResult:
+    """Score a report from scratch: its source's state, the verifiers' grades (each one's
+    latest), and its nearest neighbours (distance km, record) with their sources' states."""
+    evidence = {
+        str(other.id): evidence_entry(report, state, other, states[other.source_id], distance, settings)
+        for distance, other in neighbours
+    }
+    return combine(fixed_factors(report, state, grades, settings), evidence, settings)
 
 
 def sigmoid(x: float) -> float:
@@ -103,51 +95,6 @@ def sigmoid(x: float) -> float:
         return 1.0 / (1.0 + math.exp(-x))
     e = math.exp(x)
     return e / (1.0 + e)
-
-
-def is_neighbour(a: ReportRecord, b: ReportRecord, settings: Settings) -> float | None:
-    """The distance in km when b counts as a's neighbour (same crisis and sector, within the
-    radius and the time window), else None. Symmetric."""
-    if a.id == b.id or a.crisis_id != b.crisis_id or a.sector != b.sector or abs(a.t - b.t) > settings.window_s:
-        return None
-    distance = haversine_km(a.lat, a.lon, b.lat, b.lon)
-    return distance if distance <= settings.radius_km else None
-
-
-def nearest(
-    report: ReportRecord, candidates: list[tuple[float, ReportRecord]], settings: Settings
-) -> list[tuple[float, ReportRecord]]:
-    """The neighbours that count: the nearest VALIDATION_MAX_NEIGHBOURS (distance, then id)."""
-    candidates.sort(key=lambda pair: (pair[0], pair[1].id))
-    return candidates[: settings.max_neighbours]
-
-
-def contribution(
-    report: ReportRecord,
-    state: SourceState,
-    other: ReportRecord,
-    other_state: SourceState,
-    distance_km: float,
-    settings: Settings,
-) -> list:
-    """[group, kind, weight]: what `other` says about `report` (the stored evidence adds the distance)."""
-    if other_state.key == state.key:
-        return ["", "same_source", 0.0]
-    if report.id in other.derived_from:
-        return ["", "derived", 0.0]  # a combined assessment made from this report is not new evidence for it
-    alike = similarity(report.words, other.words)
-    near = (1.0 - 0.5 * distance_km / settings.radius_km) * (1.0 - 0.5 * abs(report.t - other.t) / settings.window_s)
-    opposite = alike >= CONTRADICTION_SIMILARITY and contradicts(report.words, other.words)
-    related = (0.3 + 0.7 * alike) * near
-    if other.status == "refuted":
-        if opposite or alike == 0.0:
-            return ["", "unrelated", 0.0]
-        return [f"r:{other.id}", "refuted", round(REFUTED_WEIGHT * alike * near, 6)]
-    if other.status == "verified":
-        return [f"r:{other.id}", "contradicts" if opposite else "verified", round(VERIFIED_WEIGHT * related, 6)]
-    reliability = other_state.reliability(report.t, settings, exclude_report=other.id)
-    group = other_state.key if other_state.established else NEW_SOURCES
-    return [group, "contradicts" if opposite else "support", round(CORROBORATION_WEIGHT * reliability * related, 6)]
 
 
 def _entry(factor: str, value, delta: float, text: str, **params) -> dict:
@@ -245,15 +192,15 @@ def corroboration(neighbours: dict[str, list], settings: Settings) -> tuple[list
     independent established source or a verified report confirms it."""
     support: dict[str, list[float]] = {}
     against: dict[str, list[float]] = {}
-    counts = dict.fromkeys(("support", "verified", "refuted", "contradicts", "same_source", "derived", "unrelated"), 0)
+    counts = dict.fromkeys(KINDS, 0)
     new_support = 0
     for key in sorted(neighbours, key=int):
         group, kind, weight = neighbours[key][:3]
         counts[kind] = counts.get(kind, 0) + 1
-        if kind in ("support", "verified"):
+        if kind in SUPPORTING_KINDS:
             support.setdefault(group, []).append(weight)
             new_support += group == NEW_SOURCES
-        elif kind in ("refuted", "contradicts"):
+        elif kind in OPPOSING_KINDS:
             against.setdefault(group, []).append(weight)
 
     def total(groups: dict[str, list[float]]) -> float:
@@ -272,7 +219,8 @@ def corroboration(neighbours: dict[str, list], settings: Settings) -> tuple[list
             plus,
             N_(
                 "%(independent)d independent source(s) nearby agree; %(new)d report(s) from new sources "
-                "counted together as one weak voice; %(same)d from the same source not counted."
+                "counted together "
+                "as one weak voice; %(same)d from the same source not counted."
             )
             if (support or counts["same_source"])
             else N_("No other report of this sector nearby in space and time."),
@@ -354,17 +302,22 @@ def assessment_state(graded: bool, reliability: str | None, credibility: int | N
     return PARTLY_ASSESSED if reliability or credibility else NOT_ASSESSED
 
 
-def score_report(
-    report: ReportRecord,
-    state: SourceState,
-    grades: list[Grade],
-    neighbours: list[tuple[float, ReportRecord]],
-    states: dict[int, SourceState],
-    settings: Settings,
-) -> ScoreResult:
-    """Score a report from scratch, given its neighbours (distance, record) and their sources."""
-    evidence = {
-        str(other.id): [*contribution(report, state, other, states[other.source_id], distance, settings), distance]
-        for distance, other in neighbours
-    }
-    return combine(fixed_factors(report, state, grades, settings), evidence, settings)
+def reliability_letter(reliability: float) -> str:
+    """The A-E letter for an estimated reliability (only asked when there is a basis for it:
+    F, "cannot be judged", is a verifier's statement, never derived)."""
+    for letter, floor in (("A", 0.9), ("B", 0.75), ("C", 0.6), ("D", 0.4)):
+        if reliability >= floor:
+            return letter
+    return "E"
+
+
+def credibility_digit(score: float, confirmed: bool) -> int:
+    """The 1-5 digit for a score (only asked when there is evidence about the information: 6,
+    "cannot be judged", is a verifier's statement, never derived): 1 only when independent
+    sources or a coordinator confirmed it."""
+    if score >= 0.9 and confirmed:
+        return 1
+    for digit, floor in ((2, 0.7), (3, 0.5), (4, 0.3)):
+        if score >= floor:
+            return digit
+    return 5

@@ -15,10 +15,11 @@ from wiki.errors import NotFound
 from wiki.extensions import db
 from wiki.models import Report, Source
 
-from .config import Settings
+from .config import current_settings
 from .models import Assessment, ReportScore
-from .reliability import compute_states, history
 from .scoring import NOT_ASSESSED
+from .source_states import compute_states
+from .track_record import history
 
 REPORTS_SHOWN = 500
 
@@ -28,7 +29,7 @@ def source_record(source_id: int, viewer) -> dict[str, Any]:
     source = db.session.get(Source, source_id)
     if source is None:
         raise NotFound(_("There is no source %(id)d.", id=source_id))
-    settings = Settings.current()
+    settings = current_settings()
     state = compute_states([source_id], settings)[source_id]
     rows = db.session.execute(
         select(Report, ReportScore)

@@ -48,6 +48,7 @@ def queue(crisis_slug: str):
         report.id: grid_context(score.admiralty if score else None, codes.get(report.id, [])) for report, score in rows
     }
     assessments = {report.id: assessment_context(score) for report, score in rows}
+    related_stale = any(score is not None and score.stale for _report, score in rows)
     return render_template(
         "validation/queue.html",
         crisis=crisis,
@@ -56,6 +57,7 @@ def queue(crisis_slug: str):
         codes=codes,
         sort=sort,
         assessments=assessments,
+        related_stale=related_stale,
         sorts=SORTS,
         include_assessed=include_assessed,
         sector=sector,

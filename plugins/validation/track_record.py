@@ -6,6 +6,9 @@ ask again, or nothing at all). Each outcome of one of its reports (verified: for
 against) then adds evidence, weighted by how far in time it lies from the report being judged:
 an outcome one half-life away counts half (VALIDATION_HALF_LIFE_DAYS). A report's own outcome
 is never part of its own source's track record; it is a factor of its own.
+
+Pure arithmetic on plain data: source_states.py reads the facts from the database and keeps
+each source's state there.
 """
 
 from __future__ import annotations
@@ -16,15 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
-
-from wiki.models import Report, Source, User
-from wiki.models.base import utcnow
-from wiki.reports.sources import contact_hash
-
-from .config import Settings
-from .database import connection
-from .models import Assessment, SourceReliability
+from .settings import Settings
 
 GRADE_RELIABILITY = {"A": 0.95, "B": 0.8, "C": 0.65, "D": 0.45, "E": 0.2}  # F: cannot be judged
 OUTCOMES = {"verified": 1, "refuted": -1}
@@ -170,18 +165,9 @@ def event_time(occurred_at: datetime | None, received_at: datetime) -> float:
     return (occurred_at or received_at).timestamp()
 
 
-def dependency_key(source_id: int, user_id: int | None, contact: str | None) -> str:
-    """Reports from one person share a key: the same contact (also across an account and an SMS
-    number), else the same account, else the same source."""
-    if contact:
-        return "c:" + contact_hash(contact)[:40]
-    if user_id is not None:
-        return f"u:{user_id}"
-    return f"s:{source_id}"
-
-
 def build_state(
     source_id: int,
+    key: str,
     user_id: int | None,
     role: str | None,
     contact: str | None,
@@ -191,7 +177,9 @@ def build_state(
     outcomes: Iterable[tuple[float, int, int]],
     settings: Settings,
 ) -> SourceState:
-    """The state of one source from its facts (shared by the incremental update and the batch)."""
+    """The state of one source from its facts: `key` is its dependency key (one per person,
+    source_states.dependency_key), `grades` the verifiers' reliability grades of its reports
+    (each verifier's latest per report), `outcomes` (event time, +1/-1, report id)."""
     judged = [GRADE_RELIABILITY[g] for g in grades if g in GRADE_RELIABILITY]
     known_org = settings.organisation_priors.get((organisation or "").strip().lower())
     if judged:
@@ -206,12 +194,10 @@ def build_state(
         prior, basis = settings.anonymous_prior, "anonymous"
     ordered = tuple(sorted(outcomes))
     established = user_id is not None or bool(judged) or bool(ordered) or known_org is not None
-    return SourceState(
-        source_id, dependency_key(source_id, user_id, contact), established, prior, basis, len(judged), ordered
-    )
+    return SourceState(source_id, key, established, prior, basis, len(judged), ordered)
 
 
-def latest_grades(rows: Iterable[tuple[int, int | None, int, str, int]]) -> dict[int, list[str]]:
+def latest_reliability_grades(rows: Iterable[tuple[int, int | None, int, str, int]]) -> dict[int, list[str]]:
     """{source id: [reliability grade, ...]} keeping each verifier's latest grade of each report,
     from rows (source id, verifier id, assessment id, reliability, report id) in any order."""
     latest: dict[tuple[int, int | None], tuple[int, int, str]] = {}
@@ -223,144 +209,6 @@ def latest_grades(rows: Iterable[tuple[int, int | None, int, str, int]]) -> dict
     for _assessment_id, source_id, grade in sorted(latest.values()):
         grades.setdefault(source_id, []).append(grade)
     return grades
-
-
-def _chunks(ids: list[int], size: int = 900):
-    for start in range(0, len(ids), size):  # SQLite allows a limited number of bound parameters
-        yield ids[start : start + size]
-
-
-def compute_states(source_ids: Iterable[int], settings: Settings) -> dict[int, SourceState]:
-    """Compute sources' states from the database (the reports' outcomes and the grades)."""
-    ids = sorted(set(source_ids))
-    facts, outcome_rows, grade_rows = [], [], []
-    for chunk in _chunks(ids):
-        facts += (
-            connection()
-            .execute(
-                select(Source.id, Source.user_id, User.role, Source.contact, Source.organisation, Source.channel)
-                .outerjoin(User, User.id == Source.user_id)
-                .where(Source.id.in_(chunk))
-            )
-            .all()
-        )
-        outcome_rows += (
-            connection()
-            .execute(
-                select(Report.source_id, Report.id, Report.status, Report.occurred_at, Report.received_at).where(
-                    Report.source_id.in_(chunk), Report.status.in_(tuple(OUTCOMES))
-                )
-            )
-            .all()
-        )
-        grade_rows += (
-            connection()
-            .execute(
-                select(
-                    Report.source_id,
-                    Assessment.verifier_id,
-                    Assessment.id,
-                    Assessment.reliability,
-                    Assessment.report_id,
-                )
-                .join(Report, Report.id == Assessment.report_id)
-                .where(Report.source_id.in_(chunk))
-            )
-            .all()
-        )
-    outcomes: dict[int, list[tuple[float, int, int]]] = {}
-    for source_id, report_id, status, occurred_at, received_at in outcome_rows:
-        outcomes.setdefault(source_id, []).append((event_time(occurred_at, received_at), OUTCOMES[status], report_id))
-    grades = latest_grades(grade_rows)
-    return {
-        row.id: build_state(
-            row.id,
-            row.user_id,
-            row.role,
-            row.contact,
-            row.organisation,
-            row.channel,
-            grades.get(row.id, []),
-            outcomes.get(row.id, []),
-            settings,
-        )
-        for row in facts
-    }
-
-
-def state_from_row(row) -> SourceState:
-    return SourceState(
-        row.source_id,
-        row.key,
-        row.established,
-        row.prior,
-        row.prior_basis,
-        row.grades,
-        tuple((float(t), int(o), int(r)) for t, o, r in row.outcomes),
-    )
-
-
-def row_values(state: SourceState, settings: Settings) -> dict:
-    """Column values for a SourceReliability row: the state, and the posterior as of its latest
-    outcome (alpha and beta, for display; scores decay the outcomes to each report's own time)."""
-    latest = state.outcomes[-1][0] if state.outcomes else 0.0
-    alpha, beta = state.evidence(latest, settings)
-    return {
-        "source_id": state.source_id,
-        "key": state.key,
-        "established": state.established,
-        "prior": state.prior,
-        "prior_basis": state.prior_basis,
-        "grades": state.grades,
-        "verified": sum(1 for _t, o, _r in state.outcomes if o > 0),
-        "refuted": sum(1 for _t, o, _r in state.outcomes if o < 0),
-        "alpha": alpha,
-        "beta": beta,
-        "outcomes": [list(o) for o in state.outcomes],
-        "updated_at": utcnow(),
-    }
-
-
-def load_states(source_ids: Iterable[int], settings: Settings) -> dict[int, SourceState]:
-    """States of these sources from the plugin's table; those without a row are computed and
-    stored (a source seen for the first time)."""
-    ids = sorted(set(source_ids))
-    if not ids:
-        return {}
-    conn = connection()
-    states = {}
-    for chunk in _chunks(ids):
-        for row in conn.execute(select(SourceReliability.__table__).where(SourceReliability.source_id.in_(chunk))):
-            states[row.source_id] = state_from_row(row)
-    missing = set(ids) - states.keys()
-    if missing:
-        computed = compute_states(missing, settings)
-        conn.execute(insert(SourceReliability.__table__), [row_values(state, settings) for state in computed.values()])
-        states.update(computed)
-    return states
-
-
-def refresh_states(source_ids: Iterable[int], settings: Settings) -> dict[int, tuple[SourceState | None, SourceState]]:
-    """Recompute these sources' states from the database and store them; returns
-    {source id: (old state or None, new state)} so callers can see what changed."""
-    ids = sorted(set(source_ids))
-    if not ids:
-        return {}
-    conn = connection()
-    table = SourceReliability.__table__
-    old = {}
-    for chunk in _chunks(ids):
-        for row in conn.execute(select(table).where(table.c.source_id.in_(chunk)).with_for_update()):
-            old[row.source_id] = state_from_row(row)
-    changed = {}
-    for source_id, state in compute_states(ids, settings).items():
-        values = row_values(state, settings)
-        if source_id in old:
-            conn.execute(update(table).where(table.c.source_id == source_id).values(values))
-        else:
-            conn.execute(insert(table), [values])
-        changed[source_id] = (old.get(source_id), state)
-    return changed
 
 
 def history(state: SourceState, settings: Settings) -> list[dict]:

@@ -1,0 +1,187 @@
+"""The one batch path: scoring many reports at once, with bulk reads.
+
+Every score is computed here, whoever asked for it:
+
+- `run_batch(deadline)`: the reports waiting for a score, new ones (never scored) and stale
+  ones (an event changed what they depend on), as many as fit before the deadline. The
+  background scorer's whole unit of work (background.py), and `crisiswiki rescore --stale`.
+- `score_reports(ids, dependents)`: given reports, now; the report a person just acted on
+  (events.py) is scored this way, with the scores it affects only marked stale.
+- `rescore_all(crisis_id)`: every report, `crisiswiki rescore`.
+
+A batch reads its evidence in a few queries whatever its size (records.py, nearby.py,
+source_states.py), scores each report with the pure arithmetic (scoring.py), writes the rows
+(store.py), and then brings up to date the reports that count the newly scored ones among
+their neighbours, as propagation.py decides: their stored evidence is updated in place (no new
+search), or they are marked stale for a later batch.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import NamedTuple
+
+from flask import current_app
+
+from . import nearby, store
+from .config import current_settings
+from .evidence import ReportRecord
+from .neighbours import nearest_all
+from .propagation import settle_holders
+from .records import latest_grades, load_all, load_records
+from .scoring import ScoreResult, combine, score_report
+from .settings import Settings
+from .source_states import compute_states, load_states, replace_states
+from .track_record import SourceState
+
+# What happens to the reports that count a newly scored report among their neighbours.
+UPDATE = "update"  # their stored evidence is updated now (the background batches)
+MARK_STALE = "mark_stale"  # they are marked stale, for a later batch (a click: answer at once)
+BATCH_MAX = 500  # reports scored in one batch at most
+_cost = {"per_report_s": 0.002}  # learnt from the batches: how long a report takes, to size the next
+
+
+class Batch(NamedTuple):
+    scored: int  # reports scored
+    more: bool  # whether more reports are waiting for a score
+
+
+def score_records(
+    records: Sequence[ReportRecord],
+    neighbourhoods: dict[int, list[tuple[float, ReportRecord]]],
+    states: dict[int, SourceState],
+    settings: Settings,
+    progress: Callable[[Iterable], Iterable] | None = None,
+) -> Iterator[tuple[ReportRecord, ScoreResult]]:
+    """Each record with its score, from its neighbourhood and the sources' states (of the
+    records and of their neighbours); the verifiers' grades are read in bulk here."""
+    grades = latest_grades(record.id for record in records)
+    for record in progress(records) if progress else records:
+        yield (
+            record,
+            score_report(
+                record, states[record.source_id], grades.get(record.id, []), neighbourhoods[record.id], states, settings
+            ),
+        )
+
+
+def score_reports(report_ids: Iterable[int], settings: Settings, dependents: str = UPDATE) -> int:
+    """Score these reports from scratch, inside the scoring transaction in progress (store.run),
+    and then the reports that count them among their neighbours: updated (UPDATE) or marked
+    stale (MARK_STALE). Returns how many were scored (reports that no longer exist are not)."""
+    records = load_records(report_ids)
+    if not records:
+        return 0
+    ordered = [records[report_id] for report_id in sorted(records)]
+    stored = store.rows(records)
+    neighbourhoods = nearby.neighbourhoods(ordered, settings)
+    states = load_states(
+        {r.source_id for r in ordered} | {other.source_id for found in neighbourhoods.values() for _d, other in found},
+        settings,
+    )
+    store.write_scores(score_records(ordered, neighbourhoods, states, settings), stored, settings)
+    _propagate(ordered, stored, states, settings, dependents)
+    return len(ordered)
+
+
+def _propagate(
+    scored: list[ReportRecord], stored: dict, states: dict[int, SourceState], settings: Settings, dependents: str
+) -> None:
+    """Bring up to date (or mark stale) the reports that may count `scored` among their
+    neighbours, where each is now and where its old row placed it."""
+    spots = {}
+    for record in scored:
+        here = nearby.spot_of(record)
+        row = stored.get(record.id)
+        before = nearby.Spot(row.crisis_id, row.sector, row.lat, row.lon, row.moment) if row is not None else here
+        spots[record.id] = (here, before)
+    holders = nearby.holders(spots, settings)
+    ids = set().union(*holders.values()) - {record.id for record in scored}
+    rows = store.rows(ids)
+    live = {report_id: row for report_id, row in rows.items() if not row.stale}  # stale ones are scored whole later
+    records = load_records(live)
+    states.update(load_states({r.source_id for r in records.values()} - states.keys(), settings))
+    evidence = {report_id: dict(row.neighbours) for report_id, row in live.items()}
+    updated, stale = settle_holders(scored, holders, records, evidence, states, settings)
+    if dependents == UPDATE:
+        store.update_evidence(
+            [
+                (report_id, combine(live[report_id].explanation, found, settings))
+                for report_id, found in sorted(updated.items())
+            ],
+            settings,
+        )
+        store.mark_stale(stale)
+    else:
+        store.mark_stale(set(updated) | stale)
+
+
+def run_batch(deadline: float, wait: bool = True, stale_limit: int | None = None) -> bool:
+    """Score one batch of the reports waiting for a score, sized to end by `deadline`
+    (time.monotonic(); at least one report however late); True when more are waiting. Takes no
+    write lock when nothing waits. `wait=False`: raise database.Busy at once when another
+    writer holds the lock. Stale scores are refreshed up to VALIDATION_STALE_BATCH a batch
+    (`stale_limit`; 0: left to `crisiswiki rescore --stale`)."""
+    return next_batch(deadline, wait, stale_limit).more
+
+
+def next_batch(deadline: float, wait: bool = True, stale_limit: int | None = None) -> Batch:
+    """run_batch, saying also how many reports it scored."""
+    if stale_limit is None:
+        stale_limit = int(current_app.config["VALIDATION_STALE_BATCH"])
+    if not store.work_waiting(stale_limit > 0):
+        return Batch(0, False)
+    settings = current_settings()
+    size = batch_size(deadline)
+
+    def work() -> int:
+        stale = store.stale_ids(min(stale_limit, size))
+        mark = store.scored_through()
+        asked = size - min(len(stale), size // 2)  # new reports get at least half of the batch
+        unscored = store.unscored_ids(mark, asked)
+        stale = stale[: size - len(unscored)]
+        scored = score_reports([*stale, *unscored], settings, UPDATE)
+        store.advance_scored_through(mark, unscored, asked)
+        return scored
+
+    started = time.monotonic()
+    scored = store.run(work, wait)
+    if scored:
+        spent = (time.monotonic() - started) / scored
+        _cost["per_report_s"] = 0.7 * _cost["per_report_s"] + 0.3 * spent
+    return Batch(scored, store.work_waiting(stale_limit > 0))
+
+
+def batch_size(deadline: float) -> int:
+    """How many reports fit before `deadline`, from what the last batches took (1 to BATCH_MAX)."""
+    if deadline == math.inf:
+        return BATCH_MAX
+    left = deadline - time.monotonic()
+    return max(1, min(BATCH_MAX, int(left / max(_cost["per_report_s"], 1e-5))))
+
+
+def rescore_all(crisis_id: int | None = None, progress: Callable[[Iterable], Iterable] | None = None) -> int:
+    """Recompute every score (of one crisis, or all) and every state of their sources, in one
+    scoring transaction: every report is read once and neighbours are found in memory. Returns
+    the number of reports scored."""
+    settings = current_settings()
+
+    def work() -> int:
+        records = load_all(crisis_id)
+        states = compute_states({r.source_id for r in records}, settings)
+        replace_states(states, settings)
+        neighbourhoods = nearest_all(records, records, settings)
+        store.delete_scores(crisis_id)
+        rows: list[dict] = []
+        for record, result in score_records(records, neighbourhoods, states, settings, progress):
+            rows.append({"report_id": record.id, **store.values(result, settings, record)})
+            if len(rows) >= 2000:
+                store.insert_scores(rows)
+                rows = []
+        store.insert_scores(rows)
+        store.skip_scored()
+        return len(records)
+
+    return store.run(work)

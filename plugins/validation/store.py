@@ -1,0 +1,285 @@
+"""The score rows (validation_scores): read and written many at a time, marked stale, and the
+list of reports waiting for a score (never scored, or stale). Every write happens inside `run`,
+which tells the readers once the transaction has committed: the request's cache of listed
+scores, and the search index (its min_score filter keeps each report's score)."""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from sqlalchemy import bindparam, delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from wiki.extensions import db
+from wiki.models import Report
+from wiki.models.base import utcnow
+
+from .database import connection, scoring_transaction
+from .evidence import ReportRecord
+from .models import Progress, ReportScore
+from .records import chunks
+from .scoring import ScoreResult
+from .settings import Settings
+from .shown_scores import forget_listed_scores
+
+log = logging.getLogger(__name__)
+TABLE = ReportScore.__table__
+PROGRESS = Progress.__table__
+SCORED_THROUGH = "scored_through"  # Progress row: every report up to this id has a score
+T = TypeVar("T")
+_written: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar("validation_written", default=None)
+
+
+def run(work: Callable[[], T], wait: bool = True) -> T:
+    """`work()` in one scoring transaction (database.py), retried once when a concurrent writer
+    got in the way; once it has committed, the readers hear of the scores it wrote. With
+    `wait=False`, raises database.Busy at once when another writer holds the lock."""
+    for attempt in (1, 2):
+        written: set[int] = set()
+        token = _written.set(written)
+        try:
+            with scoring_transaction(wait):
+                result = work()
+        except (IntegrityError, OperationalError):
+            if attempt == 2:
+                raise
+            log.info("validation: retrying a score update after a concurrent write")
+            continue
+        finally:
+            _written.reset(token)
+        forget_listed_scores()
+        reindex(written)
+        return result
+    raise AssertionError("unreachable")
+
+
+def _wrote(report_ids: Iterable[int]) -> None:
+    written = _written.get()
+    if written is not None:
+        written.update(report_ids)
+
+
+def reindex(report_ids: Iterable[int]) -> None:
+    """Tell the search index that these reports' scores changed (its min_score filter)."""
+    ids = sorted(set(report_ids))
+    if not ids:
+        return
+    try:
+        from wiki.search import reindex_later
+    except ImportError:  # a core without search
+        return
+    reindex_later("report", ids)
+
+
+def values(result: ScoreResult, settings: Settings, record: ReportRecord | None) -> dict:
+    """Column values of a score row (`record` None: keep the place it was stored with)."""
+    full = len(result.neighbours) >= settings.max_neighbours
+    reach = max(entry[3] for entry in result.neighbours.values()) if full else settings.radius_km
+    where = (
+        {}
+        if record is None
+        else {
+            "crisis_id": record.crisis_id,
+            "sector": record.sector,
+            "lat": record.lat,
+            "lon": record.lon,
+            "t": record.t,
+        }
+    )
+    return {
+        **where,
+        "score": result.score,
+        "log_odds": result.log_odds,
+        "admiralty": result.admiralty,
+        "reliability_grade": result.reliability,
+        "credibility_grade": result.credibility,
+        "assessment": result.assessment,
+        "source_reliability": result.source_reliability,
+        "explanation": result.explanation,
+        "neighbours": result.neighbours,
+        "reach_km": reach,
+        "stale": False,
+        "updated_at": utcnow(),
+    }
+
+
+def rows(report_ids: Iterable[int]) -> dict:
+    """The stored rows (report_id, crisis_id, sector, lat, lon, moment: t, neighbours,
+    explanation, stale), locked for update."""
+    found = {}
+    for chunk in chunks(report_ids):
+        for row in connection().execute(
+            select(
+                TABLE.c.report_id,
+                TABLE.c.crisis_id,
+                TABLE.c.sector,
+                TABLE.c.lat,
+                TABLE.c.lon,
+                TABLE.c.t.label("moment"),
+                TABLE.c.neighbours,
+                TABLE.c.explanation,
+                TABLE.c.stale,
+            )
+            .where(TABLE.c.report_id.in_(chunk))
+            .order_by(TABLE.c.report_id)
+            .with_for_update()
+        ):
+            found[row.report_id] = row
+    return found
+
+
+def _update_many(changes: list[tuple[int, dict]]) -> None:
+    """Rewrite several rows, one statement per set of columns."""
+    _wrote(report_id for report_id, _values in changes)
+    for names in {tuple(sorted(v)) for _id, v in changes}:
+        batch = [{"row_id": report_id, **v} for report_id, v in changes if tuple(sorted(v)) == names]
+        statement = (
+            update(TABLE)
+            .where(TABLE.c.report_id == bindparam("row_id"))
+            .values({name: bindparam(name, type_=TABLE.c[name].type) for name in names})
+        )
+        connection().execute(statement, batch)
+
+
+def insert_scores(new_rows: list[dict]) -> None:
+    _wrote(row["report_id"] for row in new_rows)
+    for start in range(0, len(new_rows), 2000):
+        connection().execute(insert(TABLE), new_rows[start : start + 2000])
+
+
+def write_scores(
+    scored: Iterable[tuple[ReportRecord, ScoreResult]], existing: Iterable[int], settings: Settings
+) -> None:
+    """Store freshly computed scores (with their place), inserting the rows not `existing`."""
+    stored = set(existing)
+    new_rows, changes = [], []
+    for record, result in scored:
+        row = values(result, settings, record)
+        if record.id in stored:
+            changes.append((record.id, row))
+        else:
+            new_rows.append({"report_id": record.id, **row})
+    insert_scores(new_rows)
+    _update_many(changes)
+
+
+def update_evidence(changes: Iterable[tuple[int, ScoreResult]], settings: Settings) -> None:
+    """Store scores recombined from updated evidence (their place stays as stored)."""
+    _update_many([(report_id, values(result, settings, None)) for report_id, result in changes])
+
+
+def mark_stale(report_ids: Iterable[int]) -> int:
+    """Mark these scores stale (those that exist); returns how many rows were marked."""
+    marked = 0
+    for chunk in chunks(report_ids):
+        marked += (
+            connection()
+            .execute(update(TABLE).where(TABLE.c.report_id.in_(chunk), TABLE.c.stale.is_(False)).values(stale=True))
+            .rowcount
+        )
+    return marked
+
+
+def delete_scores(crisis_id: int | None) -> None:
+    """Drop the scores of a crisis (None: all), before a full rescore writes them again."""
+    statement = delete(TABLE)
+    if crisis_id is not None:
+        statement = statement.where(TABLE.c.report_id.in_(select(Report.id).where(Report.crisis_id == crisis_id)))
+    connection().execute(statement)
+
+
+def existing(report_ids: Iterable[int]) -> set[int]:
+    found: set[int] = set()
+    for chunk in chunks(report_ids):
+        found.update(connection().execute(select(TABLE.c.report_id).where(TABLE.c.report_id.in_(chunk))).scalars())
+    return found
+
+
+# The reports waiting for a score.
+
+
+def _stale(limit: int):
+    return select(TABLE.c.report_id).where(TABLE.c.stale.is_(True)).order_by(TABLE.c.report_id).limit(limit)
+
+
+def _unscored(after: int, limit: int):
+    return (
+        select(Report.id)
+        .outerjoin(TABLE, TABLE.c.report_id == Report.id)
+        .where(Report.id > after, TABLE.c.report_id.is_(None))
+        .order_by(Report.id)
+        .limit(limit)
+    )
+
+
+def _mark():
+    return select(PROGRESS.c.value).where(PROGRESS.c.name == SCORED_THROUGH)
+
+
+def stale_ids(limit: int) -> list[int]:
+    return list(connection().execute(_stale(limit)).scalars()) if limit > 0 else []
+
+
+def scored_through() -> int:
+    return connection().execute(_mark()).scalar() or 0
+
+
+def unscored_ids(after: int, limit: int) -> list[int]:
+    """Reports with no score row, oldest first, above `after` (scored_through)."""
+    return list(connection().execute(_unscored(after, limit)).scalars()) if limit > 0 else []
+
+
+def backlog() -> dict:
+    """The scoring lag for /readyz and /metrics (the background_backlog hook): how many reports
+    wait for a score past the catch-up mark, and when the oldest of them came."""
+    pending, oldest = db.session.execute(
+        select(func.count(), func.min(Report.received_at))
+        .select_from(Report)
+        .outerjoin(TABLE, TABLE.c.report_id == Report.id)
+        .where(Report.id > scored_through(), TABLE.c.report_id.is_(None))
+    ).one()
+    return {"name": "scoring", "pending": pending, "oldest": oldest}
+
+
+def advance_scored_through(mark: int, picked: list[int], asked: int) -> None:
+    """Move the catch-up mark past the unscored reports a batch scored: to the last one when it
+    found as many as it asked for, else (none left above the mark) to the newest report, when
+    that saves the next scans at least a thousand reports."""
+    if picked and len(picked) == asked:
+        _set_scored_through(mark, picked[-1])
+        return
+    newest = connection().execute(select(func.max(Report.id))).scalar() or 0
+    if newest - mark >= 1000:  # else not worth a write: the next scan from `mark` is short anyway
+        _set_scored_through(mark, newest)
+
+
+def skip_scored() -> None:
+    """Move the catch-up mark to just below the first report without a score (after a rescore:
+    one scan now spares every later look for work a scan of every report)."""
+    mark = scored_through()
+    first = unscored_ids(mark, 1)
+    _set_scored_through(
+        mark, first[0] - 1 if first else connection().execute(select(func.max(Report.id))).scalar() or 0
+    )
+
+
+def _set_scored_through(mark: int, new_mark: int) -> None:
+    if new_mark <= mark:
+        return
+    conn = connection()
+    if not conn.execute(update(PROGRESS).where(PROGRESS.c.name == SCORED_THROUGH).values(value=new_mark)).rowcount:
+        conn.execute(insert(PROGRESS), [{"name": SCORED_THROUGH, "value": new_mark}])
+
+
+def work_waiting(stale_too: bool) -> bool:
+    """Is any report waiting for a score? Read only, on a connection of its own that is given
+    back at once: an idle server's scorer asks twice a second, and must neither take the write
+    lock for nothing nor keep a read transaction open."""
+    with db.engine.connect() as conn:
+        mark = conn.execute(_mark()).scalar() or 0
+        return conn.execute(_unscored(mark, 1)).first() is not None or (
+            stale_too and conn.execute(_stale(1)).first() is not None
+        )
