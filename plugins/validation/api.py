@@ -11,14 +11,12 @@ from wiki.auth.permissions import require
 from wiki.crises.services import get_crisis_or_404
 from wiki.errors import InvalidInput
 from wiki.models import Report
-from wiki.visibility import get_visible_report, report_place
+from wiki.visibility import get_visible_report
 
-from .access import can_see_scores
 from .assessments import add_assessment, assessments_of, create_combined
-from .finder import find_related, parse_query
-from .matrix import verdict
+from .finder import find_related, parse_query, related_features
 from .models import Assessment
-from .presentation import assessment, score_properties
+from .presentation import score_properties
 from .shown_scores import score_row
 from .source_record import source_record
 
@@ -73,35 +71,7 @@ def get_source_record(source_id: int):
 def related(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     query = parse_query(crisis, request.args, current_user)
-    features = []
-    show_scores = can_see_scores(current_user)
-    for distance, report, score in find_related(crisis, query, current_user):
-        place = report_place(report, current_user)
-        lon, lat = place.lon, place.lat
-        properties = {
-            "id": report.id,
-            "title": report.title,
-            "sector": report.sector,
-            "status": report.status,
-            "distance_km": round(distance, 3),
-            "occurred_at": (report.occurred_at or report.received_at).isoformat(),
-            "url": url_for("reports.view", report_id=report.id, _external=True),
-        }
-        if show_scores:
-            properties.update(
-                score=round(score.score, 4) if score is not None and score.score is not None else None,
-                admiralty=score.admiralty if score is not None else None,
-                verdict=verdict(score.admiralty) if score is not None and score.admiralty else None,
-                assessment=assessment(score),
-            )
-        features.append(
-            {
-                "type": "Feature",
-                "id": report.id,
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                "properties": properties,
-            }
-        )
+    features = related_features(find_related(crisis, query, current_user), current_user)
     return jsonify(
         {
             "type": "FeatureCollection",

@@ -22,6 +22,7 @@ from wiki.reports.triage import withdraw_report
 from . import events
 from .matrix import CREDIBILITY, RELIABILITY
 from .models import Assessment, CombinedAssessment, CombinedSource
+from .records import latest_grades
 
 NOTE_MAX = 2000
 COMBINED_MAX = 200  # reports in one combined assessment
@@ -84,10 +85,7 @@ def assessments_of(report_id: int) -> list[Assessment]:
 
 def latest_codes(report_id: int) -> list[str]:
     """Each verifier's current grading of the report, e.g. ["B2", "C3"]."""
-    latest: dict[int | None, Assessment] = {}
-    for assessment in reversed(assessments_of(report_id)):
-        latest[assessment.verifier_id] = assessment
-    return [a.code for a in latest.values()]
+    return [grade.code for grade in latest_grades([report_id]).get(report_id, [])]
 
 
 def parse_report_ids(value: Any) -> list[int]:

@@ -47,6 +47,11 @@ class Grade:
     reliability: str
     credibility: int
 
+    @property
+    def code(self) -> str:
+        """The Admiralty code, e.g. "B2"."""
+        return f"{self.reliability}{self.credibility}"
+
 
 def contribution(
     report: ReportRecord,

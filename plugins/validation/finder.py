@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import current_app
+from flask import current_app, url_for
 from flask_babel import gettext as _
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import selectinload
@@ -22,10 +22,13 @@ from wiki.extensions import db
 from wiki.models import Crisis, Report
 from wiki.models.reports import SECTORS
 from wiki.reports.input import parse_datetime
+from wiki.toolkit import bounding_box, haversine_km
 from wiki.visibility import report_place, report_visible, visible_reports
 
-from .geo import bounding_box, haversine_km
+from .access import can_see_scores
+from .matrix import verdict
 from .models import ReportScore
+from .presentation import assessment
 
 MAX_RESULTS = 500
 
@@ -117,3 +120,37 @@ def find_related(crisis: Crisis, query: FinderQuery, viewer) -> list[tuple[float
             found.append((distance, report, score))
     found.sort(key=lambda item: (item[0], item[1].id))
     return found[:MAX_RESULTS]
+
+
+def related_features(results: list[tuple[float, Report, ReportScore | None]], viewer) -> list[dict]:
+    """The finder's results as GeoJSON Features (the API's answer and the finder page's map),
+    each at the place the viewer may see, with its score when the viewer may see scores."""
+    show_scores = can_see_scores(viewer)
+    features = []
+    for distance, report, score in results:
+        place = report_place(report, viewer)
+        properties = {
+            "id": report.id,
+            "title": report.title,
+            "sector": report.sector,
+            "status": report.status,
+            "distance_km": round(distance, 3),
+            "occurred_at": (report.occurred_at or report.received_at).isoformat(),
+            "url": url_for("reports.view", report_id=report.id, _external=True),
+        }
+        if show_scores:
+            properties.update(
+                score=round(score.score, 4) if score is not None and score.score is not None else None,
+                admiralty=score.admiralty if score is not None else None,
+                verdict=verdict(score.admiralty) if score is not None and score.admiralty else None,
+                assessment=assessment(score),
+            )
+        features.append(
+            {
+                "type": "Feature",
+                "id": report.id,
+                "geometry": {"type": "Point", "coordinates": [place.lon, place.lat]},
+                "properties": properties,
+            }
+        )
+    return features

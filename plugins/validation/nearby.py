@@ -17,9 +17,10 @@ from functools import cache
 import numpy as np
 from sqlalchemy import Select, and_, bindparam, or_, select
 
+from wiki.geo import KM_PER_DEGREE, bounding_box
+
 from .database import connection
 from .evidence import ReportRecord
-from .geo import KM_PER_DEGREE_LAT, bounding_box
 from .models import ReportScore
 from .neighbours import nearest_all
 from .records import load_records
@@ -171,7 +172,7 @@ def _scores_near_spots(size: int) -> Select:
     reports (ix_validation_scores_nearby)."""
     terms = []
     for i in range(size):
-        dy = (ReportScore.lat - bindparam(f"lat{i}")) * KM_PER_DEGREE_LAT
+        dy = (ReportScore.lat - bindparam(f"lat{i}")) * KM_PER_DEGREE
         dx = (ReportScore.lon - bindparam(f"lon{i}")) * bindparam(f"km_per_lon{i}")
         reach = ReportScore.reach_km * APPROX_SLACK + APPROX_MARGIN_KM
         terms.append(
@@ -219,7 +220,7 @@ def holders(offers: dict[int, Iterable[Spot]], settings: Settings) -> dict[int, 
     for _report_id, spot in terms:
         parts = _boxes(spot.lat, spot.lon, settings.radius_km)
         # Across the antimeridian the estimate does not hold: the box alone, then exactly in Python.
-        km_per_lon = KM_PER_DEGREE_LAT * math.cos(math.radians(spot.lat)) if len(parts) == 1 else 0.0
+        km_per_lon = KM_PER_DEGREE * math.cos(math.radians(spot.lat)) if len(parts) == 1 else 0.0
         boxes += [
             {
                 "crisis": spot.crisis_id,
@@ -257,8 +258,8 @@ def holders(offers: dict[int, Iterable[Spot]], settings: Settings) -> dict[int, 
         if group is None:
             continue
         ids, lat, lon, t, reach = group
-        dy = (lat - spot.lat) * KM_PER_DEGREE_LAT
-        dx = ((lon - spot.lon + 180.0) % 360.0 - 180.0) * (KM_PER_DEGREE_LAT * math.cos(math.radians(spot.lat)))
+        dy = (lat - spot.lat) * KM_PER_DEGREE
+        dx = ((lon - spot.lon + 180.0) % 360.0 - 180.0) * (KM_PER_DEGREE * math.cos(math.radians(spot.lat)))
         near = (
             dy * dy + dx * dx <= (reach * APPROX_SLACK + APPROX_MARGIN_KM) ** 2
         )  # as the query, across the antimeridian too

@@ -14,7 +14,8 @@ from typing import Protocol, TypeVar
 
 import numpy as np
 
-from .geo import EARTH_RADIUS_KM, KM_PER_DEGREE_LAT, haversine_km
+from wiki.geo import EARTH_RADIUS_KM, KM_PER_DEGREE, haversine_km
+
 from .settings import Settings
 
 
@@ -62,12 +63,12 @@ def nearest_all(
         members = by_group.get(group)
         if not members:
             continue
-        dlat = settings.radius_km / KM_PER_DEGREE_LAT * 1.01
+        dlat = settings.radius_km / KM_PER_DEGREE * 1.01
         widest = max(abs(r.lat) for r in [*members, *here_targets]) + dlat
         if widest >= 89.0:
             dlon, columns = 360.0, 1
         else:
-            dlon = min(360.0, settings.radius_km / (KM_PER_DEGREE_LAT * math.cos(math.radians(widest))) * 1.01)
+            dlon = min(360.0, settings.radius_km / (KM_PER_DEGREE * math.cos(math.radians(widest))) * 1.01)
             columns = max(1, int(360.0 // dlon))
             dlon = 360.0 / columns  # whole cells around the globe, each at least one radius wide
 

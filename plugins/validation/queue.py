@@ -14,6 +14,7 @@ from wiki.models.reports import SECTORS
 from wiki.visibility import visible_reports
 
 from .models import Assessment, ReportScore
+from .records import latest_grades
 
 SORTS = {
     "newest": (func.coalesce(Report.occurred_at, Report.received_at).desc(), Report.id.desc()),
@@ -57,14 +58,5 @@ def verifier_queue(
 
 
 def codes_by_report(report_ids: list[int]) -> dict[int, list[str]]:
-    """Each verifier's latest grading of each report."""
-    latest: dict[tuple[int, int | None], tuple[int, str]] = {}
-    if report_ids:
-        for assessment in db.session.scalars(select(Assessment).where(Assessment.report_id.in_(report_ids))):
-            key = (assessment.report_id, assessment.verifier_id)
-            if key not in latest or latest[key][0] < assessment.id:
-                latest[key] = (assessment.id, assessment.code)
-    codes: dict[int, list[str]] = {}
-    for (report_id, _verifier), (_id, code) in sorted(latest.items(), key=lambda item: item[1][0]):
-        codes.setdefault(report_id, []).append(code)
-    return codes
+    """Each verifier's latest grading of each report, as codes."""
+    return {report_id: [grade.code for grade in grades] for report_id, grades in latest_grades(report_ids).items()}

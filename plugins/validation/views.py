@@ -15,13 +15,13 @@ from wiki.errors import DomainError, InvalidInput
 from wiki.extensions import db
 from wiki.models import Report
 from wiki.models.reports import SECTORS
-from wiki.visibility import get_visible_report, report_place
+from wiki.visibility import get_visible_report
 
 from .access import can_assess, can_see_scores
 from .assessments import add_assessment, combined_defaults, create_combined, originals, parse_report_ids
-from .finder import find_related, parse_query
+from .finder import find_related, parse_query, related_features
 from .matrix import CREDIBILITY_NAMES, RELIABILITY_NAMES
-from .presentation import assessment, assessment_context, grid_context
+from .presentation import assessment_context, grid_context
 from .queue import SORTS, codes_by_report, verifier_queue
 from .source_record import source_record
 
@@ -84,29 +84,6 @@ def source_record_page(source_id: int):
     )
 
 
-def _finder_features(results, viewer) -> list[dict]:
-    features = []
-    for distance, report, score in results:
-        place = report_place(report, viewer)
-        lon, lat = place.lon, place.lat
-        properties = {
-            "id": report.id,
-            "title": report.title,
-            "distance_km": round(distance, 2),
-            "url": url_for("reports.view", report_id=report.id),
-        }
-        if can_see_scores(viewer):
-            properties.update(
-                score=round(score.score, 4) if score is not None and score.score is not None else None,
-                admiralty=score.admiralty if score is not None else None,
-                assessment=assessment(score),
-            )
-        features.append(
-            {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties}
-        )
-    return features
-
-
 @bp.route("/c/<crisis_slug>/related")
 def related(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
@@ -117,7 +94,7 @@ def related(crisis_slug: str):
             results = find_related(crisis, query, current_user)
         except InvalidInput as exc:
             error = exc
-    features = _finder_features(results, current_user)
+    features = related_features(results, current_user)
     map_data = json.dumps(
         {
             "type": "FeatureCollection",
