@@ -25,12 +25,12 @@ def test_the_environment_file_lists_and_explains_every_setting():
 
 
 def test_the_committed_headers_snippet_is_what_the_command_makes_for_the_defaults(tmp_path):
-    result = CliRunner().invoke(main, ["nginx-headers"], env={"CRISISWIKI_INSTANCE_PATH": str(tmp_path)})
+    result = CliRunner().invoke(main, ["nginx-headers"], env={"CRISISWIKI_INSTANCE_PATH": str(tmp_path), "CRISISWIKI_TESTING": "true"})
     assert result.exit_code == 0, result.output
     assert (DEPLOY / "nginx" / "crisiswiki-security-headers.conf").read_text() == result.output
 
 
-def test_the_units_run_the_commands_they_name():
+def test_the_units_run_the_commands_they_name(tmp_path):
     commands = {
         "crisiswiki@.service": "crisiswiki serve",
         "crisiswiki-worker.service": "crisiswiki worker",
@@ -41,5 +41,6 @@ def test_the_units_run_the_commands_they_name():
         text = (DEPLOY / "systemd" / unit).read_text()
         assert f"/opt/crisiswiki/venv/bin/{command}" in text
         assert "EnvironmentFile=/etc/crisiswiki/crisiswiki.env" in text
-    listed = set(main.list_commands(main.make_context("crisiswiki", ["--help"], resilient_parsing=True)))
+    with CliRunner().isolation(env={"CRISISWIKI_INSTANCE_PATH": str(tmp_path), "CRISISWIKI_TESTING": "true"}):
+        listed = set(main.list_commands(main.make_context("crisiswiki", ["--help"], resilient_parsing=True)))
     assert {"serve", "worker", "backup", "restore", "db", "nginx-headers"} <= listed

@@ -77,6 +77,13 @@ def init_app(app):
 
 
 @hookimpl
+def background_backlog():
+    from .store import backlog
+
+    return [backlog()]
+
+
+@hookimpl
 def background_jobs(app):
     from .background import scoring_job
 

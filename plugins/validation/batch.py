@@ -40,6 +40,10 @@ from .track_record import SourceState
 UPDATE = "update"  # their stored evidence is updated now (the background batches)
 MARK_STALE = "mark_stale"  # they are marked stale, for a later batch (a click: answer at once)
 BATCH_MAX = 500  # reports scored in one batch at most
+# ... and at least, however late: each batch is a commit (a disk sync), which a batch of one
+# report pays alone; below this the fixed cost would make the measured cost per report, and so
+# the next batch, smaller and smaller.
+BATCH_MIN = 20
 _cost = {"per_report_s": 0.002}  # learnt from the batches: how long a report takes, to size the next
 
 
@@ -136,7 +140,10 @@ def next_batch(deadline: float, wait: bool = True, stale_limit: int | None = Non
     settings = current_settings()
     size = batch_size(deadline)
 
+    timing = {}
+
     def work() -> int:
+        timing["started"] = time.monotonic()  # the write lock is held from here: waiting for it is not scoring
         stale = store.stale_ids(min(stale_limit, size))
         mark = store.scored_through()
         asked = size - min(len(stale), size // 2)  # new reports get at least half of the batch
@@ -146,20 +153,19 @@ def next_batch(deadline: float, wait: bool = True, stale_limit: int | None = Non
         store.advance_scored_through(mark, unscored, asked)
         return scored
 
-    started = time.monotonic()
     scored = store.run(work, wait)
     if scored:
-        spent = (time.monotonic() - started) / scored
+        spent = (time.monotonic() - timing["started"]) / scored
         _cost["per_report_s"] = 0.7 * _cost["per_report_s"] + 0.3 * spent
     return Batch(scored, store.work_waiting(stale_limit > 0))
 
 
 def batch_size(deadline: float) -> int:
-    """How many reports fit before `deadline`, from what the last batches took (1 to BATCH_MAX)."""
+    """How many reports fit before `deadline`, from what the last batches took (BATCH_MIN to BATCH_MAX)."""
     if deadline == math.inf:
         return BATCH_MAX
     left = deadline - time.monotonic()
-    return max(1, min(BATCH_MAX, int(left / max(_cost["per_report_s"], 1e-5))))
+    return max(BATCH_MIN, min(BATCH_MAX, int(left / max(_cost["per_report_s"], 1e-5))))
 
 
 def rescore_all(crisis_id: int | None = None, progress: Callable[[Iterable], Iterable] | None = None) -> int:
