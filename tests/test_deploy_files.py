@@ -25,7 +25,9 @@ def test_the_environment_file_lists_and_explains_every_setting():
 
 
 def test_the_committed_headers_snippet_is_what_the_command_makes_for_the_defaults(tmp_path):
-    result = CliRunner().invoke(main, ["nginx-headers"], env={"CRISISWIKI_INSTANCE_PATH": str(tmp_path), "CRISISWIKI_TESTING": "true"})
+    result = CliRunner().invoke(
+        main, ["nginx-headers"], env={"CRISISWIKI_INSTANCE_PATH": str(tmp_path), "CRISISWIKI_TESTING": "true"}
+    )
     assert result.exit_code == 0, result.output
     assert (DEPLOY / "nginx" / "crisiswiki-security-headers.conf").read_text() == result.output
 

@@ -61,7 +61,9 @@ def test_every_accepted_report_is_stored_exactly_once(app, crisis, database_url,
             thread.start()
         for thread in threads:
             thread.join()
-        import sys; print("intake done", time.monotonic(), file=sys.stderr)
+        import sys
+
+        print("intake done", time.monotonic(), file=sys.stderr)
         # The validation plugin scores in the background, behind intake: once the surge is over,
         # the idle server scores every report on its own (no request asks it to).
         unscored = wait_for_scores(database_url, timeout=180)

@@ -163,7 +163,11 @@ def _migrate_to(url: str, tmp_path: Path, *revisions: str) -> None:
 
 def _upgrade_with_the_command(url: str, tmp_path: Path) -> str:
     # TESTING: an app made in the test process must not switch it to multiprocess metrics.
-    environment = {"DATABASE_URL": url, "CRISISWIKI_INSTANCE_PATH": str(tmp_path / "instance"), "CRISISWIKI_TESTING": "true"}
+    environment = {
+        "DATABASE_URL": url,
+        "CRISISWIKI_INSTANCE_PATH": str(tmp_path / "instance"),
+        "CRISISWIKI_TESTING": "true",
+    }
     result = CliRunner().invoke(main, ["db", "upgrade"], env=environment, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.output
