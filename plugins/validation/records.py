@@ -108,7 +108,10 @@ def nearest_neighbours(report: ReportRecord, settings: Settings) -> list[tuple[f
     VALIDATION_RADIUS_KM and VALIDATION_WINDOW_HOURS), nearest first: the evidence its score
     counts. A box query on the reports' (lat, lon) index, then the exact distance; the box
     starts small and grows only while the nearest could still lie outside it, so a crowded
-    place costs about as much as a quiet one."""
+    place costs about as much as a quiet one. A report without a point (its location is
+    unknown) has no neighbours."""
+    if report.lat is None or report.lon is None:
+        return []
     moment = func.coalesce(Report.occurred_at, Report.received_at)
     filters = (
         Report.crisis_id == report.crisis_id,
@@ -143,6 +146,8 @@ def holders(report: ReportRecord, settings: Settings) -> list[tuple[float, Repor
     is not full or reaches at least as far as `report` (ReportScore.reach_km). Read from the
     plugin's own index of scored reports (crisis, sector, place, reach, time), then checked
     exactly. Reports never scored are left to `crisiswiki rescore`."""
+    if report.lat is None or report.lon is None:
+        return []
     dy = (ReportScore.lat - report.lat) * KM_PER_DEGREE_LAT
     dx = (ReportScore.lon - report.lon) * (KM_PER_DEGREE_LAT * math.cos(math.radians(report.lat)))
     reach = ReportScore.reach_km * APPROX_SLACK + APPROX_MARGIN_KM

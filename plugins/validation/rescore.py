@@ -39,6 +39,8 @@ def neighbour_lists(records: list[ReportRecord], settings: Settings) -> dict[int
     found: dict[int, list[tuple[float, ReportRecord]]] = {r.id: [] for r in records}
     groups: dict[tuple[int, str], list[ReportRecord]] = defaultdict(list)
     for record in records:
+        if record.lat is None or record.lon is None:
+            continue  # location unknown: no neighbours
         groups[(record.crisis_id, record.sector)].append(record)
     for members in groups.values():
         dlat = settings.radius_km / KM_PER_DEGREE_LAT * 1.01

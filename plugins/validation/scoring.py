@@ -69,8 +69,8 @@ class ReportRecord:
     id: int
     crisis_id: int
     sector: str
-    lat: float
-    lon: float
+    lat: float | None  # None: the report's location is unknown
+    lon: float | None
     t: float  # event time, epoch seconds
     source_id: int
     status: str
@@ -110,6 +110,8 @@ def is_neighbour(a: ReportRecord, b: ReportRecord, settings: Settings) -> float 
     radius and the time window), else None. Symmetric."""
     if a.id == b.id or a.crisis_id != b.crisis_id or a.sector != b.sector or abs(a.t - b.t) > settings.window_s:
         return None
+    if a.lat is None or b.lat is None or a.lon is None or b.lon is None:
+        return None  # a report whose location is unknown has no neighbours
     distance = haversine_km(a.lat, a.lon, b.lat, b.lon)
     return distance if distance <= settings.radius_km else None
 
