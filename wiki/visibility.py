@@ -211,6 +211,37 @@ def source_details(report: Report, viewer) -> dict[str, Any] | None:
     }
 
 
+# -- messages from the channels ----------------------------------------------------------------
+
+
+def sees_messages(viewer) -> bool:
+    """May `viewer` read the channels' inbox (messages are never public: they carry who sent them)?"""
+    return can("read_inbox", viewer)
+
+
+def message_visible(message, viewer) -> bool:
+    return sees_messages(viewer)
+
+
+def masked_contact(contact: str) -> str:
+    """A phone number or address with all but its last two characters hidden."""
+    if "@" in contact:
+        local, _at, domain = contact.partition("@")
+        return (local[:1] + "•••@" + domain[:1] + "•••") if local else "•••"
+    return "•••• " + contact[-2:] if len(contact) > 4 else "••••"
+
+
+def message_sender(message, viewer) -> str:
+    """Who sent a message as `viewer` may see it: the number or address for those who see
+    contacts (each showing recorded, as a source's contact is), masked for anyone else."""
+    if not sees_contacts(viewer):
+        return masked_contact(message.sender)
+    from .contact_log import note_contact_shown
+
+    note_contact_shown(message.report_id, None, message_id=message.id)
+    return message.sender
+
+
 # -- other objects -------------------------------------------------------------------------------
 
 

@@ -119,6 +119,9 @@ def upgrade():
     op.add_column("reports", sa.Column("location_ref", sa.String(length=80), nullable=True))
     op.add_column("reports", sa.Column("public_radius_m", sa.Float(), nullable=True))
     op.add_column("admin_areas", sa.Column("alt_names", sa.JSON(), server_default="[]", nullable=False))
+    # Who was shown a channel message's sender (wiki.contact_log).
+    op.add_column("contact_views", sa.Column("message_id", sa.Integer(), nullable=True))
+    op.create_index(op.f("ix_contact_views_message_id"), "contact_views", ["message_id"], unique=False)
 
     op.create_table(
         "inbound_messages",
@@ -291,6 +294,8 @@ def downgrade():
     op.drop_table("message_attachments")
     op.drop_table("inbound_messages")
     op.drop_column("admin_areas", "alt_names")
+    op.drop_index(op.f("ix_contact_views_message_id"), table_name="contact_views")
+    op.drop_column("contact_views", "message_id")
     bind = op.get_bind()
     # Reports without a point cannot go back to a schema that requires one.
     bind.execute(sa.text("DELETE FROM reports WHERE lon IS NULL OR lat IS NULL"))

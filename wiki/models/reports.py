@@ -189,6 +189,8 @@ class ContactView(db.Model):
     username: Mapped[str] = mapped_column(String(80), default="")
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"), index=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"), index=True)
+    # A channel message's sender (wiki.channels); a plain integer: messages are a later table.
+    message_id: Mapped[int | None] = mapped_column(Integer, index=True)
     endpoint: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 

@@ -71,8 +71,7 @@ def mentions(text: str, gazetteer: Gazetteer) -> list[Mention]:
         for size in range(min(gazetteer.longest, len(words) - first), 0, -1):
             window = words[first : first + size]
             name_key = " ".join(window)
-            if window[0] in COMMON_WORDS and size > 1 and window[-1] in COMMON_WORDS:
-                continue  # "la plaine", "in the": never a name on its own
+            ordinary = all(word in COMMON_WORDS for word in window)  # "in the", "la plaine": no misspelt name
             if window[0].isdigit():
                 continue  # a name does not start with a number ("33 no water")
             start, end = tokens[first][1], tokens[first + size - 1][2]
@@ -84,7 +83,7 @@ def mentions(text: str, gazetteer: Gazetteer) -> list[Mention]:
             distance = 0
             if not places and len(window[0]) > 3 and window[0][0] in "وب":
                 places = gazetteer.exact(" ".join([window[0][1:], *window[1:]]))  # "ودرنة", "بدرنة"
-            if not places and not common and not any(ch.isdigit() for ch in name_key):
+            if not places and not ordinary and not any(ch.isdigit() for ch in name_key):
                 close = [
                     (candidate, d)
                     for candidate, d in gazetteer.fuzzy(name_key)
@@ -113,10 +112,11 @@ def detect(text: str, gazetteer: Gazetteer) -> Detection:
     kept = _keep_longest(mentions(text, gazetteer))
     if not kept:
         return Detection()
-    everything = [place for mention in kept for place in mention.places]
 
     def rank(mention: Mention, place: Place) -> tuple:
-        inside = any(contains(other, place) for other in everything if other.id != place.id)
+        # Another mention names an area it lies in ("Carrefour, Ouest"): the places of its own
+        # mention do not count (the commune and the department both called "Derna").
+        inside = any(contains(other, place) for m in kept if m is not mention for other in m.places)
         return (SPECIFICITY.get(place.kind, 0), inside, -mention.distance, -mention.first)
 
     scored = [(rank(mention, place), mention, place) for mention in kept for place in mention.places]
