@@ -106,7 +106,8 @@ def make_report(message_id: int):
         for key in ("title", "description", "place", "sector", "occurred_at", "place_name")
         if key in request.form
     }
-    data["place"] = (request.form.get("place_choice") or request.form.get("place") or "").strip()
+    if "place_choice" in request.form or "place" in request.form:  # else: the place found in the message
+        data["place"] = (request.form.get("place_choice") or request.form.get("place") or "").strip()
     data["sensitive"] = request.form.get("sensitive") == "1"
     try:
         submission = service.create_report(found, data, current_user)
