@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask import current_app
-from imap_tools import AND, MailBox, MailBoxTls, MailBoxUnencrypted
+from imap_tools import AND, MailBox, MailBoxStartTls, MailBoxUnencrypted
 
 from .mail import MailRefused, store_mail
 
@@ -25,7 +25,7 @@ def _mailbox():
     if config["IMAP_SECURITY"] == "ssl":
         return MailBox(host, port)
     if config["IMAP_SECURITY"] == "starttls":
-        return MailBoxTls(host, port)
+        return MailBoxStartTls(host, port)
     return MailBoxUnencrypted(host, port)
 
 
@@ -39,7 +39,7 @@ def fetch_mail(limit: int = 500) -> Fetched:
             for message in box.fetch(AND(uid=uid), mark_seen=False, bulk=False):
                 raw = message.obj.as_bytes()
                 try:
-                    _message_id, retry = store_mail(raw, [address] if address else [])
+                    _message_id, retry = store_mail(raw, [], mailbox=address or config["IMAP_USER"])
                 except MailRefused as refused:
                     current_app.logger.warning("mail %s refused: %s", uid, refused.text)
                     done.refused += 1

@@ -152,9 +152,9 @@ def accepts(address: str) -> tuple[bool, str]:
     return rule is not None, ""
 
 
-def store_mail(raw: bytes, envelope_recipients: list[str]) -> tuple[int, bool]:
+def store_mail(raw: bytes, envelope_recipients: list[str], mailbox: str | None = None) -> tuple[int, bool]:
     """Read and store one mail for the first accepted recipient; (message id, was a retry).
-    Raises MailRefused."""
+    `mailbox`: the polled mailbox's address, which takes whatever is in it (IMAP). Raises MailRefused."""
     parsed = parse_mail(raw)
     recipient, hint = "", ""
     for address in [*envelope_recipients, *parsed.recipients]:
@@ -162,6 +162,8 @@ def store_mail(raw: bytes, envelope_recipients: list[str]) -> tuple[int, bool]:
         if accepted:
             recipient, hint = address, crisis
             break
+    if not recipient and mailbox:
+        recipient = mailbox
     if not recipient:
         raise MailRefused(550, "5.1.1 No such mailbox here: write to a crisis's address")
     db.session.rollback()  # end the reads before the write transaction

@@ -65,9 +65,9 @@ def listener(app: Flask, host: str, port: int) -> Controller:
         Handler(app),
         hostname=host,
         port=port,
-        data_size_limit=limit,
-        server_kwargs={"decode_data": False},
         ready_timeout=10,
+        data_size_limit=limit,
+        decode_data=False,
     )
     controller.start()
     return controller
