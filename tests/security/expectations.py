@@ -111,6 +111,7 @@ def gateway_message(w) -> dict[str, Any]:
 def m(w, purpose: str, suffix: str = "") -> str:
     return f"/messages/{w.messages[purpose]}{suffix}"
 
+
 ROWS: list[Row] = [
     # --- Reading: pages, crises, changes -------------------------------------------------------
     Row("pages.home", "GET", EVERYONE, lambda w: ("/", {})),
