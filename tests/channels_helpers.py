@@ -115,7 +115,7 @@ class GatewayAPI:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 (http.server's name)
+            def do_POST(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 outer.requests.append((self.path, dict(self.headers), self.rfile.read(length)))
                 body = json.dumps(outer.answer).encode()

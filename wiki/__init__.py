@@ -77,7 +77,6 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     from .crises import bp as crises_bp
     from .mail.views import bp as mail_bp
     from .maps import bp as maps_bp  # also adds the maps API to api_bp, so before registering it
-
     from .media import bp as media_bp
     from .pages import bp as pages_bp
     from .reports import exports_bp, imports_bp, reports_bp

@@ -112,9 +112,7 @@ def upgrade():
     else:
         op.alter_column("reports", "lon", existing_type=sa.Float(), nullable=True)
         op.alter_column("reports", "lat", existing_type=sa.Float(), nullable=True)
-    op.add_column(
-        "reports", sa.Column("location_kind", sa.String(length=10), server_default="point", nullable=False)
-    )
+    op.add_column("reports", sa.Column("location_kind", sa.String(length=10), server_default="point", nullable=False))
     op.add_column("reports", sa.Column("location_radius_m", sa.Float(), nullable=True))
     op.add_column("reports", sa.Column("location_ref", sa.String(length=80), nullable=True))
     op.add_column("reports", sa.Column("public_radius_m", sa.Float(), nullable=True))

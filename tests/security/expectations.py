@@ -16,6 +16,7 @@ holds the lane's own crisis, pages, reports, layers, photos, tokens...
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -103,7 +104,7 @@ GRADE = {"reliability": "B", "credibility": "2", "note": "seen on site"}
 def gateway_message(w) -> dict[str, Any]:
     """The generic webhook's request, as a gateway sends it (its secret in X-Crisiswiki-Secret)."""
     return {
-        "data": '{"id": "matrix-%s", "from": "+50937000100", "text": "Kafou: water"}' % w.crisis,
+        "data": json.dumps({"id": f"matrix-{w.crisis}", "from": "+50937000100", "text": "Kafou: water"}),
         "headers": {"Content-Type": "application/json", "X-Crisiswiki-Secret": "matrix-webhook-secret"},
     }
 

@@ -160,7 +160,7 @@ def admin_places(crisis_id: int) -> list[Place]:
                 radius_m=round(_radius_m(geometry, lon, lat)),
                 pcode=pcode,
                 parent=parent_name or "",
-                names=tuple(n for n in (alt_names or []) if isinstance(n, str)) + (pcode,),
+                names=(*(n for n in (alt_names or []) if isinstance(n, str)), pcode),
             )
         )
     return places
