@@ -21,7 +21,6 @@ from email.utils import getaddresses, parseaddr, parsedate_to_datetime
 from flask import current_app
 from sqlalchemy import select
 
-from ..database import write_transaction
 from ..extensions import db
 from ..models import ChannelRoute, Crisis
 from ..reports.input import normalise_contact
@@ -176,8 +175,7 @@ def store_mail(raw: bytes, envelope_recipients: list[str], mailbox: str | None =
         raw=raw,
         sent_at=parsed.sent_at,
     )
-    with write_transaction():
-        return store_messages(CHANNEL, [incoming], hint)[0]
+    return store_messages(CHANNEL, [incoming], hint)[0]
 
 
 class Email(Channel):

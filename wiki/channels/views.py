@@ -9,6 +9,8 @@ nothing, and says what is wrong in the gateway's own answer format where it has 
 
 from __future__ import annotations
 
+import time
+
 from flask import Blueprint, request
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -36,11 +38,27 @@ def _channel(name: str):
     return channel
 
 
+_known_crises: dict[tuple[str, str], float] = {}  # (database, slug) -> when last seen to exist
+KNOWN_FOR_SECONDS = 60.0
+
+
+def _crisis_exists(slug: str) -> bool:
+    """Whether the crisis exists, remembered for a minute per process: a surge of SMS all name
+    the same one, and crises are not deleted."""
+    key, now = (str(db.engine.url), slug), time.monotonic()
+    if _known_crises.get(key, 0.0) > now:
+        return True
+    if db.session.scalar(select(Crisis.id).where(Crisis.slug == slug)) is None:
+        return False
+    _known_crises[key] = now + KNOWN_FOR_SECONDS
+    return True
+
+
 def _crisis_hint() -> str:
     slug = request.args.get("crisis", "").strip()
     if not slug:
         return ""
-    if "\x00" in slug or db.session.scalar(select(Crisis.id).where(Crisis.slug == slug)) is None:
+    if "\x00" in slug or len(slug) > 100 or not _crisis_exists(slug):
         raise NotFound(
             _("There is no crisis %(slug)s: fix ?crisis= in the URL configured on the gateway.", slug=slug[:100])
         )
