@@ -168,3 +168,18 @@ def test_the_form_takes_a_place_name_and_offers_choices_for_a_shared_one(app, cl
     assert picked.status_code == 302
     nowhere = client.post("/c/haiti/report", data={"title": "Somewhere"})
     assert nowhere.status_code == 302
+
+
+def test_a_coordinator_moves_a_report_to_a_place_by_name(app, client, crises, make_user, token_for):
+    token = {"Authorization": f"Bearer {token_for(make_user('coordinator'))}"}
+    made = client.post(
+        "/api/v1/reports",
+        json={"type": "Feature", "properties": {"title": "Somewhere", "crisis": "haiti"}},
+        headers=token,
+    ).get_json()
+    moved = client.patch(f"/api/v1/reports/{made['id']}", json={"place": "Jakmèl"}, headers=token)
+    assert moved.status_code == 200, moved.get_json()
+    body = moved.get_json()
+    assert body["properties"]["location"]["kind"] == "area" and body["properties"]["adm2_pcode"] == "HT0211"
+    unknown = client.patch(f"/api/v1/reports/{made['id']}", json={"place": "Zzyzx"}, headers=token)
+    assert unknown.status_code == 422 and unknown.get_json()["error"]["field"] == "place"
