@@ -10,7 +10,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 PYTEST_FAST := --db sqlite -m "not browser and not slow"
 
-.PHONY: run test test-fast install postgres chromium nginx lint clean-instance bench bench-quick bench-tools bench-peer translations
+.PHONY: run test test-fast install postgres chromium nginx dovecot lint clean-instance bench bench-quick bench-tools bench-peer translations
 
 # What running needs (make run): the package and its dependencies, not the test and dev tools.
 $(RUN_STAMP): setup.cfg pyproject.toml
@@ -55,7 +55,15 @@ nginx:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq nginx-light >/dev/null; \
 	fi
 
-test: $(STAMP) postgres chromium nginx
+# Debian's dovecot-imapd, for the mail polling tests (tests/imap_server.py starts its own on a free
+# loopback port, with its own configuration; the system's dovecot service is not used).
+dovecot:
+	@if [ ! -x /usr/sbin/dovecot ]; then \
+		echo "Installing dovecot-imapd (Debian package) for the mail polling tests"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dovecot-imapd >/dev/null; \
+	fi
+
+test: $(STAMP) postgres chromium nginx dovecot
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The edit-test loop: the whole suite but the browser, PostgreSQL and load tests (about 3 minutes).

@@ -54,7 +54,15 @@ def test_the_crisis_can_be_left_out_when_one_crisis_covers_the_point(client, cri
 
 
 BAD_FEATURES = [
-    ("missing geometry", {"type": "Feature", "properties": {"title": "x", "crisis": "quake"}}, 422, "geometry"),
+    # Without coordinates a report is located by its place, or filed with its location unknown;
+    # but then nothing says which crisis it belongs to unless it says so.
+    ("no geometry and no crisis", {"type": "Feature", "properties": {"title": "x"}}, 422, "crisis"),
+    (
+        "a place nobody knows",
+        {"type": "Feature", "properties": {"title": "x", "crisis": "quake", "place": "Zzyzx"}},
+        422,
+        "place",
+    ),
     ("latitude 91", feature(lat=91), 422, "geometry.coordinates"),
     ("latitude -90.5", feature(lat=-90.5), 422, "geometry.coordinates"),
     ("longitude 181", feature(lon=181), 422, "geometry.coordinates"),

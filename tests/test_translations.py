@@ -122,6 +122,15 @@ def site(app, client, crisis, make_user, login):
             "properties": {"title": "Bridge down", "crisis": "quake"},
         },
     ).get_json()
+    with app.test_request_context():
+        from wiki.channels.base import Incoming
+        from wiki.channels.intake import store_messages
+        from wiki.channels.processing import process_message
+
+        [(message_id, _retry)] = store_messages(
+            "webhook", [Incoming("t-1", "+50937000001", "Kafou dlo", b"{}")], "quake"
+        )
+        process_message(message_id)
     public = [
         "/",
         "/recent",
@@ -157,6 +166,10 @@ def site(app, client, crisis, make_user, login):
         "/account/two-factor",
         "/account/tokens",
         "/c/quake/reports/import",
+        "/c/quake/inbox",
+        "/inbox/unrouted",
+        f"/messages/{message_id}",
+        "/c/quake/channels",
     ]
     return editor, public, staff
 

@@ -74,6 +74,9 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
 
     from .api import bp as api_bp
     from .auth import bp as auth_bp
+    from .channels import api as _message_api  # noqa: F401  (adds /api/v1/messages to api_bp, so before registering it)
+    from .channels.inbox_views import bp as inbox_bp
+    from .channels.views import bp as channels_bp
     from .crises import bp as crises_bp
     from .mail.views import bp as mail_bp
     from .maps import bp as maps_bp  # also adds the maps API to api_bp, so before registering it
@@ -92,6 +95,8 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
         maps_bp,
         api_bp,
         mail_bp,
+        channels_bp,
+        inbox_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -56,6 +56,31 @@ DEFAULTS: dict[str, Any] = {
     "MAIL_PASSWORD": "",
     "MAIL_DEFAULT_SENDER": "crisiswiki@localhost",
     "MAIL_TIMEOUT": 10,  # seconds to wait for the SMTP server
+    # Channels (wiki/channels): gateways' secrets, where replies go, mail taken in.
+    "CHANNEL_MAX_BYTES": 64 * 1024,  # largest gateway request (an SMS webhook post is a few KB)
+    "CHANNEL_SEND_TIMEOUT": 10,  # seconds to wait for a gateway's API when sending
+    "CHANNEL_SMS_DEFAULT": "",  # channel for send_sms() to a number that never wrote in: twilio, smssync ...
+    "TWILIO_ACCOUNT_SID": "",
+    "TWILIO_AUTH_TOKEN": "",  # checks X-Twilio-Signature; the channel is off without it
+    "TWILIO_FROM": "",  # the Twilio number replies are sent from
+    "TWILIO_API_URL": "https://api.twilio.com",
+    "SMSSYNC_SECRET": "",  # the secret set in the SMSSync app; the channel is off without it
+    "SMSSYNC_RESEND_SECONDS": 600,  # a message handed to the phone and not confirmed is handed out again
+    "RAPIDPRO_SECRET": "",  # sent by RapidPro in X-Crisiswiki-Secret; the channel is off without it
+    "RAPIDPRO_API_URL": "",  # e.g. https://rapidpro.example.org, for replies (broadcasts)
+    "RAPIDPRO_API_TOKEN": "",
+    "WEBHOOK_SECRET": "",  # the generic webhook's X-Crisiswiki-Secret; off without it
+    "WEBHOOK_SEND_URL": "",  # where replies through the webhook channel are posted
+    "MAIL_INBOUND_ADDRESSES": [],  # addresses that take reports, e.g. reports@wiki.example.org (+crisis tags too)
+    "MAIL_INBOUND_MAX_BYTES": 25 * 1024 * 1024,
+    "MAIL_INBOUND_MAX_PARTS": 50,  # a mail with more parts is refused (a mail bomb)
+    "IMAP_HOST": "",  # `crisiswiki fetch-mail` polls this mailbox
+    "IMAP_PORT": 993,
+    "IMAP_SECURITY": "ssl",  # ssl, starttls or none
+    "IMAP_USER": "",
+    "IMAP_PASSWORD": "",
+    "IMAP_FOLDER": "INBOX",
+    "IMAP_ADDRESS": "",  # the mailbox's address, for routing rules (default: IMAP_USER)
     "API_PAGE_SIZE": 100,
     "API_MAX_PAGE_SIZE": 1000,
     "PAGE_MAX_BYTES": 512 * 1024,  # Markdown source of one revision

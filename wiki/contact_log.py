@@ -23,10 +23,11 @@ bp = Blueprint("contact_log", __name__)
 PAGE_SIZE = 200
 
 
-def note_contact_shown(report_id: int | None, source_id: int) -> None:
-    """Remember that this request shows the contact of `source_id` (for `report_id`)."""
+def note_contact_shown(report_id: int | None, source_id: int | None, message_id: int | None = None) -> None:
+    """Remember that this request shows the contact of `source_id` (for `report_id`), or the
+    sender of the channel message `message_id`."""
     if has_request_context() and not g.get("contacts_logged_in_bulk"):
-        g.setdefault("contacts_shown", {})[(report_id, source_id)] = True
+        g.setdefault("contacts_shown", {})[(report_id, source_id, message_id)] = True
 
 
 def _who() -> tuple[int | None, str]:
@@ -48,10 +49,11 @@ def flush(response: Response) -> Response:
             "username": username,
             "report_id": report_id,
             "source_id": source_id,
+            "message_id": message_id,
             "endpoint": request.endpoint or "",
             "created_at": now,
         }
-        for report_id, source_id in shown
+        for report_id, source_id, message_id in shown
     ]
     try:
         db.session.rollback()  # the request's own work is committed (or was refused): start clean

@@ -135,8 +135,9 @@ class RateLimited(DomainError):
 
 
 def wants_json() -> bool:
-    """API paths always get JSON; elsewhere, JSON when the client prefers it to HTML."""
-    if request.path.startswith("/api/"):
+    """API paths and the gateways' URLs always get JSON; elsewhere, JSON when the client
+    prefers it to HTML."""
+    if request.path.startswith(("/api/", "/channels/")):
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]

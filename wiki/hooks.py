@@ -38,6 +38,14 @@ def background_jobs(app):
 
 
 @hookspec
+def register_channels():
+    """Return a list of wiki.channels.base.Channel: gateways that messages arrive through (SMS,
+    mail, messaging apps) and replies may go out through. Each is served at
+    /channels/<channel.name>/inbound; the first plugin to name a channel wins (the core's own
+    are registered last, so a plugin can replace one). Called once per app, on first use."""
+
+
+@hookspec
 def page_saved(page, revision):
     """Called after a new revision of `page` was committed (create, edit, revert, rename, restore)."""
 

@@ -16,11 +16,13 @@ log = logging.getLogger(__name__)
 
 def make_plugin_manager(app: Flask, extra_plugins: list | None = None) -> PluginManager:
     pm = PluginManager()
+    from .channels import plugin as channels_plugin
     from .maps import plugin as maps_plugin
     from .search import hooks as search_hooks
 
     pm.register(maps_plugin, name="wiki.maps")  # admin areas of reports, R*Tree bbox filter, map links
     pm.register(search_hooks, name="wiki.search")  # queues every change for the search index
+    pm.register(channels_plugin, name="wiki.channels")  # the built-in gateways, inbox jobs and links
     if app.config["LOAD_ENTRYPOINT_PLUGINS"]:
         for name in app.config["DISABLED_PLUGINS"]:
             pm.set_blocked(name)

@@ -7,6 +7,7 @@ name with an example.
 from __future__ import annotations
 
 from .auth.permissions import can, require
+from .channels import send_sms
 from .clock import iso, utcnow
 from .config import add_settings
 from .crises.services import get_crisis_or_404
@@ -65,6 +66,7 @@ __all__ = [
     "sees_contacts",
     "sees_exact_locations",
     "sees_unpublished",
+    "send_sms",
     "utcnow",
     "visible_reports",
     "wake",

@@ -19,11 +19,16 @@ is written once:
   (`public_lon`, `public_lat`): the same cell on every request, so repeated requests cannot be
   averaged back to the place. Everything derived from the place follows it: the place name,
   the admin area below level 1, photos (which can show the place), distances, map clusters.
+- A report located by a named place or an admin area (not by coordinates) carries its
+  uncertainty radius; the public's is never smaller than anyone's (`public_radius`): a
+  sensitive report's grid cell does not make an area look more precise than it is. A report
+  whose location is unknown has no point for anyone.
 - The reporter sees their own report as they sent it.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,10 +107,24 @@ def coarsen(lon: float, lat: float, grid_km: float | None = None) -> tuple[float
     return grid_cell_centre(lon, lat, grid_km or current_app.config["SENSITIVE_GRID_KM"])
 
 
-def public_position(lon: float, lat: float, sensitive: bool) -> tuple[float, float]:
-    """Where the public sees a report: its own point, or its grid cell when it is sensitive.
-    Stored with the report (`public_lon`, `public_lat`) when it is stored or moved."""
+def public_position(lon: float | None, lat: float | None, sensitive: bool) -> tuple[float | None, float | None]:
+    """Where the public sees a report: its own point, or its grid cell when it is sensitive
+    (nowhere when its location is unknown). Stored with the report (`public_lon`,
+    `public_lat`) when it is stored or moved."""
+    if lon is None or lat is None:
+        return None, None
     return coarsen(lon, lat) if sensitive else (lon, lat)
+
+
+def public_radius(radius_m: float | None, sensitive: bool) -> float | None:
+    """The public's uncertainty radius of a place- or area-located report: its own, or for a
+    sensitive one at least the half-diagonal of its grid cell (never more precise than it is)."""
+    if radius_m is None:
+        return None
+    if not sensitive:
+        return radius_m
+    cell_m = current_app.config["SENSITIVE_GRID_KM"] * 1000.0 * math.sqrt(2) / 2
+    return max(radius_m, round(cell_m))
 
 
 def shows_exact_location(report: Report, viewer) -> bool:
@@ -116,14 +135,17 @@ def shows_exact_location(report: Report, viewer) -> bool:
 class Place:
     """What a viewer sees of where a report is."""
 
-    lon: float
-    lat: float
+    lon: float | None  # None: the location is unknown
+    lat: float | None
     exact: bool
     place_name: str
     adm1_pcode: str | None
     adm1_name: str | None
     adm2_pcode: str | None  # a district can be as precise as the grid cell: only with the exact place
     adm2_name: str | None
+    kind: str = "point"  # point, place, area, unknown (wiki.reports.location)
+    radius_m: float | None = None  # how far from (lon, lat) it may be, for a place or an area
+    ref: str | None = None  # the gazetteer's id of its place or area: only with the exact place
 
 
 def report_place(report: Report, viewer) -> Place:
@@ -138,13 +160,19 @@ def report_place(report: Report, viewer) -> Place:
             report.adm1_name,
             report.adm2_pcode,
             report.adm2_name,
+            report.location_kind or "point",
+            report.location_radius_m,
+            report.location_ref,
         )
     lon, lat = stored_public_position(report)
-    return Place(lon, lat, False, "", report.adm1_pcode, report.adm1_name, None, None)
+    radius = report.public_radius_m
+    if radius is None and report.location_radius_m is not None:  # not flushed yet
+        radius = public_radius(report.location_radius_m, True)
+    return Place(lon, lat, False, "", report.adm1_pcode, report.adm1_name, None, None, report.location_kind, radius)
 
 
-def stored_public_position(report: Report) -> tuple[float, float]:
-    if report.public_lon is None or report.public_lat is None:  # not flushed yet
+def stored_public_position(report: Report) -> tuple[float | None, float | None]:
+    if report.public_lon is None or report.public_lat is None:  # not flushed yet, or unknown
         return public_position(report.lon, report.lat, bool(report.sensitive))
     return report.public_lon, report.public_lat
 
@@ -181,6 +209,37 @@ def source_details(report: Report, viewer) -> dict[str, Any] | None:
         "channel": source.channel,
         "user": source.user.username if source.user else None,
     }
+
+
+# -- messages from the channels ----------------------------------------------------------------
+
+
+def sees_messages(viewer) -> bool:
+    """May `viewer` read the channels' inbox (messages are never public: they carry who sent them)?"""
+    return can("read_inbox", viewer)
+
+
+def message_visible(message, viewer) -> bool:
+    return sees_messages(viewer)
+
+
+def masked_contact(contact: str) -> str:
+    """A phone number or address with all but its last two characters hidden."""
+    if "@" in contact:
+        local, _at, domain = contact.partition("@")
+        return (local[:1] + "•••@" + domain[:1] + "•••") if local else "•••"
+    return "•••• " + contact[-2:] if len(contact) > 4 else "••••"
+
+
+def message_sender(message, viewer) -> str:
+    """Who sent a message as `viewer` may see it: the number or address for those who see
+    contacts (each showing recorded, as a source's contact is), masked for anyone else."""
+    if not sees_contacts(viewer):
+        return masked_contact(message.sender)
+    from .contact_log import note_contact_shown
+
+    note_contact_shown(message.report_id, None, message_id=message.id)
+    return message.sender
 
 
 # -- other objects -------------------------------------------------------------------------------

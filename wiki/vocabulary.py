@@ -40,6 +40,19 @@ LABELS: dict[str, dict[str, str]] = {
         "email": N_("e-mail"),
         "import": N_("import"),
     },
+    "message_state": {  # wiki.models.messages.MESSAGE_STATES
+        "received": N_("being processed"),
+        "inbox": N_("to handle"),
+        "reported": N_("made into a report"),
+        "attached": N_("added to a report"),
+        "irrelevant": N_("irrelevant"),
+        "spam": N_("spam"),
+    },
+    "route_kind": {  # wiki.channels.routing.RULE_KINDS
+        "recipient": N_("gateway number or address"),
+        "keyword": N_("keyword"),
+        "sender": N_("trusted sender"),
+    },
 }
 
 

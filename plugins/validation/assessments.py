@@ -113,10 +113,11 @@ def combined_defaults(reports: list[Report]) -> dict[str, Any]:
     earliest time, the first place name."""
     sector = Counter(r.sector for r in reports).most_common(1)[0][0]
     times = [r.occurred_at or r.received_at for r in reports]
+    located = [r for r in reports if r.lat is not None and r.lon is not None] or reports[:0]
     return {
         "sector": sector,
-        "lat": round(sum(r.lat for r in reports) / len(reports), 6),
-        "lon": round(sum(r.lon for r in reports) / len(reports), 6),
+        "lat": round(sum(r.lat for r in located) / len(located), 6) if located else None,
+        "lon": round(sum(r.lon for r in located) / len(located), 6) if located else None,
         "occurred_at": min(times).isoformat(),
         "place_name": next((r.place_name for r in reports if r.place_name), ""),
     }
@@ -145,7 +146,9 @@ def create_combined(crisis: Crisis, data: dict[str, Any], user) -> CombinedAsses
     grading = None
     if data.get("reliability") not in (None, "") or data.get("credibility") not in (None, ""):
         grading = parse_grades(data)
-    geometry = data.get("geometry") or {"type": "Point", "coordinates": [defaults["lon"], defaults["lat"]]}
+    geometry = data.get("geometry")
+    if geometry is None and defaults["lon"] is not None:
+        geometry = {"type": "Point", "coordinates": [defaults["lon"], defaults["lat"]]}
     feature = {
         "type": "Feature",
         "geometry": geometry,

@@ -30,8 +30,8 @@ class ReportRecord:
     id: int
     crisis_id: int
     sector: str
-    lat: float
-    lon: float
+    lat: float | None  # None: the report's location is unknown (it then has no neighbours)
+    lon: float | None
     t: float  # event time, epoch seconds
     source_id: int
     status: str

@@ -81,6 +81,11 @@ def parse_query(crisis: Crisis, args: Mapping[str, str], viewer) -> FinderQuery:
             raise NotFound(_("There is no report %(id)d.", id=report_id))
         place = report_place(around, viewer)
         lon, lat = place.lon, place.lat
+        if lon is None or lat is None:
+            raise InvalidInput(
+                _("Report %(id)d has no location, so nothing is near it: give a point as lat and lon.", id=report_id),
+                field="report",
+            )
     else:
         lat = _number(args, "lat", -90, 90)
         lon = _number(args, "lon", -180, 180)

@@ -53,8 +53,8 @@ class ReportScore(db.Model):
     # The report's crisis, sector, place and event time (epoch seconds) as last scored.
     crisis_id: Mapped[int] = mapped_column(Integer)
     sector: Mapped[str] = mapped_column(String(20))
-    lat: Mapped[float] = mapped_column(Float)
-    lon: Mapped[float] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)  # NULL: the report's location is unknown
+    lon: Mapped[float | None] = mapped_column(Float)
     t: Mapped[float] = mapped_column(Float)
     # The estimated probability that the report is accurate; NULL while nothing is known of its
     # source or its information (scoring.py: no verdict that nobody made).

@@ -36,8 +36,8 @@ class Spot:
 
     crisis_id: int
     sector: str
-    lat: float
-    lon: float
+    lat: float | None  # None: location unknown
+    lon: float | None
     t: float
 
 
@@ -126,6 +126,7 @@ def _candidates(records: Sequence[ReportRecord], step_km: float, settings: Setti
             "until": r.t + settings.window_s + 1,
         }
         for r in records
+        if r.lat is not None and r.lon is not None  # a report whose location is unknown has no neighbours
         for south, north, west, east in _boxes(r.lat, r.lon, step_km)
     ]
     found = {r.id: Candidate(r.id, r.crisis_id, r.sector, r.lat, r.lon, r.t) for r in records}
@@ -215,7 +216,12 @@ def holders(offers: dict[int, Iterable[Spot]], settings: Settings) -> dict[int, 
     """{report id: the scored reports that may count it among their neighbours}, for reports at
     the given spots (where each is now, and where its score row last placed it). Generous: the
     exact decision is propagation.settle's."""
-    terms = [(report_id, spot) for report_id, spots in offers.items() for spot in dict.fromkeys(spots)]
+    terms = [
+        (report_id, spot)
+        for report_id, spots in offers.items()
+        for spot in dict.fromkeys(spots)
+        if spot.lat is not None and spot.lon is not None  # no place, no neighbour to hold it
+    ]
     boxes = []
     for _report_id, spot in terms:
         parts = _boxes(spot.lat, spot.lon, settings.radius_km)

@@ -36,6 +36,8 @@ def is_neighbour(a: Located, b: Located, settings: Settings) -> float | None:
     radius and the time window), else None. Symmetric."""
     if a.id == b.id or a.crisis_id != b.crisis_id or a.sector != b.sector or abs(a.t - b.t) > settings.window_s:
         return None
+    if a.lat is None or b.lat is None or a.lon is None or b.lon is None:
+        return None  # a report whose location is unknown has no neighbours
     distance = haversine_km(a.lat, a.lon, b.lat, b.lon)
     return distance if distance <= settings.radius_km else None
 
@@ -54,9 +56,12 @@ def nearest_all(
     found: dict[int, list[tuple[float, L]]] = {t.id: [] for t in targets}
     by_group: dict[tuple[int, str], list[L]] = defaultdict(list)
     for candidate in candidates:
-        by_group[(candidate.crisis_id, candidate.sector)].append(candidate)
+        if candidate.lat is not None and candidate.lon is not None:  # location unknown: no neighbours
+            by_group[(candidate.crisis_id, candidate.sector)].append(candidate)
     targets_by_group: dict[tuple[int, str], list[Located]] = defaultdict(list)
     for target in targets:
+        if target.lat is None or target.lon is None:
+            continue
         targets_by_group[(target.crisis_id, target.sector)].append(target)
     window = max(settings.window_s, 1.0)
     for group, here_targets in targets_by_group.items():

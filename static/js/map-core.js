@@ -73,7 +73,13 @@
       node.style.backgroundColor = scoreColour(props.score);
     }
     if (props.location_coarsened) node.classList.add("map-marker-coarse");
+    if (isApproximate(props)) node.classList.add("map-marker-approximate");
     return node;
+  }
+
+  // Located by a named place or an admin area: known only within a radius, drawn as a circle.
+  function isApproximate(props) {
+    return (props.location_kind === "place" || props.location_kind === "area") && number(props.radius_m, 1, 2e7) !== null;
   }
 
   function scoreText(score) {
@@ -120,6 +126,10 @@
       box.appendChild(element("p", "map-popup-meta", (labels.score || "score") + " " + props.score.toFixed(2)));
     }
     if (props.location_coarsened) box.appendChild(element("p", "map-popup-meta", labels.approximate));
+    if (isApproximate(props)) {
+      box.appendChild(element("p", "map-popup-meta", format(props.location_kind === "area" ? labels.in_area : labels.around_place,
+        { km: (props.radius_m / 1000).toFixed(1) })));
+    }
     const open = element("a", "", labels.open_report || "Open");
     open.href = props.url;
     box.appendChild(open);
@@ -154,25 +164,42 @@
 
   // Draws one response of /api/v1/map/reports: points go into a markercluster group (which
   // spiderfies reports at the same place), server clusters are drawn as they come.
+  // The area a report located by a place or an admin area may be in: a circle of its radius.
+  function areaCircle(feature) {
+    const [lon, lat] = feature.geometry.coordinates;
+    const props = feature.properties;
+    const circle = L.circle([lat, lon], { radius: props.radius_m, className: "report-area report-area-" + props.location_kind,
+      color: "#1f5f99", weight: 1, fillOpacity: 0.08, interactive: true });
+    circle.bindPopup(() => reportPopup(props));
+    return circle;
+  }
+
   function reportLayer(map) {
     const points = L.markerClusterGroup({ showCoverageOnHover: false, spiderfyOnMaxZoom: true, maxClusterRadius: 50,
       chunkedLoading: true });
     const clusters = L.layerGroup();
+    const areas = L.layerGroup();
+    areas.addTo(map);
     points.addTo(map);
     clusters.addTo(map);
     return {
       draw(data) {
         points.clearLayers();
         clusters.clearLayers();
+        areas.clearLayers();
         const markers = [];
         for (const feature of data.features) {
+          if (!feature.geometry) continue; // location unknown: listed, not drawn
           if (feature.properties && feature.properties.cluster) clusters.addLayer(clusterMarker(feature, map));
-          else markers.push(reportMarker(feature));
+          else {
+            if (isApproximate(feature.properties)) areas.addLayer(areaCircle(feature));
+            markers.push(reportMarker(feature));
+          }
         }
         points.addLayers(markers);
       },
-      clear() { points.clearLayers(); clusters.clearLayers(); },
-      remove() { map.removeLayer(points); map.removeLayer(clusters); },
+      clear() { points.clearLayers(); clusters.clearLayers(); areas.clearLayers(); },
+      remove() { map.removeLayer(points); map.removeLayer(clusters); map.removeLayer(areas); },
     };
   }
 
@@ -259,6 +286,6 @@
   window.CrisisMap = {
     config, labels, format, element, createMap, reportLayer, reportMarker, markerElement, geoJSONLayer, loadLayer,
     fetchJSON, reportsURL, viewParams, boundsOf, statusLabel, scoreColour, scoreText, colour, pathStyle, notAssessed,
-    assessmentText,
+    assessmentText, isApproximate, areaCircle,
   };
 }());

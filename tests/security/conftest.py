@@ -51,6 +51,9 @@ def production_config(database_url: str, instance: str, static_build: str, **ove
         "WTF_CSRF_ENABLED": True,
         "ANONYMOUS_SUBMIT_LIMIT": 100000,
         "SQLITE_SYNCHRONOUS": "OFF",
+        # The gateways' secrets (wiki/channels): a channel without its secret does not exist.
+        "WEBHOOK_SECRET": "matrix-webhook-secret",
+        "SMSSYNC_SECRET": "matrix-smssync-secret",
         **overrides,
     }
 
@@ -167,6 +170,9 @@ class World:
     other_user_id: int = 0
     own_token_id: int = 0  # the lane's person's own token (0 for anonymous: someone else's)
     category: str = "Logistics"
+    messages: dict[str, int] = field(default_factory=dict)  # purpose -> channel message id
+    message_attachment_id: int = 0
+    rule_id: int = 0
 
 
 _lane_numbers = itertools.count(1)
@@ -290,11 +296,49 @@ def build_world(app: Flask, people: dict[str, Person], owner: str | None) -> Wor
         attachment = save_attachment(crisis, None, FileStorage(io.BytesIO(b"road status: open\n"), "notes.txt"), admin)
         world.attachment = (attachment.id, attachment.filename)
 
+        build_messages(world, admin, crisis, number)
+
         holder = db.session.get(User, people[owner].id if owner else people["other"].id)
         token, _ = ApiToken.issue(holder, "to revoke")
         db.session.commit()
         world.own_token_id = token.id
     return world
+
+
+MESSAGE_PURPOSES = ("view", "report", "attach", "mark", "translate", "reply", "source")
+
+
+def build_messages(world: World, admin, crisis, number: int) -> None:
+    """Channel messages for the inbox routes: one per purpose in the lane's crisis, one not
+    routed to any crisis, a photo, and a routing rule."""
+    from wiki.channels.base import Incoming
+    from wiki.channels.inbox import add_rule
+    from wiki.channels.intake import store_messages
+    from wiki.channels.processing import process_message
+    from wiki.media.storage import write_blob
+    from wiki.models import MessageAttachment
+
+    for purpose in (*MESSAGE_PURPOSES, "unrouted"):
+        incoming = Incoming(f"lane{number}-{purpose}", "+50937123000", f"Message to {purpose}", b"{}")
+        [(message_id, _retry)] = store_messages("webhook", [incoming], "" if purpose == "unrouted" else crisis.slug)
+        process_message(message_id)
+        world.messages[purpose] = message_id
+    digest = write_blob(jpeg())
+    attachment = MessageAttachment(
+        message_id=world.messages["view"],
+        filename="p.jpg",
+        content_type="image/jpeg",
+        sha256=digest,
+        display_sha256=digest,
+        thumb_sha256=digest,
+        size=1,
+        width=32,
+        height=24,
+    )
+    db.session.add(attachment)
+    db.session.commit()
+    world.message_attachment_id = attachment.id
+    world.rule_id = add_rule(crisis, "keyword", f"matrixlane{number}", "", False, admin).id
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ holds the lane's own crisis, pages, reports, layers, photos, tokens...
 from __future__ import annotations
 
 import io
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,8 @@ PRIVILEGED = frozenset({"verifier", "coordinator", "admin"})  # view_contacts, v
 STAFF = frozenset({"verifier", "coordinator", "admin"})  # may use two-factor authentication
 SHIELDERS = frozenset({"verifier", "coordinator", "admin"})  # withdraw_report (republish_report: EDITORS)
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+INBOX_READERS = frozenset({"verifier", "coordinator", "admin"})  # read_inbox
+SOURCE_LINKERS = frozenset({"verifier", "coordinator", "admin"})  # link_source (handle_messages: EDITORS)
 # Routes this table does not cover: static files are not the app's (WhiteNoise serves them in production).
 NOT_ROUTES = frozenset({"static", "validation.static"})
 
@@ -48,6 +51,8 @@ class Row:
     hidden: bool = False  # forbidden callers get 404 (the object is not revealed to them)
     ok: frozenset[int] = frozenset()  # statuses besides 2xx/3xx an allowed call may get
     last: bool = False  # changes who the client is (log in, log out): run after the lane's other rows
+    # Authenticated by a gateway's secret, not a session (wiki/channels): no CSRF token to check.
+    csrf: bool = True
 
     @property
     def name(self) -> str:
@@ -60,7 +65,7 @@ class Row:
 
     @property
     def is_api(self) -> bool:
-        return self.endpoint.split(".")[0] in {"api", "validation_api", "validation_truth"}
+        return self.endpoint.split(".")[0] in {"api", "validation_api", "validation_truth", "channels"}
 
 
 def c(w, suffix: str = "") -> str:
@@ -94,6 +99,19 @@ BOUNDARIES = (
     b"[-74, 20], [-74, 19]]]}}]}"
 )
 GRADE = {"reliability": "B", "credibility": "2", "note": "seen on site"}
+
+
+def gateway_message(w) -> dict[str, Any]:
+    """The generic webhook's request, as a gateway sends it (its secret in X-Crisiswiki-Secret)."""
+    return {
+        "data": json.dumps({"id": f"matrix-{w.crisis}", "from": "+50937000100", "text": "Kafou: water"}),
+        "headers": {"Content-Type": "application/json", "X-Crisiswiki-Secret": "matrix-webhook-secret"},
+    }
+
+
+def m(w, purpose: str, suffix: str = "") -> str:
+    return f"/messages/{w.messages[purpose]}{suffix}"
+
 
 ROWS: list[Row] = [
     # --- Reading: pages, crises, changes -------------------------------------------------------
@@ -516,6 +534,61 @@ ROWS: list[Row] = [
         ),
     ),
     Row("validation_truth.list_claims", "GET", EVERYONE, lambda w: (f"/api/v1/claims?crisis={w.crisis}", {})),
+    # --- Channels: the gateways' URL (a secret, not a role), the inbox ------------------------
+    Row(
+        "channels.inbound",
+        "POST",
+        EVERYONE,
+        lambda w: (f"/channels/webhook/inbound?crisis={w.crisis}", gateway_message(w)),
+        csrf=False,
+    ),
+    Row(
+        "channels.poll",
+        "GET",
+        EVERYONE,
+        lambda w: ("/channels/smssync/inbound?task=send&secret=matrix-smssync-secret", {}),
+        csrf=False,
+    ),
+    Row("inbox.crisis_inbox", "GET", INBOX_READERS, lambda w: (c(w, "/inbox"), {})),
+    Row("inbox.unrouted", "GET", INBOX_READERS, lambda w: ("/inbox/unrouted", {})),
+    Row("inbox.message", "GET", INBOX_READERS, lambda w: (m(w, "view"), {})),
+    Row(
+        "inbox.attachment",
+        "GET",
+        INBOX_READERS,
+        lambda w: (f"/messages/attachments/{w.message_attachment_id}/thumb", {}),
+    ),
+    Row("inbox.make_report", "POST", EDITORS, lambda w: (m(w, "report", "/report"), {"data": {"title": "From SMS"}})),
+    Row(
+        "inbox.attach",
+        "POST",
+        EDITORS,
+        lambda w: (m(w, "attach", "/attach"), {"data": {"report": str(w.reports["view"])}}),
+    ),
+    Row("inbox.mark", "POST", EDITORS, lambda w: (m(w, "mark", "/state"), {"data": {"state": "irrelevant"}})),
+    Row(
+        "inbox.translate",
+        "POST",
+        EDITORS,
+        lambda w: (m(w, "translate", "/translation"), {"data": {"translation": "water", "language": "en"}}),
+    ),
+    Row("inbox.reply", "POST", EDITORS, lambda w: (m(w, "reply", "/reply"), {"data": {"text": "Where exactly?"}})),
+    Row("inbox.assign", "POST", EDITORS, lambda w: (m(w, "unrouted", "/crisis"), {"data": {"crisis": w.crisis}})),
+    Row(
+        "inbox.link_source",
+        "POST",
+        SOURCE_LINKERS,
+        lambda w: (m(w, "source", "/source"), {"data": {"source": str(w.source_id)}}),
+    ),
+    Row("inbox.settings", "GET", EDITORS, lambda w: (c(w, "/channels"), {})),
+    Row(
+        "inbox.settings",
+        "POST",
+        EDITORS,
+        lambda w: (c(w, "/channels"), {"data": {"action": "settings", "acknowledge": "1"}}),
+    ),
+    Row("inbox.delete_rule", "POST", EDITORS, lambda w: (c(w, f"/channels/rules/{w.rule_id}/delete"), {})),
+    Row("api.list_messages", "GET", INBOX_READERS, lambda w: (f"/api/v1/messages?crisis={w.crisis}", {})),
 ]
 
 

@@ -288,11 +288,12 @@ def parameter_values(world: dict, crisis: str) -> dict[str, list]:
         "layer_id": [world["layer_id"]],
         "number": [1],
         "source_id": [world["source_id"]],
-        "name": ["Sitreps"],
+        "name": ["Sitreps", "smssync"],
         "code": ["fr"],
         "attachment_id": [world["attachment_id"] or 1],
         "filename": ["css/wiki.css", "validation.css"],
         "token": ["forged-reset-link"],
+        "message_id": [1],
     }
 
 

@@ -277,11 +277,14 @@ CORE_PATHS.update(
 SCHEMAS: dict[str, Any] = {
     "ReportInput": {
         "type": "object",
-        "required": ["type", "geometry", "properties"],
+        "description": "A GeoJSON Feature. Without coordinates (geometry null or left out) the report is located "
+        "by `place` (a P-code, a place's id, or a name the crisis's gazetteer knows: 422 with `candidates` when "
+        "several places share it), or filed with its location unknown.",
+        "required": ["type", "properties"],
         "properties": {
             "type": {"const": "Feature"},
             "geometry": {
-                "type": "object",
+                "type": ["object", "null"],
                 "properties": {
                     "type": {"const": "Point"},
                     "coordinates": {"type": "array", "items": {"type": "number"}, "minItems": 2},
@@ -317,6 +320,12 @@ SCHEMAS: dict[str, Any] = {
                     },
                     "occurred_at": {"type": "string", "format": "date-time"},
                     "place_name": {"type": "string"},
+                    "place": {
+                        "type": "string",
+                        "maxLength": 200,
+                        "description": "where, when there are no coordinates: a P-code (HT0112), a place id "
+                        "from a 422's candidates (pcode:HT0112, layer:3:7, geonames:3718426) or a place name",
+                    },
                     "sensitive": {"type": "boolean"},
                     "client_id": {"type": "string", "description": "same as Idempotency-Key"},
                     "source": {
@@ -337,11 +346,12 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "type": {"const": "Feature"},
             "id": {"type": "integer"},
-            "geometry": {"type": "object"},
+            "geometry": {"type": ["object", "null"], "description": "null when the location is unknown"},
             "properties": {
                 "type": "object",
                 "description": "id, crisis, title, description, sector, status, published, sensitive, "
-                "location_coarsened, place_name, occurred_at, received_at, photos, adm1/adm2 codes and names; "
+                "location_coarsened, location (kind: point, place, area or unknown; radius_m; ref), place_name, "
+                "occurred_at, received_at, photos, adm1/adm2 codes and names; "
                 "source (name, contact) only for verifiers, coordinators and admins; plugin fields such as score",
             },
         },
@@ -366,6 +376,7 @@ SCHEMAS: dict[str, Any] = {
             "sensitive": {"type": "boolean"},
             "published": {"type": "boolean"},
             "geometry": {"type": "object"},
+            "place": {"type": "string", "description": "move the report to a place (P-code, place id or name)"},
             "duplicate_of": {"type": "integer"},
             "comment": {"type": "string"},
         },

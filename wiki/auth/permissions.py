@@ -31,6 +31,9 @@ COORDINATOR = frozenset(
         "view_unpublished",
         "withdraw_report",
         "republish_report",
+        "read_inbox",
+        "handle_messages",
+        "link_source",
     }
 )
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -39,8 +42,19 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "coordinator": COORDINATOR,
     # Verifiers may withdraw a report to shield its reporters; making it public again is a
     # coordinator's decision.
+    # Verifiers read the inbox (they check what reporters wrote) and link a sender's numbers and
+    # addresses to one source; coordinators handle the messages.
     "verifier": frozenset(
-        {"submit_report", "assess_report", "view_contacts", "view_unpublished", "view_source_record", "withdraw_report"}
+        {
+            "submit_report",
+            "assess_report",
+            "view_contacts",
+            "view_unpublished",
+            "view_source_record",
+            "withdraw_report",
+            "read_inbox",
+            "link_source",
+        }
     ),
     "volunteer": frozenset({"submit_report"}),
 }

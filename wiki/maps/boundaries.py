@@ -44,6 +44,7 @@ class AreaInput:
     parent_pcode: str | None
     parent_name: str | None
     geometry: dict[str, Any]
+    alt_names: tuple[str, ...] = ()  # the area's other names in the file (the gazetteer finds it by them)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,20 @@ def _name_keys(level: int) -> list[str]:
         + [f"ADM{level}_{lang}" for lang in NAME_LANGUAGES]
         + [f"adm{level}_name1", f"admin{level}Name_en", f"admin{level}Name"]
     )
+
+
+def _alt_names(properties: Mapping[str, Any], level: int, name: str) -> tuple[str, ...]:
+    """Every other name of the area in the file: ADM1_FR, ADM1_HT, adm1_name2, adm1_ref,
+    adm1_alt1_en, ADM1ALT1FR ... (COD files spell these several ways)."""
+    pattern = re.compile(rf"^adm{level}_?(name\d*|[a-z]{{2}}|ref(_name)?|alt_?\d*_?[a-z]{{0,2}}|alt_?name\d*)$", re.I)
+    found: list[str] = []
+    for prop, value in properties.items():
+        if not isinstance(value, str) or not pattern.match(str(prop)) or "pcode" in str(prop).lower():
+            continue
+        value = value.strip()[:200]
+        if value and value != name and value not in found:
+            found.append(value)
+    return tuple(found[:20])
 
 
 def _pcode_keys(level: int) -> list[str]:
@@ -137,13 +152,21 @@ def read_cod(document: Any, level: int) -> list[AreaInput]:
                 field="file",
                 feature=index,
             )
+        name = str(name or pcode)[:200]
         area = AreaInput(
-            pcode, str(name or pcode)[:200], parent_pcode, str(parent_name)[:200] if parent_name else None, geometry
+            pcode,
+            name,
+            parent_pcode,
+            str(parent_name)[:200] if parent_name else None,
+            geometry,
+            _alt_names(properties, level, name),
         )
         if pcode in merged:
             earlier = merged[pcode]
             union = unary_union([shape(earlier.geometry), shape(geometry)])
-            area = AreaInput(pcode, earlier.name, earlier.parent_pcode, earlier.parent_name, mapping(union))
+            area = AreaInput(
+                pcode, earlier.name, earlier.parent_pcode, earlier.parent_name, mapping(union), earlier.alt_names
+            )
         merged[pcode] = area
     if not merged:
         raise InvalidInput(_("The file holds no admin areas."), field="file")
@@ -158,7 +181,9 @@ def _repaired(area: AreaInput) -> AreaInput:
         return area
     fixed = make_valid(geometry)
     polygons = [g for g in getattr(fixed, "geoms", [fixed]) if g.geom_type in ("Polygon", "MultiPolygon")]
-    return AreaInput(area.pcode, area.name, area.parent_pcode, area.parent_name, mapping(unary_union(polygons)))
+    return AreaInput(
+        area.pcode, area.name, area.parent_pcode, area.parent_name, mapping(unary_union(polygons)), area.alt_names
+    )
 
 
 def read_boundary_file(raw: bytes | str) -> Any:
@@ -186,6 +211,7 @@ def import_boundaries(crisis: Crisis, level: int, document: Any, author: User | 
             level=level,
             pcode=area.pcode,
             name=area.name,
+            alt_names=list(area.alt_names),
             parent_pcode=area.parent_pcode,
             parent_name=area.parent_name,
             geometry=json.dumps(area.geometry, separators=(",", ":")),

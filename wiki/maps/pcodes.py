@@ -158,7 +158,17 @@ _PLACE_REPORT = select(
     _reports.c.lat,
     *(_reports.c[name] for name in ADM_FIELDS),
     *_version_columns(_reports.c.crisis_id),
+    _reports.c.location_kind,
+    _reports.c.location_ref,
 ).where(_reports.c.id == bindparam("report_id"))
+
+
+def _as_precise_as_located(placement: Placement, kind: str | None, ref: str | None) -> Placement:
+    """A report located at an admin-1 area is in that province, not in the district that holds
+    the province's centre."""
+    if kind == "area" and ref and ref.removeprefix("pcode:") == placement.adm1_pcode:
+        return Placement(placement.adm1_pcode, placement.adm1_name, None, None)
+    return placement
 
 
 def place_report(report_id: int) -> Placement | None:
@@ -169,10 +179,13 @@ def place_report(report_id: int) -> Placement | None:
     if row is None:
         return None
     current = tuple(row[3:7])
-    version = tuple(row[7:])
+    version = tuple(row[7:10])
     if version[0] == 0:
         return None  # no boundaries: the report keeps what it came with
+    if row.lon is None or row.lat is None:
+        return None  # location unknown: no area either
     placement = crisis_areas(row.crisis_id, version).place([row.lon], [row.lat], [current])[0]
+    placement = _as_precise_as_located(placement, row.location_kind, row.location_ref)
     return None if placement.as_tuple() == current else placement
 
 
@@ -205,11 +218,7 @@ def assign_reports(report_ids: Sequence[int]) -> int:
     is its own short write transaction."""
     changed = 0
     for chunk in chunked(list(report_ids), BATCH):
-        rows = db.session.execute(
-            select(
-                Report.id, Report.crisis_id, Report.lon, Report.lat, *(getattr(Report, name) for name in ADM_FIELDS)
-            ).where(Report.id.in_(chunk))
-        ).all()
+        rows = db.session.execute(select(*_COLUMNS).where(Report.id.in_(chunk))).all()
         changes = _changes(rows)
         db.session.commit()  # end the read before the write transaction begins
         with write_transaction():
@@ -217,9 +226,22 @@ def assign_reports(report_ids: Sequence[int]) -> int:
     return changed
 
 
+_COLUMNS = (
+    Report.id,
+    Report.crisis_id,
+    Report.lon,
+    Report.lat,
+    *(getattr(Report, name) for name in ADM_FIELDS),
+    Report.location_kind,
+    Report.location_ref,
+)
+
+
 def _changes(rows: Sequence) -> list[tuple[int, Placement]]:
     by_crisis: dict[int, list] = {}
     for row in rows:
+        if row.lon is None or row.lat is None:
+            continue  # location unknown
         by_crisis.setdefault(row.crisis_id, []).append(row)
     changes = []
     for crisis_id, group in by_crisis.items():
@@ -228,6 +250,10 @@ def _changes(rows: Sequence) -> list[tuple[int, Placement]]:
             continue  # no boundaries: reports keep what they came with
         current = [tuple(getattr(row, name) for name in ADM_FIELDS) for row in group]
         placements = areas.place([r.lon for r in group], [r.lat for r in group], current)
+        placements = [
+            _as_precise_as_located(placement, row.location_kind, row.location_ref)
+            for row, placement in zip(group, placements, strict=True)
+        ]
         for row, placement, before in zip(group, placements, current, strict=True):
             if placement.as_tuple() != before:
                 changes.append((row.id, placement))
@@ -242,10 +268,9 @@ def recompute_crisis(crisis_id: int) -> int:
     from ..search import reindex_later
 
     changed, after = 0, 0
-    columns = (Report.id, Report.crisis_id, Report.lon, Report.lat, *(getattr(Report, name) for name in ADM_FIELDS))
     while True:
         rows = db.session.execute(
-            select(*columns).where(Report.crisis_id == crisis_id, Report.id > after).order_by(Report.id).limit(BATCH)
+            select(*_COLUMNS).where(Report.crisis_id == crisis_id, Report.id > after).order_by(Report.id).limit(BATCH)
         ).all()
         if not rows:
             db.session.commit()

@@ -170,6 +170,10 @@ POINT_COLUMNS = (
     Report.adm1_name,
     Report.adm2_pcode,
     Report.adm2_name,
+    Report.location_kind,
+    Report.location_radius_m,
+    Report.location_ref,
+    Report.public_radius_m,
 )
 
 
@@ -277,6 +281,9 @@ def _point_features(rows: Sequence, access: Access) -> list[dict[str, Any]]:
             "published": row.published,
             "sensitive": row.sensitive,
             "location_coarsened": not place.exact,
+            # A report located by a place or an area is drawn as a circle of this radius, not a pin.
+            "location_kind": place.kind,
+            "radius_m": place.radius_m,
             "adm1_pcode": place.adm1_pcode,
             "adm1_name": place.adm1_name,
             "adm2_pcode": place.adm2_pcode,

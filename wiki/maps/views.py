@@ -292,6 +292,8 @@ def map_labels() -> dict:
         "sectors": {key: _(name) for key, name in SECTORS.items()},
         "open_report": _("Open the report"),
         "approximate": _("Approximate location: this report is sensitive."),
+        "around_place": _("Located by a place name: within {km} km of this point."),
+        "in_area": _("Located by an admin area: somewhere within {km} km of its centre."),
         "score": _("score"),
         "not_assessed": _("not yet assessed"),
         "reports_in_view": _("{n} reports in view."),

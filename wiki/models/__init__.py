@@ -5,6 +5,7 @@ from .boundaries import AdminArea
 from .crises import Crisis
 from .layers import Layer, LayerRevision
 from .mail import MailMessage
+from .messages import ChannelRoute, ChannelSettings, InboundMessage, MessageAttachment, OutboundMessage, SourceContact
 from .pages import Page, PageCategory, PageLink, PageRedirect, Revision, Watch
 from .reports import ContactView, RateLimitCounter, Report, ReportChange, ReportPhoto, Source
 from .users import ApiToken, LoginThrottle, RecoveryCode, User
@@ -13,12 +14,17 @@ __all__ = [
     "AdminArea",
     "ApiToken",
     "Attachment",
+    "ChannelRoute",
+    "ChannelSettings",
     "ContactView",
     "Crisis",
+    "InboundMessage",
     "Layer",
     "LayerRevision",
     "LoginThrottle",
     "MailMessage",
+    "MessageAttachment",
+    "OutboundMessage",
     "Page",
     "PageCategory",
     "PageLink",
@@ -30,6 +36,7 @@ __all__ = [
     "ReportPhoto",
     "Revision",
     "Source",
+    "SourceContact",
     "User",
     "Watch",
 ]

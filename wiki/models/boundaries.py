@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -27,6 +27,9 @@ class AdminArea(db.Model):
     level: Mapped[int] = mapped_column(Integer)  # 1 = region/department, 2 = district/commune
     pcode: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(200))
+    # Its other names in the file (other languages: ADM1_FR, ADM1_HT ...; alternative names), for
+    # the gazetteer (wiki.places).
+    alt_names: Mapped[list] = mapped_column(JSON, default=list)
     parent_pcode: Mapped[str | None] = mapped_column(String(40))  # the admin-1 area of an admin-2 area
     parent_name: Mapped[str | None] = mapped_column(String(200))
     geometry: Mapped[str] = mapped_column(Text)  # GeoJSON Polygon or MultiPolygon

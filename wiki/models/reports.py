@@ -67,8 +67,10 @@ def _public_coordinate(index: int):
     """Column default: where the public sees a new report (its grid cell when it is sensitive),
     computed from the row's own values, for ORM objects and bulk inserts alike."""
 
-    def default(context) -> float:
+    def default(context) -> float | None:
         row = context.get_current_parameters()
+        if row.get("lon") is None or row.get("lat") is None:
+            return None  # location unknown
         if not row.get("sensitive"):
             return (row["lon"], row["lat"])[index]
         return grid_cell_centre(row["lon"], row["lat"], current_app.config["SENSITIVE_GRID_KM"])[index]
@@ -88,13 +90,24 @@ class Report(db.Model):
     crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(Text, default="")
-    lon: Mapped[float] = mapped_column(Float)
-    lat: Mapped[float] = mapped_column(Float)
+    # The point, or the centre of the place or area the report was located at; NULL when the
+    # location is unknown (wiki.reports.location).
+    lon: Mapped[float | None] = mapped_column(Float)
+    lat: Mapped[float | None] = mapped_column(Float)
+    # How the place is known: "point" (coordinates), "place" (a named place: a point with an
+    # uncertainty radius), "area" (an admin area: its centre and a radius holding it), "unknown".
+    location_kind: Mapped[str] = mapped_column(String(10), default="point", server_default="point")
+    location_radius_m: Mapped[float | None] = mapped_column(Float)
+    location_ref: Mapped[str | None] = mapped_column(String(80))  # the gazetteer's id, e.g. pcode:HT0112
     # Where everyone who may not see exact locations sees it (wiki.visibility): computed once,
     # when the report is stored or moved, so that every request gives the same cell.
-    # (NULL only in the moment before an INSERT fills them in from the row's own values.)
+    # (NULL only in the moment before an INSERT fills them in from the row's own values, and
+    # when the location is unknown.)
     public_lon: Mapped[float | None] = mapped_column(Float, default=_public_coordinate(0))
     public_lat: Mapped[float | None] = mapped_column(Float, default=_public_coordinate(1))
+    # The public's uncertainty radius: never smaller than the report's own (a sensitive report's
+    # grid cell does not make an area-located report look more precise than it is).
+    public_radius_m: Mapped[float | None] = mapped_column(Float)
     place_name: Mapped[str] = mapped_column(String(200), default="")
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -176,6 +189,8 @@ class ContactView(db.Model):
     username: Mapped[str] = mapped_column(String(80), default="")
     report_id: Mapped[int | None] = mapped_column(ForeignKey("reports.id", ondelete="SET NULL"), index=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"), index=True)
+    # A channel message's sender (wiki.channels); a plain integer: messages are a later table.
+    message_id: Mapped[int | None] = mapped_column(Integer, index=True)
     endpoint: Mapped[str] = mapped_column(String(120), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 

@@ -212,6 +212,7 @@ class _ImportRun:
             "description": given.description,
             "lon": given.lon,
             "lat": given.lat,
+            "location_kind": "point" if given.lon is not None else "unknown",
             "place_name": given.place_name,
             "occurred_at": given.occurred_at,
             "received_at": parse_datetime(cell(row, "received_at"), "received_at") or now,

@@ -47,9 +47,10 @@ class SourceInput:
 class ReportInput:
     title: str
     description: str
-    lon: float
-    lat: float
+    lon: float | None  # None: located by `place`, or the location is unknown
+    lat: float | None
     place_name: str = ""
+    place: str = ""  # a P-code, gazetteer id or place name to locate the report by (wiki.reports.location)
     occurred_at: datetime | None = None
     sector: str = "other"
     sensitive: bool = False
@@ -174,7 +175,8 @@ def report_input_from_feature(feature: Any, default_channel: str = "api", client
         properties = {}
     if not isinstance(properties, dict):
         raise InvalidInput(_("properties must be an object."), field="properties")
-    lon, lat = parse_point(feature.get("geometry"))
+    geometry = feature.get("geometry")
+    lon, lat = (None, None) if geometry is None else parse_point(geometry)
     max_text = current_app.config["REPORT_MAX_TEXT"]
     sensitive = properties.get("sensitive", False)
     if not isinstance(sensitive, bool):
@@ -191,6 +193,7 @@ def report_input_from_feature(feature: Any, default_channel: str = "api", client
         lon=lon,
         lat=lat,
         place_name=_text(properties.get("place_name"), "place_name", 200),
+        place=_text(properties.get("place"), "place", 200),
         occurred_at=parse_datetime(properties.get("occurred_at")),
         sector=parse_sector(properties.get("sector")),
         sensitive=sensitive,

@@ -33,6 +33,9 @@ def report_properties(report: Report, viewer, include_plugins: bool = True) -> d
         "withdrawn": withdrawal(report, viewer),
         "sensitive": report.sensitive,
         "location_coarsened": not place.exact,
+        # How the place is known: point, place (a named place), area (an admin area) or unknown;
+        # radius_m is how far from the point it may be (for the viewer: never smaller than it is).
+        "location": {"kind": place.kind, "radius_m": place.radius_m, "ref": place.ref},
         "place_name": place.place_name,
         "occurred_at": iso(report.occurred_at),
         "received_at": iso(report.received_at),
@@ -76,9 +79,12 @@ def announce_listing(report_ids, viewer) -> None:
 
 def report_feature(report: Report, viewer, include_plugins: bool = True) -> dict[str, Any]:
     place = report_place(report, viewer)
+    geometry = (
+        None if place.lon is None or place.lat is None else {"type": "Point", "coordinates": [place.lon, place.lat]}
+    )
     return {
         "type": "Feature",
         "id": report.id,
-        "geometry": {"type": "Point", "coordinates": [place.lon, place.lat]},
+        "geometry": geometry,  # null when the location is unknown (RFC 7946 allows it)
         "properties": report_properties(report, viewer, include_plugins),
     }

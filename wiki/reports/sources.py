@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..database import is_sqlite
 from ..extensions import db
-from ..models import Source, User
+from ..models import Source, SourceContact, User
 from .input import SourceInput, normalise_contact
 
 
@@ -35,6 +35,9 @@ def find_or_create_source(given: SourceInput, user: User | None) -> Source:
         )
     if given.contact:
         digest = contact_hash(given.contact)
+        linked = db.session.scalar(select(SourceContact.source_id).where(SourceContact.contact_hash == digest))
+        if linked is not None:  # a verifier linked this number or address to a source
+            return db.session.get(Source, linked)
         source = _get_or_insert(
             Source.contact_hash == digest,
             lambda: Source(

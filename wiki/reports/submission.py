@@ -17,7 +17,9 @@ from ..extensions import db
 from ..media.storage import detect_type, display_copy, read_limited, strip_image_metadata, write_blob
 from ..models import Crisis, Report, ReportPhoto
 from ..models.base import utcnow
+from ..visibility import public_radius
 from .input import ReportInput
+from .location import locate
 from .ratelimit import check_anonymous_submission
 from .sources import find_or_create_source
 
@@ -36,13 +38,15 @@ class Submission:
     created: bool  # False when an idempotent retry returned the report stored before
 
 
-def resolve_crisis(slug: str | None, lon: float, lat: float) -> Crisis:
+def resolve_crisis(slug: str | None, lon: float | None, lat: float | None) -> Crisis:
     """The named crisis, or else the only crisis whose area holds the point."""
     if slug:
         crisis = db.session.scalar(select(Crisis).where(Crisis.slug == slug))
         if crisis is None:
             raise InvalidInput(_("There is no crisis %(slug)s.", slug=slug), field="crisis")
         return crisis
+    if lon is None or lat is None:
+        raise InvalidInput(_("Say which crisis this report belongs to (the crisis property)."), field="crisis")
     candidates = db.session.scalars(
         select(Crisis).where(and_(Crisis.west <= lon, Crisis.east >= lon, Crisis.south <= lat, Crisis.north >= lat))
     ).all()
@@ -82,35 +86,58 @@ def store_photo(photo: Photo) -> ReportPhoto:
     )
 
 
-def submit_report(given: ReportInput, viewer, photos: list[Photo] = (), channel: str | None = None) -> Submission:
+def submit_report(
+    given: ReportInput,
+    viewer,
+    photos: list[Photo] = (),
+    channel: str | None = None,
+    *,
+    on_behalf: bool = False,
+    ready_photos: list[ReportPhoto] = (),
+    by_rule: bool = False,
+) -> Submission:
     """Store a validated report (and its photos) for `viewer`, then announce it to plugins.
 
     With a client id (Idempotency-Key), a retry of the same submission returns the report
     stored the first time instead of storing it twice. The work is ordered so that the
     database's write lock is held only for the few statements that write: photos are
-    processed and lookups done first (see wiki.database.begin_write)."""
-    require("submit_report", viewer)
-    if len(photos) > current_app.config["REPORT_MAX_PHOTOS"]:
+    processed and lookups done first (see wiki.database.begin_write).
+
+    `on_behalf`: the viewer (a coordinator at the inbox) enters what someone else sent; the
+    source is that someone, found by `given.source`'s contact, not the viewer. `by_rule`: a
+    crisis's routing rule creates it from a message without anyone at the keyboard (viewer
+    None); the gateway was authenticated and a coordinator made the rule. `ready_photos`:
+    photos already checked and stored (a message's attachments)."""
+    if not by_rule:
+        require("submit_report", viewer)
+    if len(photos) + len(ready_photos) > current_app.config["REPORT_MAX_PHOTOS"]:
         raise InvalidInput(
             _("At most %(n)d photos per report.", n=current_app.config["REPORT_MAX_PHOTOS"]), field="photos"
         )
     if given.client_id and (existing := _existing(given.client_id)) is not None:
         return _replay(existing, given)
-    crisis_id = resolve_crisis(given.crisis, given.lon, given.lat).id
-    stored_photos = [store_photo(photo) for photo in photos]
+    crisis = resolve_crisis(given.crisis, given.lon, given.lat)
+    crisis_id = crisis.id
+    location = locate(crisis, given.lon, given.lat, given.place)
+    stored_photos = [store_photo(photo) for photo in photos] + list(ready_photos)
 
     begin_write()
-    if not getattr(viewer, "is_authenticated", False):
+    if not by_rule and not getattr(viewer, "is_authenticated", False):
         check_anonymous_submission()
-    source = find_or_create_source(given.source, viewer)
+    source = find_or_create_source(given.source, None if (on_behalf or by_rule) else viewer)
     now = utcnow()
+    authenticated = not by_rule and getattr(viewer, "is_authenticated", False)
     report = Report(
         crisis_id=crisis_id,
         title=given.title,
         description=given.description,
-        lon=given.lon,
-        lat=given.lat,
-        place_name=given.place_name,
+        lon=location.lon,
+        lat=location.lat,
+        location_kind=location.kind,
+        location_radius_m=location.radius_m,
+        location_ref=location.ref,
+        public_radius_m=public_radius(location.radius_m, given.sensitive),
+        place_name=given.place_name or location.name,
         occurred_at=given.occurred_at,
         received_at=now,
         updated_at=now,
@@ -119,7 +146,7 @@ def submit_report(given: ReportInput, viewer, photos: list[Photo] = (), channel:
         sensitive=given.sensitive,
         channel=channel or given.source.channel,
         source=source,
-        submitted_by_id=viewer.id if getattr(viewer, "is_authenticated", False) else None,
+        submitted_by_id=viewer.id if authenticated else None,
         client_id=given.client_id,
         payload_hash=given.fingerprint() if given.client_id else None,
         published=current_app.config["REPORTS_PUBLISH"] == "on_submit",

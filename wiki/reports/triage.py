@@ -20,8 +20,9 @@ from ..extensions import db
 from ..models import Report, ReportChange
 from ..models.base import utcnow
 from ..models.reports import STATUSES
-from ..visibility import public_position
+from ..visibility import public_position, public_radius
 from .input import _text, parse_datetime, parse_point, parse_sector
+from .location import locate
 
 REASON_MAX = 500
 
@@ -35,6 +36,7 @@ EDITABLE = (
     "sensitive",
     "published",
     "geometry",
+    "place",
 )
 
 
@@ -79,7 +81,16 @@ def _clean(report: Report, field: str, value: Any, max_text: int) -> dict[str, A
         return {field: value}
     if field == "geometry":
         lon, lat = parse_point(value)
-        return {"lon": lon, "lat": lat}
+        return {"lon": lon, "lat": lat, "location_kind": "point", "location_radius_m": None, "location_ref": None}
+    if field == "place":
+        location = locate(report.crisis, None, None, _text(value, "place", 200, required=True))
+        return {
+            "lon": location.lon,
+            "lat": location.lat,
+            "location_kind": location.kind,
+            "location_radius_m": location.radius_m,
+            "location_ref": location.ref,
+        }
     raise InvalidInput(
         _("%(field)s cannot be changed; editable fields: %(list)s.", field=field, list=", ".join(EDITABLE)), field=field
     )
@@ -100,8 +111,9 @@ def apply_changes(report: Report, values: dict[str, Any], user, comment: str = "
         return {}
     for name, value in values.items():
         setattr(report, name, value)
-    if changes.keys() & {"lon", "lat", "sensitive"}:  # where the public sees it moves with it
+    if changes.keys() & {"lon", "lat", "sensitive", "location_radius_m"}:  # where the public sees it moves with it
         report.public_lon, report.public_lat = public_position(report.lon, report.lat, report.sensitive)
+        report.public_radius_m = public_radius(report.location_radius_m, report.sensitive)
     report.updated_at = utcnow()
     db.session.add(
         ReportChange(

@@ -42,6 +42,7 @@ FORM_FIELDS = (
     "contact",
     "sensitive",
     "client_id",
+    "place_choice",
 )
 QUEUE_SIZE = 100
 
