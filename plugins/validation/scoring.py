@@ -168,7 +168,8 @@ def fixed_factors(report: ReportRecord, state: SourceState, grades: list[Grade],
             SOURCE_TEXTS[state.prior_basis]
             if not (verified or refuted)
             else N_(
-                "Track record of the source: %(verified)d verified and %(refuted)d refuted reports, recent ones weighing more."
+                "Track record of the source: %(verified)d verified and %(refuted)d refuted reports, "
+                "recent ones weighing more."
             ),
             verified=verified,
             refuted=refuted,
@@ -270,8 +271,8 @@ def corroboration(neighbours: dict[str, list], settings: Settings) -> tuple[list
             independent + (1 if new_support else 0),
             plus,
             N_(
-                "%(independent)d independent source(s) nearby agree; %(new)d report(s) from new sources counted together "
-                "as one weak voice; %(same)d from the same source not counted."
+                "%(independent)d independent source(s) nearby agree; %(new)d report(s) from new sources "
+                "counted together as one weak voice; %(same)d from the same source not counted."
             )
             if (support or counts["same_source"])
             else N_("No other report of this sector nearby in space and time."),
