@@ -6,6 +6,7 @@ name with an example.
 
 from __future__ import annotations
 
+from .alerts.events import scores_changed
 from .auth.permissions import can, require
 from .clock import iso, utcnow
 from .config import add_settings
@@ -62,6 +63,7 @@ __all__ = [
     "report_properties",
     "report_visible",
     "require",
+    "scores_changed",
     "sees_contacts",
     "sees_exact_locations",
     "sees_unpublished",

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from wiki.database import write_transaction
 from wiki.extensions import db
 from wiki.models import Crisis, Report
+from wiki.toolkit import scores_changed
 
 from .config import Settings
 from .geo import EARTH_RADIUS_KM, KM_PER_DEGREE_LAT
@@ -161,6 +162,7 @@ def rescore(crisis_id: int | None = None, progress: Callable[[Iterable], Iterabl
                 batch = []
         if batch:
             db.session.execute(insert(ReportScore), batch)
+        scores_changed(ids)
     forget_listed_scores()
     reindex(ids)  # the search index keeps each report's score for its min_score filter
     return len(records)
@@ -183,6 +185,7 @@ def rescore_command(crisis_slug: str | None, stale: bool, quiet: bool) -> None:
         with tracking_changes() as changed, write_transaction():
             while done := refresh_stale(settings, 500) + catch_up(settings, math.inf):
                 total += done
+            scores_changed(changed)
         reindex(changed)
         click.echo(f"Refreshed {total} stale or missing scores.")
         return

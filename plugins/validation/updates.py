@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from wiki.extensions import db
 from wiki.models import Report
 from wiki.models.base import utcnow
+from wiki.toolkit import scores_changed
 
 from .config import Settings
 from .database import Busy, connection, scoring_transaction
@@ -329,8 +330,9 @@ def _run(work, wait: bool = True) -> bool:
         changed: set[int] = set()
         token = _changed.set(changed)
         try:
-            with scoring_transaction(wait):
+            with scoring_transaction(wait) as conn:
                 work(settings, Budget(settings.cascade_limit))
+                scores_changed(changed, conn)  # alerts asking for a score or verdict look again
             forget_listed_scores()
             reindex(changed)
             break
@@ -458,10 +460,11 @@ def scoring_pass(deadline: float | None, wait: bool = True) -> int:
     changed: set[int] = set()
     token = _changed.set(changed)
     try:
-        with scoring_transaction(wait=wait):
+        with scoring_transaction(wait=wait) as conn:
             done = refresh_stale(settings, settings.stale_batch) if settings.stale_batch else 0
             if deadline is not None:
                 done += catch_up(settings, deadline)
+            scores_changed(changed, conn)
         forget_listed_scores()
         reindex(changed)
     finally:
