@@ -1,5 +1,6 @@
 """The Atom feed of a subscription, at a secret URL (its `feed_token`): the latest subjects it
-matched that its subscriber may still see now, whatever the channel its alerts go by."""
+matched that its subscriber may still see now, whatever the channel its alerts go by (a paused
+subscription keeps its feed, which gets nothing new while it is paused)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ def subscription_for_feed(token: str) -> AlertSubscription | None:
     if not token or len(token) > 64:
         return None
     subscription = db.session.scalar(select(AlertSubscription).where(AlertSubscription.feed_token == token))
-    if subscription is None or not subscription.active:
+    if subscription is None or subscription.confirmed_at is None:
         return None
     return subscription
 
