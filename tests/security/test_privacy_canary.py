@@ -502,13 +502,12 @@ def test_the_search_index_and_the_page_cache_never_hold_the_canary(app, world, c
             assert "withdrawnqanary" not in vocabulary.lower() and "qanaryplace" not in vocabulary.lower()
 
 
-def test_alerts_by_mail_webhook_and_feed_never_hold_the_canary(
-    app, world, crisis, make_user, token_for, smtp_server, webhook_receiver
-):  # noqa: F811
+def test_alerts_by_mail_webhook_and_feed_never_hold_the_canary(app, world, crisis, make_user, token_for, request):
     """Subscribers whose area covers the canary: someone without an account (by e-mail), a
     volunteer (webhook) and a verifier (e-mail and feed), who on the site may see the exact place
     and the contact: an alert leaves the site, so it carries neither, for anyone. A subscription
     drawn tightly around the exact point does not find the canary (it is matched at its cell)."""
+    smtp_server, webhook_receiver = request.getfixturevalue("smtp_server"), request.getfixturevalue("webhook_receiver")
     wide = {"point": [EXACT[0], EXACT[1]], "radius_km": 30}
     lon, lat = EXACT
     tight = {
