@@ -507,7 +507,7 @@ def test_alerts_by_mail_webhook_and_feed_never_hold_the_canary(app, world, crisi
     volunteer (webhook) and a verifier (e-mail and feed), who on the site may see the exact place
     and the contact: an alert leaves the site, so it carries neither, for anyone. A subscription
     drawn tightly around the exact point does not find the canary (it is matched at its cell)."""
-    smtp_server, webhook_receiver = request.getfixturevalue("smtp_server"), request.getfixturevalue("webhook_receiver")
+    inbox, receiver = request.getfixturevalue("smtp_server"), request.getfixturevalue("webhook_receiver")
     wide = {"point": [EXACT[0], EXACT[1]], "radius_km": 30}
     lon, lat = EXACT
     tight = {
@@ -530,7 +530,7 @@ def test_alerts_by_mail_webhook_and_feed_never_hold_the_canary(app, world, crisi
         ),
         client.post(
             "/api/v1/subscriptions",
-            json={"crisis": crisis, "area": wide, "deliver": {"webhook": webhook_receiver.url}},
+            json={"crisis": crisis, "area": wide, "deliver": {"webhook": receiver.url}},
             headers={"Authorization": f"Bearer {token_for(volunteer)}"},
         ),
         client.post(
@@ -563,8 +563,8 @@ def test_alerts_by_mail_webhook_and_feed_never_hold_the_canary(app, world, crisi
         assert db.session.scalar(select(MailMessage.id)) is None
     run_worker(app)
     title = "Families sheltering from armed group"
-    mails = [message.as_string() for message in smtp_server.messages]
-    hooks = [received.body.decode() for received in webhook_receiver.received]
+    mails = [message.as_string() for message in inbox.messages]
+    hooks = [received.body.decode() for received in receiver.received]
     verifier_feed = app.test_client().get(feed_url.split("wiki.test", 1)[1])
     assert verifier_feed.status_code == 200
     assert len(mails) == 2 and len(hooks) == 1
