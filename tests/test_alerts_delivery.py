@@ -271,7 +271,7 @@ def test_a_claim_whose_sender_died_is_taken_over_and_a_sender_that_lost_its_clai
         queue_mail("late@example.org", "Taken over", "x")
         db.session.commit()
         late = db.session.scalar(select(MailMessage.id).where(MailMessage.recipient == "late@example.org"))
-        row = mail_sender._claim(late, "first", timedelta(seconds=60))
+        [row] = mail_sender._claim([late], "first", timedelta(seconds=60))
         db.session.execute(update(MailMessage).where(MailMessage.id == late).values(claim_token="second"))
         db.session.commit()
         connection = mail_sender.connect(app.config)

@@ -64,40 +64,53 @@ def due_subscriptions(now: datetime, limit: int) -> list[int]:
 def compose(subscription_id: int, now: datetime) -> AlertMessage | None:
     """Make the subscription's next message, in one write transaction; None when nothing was due
     (another server made it, or everything waiting is no longer to be seen)."""
+    return compose_many([subscription_id], now)[0]
+
+
+def compose_many(subscription_ids: list[int], now: datetime) -> list[AlertMessage | None]:
+    """The next message of each subscription, all in one write transaction (a surge makes
+    thousands: one commit each would be most of the work). Rows are locked in id order, so two
+    servers composing at once wait for each other instead of deadlocking."""
     with write_transaction():
-        subscription = db.session.execute(
-            select(AlertSubscription)
-            .where(AlertSubscription.id == subscription_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        ).scalar_one_or_none()
-        if subscription is None or not subscription.active:
-            return None
-        deliveries = list(
-            db.session.scalars(
-                select(AlertDelivery)
-                .where(AlertDelivery.subscription_id == subscription_id, AlertDelivery.state == "pending")
-                .order_by(AlertDelivery.id)
-                .limit(MAX_ITEMS)
-            )
+        made = {subscription_id: _compose(subscription_id, now) for subscription_id in sorted(subscription_ids)}
+    return [made[subscription_id] for subscription_id in subscription_ids]
+
+
+def _compose(subscription_id: int, now: datetime) -> AlertMessage | None:
+    """One subscription's message, in the caller's transaction (its row locked on PostgreSQL)."""
+    subscription = db.session.execute(
+        select(AlertSubscription)
+        .where(AlertSubscription.id == subscription_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if subscription is None or not subscription.active:
+        return None
+    deliveries = list(
+        db.session.scalars(
+            select(AlertDelivery)
+            .where(AlertDelivery.subscription_id == subscription_id, AlertDelivery.state == "pending")
+            .order_by(AlertDelivery.id)
+            .limit(MAX_ITEMS)
         )
-        if not deliveries:
+    )
+    if not deliveries:
+        return None
+    with (
+        current_app.test_request_context(base_url=subscription.base_url or None),
+        force_locale(subscription.language),
+    ):
+        shown, dropped = items_for(subscription, deliveries)
+        if dropped:
+            _mark([delivery.id for delivery in dropped], "dropped", None)
+        if not shown:
             return None
-        with (
-            current_app.test_request_context(base_url=subscription.base_url or None),
-            force_locale(subscription.language),
-        ):
-            shown, dropped = items_for(subscription, deliveries)
-            if dropped:
-                _mark([delivery.id for delivery in dropped], "dropped", None)
-            if not shown:
-                return None
-            message = _message(subscription, [item for _delivery, item in shown], now)
-        db.session.add(message)
-        db.session.flush()
-        _mark([delivery.id for delivery, _item in shown], "sent", message.id)
-        subscription.last_sent_at = now
-        return message
+        message = _message(subscription, [item for _delivery, item in shown], now)
+    db.session.add(message)
+    db.session.flush()
+    _mark([delivery.id for delivery, _item in shown], "sent", message.id)
+    subscription.last_sent_at = now
+    return message
 
 
 def _mark(ids: list[int], state: str, message_id: int | None) -> None:

@@ -9,13 +9,15 @@ import time
 
 from flask import Flask
 
+from ..database import chunked
 from ..models.base import utcnow
 from ..workers import Job, wake
-from .compose import compose, due_subscriptions
+from .compose import compose_many, due_subscriptions
 from .matcher import match_batch
 from .senders import send_waiting
 
-COMPOSE_BATCH = 200
+COMPOSE_BATCH = 500  # subscriptions looked at per slice
+COMPOSE_TRANSACTION = 50  # messages made per write transaction
 
 
 def match_and_compose(deadline: float) -> float | None:
@@ -28,11 +30,10 @@ def match_and_compose(deadline: float) -> float | None:
         if not events or time.monotonic() > deadline:
             break
     made = mailed = 0
-    for subscription_id in due_subscriptions(utcnow(), COMPOSE_BATCH):
-        message = compose(subscription_id, utcnow())
-        if message is not None:
-            made += 1
-            mailed += message.channel == "email"
+    for ids in chunked(due_subscriptions(utcnow(), COMPOSE_BATCH), COMPOSE_TRANSACTION):
+        messages = [message for message in compose_many(list(ids), utcnow()) if message is not None]
+        made += len(messages)
+        mailed += sum(message.channel == "email" for message in messages)
         if time.monotonic() > deadline:
             break
     if mailed:
