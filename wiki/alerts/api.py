@@ -34,7 +34,7 @@ def state_of(subscription: AlertSubscription) -> str:
 
 
 def describe(subscription: AlertSubscription) -> dict[str, Any]:
-    """A subscription as its owner (or an admin) sees it."""
+    """A subscription as its owner (or an admin: without the webhook's secret) sees it."""
     area = area_of(subscription)
     body: dict[str, Any] = {
         "id": subscription.id,
@@ -62,7 +62,7 @@ def describe(subscription: AlertSubscription) -> dict[str, Any]:
         "created_at": subscription.created_at.isoformat(),
         "updated_at": subscription.updated_at.isoformat(),
     }
-    if subscription.channel == "webhook":
+    if subscription.channel == "webhook" and subscription.user_id == getattr(current_user, "id", None):
         body["webhook_secret"] = subscription.webhook_secret
     if subscription.channel == "sms":
         body["sms_gateway"] = "configured" if sms_gateway_configured() else "none"

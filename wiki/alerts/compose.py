@@ -22,7 +22,7 @@ from . import schedule
 from .items import Item, item_label, items_for
 from .subscriptions import feed_url, site_url, unsubscribe_token
 
-MAX_ITEMS = 50  # in one message; more wait for the next one
+MAX_ITEMS = 100  # in one message; more wait for the next one (a minute later)
 SMS_LENGTH = 320
 
 
@@ -77,11 +77,12 @@ def compose_many(subscription_ids: list[int], now: datetime) -> list[AlertMessag
 
 
 def _compose(subscription_id: int, now: datetime) -> AlertMessage | None:
-    """One subscription's message, in the caller's transaction (its row locked on PostgreSQL)."""
+    """One subscription's message, in the caller's transaction (its row locked on PostgreSQL; FOR
+    NO KEY UPDATE, which lets the matcher insert deliveries that refer to it meanwhile)."""
     subscription = db.session.execute(
         select(AlertSubscription)
         .where(AlertSubscription.id == subscription_id)
-        .with_for_update()
+        .with_for_update(key_share=True)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
     if subscription is None or not subscription.active:
@@ -169,7 +170,7 @@ def _queue_mail(subscription: AlertSubscription, items: list[Item]):
     return queue_mail(
         subscription.address,
         subject_line(subscription, items),
-        render_template("alerts/mail_alert.txt", **context),
+        render_template("alerts/mail_alert_text.html", **context),
         render_template("alerts/mail_alert.html", **context),
         headers,
     )

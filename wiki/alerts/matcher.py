@@ -281,7 +281,7 @@ def store_deliveries(rows: Iterable[dict], now: datetime) -> int:
             "message_id": None,
             "created_at": now,
         }
-        for row in rows
+        for row in sorted(rows, key=lambda row: (row["subscription_id"], row["subject"]))
     ]
     insert = pg_insert if db.engine.dialect.name == "postgresql" else sqlite_insert
     new = 0

@@ -297,6 +297,7 @@ def update_subscription(subscription: AlertSubscription, data: dict[str, Any], v
     require_manage(subscription, viewer)
     if not isinstance(data, dict):
         raise InvalidInput(_("Send the changes as a JSON object."), field="body")
+    _lock(subscription)
     values = read_input(data, viewer, subscription)
     address_changed = "channel" in values and (
         values["channel"] != subscription.channel or values["address"] != subscription.address
@@ -316,6 +317,7 @@ def update_subscription(subscription: AlertSubscription, data: dict[str, Any], v
 def set_paused(subscription: AlertSubscription, paused: bool, viewer) -> None:
     """Pause (what waits is dropped: no backlog when it resumes) or resume; its owner or an admin."""
     require_manage(subscription, viewer)
+    _lock(subscription)
     if paused and subscription.paused_at is None:
         subscription.paused_at = utcnow()
         subscription.paused_by_id = getattr(viewer, "id", None)
@@ -323,6 +325,13 @@ def set_paused(subscription: AlertSubscription, paused: bool, viewer) -> None:
     elif not paused and subscription.paused_at is not None:
         subscription.paused_at, subscription.paused_by_id = None, None
     subscription.updated_at = utcnow()
+
+
+def _lock(subscription: AlertSubscription) -> None:
+    """Lock the row before its deliveries change, in the order the composer locks them (PostgreSQL)."""
+    db.session.execute(
+        select(AlertSubscription.id).where(AlertSubscription.id == subscription.id).with_for_update(key_share=True)
+    )
 
 
 def _drop_waiting(subscription: AlertSubscription) -> None:
