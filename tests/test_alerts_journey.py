@@ -17,6 +17,7 @@ from .browser_helpers import chromium, require_chromium, watched_page
 from .postgres_cluster import free_port
 from .servers import gunicorn
 from .smtp_helpers import Inbox
+from .test_journeys import check_accessibility
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 require_chromium()
@@ -119,7 +120,9 @@ def test_a_responder_subscribes_in_the_browser_and_gets_exactly_one_alert(site, 
         login(page, base, "rita")
         page.click("nav.account >> text=Account")
         page.click("main a:has-text('Alerts')")  # the account page's link
+        check_accessibility(page, "your alerts")
         page.click("text=New alert subscription")
+        check_accessibility(page, "new alert subscription")
         page.select_option("#alert-crisis", "quake")
         page.check("input[name=area_type][value=pcode]")
         page.fill("#alert-pcode", "HT0111")
@@ -130,15 +133,17 @@ def test_a_responder_subscribes_in_the_browser_and_gets_exactly_one_alert(site, 
         page.click("button:has-text('Subscribe')")
         page.wait_for_selector("#alert-state")
         assert "waiting for confirmation" in page.inner_text("#alert-state")
+        check_accessibility(page, "alert subscription")
 
         confirmation = poll(lambda: [m for m in inbox.messages if m["To"] == "rita@example.org"])
         assert confirmation, "no confirmation mail"
         [link] = [url for url in links_in(confirmation[0]) if "/alerts/confirm/" in url]
         page.goto(link)
+        check_accessibility(page, "confirm alerts")
         page.click("button:has-text('Confirm')")
         page.wait_for_selector("#alert-confirmed")
 
-        cora = context.new_page()
+        cora = watched_page(context, base)
         login(cora, base, "cora")
         inside = report(api, base, "Clinic out of oral rehydration salts", IN_PORT_AU_PRINCE)
         report(api, base, "Clinic in Carrefour needs staff", IN_CARREFOUR)
@@ -164,5 +169,8 @@ def test_a_responder_subscribes_in_the_browser_and_gets_exactly_one_alert(site, 
         page.wait_for_selector("#alert-unsubscribed")
         page.goto(f"{base}/account/alerts")
         assert "You have no alert subscriptions yet." in page.inner_text("main")
+        anonymous = watched_page(browser.new_context(), base)
+        anonymous.goto(f"{base}/c/quake/alerts")
+        check_accessibility(anonymous, "public alerts form")
         assert not page.problems and not cora.problems, page.problems + cora.problems
         context.close()
