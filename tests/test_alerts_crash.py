@@ -31,11 +31,16 @@ KILLS_AFTER = (15, 45, 80)  # mails received when each kill comes
 
 
 class SlowInbox(Inbox):
-    """Takes 20 ms to accept each message, as a real server under load might."""
+    """Takes 20 ms to answer each message, as a real server under load might. It keeps the
+    message first, as an MTA queues a message once its final dot has arrived and only then
+    answers (Postfix does); aiosmtpd itself cancels the handler of a connection that closes, so
+    a server that kept the message only after the pause would drop one whose sender was killed
+    while waiting for the answer, which no MTA that had queued it would do."""
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        answer = await super().handle_DATA(server, session, envelope)
         await asyncio.sleep(0.02)
-        return await super().handle_DATA(server, session, envelope)
+        return answer
 
 
 @pytest.fixture
@@ -78,6 +83,22 @@ def start_worker(instance: Path, database_url: str, inbox: Inbox) -> subprocess.
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+
+
+def state_of(app) -> str:
+    """What the database says is left, for a failure's message."""
+    from wiki.models import AlertDelivery, AlertEvent
+
+    with app.app_context():
+        mails = db.session.execute(
+            select(MailMessage.id, MailMessage.claimed_at, MailMessage.attempts, MailMessage.last_error).where(
+                MailMessage.sent_at.is_(None)
+            )
+        ).all()
+        deliveries = db.session.execute(select(AlertDelivery.state, func.count()).group_by(AlertDelivery.state)).all()
+        events = db.session.scalar(select(func.count()).select_from(AlertEvent).where(AlertEvent.matched_at.is_(None)))
+        db.session.remove()
+    return f"unsent mails {mails[:10]} ({len(mails)}), deliveries {deliveries}, unmatched events {events}"
 
 
 def wait_for(check, timeout: float, what: str) -> None:
@@ -123,7 +144,12 @@ def test_a_worker_killed_mid_batch_loses_and_duplicates_nothing(
             worker.wait()
             kills += 1
             worker = start_worker(instance, database_url, smtp_server)
-        wait_for(lambda: len(smtp_server.received) >= SUBSCRIBERS, 180, "every mail")
+        try:
+            wait_for(lambda: len(smtp_server.received) >= SUBSCRIBERS, 180, "every mail")
+        except AssertionError:
+            raise AssertionError(
+                f"{len(smtp_server.received)} mails; {state_of(app)}; log: {(instance / 'worker.log').read_text()[-3000:]}"
+            ) from None
         time.sleep(3)  # past the claim lease: a duplicate would have come by now
     finally:
         os.killpg(worker.pid, signal.SIGKILL)

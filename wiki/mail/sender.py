@@ -13,6 +13,9 @@ marks the message sent, on the condition that its claim still stands, and commit
 - only a sender that dies in the moment between its commit and writing the dot to the socket
   (a few microseconds) loses the message: it is marked sent and the server never got it.
 
+This counts on the server keeping a message once its final dot has arrived, also when the
+connection closes before the server's answer (an MTA queues the message, then answers).
+
 A server that refuses the message after the dot gets it marked unsent again, for a later try.
 """
 
