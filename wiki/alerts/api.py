@@ -9,28 +9,21 @@ from typing import Any
 from flask import jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
 
 from ..api.blueprint import bp
 from ..api.openapi import register
 from ..api.requests import json_body
 from ..crises.services import get_crisis_or_404
-from ..errors import InvalidInput, NotFound, Unauthorized
+from ..errors import InvalidInput, Unauthorized
 from ..extensions import db
-from ..models import AlertAttempt, AlertMessage, AlertSubscription
+from ..models import AlertSubscription
 from . import subscriptions as service
 from .areas import area_of
 from .openapi import PATHS, SCHEMAS
-from .senders import replay, sms_gateway_configured
+from .senders import delivery_log, message_of, replay, sms_gateway_configured
 
 LOG_LIMIT = 100
 register(PATHS, SCHEMAS)
-
-
-def state_of(subscription: AlertSubscription) -> str:
-    if subscription.confirmed_at is None:
-        return "unconfirmed"
-    return "paused" if subscription.paused_at is not None else "active"
 
 
 def describe(subscription: AlertSubscription) -> dict[str, Any]:
@@ -57,7 +50,7 @@ def describe(subscription: AlertSubscription) -> dict[str, Any]:
         if subscription.quiet_start
         else None,
         "language": subscription.language,
-        "state": state_of(subscription),
+        "state": subscription.state,
         "feed_url": service.feed_url(subscription),
         "created_at": subscription.created_at.isoformat(),
         "updated_at": subscription.updated_at.isoformat(),
@@ -129,26 +122,6 @@ def delete_subscription(subscription_id: int):
 def subscription_deliveries(subscription_id: int):
     """The delivery log: the latest messages, each with its attempts."""
     subscription = _visible(subscription_id)
-    messages = db.session.scalars(
-        select(AlertMessage)
-        .where(AlertMessage.subscription_id == subscription.id)
-        .order_by(AlertMessage.id.desc())
-        .limit(LOG_LIMIT)
-    ).all()
-    attempts: dict[int, list] = {}
-    if messages:
-        for attempt in db.session.scalars(
-            select(AlertAttempt).where(AlertAttempt.message_id.in_([m.id for m in messages])).order_by(AlertAttempt.id)
-        ):
-            attempts.setdefault(attempt.message_id, []).append(
-                {
-                    "at": attempt.at.isoformat(),
-                    "status_code": attempt.status_code,
-                    "error": attempt.error,
-                    "duration_ms": attempt.duration_ms,
-                    "replay": attempt.replay,
-                }
-            )
     return jsonify(
         {
             "messages": [
@@ -157,7 +130,16 @@ def subscription_deliveries(subscription_id: int):
                     "channel": m.channel,
                     "items": m.items,
                     "state": m.state,
-                    "attempts": attempts.get(m.id, []),
+                    "attempts": [
+                        {
+                            "at": attempt.at.isoformat(),
+                            "status_code": attempt.status_code,
+                            "error": attempt.error,
+                            "duration_ms": attempt.duration_ms,
+                            "replay": attempt.replay,
+                        }
+                        for attempt in attempts
+                    ],
                     "next_attempt_at": m.next_attempt_at.isoformat()
                     if m.next_attempt_at and m.state == "pending"
                     else None,
@@ -165,7 +147,7 @@ def subscription_deliveries(subscription_id: int):
                     "sent_at": m.sent_at.isoformat() if m.sent_at else None,
                     "last_error": m.last_error,
                 }
-                for m in messages
+                for m, attempts in delivery_log(subscription, LOG_LIMIT)
             ]
         }
     )
@@ -173,10 +155,7 @@ def subscription_deliveries(subscription_id: int):
 
 @bp.post("/subscriptions/<int:subscription_id>/messages/<int:message_id>/replay")
 def replay_message(subscription_id: int, message_id: int):
-    subscription = _visible(subscription_id)
-    message = db.session.get(AlertMessage, message_id)
-    if message is None or message.subscription_id != subscription.id:
-        raise NotFound(_("There is no such message."))
+    message = message_of(_visible(subscription_id), message_id)
     replay(message)
     db.session.commit()
     return jsonify({"id": message.id, "state": "pending"}), 202

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from ..errors import InvalidInput
 from ..extensions import db
-from ..geo import bounding_box, haversine_km
+from ..geo import bounding_box
 from ..models import AdminArea, Crisis
 
 MAX_VERTICES = 20_000
@@ -148,7 +148,3 @@ def area_of(subscription) -> Area | None:
         lat=subscription.point_lat,
         radius_km=subscription.radius_km,
     )
-
-
-def within_circle(lon: float, lat: float, area: Area) -> bool:
-    return haversine_km(lat, lon, area.lat, area.lon) <= area.radius_km

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale, ngettext
@@ -159,7 +160,7 @@ def _queue_mail(subscription: AlertSubscription, items: list[Item]):
         "feed_url": feed_url(subscription),
         "site": current_app.config["SITE_NAME"],
     }
-    host = (site_url(subscription, "pages.home").split("//", 1)[-1].split("/", 1)[0]).split(":")[0]
+    host = urlsplit(site_url(subscription, "pages.home")).hostname or "localhost"
     headers = {
         # RFC 8058: one-click unsubscribe, by a POST the mail client makes to the link.
         "List-Unsubscribe": f"<{unsubscribe}>",

@@ -20,11 +20,11 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 
 from .. import plugins
-from ..database import write_transaction
-from ..errors import InvalidInput
+from ..database import fits_id, write_transaction
+from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..models import AlertAttempt, AlertMessage, AlertSubscription
 from ..models.base import utcnow
@@ -174,6 +174,31 @@ def send_waiting(deadline: float, limit: int = 100) -> int:
     return tried
 
 
+def delivery_log(subscription: AlertSubscription, limit: int = 100) -> list[tuple[AlertMessage, list[AlertAttempt]]]:
+    """The subscription's latest messages, newest first, each with its attempts (two queries)."""
+    messages = db.session.scalars(
+        select(AlertMessage)
+        .where(AlertMessage.subscription_id == subscription.id)
+        .order_by(AlertMessage.id.desc())
+        .limit(limit)
+    ).all()
+    attempts: dict[int, list[AlertAttempt]] = {}
+    if messages:
+        for attempt in db.session.scalars(
+            select(AlertAttempt).where(AlertAttempt.message_id.in_([m.id for m in messages])).order_by(AlertAttempt.id)
+        ):
+            attempts.setdefault(attempt.message_id, []).append(attempt)
+    return [(message, attempts.get(message.id, [])) for message in messages]
+
+
+def message_of(subscription: AlertSubscription, message_id) -> AlertMessage:
+    """One of the subscription's messages, or NotFound."""
+    message = db.session.get(AlertMessage, message_id) if isinstance(message_id, int) and fits_id(message_id) else None
+    if message is None or message.subscription_id != subscription.id:
+        raise NotFound(_("There is no such message."))
+    return message
+
+
 def replay(message: AlertMessage) -> None:
     """Send a webhook or SMS message again (its owner asked; the caller commits): a fresh series of
     attempts, logged as a replay; the receiver sees the same X-Crisiswiki-Delivery id."""
@@ -181,6 +206,6 @@ def replay(message: AlertMessage) -> None:
         raise InvalidInput(_("Only webhook and SMS messages can be sent again."), field="message")
     db.session.execute(
         update(AlertMessage)
-        .where(AlertMessage.id == message.id, and_(AlertMessage.claim_token.is_(None)))
+        .where(AlertMessage.id == message.id, AlertMessage.claim_token.is_(None))
         .values(state="pending", attempts=0, next_attempt_at=utcnow(), last_error=None)
     )

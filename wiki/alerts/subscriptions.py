@@ -24,7 +24,7 @@ from ..database import fits_id
 from ..errors import DomainError, Forbidden, InvalidInput, NotFound, Unauthorized
 from ..extensions import db
 from ..mail import queue_mail
-from ..models import AlertDelivery, AlertMessage, AlertSubscription, Crisis, User
+from ..models import AlertDelivery, AlertMessage, AlertSubscription, Crisis
 from ..models.alerts import CHANNELS, FREQUENCIES, KINDS
 from ..models.base import utcnow
 from ..models.reports import SECTORS, STATUSES
@@ -516,7 +516,3 @@ def confirm_code(subscription: AlertSubscription, code: Any, viewer) -> None:
     subscription.confirmed_at = utcnow()
     subscription.sms_code_hash = None
     subscription.updated_at = utcnow()
-
-
-def owner_of(subscription: AlertSubscription) -> User | None:
-    return subscription.user

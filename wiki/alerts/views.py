@@ -13,15 +13,15 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from ..crises.services import get_crisis_or_404
-from ..errors import DomainError, InvalidInput, NotFound
+from ..errors import DomainError, InvalidInput
 from ..extensions import db
-from ..models import AlertAttempt, AlertDelivery, AlertMessage, AlertSubscription, Crisis
+from ..models import AlertDelivery, AlertSubscription, Crisis
 from ..models.alerts import FREQUENCIES, KINDS
 from ..models.reports import SECTORS, STATUSES
 from ..security import without_csrf_token
 from . import subscriptions as service
 from .feeds import atom, subscription_for_feed
-from .senders import replay, sms_gateway_configured
+from .senders import delivery_log, message_of, replay, sms_gateway_configured
 
 bp = Blueprint("alerts", __name__)
 NO_STORE = {"Cache-Control": "no-store"}  # addresses, feed URLs and webhook secrets
@@ -124,22 +124,6 @@ def _confirmation_notice(subscription: AlertSubscription) -> str:
     return _("We sent you a mail: open its link to confirm the address and start the alerts.")
 
 
-def _log(subscription: AlertSubscription) -> list[tuple[AlertMessage, list[AlertAttempt]]]:
-    messages = db.session.scalars(
-        select(AlertMessage)
-        .where(AlertMessage.subscription_id == subscription.id)
-        .order_by(AlertMessage.id.desc())
-        .limit(LOG_MESSAGES)
-    ).all()
-    attempts: dict[int, list[AlertAttempt]] = {}
-    if messages:
-        for attempt in db.session.scalars(
-            select(AlertAttempt).where(AlertAttempt.message_id.in_([m.id for m in messages])).order_by(AlertAttempt.id)
-        ):
-            attempts.setdefault(attempt.message_id, []).append(attempt)
-    return [(message, attempts.get(message.id, [])) for message in messages]
-
-
 @bp.route("/account/alerts/<int:subscription_id>", methods=["GET", "POST"])
 @login_required
 def subscription_page(subscription_id: int):
@@ -161,8 +145,8 @@ def subscription_page(subscription_id: int):
                 service.confirm_code(subscription, request.form.get("code", ""), me)
                 flash(_("Your phone number is confirmed: alerts will come by SMS."))
             elif action == "replay":
-                message = _own_message(subscription, request.form.get("message", ""))
-                replay(message)
+                raw = request.form.get("message", "")
+                replay(message_of(subscription, int(raw) if raw.isdigit() and len(raw) < 10 else None))
                 flash(_("The message will be sent again."))
             else:
                 raise InvalidInput(_("Unknown action."), field="action")
@@ -181,20 +165,13 @@ def subscription_page(subscription_id: int):
         "alerts/subscription.html",
         subscription=subscription,
         feed_url=service.feed_url(subscription),
-        log=_log(subscription),
+        log=delivery_log(subscription, LOG_MESSAGES),
         waiting=waiting,
         owner=subscription.user_id == me.id,
         error=error,
         **_choices(),
     )
     return page, status, NO_STORE
-
-
-def _own_message(subscription: AlertSubscription, raw: str) -> AlertMessage:
-    message = db.session.get(AlertMessage, int(raw)) if raw.isdigit() and len(raw) < 10 else None
-    if message is None or message.subscription_id != subscription.id:
-        raise NotFound(_("There is no such message."))
-    return message
 
 
 @bp.route("/c/<crisis_slug>/alerts", methods=["GET", "POST"])

@@ -79,6 +79,13 @@ class AlertSubscription(db.Model):
     def active(self) -> bool:
         return self.confirmed_at is not None and self.paused_at is None
 
+    @property
+    def state(self) -> str:
+        """unconfirmed, paused or active."""
+        if self.confirmed_at is None:
+            return "unconfirmed"
+        return "paused" if self.paused_at is not None else "active"
+
     def __repr__(self) -> str:
         return f"<AlertSubscription {self.id} {self.kind} {self.channel}>"
 
