@@ -148,6 +148,7 @@ def site(app, client, crisis, make_user, login):
         "/c/quake/reports",
         f"/reports/{report['id']}",
         "/c/quake/attachments",
+        "/c/quake/alerts",
     ]
     rules = {rule.rule for rule in app.url_map.iter_rules()}
     for optional in ("/search", "/c/<crisis_slug>/map", "/c/<crisis_slug>/layers"):
@@ -170,7 +171,13 @@ def site(app, client, crisis, make_user, login):
         "/inbox/unrouted",
         f"/messages/{message_id}",
         "/c/quake/channels",
+        "/account/alerts",
+        "/account/alerts/new",
     ]
+    subscription = editor.post(
+        "/api/v1/subscriptions", json={"crisis": "quake", "deliver": {"sms": "+50937000000"}, "sectors": ["health"]}
+    ).get_json()
+    staff.append(f"/account/alerts/{subscription['id']}")
     return editor, public, staff
 
 
@@ -180,7 +187,11 @@ def test_every_page_renders_translated_in_every_language(app, client, site, lang
     admin = app.test_client()
     login(make_user("admin"), admin)
     phrases = english_phrases()
-    for who, urls in ((client, public), (editor, staff), (admin, ["/admin/users", "/admin/mail"])):
+    for who, urls in (
+        (client, public),
+        (editor, staff),
+        (admin, ["/admin/users", "/admin/mail", "/c/quake/alerts/all"]),
+    ):
         who.set_cookie("lang", language, domain="wiki.test")
         for url in urls:
             response = who.get(url)

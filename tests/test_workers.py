@@ -150,8 +150,16 @@ def test_the_search_index_is_a_job_of_the_worker(app, crisis, make_user, token_f
     with app.app_context():
         build_if_missing()
     worker = worker_for(app)
-    # The core's jobs: the search index, and the channels' processing and delivery (wiki/channels).
-    assert sorted(job.name for job in worker.jobs) == ["channel-delivery", "channels", "search"]
+    # The core's jobs: the search index, the channels' processing and delivery (wiki/channels),
+    # the mail outbox and the alerts' matching and senders.
+    assert sorted(job.name for job in worker.jobs) == [
+        "alert-senders",
+        "alerts",
+        "channel-delivery",
+        "channels",
+        "mail",
+        "search",
+    ]
     token = token_for(make_user("volunteer"))
     feature = {
         "type": "Feature",

@@ -81,6 +81,22 @@ DEFAULTS: dict[str, Any] = {
     "IMAP_PASSWORD": "",
     "IMAP_FOLDER": "INBOX",
     "IMAP_ADDRESS": "",  # the mailbox's address, for routing rules (default: IMAP_USER)
+    # A sender's claim on a message lasts this long: a sender that died (kill -9) leaves a claim
+    # that another takes over after it, and the message is sent then (wiki/mail/sender.py).
+    "MAIL_CLAIM_SECONDS": 60,
+    "MAIL_POLL_SECONDS": 5.0,  # how often the worker's mail job looks for mail nobody woke it for
+    # Alerts (wiki/alerts): subscriptions by area, sector and trust; e-mail, webhooks, feeds, SMS.
+    "ALERT_POLL_SECONDS": 1.0,  # how often the worker's alert jobs look for work nobody woke them for
+    "ALERT_MATCH_BATCH": 1000,  # events matched at once
+    "ALERT_MAX_RADIUS_KM": 500.0,  # the largest circle a subscription may draw
+    "ALERT_SUBSCRIBE_LIMIT": 20,  # subscriptions per client address per hour without an account
+    "ALERT_WEBHOOK_TIMEOUT": 10.0,  # seconds to wait for a webhook's receiver
+    "ALERT_RETRY_SECONDS": 30.0,  # the first wait after a failed webhook or SMS; it doubles each time (at most 1 h)
+    "ALERT_MAX_ATTEMPTS": 8,  # then the message is dead (the subscriber can replay it)
+    "ALERT_CLAIM_SECONDS": 120,  # a sender's hold on a webhook or SMS message (a dead sender's is taken over after it)
+    # Webhook hosts or networks allowed although internal (loopback, private ranges, this site),
+    # e.g. ["alerts.internal.example", "10.1.2.0/24"]; empty: only public addresses.
+    "ALERT_WEBHOOK_ALLOWED_HOSTS": [],
     "API_PAGE_SIZE": 100,
     "API_MAX_PAGE_SIZE": 1000,
     "PAGE_MAX_BYTES": 512 * 1024,  # Markdown source of one revision

@@ -3,8 +3,9 @@
 A plugin implements any subset with `@hookimpl` (pluggy). Each hook's docstring says when it is
 called. Hooks that announce a change (page_saved, report_submitted, report_updated, ...) are
 called *after* the database transaction that made it has been committed, so a plugin never
-sees (or indexes, or scores) data that could still roll back; report_before_commit is the one
-hook called inside that transaction, for what must be stored together with it.
+sees (or indexes, or scores) data that could still roll back; the *_before_commit hooks are
+called inside that transaction, for what must be stored together with it (an outbox: the search
+queue, the alerts' events).
 
 A failing implementation of a hook in ISOLATED is logged and skipped (wiki.plugins): the
 request goes on and the other plugins are still called. The others (setting the app up,
@@ -161,6 +162,39 @@ def background_backlog():
     serves it as crisiswiki_backlog_items and crisiswiki_backlog_oldest_seconds."""
 
 
+@hookspec
+def reports_before_commit(crisis, report_ids):
+    """Called inside the transaction of a bulk import (one batch of `report_ids`, new reports of
+    `crisis`), after their insert and before the commit: rows that must be stored together with
+    them. Must not commit. reports_imported follows once the batch is committed."""
+
+
+@hookspec
+def page_before_commit(page, revision):
+    """Called inside the transaction that saves `revision` of `page` (create, edit, revert,
+    rename, restore), before its commit: rows to store together with it. Must not commit."""
+
+
+@hookspec
+def layer_before_commit(layer, revision):
+    """Called inside the transaction that saves `revision` of map `layer`, before its commit.
+    Must not commit."""
+
+
+@hookspec
+def report_verdicts():
+    """Return {verdict: label} for the verdicts a plugin gives reports (the "verdict" of
+    report_map_properties), e.g. {"accept": "Accept"}: alert subscriptions may ask for them."""
+
+
+@hookspec(firstresult=True)
+def deliver_sms(to, text, crisis):
+    """Send an SMS (an alert, or the code that confirms a number) through the plugin's gateway.
+    Return the gateway's id for it (a string) once the gateway has taken it; raise to have it
+    tried again later. The first plugin that returns a value delivers it; with no implementation
+    there is no SMS gateway, and alerts by SMS wait (their subscribers are told so)."""
+
+
 # Hooks whose failing implementations are logged and skipped (see the module docstring).
 ISOLATED = frozenset(
     {
@@ -172,6 +206,10 @@ ISOLATED = frozenset(
         "layer_saved",
         "layer_deleted",
         "report_before_commit",
+        "reports_before_commit",
+        "page_before_commit",
+        "layer_before_commit",
+        "report_verdicts",
         "report_properties",
         "report_map_properties",
         "reports_listed",

@@ -2,7 +2,8 @@
 
 CSRF: every unsafe request carries the form's token (or an X-CSRFToken header from our own
 scripts), except API calls that cannot ride on a victim's browser session: those that
-authenticate with a bearer token, and anonymous ones with no session user at all.
+authenticate with a bearer token, and anonymous ones with no session user at all; and views
+marked `without_csrf_token`, whose credential is a secret in their own URL.
 
 Headers and cookies: `SecurityHeaders` wraps the whole WSGI app, so every response gets the
 same headers whoever answered it: Flask (pages, API, errors), the page cache that answers
@@ -21,13 +22,22 @@ from .database import UNSAFE_METHODS
 from .extensions import csrf
 
 
+def without_csrf_token(view):
+    """Mark a view that unsafe requests reach without the form's token: only for one whose
+    credential is a secret in its own URL and that uses no session (RFC 8058's one-click
+    unsubscribe, which mail clients POST on their own)."""
+    view.without_csrf_token = True
+    return view
+
+
 def _needs_csrf_check() -> bool:
     if request.method not in UNSAFE_METHODS:
         return False
     # Gateways' endpoints (wiki/channels) authenticate every request by a secret or signature
-    # of their own and never act on a session, so there is nothing for a forged request to ride on.
+    # of their own and never act on a session, so there is nothing for a forged request to ride
+    # on; the one-click unsubscribe of alert mails (RFC 8058) carries its own signed token.
     view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
-    if getattr(view, "authenticated_by_secret", False):
+    if getattr(view, "authenticated_by_secret", False) or getattr(view, "without_csrf_token", False):
         return False
     if request.path.startswith("/api/"):
         if request.headers.get("Authorization", "").lower().startswith("bearer "):

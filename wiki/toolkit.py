@@ -6,6 +6,7 @@ name with an example.
 
 from __future__ import annotations
 
+from .alerts.events import scores_changed
 from .auth.permissions import can, require
 from .channels import send_sms
 from .clock import iso, utcnow
@@ -63,6 +64,7 @@ __all__ = [
     "report_properties",
     "report_visible",
     "require",
+    "scores_changed",
     "sees_contacts",
     "sees_exact_locations",
     "sees_unpublished",

@@ -257,3 +257,39 @@ def layer_visible(layer, viewer) -> bool:
 def source_record_visible(viewer) -> bool:
     """A source's whole record (its reports, its track record) is for verifiers and admins."""
     return can("view_source_record", viewer)
+
+
+# -- alerts: what a subscriber may receive, who may see a subscription -------------------------
+#
+# Alerts leave the site (mail, webhooks, SMS, feeds read by other programs): they carry a report
+# only while its subscriber could see it on the site at that moment, never a withdrawn one, never
+# who sent it, and a sensitive report's place only as the public sees it (its grid cell), whoever
+# the subscriber is.
+
+
+def alert_viewer(subscription):
+    """The viewer an alert subscription receives as: its owner, or the public for someone who
+    subscribed by e-mail without an account."""
+    from flask_login import AnonymousUserMixin
+
+    return subscription.user if subscription.user_id is not None else AnonymousUserMixin()
+
+
+def report_alertable(report: Report, viewer) -> bool:
+    """May an alert about `report` go to `viewer` now?"""
+    return not is_withdrawn(report) and report_visible(report, viewer)
+
+
+def alert_place(report: Report) -> Place:
+    """Where an alert places a report: as the public sees it (a sensitive report's grid cell,
+    no place name or district)."""
+    from flask_login import AnonymousUserMixin
+
+    return report_place(report, AnonymousUserMixin())
+
+
+def subscription_visible(subscription, viewer) -> bool:
+    """A subscription (its address, filters, feed and delivery log) is for its owner, and for
+    administrators, who see and pause every subscription of a crisis."""
+    user_id = _user_id(viewer)
+    return (user_id is not None and subscription.user_id == user_id) or can("manage_alerts", viewer)

@@ -53,6 +53,23 @@ LABELS: dict[str, dict[str, str]] = {
         "keyword": N_("keyword"),
         "sender": N_("trusted sender"),
     },
+    # Alert subscriptions (wiki/alerts)
+    "alert_kind": {
+        "reports": N_("field reports"),
+        "watchlist": N_("pages on my watchlist"),
+        "sitreps": N_("new situation reports"),
+        "layers": N_("map layers changing"),
+    },
+    "alert_channel": {"email": N_("e-mail"), "webhook": N_("webhook"), "sms": N_("SMS"), "feed": N_("feed only")},
+    "frequency": {"immediate": N_("immediately"), "hourly": N_("hourly digest"), "daily": N_("daily digest")},
+    "alert_state": {"unconfirmed": N_("waiting for confirmation"), "active": N_("active"), "paused": N_("paused")},
+    "alert_message_state": {
+        "pending": N_("waiting to be sent"),
+        "sent": N_("sent"),
+        "dead": N_("gave up"),
+        "mailed": N_("handed to the mail outbox"),
+    },
+    "area": {"polygon": N_("drawn area"), "pcode": N_("admin area"), "radius": N_("circle")},
 }
 
 

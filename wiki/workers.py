@@ -91,6 +91,7 @@ class Worker:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.running = False  # in run_forever: in a thread of its own, or in the foreground (`crisiswiki worker`)
         for job in self.jobs:
             lock = job.lock(self.app) if job.lock else deployment_lock(self.app, job.name)
             self.states[job.name] = _State(job, lock)
@@ -114,12 +115,14 @@ class Worker:
         self._wake.set()
 
     def run_forever(self) -> None:
+        self.running = True
         try:
             while not self._stop.is_set():
                 next_due = self.run_due()
                 self._wake.wait(max(0.0, next_due - time.monotonic()))
                 self._wake.clear()
         finally:
+            self.running = False
             for state in self.states.values():
                 self._let_go(state)
 
@@ -237,7 +240,7 @@ def wake(name: str | None = None, app: Flask | None = None) -> None:
             return
         app = current_app._get_current_object()
     worker = app.extensions.get(EXTENSION)
-    if worker is not None and worker.pid == os.getpid() and worker._thread is not None:
+    if worker is not None and worker.pid == os.getpid() and worker.running:
         worker.wake(name)
 
 

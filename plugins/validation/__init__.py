@@ -125,6 +125,14 @@ def report_map_properties(report_ids, viewer):
 
 
 @hookimpl
+def report_verdicts():
+    """The Matrix's verdicts, which alert subscriptions may ask for."""
+    from .matrix import VERDICT_NAMES
+
+    return {key: str(name) for key, name in VERDICT_NAMES.items()}
+
+
+@hookimpl
 def reports_listed(report_ids, viewer):
     from .access import can_see_scores
     from .shown_scores import preload_scores

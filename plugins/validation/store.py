@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from wiki.extensions import db
 from wiki.models import Report
 from wiki.models.base import utcnow
+from wiki.toolkit import scores_changed
 
 from .database import connection, scoring_transaction
 from .evidence import ReportRecord
@@ -41,8 +42,9 @@ def run(work: Callable[[], T], wait: bool = True) -> T:
         written: set[int] = set()
         token = _written.set(written)
         try:
-            with scoring_transaction(wait):
+            with scoring_transaction(wait) as conn:
                 result = work()
+                scores_changed(written, conn)  # alerts asking for a score or a verdict look again
         except (IntegrityError, OperationalError):
             if attempt == 2:
                 raise

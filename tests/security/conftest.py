@@ -50,6 +50,7 @@ def production_config(database_url: str, instance: str, static_build: str, **ove
         "LOAD_ENTRYPOINT_PLUGINS": True,
         "WTF_CSRF_ENABLED": True,
         "ANONYMOUS_SUBMIT_LIMIT": 100000,
+        "ALERT_SUBSCRIBE_LIMIT": 100000,
         "SQLITE_SYNCHRONOUS": "OFF",
         # The gateways' secrets (wiki/channels): a channel without its secret does not exist.
         "WEBHOOK_SECRET": "matrix-webhook-secret",
@@ -169,6 +170,11 @@ class World:
     source_id: int = 0
     other_user_id: int = 0
     own_token_id: int = 0  # the lane's person's own token (0 for anonymous: someone else's)
+    # Alert subscriptions of the lane's person (anonymous lanes: someone else's), by purpose
+    # ("own", "delete", "unsubscribe", "confirm"); their links' secrets; a webhook message to replay.
+    subscriptions: dict[str, int] = field(default_factory=dict)
+    alert_links: dict[str, str] = field(default_factory=dict)
+    alert_message_id: int = 0
     category: str = "Logistics"
     messages: dict[str, int] = field(default_factory=dict)  # purpose -> channel message id
     message_attachment_id: int = 0
@@ -302,6 +308,7 @@ def build_world(app: Flask, people: dict[str, Person], owner: str | None) -> Wor
         token, _ = ApiToken.issue(holder, "to revoke")
         db.session.commit()
         world.own_token_id = token.id
+        _alert_subscriptions(world, crisis, holder)
     return world
 
 
@@ -339,6 +346,49 @@ def build_messages(world: World, admin, crisis, number: int) -> None:
     db.session.commit()
     world.message_attachment_id = attachment.id
     world.rule_id = add_rule(crisis, "keyword", f"matrixlane{number}", "", False, admin).id
+
+
+def _alert_subscriptions(world: World, crisis, holder) -> None:
+    """Subscriptions of the lane's holder, made as rows (the webhook's address is not checked
+    here: nothing is sent in the security suite)."""
+    import secrets as random_secrets
+
+    from wiki.alerts.subscriptions import confirm_token, unsubscribe_token
+    from wiki.models import AlertMessage, AlertSubscription
+    from wiki.models.base import utcnow
+
+    def make(purpose: str, channel: str, address: str, confirmed: bool = True) -> AlertSubscription:
+        subscription = AlertSubscription(
+            crisis_id=crisis.id,
+            user_id=holder.id,
+            channel=channel,
+            address=address,
+            feed_token=random_secrets.token_urlsafe(32),
+            webhook_secret=random_secrets.token_hex(32),
+            link_nonce=random_secrets.token_hex(8),
+            confirmed_at=utcnow() if confirmed else None,
+            sectors=[],
+            statuses=[],
+            verdicts=[],
+        )
+        db.session.add(subscription)
+        db.session.flush()
+        world.subscriptions[purpose] = subscription.id
+        return subscription
+
+    own = make("own", "webhook", "https://hooks.example.org/crisiswiki")
+    make("delete", "feed", "")
+    unsubscribing = make("unsubscribe", "email", f"{world.crisis}-unsubscribe@example.org")
+    confirming = make("confirm", "email", f"{world.crisis}-confirm@example.org", confirmed=False)
+    message = AlertMessage(subscription_id=own.id, channel="webhook", payload="{}", state="dead", attempts=8)
+    db.session.add(message)
+    db.session.commit()
+    world.alert_message_id = message.id
+    world.alert_links = {
+        "feed": own.feed_token,
+        "unsubscribe": unsubscribe_token(unsubscribing),
+        "confirm": confirm_token(confirming),
+    }
 
 
 @pytest.fixture(scope="module")

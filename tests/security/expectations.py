@@ -214,6 +214,42 @@ ROWS: list[Row] = [
     Row("auth.tokens", "POST", LOGGED_IN, lambda w: ("/account/tokens", {"data": {"name": "matrix"}})),
     # Anonymous callers are refused before the token is looked up; the others revoke their own.
     Row("auth.revoke_token", "POST", LOGGED_IN, lambda w: (f"/account/tokens/{w.own_token_id}/revoke", {})),
+    # --- Alerts: the lane's own subscriptions, a crisis's public form, links from mails -----------
+    Row("alerts.account_alerts", "GET", LOGGED_IN, lambda w: ("/account/alerts", {})),
+    Row("alerts.new_subscription", "GET", LOGGED_IN, lambda w: ("/account/alerts/new", {})),
+    Row(
+        "alerts.new_subscription",
+        "POST",
+        LOGGED_IN,
+        lambda w: ("/account/alerts/new", {"data": {"crisis": w.crisis, "channel": "feed", "area_type": "none"}}),
+    ),
+    Row("alerts.subscription_page", "GET", LOGGED_IN, lambda w: (f"/account/alerts/{w.subscriptions['own']}", {})),
+    Row(
+        "alerts.subscription_page",
+        "POST",
+        LOGGED_IN,
+        lambda w: (f"/account/alerts/{w.subscriptions['own']}", {"data": {"action": "pause"}}),
+    ),
+    Row("alerts.crisis_alerts", "GET", EVERYONE, lambda w: (c(w, "/alerts"), {})),
+    Row(
+        "alerts.crisis_alerts",
+        "POST",
+        EVERYONE,
+        lambda w: (c(w, "/alerts"), {"data": {"address": "matrix@example.org", "area_type": "none"}}),
+    ),
+    Row("alerts.crisis_subscriptions", "GET", ADMIN, lambda w: (c(w, "/alerts/all"), {})),
+    # Links from mails: whoever holds one may use it (the secret in it is the credential).
+    Row("alerts.confirm", "GET", EVERYONE, lambda w: (f"/alerts/confirm/{w.alert_links['confirm']}", {})),
+    Row("alerts.confirm", "POST", EVERYONE, lambda w: (f"/alerts/confirm/{w.alert_links['confirm']}", {})),
+    Row("alerts.unsubscribe", "GET", EVERYONE, lambda w: (f"/alerts/unsubscribe/{w.alert_links['unsubscribe']}", {})),
+    Row(
+        "alerts.unsubscribe",
+        "POST",
+        EVERYONE,
+        lambda w: (f"/alerts/unsubscribe/{w.alert_links['unsubscribe']}", {}),
+        last=True,  # gone afterwards (the GET row finds it first)
+    ),
+    Row("alerts.feed", "GET", EVERYONE, lambda w: (f"/alerts/feed/{w.alert_links['feed']}.atom", {})),
     # --- Crises --------------------------------------------------------------------------------
     Row("crises.new", "GET", EDITORS, lambda w: ("/crises/new", {})),
     Row(
@@ -589,6 +625,39 @@ ROWS: list[Row] = [
     ),
     Row("inbox.delete_rule", "POST", EDITORS, lambda w: (c(w, f"/channels/rules/{w.rule_id}/delete"), {})),
     Row("api.list_messages", "GET", INBOX_READERS, lambda w: (f"/api/v1/messages?crisis={w.crisis}", {})),
+    # --- The API: alert subscriptions (anyone subscribes by e-mail; the rest is the owner's) ------
+    Row(
+        "api.create_subscription",
+        "POST",
+        EVERYONE,
+        lambda w: ("/api/v1/subscriptions", {"json": {"crisis": w.crisis, "deliver": {"email": "matrix@example.org"}}}),
+    ),
+    Row("api.list_subscriptions", "GET", LOGGED_IN, lambda w: ("/api/v1/subscriptions", {})),
+    Row("api.get_subscription", "GET", LOGGED_IN, lambda w: (f"/api/v1/subscriptions/{w.subscriptions['own']}", {})),
+    Row(
+        "api.patch_subscription",
+        "PATCH",
+        LOGGED_IN,
+        lambda w: (f"/api/v1/subscriptions/{w.subscriptions['own']}", {"json": {"paused": False}}),
+    ),
+    Row(
+        "api.delete_subscription",
+        "DELETE",
+        LOGGED_IN,
+        lambda w: (f"/api/v1/subscriptions/{w.subscriptions['delete']}", {}),
+    ),
+    Row(
+        "api.subscription_deliveries",
+        "GET",
+        LOGGED_IN,
+        lambda w: (f"/api/v1/subscriptions/{w.subscriptions['own']}/deliveries", {}),
+    ),
+    Row(
+        "api.replay_message",
+        "POST",
+        LOGGED_IN,
+        lambda w: (f"/api/v1/subscriptions/{w.subscriptions['own']}/messages/{w.alert_message_id}/replay", {}),
+    ),
 ]
 
 

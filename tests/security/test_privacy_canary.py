@@ -8,7 +8,9 @@ any form: the contact, the reporter's name, the place name, the exact coordinate
 6, 5, 4 or 3 decimals, or packed as binary floats in an index file), or the withdrawn report.
 
 A new GET route without a value for one of its URL parameters fails the test, so that every
-new output is read by it.
+new output is read by it. Alerts are outputs too: subscribers whose areas cover the canary get
+their mails (at a real SMTP server), webhooks (at a real HTTP server) and feeds, and none may
+hold it either, whoever subscribed (the public, a volunteer, a verifier).
 """
 
 from __future__ import annotations
@@ -29,6 +31,9 @@ from sqlalchemy import select, text
 from wiki import create_app
 from wiki.extensions import db
 from wiki.visibility import coarsen
+
+from ..alerts_helpers import run_worker, webhook_receiver  # noqa: F401  (fixture)
+from ..smtp_helpers import smtp_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.security
 
@@ -126,9 +131,17 @@ class Links(HTMLParser):
 
 
 @pytest.fixture
-def app_config(app_config: dict, search_backend: str) -> dict:
-    # As in production: the validation plugin loaded, the page cache on.
-    return {**app_config, "SEARCH_BACKEND": search_backend, "LOAD_ENTRYPOINT_PLUGINS": True, "PAGE_CACHE": True}
+def app_config(app_config: dict, search_backend: str, smtp_server) -> dict:  # noqa: F811
+    # As in production: the validation plugin loaded, the page cache on; alerts go to a real SMTP
+    # server and a webhook receiver on loopback (allowed for the test).
+    return {
+        **app_config,
+        **smtp_server.settings(),
+        "SEARCH_BACKEND": search_backend,
+        "LOAD_ENTRYPOINT_PLUGINS": True,
+        "PAGE_CACHE": True,
+        "ALERT_WEBHOOK_ALLOWED_HOSTS": ["127.0.0.1"],
+    }
 
 
 @pytest.fixture
@@ -294,6 +307,7 @@ def parameter_values(world: dict, crisis: str) -> dict[str, list]:
         "filename": ["css/wiki.css", "validation.css"],
         "token": ["forged-reset-link"],
         "message_id": [1],
+        "subscription_id": [1],
     }
 
 
@@ -487,3 +501,83 @@ def test_the_search_index_and_the_page_cache_never_hold_the_canary(app, world, c
                 assert (row["lon"], row["lat"]) != EXACT and (row["public_lon"], row["public_lat"]) != EXACT
             vocabulary = db.session.execute(text("SELECT string_agg(term, ' ') FROM search_terms")).scalar() or ""
             assert "withdrawnqanary" not in vocabulary.lower() and "qanaryplace" not in vocabulary.lower()
+
+
+def test_alerts_by_mail_webhook_and_feed_never_hold_the_canary(app, world, crisis, make_user, token_for, request):
+    """Subscribers whose area covers the canary: someone without an account (by e-mail), a
+    volunteer (webhook) and a verifier (e-mail and feed), who on the site may see the exact place
+    and the contact: an alert leaves the site, so it carries neither, for anyone. A subscription
+    drawn tightly around the exact point does not find the canary (it is matched at its cell)."""
+    inbox, receiver = request.getfixturevalue("smtp_server"), request.getfixturevalue("webhook_receiver")
+    wide = {"point": [EXACT[0], EXACT[1]], "radius_km": 30}
+    lon, lat = EXACT
+    tight = {
+        "type": "Polygon",
+        "coordinates": [
+            [
+                [lon - 0.002, lat - 0.002],
+                [lon + 0.002, lat - 0.002],
+                [lon + 0.002, lat + 0.002],
+                [lon - 0.002, lat + 0.002],
+                [lon - 0.002, lat - 0.002],
+            ]
+        ],
+    }
+    volunteer, verifier = make_user("volunteer"), make_user("verifier")
+    client = app.test_client()
+    made = [
+        client.post(
+            "/api/v1/subscriptions", json={"crisis": crisis, "area": wide, "deliver": {"email": "public@example.org"}}
+        ),
+        client.post(
+            "/api/v1/subscriptions",
+            json={"crisis": crisis, "area": wide, "deliver": {"webhook": receiver.url}},
+            headers={"Authorization": f"Bearer {token_for(volunteer)}"},
+        ),
+        client.post(
+            "/api/v1/subscriptions",
+            json={"crisis": crisis, "area": wide, "deliver": {"email": "verifier@example.org"}},
+            headers={"Authorization": f"Bearer {token_for(verifier)}"},
+        ),
+        client.post(
+            "/api/v1/subscriptions",
+            json={"crisis": crisis, "area": tight, "deliver": {"feed": True}},
+            headers={"Authorization": f"Bearer {token_for(verifier)}"},
+        ),
+    ]
+    assert [response.status_code for response in made] == [201] * 4, [r.get_json() for r in made]
+    feed_url = made[3].get_json()["feed_url"]
+    with app.app_context():
+        from wiki.models import AlertSubscription, MailMessage
+        from wiki.models.base import utcnow
+
+        for subscription in db.session.scalars(select(AlertSubscription)):
+            subscription.confirmed_at = subscription.confirmed_at or utcnow()  # as if by their links
+        db.session.execute(text("DELETE FROM mail_outbox"))
+        db.session.commit()
+        # The events of the world's reports were written before anyone subscribed; match them again.
+        from wiki.alerts.events import record_reports
+        from wiki.models import Report
+
+        record_reports("report", db.session.scalars(select(Report.id)).all())
+        db.session.commit()
+        assert db.session.scalar(select(MailMessage.id)) is None
+    run_worker(app)
+    title = "Families sheltering from armed group"
+    mails = [message.as_string() for message in inbox.messages]
+    hooks = [received.body.decode() for received in receiver.received]
+    verifier_feed = app.test_client().get(feed_url.split("wiki.test", 1)[1])
+    assert verifier_feed.status_code == 200
+    assert len(mails) == 2 and len(hooks) == 1
+    assert all(title in body for body in [*mails, *hooks]), (
+        "the alerts must be about the canary, or this proves nothing"
+    )
+    assert title not in verifier_feed.get_data(as_text=True)  # not found by its exact neighbourhood
+    for body in [*mails, *hooks, verifier_feed.get_data(as_text=True)]:
+        assert not leaks(body), leaks(body)
+        assert "HT0199" not in body and "Qanarydistrict" not in body
+    hook = json.loads(hooks[0])
+    [canary] = [alert for alert in hook["alerts"] if alert["id"] == world["canary"]]
+    assert canary["place"]["exact"] is False and canary["place"]["place_name"] == ""
+    assert (canary["place"]["lon"], canary["place"]["lat"]) == coarsen(*EXACT, grid_km=app.config["SENSITIVE_GRID_KM"])
+    assert all(alert["id"] != world["withdrawn"] for alert in hook["alerts"])

@@ -35,8 +35,14 @@ CALLER_DEPENDENT_READS = frozenset(
         "validation_api.related",
         "validation_truth.list_claims",
         "api.list_messages",
+        "api.list_subscriptions",
+        "api.get_subscription",
+        "api.subscription_deliveries",
     }
 )
+# Unsafe routes that take no form token: their credential is a secret in their own URL and they
+# use no session (RFC 8058's one-click unsubscribe, POSTed by mail clients on their own).
+WITHOUT_CSRF_TOKEN = frozenset({"alerts.unsubscribe"})
 # Logging in and out does not authenticate the caller: their rows are not about tokens.
 NOT_AUTHENTICATED = frozenset({"auth.login", "auth.logout"})
 
@@ -127,7 +133,10 @@ def test_unsafe_requests_on_a_session_without_the_csrf_token_are_refused(client_
     client, headers, _csrf = client_for("admin", "session")
     world = world_for("admin-nocsrf")
     wrong = []
-    for row in sorted((row for row in ROWS if row.method in UNSAFE and row.csrf), key=lambda row: row.last):
+    for row in sorted(
+        (row for row in ROWS if row.method in UNSAFE and row.csrf and row.endpoint not in WITHOUT_CSRF_TOKEN),
+        key=lambda row: row.last,
+    ):
         url, response = call(client, row, world, headers, csrf=None)
         count("without CSRF token")
         if response.status_code != 400:

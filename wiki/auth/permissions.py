@@ -38,7 +38,15 @@ COORDINATOR = frozenset(
 )
 PERMISSIONS: dict[str, frozenset[str]] = {
     "admin": COORDINATOR
-    | {"manage_users", "restore_page", "view_deleted", "assess_report", "view_source_record", "read_outbox"},
+    | {
+        "manage_users",
+        "restore_page",
+        "view_deleted",
+        "assess_report",
+        "view_source_record",
+        "read_outbox",
+        "manage_alerts",  # see and pause every alert subscription of a crisis
+    },
     "coordinator": COORDINATOR,
     # Verifiers may withdraw a report to shield its reporters; making it public again is a
     # coordinator's decision.

@@ -28,7 +28,7 @@ def send_mail_command(limit: int) -> None:
             err=True,
         )
         sys.exit(1)
-    done = deliver_pending(limit=limit)
+    done = deliver_pending(limit=limit, now_only=False)  # asked for now: no pause after failures
     click.echo(f"Sent {done.sent} messages; {done.failed} failed (they are tried again next time).")
     if done.failed:
         sys.exit(1)

@@ -195,6 +195,7 @@ def _append(
 
 
 def _commit_and_announce(layer: Layer) -> None:
+    plugins.call("layer_before_commit", layer=layer, revision=layer.current_revision)
     db.session.commit()
     plugins.call("layer_saved", layer=layer)
 

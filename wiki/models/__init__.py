@@ -1,5 +1,6 @@
 """The core's SQLAlchemy models. Importing this package registers every core table."""
 
+from .alerts import AlertAttempt, AlertDelivery, AlertEvent, AlertMessage, AlertSubscription
 from .attachments import Attachment
 from .boundaries import AdminArea
 from .crises import Crisis
@@ -12,6 +13,11 @@ from .users import ApiToken, LoginThrottle, RecoveryCode, User
 
 __all__ = [
     "AdminArea",
+    "AlertAttempt",
+    "AlertDelivery",
+    "AlertEvent",
+    "AlertMessage",
+    "AlertSubscription",
     "ApiToken",
     "Attachment",
     "ChannelRoute",

@@ -22,9 +22,12 @@ class MailMessage(db.Model):
     html_body: Mapped[str | None] = mapped_column(Text)
     headers: Mapped[dict] = mapped_column(JSON, default=dict)  # extra headers, e.g. Reply-To
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    # A sender claims a message (claimed_at) before it talks to the SMTP server, so that of
-    # several workers only one sends it; a failure gives the claim back for a later try.
+    # A sender claims a message (claimed_at, claim_token) before it talks to the SMTP server, so
+    # that of several workers only one sends it; a failure gives the claim back for a later try,
+    # and a claim older than MAIL_CLAIM_SECONDS (its sender died) may be taken over (wiki/mail/sender.py).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claim_token: Mapped[str | None] = mapped_column(String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # after a failure: back off
     last_error: Mapped[str | None] = mapped_column(Text)

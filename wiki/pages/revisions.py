@@ -166,6 +166,7 @@ def _refresh_index_rows(page: Page, categories: list[str], links: tuple[str, ...
 
 
 def _commit_and_announce(page: Page, revision: Revision) -> None:
+    plugins.call("page_before_commit", page=page, revision=revision)
     try:
         db.session.commit()
     except IntegrityError as exc:
@@ -358,6 +359,7 @@ def restore_page(page: Page, author: User | None) -> None:
         raise Conflict(_("Another page now uses this title; rename that page first."), field="title")
     versioning.mark_restored(page)
     bump_generation(page.crisis_id)
+    plugins.call("page_before_commit", page=page, revision=page.current_revision)
     db.session.commit()
     plugins.call("page_saved", page=page, revision=page.current_revision)
 

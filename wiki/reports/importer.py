@@ -293,6 +293,7 @@ class _ImportRun:
         # Multi-row INSERT ... RETURNING ("insertmanyvalues"); the ids are for the hook, whose
         # order does not matter (asking for row order makes SQLite insert row by row).
         report_ids = sorted(db.session.scalars(insert(table).returning(table.c.id), rows))
+        plugins.call("reports_before_commit", crisis=self.crisis, report_ids=report_ids)
         return report_ids, len(batch) - len(fresh)
 
 
