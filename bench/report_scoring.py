@@ -38,15 +38,17 @@ import random
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from plugins.validation.calibration import fit  # noqa: E402
 from plugins.validation.evidence import Grade, ReportRecord  # noqa: E402
+from plugins.validation.independence import tied_groups  # noqa: E402
 from plugins.validation.neighbours import nearest_all  # noqa: E402
-from plugins.validation.scoring import score_report  # noqa: E402
+from plugins.validation.scoring import combine, evidence_log_odds, score_report  # noqa: E402
 from plugins.validation.settings import Settings  # noqa: E402
 from plugins.validation.similarity import words  # noqa: E402
 from plugins.validation.track_record import GRADE_RELIABILITY, SourceState, build_state  # noqa: E402
@@ -326,17 +328,38 @@ def records_of(world: World) -> list[ReportRecord]:
     ]
 
 
-def score_world(world: World, settings: Settings = SETTINGS) -> dict[int, float | None]:
-    """{report id: score} for every report, by the plugin's arithmetic."""
+def score_world(world: World, settings: Settings = SETTINGS, calibrate: bool = True) -> dict[int, float | None]:
+    """{report id: score} for every report, by the plugin's arithmetic as batch.rescore_all
+    runs it: every report scored, the calibration fitted on the verified and refuted ones, and
+    every score combined again with it."""
     records = records_of(world)
     states = states_of(world, settings)
     neighbourhoods = nearest_all(records, records, settings)
+    groups = tied_groups(
+        {r.id: states[r.source_id].key for r in records},
+        {report_id: [other.id for _d, other in found] for report_id, found in neighbourhoods.items()},
+    )
+    states = {sid: replace(state, key=groups.get(state.key, state.key)) for sid, state in states.items()}
     grades = {r.id: r.grades for r in world.reports}
-    return {
+    results = {
         record.id: score_report(
             record, states[record.source_id], grades[record.id], neighbourhoods[record.id], states, settings
-        ).score
+        )
         for record in records
+    }
+    if not calibrate:
+        return {report_id: result.score for report_id, result in results.items()}
+    settled = [r for r in records if r.status in ("verified", "refuted")]
+    calibration = fit(
+        [evidence_log_odds(results[r.id].explanation) for r in settled], [r.status == "verified" for r in settled]
+    )
+    return {
+        report_id: (
+            None
+            if result.score is None
+            else combine(result.explanation, result.neighbours, settings, calibration).score
+        )
+        for report_id, result in results.items()
     }
 
 
