@@ -187,9 +187,13 @@ def rescore_all(crisis_id: int | None = None, progress: Callable[[Iterable], Ite
         neighbourhoods = nearest_all(records, records, settings)
         # Accounts that keep reporting together are one voice (independence.py): they share a
         # group key, kept in their stored state until the next rescore.
-        groups = tied_groups(
-            {r.id: states[r.source_id].key for r in records},
-            {report_id: [other.id for _d, other in found] for report_id, found in neighbourhoods.items()},
+        groups = (
+            tied_groups(
+                {r.id: states[r.source_id].key for r in records},
+                {report_id: [other.id for _d, other in found] for report_id, found in neighbourhoods.items()},
+            )
+            if settings.group_co_reporters
+            else {}
         )
         states = {sid: replace(state, key=groups.get(state.key, state.key)) for sid, state in states.items()}
         replace_states(states, settings)
