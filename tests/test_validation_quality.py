@@ -78,7 +78,7 @@ def test_without_the_defence_the_same_flood_wins():
 def test_accounts_that_always_report_together_are_one_group_and_witnesses_are_not():
     keys, neighbourhoods = {}, {}
     report = 0
-    for event in range(8):  # a ring of three reports every event together
+    for _event in range(8):  # a ring of three reports every event together
         ids = list(range(report, report + 3))
         for n, key in zip(ids, ("a", "b", "c"), strict=True):
             keys[n] = key
