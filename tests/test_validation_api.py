@@ -108,7 +108,7 @@ def test_every_report_carries_its_score_grading_and_explanation(field_):
         assert properties["admiralty"] is None and properties["verdict"] is None
         assert "source" in properties["assessment"]["reason"]
         factors = [f["factor"] for f in properties["score_explanation"]]
-        assert factors == ["base", "source", "status", "verifiers", "corroboration", "contradiction"]
+        assert factors == ["base", "source", "status", "verifiers", "corroboration", "contradiction", "calibration"]
         assert all(f["sentence"] for f in properties["score_explanation"])
         # The explanation adds up: the deltas in log-odds give the score.
         total = sum(f["delta_log_odds"] for f in properties["score_explanation"])

@@ -47,7 +47,7 @@ SETTINGS = Settings(
     pool_cap=0.7,
 )
 CLAIM = "Delmas clinic collapsed, patients moved outside"
-FACTORS = ["base", "source", "status", "verifiers", "corroboration", "contradiction"]
+FACTORS = ["base", "source", "status", "verifiers", "corroboration", "contradiction", "calibration"]
 
 
 def record(

@@ -141,7 +141,15 @@ def test_a_known_source_without_corroboration_is_partly_assessed_with_no_verdict
     assert properties["score"] is not None and properties["admiralty"] is None and properties["verdict"] is None
     # The score still comes with every factor, adding up to it.
     factors = properties["score_explanation"]
-    assert [f["factor"] for f in factors] == ["base", "source", "status", "verifiers", "corroboration", "contradiction"]
+    assert [f["factor"] for f in factors] == [
+        "base",
+        "source",
+        "status",
+        "verifiers",
+        "corroboration",
+        "contradiction",
+        "calibration",
+    ]
     assert abs(sum(f["delta_score"] for f in factors) - properties["score"]) < 1e-3
     assert "2 verified and 0 refuted" in factors[1]["sentence"]
 

@@ -52,8 +52,10 @@ def test_independent_sources_nearby_corroborate_and_the_same_source_does_not(fie
     twice = field_.score(report)
     assert once["score"] < twice
     properties = field_.report(report)
-    assert factor(properties, "corroboration")["value"] == 2
-    assert "2 independent" in factor(properties, "corroboration")["sentence"]
+    # Two accounts with no record yet: an account costs nothing to make, so they are one pooled voice.
+    assert factor(properties, "corroboration")["value"] == 1
+    assert "0 independent" in factor(properties, "corroboration")["sentence"]
+    assert "2 report(s) from new sources" in factor(properties, "corroboration")["sentence"]
     # The same person again, and reports that are too far, too late, or of another sector, change nothing.
     field_.submit(*CLAIM, lat=HAITI[0] + 0.02, contact="+509 3100-0001")  # the same contact, written differently
     field_.submit(*CLAIM, lat=HAITI[0] + FAR, who="volunteer3")
@@ -343,11 +345,20 @@ TEXTS = [
 def test_random_sequences_of_events_end_where_a_rescore_does(app_config, field_, people, seed, limits):
     """Submissions, moves, edits, outcomes and gradings in a seeded random order, with few
     neighbours and few (or no) stale scores refreshed behind the responses: after the stale
-    scores are refreshed, a rescore changes nothing."""
+    scores are refreshed, a rescore changes nothing. (Tying accounts that report together is a
+    rescore's own step, kept until the next one: left out here, as the few contacts of this
+    crowd report together all the time.)"""
     import random
 
     neighbours, stale_batch = limits
-    app = create_app({**app_config, "VALIDATION_MAX_NEIGHBOURS": neighbours, "VALIDATION_STALE_BATCH": stale_batch})
+    app = create_app(
+        {
+            **app_config,
+            "VALIDATION_MAX_NEIGHBOURS": neighbours,
+            "VALIDATION_STALE_BATCH": stale_batch,
+            "VALIDATION_GROUP_CO_REPORTERS": False,
+        }
+    )
     crowd = type(field_)(app.test_client(), field_.headers, field_.people)
     chance = random.Random(seed)
     contacts = [f"+50934{n:06d}" for n in range(5)] + [None, None]

@@ -122,7 +122,7 @@ def test_the_validation_plugin_has_no_import_cycles():
     )
 
 
-PURE = ("settings", "track_record", "evidence", "neighbours", "scoring", "similarity")
+PURE = ("settings", "track_record", "evidence", "neighbours", "scoring", "similarity", "calibration", "independence")
 # The core's geometry on the sphere, itself pure (distances, boxes): one home for it.
 ALLOWED_CORE = {"wiki.geo"}
 ALLOWED_OUTSIDE = {

@@ -21,17 +21,20 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import replace
 from typing import NamedTuple
 
 from flask import current_app
 
 from . import nearby, store
+from .calibration import IDENTITY, Calibration, fit
 from .config import current_settings
 from .evidence import ReportRecord
+from .independence import tied_groups
 from .neighbours import nearest_all
 from .propagation import settle_holders
 from .records import latest_grades, load_all, load_records
-from .scoring import ScoreResult, combine, score_report
+from .scoring import ScoreResult, combine, evidence_log_odds, score_report
 from .settings import Settings
 from .source_states import compute_states, load_states, replace_states
 from .track_record import SourceState
@@ -58,15 +61,25 @@ def score_records(
     states: dict[int, SourceState],
     settings: Settings,
     progress: Callable[[Iterable], Iterable] | None = None,
+    calibrations: dict[int, Calibration] | None = None,
 ) -> Iterator[tuple[ReportRecord, ScoreResult]]:
     """Each record with its score, from its neighbourhood and the sources' states (of the
-    records and of their neighbours); the verifiers' grades are read in bulk here."""
+    records and of their neighbours), calibrated as its crisis's scores are (`calibrations`,
+    read from the store when not given); the verifiers' grades are read in bulk here."""
     grades = latest_grades(record.id for record in records)
+    if calibrations is None:
+        calibrations = store.calibrations({record.crisis_id for record in records})
     for record in progress(records) if progress else records:
         yield (
             record,
             score_report(
-                record, states[record.source_id], grades.get(record.id, []), neighbourhoods[record.id], states, settings
+                record,
+                states[record.source_id],
+                grades.get(record.id, []),
+                neighbourhoods[record.id],
+                states,
+                settings,
+                calibrations.get(record.crisis_id, IDENTITY),
             ),
         )
 
@@ -177,12 +190,45 @@ def rescore_all(crisis_id: int | None = None, progress: Callable[[Iterable], Ite
     def work() -> int:
         records = load_all(crisis_id)
         states = compute_states({r.source_id for r in records}, settings)
-        replace_states(states, settings)
         neighbourhoods = nearest_all(records, records, settings)
+        # Accounts that keep reporting together are one voice (independence.py): they share a
+        # group key, kept in their stored state until the next rescore.
+        groups = (
+            tied_groups(
+                {r.id: states[r.source_id].key for r in records},
+                {report_id: [other.id for _d, other in found] for report_id, found in neighbourhoods.items()},
+            )
+            if settings.group_co_reporters
+            else {}
+        )
+        states = {sid: replace(state, key=groups.get(state.key, state.key)) for sid, state in states.items()}
+        replace_states(states, settings)
         store.delete_scores(crisis_id)
+        # Every score first uncalibrated; then each crisis's calibration is fitted on its
+        # verified and refuted reports, and every score combined again with it.
+        results = list(
+            score_records(
+                records,
+                neighbourhoods,
+                states,
+                settings,
+                progress,
+                dict.fromkeys({r.crisis_id for r in records}, IDENTITY),
+            )
+        )
+        settled: dict[int, tuple[list[float], list[bool]]] = {}
+        for record, result in results:
+            if record.status in ("verified", "refuted"):
+                xs, ys = settled.setdefault(record.crisis_id, ([], []))
+                xs.append(evidence_log_odds(result.explanation))
+                ys.append(record.status == "verified")
+        calibrations = {crisis: fit(xs, ys) for crisis, (xs, ys) in settled.items()}
         rows: list[dict] = []
-        for record, result in score_records(records, neighbourhoods, states, settings, progress):
-            rows.append({"report_id": record.id, **store.values(result, settings, record)})
+        for record, result in results:
+            calibrated = combine(
+                result.explanation, result.neighbours, settings, calibrations.get(record.crisis_id, IDENTITY)
+            )
+            rows.append({"report_id": record.id, **store.values(calibrated, settings, record)})
             if len(rows) >= 2000:
                 store.insert_scores(rows)
                 rows = []

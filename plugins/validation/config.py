@@ -32,6 +32,10 @@ DEFAULTS: dict[str, Any] = {
     # How far corroboration can move the score (log-odds), all of it and from all new sources together.
     "VALIDATION_CORROBORATION_CAP": 3.0,
     "VALIDATION_NEW_SOURCE_POOL_CAP": 0.7,
+    # A rescore ties accounts that keep reporting the same things at the same places and times
+    # into one voice (independence.py); kept until the next rescore (new reports in between are
+    # scored with the groups it found).
+    "VALIDATION_GROUP_CO_REPORTERS": True,
     # A grading or a status change rescores its own report at once; the other scores it changes
     # (its source's other reports, its neighbours) are marked stale and refreshed by the scoring
     # batches (batch.py), at most this many in one batch (0: only by `crisiswiki rescore --stale`).
@@ -76,6 +80,7 @@ def settings_from(config: Mapping[str, Any]) -> Settings:
         base_rate=float(config["VALIDATION_BASE_RATE"]),
         corroboration_cap=float(config["VALIDATION_CORROBORATION_CAP"]),
         pool_cap=float(config["VALIDATION_NEW_SOURCE_POOL_CAP"]),
+        group_co_reporters=bool(config["VALIDATION_GROUP_CO_REPORTERS"]),
     )
 
 

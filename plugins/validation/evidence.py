@@ -16,7 +16,7 @@ CORROBORATION_WEIGHT = 1.0  # an agreeing report from a perfectly reliable sourc
 VERIFIED_WEIGHT = 1.5
 REFUTED_WEIGHT = 1.5
 CONTRADICTION_SIMILARITY = 0.25  # below this, two reports are about different things
-NEW_SOURCES = "new"  # the group of every unestablished source
+NEW_SOURCES = "new"  # the group of every source with no track record and no verifier's grade
 # What a neighbour is to a report (the `kind` of its evidence).
 SUPPORTING_KINDS = ("support", "verified")
 OPPOSING_KINDS = ("refuted", "contradicts")
@@ -79,7 +79,9 @@ def contribution(
     if other.status == "verified":
         return [f"r:{other.id}", "contradicts" if opposite else "verified", round(VERIFIED_WEIGHT * related, 6)]
     reliability = other_state.reliability(report.t, settings, exclude_report=other.id)
-    group = other_state.key if other_state.established else NEW_SOURCES
+    # An independent voice needs evidence about it (a track record or a verifier's grade): an
+    # account, a name or a contact costs nothing to make, so fifty brand-new ones are one voice.
+    group = other_state.key if other_state.has_basis(other.id) else NEW_SOURCES
     return [group, "contradicts" if opposite else "support", round(CORROBORATION_WEIGHT * reliability * related, 6)]
 
 

@@ -17,6 +17,9 @@ be read on its own:
    Verified neighbours count strongly and on their own.
 5. contradiction: refuted reports that say the same thing, and reports that say the opposite,
    grouped the same way, lower the score.
+6. calibration: the sum of 1, 4 and 5 (and the base rate) corrected by one straight line in
+   log-odds fitted on the verifiers' outcomes in the crisis (calibration.py), so that a score of
+   0.8 means right about four times in five; its delta is shown like any other factor's.
 
 No verdict that nobody made: the Admiralty code is derived only from parts that have a basis.
 The letter needs evidence about the source (a verifier's reliability grade of its reports, or a
@@ -38,6 +41,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .calibration import IDENTITY, MIN_OUTCOMES, Calibration
 from .evidence import KINDS, NEW_SOURCES, OPPOSING_KINDS, SUPPORTING_KINDS, Grade, ReportRecord, evidence_entry
 from .settings import Settings
 from .track_record import SourceState, logit
@@ -51,6 +55,8 @@ def N_(text: str) -> str:  # noqa: N802 (the name pybabel extracts)
 STATUS_LOG_ODDS = {"verified": 4.0, "refuted": -4.0}
 CREDIBILITY_LOG_ODDS = {1: 2.2, 2: 1.1, 3: 0.3, 4: -0.8, 5: -2.0}  # 6: cannot be judged, no effect
 FIXED_FACTORS = ("base", "source", "status", "verifiers")
+# What a report's own outcome and grading leave out: the log-odds calibration is fitted on and applied to.
+EVIDENCE_FACTORS = ("base", "source", "corroboration", "contradiction")
 
 # How far a report has been assessed (ReportScore.assessment, `assessment.state` in the API).
 NOT_ASSESSED = "not_assessed"  # nothing known of the source or the information: no score, no verdict
@@ -80,6 +86,7 @@ def score_report(
     neighbours: list[tuple[float, ReportRecord]],
     states: dict[int, SourceState],
     settings: Settings,
+    calibration: Calibration = IDENTITY,
 ) -> ScoreResult:
     """Score a report from scratch: its source's state, the verifiers' grades (each one's
     latest), and its nearest neighbours (distance km, record) with their sources' states."""
@@ -87,7 +94,7 @@ def score_report(
         str(other.id): evidence_entry(report, state, other, states[other.source_id], distance, settings)
         for distance, other in neighbours
     }
-    return combine(fixed_factors(report, state, grades, settings), evidence, settings)
+    return combine(fixed_factors(report, state, grades, settings), evidence, settings, calibration)
 
 
 def sigmoid(x: float) -> float:
@@ -245,11 +252,52 @@ def corroboration(neighbours: dict[str, list], settings: Settings) -> tuple[list
     return entries, confirmed
 
 
-def combine(fixed: list[dict], neighbours: dict[str, list], settings: Settings) -> ScoreResult:
-    """Add up the factors; returns the score, the derived Admiralty code and the explanation."""
+def evidence_log_odds(explanation: list[dict]) -> float:
+    """The log-odds of a report before its own outcome, its grading and the calibration."""
+    return sum(e["delta_log_odds"] for e in explanation if e["factor"] in EVIDENCE_FACTORS)
+
+
+def calibration_entry(before: float, calibration: Calibration) -> dict:
+    delta = calibration.apply(before) - before
+    if calibration.identity:
+        text = N_("Not calibrated: fewer than %(minimum)d reports of this crisis have been verified or refuted.")
+    else:
+        text = N_(
+            "Calibrated on %(outcomes)d verified or refuted reports of this crisis, so that the score "
+            "is right as often as it says."
+        )
+    return _entry(
+        "calibration",
+        round(calibration.apply(before), 6),
+        delta,
+        text,
+        slope=calibration.slope,
+        intercept=calibration.intercept,
+        outcomes=calibration.outcomes,
+        minimum=MIN_OUTCOMES,
+    )
+
+
+def stored_calibration(explanation: list[dict]) -> Calibration:
+    """The calibration an explanation was computed with (none: the identity)."""
+    for entry in explanation:
+        if entry["factor"] == "calibration":
+            params = entry["params"]
+            return Calibration(float(params["slope"]), float(params["intercept"]), int(params["outcomes"]))
+    return IDENTITY
+
+
+def combine(
+    fixed: list[dict], neighbours: dict[str, list], settings: Settings, calibration: Calibration | None = None
+) -> ScoreResult:
+    """Add up the factors; returns the score, the derived Admiralty code and the explanation.
+    Without `calibration`, the one `fixed` (a stored explanation) was computed with is kept."""
+    if calibration is None:
+        calibration = stored_calibration(fixed)
     entries = [dict(e) for e in fixed if e["factor"] in FIXED_FACTORS]
     corroborating, confirmed = corroboration(neighbours, settings)
     entries += corroborating
+    entries.append(calibration_entry(evidence_log_odds(entries), calibration))
     log_odds = 0.0
     previous = None
     for entry in entries:

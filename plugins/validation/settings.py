@@ -23,3 +23,5 @@ class Settings:
     base_rate: float  # the score of a report about which nothing is known
     corroboration_cap: float  # how far corroboration can move the score (log-odds) ...
     pool_cap: float  # ... and all new sources together
+    # `crisiswiki rescore` ties accounts that keep reporting together into one voice (independence.py)
+    group_co_reporters: bool = True

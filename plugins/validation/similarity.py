@@ -4,8 +4,11 @@ Deliberately simple and explainable: the topic of a report is its set of content
 folded, common words dropped); two reports agree as much as their topics overlap (Jaccard).
 They contradict when they share a topic and one says the opposite of the other: a state word
 of the opposite sense ("open" against "closed", "ouvert" against "fermé"), or a shared word
-negated in one of them only ("not damaged" against "damaged"). "No" is not taken as a
-negation, because "no water at the camp" agrees with "water shortage at the camp".
+negated in one of them only ("not damaged" against "damaged", "no cholera cases in Carrefour"
+against "cholera cases in Carrefour"), in English, French, Spanish and Haitian Creole. A negated
+thing is also a thing missing, so "no water at the camp" agrees with "water shortage at the
+camp": a word negated in one report only is no contradiction when the other says that something
+is lacking.
 """
 
 from __future__ import annotations
@@ -15,7 +18,19 @@ import unicodedata
 from dataclasses import dataclass
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-NEGATORS = frozenset({"not", "never", "pas", "jamais", "pa", "nunca", "nicht"})
+NEGATORS = frozenset(
+    {
+        # English
+        "not", "no", "never", "none", "without", "nor",
+        # French
+        "pas", "jamais", "aucun", "aucune", "sans", "ni", "non",
+        # Spanish
+        "nunca", "ningun", "ninguna", "ninguno", "sin", "tampoco",
+        # Haitian Creole
+        "pa", "okenn", "san",
+        "nicht",
+    }
+)  # fmt: skip
 STOPWORDS = frozenset(
     _WORD.findall("""
 a an and are as at be been but by for from has have in into is it its of on or our that the their there this
@@ -95,6 +110,10 @@ def similarity(a: Words, b: Words) -> float:
     return shared / (len(a.topic) + len(b.topic) - shared)
 
 
+def _lacking(w: Words) -> bool:
+    return ("available", -1) in w.states
+
+
 def contradicts(a: Words, b: Words) -> bool:
     """Do the two say opposite things about a topic they share? (Call only for similar reports.)"""
     b_states = dict(b.states)
@@ -102,4 +121,6 @@ def contradicts(a: Words, b: Words) -> bool:
         if b_states.get(state, sense) != sense:
             return True
     shared = a.topic & b.topic
-    return bool((a.negated ^ b.negated) & shared)
+    if (a.negated - b.negated) & shared and not _lacking(b):
+        return True
+    return bool((b.negated - a.negated) & shared) and not _lacking(a)

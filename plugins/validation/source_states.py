@@ -6,6 +6,7 @@ the source's whole history."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 
 from sqlalchemy import delete, insert, select, update
 
@@ -147,6 +148,9 @@ def refresh_states(source_ids: Iterable[int], settings: Settings) -> dict[int, t
             old[row.source_id] = state_from_row(row)
     changed = {}
     for source_id, state in compute_states(ids, settings).items():
+        previous = old.get(source_id)
+        if previous is not None and previous.key.startswith("g:"):
+            state = replace(state, key=previous.key)  # a group found by the last rescore (independence.py)
         values = row_values(state, settings)
         if source_id in old:
             conn.execute(update(TABLE).where(TABLE.c.source_id == source_id).values(values))

@@ -18,11 +18,12 @@ from wiki.models import Report
 from wiki.models.base import utcnow
 from wiki.toolkit import scores_changed
 
+from .calibration import IDENTITY, Calibration
 from .database import connection, scoring_transaction
 from .evidence import ReportRecord
 from .models import Progress, ReportScore
 from .records import chunks
-from .scoring import ScoreResult
+from .scoring import ScoreResult, stored_calibration
 from .settings import Settings
 from .shown_scores import forget_listed_scores
 
@@ -285,3 +286,18 @@ def work_waiting(stale_too: bool) -> bool:
         return conn.execute(_unscored(mark, 1)).first() is not None or (
             stale_too and conn.execute(_stale(1)).first() is not None
         )
+
+
+def calibrations(crisis_ids: Iterable[int]) -> dict[int, Calibration]:
+    """The calibration each crisis's scores were last computed with (batch.rescore_all fits it
+    on the crisis's verified and refuted reports): read from one of its stored explanations, so
+    that a report scored between two rescores is calibrated as its neighbours are."""
+    found = {}
+    for crisis_id in sorted(set(crisis_ids)):
+        explanation = (
+            connection()
+            .execute(select(ReportScore.explanation).where(ReportScore.crisis_id == crisis_id).limit(1))
+            .scalar()
+        )
+        found[crisis_id] = stored_calibration(explanation) if explanation else IDENTITY
+    return found
