@@ -132,13 +132,14 @@ def create_user_command(
 def serve_command(gunicorn_args: tuple[str, ...]) -> None:
     """Serve the app with gunicorn and the package's settings (wiki/gunicorn_config.py:
     CRISISWIKI_BIND, CRISISWIKI_WORKERS, ...); extra arguments go to gunicorn."""
+    import importlib.util
     import os
-    import shutil
 
-    executable = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
-    if executable is None:
-        raise click.ClickException("gunicorn is not installed next to this Python.")
-    os.execv(executable, [executable, "--config", "python:wiki.gunicorn_config", *gunicorn_args])
+    # gunicorn of this very Python (python -m gunicorn), whatever else is on PATH.
+    if importlib.util.find_spec("gunicorn") is None:
+        raise click.ClickException("gunicorn is not installed for this Python.")
+    python = sys.executable
+    os.execv(python, [python, "-m", "gunicorn", "--config", "python:wiki.gunicorn_config", *gunicorn_args])
 
 
 def register_commands(app: Flask) -> None:
