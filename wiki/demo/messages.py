@@ -193,18 +193,25 @@ class Placer:
         crisis's area; else a town of the affected area. A few kilometres of jitter, on land."""
         found = self.named_place(text)
         if found is not None:
-            self.found += 1
-            centre, name, spread = found, found.name, min(found.radius_m, 4000.0) / 111_000
-        else:
-            towns, weights = zip(*self.towns, strict=True)
-            centre = self.rng.choices(towns, weights=weights)[0]
-            name, spread = centre.name, 0.05
+            point = self._near(found, min(found.radius_m, 4000.0) / 111_000)
+            if point is not None:
+                self.found += 1
+                return (*point, found.name)
+        towns, weights = zip(*self.towns, strict=True)
+        while True:  # a town of the affected area (one whose jittered points fall on land)
+            town = self.rng.choices(towns, weights=weights)[0]
+            point = self._near(town, 0.05)
+            if point is not None:
+                return (*point, town.name)
+
+    def _near(self, centre, spread: float) -> tuple[float, float] | None:
+        """A point within `spread` degrees of `centre`, on land (as the regions draw it)."""
         for _attempt in range(30):
-            lon = centre.lon + self.rng.uniform(-spread, spread)
-            lat = centre.lat + self.rng.uniform(-spread, spread)
+            lon = round(centre.lon + self.rng.uniform(-spread, spread), 5)
+            lat = round(centre.lat + self.rng.uniform(-spread, spread), 5)
             if self.land.contains(Point(lon, lat)):
-                return round(lon, 5), round(lat, 5), name
-        return round(centre.lon, 5), round(centre.lat, 5), name
+                return lon, lat
+        return None
 
 
 def csv_text(rows: list[dict]) -> str:

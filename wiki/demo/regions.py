@@ -113,3 +113,7 @@ def region_boundaries() -> dict:
             }
         )
     return {"type": "FeatureCollection", "features": features}
+
+
+def _multi(area):
+    return area if area.geom_type == "MultiPolygon" else MultiPolygon([area])
