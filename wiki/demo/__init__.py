@@ -166,7 +166,7 @@ class _Clock:
 
 
 def _split(messages: list[Message], inbox_size: int, rng: random.Random) -> tuple[list[Message], list[Message]]:
-    """Some of the newest messages for the inbox (half of them off-topic, for the spam button),
+    """Some of the newest messages for the inbox (a third of them off-topic, for the spam button),
     every other related message as a report (off-topic ones are left out)."""
     related = [m for m in messages if m.related]
     unrelated = [m for m in messages if not m.related]

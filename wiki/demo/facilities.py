@@ -1,7 +1,7 @@
 """The demo's two GeoJSON layers, MADE UP for illustration: evacuation centres and health
 facilities near real towns of the typhoon's path (the towns' points from GeoNames, each site a
-few hundred metres off with a made-up name and figures). Their names enter the gazetteer, so a
-message naming "Tacloban Astrodome" would be placed there."""
+few hundred metres off with a made-up name and figures). Their names enter the crisis's
+gazetteer with the layers' other named features."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from ..places.world import _all_cities
 
 NOTE = "Made up for the demo: not a real site."
 SHELTER_TOWNS = (
-    ("Tacloban", "Astrodome", 6000),
-    ("Tacloban", "City Convention Center", 3500),
+    ("Tacloban", "Tacloban Astrodome", 6000),
+    ("Tacloban", "Tacloban City Convention Center", 3500),
     ("Tacloban", "Leyte National High School", 1200),
     ("Palo", "Palo Cathedral grounds", 900),
     ("Ormoc", "Ormoc Superdome", 2500),
