@@ -44,6 +44,9 @@ EXPECTED_IN_WHEEL = (
     "wiki/translations/ar/LC_MESSAGES/messages.mo",
     "plugins/validation/migrations/v0001_validation.py",
     "plugins/validation/translations/es/LC_MESSAGES/messages.mo",
+    "wiki/demo/data/messages.csv.gz",  # the demo `crisiswiki init-db` loads
+    "wiki/demo/data/LICENSE-CrisisLexT26",
+    "wiki/demo/pages/main_page.md",
 )
 
 
