@@ -240,6 +240,34 @@ def measure(context, base: str, path: str, ready: str) -> dict:
     return {"path": path, **visits}
 
 
+def measure_map_picker(context, base: str, path: str) -> dict:
+    """Bytes the report form's map picker fetches when it is opened (Leaflet, the offline basemap),
+    on top of the form, on a first visit; and the size the form states under its button."""
+    page = watched_page(context, base, route=False)
+    transfer = Transfer(context, page)
+    page.goto(f"{base}{path}", wait_until="networkidle")
+    form = transfer.summary()
+    stated = page.locator("#map-picker-size").inner_text()
+    seen = set(transfer.requests)
+    page.locator("#open-map-picker").tap()
+    page.wait_for_selector("#map-picker[data-basemap=drawn]")
+    page.wait_for_load_state("networkidle")
+    added = {key: value for key, value in transfer.requests.items() if key not in seen}
+    resources = sorted(added.values(), key=lambda r: -r["bytes"])
+    assert page.problems == []
+    page.close()
+    return {
+        "path": path,
+        "form_first_visit_bytes": form["bytes"],
+        "stated": stated,
+        "opening_the_map": {
+            "bytes": sum(r["bytes"] for r in resources),
+            "requests": len(resources),
+            "resources": resources,
+        },
+    }
+
+
 def write_page_weights(key: str, weights: dict) -> None:
     PAGE_WEIGHTS.parent.mkdir(parents=True, exist_ok=True)
     data = json.loads(PAGE_WEIGHTS.read_text()) if PAGE_WEIGHTS.exists() else {}
@@ -413,6 +441,12 @@ def test_volunteer_on_a_phone_reports_with_and_without_javascript_and_while_offl
     form_weight = measure(phone, base, "/c/quake/report", "#report-form")
     assert form_weight["first_visit"]["bytes"] < FORM_BUDGET, form_weight
     write_page_weights("report_form", form_weight)
+    picker_weight = measure_map_picker(phone, base, "/c/quake/report")
+    write_page_weights("report_form_map_picker", picker_weight)
+    # The form says what opening the map costs (brotli sizes of the files it fetches, as served)
+    stated = picker_weight["stated"]
+    opened = picker_weight["opening_the_map"]["bytes"]
+    assert 150 * 1024 < opened < 400 * 1024 and stated, picker_weight
 
     # JavaScript on: the phone's location, then a tap on the map picker
     page = watched_page(phone, base)
@@ -428,6 +462,7 @@ def test_volunteer_on_a_phone_reports_with_and_without_javascript_and_while_offl
     assert (page.input_value("#lat"), page.input_value("#lon")) == ("18.54010", "-72.34020")
     page.locator("#open-map-picker").tap()
     picker = page.wait_for_selector("#map-picker.leaflet-container")
+    page.wait_for_selector("#map-picker[data-basemap=drawn] .leaflet-basemap-pane path.basemap-land")
     assert page.locator("#open-map-picker").is_hidden()
     page.wait_for_selector("#map-picker .leaflet-marker-icon")  # the phone's position, shown
     box = picker.bounding_box()

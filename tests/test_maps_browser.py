@@ -1,5 +1,5 @@
 """The crisis map in a real browser (Debian's chromium through Playwright): it draws reports and
-layers with no tile server, clusters above the threshold, keeps the view in the URL, keeps
+layers on the offline basemap (no tile server, no network: the land is there), clusters above the threshold, keeps the view in the URL, keeps
 script out of popups, and live maps embedded in pages work.
 
 The app runs under gunicorn exactly as `make run` serves it; the browser may reach only that
@@ -9,6 +9,7 @@ server (every other request is aborted), so nothing here touches the internet.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
@@ -160,13 +161,14 @@ def page(browser, site):
     context.close()
 
 
-def test_the_map_draws_reports_and_layers_on_a_plain_background(page, site):
+def test_the_map_draws_reports_and_layers_on_the_offline_basemap(page, site):
     page.goto(f"{site['base']}/c/quake/map?layers={site['layer']}")
     page.wait_for_function("() => (document.querySelector('#crisis-map').dataset.mode !== undefined)")
     page.wait_for_selector(
         "#crisis-map .leaflet-overlay-pane path.leaflet-interactive"
     )  # the layer's polygon and point
-    assert page.locator("#crisis-map").evaluate("el => el.classList.contains('map-plain')")
+    page.wait_for_selector("#crisis-map[data-basemap=drawn]")
+    assert page.locator("#crisis-map").evaluate("el => el.classList.contains('map-basemap')")
     assert page.locator("#crisis-map .leaflet-tile").count() == 0
     assert page.locator("#crisis-map").get_attribute("data-mode") == "points"
     assert page.locator("#crisis-map").get_attribute("data-total") == str(site["reports"])
@@ -309,3 +311,45 @@ def test_an_embed_whose_layer_is_gone_says_so_and_still_draws_the_reports(page, 
     )
     page.problems[:] = [p for p in page.problems if "404" not in p]  # the missing layer's own 404 is expected
     assert page.problems == []
+
+
+LAND = (0xF2, 0xEF, 0xE6)  # static/js/basemap.js: land fill and water background
+WATER = (0xC6, 0xDB, 0xE9)
+
+
+def _share_of(image, colour, tolerance: int = 6) -> float:
+    """The share of the image's pixels within `tolerance` of `colour` in each channel."""
+    import numpy
+
+    pixels = numpy.asarray(image.convert("RGB"), dtype=int)
+    return float((numpy.abs(pixels - numpy.array(colour)) <= tolerance).all(axis=2).mean())
+
+
+def test_with_no_network_the_map_shows_land_sea_and_borders_from_the_vendored_basemap(browser, site, tmp_path):
+    from PIL import Image
+
+    context = browser.new_context(viewport={"width": 1000, "height": 800})
+    page = watched_page(context, site["base"])  # every request elsewhere is aborted and noted
+    requested = []
+    page.on("request", lambda request: requested.append(request.url))
+    # Hispaniola and the sea around it, with no report in view (they are all near Port-au-Prince).
+    page.goto(f"{site['base']}/c/quake/map?lat=19.0&lon=-70.5&zoom=7")
+    page.wait_for_selector("#crisis-map[data-basemap=drawn]")
+    page.wait_for_function("() => document.querySelector('#crisis-map').dataset.mode !== undefined")
+    # Land and coastlines, and the borders between countries: two paths in the lowest pane.
+    assert page.locator("#crisis-map .leaflet-basemap-pane path.basemap-land").count() == 1
+    assert page.locator("#crisis-map .leaflet-basemap-pane path.basemap-border").count() == 1
+    assert page.locator("#crisis-map .leaflet-tile").count() == 0
+    assert "Natural Earth" in page.locator("#crisis-map .leaflet-control-attribution").inner_text()
+    shot = tmp_path / "basemap.png"
+    page.locator("#crisis-map").screenshot(path=str(shot), animations="disabled")
+    image = Image.open(shot)
+    if os.environ.get("CRISISWIKI_KEEP_SHOTS"):
+        image.save(os.environ["CRISISWIKI_KEEP_SHOTS"])
+    land, water = _share_of(image, LAND), _share_of(image, WATER)
+    # The Dominican Republic and Haiti fill a good part of the view, the Caribbean the rest.
+    assert land > 0.15 and water > 0.25, (land, water)
+    assert all(url.startswith(site["base"]) for url in requested), requested
+    assert any("/static/vendor/world-atlas/countries-50m." in url for url in requested)
+    assert page.problems == []
+    context.close()

@@ -15,8 +15,8 @@ from flask import Flask
 
 from . import config as config_module
 from .extensions import babel, compress, csrf, db, login_manager, migrate
+from .package_data import data_dir
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
 
 
@@ -32,7 +32,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
         __name__,
         instance_path=str(Path(instance_path).resolve()) if instance_path else None,
         instance_relative_config=True,
-        static_folder=str(PROJECT_ROOT / "static"),
+        static_folder=str(data_dir("static")),
     )
     config_module.layer(app, config_module.DEFAULTS, test_config or {})
     config_module.finalise(app)
@@ -46,7 +46,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     db.init_app(app)
     with app.app_context():
         configure_engine(app, db.engine)
-    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(data_dir("migrations")))
     from . import migrations  # noqa: F401  (adds the plugins' migration branches to Alembic)
 
     csrf.init_app(app)

@@ -82,10 +82,22 @@ def build(source: Path, target: Path) -> dict[str, str]:
         return files
 
 
+def transfer_size(app: Flask, relative: str) -> int:
+    """Bytes a browser accepting brotli downloads for the static file `relative` (its .br copy
+    when there is one, else the file itself); 0 for a file that does not exist."""
+    target, files = app.extensions["static_build"]
+    built = target / files.get(relative, relative)
+    for path in (built.with_name(built.name + ".br"), built):
+        if path.exists():
+            return path.stat().st_size
+    return 0
+
+
 def init_assets(app: Flask) -> None:
     source = Path(app.static_folder)
     target = Path(app.config["STATIC_BUILD_DIR"] or Path(app.instance_path) / "static-build")
     files = build(source, target)
+    app.extensions["static_build"] = (target, files)
 
     @app.url_defaults
     def _hashed_static(endpoint: str, values: dict) -> None:

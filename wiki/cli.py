@@ -32,8 +32,7 @@ def init_db(demo: bool) -> None:
         if db.session.scalar(select(func.count()).select_from(Crisis)):
             click.echo("The database already holds crises; the demo was not loaded.")
         else:
-            load_demo(_demo_admin())
-            click.echo("Loaded the demo crisis.")
+            _report_demo(load_demo(_demo_admin()))
     from .search.indexer import build_if_missing
 
     if build_if_missing():
@@ -82,20 +81,34 @@ def demo_command(reset: bool, yes: bool) -> None:
         click.echo("Error: the database already holds crises; use --reset to replace them with the demo.", err=True)
         sys.exit(1)
     db.session.remove()
-    load_demo(_demo_admin())
+    _report_demo(load_demo(_demo_admin()))
     rebuild()
-    click.echo("Loaded the demo crisis.")
     demo_login.callback()
+
+
+def _report_demo(summary) -> None:
+    seconds = sum(summary.seconds.values())
+    click.echo(
+        f"Loaded the demo crisis: {', '.join(summary.crises)}: {summary.reports:,} field reports "
+        f"({summary.outcomes:,} verified or refuted, {summary.gradings:,} graded), {summary.inbox} inbox messages, "
+        f"{summary.subscriptions} alert subscriptions, in {seconds:.1f} s."
+    )
+    for step, took in summary.seconds.items():
+        click.echo(f"  {step}: {took:.1f} s")
 
 
 @click.command("demo-login")
 @with_appcontext
 def demo_login() -> None:
     """Print the demo administrator's login, if the demo was loaded."""
+    from .demo.people import read_logins
+
     path = _demo_admin_file()
     if path.exists():
         username, password = path.read_text().split()
         click.echo(f"Demo administrator: username {username}, password {password}")
+    for username, password, job in read_logins():
+        click.echo(f"  {job}: username {username}, password {password}")
 
 
 @click.command("create-user")
@@ -132,13 +145,14 @@ def create_user_command(
 def serve_command(gunicorn_args: tuple[str, ...]) -> None:
     """Serve the app with gunicorn and the package's settings (wiki/gunicorn_config.py:
     CRISISWIKI_BIND, CRISISWIKI_WORKERS, ...); extra arguments go to gunicorn."""
+    import importlib.util
     import os
-    import shutil
 
-    executable = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or shutil.which("gunicorn")
-    if executable is None:
-        raise click.ClickException("gunicorn is not installed next to this Python.")
-    os.execv(executable, [executable, "--config", "python:wiki.gunicorn_config", *gunicorn_args])
+    # gunicorn of this very Python (python -m gunicorn), whatever else is on PATH.
+    if importlib.util.find_spec("gunicorn") is None:
+        raise click.ClickException("gunicorn is not installed for this Python.")
+    python = sys.executable
+    os.execv(python, [python, "-m", "gunicorn", "--config", "python:wiki.gunicorn_config", *gunicorn_args])
 
 
 def register_commands(app: Flask) -> None:

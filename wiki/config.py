@@ -136,11 +136,14 @@ DEFAULTS: dict[str, Any] = {
     "PASSWORD_HASH_METHOD": "scrypt",  # werkzeug's default; the tests use a cheaper pbkdf2
     # Map tile hosts etc. that pages may load images from (Content-Security-Policy img-src).
     "CSP_EXTRA_IMG_SOURCES": [],
-    # Maps: the tile server ("" draws maps on a plain background, with no request leaving the site;
-    # its host is added to img-src automatically), the most points one map view gets before the
-    # server sends clusters instead, and the largest GeoJSON layer and boundaries file.
-    "MAP_TILE_URL": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+    # Maps: the tile server, e.g. https://tile.openstreetmap.org/{z}/{x}/{y}.png (its host is added
+    # to img-src automatically); "" (the default) draws the offline basemap, Natural Earth's land and
+    # borders shipped in static/vendor, with no request leaving the site. Then the most points one
+    # map view gets before the server sends clusters instead, and the largest GeoJSON layer and
+    # boundaries file.
+    "MAP_TILE_URL": "",
     "MAP_TILE_ATTRIBUTION": '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors',
+    # (the credit shown with the tiles; the offline basemap credits Natural Earth itself)
     "MAP_MAX_POINTS": 2000,
     "MAP_CLUSTER_PIXELS": 80,  # side of a cluster cell on screen
     "LAYER_MAX_BYTES": 20 * 1024 * 1024,

@@ -115,6 +115,14 @@ def reports_imported(crisis, report_ids):
 
 
 @hookspec
+def demo_loaded(crisis, gradings):
+    """Called by the demo loader (`crisiswiki demo`, `crisiswiki init-db` on an empty database)
+    after a demo crisis's reports were imported: `gradings` lists what the demo's verifiers said
+    of some of them, dicts with `report_id`, `verifier_id`, `reliability` (A-E) and `credibility`
+    (1-6). A plugin that grades reports records them and may score the crisis; others ignore it."""
+
+
+@hookspec
 def filter_reports(params, viewer):
     """Return a SQL condition on Report (e.g. `Report.id.in_(...)`) from the plugin's own
     request parameters in `params` (e.g. min_score), or None: every report query of the API,

@@ -117,6 +117,13 @@ def reports_imported(crisis, report_ids):
 
 
 @hookimpl
+def demo_loaded(crisis, gradings):
+    from .demo import record_demo_gradings
+
+    record_demo_gradings(_id(crisis), gradings)
+
+
+@hookimpl
 def report_map_properties(report_ids, viewer):
     from .access import can_see_scores
     from .presentation import map_properties

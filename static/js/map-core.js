@@ -1,4 +1,4 @@
-// What the crisis map and the map embeds share: map set-up (tiles or a plain background),
+// What the crisis map and the map embeds share: map set-up (tiles or the offline basemap),
 // report markers (a status letter and colour, or a score colour, or neutral when not yet
 // assessed), clusters, layers styled
 // with simplestyle, and popups. Data from the server is only ever put into the page with
@@ -42,13 +42,19 @@
     return "hsl(" + Math.round(s * 120) + ", 75%, 32%)";
   }
 
-  function createMap(container) {
+  // A map with the deployment's tiles, or else the offline basemap (static/js/basemap.js), and
+  // the crisis's admin boundaries as outlines when a crisis is given.
+  function createMap(container, crisis) {
     const map = L.map(container, { worldCopyJump: true, zoomSnap: 1, minZoom: 1, maxZoom: 19 });
+    const basemap = window.CrisisBasemap;
     if (config.tileUrl) {
       L.tileLayer(config.tileUrl, { attribution: config.tileAttribution || "", maxZoom: 19, crossOrigin: false }).addTo(map);
+    } else if (basemap) {
+      basemap.add(map, { url: config.basemapUrl, attribution: config.basemapAttribution });
     } else {
-      container.classList.add("map-plain"); // no tile server: layers and reports on a plain background
+      container.classList.add("map-plain"); // no tile server and no basemap: layers and reports on a plain background
     }
+    if (crisis && basemap) basemap.addBoundaries(map, config.apiCrisis + encodeURIComponent(crisis) + "/boundaries?level=1");
     return map;
   }
 

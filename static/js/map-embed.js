@@ -35,7 +35,7 @@
     const height = parseInt(options.mapHeight, 10);
     if (height) box.style.height = height + "px";
     box.replaceChildren();
-    const map = CM.createMap(box);
+    const map = CM.createMap(box, crisis);
     const filters = {};
     for (const key of FILTERS) if (options["map" + key[0].toUpperCase() + key.slice(1)]) filters[key] = options["map" + key[0].toUpperCase() + key.slice(1)];
     const showReports = options.mapReports !== "no";

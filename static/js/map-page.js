@@ -18,7 +18,7 @@
   for (const key of FILTERS) if (url.searchParams.get(key)) state.filters[key] = url.searchParams.get(key);
   for (const id of (url.searchParams.get("layers") || "").split(",")) if (/^\d+$/.test(id)) state.layers.add(id);
 
-  const map = CM.createMap(container);
+  const map = CM.createMap(container, crisis);
   const reports = CM.reportLayer(map);
   const loadedLayers = new Map();
   let areaLayer = null;

@@ -34,10 +34,12 @@
     });
   }
 
-  // The map picker needs Leaflet (vendored under static/vendor, about 40 KB over the wire): it is
-  // fetched only when the volunteer asks for the map, so the form itself stays light.
+  // The map picker needs Leaflet and, with no tile server, the offline basemap (static/vendor;
+  // the size is said under the button): they are fetched only when the volunteer asks for the
+  // map, so the form itself stays light.
   const picker = document.getElementById("map-picker");
   const openPicker = document.getElementById("open-map-picker");
+  const pickerSize = document.getElementById("map-picker-size");
 
   function fetchAsset(tag, attributes) {
     return new Promise((resolve, reject) => {
@@ -59,7 +61,10 @@
     }
     if (picker.dataset.tiles) {
       window.L.tileLayer(picker.dataset.tiles, { attribution: picker.dataset.attribution || "" }).addTo(map);
+    } else if (window.CrisisBasemap) {
+      window.CrisisBasemap.add(map, { url: picker.dataset.basemapUrl, attribution: picker.dataset.basemapAttribution });
     }
+    if (window.CrisisBasemap) window.CrisisBasemap.addBoundaries(map, picker.dataset.boundaries);
     let marker = null;
     function show(latitude, longitude) {
       if (marker) marker.setLatLng([latitude, longitude]);
@@ -81,11 +86,14 @@
     startPicker();
   } else if (picker && openPicker && picker.dataset.leaflet) {
     openPicker.hidden = false;
+    if (pickerSize) pickerSize.hidden = false;
     openPicker.addEventListener("click", () => {
       openPicker.disabled = true;
+      const scripts = [picker.dataset.leaflet, picker.dataset.basemapJs];
+      if (!picker.dataset.tiles) scripts.push(picker.dataset.topojson);
       Promise.all([fetchAsset("link", { rel: "stylesheet", href: picker.dataset.leafletCss }),
-        fetchAsset("script", { src: picker.dataset.leaflet })])
-        .then(() => { openPicker.hidden = true; startPicker(); picker.focus(); })
+        ...scripts.filter(Boolean).map((src) => fetchAsset("script", { src, async: false }))])
+        .then(() => { openPicker.hidden = true; if (pickerSize) pickerSize.hidden = true; startPicker(); picker.focus(); })
         .catch(() => { openPicker.disabled = false; });  // the form still takes a typed place
     });
   }

@@ -35,3 +35,4 @@ def wipe_database() -> None:
     if uploads.is_dir():
         shutil.rmtree(uploads)
     (Path(app.instance_path) / "demo-admin.txt").unlink(missing_ok=True)
+    (Path(app.instance_path) / "demo-logins.txt").unlink(missing_ok=True)

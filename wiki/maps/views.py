@@ -21,6 +21,7 @@ from ..models import Crisis, Layer, LayerRevision, Page
 from ..models.reports import SECTORS, STATUSES
 from . import layers as service
 from .api import _allow_layer_sized_body
+from .basemap import basemap_settings
 from .boundaries import boundary_summary, import_boundaries, read_boundary_file
 
 bp = Blueprint("maps", __name__)
@@ -313,4 +314,4 @@ def map_labels() -> dict:
 
 @bp.app_context_processor
 def _map_template_globals() -> dict:
-    return {"map_labels": map_labels}
+    return {"map_labels": map_labels, "basemap": basemap_settings()}

@@ -25,6 +25,7 @@ class City:
     lat: float
     population: int
     country: str
+    admin1: str = ""  # GeoNames admin-1 code (a region or province, by country)
 
     @property
     def radius_m(self) -> float:
@@ -45,6 +46,7 @@ def _all_cities() -> tuple[City, ...]:
             float(city["latitude"]),
             int(city.get("population") or 0),
             city.get("countrycode", ""),
+            city.get("admin1code", "") or "",
         )
         for city in raw.values()
     )
