@@ -366,6 +366,10 @@ class Scores:
     """A stand-in for the validation plugin: scores reports by their title."""
 
     @hookimpl
+    def report_search_scores(self):
+        return True
+
+    @hookimpl
     def report_search_fields(self, report):
         return {"score": 0.9 if "confirmed" in report.title else 0.2, "text": "scoredword"}
 

@@ -154,6 +154,12 @@ def report_search_fields(report):
 
 
 @hookspec
+def report_search_scores():
+    """Return True when the plugin's report_search_fields give reports a "score": the search's
+    min_score filter then applies; with no plugin that says so it is ignored, with a note."""
+
+
+@hookspec
 def report_before_commit(report, changes):
     """Called inside the transaction that stores a new report (`changes` is None) or a change
     to one (`changes` maps field to (old, new)), after its flush and before its commit: fill in
@@ -226,5 +232,6 @@ ISOLATED = frozenset(
         "navigation_links",
         "openapi_paths",
         "report_search_fields",
+        "report_search_scores",
     }
 )

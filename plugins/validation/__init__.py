@@ -209,6 +209,11 @@ def openapi_paths():
 
 
 @hookimpl
+def report_search_scores():
+    return current_app.config["VALIDATION_SCORES_VISIBLE_TO"] == "everyone"
+
+
+@hookimpl
 def report_search_fields(report):
     """The score, for the search index's min_score filter, when everyone may see scores (None
     while the report has no score: min_score then leaves it out)."""

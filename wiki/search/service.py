@@ -25,11 +25,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
 
+from .. import plugins
 from ..auth.permissions import can
 from ..extensions import db
 from ..models import Crisis, Layer, Page, Report
 from ..models.reports import SECTORS, STATUSES
-from ..plugins import implemented
 from ..reports.serialise import announce_listing, report_feature
 from ..visibility import report_visible
 from ..vocabulary import LABELS
@@ -125,8 +125,9 @@ class SearchPage:
 
 
 def scores_available() -> bool:
-    """Whether any plugin gives reports a score to index (the validation plugin does)."""
-    return implemented("report_search_fields")
+    """Whether any plugin gives reports a score to index (the validation plugin does, when its
+    scores are public). Other plugins add only words (the channels' translations)."""
+    return any(plugins.call("report_search_scores"))
 
 
 def _narrow(*sources: tuple[str, ...] | list[str]) -> set[str] | None:
