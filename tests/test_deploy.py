@@ -8,6 +8,8 @@ to them), so nginx and the apps see different client addresses.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
 import shutil
@@ -20,6 +22,7 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
+from .alerts_helpers import webhook_receiver  # noqa: F401 (a fixture)
 from .conftest import PASSWORD
 from .postgres_cluster import create_database, free_port
 from .reports_helpers import feature
@@ -38,6 +41,7 @@ SETTINGS = {
     "PROXY_FIX_X_FOR": "1",
     "TRUSTED_PROXIES": "127.0.0.1",
     "ANONYMOUS_SUBMIT_LIMIT": "3",
+    "ALERT_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",
 }
 NGINX_CONF = """
 {user}
@@ -314,13 +318,44 @@ def test_metrics_add_up_every_process_and_are_for_this_host_only(site):
     assert 'endpoint="api.create_report"' in text
 
 
-# ALERTS: when alerts land (issue: alerts and channels), add their end-to-end check here: a
-# subscription made through nginx, a report matching it sent to one app server, the alert
-# delivered by the `crisiswiki worker` process (not the servers: WORKER_IN_SERVERS=false), and
-# crisiswiki_alert_deliveries_total counting it in /metrics (wiki/metrics.py declares it).
-@pytest.mark.skip(reason="alerts are not built yet: add the check described above")
-def test_alerts_are_delivered_by_the_worker(site):
-    raise NotImplementedError
+def test_alerts_are_delivered_by_the_worker(site, webhook_receiver):  # noqa: F811 (the fixture)
+    """A subscription made through nginx, a matching report sent to one app server, the alert
+    delivered by the `crisiswiki worker` process (the servers run no background work), signed
+    with the subscription's secret, and counted in /metrics."""
+    made = requests.post(
+        f"{site.base}/api/v1/subscriptions",
+        json={"crisis": "quake", "deliver": {"webhook": webhook_receiver.url}, "sectors": ["health"]},
+        headers=site.auth,
+    )
+    assert made.status_code == 201, made.text
+    subscription = made.json()
+    assert subscription["state"] == "active"
+    sent = requests.post(
+        f"{site.app_b}/api/v1/reports",
+        json=feature(title="Clinic flooded in Delmas", sector="health"),
+        headers=site.auth,
+    )
+    assert sent.status_code == 201, sent.text
+    report_id = sent.json()["id"]
+
+    def delivered() -> bool:
+        return any(report_id in [a["id"] for a in r.json.get("alerts", [])] for r in webhook_receiver.received)
+
+    wait_for(
+        delivered, 60, f"the worker delivered no alert; worker log: {(site.tmp / 'worker.log').read_text()[-2000:]}"
+    )
+    [message] = [r for r in webhook_receiver.received if report_id in [a["id"] for a in r.json["alerts"]]]
+    expected = hmac.new(
+        subscription["webhook_secret"].encode(),
+        message.headers["X-Crisiswiki-Timestamp"].encode() + b"." + message.body,
+        hashlib.sha256,
+    ).hexdigest()
+    assert message.headers["X-Crisiswiki-Signature"] == f"sha256={expected}"
+    log = requests.get(f"{site.base}/api/v1/subscriptions/{subscription['id']}/deliveries", headers=site.auth)
+    assert log.status_code == 200 and log.json()["messages"][0]["state"] == "sent"
+    metrics = requests.get(f"{site.base}/metrics").text
+    counted = [line for line in metrics.splitlines() if line.startswith("crisiswiki_alert_deliveries_total")]
+    assert any('channel="webhook"' in line and float(line.rsplit(" ", 1)[1]) >= 1 for line in counted), counted
 
 
 def test_nginx_answers_cached_pages_with_the_apps_stopped(site):

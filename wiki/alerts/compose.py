@@ -15,6 +15,7 @@ from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
+from .. import metrics
 from ..database import write_transaction
 from ..extensions import db
 from ..mail import queue_mail
@@ -112,6 +113,8 @@ def _compose(subscription_id: int, now: datetime) -> AlertMessage | None:
     db.session.flush()
     _mark([delivery.id for delivery, _item in shown], "sent", message.id)
     subscription.last_sent_at = now
+    if message.state in ("mailed", "sent"):  # handed to the mail outbox, or in the feed
+        metrics.inc("alert_deliveries", channel=message.channel)
     return message
 
 

@@ -22,7 +22,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import or_, select, update
 
-from .. import plugins
+from .. import metrics, plugins
 from ..database import fits_id, write_transaction
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
@@ -116,6 +116,8 @@ def _record(message: AlertMessage, token: str, status: int | None, error: str | 
                     replay=replay,
                 )
             )
+    if changed:
+        metrics.inc("alert_deliveries" if ok else "alert_delivery_failures", channel=message.channel)
 
 
 def _send_webhook(message: AlertMessage, subscription: AlertSubscription) -> tuple[int | None, str | None]:
