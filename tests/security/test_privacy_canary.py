@@ -349,7 +349,7 @@ def role_client(app, login, role: str, world: dict):
 
 
 @pytest.mark.parametrize("role", ROLES)
-def test_no_route_shows_the_canary_to_the_public_or_a_volunteer(app, world, crisis, login, role):
+def test_no_route_shows_the_canary_to_the_public_or_a_volunteer(app, world, crisis, login, role, figures, backend):
     client = role_client(app, login, role, world)
     values = parameter_values(world, crisis)
     fetched, found = 0, []
@@ -378,6 +378,9 @@ def test_no_route_shows_the_canary_to_the_public_or_a_volunteer(app, world, cris
                 _found_nothing_it_should_not(client, response, text_body, query, world, target, found)
     crawled = _crawl(client, crisis, found)
     print(f"\nprivacy canary as {role}: {fetched} route requests + {crawled} crawled pages, {len(found)} leaks")
+    figures[f"privacy canary ({backend}, {role}): route requests, crawled pages, leaks"] = (
+        f"{fetched}, {crawled}, {len(found)}"
+    )
     assert not found, "\n".join(found[:30])
 
 
