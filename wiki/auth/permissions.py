@@ -34,6 +34,8 @@ COORDINATOR = frozenset(
         "read_inbox",
         "handle_messages",
         "link_source",
+        "view_dashboard",
+        "merge_reports",
     }
 )
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -62,6 +64,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "withdraw_report",
             "read_inbox",
             "link_source",
+            "view_dashboard",  # the crisis dashboard (wiki.desk): the backlog is theirs to work
+            "merge_reports",  # mark a report as repeating another (a suggested duplicate)
         }
     ),
     "volunteer": frozenset({"submit_report"}),

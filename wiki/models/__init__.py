@@ -7,7 +7,7 @@ from .crises import Crisis
 from .layers import Layer, LayerRevision
 from .mail import MailMessage
 from .messages import ChannelRoute, ChannelSettings, InboundMessage, MessageAttachment, OutboundMessage, SourceContact
-from .pages import Page, PageCategory, PageLink, PageRedirect, Revision, Watch
+from .pages import Page, PageCategory, PageLink, PageRedirect, Revision, SitrepDraft, Watch
 from .reports import ContactView, RateLimitCounter, Report, ReportChange, ReportPhoto, Source
 from .users import ApiToken, LoginThrottle, RecoveryCode, User
 
@@ -41,6 +41,7 @@ __all__ = [
     "ReportChange",
     "ReportPhoto",
     "Revision",
+    "SitrepDraft",
     "Source",
     "SourceContact",
     "User",
