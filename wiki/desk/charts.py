@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+from urllib.parse import urlencode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -103,7 +104,33 @@ def _plain(value: Any) -> Any:
     return "'" + text if isinstance(value, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def to_json(chart: Chart, link: Callable[[Mapping[str, str]], str] | None = None) -> dict[str, Any]:
+def link_matrix(chart: Chart, base: str, view: Mapping[str, str]) -> list[list[str | None]]:
+    """[series][category]: the address of the report list behind each number (None: none). The
+    view's filters, then the category's and the series' own (which replace the view's of the
+    same name), each encoded once."""
+    categories = [
+        None if params is None else (dict(params), urlencode(params))
+        for params in (chart.category_params or [{}] * len(chart.categories))
+    ]
+    matrix = []
+    for series in chart.series:
+        own = urlencode(series.params)
+        row: list[str | None] = []
+        view_parts: dict[frozenset, str] = {}
+        for category in categories:
+            if category is None:
+                row.append(None)
+                continue
+            keys = frozenset(category[0]) | frozenset(series.params)
+            if keys not in view_parts:
+                view_parts[keys] = urlencode({k: v for k, v in view.items() if k not in keys})
+            query = "&".join(part for part in (view_parts[keys], category[1], own) if part)
+            row.append(base + ("?" + query if query else ""))
+        matrix.append(row)
+    return matrix
+
+
+def to_json(chart: Chart, links: list[list[str | None]] | None = None) -> dict[str, Any]:
     data: dict[str, Any] = {
         "key": chart.key,
         "title": chart.title,
@@ -118,12 +145,6 @@ def to_json(chart: Chart, link: Callable[[Mapping[str, str]], str] | None = None
         data["columns"] = [{"label": name, "values": values} for name, values in chart.extra_columns]
     if chart.area_level is not None:
         data["area_level"] = chart.area_level
-    if link is not None:
-        data["links"] = [
-            [
-                (link(params) if (params := chart.cell_params(index, number)) is not None else None)
-                for index in range(len(chart.categories))
-            ]
-            for number in range(len(chart.series))
-        ]
+    if links is not None:
+        data["links"] = links
     return data

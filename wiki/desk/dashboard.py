@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import partial
 from urllib.parse import urlencode
 
 from flask import url_for
@@ -16,7 +17,7 @@ from ..models import Crisis
 from ..models.reports import SECTORS, STATUSES
 from ..vocabulary import label
 from . import aggregates as agg
-from .charts import Chart, Scope, Series
+from .charts import Chart, Scope, Series, link_matrix
 
 # The filters a dashboard view keeps in its URL (the map's and the search's), and its own settings.
 FILTER_PARAMS = ("sector", "status", "since", "until", "adm", "min_score", "q")
@@ -33,6 +34,12 @@ class Dashboard:
     verified: int
     charts: list[Chart]
     scope: Scope
+    list_url: str  # the report list, which the links behind the numbers narrow
+
+    def links(self, chart: Chart) -> list[list[str | None]]:
+        """[series][category]: the report list behind each number of `chart`."""
+        view = {key: value for key, value in self.args.items() if key in FILTER_PARAMS}
+        return link_matrix(chart, self.list_url, view)
 
 
 def view_args(args: Mapping) -> dict[str, str]:
@@ -42,19 +49,18 @@ def view_args(args: Mapping) -> dict[str, str]:
         value = args.get(name)
         if value not in (None, ""):
             found[name] = str(value)
+    if len(found.get("until", "")) == 10:  # a day from the date field: through its end
+        found["until"] += "T23:59:59Z"
     return found
 
 
-def reports_link(crisis: Crisis, args: Mapping[str, str], params: Mapping[str, str]) -> str:
-    """The report list with the view's filters and a chart's own (a bar, an area)."""
+def reports_link(base: str, args: Mapping[str, str], params: Mapping[str, str]) -> str:
+    """The report list (`base`) with the view's filters and a chart's own (a bar, an area); a
+    bucket's since and until replace the view's period."""
     merged = {key: value for key, value in args.items() if key in FILTER_PARAMS}
     merged.update(params)
-    if "since" in params or "until" in params:  # a bucket's range replaces the view's
-        merged = {k: v for k, v in merged.items() if k not in ("since", "until")} | {
-            k: params[k] for k in ("since", "until") if k in params
-        }
     query = urlencode(merged)
-    return url_for("reports.index", crisis_slug=crisis.slug) + ("?" + query if query else "")
+    return base + ("?" + query if query else "")
 
 
 def build(crisis: Crisis, request_args: Mapping, viewer) -> Dashboard:
@@ -66,7 +72,8 @@ def build(crisis: Crisis, request_args: Mapping, viewer) -> Dashboard:
     if level_text not in ("1", "2"):
         raise InvalidInput(_("level is 1 or 2."), field="level")
     level = int(level_text)
-    chosen = agg.selection(crisis, {k: v for k, v in args.items() if k in FILTER_PARAMS}, viewer)
+    chosen = agg.selection(crisis, {k: v for k, v in args.items() if k in FILTER_PARAMS}, viewer, unit)
+    list_url = url_for("reports.index", crisis_slug=crisis.slug)
     scope = Scope(
         crisis=crisis,
         viewer=viewer,
@@ -75,11 +82,13 @@ def build(crisis: Crisis, request_args: Mapping, viewer) -> Dashboard:
         unit=unit,
         bucket=lambda column: agg.bucket_of(column, unit),
         bucket_label=lambda text: text if unit == "day" else text + ":00",
-        link=lambda params: reports_link(crisis, args, params),
+        link=partial(reports_link, list_url, args),
     )
-    reports, verified = agg.total(chosen)
+    by_sector, by_status = agg.counts_by_time(chosen)
+    reports = sum(by_status.values())
+    verified = sum(count for (_bucket, status), count in by_status.items() if status == "verified")
     charts = [
-        *time_charts(chosen, unit),
+        *time_charts(by_sector, by_status, unit),
         *backlog_charts(chosen, unit),
         area_chart(chosen, level),
         channel_chart(chosen),
@@ -87,7 +96,7 @@ def build(crisis: Crisis, request_args: Mapping, viewer) -> Dashboard:
     for found in plugins.call("dashboard_charts", scope=scope):
         charts.extend(found or [])
     charts.sort(key=lambda chart: (chart.order, chart.title))
-    return Dashboard(crisis, args, unit, level, reports, verified, charts, scope)
+    return Dashboard(crisis, args, unit, level, reports, verified, charts, scope, list_url)
 
 
 def _time_params(labels: list[str], unit: str) -> list[dict[str, str]]:
@@ -98,11 +107,7 @@ def _shown(labels: list[str], unit: str) -> list[str]:
     return labels if unit == "day" else [text + ":00" for text in labels]
 
 
-def time_charts(chosen: agg.Selection, unit: str) -> list[Chart]:
-    from ..models import Report
-
-    by_sector = agg.counts_by_time(chosen, unit, Report.sector)
-    by_status = agg.counts_by_time(chosen, unit, Report.status)
+def time_charts(by_sector: dict, by_status: dict, unit: str) -> list[Chart]:
     labels = agg.all_buckets({bucket for bucket, _value in by_sector}, unit)
     params = _time_params(labels, unit)
     when = _("Hour (UTC)") if unit == "hour" else _("Day")
@@ -144,13 +149,20 @@ def time_charts(chosen: agg.Selection, unit: str) -> list[Chart]:
 
 
 def backlog_charts(chosen: agg.Selection, unit: str) -> list[Chart]:
-    moves = agg.backlog(chosen, unit)
-    decided = agg.time_to_verify(chosen, unit)
+    moves = agg.backlog(chosen)
+    histograms = agg.waits(chosen)
+    decided = {
+        bucket: (sum(h.values()), agg.percentile_hours(h, 0.5), agg.percentile_hours(h, 0.9))
+        for bucket, h in histograms.items()
+    }
     labels = agg.all_buckets(set(moves) | set(decided), unit)
     when = _("Hour (UTC)") if unit == "hour" else _("Day")
-    waiting, last = [], 0
-    for bucket in labels:  # a bucket where nothing moved keeps the backlog it had
-        last = moves[bucket][2] if bucket in moves else last
+    # The backlog at the end of each bucket: a running total over the buckets (at most MAX_BUCKETS;
+    # the moves of earlier buckets, when there are more, are summed first).
+    waiting, last = [], sum(a - b for bucket, (a, b) in moves.items() if labels and bucket < labels[0])
+    for bucket in labels:
+        arrived, left = moves.get(bucket, (0, 0))
+        last += arrived - left
         waiting.append(last)
     return [
         Chart(
@@ -161,8 +173,8 @@ def backlog_charts(chosen: agg.Selection, unit: str) -> list[Chart]:
             categories=_shown(labels, unit),
             series=[
                 Series("waiting", _("Waiting at the end"), waiting),
-                Series("arrived", _("Received"), [moves.get(b, (0, 0, 0))[0] for b in labels]),
-                Series("left", _("Decided"), [moves.get(b, (0, 0, 0))[1] for b in labels]),
+                Series("arrived", _("Received"), [moves.get(b, (0, 0))[0] for b in labels]),
+                Series("left", _("Left the backlog"), [moves.get(b, (0, 0))[1] for b in labels]),
             ],
             category_params=[None] * len(labels),
             unit=_("reports"),

@@ -30,7 +30,7 @@ def dashboard(crisis_slug: str):
         "desk/dashboard.html",
         crisis=crisis,
         board=board,
-        charts=[(chart, to_json(chart, board.scope.link)) for chart in board.charts],
+        charts=[(chart, to_json(chart, board.links(chart))) for chart in board.charts],
         sectors=SECTORS,
         statuses=STATUSES,
         channels=CHANNELS,
@@ -71,5 +71,5 @@ def dashboard_json(crisis_slug: str):
         "level": board.level,
         "reports": board.reports,
         "verified": board.verified,
-        "charts": [to_json(chart, board.scope.link) for chart in board.charts],
+        "charts": [to_json(chart, board.links(chart)) for chart in board.charts],
     }
