@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
-from urllib.parse import urlencode
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import Select
 
