@@ -75,7 +75,8 @@ class Scope:
     """What one dashboard view looks at, for the charts of the core and of plugins.
 
     `report_ids` selects the ids of the reports the viewer may see that match the filters
-    (never a withdrawn one); `bucket(column)` is SQL for the time bucket (hour or day) of a
+    (never a withdrawn one), and `where(query)` narrows a query that reads Report (e.g. a join
+    with a plugin's table) to them; `bucket(column)` is SQL for the time bucket (hour or day) of a
     datetime column, as text; `link(params)` the address of the report list for a chart's
     number, with the view's own filters."""
 
@@ -83,6 +84,7 @@ class Scope:
     viewer: Any
     args: Mapping[str, str]  # the view's filters, as in its URL
     report_ids: Select
+    where: Callable[[Select], Select]  # narrows a query over Report to the view's reports
     unit: str  # "hour" or "day"
     bucket: Callable[[Any], Any]
     bucket_label: Callable[[str], str]

@@ -20,7 +20,7 @@ from . import aggregates as agg
 from .charts import Chart, Scope, Series, link_matrix
 
 # The filters a dashboard view keeps in its URL (the map's and the search's), and its own settings.
-FILTER_PARAMS = ("sector", "status", "since", "until", "adm", "min_score", "q")
+FILTER_PARAMS = ("sector", "status", "since", "until", "adm", "min_score", "max_score", "q", "channel")
 VIEW_PARAMS = ("unit", "level")
 
 
@@ -79,6 +79,7 @@ def build(crisis: Crisis, request_args: Mapping, viewer) -> Dashboard:
         viewer=viewer,
         args=args,
         report_ids=chosen.ids(),
+        where=chosen.where,
         unit=unit,
         bucket=lambda column: agg.bucket_of(column, unit),
         bucket_label=lambda text: text if unit == "day" else text + ":00",
