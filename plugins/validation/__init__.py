@@ -161,8 +161,8 @@ def report_panels(report, viewer):
     from .desk_views import desk_panel
     from .presentation import panel
 
-    shown = panel(report, viewer) if can_see_scores(viewer) or can_assess(viewer) else ""
-    return Markup(shown + desk_panel(report, viewer)) or None
+    shown = Markup(panel(report, viewer)) if can_see_scores(viewer) or can_assess(viewer) else Markup("")
+    return (shown + desk_panel(report, viewer)) or None
 
 
 @hookimpl

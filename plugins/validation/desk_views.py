@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlalchemy import select
 
 from wiki.toolkit import (
@@ -142,7 +143,7 @@ def claims(crisis_slug: str):
     )
 
 
-def desk_panel(report: Report, viewer) -> str:
+def desk_panel(report: Report, viewer) -> Markup:
     """The desk on a report's page: for verifiers and coordinators only (it holds the notes)."""
     from flask import render_template as render
 
@@ -151,16 +152,18 @@ def desk_panel(report: Report, viewer) -> str:
     from .duplicates import suggestions
 
     if not notes.can_discuss(viewer):
-        return ""
+        return Markup("")
     holder = assignments.assignees([report.id]).get(report.id)
-    return render(
-        "validation/_desk.html",
-        report=report,
-        holder=holder,
-        can_take=assignments.can_take(viewer),
-        can_assign=assignments.can_assign(viewer),
-        can_merge=can("merge_reports", viewer),
-        verifiers=assignments.verifiers() if assignments.can_assign(viewer) else [],
-        duplicates=suggestions([report], viewer).get(report.id, []),
-        notes=notes.notes_of(report.id),
+    return Markup(
+        render(
+            "validation/_desk.html",
+            report=report,
+            holder=holder,
+            can_take=assignments.can_take(viewer),
+            can_assign=assignments.can_assign(viewer),
+            can_merge=can("merge_reports", viewer),
+            verifiers=assignments.verifiers() if assignments.can_assign(viewer) else [],
+            duplicates=suggestions([report], viewer).get(report.id, []),
+            notes=notes.notes_of(report.id),
+        )
     )
