@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from wiki.toolkit import Report, bounding_box, db, haversine_km, merge_duplicate, report_place, visible_reports
 
@@ -53,7 +53,7 @@ def suggestions(reports: list[Report], viewer) -> dict[int, list[Suggestion]]:
                 Report.status != "duplicate",
                 Report.lat.between(south, north),
                 Report.lon.between(west, east),
-                Report.received_at.between(when - WINDOW, when + WINDOW),
+                func.coalesce(Report.occurred_at, Report.received_at).between(when - WINDOW, when + WINDOW),
             ),
             viewer,
         ).limit(CANDIDATES)
