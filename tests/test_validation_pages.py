@@ -116,7 +116,8 @@ def test_the_verifier_queue_lists_what_awaits_assessment_sorted_by_score(app, fi
     assert [
         int(i)
         for i in re.findall(
-            r'<tr id="r-\d+" data-report-id="(\d+)"', verifier.get("/c/quake/verify?sort=score_asc").get_data(as_text=True)
+            r'<tr id="r-\d+" data-report-id="(\d+)"',
+            verifier.get("/c/quake/verify?sort=score_asc").get_data(as_text=True),
         )
     ] == [weak, strong, unassessed]
     # Known sources, nothing known of the information: a score, "–" for the unknown part, no verdict, no cell.
@@ -129,7 +130,12 @@ def test_the_verifier_queue_lists_what_awaits_assessment_sorted_by_score(app, fi
     assert '<span class="assessment-none">Not yet assessed</span>' in row and "no other report corroborates" in row
     assert "%" not in row and "verdict-" not in row
     everything = verifier.get("/c/quake/verify?all=1&sort=oldest").get_data(as_text=True)
-    assert [int(i) for i in re.findall(r'<tr id="r-\d+" data-report-id="(\d+)"', everything)] == [unassessed, strong, weak, graded]
+    assert [int(i) for i in re.findall(r'<tr id="r-\d+" data-report-id="(\d+)"', everything)] == [
+        unassessed,
+        strong,
+        weak,
+        graded,
+    ]
     assert verifier.get("/c/quake/verify?sort=place").status_code == 200
     assert verifier.get("/c/quake/verify?sort=sideways").status_code == 422
     assert logged_in(app, login, people["volunteer"]).get("/c/quake/verify").status_code == 403
