@@ -20,7 +20,7 @@ depends_on = None
 
 
 # The bins of a report's wait from receipt to decision, in hours (upper edges; the last is open):
-# wiki/desk/tallies.py keeps the same list.
+# wiki/desk/aggregates.py keeps the same list.
 WAIT_BINS = (0.25, 0.5, 1, 2, 3, 4, 6, 8, 12, 16, 24, 36, 48, 72, 96, 144, 192, 336)
 COLUMNS = "crisis_id, kind, day, sector, adm1, value, n, v"
 KEY = "crisis_id, kind, day, sector, adm1, value"

@@ -226,7 +226,7 @@ class RateLimitCounter(db.Model):
 
 class ReportTally(db.Model):
     """Counts of reports kept current by database triggers on `reports` (migration 0011_desk),
-    for the crisis dashboard (wiki.desk.tallies): per crisis, kind, day, sector and province, a
+    for the crisis dashboard (wiki.desk.aggregates): per crisis, kind, day, sector and province, a
     value and how many reports (and verified reports) have it. Withdrawn reports are never
     counted. Kinds: "status" (value: the status), "channel" (the channel), "district" (the
     admin-2 P-code), all by the day of the event; "in" by the day received, "out" by the day
