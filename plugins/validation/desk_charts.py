@@ -187,8 +187,19 @@ def key_figures_section(draft) -> Section | None:
     if not figures:
         return None
     lines = [
-        f"| {_('Figure')} | {_('Subject')} | {_('As of')} | {_('Value')} | {_('Confidence')} "
-        f"| {_('Other values claimed')} | {_('Reports')} |",
+        "| "
+        + " | ".join(
+            (
+                _("Figure"),
+                _("Subject"),
+                _("As of"),
+                _("Value"),
+                _("Confidence"),
+                _("Other values claimed"),
+                _("Reports"),
+            )
+        )
+        + " |",
         "| --- | --- | --- | ---: | ---: | --- | --- |",
     ]
     cited: set[int] = set()
@@ -240,5 +251,6 @@ def unverified_section(draft) -> Section | None:
         report = waiting[report_id]
         where = draft.where(report)
         text = " — ".join(part for part in (escape_markdown(report.title), where) if part)
-        lines.append(f"- **{marker}:** {text} · {_('score %(p)d%%', p=round(score * 100))} {draft.cite([report_id])}")
+        score_text = _("score %(p)d%%", p=round(score * 100))
+        lines.append(f"- **{marker}:** {text} · {score_text} {draft.cite([report_id])}")
     return Section("end", "\n".join(lines), heading=_("Unverified information (not confirmed)"), order=90)

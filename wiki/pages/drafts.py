@@ -137,7 +137,7 @@ def usable_reports(crisis: Crisis, start: date, end: date, area: str | None, aut
 
 def draft_sitrep(crisis: Crisis, data: dict, author: User) -> SitrepDraft:
     """Write a new sitrep page for the period `data["from"]`..`data["to"]` (and `data["area"]`)."""
-    require("create_page", author)
+    require("draft_sitrep", author)
     start, end = _date(data.get("from"), "from"), _date(data.get("to"), "to")
     if end < start:
         raise InvalidInput(_("“to” is before “from”."), field="to")
@@ -182,6 +182,15 @@ def draft_sitrep(crisis: Crisis, data: dict, author: User) -> SitrepDraft:
     return record
 
 
+def _row(*cells) -> str:
+    """One row of a Markdown table."""
+    return "| " + " | ".join(str(cell) for cell in cells) + " |"
+
+
+def _link(text: str, url: str) -> str:
+    return f"[{text}]({url})"
+
+
 def _bullets(lines: list[str]) -> str:
     return "\n".join(f"- {line}" for line in lines) if lines else ""
 
@@ -212,7 +221,7 @@ def compose(context: DraftContext) -> tuple[str, str]:
         title += f" · {context.area_name}"
     lines = [
         f"**{title}** · {escape_markdown(crisis.name)}",
-        f"**{_('Period covered:')}** {period} · **{_('Area:')}** {where}",
+        "**" + _("Period covered:") + f"** {period} · **" + _("Area:") + f"** {where}",
         "",
         "> "
         + _(
@@ -222,13 +231,13 @@ def compose(context: DraftContext) -> tuple[str, str]:
             m=len(context.reports),
         ),
         "",
-        f"## {_('Highlights')}",
+        "## " + _("Highlights"),
     ]
     highlights = []
     for key in sorted(by_sector, key=lambda k: (-len(by_sector[k]), k)):
         reports = by_sector[key]
         areas = _count_areas(context, reports)
-        top = f", {_('most in %(area)s', area=areas[0])}" if areas else ""
+        top = ", " + _("most in %(area)s", area=areas[0]) if areas else ""
         highlights.append(
             ngettext(
                 "%(sector)s: %(num)d verified report",
@@ -238,24 +247,32 @@ def compose(context: DraftContext) -> tuple[str, str]:
             )
             + f"{top} {context.cite(r.id for r in reports[:5])}"
             + (
-                f" [{_('and %(n)d more', n=len(reports) - 5)}]({context.list_link(sector=key, status='verified')})"
+                " ["
+                + _("and %(n)d more", n=len(reports) - 5)
+                + f"]({context.list_link(sector=key, status='verified')})"
                 if len(reports) > 5
                 else ""
             )
         )
     lines.append(_bullets(highlights[:5]) or "- " + _("No verified report in this period."))
-    lines += ["", f"## {_('Key figures')}"]
+    lines += ["", "## " + _("Key figures")]
     key_figures = [s for s in extra if s.place == "key_figures"]
     lines.append(
-        f"| {_('Figure')} | {_('Number')} | {_('Source')} |\n| --- | ---: | --- |\n"
-        f"| {_('Reports published')} | {len(context.reports)} | [{_('list')}]({context.list_link()}) |\n"
-        f"| {_('Reports verified')} | {len(verified)} | [{_('list')}]({context.list_link(status='verified')}) |\n"
-        f"| {_('Reports awaiting verification')} | {len(waiting)} | "
-        f"[{_('list')}]({context.list_link(status='new,under_review')}) |"
+        _row(_("Figure"), _("Number"), _("Source"))
+        + "\n| --- | ---: | --- |\n"
+        + _row(_("Reports published"), len(context.reports), _link(_("list"), context.list_link()))
+        + "\n"
+        + _row(_("Reports verified"), len(verified), _link(_("list"), context.list_link(status="verified")))
+        + "\n"
+        + _row(
+            _("Reports awaiting verification"),
+            len(waiting),
+            _link(_("list"), context.list_link(status="new,under_review")),
+        )
     )
     for section in key_figures:
         lines += ["", section.markdown]
-    lines += ["", f"## {_('Situation overview')}"]
+    lines += ["", "## " + _("Situation overview")]
     areas = _area_lines(context, verified)
     lines.append(
         ngettext(
@@ -271,45 +288,48 @@ def compose(context: DraftContext) -> tuple[str, str]:
     lines += ["", _map_block(context)]
     for section in (s for s in extra if s.place == "overview"):
         lines += ["", section.markdown]
-    lines += ["", f"## {_('Humanitarian response')}"]
+    lines += ["", "## " + _("Humanitarian response")]
     for key, name in SECTORS.items():
         reports = by_sector.get(key, [])
         pending = [r for r in waiting if r.sector == key]
         plugin_parts = [s for s in extra if s.place == key]
         if not reports and not pending and not plugin_parts:
             continue
-        lines += ["", f"### {_(name)}", f"**{_('Needs:')}**", ""]
+        lines += ["", "### " + _(name), "**" + _("Needs:") + "**", ""]
         needs = [_statement(context, r) for r in reports[:NEEDS_PER_CLUSTER]]
         if len(reports) > NEEDS_PER_CLUSTER:
             needs.append(
-                f"[{_('%(n)d more verified reports', n=len(reports) - NEEDS_PER_CLUSTER)}]"
-                f"({context.list_link(sector=key, status='verified')})"
+                _link(
+                    _("%(n)d more verified reports", n=len(reports) - NEEDS_PER_CLUSTER),
+                    context.list_link(sector=key, status="verified"),
+                )
             )
         lines.append(_bullets(needs) or "- " + _("No verified report in this period."))
         for section in plugin_parts:
             lines += ["", section.markdown]
         lines += [
             "",
-            f"**{_('Response:')}**",
+            "**" + _("Response:") + "**",
             "",
             "- " + _("(to be completed by the cluster)"),
             "",
-            f"**{_('Gaps:')}**",
+            "**" + _("Gaps:") + "**",
             "",
         ]
         gaps = []
         if pending:
             gaps.append(
                 ngettext("%(num)d report awaits verification", "%(num)d reports await verification", len(pending))
-                + f" [{_('list')}]({context.list_link(sector=key, status='new,under_review')})"
+                + " "
+                + _link(_("list"), context.list_link(sector=key, status="new,under_review"))
             )
         if not reports:
             gaps.append(_("No verified information for this cluster in this period."))
         lines.append(_bullets(gaps) or "- " + _("(to be completed by the cluster)"))
     for section in (s for s in extra if s.place == "end"):
         lines += ["", f"## {section.heading}", "", section.markdown]
-    lines += ["", f"## {_('Funding')}", "", "", f"## {_('Contacts')}"]
-    lines.append(f"| {_('Name')} | {_('Role')} | {_('Email')} | {_('Phone')} |\n| --- | --- | --- | --- |\n| | | | |")
+    lines += ["", "## " + _("Funding"), "", "", "## " + _("Contacts")]
+    lines.append(_row(_("Name"), _("Role"), _("Email"), _("Phone")) + "\n| --- | --- | --- | --- |\n| | | | |")
     return title, "\n".join(lines) + "\n"
 
 
