@@ -83,11 +83,11 @@ def get_revision(crisis_slug: str, slug: str, number: int):
 
 @bp.post("/crises/<crisis_slug>/sitrep-drafts")
 def create_sitrep_draft(crisis_slug: str):
-    """Coordinators: draft a situation report from the reports of a period (and an admin area)."""
+    """Coordinators (draft_sitrep): draft a situation report from the reports of a period (and an admin area)."""
     from ..pages.drafts import draft_sitrep
 
     crisis = get_crisis_or_404(crisis_slug)
-    require("create_page")
+    require("draft_sitrep")
     record = draft_sitrep(crisis, json_body(), current_user)
     page = record.page
     body = {

@@ -36,6 +36,9 @@ COORDINATOR = frozenset(
         "link_source",
         "view_dashboard",
         "merge_reports",
+        # Draft a sitrep from the crisis's reports: a coordinator's page, never opened to anonymous
+        # editors by ANONYMOUS_EDIT (which opens creating and editing pages, and nothing else).
+        "draft_sitrep",
     }
 )
 PERMISSIONS: dict[str, frozenset[str]] = {

@@ -36,7 +36,7 @@ def dashboard(crisis_slug: str):
         channels=CHANNELS,
         areas=areas,
         scores=_scores_available(),
-        can_draft=can("create_page"),
+        can_draft=can("draft_sitrep"),
     )
 
 

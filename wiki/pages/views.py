@@ -186,7 +186,7 @@ def new_sitrep(crisis_slug: str):
 def draft_sitrep(crisis_slug: str):
     """The dashboard's "Draft a situation report" button."""
     crisis = get_crisis_or_404(crisis_slug)
-    require("create_page")
+    require("draft_sitrep")
     record = drafts.draft_sitrep(crisis, request.form.to_dict(), current_user)
     flash(_("Drafted from %(n)d reports. Check it and edit it like any page.", n=len(record.cited)))
     return redirect(_page_url(record.page))
