@@ -370,3 +370,32 @@ def test_the_tallies_kept_by_triggers_agree_with_the_reports_after_every_change(
     by_status = tallied[0][1]
     assert sum(by_status.values()) == 4  # the clinic withdrawn, the copy deleted
     assert sum(n for (_day, status), n in by_status.items() if status == "verified") == 3  # the road verified
+
+
+def test_for_a_viewer_who_sees_less_the_numbers_leave_out_unpublished_reports_and_sensitive_districts(
+    app, crisis, world
+):
+    """Today only verifiers, coordinators and admins open the dashboard, and they see everything
+    but withdrawn reports. Its numbers still go through the visibility rule: built for the public,
+    they count no unpublished report, and a sensitive report's district is unknown (no area)."""
+    from flask_login import AnonymousUserMixin
+
+    from wiki.desk.dashboard import build
+    from wiki.models import Crisis, Report, User
+
+    with app.test_request_context():
+        c = db.session.scalar(select(Crisis).where(Crisis.slug == crisis))
+        admin = db.session.scalar(select(User).where(User.role == "admin"))
+        district = db.session.get(Report, world["secret"]).adm2_pcode
+        assert district is not None
+        everything = build(c, {"level": "2"}, admin)
+        public = build(c, {"level": "2"}, AnonymousUserMixin())
+        assert everything.reports == 6 and public.reports == 5  # the unpublished rumour is not theirs to count
+
+        def districts(board) -> dict[str, int]:
+            chart = next(chart for chart in board.charts if chart.key == "areas")
+            return dict(zip(chart.extra_columns[0][1], chart.series[0].values, strict=True))
+
+        seen_by_all, seen_by_public = districts(everything), districts(public)
+        assert seen_by_all[district] >= 1
+        assert seen_by_public.get(district, 0) == seen_by_all[district] - 1  # the sensitive report is not placed there
