@@ -75,6 +75,15 @@ def test_notes_mention_a_colleague_are_for_verifiers_and_coordinators_only_and_j
         assert "can you call the mayor" not in outsider.get(f"/reports/{report}").get_data(as_text=True)
         assert outsider.get(f"/reports/{report}/timeline").status_code in (401, 403)
         assert outsider.post(f"/reports/{report}/notes", data={"body": "hi"}).status_code in (401, 403)
+    # A withdrawn report's timeline is not revealed to them: 404, as its own page.
+    hidden = field_.submit("Names of the injured", lat=HAITI[0] + 0.3)
+    pulled = field_.client.post(
+        f"/api/v1/reports/{hidden}/withdraw", json={"reason": "protect"}, headers=field_.as_("coordinator")
+    )
+    assert pulled.status_code == 200
+    for outsider in (app.test_client(), logged_in(app, login, people["volunteer"])):
+        assert outsider.get(f"/reports/{hidden}/timeline").status_code == 404
+    assert first.get(f"/reports/{hidden}/timeline").status_code == 200
     assert second.post("/notices/read").status_code == 302
     assert "(new)" not in second.get("/notices").get_data(as_text=True)
     # The timeline: received, the note, a grading, a status change, in order.

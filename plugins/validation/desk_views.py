@@ -39,8 +39,11 @@ def _back(report: Report):
 
 
 def _discussed_report(report_id: int) -> Report:
+    # The report first: one the caller may not see answers 404, as its own page does, so that a
+    # withdrawn or unpublished report is not revealed by a 401 or 403 here either.
+    report = get_visible_report(report_id, current_user)
     notes.require_discuss(current_user)
-    return get_visible_report(report_id, current_user)
+    return report
 
 
 @bp.route("/reports/<int:report_id>/take", methods=["POST"])
