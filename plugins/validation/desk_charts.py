@@ -104,19 +104,18 @@ def _figures(subject_ids, viewer, allowed: set[int] | None) -> list[dict[str, An
 def key_figures_chart(scope) -> Chart:
     """The key figures the claims agree on: each subject's proposed value, its confidence and the
     competing values, for the subjects the view's reports make claims about."""
-    ids = scope.where(select(Report.id).where(Report.withdrawn_at.is_(None)))
+    # From the claims (a few) to their reports, with the view's filters (scope.where: never a
+    # withdrawn report), rather than from every report of the view to its claims.
+    claimed = scope.where(
+        select(ReportClaim.subject_id, ReportClaim.report_id).join(Report, Report.id == ReportClaim.report_id)
+    ).subquery()
     subject_ids = db.session.scalars(
-        select(ReportClaim.subject_id)
-        .where(ReportClaim.report_id.in_(ids))
-        .group_by(ReportClaim.subject_id)
-        .order_by(func.max(ReportClaim.subject_id).desc())
+        select(claimed.c.subject_id)
+        .group_by(claimed.c.subject_id)
+        .order_by(claimed.c.subject_id.desc())
         .limit(MAX_FIGURES)
     ).all()
-    allowed = set(
-        db.session.scalars(
-            select(ReportClaim.report_id).where(ReportClaim.report_id.in_(ids), ReportClaim.subject_id.in_(subject_ids))
-        )
-    )
+    allowed = set(db.session.scalars(select(claimed.c.report_id).where(claimed.c.subject_id.in_(subject_ids))))
     figures = _figures(subject_ids, scope.viewer, allowed)
     figures.sort(key=lambda f: (f["attribute"], f["subject"], f["as_of"]))
     return Chart(
