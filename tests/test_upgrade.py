@@ -42,16 +42,17 @@ from .postgres_cluster import create_database
 from .test_migrations_and_cli import _differences
 
 CORE = ["0001_core", "0002_reports", "0003_maps", "0004_search", "0005_page_cache", "0006_accounts", "0006_privacy"]
-CORE += ["0007_mail_outbox", "0008_one_head", "0009_channels"]
+CORE += ["0007_mail_outbox", "0008_one_head", "0009_channels", "0010_alerts"]
 # The validation plugin's branch starts after 0002_reports: (core revision, plugin revision).
 PLUGIN = [
     ("0007_mail_outbox", "v0001_validation"),
     ("0007_mail_outbox", "v0002_claims"),
     ("0008_one_head", "v0003_assessment_state"),
+    ("0010_alerts", "v0004_point_optional"),
 ]
 # What the database records at the heads (and `crisiswiki db upgrade` prints): the core's newest
-# revision and the plugin's (v0004 depends on 0009_channels, which 0010_alerts follows).
-RECORDED = {"0010_alerts", "v0004_point_optional"}
+# revision and the plugin's (v0005_desk follows v0004_point_optional, which depends on 0009_channels).
+RECORDED = {"0011_desk", "v0005_desk"}
 AT_HEADS = ", ".join(sorted(RECORDED))
 
 

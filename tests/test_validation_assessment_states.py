@@ -101,7 +101,7 @@ def test_a_new_report_from_a_first_time_source_is_not_yet_assessed_everywhere(ap
     verifier = field_.client.application.test_client()
     login(people["verifier"], verifier)
     queue = verifier.get("/c/quake/verify").get_data(as_text=True)
-    row_html = re.search(rf'<tr data-report-id="{report}">.*?</tr>', queue, re.S).group(0)
+    row_html = re.search(rf'<tr id="r-{report}" data-report-id="{report}".*?</tr>', queue, re.S).group(0)
     assert '<span class="assessment-none">Not yet assessed</span>' in row_html and reason in row_html
     assert not SELECTED.search(row_html) and "F6" not in row_html and "%" not in row_html
     # Verifiers see the source's summary: its prior is not presented as a reliability.

@@ -110,24 +110,32 @@ def test_the_verifier_queue_lists_what_awaits_assessment_sorted_by_score(app, fi
     field_.grade(graded, "C", 3)
     verifier = logged_in(app, login, people["verifier"])
     page = verifier.get("/c/quake/verify?sort=score_desc").get_data(as_text=True)
-    listed = [int(i) for i in re.findall(r'<tr data-report-id="(\d+)"', page)]
+    listed = [int(i) for i in re.findall(r'<tr id="r-\d+" data-report-id="(\d+)"', page)]
     assert field_.score(strong) > field_.score(weak) and field_.score(unassessed) is None
     assert listed == [strong, weak, unassessed]  # a report with no score comes last, whichever the order
     assert [
         int(i)
         for i in re.findall(
-            r'<tr data-report-id="(\d+)"', verifier.get("/c/quake/verify?sort=score_asc").get_data(as_text=True)
+            r'<tr id="r-\d+" data-report-id="(\d+)"',
+            verifier.get("/c/quake/verify?sort=score_asc").get_data(as_text=True),
         )
     ] == [weak, strong, unassessed]
     # Known sources, nothing known of the information: a score, "–" for the unknown part, no verdict, no cell.
-    assert page.count('class="matrix compact"') == 3 and not [c for c in CELL.findall(page) if c[1]]
-    row = re.search(rf'<tr data-report-id="{strong}">.*?</tr>', page, re.S).group(0)
+    # One Matrix, for the report in focus, not one per row.
+    assert page.count('class="matrix"') == 1 and 'class="matrix compact"' not in page
+    assert not [c for c in CELL.findall(page) if c[1]]
+    row = re.search(rf'<tr id="r-{strong}" data-report-id="{strong}".*?</tr>', page, re.S).group(0)
     assert re.search(r"<strong>[A-E]–</strong>", row) and "Partly assessed: no verdict yet" in row
-    row = re.search(rf'<tr data-report-id="{unassessed}">.*?</tr>', page, re.S).group(0)
+    row = re.search(rf'<tr id="r-{unassessed}" data-report-id="{unassessed}".*?</tr>', page, re.S).group(0)
     assert '<span class="assessment-none">Not yet assessed</span>' in row and "no other report corroborates" in row
     assert "%" not in row and "verdict-" not in row
     everything = verifier.get("/c/quake/verify?all=1&sort=oldest").get_data(as_text=True)
-    assert [int(i) for i in re.findall(r'<tr data-report-id="(\d+)"', everything)] == [unassessed, strong, weak, graded]
+    assert [int(i) for i in re.findall(r'<tr id="r-\d+" data-report-id="(\d+)"', everything)] == [
+        unassessed,
+        strong,
+        weak,
+        graded,
+    ]
     assert verifier.get("/c/quake/verify?sort=place").status_code == 200
     assert verifier.get("/c/quake/verify?sort=sideways").status_code == 422
     assert logged_in(app, login, people["volunteer"]).get("/c/quake/verify").status_code == 403

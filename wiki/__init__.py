@@ -78,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     from .channels.inbox_views import bp as inbox_bp
     from .channels.views import bp as channels_bp
     from .crises import bp as crises_bp
+    from .desk import bp as desk_bp  # also adds the dashboard's JSON to api_bp, so before registering it
     from .mail.views import bp as mail_bp
     from .maps import bp as maps_bp  # also adds the maps API to api_bp, so before registering it
     from .media import bp as media_bp
@@ -87,6 +88,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     for blueprint in (
         auth_bp,
         crises_bp,
+        desk_bp,
         pages_bp,
         media_bp,
         reports_bp,

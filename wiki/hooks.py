@@ -209,6 +209,24 @@ def deliver_sms(to, text, crisis):
     there is no SMS gateway, and alerts by SMS wait (their subscribers are told so)."""
 
 
+@hookspec
+def dashboard_charts(scope):
+    """Return a list of wiki.desk.charts.Chart to add to a crisis dashboard. `scope`
+    (wiki.desk.charts.Scope) says which crisis, viewer and filters; `scope.report_ids` selects the
+    ids of the reports the view counts (the viewer's visible ones, never a withdrawn one) and
+    `scope.bucket(column)` is the SQL of the view's time bucket. Compute the numbers in SQL; a
+    chart's series carry the filters that open the reports behind each number."""
+
+
+@hookspec
+def sitrep_sections(draft):
+    """Return a list of wiki.pages.drafts.Section to add to a situation report being drafted.
+    `draft` (wiki.pages.drafts.DraftContext) holds the crisis, the period, the admin area, the
+    drafting coordinator and `draft.reports`: the reports it may use (visible to the coordinator,
+    never withdrawn, to be shown as the public sees them). Every statement cites its reports
+    with `draft.cite(report_ids)`; called in the crisis's language."""
+
+
 # Hooks whose failing implementations are logged and skipped (see the module docstring).
 ISOLATED = frozenset(
     {
@@ -233,5 +251,7 @@ ISOLATED = frozenset(
         "openapi_paths",
         "report_search_fields",
         "report_search_scores",
+        "dashboard_charts",
+        "sitrep_sections",
     }
 )

@@ -47,7 +47,10 @@ TRUTH_PLUGIN = "validation.truth"
 
 @hookimpl
 def register_blueprints(app):
-    from . import truth
+    from . import (
+        desk_views,  # noqa: F401  (adds the desk's routes to views.bp, so before registering it)
+        truth,
+    )
     from .api import bp as api_bp
     from .views import bp
 
@@ -162,9 +165,11 @@ def report_panels(report, viewer):
     from markupsafe import Markup
 
     from .access import can_assess, can_see_scores
+    from .desk_views import desk_panel
     from .presentation import panel
 
-    return Markup(panel(report, viewer)) if can_see_scores(viewer) or can_assess(viewer) else None
+    shown = Markup(panel(report, viewer)) if can_see_scores(viewer) or can_assess(viewer) else Markup("")
+    return (shown + desk_panel(report, viewer)) or None
 
 
 @hookimpl
@@ -185,12 +190,18 @@ def export_columns(viewer):
 @hookimpl
 def navigation_links(crisis, viewer):
     from .access import can_assess
+    from .assignments import can_assign
+    from .notes import unread_count
 
-    if not can_assess(viewer):
-        return None
+    links = [(_("Claims"), url_for("validation.claims", crisis_slug=crisis.slug))]
+    if not (can_assess(viewer) or can_assign(viewer)):
+        return links
+    unread = unread_count(viewer)
     return [
         (_("Verify"), url_for("validation.queue", crisis_slug=crisis.slug)),
         (_("Related reports"), url_for("validation.related", crisis_slug=crisis.slug)),
+        *links,
+        (_("Notices (%(n)d new)", n=unread) if unread else _("Notices"), url_for("validation.notices")),
     ]
 
 
@@ -223,3 +234,17 @@ def report_search_fields(report):
         return None
     row = score_row(_id(report))
     return {"score": row.score} if row is not None else None
+
+
+@hookimpl
+def dashboard_charts(scope):
+    from .desk_charts import dashboard_charts as charts
+
+    return charts(scope)
+
+
+@hookimpl
+def sitrep_sections(draft):
+    from .desk_charts import sitrep_sections as sections
+
+    return sections(draft)

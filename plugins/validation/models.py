@@ -138,3 +138,55 @@ class Progress(db.Model):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)
+
+
+class Assignment(db.Model):
+    """Who works on a report: appended, never updated. The latest row of a report says who has
+    it now (`assignee_id` NULL: nobody, after a release); the rows before are its history."""
+
+    __tablename__ = "validation_assignments"
+    __table_args__ = (Index("ix_validation_assignments_report", "report_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    assigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    assignee: Mapped[User | None] = relationship(foreign_keys=[assignee_id])
+    assigned_by: Mapped[User | None] = relationship(foreign_keys=[assigned_by_id])
+
+
+class Note(db.Model):
+    """A verifier's or coordinator's internal note on a report: never shown to anyone else, never
+    exported, never in the search index. `@username` in it mentions someone (a Notice)."""
+
+    __tablename__ = "validation_notes"
+    __table_args__ = (Index("ix_validation_notes_report_created", "report_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author: Mapped[User | None] = relationship()
+
+
+class Notice(db.Model):
+    """An in-app notice for one user: a mention in a note, or a report assigned to them."""
+
+    __tablename__ = "validation_notices"
+    __table_args__ = (Index("ix_validation_notices_user_read", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))  # mention, assigned
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    note_id: Mapped[int | None] = mapped_column(ForeignKey("validation_notes.id", ondelete="CASCADE"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    report: Mapped[Report] = relationship()
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])

@@ -297,7 +297,14 @@ PARAMETERS = {
                 "description": "only reports whose validation score is at least this; "
                 "reports with no score (not yet assessed) are left out, "
                 "so min_score=0 lists the scored ones",
-            }
+            },
+            {
+                "name": "max_score",
+                "in": "query",
+                "schema": {"type": "number", "minimum": 0, "maximum": 1},
+                "description": "only reports whose validation score is below this (at most 1 for 1); "
+                "the dashboard's score bars open these ranges",
+            },
         ]
     }
 }

@@ -9,20 +9,24 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from wiki.auth.permissions import require
+from wiki.auth.permissions import can, require
 from wiki.crises.services import get_crisis_or_404
 from wiki.errors import DomainError, InvalidInput
 from wiki.extensions import db
 from wiki.models import Report
 from wiki.models.reports import SECTORS
+from wiki.toolkit import safe_next
 from wiki.visibility import get_visible_report
 
 from .access import can_assess, can_see_scores
 from .assessments import add_assessment, combined_defaults, create_combined, originals, parse_report_ids
+from .assignments import assignees, can_assign
+from .assignments import verifiers as list_verifiers
+from .duplicates import suggestions
 from .finder import find_related, parse_query, related_features
 from .matrix import CREDIBILITY_NAMES, RELIABILITY_NAMES
 from .presentation import assessment_context, grid_context
-from .queue import SORTS, codes_by_report, verifier_queue
+from .queue import SORTS, area_choices, codes_by_report, verifier_queue
 from .source_record import source_record
 
 bp = Blueprint(
@@ -37,23 +41,23 @@ def _report_or_404(report_id: int) -> Report:
 @bp.route("/c/<crisis_slug>/verify")
 def queue(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
-    require("assess_report")
+    if not can_assign(current_user):  # coordinators assign from the queue; verifiers work it
+        require("assess_report")
     sort = request.args.get("sort", "newest")
     include_assessed = request.args.get("all") == "1"
     sector = request.args.get("sector") or None
+    assigned = request.args.get("assigned", "")
+    adm = request.args.get("adm") or None
     page = request.args.get("page", 1, type=int)
-    rows, more = verifier_queue(crisis, current_user, sort, include_assessed, sector, page)
-    codes = codes_by_report([report.id for report, _score in rows])
-    grids = {
-        report.id: grid_context(score.admiralty if score else None, codes.get(report.id, [])) for report, score in rows
-    }
+    rows, more = verifier_queue(crisis, current_user, sort, include_assessed, sector, page, assigned, adm)
+    reports = [report for report, _score in rows]
+    codes = codes_by_report([report.id for report in reports])
     assessments = {report.id: assessment_context(score) for report, score in rows}
     related_stale = any(score is not None and score.stale for _report, score in rows)
     return render_template(
         "validation/queue.html",
         crisis=crisis,
         rows=rows,
-        grids=grids,
         codes=codes,
         sort=sort,
         assessments=assessments,
@@ -64,6 +68,19 @@ def queue(crisis_slug: str):
         sectors=SECTORS,
         page=page,
         more=more,
+        assigned=assigned,
+        adm=adm,
+        areas=area_choices(crisis),
+        holders=assignees([report.id for report in reports]),
+        duplicates=suggestions(reports, current_user),
+        verifiers=list_verifiers() if can_assign(current_user) else [],
+        can_grade=can_assess(current_user),
+        can_assign=can_assign(current_user),
+        can_merge=can("merge_reports", current_user),
+        reliability_names=RELIABILITY_NAMES,
+        credibility_names=CREDIBILITY_NAMES,
+        here=request.full_path.rstrip("?"),
+        empty_grid=grid_context(None, []),
     )
 
 
@@ -72,7 +89,9 @@ def assess(report_id: int):
     report = _report_or_404(report_id)
     require("assess_report")
     assessment = add_assessment(report, request.form.to_dict(), current_user)
-    flash(_("Saved your grading %(code)s.", code=assessment.code))
+    flash(_("Saved your grading %(code)s of report %(id)d.", code=assessment.code, id=report.id))
+    if request.form.get("next"):  # graded from the queue: back to it, on the next report
+        return redirect(safe_next(request.form["next"]))
     return redirect(url_for("reports.view", report_id=report.id))
 
 

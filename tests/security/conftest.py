@@ -179,6 +179,8 @@ class World:
     messages: dict[str, int] = field(default_factory=dict)  # purpose -> channel message id
     message_attachment_id: int = 0
     rule_id: int = 0
+    verifier_id: int = 0  # a verifier reports are assigned to
+    draft_period: tuple[str, str] = ("", "")  # the days of the lane's reports (a sitrep draft's period)
 
 
 _lane_numbers = itertools.count(1)
@@ -211,6 +213,12 @@ REPORT_PURPOSES = (
     "api_withdraw",
     "republish",
     "api_republish",
+    "take",
+    "release",
+    "assign",
+    "note",
+    "merge_a",
+    "merge_b",
 )
 LAYER_PURPOSES = ("view", "edit", "revert", "delete", "api", "api_revert", "api_delete")
 
@@ -295,6 +303,7 @@ def build_world(app: Flask, people: dict[str, Person], owner: str | None) -> Wor
         for purpose in ("republish", "api_republish"):
             withdraw_report(db.session.get(Report, world.reports[purpose]), admin, "to be republished by the matrix")
         world.source_id = public.source_id
+        _desk(world, crisis, admin, people, owner)
 
         for purpose in LAYER_PURPOSES:
             world.layers[purpose] = create_layer(crisis, {"title": f"Layer to {purpose}"}, LAYER, admin).id
@@ -310,6 +319,27 @@ def build_world(app: Flask, people: dict[str, Person], owner: str | None) -> Wor
         world.own_token_id = token.id
         _alert_subscriptions(world, crisis, holder)
     return world
+
+
+def _desk(world: World, crisis, admin, people: dict[str, Person], owner: str | None) -> None:
+    """The verifiers' desk and the sitrep drafts: the report to release is held by the lane's
+    person when they may take reports (else by the verifier, whom coordinators may release from);
+    a situation report drafted from the lane's reports (and drafted again, to compare)."""
+    from datetime import UTC, datetime, timedelta
+
+    from plugins.validation import assignments
+    from wiki.models import Report, User
+    from wiki.pages.drafts import draft_sitrep
+
+    verifier = db.session.get(User, people["verifier"].id)
+    world.verifier_id = verifier.id
+    holder = db.session.get(User, people[owner].id) if owner in ("verifier", "admin") else verifier
+    assignments.take(db.session.get(Report, world.reports["release"]), holder)
+    today = datetime.now(UTC).date()
+    world.draft_period = ((today - timedelta(days=1)).isoformat(), (today + timedelta(days=1)).isoformat())
+    period = {"from": world.draft_period[0], "to": world.draft_period[1]}
+    draft_sitrep(crisis, period, admin)
+    world.pages["drafted"] = draft_sitrep(crisis, period, admin).page.slug
 
 
 MESSAGE_PURPOSES = ("view", "report", "attach", "mark", "translate", "reply", "source")

@@ -35,6 +35,9 @@ SHIELDERS = frozenset({"verifier", "coordinator", "admin"})  # withdraw_report (
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 INBOX_READERS = frozenset({"verifier", "coordinator", "admin"})  # read_inbox
 SOURCE_LINKERS = frozenset({"verifier", "coordinator", "admin"})  # link_source (handle_messages: EDITORS)
+DISCUSSERS = frozenset({"verifier", "coordinator", "admin"})  # assess_report or triage_report: notes, notices
+MERGERS = frozenset({"verifier", "coordinator", "admin"})  # merge_reports
+DASHBOARD = frozenset({"verifier", "coordinator", "admin"})  # view_dashboard
 # Routes this table does not cover: static files are not the app's (WhiteNoise serves them in production).
 NOT_ROUTES = frozenset({"static", "validation.static"})
 
@@ -350,7 +353,7 @@ ROWS: list[Row] = [
     Row(
         "reports.merge",
         "POST",
-        EDITORS,
+        MERGERS,
         lambda w: (f"/reports/{w.reports['duplicate']}/merge", {"data": {"duplicate_of": str(w.reports["original"])}}),
     ),
     Row(
@@ -406,7 +409,8 @@ ROWS: list[Row] = [
         lambda w: (c(w, "/boundaries"), multipart(level="1", file=upload("adm1.geojson", BOUNDARIES))),
     ),
     # --- The validation plugin's pages ---------------------------------------------------------
-    Row("validation.queue", "GET", ASSESSORS, lambda w: (c(w, "/verify"), {})),
+    # Coordinators see the queue too: they assign reports from it.
+    Row("validation.queue", "GET", DISCUSSERS, lambda w: (c(w, "/verify"), {})),
     Row("validation.assess", "POST", ASSESSORS, lambda w: (f"/reports/{w.reports['grade']}/grade", {"data": GRADE})),
     Row("validation.source_record", "GET", RECORD_READERS, lambda w: (f"/sources/{w.source_id}/record", {})),
     Row("validation.related", "GET", EVERYONE, lambda w: (c(w, f"/related?report={w.reports['view']}"), {})),
@@ -425,6 +429,57 @@ ROWS: list[Row] = [
             {"data": {"ids": f"{w.reports['combine_a']},{w.reports['combine_b']}", "title": "Combined by the matrix"}},
         ),
     ),
+    # --- The verifiers' desk (validation plugin): assignments, notes, timeline, merges, notices ---
+    Row("validation.take", "POST", ASSESSORS, lambda w: (f"/reports/{w.reports['take']}/take", {})),
+    Row(
+        "validation.release",
+        "POST",
+        DISCUSSERS,
+        lambda w: (f"/reports/{w.reports['release']}/release", {}),
+    ),
+    Row(
+        "validation.assign",
+        "POST",
+        EDITORS,
+        lambda w: (f"/reports/{w.reports['assign']}/assign", {"data": {"assignee": str(w.verifier_id)}}),
+    ),
+    Row(
+        "validation.add_note",
+        "POST",
+        DISCUSSERS,
+        lambda w: (f"/reports/{w.reports['note']}/notes", {"data": {"body": "Called the clinic: confirmed"}}),
+    ),
+    Row("validation.report_timeline", "GET", DISCUSSERS, lambda w: (f"/reports/{w.reports['note']}/timeline", {})),
+    Row(
+        "validation.merge_with",
+        "POST",
+        MERGERS,
+        lambda w: (f"/reports/{w.reports['merge_a']}/merge-with/{w.reports['merge_b']}", {}),
+    ),
+    Row("validation.notices", "GET", DISCUSSERS, lambda w: ("/notices", {})),
+    Row("validation.notices_read", "POST", DISCUSSERS, lambda w: ("/notices/read", {})),
+    Row("validation.claims", "GET", EVERYONE, lambda w: (c(w, "/claims"), {})),
+    # --- The crisis dashboard and situation reports drafted from the reports --------------------
+    Row("desk.dashboard", "GET", DASHBOARD, lambda w: (c(w, "/dashboard?sector=health"), {})),
+    Row("desk.chart_csv", "GET", DASHBOARD, lambda w: (c(w, "/dashboard/areas.csv"), {})),
+    Row("api.dashboard_json", "GET", DASHBOARD, lambda w: (f"/api/v1/crises/{w.crisis}/dashboard", {})),
+    Row(
+        "pages.draft_sitrep",
+        "POST",
+        EDITORS,
+        lambda w: (c(w, "/sitrep-drafts"), {"data": {"from": w.draft_period[0], "to": w.draft_period[1]}}),
+    ),
+    Row(
+        "api.create_sitrep_draft",
+        "POST",
+        EDITORS,
+        lambda w: (
+            f"/api/v1/crises/{w.crisis}/sitrep-drafts",
+            {"json": {"from": w.draft_period[0], "to": w.draft_period[1]}},
+        ),
+        ok=frozenset({201}),
+    ),
+    Row("pages.since_last_draft", "GET", EVERYONE, lambda w: (page(w, "drafted", "/since-last-draft"), {})),
     # --- The API: crises, pages --------------------------------------------------------------
     Row("api.openapi_json", "GET", EVERYONE, lambda w: ("/api/v1/openapi.json", {})),
     Row("api.health", "GET", EVERYONE, lambda w: ("/api/v1/health", {})),

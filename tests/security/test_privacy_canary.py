@@ -308,6 +308,7 @@ def parameter_values(world: dict, crisis: str) -> dict[str, list]:
         "token": ["forged-reset-link"],
         "message_id": [1],
         "subscription_id": [1],
+        "key": ["areas", "reports_by_sector", "key_figures"],
     }
 
 

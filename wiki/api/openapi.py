@@ -69,6 +69,68 @@ CORE_PATHS: dict[str, Any] = {
             "Read a crisis", {"200": _json("#/components/schemas/Crisis"), "404": ERROR}, parameters=[CRISIS_PARAM]
         ),
     },
+    "/api/v1/crises/{crisis_slug}/dashboard": {
+        "get": _op(
+            "The crisis dashboard's numbers, chart by chart, for the filters in the query (verifiers, "
+            "coordinators, admins); the same numbers as the page /c/{crisis_slug}/dashboard and its CSVs",
+            {
+                "200": {
+                    "description": "crisis, filters, unit, level, reports, verified and charts (each with its "
+                    "categories, series, extra columns and the report list behind every number)",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "401": ERROR,
+                "403": ERROR,
+                "404": ERROR,
+                "422": ERROR,
+            },
+            parameters=[
+                CRISIS_PARAM,
+                *(
+                    {"name": name, "in": "query", "schema": {"type": "string"}}
+                    for name in ("sector", "status", "since", "until", "adm", "q", "channel", "min_score", "max_score")
+                ),
+                {"name": "unit", "in": "query", "schema": {"type": "string", "enum": ["day", "hour"]}},
+                {"name": "level", "in": "query", "schema": {"type": "string", "enum": ["1", "2"]}},
+            ],
+        ),
+    },
+    "/api/v1/crises/{crisis_slug}/sitrep-drafts": {
+        "post": _op(
+            "Draft a situation report from the reports of a period (and an admin area): a new page "
+            "(coordinators, admins)",
+            {
+                "201": {
+                    "description": "slug, title, url, revision, period, area, cited (report ids), previous "
+                    "(the draft before, if any) and changes_url (the diff since it)",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "400": ERROR,
+                "401": ERROR,
+                "403": ERROR,
+                "404": ERROR,
+                "415": ERROR,
+                "422": ERROR,
+            },
+            parameters=[CRISIS_PARAM],
+            requestBody={
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            "type": "object",
+                            "required": ["from", "to"],
+                            "properties": {
+                                "from": {"type": "string", "format": "date"},
+                                "to": {"type": "string", "format": "date"},
+                                "area": {"type": "string", "description": "an admin area's P-code"},
+                            },
+                        }
+                    }
+                },
+            },
+        ),
+    },
     "/api/v1/pages/{crisis_slug}/{slug}": {
         "get": _op(
             "Read a page's current revision",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -79,3 +79,28 @@ def get_revision(crisis_slug: str, slug: str, number: int):
     if revision is None:
         raise NotFound(_("Revision %(n)d of this page does not exist.", n=number))
     return jsonify(revision_json(revision, with_body=True))
+
+
+@bp.post("/crises/<crisis_slug>/sitrep-drafts")
+def create_sitrep_draft(crisis_slug: str):
+    """Coordinators (draft_sitrep): draft a situation report from the reports of a period (and an admin area)."""
+    from ..pages.drafts import draft_sitrep
+
+    crisis = get_crisis_or_404(crisis_slug)
+    require("draft_sitrep")
+    record = draft_sitrep(crisis, json_body(), current_user)
+    page = record.page
+    body = {
+        "slug": page.slug,
+        "title": page.title,
+        "url": url_for("pages.view", crisis_slug=crisis.slug, slug=page.slug, _external=True),
+        "revision": record.revision.number,
+        "period": {"from": record.period_start, "to": record.period_end},
+        "area": record.area,
+        "cited": record.cited,
+        "previous": record.previous_id and db.session.get(type(record), record.previous_id).page.slug,
+        "changes_url": url_for("pages.since_last_draft", crisis_slug=crisis.slug, slug=page.slug, _external=True)
+        if record.previous_id
+        else None,
+    }
+    return jsonify(body), 201

@@ -22,6 +22,7 @@ def crisis_json(crisis: Crisis) -> dict[str, Any]:
         "bbox": list(crisis.bbox) if crisis.bbox else None,
         "start_date": iso(crisis.start_date),
         "end_date": iso(crisis.end_date),
+        "language": crisis.language,
         "links": {
             "html": url_for("crises.home", crisis_slug=crisis.slug, _external=True),
             "self": url_for("api.get_crisis", crisis_slug=crisis.slug, _external=True),

@@ -34,6 +34,11 @@ COORDINATOR = frozenset(
         "read_inbox",
         "handle_messages",
         "link_source",
+        "view_dashboard",
+        "merge_reports",
+        # Draft a sitrep from the crisis's reports: a coordinator's page, never opened to anonymous
+        # editors by ANONYMOUS_EDIT (which opens creating and editing pages, and nothing else).
+        "draft_sitrep",
     }
 )
 PERMISSIONS: dict[str, frozenset[str]] = {
@@ -62,6 +67,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "withdraw_report",
             "read_inbox",
             "link_source",
+            "view_dashboard",  # the crisis dashboard (wiki.desk): the backlog is theirs to work
+            "merge_reports",  # mark a report as repeating another (a suggested duplicate)
         }
     ),
     "volunteer": frozenset({"submit_report"}),

@@ -21,7 +21,7 @@ bp = Blueprint("auth", __name__)
 NO_STORE = {"Cache-Control": "no-store"}
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     """Only redirect back inside this site (no open redirects).
 
     Browsers read a backslash as a slash ("/\\evil.example" goes to evil.example) and drop
@@ -51,7 +51,7 @@ def login():
         except (LoginFailed, RateLimited) as exc:
             error, status, headers = exc.message, exc.status, exc.headers()
         else:
-            next_url = _safe_next(request.args.get("next"))
+            next_url = safe_next(request.args.get("next"))
             step = login_service.start(user, bool(request.form.get("remember")), next_url)
             return redirect(url_for(step) if step else next_url)
     return render_template("auth/login.html", error=error), status, headers

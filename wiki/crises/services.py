@@ -6,7 +6,7 @@ import re
 import unicodedata
 from datetime import date
 
-from flask import g
+from flask import current_app, g
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -83,11 +83,16 @@ def apply_fields(crisis: Crisis, data: dict) -> None:
     if start and end and end < start:
         raise InvalidInput(_("The end date is before the start date."), field="end_date")
     bbox = _parse_bbox(data.get("bbox"))
+    language = str(data.get("language") or crisis.language or "en")
+    if language not in current_app.config["LANGUAGES"]:
+        raise InvalidInput(
+            _("The language is one of: %(list)s.", list=", ".join(current_app.config["LANGUAGES"])), field="language"
+        )
     description = str(data.get("description") or "")
     if len(description) > 5000:
         raise InvalidInput(_("The description has at most 5000 characters."), field="description")
     crisis.name, crisis.glide, crisis.start_date, crisis.end_date = name, glide, start, end
-    crisis.description = description
+    crisis.description, crisis.language = description, language
     crisis.west, crisis.south, crisis.east, crisis.north = bbox or (None, None, None, None)
 
 

@@ -17,7 +17,7 @@ from . import services
 from .services import get_crisis_or_404
 
 bp = Blueprint("crises", __name__)
-FIELDS = ("name", "slug", "glide", "description", "bbox", "start_date", "end_date")
+FIELDS = ("name", "slug", "glide", "description", "bbox", "start_date", "end_date", "language")
 
 
 def _form_from(crisis=None) -> dict:
@@ -31,6 +31,7 @@ def _form_from(crisis=None) -> dict:
         "bbox": ",".join(f"{v:g}" for v in crisis.bbox) if crisis.bbox else "",
         "start_date": crisis.start_date.isoformat() if crisis.start_date else "",
         "end_date": crisis.end_date.isoformat() if crisis.end_date else "",
+        "language": crisis.language,
     }
 
 

@@ -7,8 +7,8 @@ from .crises import Crisis
 from .layers import Layer, LayerRevision
 from .mail import MailMessage
 from .messages import ChannelRoute, ChannelSettings, InboundMessage, MessageAttachment, OutboundMessage, SourceContact
-from .pages import Page, PageCategory, PageLink, PageRedirect, Revision, Watch
-from .reports import ContactView, RateLimitCounter, Report, ReportChange, ReportPhoto, Source
+from .pages import Page, PageCategory, PageLink, PageRedirect, Revision, SitrepDraft, Watch
+from .reports import ContactView, RateLimitCounter, Report, ReportChange, ReportPhoto, ReportTally, Source
 from .users import ApiToken, LoginThrottle, RecoveryCode, User
 
 __all__ = [
@@ -40,7 +40,9 @@ __all__ = [
     "Report",
     "ReportChange",
     "ReportPhoto",
+    "ReportTally",
     "Revision",
+    "SitrepDraft",
     "Source",
     "SourceContact",
     "User",

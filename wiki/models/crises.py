@@ -26,6 +26,8 @@ class Crisis(db.Model):
     north: Mapped[float | None] = mapped_column(Float)
     start_date: Mapped[date | None] = mapped_column(Date)
     end_date: Mapped[date | None] = mapped_column(Date)
+    # The language its situation reports are drafted in (one of LANGUAGES).
+    language: Mapped[str] = mapped_column(String(10), default="en", server_default="en")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     # Bumped by every change that can alter how the crisis's pages look (a save anywhere can

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -113,3 +113,25 @@ class Watch(db.Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SitrepDraft(db.Model):
+    """A situation report drafted from the reports (wiki.pages.drafts): which page it made, for
+    which period and area, who drafted it, the draft before it, and the reports it cited."""
+
+    __tablename__ = "sitrep_drafts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"), index=True)
+    page_id: Mapped[int] = mapped_column(ForeignKey("pages.id", ondelete="CASCADE"), unique=True)
+    revision_id: Mapped[int] = mapped_column(ForeignKey("revisions.id", ondelete="CASCADE"))  # the draft as written
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("sitrep_drafts.id", ondelete="SET NULL"))
+    period_start: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD
+    period_end: Mapped[str] = mapped_column(String(10))
+    area: Mapped[str | None] = mapped_column(String(40))  # a P-code, or None: the whole crisis
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    cited: Mapped[list] = mapped_column(JSON, default=list)  # report ids
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    page: Mapped[Page] = relationship(foreign_keys=[page_id])
+    revision: Mapped[Revision] = relationship(foreign_keys=[revision_id])

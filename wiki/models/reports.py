@@ -84,6 +84,22 @@ class Report(db.Model):
         Index("ix_reports_crisis_received", "crisis_id", "received_at"),
         Index("ix_reports_crisis_status", "crisis_id", "status"),
         Index("ix_reports_lat_lon", "lat", "lon"),
+        # Covers what the crisis dashboard's aggregates read (wiki.desk), so they scan the index alone.
+        Index(
+            "ix_reports_desk",
+            "crisis_id",
+            "occurred_at",
+            "received_at",
+            "sector",
+            "status",
+            "channel",
+            "published",
+            "withdrawn_at",
+            "triaged_at",
+            "adm1_pcode",
+            "adm2_pcode",
+            "sensitive",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -112,6 +128,9 @@ class Report(db.Model):
     occurred_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the report first left the statuses awaiting a decision (new, under_review): the end of
+    # its wait in the verification backlog (the dashboard's backlog and time to verify).
+    triaged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sector: Mapped[str] = mapped_column(String(20), default="other")
     status: Mapped[str] = mapped_column(String(20), default="new")
     published: Mapped[bool] = mapped_column(Boolean, default=True)
@@ -203,3 +222,24 @@ class RateLimitCounter(db.Model):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     window: Mapped[int] = mapped_column(Integer, primary_key=True)  # window start, seconds since the epoch
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReportTally(db.Model):
+    """Counts of reports kept current by database triggers on `reports` (migration 0011_desk),
+    for the crisis dashboard (wiki.desk.aggregates): per crisis, kind, day, sector and province, a
+    value and how many reports (and verified reports) have it. Withdrawn reports are never
+    counted. Kinds: "status" (value: the status), "channel" (the channel), "district" (the
+    admin-2 P-code), all by the day of the event; "in" by the day received, "out" by the day
+    the report left the verification backlog, "wait" (value: the bin of its wait, for reports
+    now verified or refuted) by the day it was decided."""
+
+    __tablename__ = "report_tallies"
+
+    crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD (UTC)
+    sector: Mapped[str] = mapped_column(String(20), primary_key=True)
+    adm1: Mapped[str] = mapped_column(String(40), primary_key=True)  # "" when the report has none
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    v: Mapped[int] = mapped_column(Integer, default=0)  # of which verified

@@ -15,6 +15,7 @@ from ..errors import EditConflict, InvalidInput, NotFound
 from ..extensions import db
 from ..markup import extract_wikilinks, mark_missing_links, slugify
 from ..models import Attachment, Crisis, Page, PageCategory, PageLink, PageRedirect, Revision, Watch
+from . import drafts
 from . import revisions as service
 from .cache import cached_for_anonymous
 from .changes import atom_feed, recent_changes
@@ -181,6 +182,35 @@ def new_sitrep(crisis_slug: str):
     return render_template("pages/new.html", crisis=crisis, form=form, error=None)
 
 
+@bp.route("/c/<crisis_slug>/sitrep-drafts", methods=["POST"])
+def draft_sitrep(crisis_slug: str):
+    """The dashboard's "Draft a situation report" button."""
+    crisis = get_crisis_or_404(crisis_slug)
+    require("draft_sitrep")
+    record = drafts.draft_sitrep(crisis, request.form.to_dict(), current_user)
+    flash(_("Drafted from %(n)d reports. Check it and edit it like any page.", n=len(record.cited)))
+    return redirect(_page_url(record.page))
+
+
+@bp.route("/c/<crisis_slug>/wiki/<slug>/since-last-draft")
+def since_last_draft(crisis_slug: str, slug: str):
+    """What changed between the situation report drafted before this one and this one (both as drafted)."""
+    crisis = get_crisis_or_404(crisis_slug)
+    page = service.get_page_or_404(crisis, slug)
+    record = drafts.draft_for_page(page)
+    if record is None:
+        raise NotFound(_("This page was not drafted from the reports."))
+    previous, old_body = drafts.previous_body(record)
+    return render_template(
+        "pages/since_last_draft.html",
+        crisis=crisis,
+        page=page,
+        record=record,
+        previous=previous,
+        rows=diff_rows(old_body, record.revision.body),
+    )
+
+
 @bp.route("/c/<crisis_slug>/wiki/<slug>")
 @cached_for_anonymous
 def view(crisis_slug: str, slug: str):
@@ -207,6 +237,7 @@ def view(crisis_slug: str, slug: str):
         watching=_is_watching(page),
         attachments=attachments,
         is_current=True,
+        draft=drafts.draft_for_page(page),
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import selectinload
 from .. import plugins
 from ..errors import InvalidInput
 from ..models import Crisis, Report
-from ..models.reports import SECTORS, STATUSES
+from ..models.reports import CHANNELS, SECTORS, STATUSES
 from ..visibility import sees_exact_locations, visible_reports
 from .input import parse_datetime
 
@@ -43,6 +43,13 @@ def _choices(values: list[str], allowed, field: str) -> list[str]:
     return chosen
 
 
+def _getlist(args, name: str) -> list[str]:
+    if hasattr(args, "getlist"):
+        return args.getlist(name)
+    value = args.get(name)
+    return [value] if value else []
+
+
 @dataclass
 class ReportFilters:
     crisis: str | None = None
@@ -50,6 +57,7 @@ class ReportFilters:
     q: str = ""
     sectors: tuple[str, ...] = ()
     statuses: tuple[str, ...] = ()
+    channels: tuple[str, ...] = ()
     since: datetime | None = None
     until: datetime | None = None
     adm: str | None = None
@@ -68,8 +76,9 @@ class ReportFilters:
             crisis=crisis or args.get("crisis") or None,
             bbox=parse_bbox(args.get("bbox")),
             q=q,
-            sectors=tuple(_choices(args.getlist("sector"), SECTORS, "sector")),
-            statuses=tuple(_choices(args.getlist("status"), STATUSES, "status")),
+            sectors=tuple(_choices(_getlist(args, "sector"), SECTORS, "sector")),
+            statuses=tuple(_choices(_getlist(args, "status"), STATUSES, "status")),
+            channels=tuple(_choices(_getlist(args, "channel"), CHANNELS, "channel")),
             since=since,
             until=until,
             adm=args.get("adm") or None,
@@ -100,6 +109,8 @@ class ReportFilters:
             query = query.where(Report.sector.in_(self.sectors))
         if self.statuses:
             query = query.where(Report.status.in_(self.statuses))
+        if self.channels:
+            query = query.where(Report.channel.in_(self.channels))
         if self.since:
             query = query.where(func.coalesce(Report.occurred_at, Report.received_at) >= self.since)
         if self.until:

@@ -25,6 +25,7 @@ from .input import _text, parse_datetime, parse_point, parse_sector
 from .location import locate
 
 REASON_MAX = 500
+AWAITING = ("new", "under_review")  # statuses waiting for a verifier's or coordinator's decision
 
 EDITABLE = (
     "title",
@@ -115,6 +116,9 @@ def apply_changes(report: Report, values: dict[str, Any], user, comment: str = "
         report.public_lon, report.public_lat = public_position(report.lon, report.lat, report.sensitive)
         report.public_radius_m = public_radius(report.location_radius_m, report.sensitive)
     report.updated_at = utcnow()
+    leaves_backlog = "status" in changes and changes["status"][0] in AWAITING and report.status not in AWAITING
+    if leaves_backlog and report.triaged_at is None:
+        report.triaged_at = report.updated_at  # the end of its wait for a decision
     db.session.add(
         ReportChange(
             report_id=report.id,
@@ -153,8 +157,9 @@ def update_report(report: Report, data: dict[str, Any], user, comment: str = "")
 
 
 def merge_duplicate(duplicate: Report, original: Report, user, comment: str = "") -> None:
-    """Mark `duplicate` as repeating `original`; it leaves public lists but is never deleted."""
-    require("triage_report", user)
+    """Mark `duplicate` as repeating `original`; it leaves public lists but is never deleted.
+    Coordinators and verifiers may (`merge_reports`)."""
+    require("merge_reports", user)
     if duplicate.id == original.id:
         raise InvalidInput(_("A report cannot duplicate itself."), field="duplicate_of")
     if duplicate.crisis_id != original.crisis_id:

@@ -215,7 +215,7 @@ def edit(report_id: int):
 @bp.route("/reports/<int:report_id>/merge", methods=["POST"])
 def merge(report_id: int):
     report = _visible_or_404(report_id)
-    require("triage_report")
+    require("merge_reports")
     original_id = request.form.get("duplicate_of", type=int)
     original = db.session.get(Report, original_id) if original_id and fits_id(original_id) else None
     if original is None:

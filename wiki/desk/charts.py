@@ -1,0 +1,152 @@
+"""What a dashboard chart is: categories (the x axis, or the rows of its table), series of numbers
+(one per stack or bar colour), and for each number the filters that open the reports behind it.
+
+Every chart is data only: the server computes the numbers (wiki.desk.aggregates, and plugins
+through the `dashboard_charts` hook); the page shows each as a table and hands the same numbers to
+Chart.js (static/js/dashboard.js), and the CSV download writes the table. Nothing is drawn by hand.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import Select
+
+from ..models import Crisis
+
+KINDS = ("stacked_bar", "bar", "hbar", "line", "choropleth", "table")
+
+
+@dataclass(frozen=True)
+class Series:
+    key: str
+    label: str
+    values: list[float | int | None]
+    # Filters that narrow the reports to this series (e.g. {"sector": "health"}), for the links.
+    params: Mapping[str, str] = field(default_factory=dict)
+    axis: str = "y"  # "y1": drawn against a second scale (e.g. a count beside hours)
+
+
+@dataclass(frozen=True)
+class Chart:
+    key: str  # unique on the page: its anchor, its CSV's name
+    title: str
+    kind: str  # one of KINDS
+    category_label: str  # the header of the table's first column
+    categories: list[str]  # as shown
+    series: list[Series]
+    # Filters that narrow the reports to each category (e.g. {"since": ..., "until": ...}); None:
+    # no list of reports matches it (a median, a backlog at a moment).
+    category_params: list[Mapping[str, str] | None] = field(default_factory=list)
+    unit: str = ""  # what the numbers count, e.g. "reports", "hours"
+    note: str = ""  # a sentence under the chart: how the numbers are made
+    order: int = 100  # charts are shown by this, then by title
+    extra_columns: list[tuple[str, list[str]]] = field(default_factory=list)  # text columns of the table only
+    area_level: int | None = None  # a choropleth's admin level
+
+    def cell_params(self, category: int, series: int) -> dict[str, str] | None:
+        """The filters of one number (None: no report list matches it)."""
+        if self.category_params and self.category_params[category] is None:
+            return None
+        params = dict(self.category_params[category] if self.category_params else {})
+        params.update(self.series[series].params)
+        return params
+
+    def rows(self) -> list[list[Any]]:
+        """The table: one row per category, its label, the text columns, then one value per series."""
+        return [
+            [label]
+            + [column[index] for _name, column in self.extra_columns]
+            + [series.values[index] for series in self.series]
+            for index, label in enumerate(self.categories)
+        ]
+
+    def header(self) -> list[str]:
+        return [self.category_label] + [name for name, _column in self.extra_columns] + [s.label for s in self.series]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one dashboard view looks at, for the charts of the core and of plugins.
+
+    `report_ids` selects the ids of the reports the viewer may see that match the filters
+    (never a withdrawn one), and `where(query)` narrows a query that reads Report (e.g. a join
+    with a plugin's table) to them; `bucket(column)` is SQL for the time bucket (hour or day) of a
+    datetime column, as text; `link(params)` the address of the report list for a chart's
+    number, with the view's own filters."""
+
+    crisis: Crisis
+    viewer: Any
+    args: Mapping[str, str]  # the view's filters, as in its URL
+    report_ids: Select
+    where: Callable[[Select], Select]  # narrows a query over Report to the view's reports
+    unit: str  # "hour" or "day"
+    bucket: Callable[[Any], Any]
+    bucket_label: Callable[[str], str]
+    link: Callable[[Mapping[str, str]], str]
+
+
+def to_csv(chart: Chart) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(chart.header())
+    for row in chart.rows():
+        writer.writerow(["" if value is None else _plain(value) for value in row])
+    return out.getvalue()
+
+
+def _plain(value: Any) -> Any:
+    text = str(value)
+    # A cell a spreadsheet would run as a formula is written as text (CSV injection).
+    return "'" + text if isinstance(value, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r") else value
+
+
+def link_matrix(chart: Chart, base: str, view: Mapping[str, str]) -> list[list[str | None]]:
+    """[series][category]: the address of the report list behind each number (None: none). The
+    view's filters, then the category's and the series' own (which replace the view's of the
+    same name), each encoded once."""
+    categories = [
+        None if params is None else (dict(params), urlencode(params))
+        for params in (chart.category_params or [{}] * len(chart.categories))
+    ]
+    matrix = []
+    for series in chart.series:
+        own = urlencode(series.params)
+        row: list[str | None] = []
+        view_parts: dict[frozenset, str] = {}
+        for category in categories:
+            if category is None:
+                row.append(None)
+                continue
+            keys = frozenset(category[0]) | frozenset(series.params)
+            if keys not in view_parts:
+                view_parts[keys] = urlencode({k: v for k, v in view.items() if k not in keys})
+            query = "&".join(part for part in (view_parts[keys], category[1], own) if part)
+            row.append(base + ("?" + query if query else ""))
+        matrix.append(row)
+    return matrix
+
+
+def to_json(chart: Chart, links: list[list[str | None]] | None = None) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "key": chart.key,
+        "title": chart.title,
+        "kind": chart.kind,
+        "unit": chart.unit,
+        "note": chart.note,
+        "category_label": chart.category_label,
+        "categories": chart.categories,
+        "series": [{"key": s.key, "label": s.label, "values": s.values, "axis": s.axis} for s in chart.series],
+    }
+    if chart.extra_columns:
+        data["columns"] = [{"label": name, "values": values} for name, values in chart.extra_columns]
+    if chart.area_level is not None:
+        data["area_level"] = chart.area_level
+    if links is not None:
+        data["links"] = links
+    return data
