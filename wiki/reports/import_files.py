@@ -687,9 +687,7 @@ def open_table(path: Path, encoding: str | None = None) -> Table:
         return GeoJsonTable(path)
     if b"\x00" in start and not start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise UnreadableFile(
-            _(
-                "This is not a text file or a workbook: import CSV, Excel (.xlsx, .xls), OpenDocument (.ods) or GeoJSON."
-            ),
+            _("This is not a text file or a workbook: import CSV, Excel (.xlsx, .xls), OpenDocument or GeoJSON."),
             field="file",
         )
     return CsvTable(path, encoding=encoding)
