@@ -90,7 +90,7 @@ _PATTERNS = tuple((hxl.model.TagPattern.parse(tag), name) for tag, name in HXL_P
 
 # Header names (folded: lower case, no accents, "_" between words) understood without HXL.
 HEADER_NAMES: dict[str, tuple[str, ...]] = {
-    "title": ("title", "headline", "subject", "incident_title", "summary", "report_title"),
+    "title": ("title", "headline", "subject", "incident_title", "summary", "report_title", "titre", "titulo"),
     "description": (
         "description",
         "details",
@@ -102,14 +102,26 @@ HEADER_NAMES: dict[str, tuple[str, ...]] = {
         "observations",
         "comments",
         "narrative",
+        "descripcion",
     ),
     "lat": ("lat", "latitude", "y", "gps_latitude"),
     "lon": ("lon", "lng", "long", "longitude", "x", "gps_longitude"),
     "geolocation": ("geolocation", "gps", "geopoint", "coordinates"),
-    "occurred_at": ("occurred_at", "date", "occurred", "incident_date", "datetime", "event_date", "today"),
+    "occurred_at": ("occurred_at", "date", "occurred", "incident_date", "datetime", "event_date", "today", "fecha"),
     "received_at": ("received_at", "reported_at", "date_reported", "received", "report_date"),
-    "place_name": ("place_name", "place", "location", "location_name", "village", "locality", "community", "site"),
-    "sector": ("sector", "cluster", "category", "categories", "sectors", "clusters"),
+    "place_name": (
+        "place_name",
+        "place",
+        "location",
+        "location_name",
+        "village",
+        "locality",
+        "community",
+        "site",
+        "lieu",
+        "lugar",
+    ),
+    "sector": ("sector", "cluster", "category", "categories", "sectors", "clusters", "secteur"),
     "status": ("status",),
     "sensitive": ("sensitive",),
     "id": ("id", "report_id", "identifier", "uuid", "instance_id", "instanceid"),
@@ -253,8 +265,6 @@ def detect_mapping(columns: list[Column], layout: Layout | None = None) -> dict[
                 mapping[name] = index
                 used.add(index)
                 break
-    if "geolocation" in mapping and "lat" in mapping and "lon" in mapping:
-        mapping.pop("geolocation")  # separate columns are the more precise reading
     return mapping
 
 

@@ -221,12 +221,9 @@ def read_sector(value: Any) -> tuple[str, str | None]:
         return "other", None
     if text.lower() in SECTORS:
         return text.lower(), None
-    whole = sector_of(text)
-    if whole is not None and not _SPLIT.search(text):
-        return whole, None
     terms = [t for t in _SPLIT.split(text) if t.strip()]
-    if len(terms) == 1 and " " in text and "_" in text:
-        terms = text.split()  # "health food_security": XLSForm's select_multiple
+    if len(terms) == 1 and re.fullmatch(r"[a-z0-9_]+( [a-z0-9_]+)+", text):
+        terms = text.split()  # "logistics food_security": XLSForm's select_multiple, choice names
     for term in terms:
         sector = sector_of(term)
         if sector is not None:

@@ -487,16 +487,14 @@ class _ImportRun:
         return client_id
 
     def geometry(self, row: Row) -> Any:
-        """A Point from the latitude and longitude columns (or one "lat, lon" column), or else the
-        feature's own geometry."""
-        if "lat" not in self.mapping and "lon" not in self.mapping:
-            if "geolocation" in self.mapping:
-                pair = read_lat_lon(self.cell(row, "geolocation"))
-                if pair is None:
-                    return None
-                return {"type": "Point", "coordinates": [pair[1], pair[0]]}
-            return row.geometry
+        """A Point from the latitude and longitude columns (or, where they are empty, one "lat, lon"
+        column such as Kobo's _geolocation), or else the feature's own geometry."""
         lat, lon = self.cell(row, "lat"), self.cell(row, "lon")
+        if lat is None and lon is None and "geolocation" in self.mapping:
+            pair = read_lat_lon(self.cell(row, "geolocation"))
+            return None if pair is None else {"type": "Point", "coordinates": [pair[1], pair[0]]}
+        if "lat" not in self.mapping and "lon" not in self.mapping:
+            return row.geometry
         if lat is None and lon is None:
             return None  # placed by its area or place, or filed with its location unknown
         if lat is None or lon is None:
