@@ -102,7 +102,7 @@ def create_layer():
     crisis = get_crisis_or_404(slug)
     page = service.find_page(crisis, data.get("page"))
     layer = service.create_layer(crisis, data, geojson, current_user, page=page)
-    response = geojson_response(service.layer_geojson_text(layer), 201)
+    response = geojson_response(service.layer_geojson_text(layer, converted=layer.conversion), 201)
     response.headers["Location"] = url_for("api.get_layer", layer_id=layer.id, _external=True)
     return response
 
@@ -119,7 +119,9 @@ def put_layer(layer_id: int):
     layer = service.get_layer_or_404(layer_id)
     data, geojson = layer_request()
     result = service.save_layer(layer, data, geojson, current_user, base_revision=_base_revision(data))
-    response = geojson_response(service.layer_geojson_text(result.revision.layer, result.revision))
+    response = geojson_response(
+        service.layer_geojson_text(result.revision.layer, result.revision, converted=result.conversion)
+    )
     if result.unchanged:
         response.headers["X-Unchanged"] = "true"
     return response
@@ -300,7 +302,12 @@ LAYER_BODY = {
             "schema": {
                 "type": "object",
                 "properties": {
-                    "file": {"type": "string", "format": "binary", "description": "a GeoJSON file"},
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": "a GeoJSON file, a zipped Shapefile, a GeoPackage, KML, KMZ or GPX "
+                        "(reprojected to WGS 84, invalid geometries repaired)",
+                    },
                     "geojson": {"type": "string", "description": "or the GeoJSON as text"},
                     "title": {"type": "string"},
                     "description": {"type": "string"},
@@ -493,6 +500,12 @@ register(
                 "current": {"type": "boolean"},
                 "updated_at": {"type": "string"},
                 "links": {"type": "object"},
+                "conversion": {
+                    "type": "object",
+                    "description": "after an upload of a Shapefile (zipped), GeoPackage, KML/KMZ, GPX or projected "
+                    "GeoJSON: its format, the CRS it was reprojected from to WGS 84, and each geometry repaired "
+                    "(feature index, layer, problem, resulting type)",
+                },
             },
         },
         "LayerList": {
