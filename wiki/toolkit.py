@@ -7,6 +7,7 @@ name with an example.
 from __future__ import annotations
 
 from .alerts.events import scores_changed
+from .api.spec import operation
 from .auth.permissions import can, require
 from .channels import send_sms
 from .clock import iso, utcnow
@@ -58,6 +59,7 @@ __all__ = [
     "haversine_km",
     "hookimpl",
     "iso",
+    "operation",
     "reindex_later",
     "report_feature",
     "report_place",
