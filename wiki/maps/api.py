@@ -722,7 +722,7 @@ register_schemas(
                 "mode": {"enum": ["points", "clusters"]},
                 "total": {"type": "integer"},
                 "zoom": {"type": "integer"},
-                "bbox": {"type": "array"},
+                "bbox": {"type": "array", "items": {"type": "number"}},
                 "cell": {"type": "number", "description": "cluster cell, degrees"},
                 "features": {
                     "type": "array",
@@ -758,7 +758,10 @@ register_schemas(
         },
         "Boundaries": {
             "type": "object",
-            "properties": {"type": {"const": "FeatureCollection"}, "features": {"type": "array"}},
+            "properties": {
+                "type": {"const": "FeatureCollection"},
+                "features": {"type": "array", "items": {"type": "object"}},
+            },
         },
     },
 )
