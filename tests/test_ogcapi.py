@@ -50,7 +50,8 @@ def test_landing_conformance_and_collections(client, reports):
     assert "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/geojson" in conformance
     collections = client.get("/ogc/collections").get_json()["collections"]
     assert [c["id"] for c in collections] == ["quake-reports"]
-    assert client.get("/ogc/collections/nowhere-reports").status_code == 404
+    missing = client.get("/ogc/collections/nowhere-reports")
+    assert missing.status_code == 404 and missing.is_json  # GIS clients read the error
 
 
 def test_items_are_paged_by_next_links_as_the_public_sees_them(client, reports):
@@ -81,7 +82,8 @@ def test_items_are_paged_by_next_links_as_the_public_sees_them(client, reports):
     assert tiny["features"] == []
     boxed = client.get("/ogc/collections/quake-reports/items?bbox=-72.301,18.499,-72.2985,18.5015").get_json()
     assert [feature["id"] for feature in boxed["features"]] == ids[:2]
-    assert client.get("/ogc/collections/quake-reports/items?limit=abc").status_code == 422
+    refused = client.get("/ogc/collections/quake-reports/items?limit=abc")
+    assert refused.status_code == 422 and refused.get_json()["error"]["field"] == "limit"
 
 
 def test_a_verifier_sees_the_exact_point_and_the_withdrawn_report(client, reports, make_user, token_for):
