@@ -308,6 +308,8 @@ def parameter_values(world: dict, crisis: str) -> dict[str, list]:
         "token": ["forged-reset-link"],
         "message_id": [1],
         "subscription_id": [1],
+        "collection_id": [f"{crisis}-reports", f"layer-{world['layer_id']}"],
+        "feature_id": [world["canary"], world["withdrawn"], world["others"][0], 0],
     }
 
 
@@ -338,7 +340,7 @@ def query_variants(crisis: str) -> list[str]:
     return variants
 
 
-LISTING = re.compile(r"report|map|search|related|claims|areas|export|\.csv|\.geojson|atom|verify|boundaries")
+LISTING = re.compile(r"report|map|search|related|claims|areas|export|\.csv|\.geojson|atom|verify|boundaries|items")
 
 
 def role_client(app, login, role: str, world: dict):
