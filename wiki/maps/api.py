@@ -105,54 +105,61 @@ def list_layers():
     return json_response({"layers": [service.layer_metadata(layer) for layer in service.list_layers(crisis, page)]})
 
 
+# Creating a layer and saving a revision take the same body and fail the same ways.
+LAYER_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/LayerInput"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": (
+                            "a GeoJSON file, a zipped Shapefile, a GeoPackage, KML, KMZ "
+                            "or GPX (reprojected to WGS 84, invalid geometries repaired)"
+                        ),
+                    },
+                    "geojson": {"type": "string", "description": "or the GeoJSON as text"},
+                    "title": {"type": "string"},
+                    "description": {"type": "string"},
+                    "source": {"type": "string"},
+                    "licence": {"type": "string"},
+                    "crisis": {"type": "string"},
+                    "page": {"type": "string"},
+                    "comment": {"type": "string"},
+                    "base_revision": {"type": "integer"},
+                },
+            }
+        },
+    },
+}
+LAYER_WRITE_ERRORS = {
+    "400": ERROR,
+    "401": ERROR,
+    "403": ERROR,
+    "404": ERROR,
+    "413": ERROR,
+    "415": ERROR,
+    "422": {
+        "description": "Invalid GeoJSON: `feature` (index), `path` and `errors` say where and what",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GeoJSONError"}}},
+    },
+}
+
+
 @bp.post("/layers")
 @operation(
     summary="Upload a GeoJSON layer to a crisis or a page (coordinators)",
-    requestBody={
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/LayerInput"}},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": (
-                                "a GeoJSON file, a zipped Shapefile, a GeoPackage, KML, KMZ "
-                                "or GPX (reprojected to WGS 84, invalid geometries repaired)"
-                            ),
-                        },
-                        "geojson": {"type": "string", "description": "or the GeoJSON as text"},
-                        "title": {"type": "string"},
-                        "description": {"type": "string"},
-                        "source": {"type": "string"},
-                        "licence": {"type": "string"},
-                        "crisis": {"type": "string"},
-                        "page": {"type": "string"},
-                        "comment": {"type": "string"},
-                        "base_revision": {"type": "integer"},
-                    },
-                }
-            },
-        },
-    },
+    requestBody=LAYER_BODY,
     responses={
         "201": {
             "description": "Created",
             "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/LayerCollection"}}},
         },
-        "400": ERROR,
-        "401": ERROR,
-        "403": ERROR,
-        "404": ERROR,
-        "413": ERROR,
-        "415": ERROR,
-        "422": {
-            "description": "Invalid GeoJSON: `feature` (index), `path` and `errors` say where and what",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GeoJSONError"}}},
-        },
+        **LAYER_WRITE_ERRORS,
     },
 )
 def create_layer():
@@ -195,52 +202,14 @@ def get_layer(layer_id: int):
         "base_revision is a 409."
     ),
     parameters=[{"name": "layer_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-    requestBody={
-        "required": True,
-        "content": {
-            "application/json": {"schema": {"$ref": "#/components/schemas/LayerInput"}},
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "properties": {
-                        "file": {
-                            "type": "string",
-                            "format": "binary",
-                            "description": (
-                                "a GeoJSON file, a zipped Shapefile, a GeoPackage, KML, KMZ "
-                                "or GPX (reprojected to WGS 84, invalid geometries repaired)"
-                            ),
-                        },
-                        "geojson": {"type": "string", "description": "or the GeoJSON as text"},
-                        "title": {"type": "string"},
-                        "description": {"type": "string"},
-                        "source": {"type": "string"},
-                        "licence": {"type": "string"},
-                        "crisis": {"type": "string"},
-                        "page": {"type": "string"},
-                        "comment": {"type": "string"},
-                        "base_revision": {"type": "integer"},
-                    },
-                }
-            },
-        },
-    },
+    requestBody=LAYER_BODY,
     responses={
         "200": {
             "description": "OK",
             "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/LayerCollection"}}},
         },
         "409": ERROR,
-        "400": ERROR,
-        "401": ERROR,
-        "403": ERROR,
-        "404": ERROR,
-        "413": ERROR,
-        "415": ERROR,
-        "422": {
-            "description": "Invalid GeoJSON: `feature` (index), `path` and `errors` say where and what",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GeoJSONError"}}},
-        },
+        **LAYER_WRITE_ERRORS,
     },
 )
 def put_layer(layer_id: int):
