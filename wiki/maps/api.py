@@ -548,47 +548,6 @@ def _json(ref: str, description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
 
 
-LAYER_BODY = {
-    "required": True,
-    "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/LayerInput"}},
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "file": {
-                        "type": "string",
-                        "format": "binary",
-                        "description": "a GeoJSON file, a zipped Shapefile, a GeoPackage, KML, KMZ or GPX "
-                        "(reprojected to WGS 84, invalid geometries repaired)",
-                    },
-                    "geojson": {"type": "string", "description": "or the GeoJSON as text"},
-                    "title": {"type": "string"},
-                    "description": {"type": "string"},
-                    "source": {"type": "string"},
-                    "licence": {"type": "string"},
-                    "crisis": {"type": "string"},
-                    "page": {"type": "string"},
-                    "comment": {"type": "string"},
-                    "base_revision": {"type": "integer"},
-                },
-            }
-        },
-    },
-}
-LAYER_ERRORS = {
-    "400": ERROR,
-    "401": ERROR,
-    "403": ERROR,
-    "404": ERROR,
-    "413": ERROR,
-    "415": ERROR,
-    "422": {
-        "description": "Invalid GeoJSON: `feature` (index), `path` and `errors` say where and what",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GeoJSONError"}}},
-    },
-}
-
 register_schemas(
     {
         "LayerInput": {
