@@ -146,3 +146,16 @@ def test_gdal_reads_the_collection_by_url_following_next_links(app, reports):
         assert "Feature Count: 26" in listing.stdout  # ogrinfo pages with 5 a page (no numberMatched)
     with app.app_context():
         assert db.session.scalar(select(Report.published).where(Report.id == hidden)) is False
+
+
+def test_items_are_filtered_by_datetime_intervals(client, reports):
+    def count(value: str) -> int:
+        response = client.get(f"/ogc/collections/quake-reports/items?limit=100&datetime={value}")
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()["numberReturned"]
+
+    assert count("2000-01-01T00:00:00Z/..") == 26
+    assert count("../2000-01-01T00:00:00Z") == 0
+    assert count("2000-01-01T00:00:00Z/2999-01-01T00:00:00Z") == 26
+    refused = client.get("/ogc/collections/quake-reports/items?datetime=yesterday")
+    assert refused.status_code == 422 and refused.get_json()["error"]["field"] == "datetime"
