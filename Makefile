@@ -10,7 +10,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 PYTEST_FAST := --db sqlite -m "not browser and not slow"
 
-.PHONY: run test test-fast install postgres chromium nginx dovecot lint clean-instance bench bench-quick bench-tools bench-peer translations
+.PHONY: run test test-fast install postgres chromium nginx dovecot gdal lint clean-instance bench bench-quick bench-tools bench-peer translations
 
 # What running needs (make run): the package and its dependencies, not the test and dev tools.
 $(RUN_STAMP): setup.cfg pyproject.toml
@@ -63,7 +63,15 @@ dovecot:
 		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq dovecot-imapd >/dev/null; \
 	fi
 
-test: $(STAMP) postgres chromium nginx dovecot
+# Debian's gdal-bin, for the GIS file tests: ogr2ogr writes the Shapefiles, GeoPackages, KML and GPX
+# the layer upload reads (tests/test_gis_files.py), and ogrinfo reads the OGC API - Features endpoint.
+gdal:
+	@if ! command -v ogr2ogr >/dev/null; then \
+		echo "Installing gdal-bin (Debian package) for the GIS file tests"; \
+		$(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq gdal-bin >/dev/null; \
+	fi
+
+test: $(STAMP) postgres chromium nginx dovecot gdal
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # The edit-test loop: the whole suite but the browser, PostgreSQL and load tests (about 3 minutes).

@@ -82,6 +82,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     from .mail.views import bp as mail_bp
     from .maps import bp as maps_bp  # also adds the maps API to api_bp, so before registering it
     from .media import bp as media_bp
+    from .ogcapi import bp as ogc_bp
     from .pages import bp as pages_bp
     from .reports import exports_bp, imports_bp, reports_bp
 
@@ -99,6 +100,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
         mail_bp,
         channels_bp,
         inbox_bp,
+        ogc_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -135,9 +135,9 @@ class RateLimited(DomainError):
 
 
 def wants_json() -> bool:
-    """API paths and the gateways' URLs always get JSON; elsewhere, JSON when the client
-    prefers it to HTML."""
-    if request.path.startswith(("/api/", "/channels/")):
+    """API paths (the OGC API's too: GIS clients read its errors) and the gateways' URLs always
+    get JSON; elsewhere, JSON when the client prefers it to HTML."""
+    if request.path.startswith(("/api/", "/channels/", "/ogc/")) or request.path == "/ogc":
         return True
     best = request.accept_mimetypes.best_match(["text/html", "application/json"])
     return best == "application/json" and request.accept_mimetypes[best] > request.accept_mimetypes["text/html"]

@@ -7,6 +7,7 @@ name with an example.
 from __future__ import annotations
 
 from .alerts.events import scores_changed
+from .api.spec import operation
 from .auth.permissions import can, require
 from .auth.views import safe_next
 from .channels import send_sms
@@ -78,6 +79,7 @@ __all__ = [
     "hookimpl",
     "iso",
     "merge_duplicate",
+    "operation",
     "queue_mail",
     "reindex_later",
     "report_feature",

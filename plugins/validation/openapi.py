@@ -13,99 +13,6 @@ def _json(ref: str, description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
 
 
-PATHS: dict[str, Any] = {
-    "/api/v1/reports/{report_id}/assessments": {
-        "post": {
-            "summary": "Grade a report (verifiers): source reliability A-F and credibility 1-6, The Matrix's grading",
-            "parameters": [REPORT_ID],
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AssessmentInput"}}},
-            },
-            "responses": {
-                "201": _json("#/components/schemas/Assessment", "Saved; with the report's updated score"),
-                "400": ERROR,
-                "401": ERROR,
-                "403": ERROR,
-                "404": ERROR,
-                "413": ERROR,
-                "415": ERROR,
-                "422": ERROR,
-            },
-        },
-        "get": {
-            "summary": "Every grading of a report, newest first (verifiers)",
-            "parameters": [REPORT_ID],
-            "responses": {
-                "200": _json("#/components/schemas/AssessmentList"),
-                "401": ERROR,
-                "403": ERROR,
-                "404": ERROR,
-            },
-        },
-    },
-    "/api/v1/sources/{source_id}/record": {
-        "get": {
-            "summary": "A source's record: reports, outcomes, grades, reliability over time (verifiers and admins)",
-            "parameters": [{"name": "source_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-            "responses": {"200": _json("#/components/schemas/SourceRecord"), "401": ERROR, "403": ERROR, "404": ERROR},
-        },
-    },
-    "/api/v1/crises/{crisis_slug}/related": {
-        "get": {
-            "summary": "Related reports (The Matrix's finder): within a radius of a report or a point, nearest first",
-            "parameters": [
-                CRISIS,
-                {
-                    "name": "report",
-                    "in": "query",
-                    "schema": {"type": "integer"},
-                    "description": "search around this report",
-                },
-                {"name": "lat", "in": "query", "schema": {"type": "number"}, "description": "or around this point"},
-                {"name": "lon", "in": "query", "schema": {"type": "number"}},
-                {
-                    "name": "radius_km",
-                    "in": "query",
-                    "schema": {"type": "number", "minimum": 1, "maximum": 100, "default": 20},
-                },
-                {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
-                {"name": "sector", "in": "query", "schema": {"type": "string"}},
-            ],
-            "responses": {
-                "200": {
-                    "description": "FeatureCollection with distance_km, score, admiralty, verdict and "
-                    "assessment on each feature (see ValidationProperties: null until there "
-                    "is a basis for them)"
-                },
-                "404": ERROR,
-                "422": ERROR,
-            },
-        },
-    },
-    "/api/v1/crises/{crisis_slug}/combined-assessments": {
-        "post": {
-            "summary": "Write one report from several related ones (verifiers); optionally withdraw the originals "
-            "from public view",
-            "parameters": [CRISIS],
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CombinedAssessmentInput"}}},
-            },
-            "responses": {
-                "201": _json("#/components/schemas/CombinedAssessment", "Created"),
-                "400": ERROR,
-                "401": ERROR,
-                "403": ERROR,
-                "404": ERROR,
-                "415": ERROR,
-                "422": ERROR,
-            },
-        },
-    },
-}
-
 EXPLANATION = {
     "type": "array",
     "description": "With a score: the factors in the order they were added, their "
@@ -311,4 +218,4 @@ PARAMETERS = {
 
 
 def document() -> dict[str, Any]:
-    return {"paths": PATHS, "schemas": SCHEMAS, "parameters": PARAMETERS}
+    return {"schemas": SCHEMAS, "parameters": PARAMETERS}

@@ -68,7 +68,7 @@ class Row:
 
     @property
     def is_api(self) -> bool:
-        return self.endpoint.split(".")[0] in {"api", "validation_api", "validation_truth", "channels"}
+        return self.endpoint.split(".")[0] in {"api", "validation_api", "validation_truth", "channels", "ogc"}
 
 
 def c(w, suffix: str = "") -> str:
@@ -680,6 +680,33 @@ ROWS: list[Row] = [
     ),
     Row("inbox.delete_rule", "POST", EDITORS, lambda w: (c(w, f"/channels/rules/{w.rule_id}/delete"), {})),
     Row("api.list_messages", "GET", INBOX_READERS, lambda w: (f"/api/v1/messages?crisis={w.crisis}", {})),
+    # --- The OGC API - Features: read-only, reports as the visibility rule lets the caller see them
+    Row("ogc.landing", "GET", EVERYONE, lambda w: ("/ogc", {})),
+    Row("ogc.conformance", "GET", EVERYONE, lambda w: ("/ogc/conformance", {})),
+    Row("ogc.collections", "GET", EVERYONE, lambda w: ("/ogc/collections", {})),
+    Row("ogc.collection", "GET", EVERYONE, lambda w: (f"/ogc/collections/{w.crisis}-reports", {})),
+    Row("ogc.items", "GET", EVERYONE, lambda w: (f"/ogc/collections/{w.crisis}-reports/items?limit=5", {})),
+    Row(
+        "ogc.item",
+        "GET",
+        EVERYONE,
+        lambda w: (f"/ogc/collections/{w.crisis}-reports/items/{w.reports['sensitive']}", {}),
+    ),
+    Row(
+        "ogc.item",
+        "GET",
+        PRIVILEGED,
+        lambda w: (f"/ogc/collections/{w.crisis}-reports/items/{w.reports['unpublished']}", {}),
+        label="unpublished",
+        hidden=True,
+    ),
+    Row(
+        "ogc.items",
+        "GET",
+        EVERYONE,
+        lambda w: (f"/ogc/collections/layer-{w.layers['view']}/items", {}),
+        label="layer",
+    ),
     # --- The API: alert subscriptions (anyone subscribes by e-mail; the rest is the owner's) ------
     Row(
         "api.create_subscription",

@@ -3,7 +3,7 @@
 Every operation of the document, anonymously and with a coordinator's bearer token, with data
 that fits the document (positive) and data that does not (negative); once with every parameter
 generated, and once with the path parameters of real objects (a crisis, a page, a report, a
-layer, a source) so that the operation gets past its 404. Checked on each response: no server
+layer, a source, an OGC API collection and feature) so that the operation gets past its 404. Checked on each response: no server
 error, a status code the operation documents, a documented content type, and a body that
 conforms to the documented schema. Examples are bounded and derandomised: a run is repeatable.
 """
@@ -53,6 +53,8 @@ def real_path_parameters(world_for) -> dict[str, object]:
         "report_id": world.reports["view"],
         "layer_id": world.layers["view"],
         "source_id": world.source_id,
+        "collection_id": f"{world.crisis}-reports",
+        "feature_id": str(world.reports["view"]),
     }
 
 

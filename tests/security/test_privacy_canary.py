@@ -309,6 +309,8 @@ def parameter_values(world: dict, crisis: str) -> dict[str, list]:
         "message_id": [1],
         "subscription_id": [1],
         "key": ["areas", "reports_by_sector", "key_figures"],
+        "collection_id": [f"{crisis}-reports", f"layer-{world['layer_id']}"],
+        "feature_id": [world["canary"], world["withdrawn"], world["others"][0], 0],
     }
 
 
@@ -339,7 +341,7 @@ def query_variants(crisis: str) -> list[str]:
     return variants
 
 
-LISTING = re.compile(r"report|map|search|related|claims|areas|export|\.csv|\.geojson|atom|verify|boundaries")
+LISTING = re.compile(r"report|map|search|related|claims|areas|export|\.csv|\.geojson|atom|verify|boundaries|items")
 
 
 def role_client(app, login, role: str, world: dict):

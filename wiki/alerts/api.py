@@ -11,19 +11,19 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..api.blueprint import bp
-from ..api.openapi import register
 from ..api.requests import json_body
+from ..api.spec import ERROR, operation, register_schemas
 from ..crises.services import get_crisis_or_404
 from ..errors import InvalidInput, Unauthorized
 from ..extensions import db
 from ..models import AlertSubscription
 from . import subscriptions as service
 from .areas import area_of
-from .openapi import PATHS, SCHEMAS
+from .openapi import SCHEMAS
 from .senders import delivery_log, message_of, replay, sms_gateway_configured
 
 LOG_LIMIT = 100
-register(PATHS, SCHEMAS)
+register_schemas(SCHEMAS)
 
 
 def describe(subscription: AlertSubscription) -> dict[str, Any]:
@@ -68,6 +68,25 @@ def _logged_in() -> None:
 
 
 @bp.post("/subscriptions")
+@operation(
+    summary="Subscribe to alerts (anyone by e-mail, confirmed by a link; logged-in users also by webhook, SMS or feed)",
+    requestBody={
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubscriptionInput"}}},
+    },
+    responses={
+        "201": {
+            "description": "Made (an e-mail address or phone number must be confirmed before alerts go to it)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Subscription"}}},
+        },
+        "400": ERROR,
+        "401": ERROR,
+        "413": ERROR,
+        "415": ERROR,
+        "422": ERROR,
+        "429": ERROR,
+    },
+)
 def create_subscription():
     subscription = service.create_subscription(json_body(), current_user)
     db.session.commit()
@@ -81,6 +100,18 @@ def create_subscription():
 
 
 @bp.get("/subscriptions")
+@operation(
+    summary="Your subscriptions (admins: ?crisis= gives every subscription of a crisis)",
+    parameters=[{"name": "crisis", "in": "query", "schema": {"type": "string"}}],
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubscriptionList"}}},
+        },
+        "401": ERROR,
+        "404": ERROR,
+    },
+)
 def list_subscriptions():
     _logged_in()
     crisis = get_crisis_or_404(request.args["crisis"]) if request.args.get("crisis") else None
@@ -93,11 +124,44 @@ def _visible(subscription_id: int) -> AlertSubscription:
 
 
 @bp.get("/subscriptions/<int:subscription_id>")
+@operation(
+    summary="A subscription (its owner, admins)",
+    parameters=[{"name": "subscription_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Subscription"}}},
+        },
+        "401": ERROR,
+        "404": ERROR,
+    },
+)
 def get_subscription(subscription_id: int):
     return jsonify(describe(_visible(subscription_id)))
 
 
 @bp.patch("/subscriptions/<int:subscription_id>")
+@operation(
+    summary='Change a subscription, pause it ({"paused": true}), or confirm a phone number ({"code": "123456"})',
+    parameters=[{"name": "subscription_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    requestBody={
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SubscriptionChange"}}},
+    },
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Subscription"}}},
+        },
+        "400": ERROR,
+        "401": ERROR,
+        "404": ERROR,
+        "413": ERROR,
+        "415": ERROR,
+        "422": ERROR,
+        "429": ERROR,
+    },
+)
 def patch_subscription(subscription_id: int):
     subscription = _visible(subscription_id)
     data = json_body()
@@ -112,6 +176,11 @@ def patch_subscription(subscription_id: int):
 
 
 @bp.delete("/subscriptions/<int:subscription_id>")
+@operation(
+    summary="Delete a subscription",
+    parameters=[{"name": "subscription_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    responses={"204": {"description": "Deleted"}, "401": ERROR, "404": ERROR},
+)
 def delete_subscription(subscription_id: int):
     service.delete_subscription(_visible(subscription_id), current_user)
     db.session.commit()
@@ -119,6 +188,18 @@ def delete_subscription(subscription_id: int):
 
 
 @bp.get("/subscriptions/<int:subscription_id>/deliveries")
+@operation(
+    summary="The delivery log: the latest messages with each attempt (status, error, time)",
+    parameters=[{"name": "subscription_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DeliveryLog"}}},
+        },
+        "401": ERROR,
+        "404": ERROR,
+    },
+)
 def subscription_deliveries(subscription_id: int):
     """The delivery log: the latest messages, each with its attempts."""
     subscription = _visible(subscription_id)
@@ -154,6 +235,14 @@ def subscription_deliveries(subscription_id: int):
 
 
 @bp.post("/subscriptions/<int:subscription_id>/messages/<int:message_id>/replay")
+@operation(
+    summary="Send a webhook or SMS message again (the receiver sees the same X-Crisiswiki-Delivery id)",
+    parameters=[
+        {"name": "subscription_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+        {"name": "message_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+    ],
+    responses={"202": {"description": "It will be sent again"}, "401": ERROR, "404": ERROR, "422": ERROR},
+)
 def replay_message(subscription_id: int, message_id: int):
     message = message_of(_visible(subscription_id), message_id)
     replay(message)

@@ -12,20 +12,60 @@ from ..models import Crisis
 from .blueprint import bp
 from .requests import json_body
 from .serialise import crisis_json
+from .spec import ERROR, operation
 
 
 @bp.get("/crises")
+@operation(
+    summary="List crises",
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CrisisList"}}},
+        }
+    },
+)
 def list_crises():
     crises = db.session.scalars(select(Crisis).order_by(Crisis.name)).all()
     return jsonify({"crises": [crisis_json(c) for c in crises]})
 
 
 @bp.get("/crises/<crisis_slug>")
+@operation(
+    summary="Read a crisis",
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Crisis"}}},
+        },
+        "404": ERROR,
+    },
+    parameters=[{"name": "crisis_slug", "in": "path", "required": True, "schema": {"type": "string"}}],
+)
 def get_crisis(crisis_slug: str):
     return jsonify(crisis_json(services.get_crisis_or_404(crisis_slug)))
 
 
 @bp.post("/crises")
+@operation(
+    summary="Create a crisis (coordinators)",
+    responses={
+        "201": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Crisis"}}},
+        },
+        "400": ERROR,
+        "401": ERROR,
+        "403": ERROR,
+        "409": ERROR,
+        "415": ERROR,
+        "422": ERROR,
+    },
+    requestBody={
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CrisisInput"}}},
+    },
+)
 def create_crisis():
     data = json_body()
     crisis = services.create_crisis(data, current_user)

@@ -10,9 +10,11 @@ from sqlalchemy import text
 from ..extensions import db
 from ..plugins import loaded_plugin_names
 from .blueprint import bp
+from .spec import operation
 
 
 @bp.get("/health")
+@operation(summary="Health check: the database answers", responses={"200": {"description": "ok"}})
 def health():
     db.session.execute(text("SELECT 1"))
     return jsonify(

@@ -17,9 +17,30 @@ from ..pages import revisions as service
 from .blueprint import bp
 from .requests import json_body, keyset_page, string_field
 from .serialise import page_json, revision_json
+from .spec import ERROR, operation
 
 
 @bp.get("/pages/<crisis_slug>/<slug>")
+@operation(
+    summary="Read a page's current revision",
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Page"}}},
+        },
+        "404": ERROR,
+    },
+    parameters=[
+        {"name": "crisis_slug", "in": "path", "required": True, "schema": {"type": "string"}},
+        {
+            "name": "slug",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "The page's title with spaces as underscores.",
+        },
+    ],
+)
 def get_page(crisis_slug: str, slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug)
@@ -28,6 +49,44 @@ def get_page(crisis_slug: str, slug: str):
 
 @bp.put("/pages/<crisis_slug>/<slug>")
 @reads_first
+@operation(
+    summary="Create a page (no base_revision) or save an edit of it",
+    responses={
+        "200": {
+            "description": "Saved (or merged with a newer revision)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Page"}}},
+        },
+        "201": {
+            "description": "Created",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Page"}}},
+        },
+        "400": ERROR,
+        "401": ERROR,
+        "403": ERROR,
+        "404": ERROR,
+        "409": {
+            "description": "Edit conflict: the page changed since base_revision and the changes overlap",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EditConflict"}}},
+        },
+        "413": ERROR,
+        "415": ERROR,
+        "422": ERROR,
+    },
+    parameters=[
+        {"name": "crisis_slug", "in": "path", "required": True, "schema": {"type": "string"}},
+        {
+            "name": "slug",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "The page's title with spaces as underscores.",
+        },
+    ],
+    requestBody={
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PageEdit"}}},
+    },
+)
 def put_page(crisis_slug: str, slug: str):
     """Create the page (no base_revision) or save an edit of it (base_revision = the revision
     id the edit started from; 409 with both versions if it overlaps a newer save)."""
@@ -56,6 +115,34 @@ def put_page(crisis_slug: str, slug: str):
 
 
 @bp.get("/pages/<crisis_slug>/<slug>/revisions")
+@operation(
+    summary="A page's revisions, newest first",
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RevisionList"}}},
+        },
+        "404": ERROR,
+        "422": ERROR,
+    },
+    parameters=[
+        {"name": "crisis_slug", "in": "path", "required": True, "schema": {"type": "string"}},
+        {
+            "name": "slug",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "The page's title with spaces as underscores.",
+        },
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {
+            "name": "cursor",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "next_cursor from the previous response.",
+        },
+    ],
+)
 def page_revisions(crisis_slug: str, slug: str):
     """Newest first; `cursor` is the revision number to continue below."""
     crisis = get_crisis_or_404(crisis_slug)
@@ -72,6 +159,27 @@ def page_revisions(crisis_slug: str, slug: str):
 
 
 @bp.get("/pages/<crisis_slug>/<slug>/revisions/<int:number>")
+@operation(
+    summary="One revision with its text",
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Revision"}}},
+        },
+        "404": ERROR,
+    },
+    parameters=[
+        {"name": "crisis_slug", "in": "path", "required": True, "schema": {"type": "string"}},
+        {
+            "name": "slug",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string"},
+            "description": "The page's title with spaces as underscores.",
+        },
+        {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}},
+    ],
+)
 def get_revision(crisis_slug: str, slug: str, number: int):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.get_page_or_404(crisis, slug)
@@ -82,6 +190,39 @@ def get_revision(crisis_slug: str, slug: str, number: int):
 
 
 @bp.post("/crises/<crisis_slug>/sitrep-drafts")
+@operation(
+    summary="Draft a situation report from the reports of a period (and an admin area): a new page "
+    "(coordinators, admins)",
+    responses={
+        "201": {
+            "description": "slug, title, url, revision, period, area, cited (report ids), previous "
+            "(the draft before, if any) and changes_url (the diff since it)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        "400": ERROR,
+        "401": ERROR,
+        "403": ERROR,
+        "404": ERROR,
+        "415": ERROR,
+        "422": ERROR,
+    },
+    requestBody={
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["from", "to"],
+                    "properties": {
+                        "from": {"type": "string", "format": "date"},
+                        "to": {"type": "string", "format": "date"},
+                        "area": {"type": "string", "description": "an admin area's P-code"},
+                    },
+                }
+            }
+        },
+    },
+)
 def create_sitrep_draft(crisis_slug: str):
     """Coordinators (draft_sitrep): draft a situation report from the reports of a period (and an admin area)."""
     from ..pages.drafts import draft_sitrep

@@ -23,6 +23,7 @@ from ..reports.triage import merge_duplicate, republish_report, update_report, w
 from ..visibility import get_visible_report
 from .blueprint import bp
 from .requests import json_body, keyset_page
+from .spec import ERROR, operation
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -49,6 +50,42 @@ def _feature_and_photos() -> tuple[dict, list[Photo]]:
 @bp.post("/reports")
 @token_scope("submit")
 @reads_first
+@operation(
+    summary="Submit a field report (a GeoJSON Feature with a Point). Send Idempotency-Key to make retries safe.",
+    responses={
+        "201": {
+            "description": "A report as a GeoJSON Feature",
+            "content": {
+                "application/geo+json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
+                "application/json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
+            },
+        },
+        "200": {"description": "An idempotent retry: the report stored the first time"},
+        "400": ERROR,
+        "401": ERROR,
+        "403": ERROR,
+        "413": ERROR,
+        "415": ERROR,
+        "422": ERROR,
+        "429": {"description": "Too many anonymous reports from this address; see Retry-After"},
+    },
+    parameters=[{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}],
+    requestBody={
+        "required": True,
+        "content": {
+            "application/json": {"schema": {"$ref": "#/components/schemas/ReportInput"}},
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "feature": {"type": "string", "description": "the ReportInput Feature as JSON"},
+                        "photos": {"type": "array", "items": {"type": "string", "format": "binary"}},
+                    },
+                }
+            },
+        },
+    },
+)
 def create_report():
     require("submit_report")
     feature, photos = _feature_and_photos()
@@ -68,11 +105,48 @@ def _get_visible(report_id: int) -> Report:
 
 
 @bp.get("/reports/<int:report_id>")
+@operation(
+    summary="One report",
+    responses={
+        "200": {
+            "description": "A report as a GeoJSON Feature",
+            "content": {
+                "application/geo+json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
+                "application/json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
+            },
+        },
+        "404": ERROR,
+    },
+    parameters=[{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+)
 def get_report(report_id: int):
     return jsonify(report_feature(_get_visible(report_id), current_user))
 
 
 @bp.patch("/reports/<int:report_id>")
+@operation(
+    summary="Change a report's fields or status, or merge it as a duplicate (coordinators)",
+    responses={
+        "200": {
+            "description": "A report as a GeoJSON Feature",
+            "content": {
+                "application/geo+json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
+                "application/json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
+            },
+        },
+        "400": ERROR,
+        "401": ERROR,
+        "403": ERROR,
+        "404": ERROR,
+        "415": ERROR,
+        "422": ERROR,
+    },
+    parameters=[{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    requestBody={
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportPatch"}}},
+    },
+)
 def patch_report(report_id: int):
     """Coordinators: change fields or status; {"duplicate_of": id} merges a duplicate."""
     require("triage_report")
@@ -108,6 +182,48 @@ def _reason_from_body() -> str:
 
 
 @bp.post("/reports/<int:report_id>/withdraw")
+@operation(
+    summary=(
+        "Withdraw a report from public view for good, to protect the "
+        "people who sent it (verifiers, coordinators); only "
+        "republishing makes it public again"
+    ),
+    responses={
+        "200": {
+            "description": "A report as a GeoJSON Feature",
+            "content": {
+                "application/geo+json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
+                "application/json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
+            },
+        },
+        "400": ERROR,
+        "401": ERROR,
+        "403": ERROR,
+        "404": ERROR,
+        "415": ERROR,
+        "422": ERROR,
+    },
+    parameters=[{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    requestBody={
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["reason"],
+                    "properties": {
+                        "reason": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 500,
+                            "description": "kept in the report's history",
+                        }
+                    },
+                }
+            }
+        },
+    },
+)
 def withdraw(report_id: int):
     """Verifiers, coordinators: take a report out of public view for good, with a reason
     (to shield the people who sent it). Only republishing makes it public again."""
@@ -119,6 +235,45 @@ def withdraw(report_id: int):
 
 
 @bp.post("/reports/<int:report_id>/republish")
+@operation(
+    summary="Make a withdrawn report public again, with a reason for its history (coordinators)",
+    responses={
+        "200": {
+            "description": "A report as a GeoJSON Feature",
+            "content": {
+                "application/geo+json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
+                "application/json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
+            },
+        },
+        "400": ERROR,
+        "401": ERROR,
+        "403": ERROR,
+        "404": ERROR,
+        "409": ERROR,
+        "415": ERROR,
+        "422": ERROR,
+    },
+    parameters=[{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    requestBody={
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["reason"],
+                    "properties": {
+                        "reason": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 500,
+                            "description": "kept in the report's history",
+                        }
+                    },
+                }
+            }
+        },
+    },
+)
 def republish(report_id: int):
     """Coordinators: make a withdrawn report public again, with a reason for the history."""
     require("republish_report")
@@ -129,6 +284,48 @@ def republish(report_id: int):
 
 
 @bp.get("/reports")
+@operation(
+    summary="Reports visible to the caller, newest first (a FeatureCollection)",
+    responses={
+        "200": {
+            "description": "FeatureCollection with next_cursor",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportCollection"}}},
+        },
+        "422": ERROR,
+    },
+    parameters=[
+        {
+            "name": "bbox",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "west,south,east,north in degrees",
+        },
+        {
+            "name": "q",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "words in the title, description or place",
+        },
+        {
+            "name": "sector",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "IASC cluster key(s), comma-separated",
+        },
+        {"name": "status", "in": "query", "schema": {"type": "string"}, "description": "status(es), comma-separated"},
+        {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+        {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+        {"name": "crisis", "in": "query", "schema": {"type": "string"}},
+        {"name": "adm", "in": "query", "schema": {"type": "string"}, "description": "admin-1 or admin-2 P-code"},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {
+            "name": "cursor",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "next_cursor from the previous response.",
+        },
+    ],
+)
 def list_reports():
     """Newest first, keyset-paginated: `next_cursor` continues below the last report."""
     filters = ReportFilters.from_args(request.args)

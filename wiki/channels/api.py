@@ -10,8 +10,8 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ..api.blueprint import bp
-from ..api.openapi import register
 from ..api.requests import keyset_page
+from ..api.spec import operation, register_schemas
 from ..auth.permissions import require
 from ..clock import iso
 from ..crises.services import get_crisis_or_404
@@ -53,6 +53,46 @@ def message_json(message: InboundMessage, viewer) -> dict[str, Any]:
 
 
 @bp.get("/messages")
+@operation(
+    summary=(
+        "Messages that came through the channels (SMS, mail), for "
+        "verifiers, coordinators and admins; without crisis, those "
+        "not routed to a crisis yet"
+    ),
+    parameters=[
+        {"name": "crisis", "in": "query", "schema": {"type": "string"}},
+        {
+            "name": "state",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "inbox (default), reported, attached, irrelevant, spam; comma-separated",
+        },
+        {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+    ],
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessageList"}}},
+        },
+        "401": {
+            "description": "Error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        },
+        "403": {
+            "description": "Error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        },
+        "404": {
+            "description": "Error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        },
+        "422": {
+            "description": "Error",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        },
+    },
+)
 def list_messages():
     require("read_inbox")
     slug = request.args.get("crisis")
@@ -66,36 +106,7 @@ def list_messages():
 
 
 _ERROR = {"description": "Error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-register(
-    {
-        "/api/v1/messages": {
-            "get": {
-                "summary": "Messages that came through the channels (SMS, mail), for verifiers, coordinators and "
-                "admins; without crisis, those not routed to a crisis yet",
-                "parameters": [
-                    {"name": "crisis", "in": "query", "schema": {"type": "string"}},
-                    {
-                        "name": "state",
-                        "in": "query",
-                        "schema": {"type": "string"},
-                        "description": "inbox (default), reported, attached, irrelevant, spam; comma-separated",
-                    },
-                    {"name": "limit", "in": "query", "schema": {"type": "integer"}},
-                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                ],
-                "responses": {
-                    "200": {
-                        "description": "OK",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/MessageList"}}},
-                    },
-                    "401": _ERROR,
-                    "403": _ERROR,
-                    "404": _ERROR,
-                    "422": _ERROR,
-                },
-            }
-        }
-    },
+register_schemas(
     {
         "MessageList": {
             "type": "object",

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..api.blueprint import bp as api_bp
+from ..api.spec import ERROR, operation
 from ..auth.permissions import can, require
 from ..crises.services import get_crisis_or_404
 from ..errors import NotFound
@@ -60,6 +61,29 @@ def chart_csv(crisis_slug: str, key: str):
 
 
 @api_bp.get("/crises/<crisis_slug>/dashboard")
+@operation(
+    summary="The crisis dashboard's numbers, chart by chart, for the filters in the query (verifiers, "
+    "coordinators, admins); the same numbers as the page /c/{crisis_slug}/dashboard and its CSVs",
+    responses={
+        "200": {
+            "description": "crisis, filters, unit, level, reports, verified and charts (each with its "
+            "categories, series, extra columns and the report list behind every number)",
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        },
+        "401": ERROR,
+        "403": ERROR,
+        "404": ERROR,
+        "422": ERROR,
+    },
+    parameters=[
+        *(
+            {"name": name, "in": "query", "schema": {"type": "string"}}
+            for name in ("sector", "status", "since", "until", "adm", "q", "channel", "min_score", "max_score")
+        ),
+        {"name": "unit", "in": "query", "schema": {"type": "string", "enum": ["day", "hour"]}},
+        {"name": "level", "in": "query", "schema": {"type": "string", "enum": ["1", "2"]}},
+    ],
+)
 def dashboard_json(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     require("view_dashboard")

@@ -13,8 +13,8 @@ from shapely.geometry import mapping, shape
 from sqlalchemy import select
 
 from ..api.blueprint import bp
-from ..api.openapi import register
 from ..api.requests import json_body, keyset_page
+from ..api.spec import ERROR, operation, register_schemas
 from ..auth.permissions import require
 from ..crises.services import get_crisis_or_404
 from ..errors import BadRequest, InvalidInput, TooLarge, UnsupportedMediaType
@@ -82,6 +82,21 @@ def _base_revision(data: dict[str, Any]) -> int | None:
 
 
 @bp.get("/layers")
+@operation(
+    summary="Layers (metadata only), of a crisis or of one of its pages",
+    parameters=[
+        {"name": "crisis", "in": "query", "schema": {"type": "string"}},
+        {"name": "page", "in": "query", "schema": {"type": "string"}, "description": "page slug"},
+    ],
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LayerList"}}},
+        },
+        "404": ERROR,
+        "422": ERROR,
+    },
+)
 def list_layers():
     crisis = get_crisis_or_404(request.args["crisis"]) if request.args.get("crisis") else None
     page = (
@@ -90,7 +105,63 @@ def list_layers():
     return json_response({"layers": [service.layer_metadata(layer) for layer in service.list_layers(crisis, page)]})
 
 
+# Creating a layer and saving a revision take the same body and fail the same ways.
+LAYER_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": {"$ref": "#/components/schemas/LayerInput"}},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "file": {
+                        "type": "string",
+                        "format": "binary",
+                        "description": (
+                            "a GeoJSON file, a zipped Shapefile, a GeoPackage, KML, KMZ "
+                            "or GPX (reprojected to WGS 84, invalid geometries repaired)"
+                        ),
+                    },
+                    "geojson": {"type": "string", "description": "or the GeoJSON as text"},
+                    "title": {"type": "string"},
+                    "description": {"type": "string"},
+                    "source": {"type": "string"},
+                    "licence": {"type": "string"},
+                    "crisis": {"type": "string"},
+                    "page": {"type": "string"},
+                    "comment": {"type": "string"},
+                    "base_revision": {"type": "integer"},
+                },
+            }
+        },
+    },
+}
+LAYER_WRITE_ERRORS = {
+    "400": ERROR,
+    "401": ERROR,
+    "403": ERROR,
+    "404": ERROR,
+    "413": ERROR,
+    "415": ERROR,
+    "422": {
+        "description": "Invalid GeoJSON: `feature` (index), `path` and `errors` say where and what",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GeoJSONError"}}},
+    },
+}
+
+
 @bp.post("/layers")
+@operation(
+    summary="Upload a GeoJSON layer to a crisis or a page (coordinators)",
+    requestBody=LAYER_BODY,
+    responses={
+        "201": {
+            "description": "Created",
+            "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/LayerCollection"}}},
+        },
+        **LAYER_WRITE_ERRORS,
+    },
+)
 def create_layer():
     require("edit_layer")
     data, geojson = layer_request()
@@ -102,30 +173,65 @@ def create_layer():
     crisis = get_crisis_or_404(slug)
     page = service.find_page(crisis, data.get("page"))
     layer = service.create_layer(crisis, data, geojson, current_user, page=page)
-    response = geojson_response(service.layer_geojson_text(layer), 201)
+    response = geojson_response(service.layer_geojson_text(layer, converted=layer.conversion), 201)
     response.headers["Location"] = url_for("api.get_layer", layer_id=layer.id, _external=True)
     return response
 
 
 @bp.get("/layers/<int:layer_id>")
+@operation(
+    summary="A layer as an RFC 7946 FeatureCollection, its metadata in the foreign member `metadata`",
+    parameters=[{"name": "layer_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/LayerCollection"}}},
+        },
+        "404": ERROR,
+    },
+)
 def get_layer(layer_id: int):
     return geojson_response(service.layer_geojson_text(service.get_layer_or_404(layer_id)))
 
 
 @bp.put("/layers/<int:layer_id>")
+@operation(
+    summary=(
+        "Save a new revision: any of title, description, source, "
+        "licence, style, geojson (coordinators). A stale "
+        "base_revision is a 409."
+    ),
+    parameters=[{"name": "layer_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    requestBody=LAYER_BODY,
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/LayerCollection"}}},
+        },
+        "409": ERROR,
+        **LAYER_WRITE_ERRORS,
+    },
+)
 def put_layer(layer_id: int):
     """A new revision: any of title, description, source, licence, style, geojson."""
     require("edit_layer")
     layer = service.get_layer_or_404(layer_id)
     data, geojson = layer_request()
     result = service.save_layer(layer, data, geojson, current_user, base_revision=_base_revision(data))
-    response = geojson_response(service.layer_geojson_text(result.revision.layer, result.revision))
+    response = geojson_response(
+        service.layer_geojson_text(result.revision.layer, result.revision, converted=result.conversion)
+    )
     if result.unchanged:
         response.headers["X-Unchanged"] = "true"
     return response
 
 
 @bp.delete("/layers/<int:layer_id>")
+@operation(
+    summary="Delete a layer (coordinators; its revisions are kept)",
+    parameters=[{"name": "layer_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    responses={"204": {"description": "Deleted"}, "401": ERROR, "403": ERROR, "404": ERROR},
+)
 def delete_layer(layer_id: int):
     require("edit_layer")
     service.delete_layer(service.get_layer_or_404(layer_id), current_user)
@@ -133,6 +239,22 @@ def delete_layer(layer_id: int):
 
 
 @bp.get("/layers/<int:layer_id>/revisions")
+@operation(
+    summary="A layer's revisions, newest first",
+    parameters=[
+        {"name": "layer_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer"}},
+        {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+    ],
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/LayerRevisionList"}}},
+        },
+        "404": ERROR,
+        "422": ERROR,
+    },
+)
 def layer_revisions(layer_id: int):
     layer = service.get_layer_or_404(layer_id)
     query = select(LayerRevision).where(LayerRevision.layer_id == layer.id).order_by(LayerRevision.number.desc())
@@ -161,12 +283,54 @@ def layer_revisions(layer_id: int):
 
 
 @bp.get("/layers/<int:layer_id>/revisions/<int:number>")
+@operation(
+    summary="One revision of a layer as GeoJSON",
+    parameters=[
+        {"name": "layer_id", "in": "path", "required": True, "schema": {"type": "integer"}},
+        {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}},
+    ],
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/LayerCollection"}}},
+        },
+        "404": ERROR,
+    },
+)
 def layer_revision(layer_id: int, number: int):
     layer = service.get_layer_or_404(layer_id)
     return geojson_response(service.layer_geojson_text(layer, service.get_revision_or_404(layer, number)))
 
 
 @bp.post("/layers/<int:layer_id>/revert")
+@operation(
+    summary="Make an old revision's content current again, as a new revision (coordinators)",
+    parameters=[{"name": "layer_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    requestBody={
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "required": ["revision"],
+                    "properties": {"revision": {"type": "integer"}, "comment": {"type": "string"}},
+                }
+            }
+        },
+    },
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/LayerCollection"}}},
+        },
+        "400": ERROR,
+        "401": ERROR,
+        "403": ERROR,
+        "404": ERROR,
+        "415": ERROR,
+        "422": ERROR,
+    },
+)
 def revert_layer(layer_id: int):
     require("edit_layer")
     layer = service.get_layer_or_404(layer_id)
@@ -188,6 +352,44 @@ def _crisis_param():
 
 
 @bp.get("/map/reports")
+@operation(
+    summary=(
+        "The reports of one map view, as points or (above "
+        "MAP_MAX_POINTS) as clusters with count, centroid and bounds "
+        "per grid cell. Sensitive reports at their public "
+        "(coarsened) point."
+    ),
+    parameters=[
+        {"name": "crisis", "in": "query", "required": True, "schema": {"type": "string"}},
+        {
+            "name": "bbox",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "west,south,east,north in degrees",
+        },
+        {"name": "zoom", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 22}},
+        {"name": "q", "in": "query", "schema": {"type": "string"}},
+        {
+            "name": "sector",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "IASC cluster key(s), comma-separated",
+        },
+        {"name": "status", "in": "query", "schema": {"type": "string"}, "description": "status(es), comma-separated"},
+        {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+        {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+        {"name": "adm", "in": "query", "schema": {"type": "string"}, "description": "admin-1 or admin-2 P-code"},
+    ],
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/MapView"}}},
+        },
+        "400": ERROR,
+        "404": ERROR,
+        "422": ERROR,
+    },
+)
 def map_reports():
     """The reports of one map view: points, or clusters above MAP_MAX_POINTS."""
     crisis = _crisis_param()
@@ -202,6 +404,39 @@ def _level() -> int:
 
 
 @bp.get("/map/areas")
+@operation(
+    summary="Reports per admin area of a level, with the map's filters",
+    parameters=[
+        {"name": "crisis", "in": "query", "required": True, "schema": {"type": "string"}},
+        {"name": "level", "in": "query", "schema": {"type": "integer", "enum": [1, 2], "default": 1}},
+        {
+            "name": "bbox",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "west,south,east,north in degrees",
+        },
+        {"name": "q", "in": "query", "schema": {"type": "string"}},
+        {
+            "name": "sector",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "IASC cluster key(s), comma-separated",
+        },
+        {"name": "status", "in": "query", "schema": {"type": "string"}, "description": "status(es), comma-separated"},
+        {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+        {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
+        {"name": "adm", "in": "query", "schema": {"type": "string"}, "description": "admin-1 or admin-2 P-code"},
+    ],
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AreaCounts"}}},
+        },
+        "400": ERROR,
+        "404": ERROR,
+        "422": ERROR,
+    },
+)
 def map_areas():
     """How many reports (with the map's filters) lie in each admin area of a level."""
     crisis = _crisis_param()
@@ -230,6 +465,27 @@ def map_areas():
 
 
 @bp.get("/crises/<crisis_slug>/boundaries")
+@operation(
+    summary="A crisis's admin boundaries of a level (OCHA COD P-codes) as GeoJSON",
+    parameters=[
+        {"name": "crisis_slug", "in": "path", "required": True, "schema": {"type": "string"}},
+        {"name": "level", "in": "query", "schema": {"type": "integer", "enum": [1, 2], "default": 1}},
+        {
+            "name": "tolerance",
+            "in": "query",
+            "schema": {"type": "number", "default": 0.001},
+            "description": "simplify by this many degrees; 0 for the original",
+        },
+    ],
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/geo+json": {"schema": {"$ref": "#/components/schemas/Boundaries"}}},
+        },
+        "404": ERROR,
+        "422": ERROR,
+    },
+)
 def crisis_boundaries(crisis_slug: str):
     """The crisis's admin areas of a level as GeoJSON; simplified by `tolerance` degrees
     (default 0.001, about 100 m: plenty for a map of a country; 0 for the original)."""
@@ -292,169 +548,7 @@ def _json(ref: str, description: str = "OK") -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": {"$ref": ref}}}}
 
 
-LAYER_BODY = {
-    "required": True,
-    "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/LayerInput"}},
-        "multipart/form-data": {
-            "schema": {
-                "type": "object",
-                "properties": {
-                    "file": {"type": "string", "format": "binary", "description": "a GeoJSON file"},
-                    "geojson": {"type": "string", "description": "or the GeoJSON as text"},
-                    "title": {"type": "string"},
-                    "description": {"type": "string"},
-                    "source": {"type": "string"},
-                    "licence": {"type": "string"},
-                    "crisis": {"type": "string"},
-                    "page": {"type": "string"},
-                    "comment": {"type": "string"},
-                    "base_revision": {"type": "integer"},
-                },
-            }
-        },
-    },
-}
-LAYER_ERRORS = {
-    "400": ERROR,
-    "401": ERROR,
-    "403": ERROR,
-    "404": ERROR,
-    "413": ERROR,
-    "415": ERROR,
-    "422": {
-        "description": "Invalid GeoJSON: `feature` (index), `path` and `errors` say where and what",
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GeoJSONError"}}},
-    },
-}
-
-register(
-    {
-        "/api/v1/layers": {
-            "get": {
-                "summary": "Layers (metadata only), of a crisis or of one of its pages",
-                "parameters": [
-                    {"name": "crisis", "in": "query", "schema": {"type": "string"}},
-                    {"name": "page", "in": "query", "schema": {"type": "string"}, "description": "page slug"},
-                ],
-                "responses": {"200": _json("#/components/schemas/LayerList"), "404": ERROR, "422": ERROR},
-            },
-            "post": {
-                "summary": "Upload a GeoJSON layer to a crisis or a page (coordinators)",
-                "requestBody": LAYER_BODY,
-                "responses": {"201": _geo("#/components/schemas/LayerCollection", "Created"), **LAYER_ERRORS},
-            },
-        },
-        "/api/v1/layers/{layer_id}": {
-            "get": {
-                "summary": "A layer as an RFC 7946 FeatureCollection, its metadata in the foreign member `metadata`",
-                "parameters": [LAYER_ID],
-                "responses": {"200": _geo("#/components/schemas/LayerCollection"), "404": ERROR},
-            },
-            "put": {
-                "summary": "Save a new revision: any of title, description, source, licence, "
-                "style, geojson (coordinators). "
-                "A stale base_revision is a 409.",
-                "parameters": [LAYER_ID],
-                "requestBody": LAYER_BODY,
-                "responses": {"200": _geo("#/components/schemas/LayerCollection"), "409": ERROR, **LAYER_ERRORS},
-            },
-            "delete": {
-                "summary": "Delete a layer (coordinators; its revisions are kept)",
-                "parameters": [LAYER_ID],
-                "responses": {"204": {"description": "Deleted"}, "401": ERROR, "403": ERROR, "404": ERROR},
-            },
-        },
-        "/api/v1/layers/{layer_id}/revisions": {
-            "get": {
-                "summary": "A layer's revisions, newest first",
-                "parameters": [
-                    LAYER_ID,
-                    {"name": "limit", "in": "query", "schema": {"type": "integer"}},
-                    {"name": "cursor", "in": "query", "schema": {"type": "string"}},
-                ],
-                "responses": {"200": _json("#/components/schemas/LayerRevisionList"), "404": ERROR, "422": ERROR},
-            },
-        },
-        "/api/v1/layers/{layer_id}/revisions/{number}": {
-            "get": {
-                "summary": "One revision of a layer as GeoJSON",
-                "parameters": [
-                    LAYER_ID,
-                    {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}},
-                ],
-                "responses": {"200": _geo("#/components/schemas/LayerCollection"), "404": ERROR},
-            },
-        },
-        "/api/v1/layers/{layer_id}/revert": {
-            "post": {
-                "summary": "Make an old revision's content current again, as a new revision (coordinators)",
-                "parameters": [LAYER_ID],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": {
-                                "type": "object",
-                                "required": ["revision"],
-                                "properties": {"revision": {"type": "integer"}, "comment": {"type": "string"}},
-                            }
-                        }
-                    },
-                },
-                "responses": {
-                    "200": _geo("#/components/schemas/LayerCollection"),
-                    "400": ERROR,
-                    "401": ERROR,
-                    "403": ERROR,
-                    "404": ERROR,
-                    "415": ERROR,
-                    "422": ERROR,
-                },
-            },
-        },
-        "/api/v1/map/reports": {
-            "get": {
-                "summary": "The reports of one map view, as points or (above MAP_MAX_POINTS) as clusters with count, "
-                "centroid and bounds per grid cell. Sensitive reports at their public (coarsened) point.",
-                "parameters": [
-                    CRISIS_QUERY,
-                    BBOX,
-                    {"name": "zoom", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": 22}},
-                    *FILTERS,
-                ],
-                "responses": {"200": _geo("#/components/schemas/MapView"), "400": ERROR, "404": ERROR, "422": ERROR},
-            },
-        },
-        "/api/v1/map/areas": {
-            "get": {
-                "summary": "Reports per admin area of a level, with the map's filters",
-                "parameters": [CRISIS_QUERY, LEVEL, BBOX, *FILTERS],
-                "responses": {
-                    "200": _json("#/components/schemas/AreaCounts"),
-                    "400": ERROR,
-                    "404": ERROR,
-                    "422": ERROR,
-                },
-            },
-        },
-        "/api/v1/crises/{crisis_slug}/boundaries": {
-            "get": {
-                "summary": "A crisis's admin boundaries of a level (OCHA COD P-codes) as GeoJSON",
-                "parameters": [
-                    {"name": "crisis_slug", "in": "path", "required": True, "schema": {"type": "string"}},
-                    LEVEL,
-                    {
-                        "name": "tolerance",
-                        "in": "query",
-                        "schema": {"type": "number", "default": 0.001},
-                        "description": "simplify by this many degrees; 0 for the original",
-                    },
-                ],
-                "responses": {"200": _geo("#/components/schemas/Boundaries"), "404": ERROR, "422": ERROR},
-            },
-        },
-    },
+register_schemas(
     {
         "LayerInput": {
             "type": "object",
@@ -493,6 +587,12 @@ register(
                 "current": {"type": "boolean"},
                 "updated_at": {"type": "string"},
                 "links": {"type": "object"},
+                "conversion": {
+                    "type": "object",
+                    "description": "after an upload of a Shapefile (zipped), GeoPackage, KML/KMZ, GPX or projected "
+                    "GeoJSON: its format, the CRS it was reprojected from to WGS 84, and each geometry repaired "
+                    "(feature index, layer, problem, resulting type)",
+                },
             },
         },
         "LayerList": {
@@ -550,7 +650,7 @@ register(
                 "mode": {"enum": ["points", "clusters"]},
                 "total": {"type": "integer"},
                 "zoom": {"type": "integer"},
-                "bbox": {"type": "array"},
+                "bbox": {"type": "array", "items": {"type": "number"}},
                 "cell": {"type": "number", "description": "cluster cell, degrees"},
                 "features": {
                     "type": "array",
@@ -586,7 +686,10 @@ register(
         },
         "Boundaries": {
             "type": "object",
-            "properties": {"type": {"const": "FeatureCollection"}, "features": {"type": "array"}},
+            "properties": {
+                "type": {"const": "FeatureCollection"},
+                "features": {"type": "array", "items": {"type": "object"}},
+            },
         },
     },
 )

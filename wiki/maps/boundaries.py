@@ -29,6 +29,7 @@ from ..models import AdminArea, Crisis, User
 from ..models.base import utcnow
 from ..models.boundaries import LEVELS
 from .geojson_checks import check_layer_geojson, parse_json
+from .gis_files import kind_of, read_gis_file
 from .layers import release_write_lock
 from .pcodes import recompute_crisis
 from .spatial import refresh_planner_statistics
@@ -186,13 +187,17 @@ def _repaired(area: AreaInput) -> AreaInput:
     )
 
 
-def read_boundary_file(raw: bytes | str) -> Any:
+def read_boundary_file(raw: bytes | str, filename: str = "") -> Any:
+    """A COD file as GeoJSON: GeoJSON as it is, or a zipped Shapefile, GeoPackage or KML (as
+    COD boundaries are often published) read into WGS 84 GeoJSON (wiki.maps.gis_files)."""
     limit = current_app.config["BOUNDARIES_MAX_BYTES"]
-    size = len(raw.encode() if isinstance(raw, str) else raw)
-    if size > limit:
+    binary = raw.encode() if isinstance(raw, str) else raw
+    if len(binary) > limit:
         raise TooLarge(
             _("The boundaries file is larger than the limit of %(size)s.", size=human_size(limit)), field="file"
         )
+    if kind_of(binary) is not None:
+        return read_gis_file(binary, filename).collection
     return parse_json(raw)
 
 

@@ -26,6 +26,7 @@ from ..i18n import human_size
 from ..models import Crisis, Layer, LayerRevision, Page, User
 from ..models.base import utcnow
 from .geojson_checks import CheckedGeoJSON, check_layer_geojson, parse_json
+from .gis_files import kind_of, read_gis_file
 from .styles import clean_layer_style
 
 LIMITS = {"title": 200, "description": 5000, "source": 500, "licence": 200}
@@ -37,11 +38,15 @@ RESERVED_MEMBERS = ("metadata",)
 
 @dataclass(frozen=True)
 class LayerData:
-    """Checked GeoJSON, ready to store: compact JSON text plus what lists need to know."""
+    """Checked GeoJSON, ready to store: compact JSON text plus what lists need to know, and what
+    reading a GIS file repaired (wiki.maps.gis_files)."""
 
     text: str
     feature_count: int
     bbox: tuple[float, float, float, float] | None
+    repairs: tuple = ()
+    source_format: str = "GeoJSON"
+    source_crs: str | None = None
 
 
 def release_write_lock() -> None:
@@ -59,19 +64,36 @@ def check_size(size: int) -> None:
         raise TooLarge(_("The layer is larger than the limit of %(size)s.", size=human_size(limit)), field="geojson")
 
 
-def read_layer_data(raw: str | bytes | Mapping) -> LayerData:
-    """Validate GeoJSON given as text, bytes (an uploaded file) or an already parsed object."""
+def read_layer_data(raw: str | bytes | Mapping, filename: str = "") -> LayerData:
+    """Validate GeoJSON given as text, bytes (an uploaded file) or an already parsed object; an
+    uploaded Shapefile (zipped), GeoPackage, KML/KMZ, GPX or projected GeoJSON is read into WGS 84
+    GeoJSON first, its invalid geometries repaired (and listed)."""
+    gis = None
     if isinstance(raw, (str, bytes)):
         check_size(len(raw.encode() if isinstance(raw, str) else raw))
         if not raw.strip():
             raise InvalidInput(_("The GeoJSON is empty."), field="geojson")
-        document = parse_json(raw)
+        binary = raw if isinstance(raw, bytes) else raw.encode()
+        if kind_of(binary) is not None:
+            gis = read_gis_file(binary, filename)
+            document = gis.collection
+        else:
+            document = parse_json(raw)
     else:
         document = raw
     checked = check_layer_geojson(document)
     text = _serialise(checked)
     check_size(len(text.encode()))
-    return LayerData(text=text, feature_count=checked.feature_count, bbox=checked.bbox)
+    if gis is None:
+        return LayerData(text=text, feature_count=checked.feature_count, bbox=checked.bbox)
+    return LayerData(
+        text=text,
+        feature_count=checked.feature_count,
+        bbox=checked.bbox,
+        repairs=gis.repairs,
+        source_format=gis.format,
+        source_crs=gis.source_crs,
+    )
 
 
 def _serialise(checked: CheckedGeoJSON) -> str:
@@ -219,6 +241,7 @@ def create_layer(
     db.session.flush()
     _append(layer, meta, checked, comment=comment or _("Created layer"), kind="create", author=author, parent=None)
     _commit_and_announce(layer)
+    layer.conversion = conversion(checked)  # not stored: what reading the file did, for the answer
     return layer
 
 
@@ -226,6 +249,20 @@ def create_layer(
 class LayerSave:
     revision: LayerRevision
     unchanged: bool = False
+    conversion: dict[str, Any] | None = None
+
+
+def conversion(data: LayerData) -> dict[str, Any] | None:
+    """What reading a GIS file did (its format, the CRS it was reprojected from, the geometries
+    repaired, each with its feature), or None for GeoJSON taken as it was."""
+    if data.source_format == "GeoJSON" and data.source_crs is None and not data.repairs:
+        return None
+    return {
+        "format": data.source_format,
+        "reprojected_from": data.source_crs,
+        "repairs": [repair.as_dict() for repair in data.repairs[:50]],
+        "repaired": len(data.repairs),
+    }
 
 
 def _same(revision: LayerRevision, meta: dict[str, Any], data: LayerData) -> bool:
@@ -270,10 +307,10 @@ def save_layer(
             current_revision=current.id,
         )
     if _same(current, meta, checked):
-        return LayerSave(current, unchanged=True)
+        return LayerSave(current, unchanged=True, conversion=conversion(checked))
     revision = _append(layer, meta, checked, comment=comment, kind="edit", author=author, parent=current)
     _commit_and_announce(layer)
-    return LayerSave(revision)
+    return LayerSave(revision, conversion=conversion(checked))
 
 
 def revert_layer(layer: Layer, target: LayerRevision, author: User | None, comment: str = "") -> LayerRevision:
@@ -345,11 +382,15 @@ def layer_metadata(layer: Layer, revision: LayerRevision | None = None) -> dict[
     }
 
 
-def layer_geojson_text(layer: Layer, revision: LayerRevision | None = None) -> str:
+def layer_geojson_text(layer: Layer, revision: LayerRevision | None = None, converted: dict | None = None) -> str:
     """The layer as an RFC 7946 FeatureCollection with its metadata in a foreign member
-    `metadata` (RFC 7946 section 7.1 reserves `properties` for Features). Spliced into the
-    stored JSON rather than parsed and written again: layers can be tens of megabytes."""
+    `metadata` (RFC 7946 section 7.1 reserves `properties` for Features; `converted` adds what
+    reading an uploaded GIS file did). Spliced into the stored JSON rather than parsed and
+    written again: layers can be tens of megabytes."""
     revision = revision or layer.current_revision
-    metadata = json.dumps(layer_metadata(layer, revision), separators=(",", ":"), ensure_ascii=False)
+    described = layer_metadata(layer, revision)
+    if converted:
+        described["conversion"] = converted
+    metadata = json.dumps(described, separators=(",", ":"), ensure_ascii=False)
     stored = revision.geojson
     return '{"type":"FeatureCollection","metadata":' + metadata + "," + stored[len('{"type":"FeatureCollection",') :]

@@ -103,6 +103,7 @@ def new_layer(crisis_slug: str):
             page = service.find_page(crisis, form["page"] or None)
             layer = service.create_layer(crisis, form, geojson, current_user, page=page)
             flash(_("Layer “%(title)s” saved.", title=layer.title))
+            _flash_conversion(layer.conversion)
             return redirect(url_for("maps.layer", crisis_slug=crisis.slug, layer_id=layer.id))
         except DomainError as exc:
             db.session.rollback()
@@ -119,6 +120,33 @@ def new_layer(crisis_slug: str):
         ),
         error.status if error else 200,
     )
+
+
+def _flash_conversion(converted: dict | None) -> None:
+    """Say what reading a GIS file did: the CRS it came in, and each geometry repaired."""
+    if not converted:
+        return
+    if converted.get("reprojected_from"):
+        flash(
+            _(
+                "Read from %(format)s and reprojected from %(crs)s to WGS 84.",
+                format=converted["format"],
+                crs=converted["reprojected_from"][:80],
+            )
+        )
+    for repair in converted["repairs"][:10]:
+        flash(
+            _(
+                "Feature %(n)d (layer %(layer)s) had an invalid geometry (%(problem)s); it was repaired into a "
+                "%(type)s.",
+                n=repair["feature"],
+                layer=repair["layer"],
+                problem=repair["problem"],
+                type=repair["result"],
+            )
+        )
+    if converted["repaired"] > 10:
+        flash(_("… and %(n)d more geometries repaired.", n=converted["repaired"] - 10))
 
 
 def _feature_rows(revision: LayerRevision) -> tuple[list[dict], list[str], int]:

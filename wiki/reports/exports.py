@@ -12,17 +12,18 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC
 from typing import Any
 
 from flask import Blueprint, Response, request, stream_with_context
 from flask_login import current_user
 
 from .. import plugins
-from ..clock import iso
 from ..contact_log import record_listing
 from ..crises.services import get_crisis_or_404
 from ..extensions import db
 from ..models import Report
+from ..models.reports import SECTORS
 from ..visibility import Place, report_place, sees_contacts, source_details
 from .queries import ReportFilters, report_list_query
 from .serialise import announce_listing, report_feature
@@ -34,7 +35,18 @@ Column = tuple[str, str, Callable[[Report, Place, dict | None], Any]]
 
 
 def _iso(value) -> str:
-    return iso(value) or ""  # a CSV cell: empty, not "None"
+    """A date-time cell as HXL tools read it: ISO 8601 to the second in UTC ("2010-01-13T08:00:00Z"),
+    empty for none (not "None")."""
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)  # SQLite gives back naive UTC
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _cluster(key: str | None) -> str:
+    """The IASC cluster's English name (HXL's #sector holds names, not our internal keys)."""
+    return SECTORS.get(key or "other", key or "")
 
 
 def export_columns(viewer) -> list[Column]:
@@ -45,7 +57,7 @@ def export_columns(viewer) -> list[Column]:
         ("crisis", "#crisis+code", lambda r, p, s: r.crisis.glide or r.crisis.slug),
         ("title", "#description+title", lambda r, p, s: r.title),
         ("description", "#description", lambda r, p, s: r.description),
-        ("sector", "#sector", lambda r, p, s: r.sector),
+        ("sector", "#sector", lambda r, p, s: _cluster(r.sector)),
         ("status", "#status", lambda r, p, s: r.status),
         ("occurred_at", "#date+occurred", lambda r, p, s: _iso(r.occurred_at)),
         ("received_at", "#date+reported", lambda r, p, s: _iso(r.received_at)),
@@ -114,6 +126,8 @@ def _csv(filters: ReportFilters, viewer) -> Iterator[str]:
 
 
 def _stream(body: Iterator[str], mimetype: str, filename: str) -> Response:
+    # Werkzeug adds "; charset=utf-8" to text types itself: giving it too wrote it twice, which
+    # libhxl and hxlvalidate refuse when they read the export by URL.
     response = Response(stream_with_context(body), mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     response.headers["Cache-Control"] = "private, no-store"
@@ -141,6 +155,4 @@ def csv_export(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     filters = ReportFilters.from_args(request.args, crisis=crisis.slug)
     _record_contacts(filters)
-    return _stream(
-        _csv(filters, current_user._get_current_object()), "text/csv; charset=utf-8", f"{crisis.slug}-reports.csv"
-    )
+    return _stream(_csv(filters, current_user._get_current_object()), "text/csv", f"{crisis.slug}-reports.csv")

@@ -15,7 +15,8 @@ from ..errors import DomainError
 from ..extensions import db
 from ..models import Crisis, User
 from .import_files import FIELDS, apply_overrides, detect_mapping, open_table
-from .importer import ImportResult, import_reports
+from .import_values import DAY_FIRST_CHOICES
+from .importer import ImportOptions, ImportResult, import_reports
 
 
 def _fail(message: str) -> None:
@@ -33,15 +34,31 @@ def _overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     return found
 
 
-def print_result(result: ImportResult, kind: str) -> None:
+def print_result(result: ImportResult, kind: str, partial: bool) -> None:
+    """The counts, then one line per kind of failure (with its first rows), never one per row."""
     echo = functools.partial(click.echo, err=True)
-    echo(f"Imported {result.imported}, already imported {result.already_imported}, failed {result.failed}.")
-    where = "feature" if kind == "geojson" else "line"
-    for failure in result.failures:
-        field = f" [{failure.field}]" if failure.field else ""
-        echo(f"{where} {failure.line}: {failure.reason}{field}")
-    if result.unlisted_failures:
-        echo(f"... and {result.unlisted_failures} more failures.")
+    if result.failed and not partial:
+        echo(
+            f"Nothing imported: {result.failed} rows failed and {result.held_back} good rows were held back "
+            "(fix the file, or import the good rows with --partial)."
+        )
+    else:
+        echo(
+            f"Imported {result.imported}, updated {result.updated}, "
+            f"already imported {result.already_imported + result.unchanged}, failed {result.failed}."
+        )
+    where = "features" if kind == "geojson" else "lines"
+    for title, groups in (("", result.groups), ("remark: ", result.notes)):
+        for group in groups.largest_first():
+            field = f" [{group.field}]" if group.field else ""
+            rows = "row" if group.count == 1 else "rows"
+            more = ", ..." if group.count > len(group.lines) else ""
+            lines = ", ".join(str(line) for line in group.lines)
+            echo(f"{title}{group.count} {rows}: {group.example}{field} ({where} {lines}{more})")
+    if result.rejected_rows:
+        echo(f"The {result.rejected_rows} rejected rows are in the rejected-rows file, with a reason column.")
+    if result.day_first != "auto":
+        echo(f"Dates were read {result.day_first}-first.")
     if result.error:
         echo(f"Error: the file could not be read to its end: {result.error}")
 
@@ -64,14 +81,43 @@ def print_result(result: ImportResult, kind: str) -> None:
 @click.option(
     "--batch-size", default=1000, show_default=True, type=click.IntRange(1, 10000), help="Rows per transaction."
 )
+@click.option("--encoding", help="The CSV file's encoding (default: detected), e.g. cp1252.")
+@click.option(
+    "--dates",
+    "day_first",
+    type=click.Choice(DAY_FIRST_CHOICES),
+    default="auto",
+    show_default=True,
+    help="Day/month order of dates such as 03/04/2026: day (DD/MM), month (MM/DD), or auto (as the file shows).",
+)
+@click.option("--timezone", default="UTC", show_default=True, help="Time zone of times written without one.")
+@click.option("--partial", is_flag=True, help="Import the good rows even if some fail (default: all or nothing).")
+@click.option(
+    "--rejected",
+    "rejected_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the rows that failed to this CSV file, with a reason column.",
+)
 @with_appcontext
 def import_reports_command(
-    file: Path, crisis_slug: str, pairs: tuple[str, ...], organisation: str, username: str | None, batch_size: int
+    file: Path,
+    crisis_slug: str,
+    pairs: tuple[str, ...],
+    organisation: str,
+    username: str | None,
+    batch_size: int,
+    encoding: str | None,
+    day_first: str,
+    timezone: str,
+    partial: bool,
+    rejected_path: Path | None,
 ) -> None:
-    """Import field reports from a CSV (optionally with an HXL hashtag row) or GeoJSON file.
+    """Import field reports from a CSV (any encoding, optionally with an HXL hashtag row), an
+    Excel or OpenDocument workbook, or a GeoJSON file; exports of KoboToolbox, ODK Central and
+    Ushahidi are recognised. Without --partial, a file with a failing row imports nothing.
 
-    Exits with 0 when a report was imported (or all had been imported before), 1 when every
-    row failed or the file cannot be read."""
+    Exits with 0 when a report was imported or updated (or all had been imported before), 1
+    when a row failed without --partial, when every row failed, or when the file cannot be read."""
     crisis = db.session.scalar(select(Crisis).where(Crisis.slug == crisis_slug))
     if crisis is None:
         _fail(f"there is no crisis {crisis_slug!r}.")
@@ -82,8 +128,8 @@ def import_reports_command(
             _fail(f"there is no user {username!r}.")
     overrides = _overrides(pairs)
     try:
-        table = open_table(file)
-        mapping = apply_overrides(detect_mapping(table.columns), table.columns, overrides)
+        table = open_table(file, encoding=encoding)
+        mapping = apply_overrides(detect_mapping(table.columns, table.layout), table.columns, overrides)
         total = table.count_rows()
         result = import_reports(
             table,
@@ -93,11 +139,12 @@ def import_reports_command(
             organisation=organisation,
             user=user,
             batch_size=batch_size,
-            listed_failures=None,
+            listed_failures=100,
             progress=lambda rows: tqdm(rows, total=total, unit="row", file=sys.stderr, desc=file.name, mininterval=0.5),
+            options=ImportOptions(day_first=day_first, timezone=timezone, partial=partial, rejected_path=rejected_path),
         )
     except DomainError as exc:
         _fail(f"{exc.message}" + (f" [{exc.field}]" if exc.field else ""))
-    print_result(result, table.kind)
-    if not result.succeeded:
+    print_result(result, table.kind, partial)
+    if not result.succeeded or (result.failed and not partial):
         sys.exit(1)

@@ -59,8 +59,14 @@ def keep_upload(stream, filename: str, crisis_slug: str, user_id: int) -> KeptUp
     return KeptUpload(token, path, name)
 
 
-def load_upload(token: str, crisis_slug: str, user_id: int) -> KeptUpload:
-    """The upload with this token, if this user uploaded it for this crisis."""
+def rejected_path(token: str) -> Path:
+    """Where an import of this upload writes the rows it refused (with a reason column)."""
+    return _folder() / f"{token}.rejected.csv"
+
+
+def load_upload(token: str, crisis_slug: str, user_id: int, rejected_only: bool = False) -> KeptUpload:
+    """The upload with this token, if this user uploaded it for this crisis (`rejected_only`: its
+    file may be gone, as long as the rows an import rejected are still there)."""
     missing = NotFound(_("This upload is no longer here; upload the file again."), field="upload")
     if not _TOKEN.match(token or ""):
         raise missing
@@ -70,16 +76,20 @@ def load_upload(token: str, crisis_slug: str, user_id: int) -> KeptUpload:
     except (OSError, ValueError):
         raise missing
     path = folder / token
-    if note.get("crisis") != crisis_slug or note.get("user_id") != user_id or not path.is_file():
+    wanted = rejected_path(token) if rejected_only else path
+    if note.get("crisis") != crisis_slug or note.get("user_id") != user_id or not wanted.is_file():
         raise missing
     return KeptUpload(token, path, note.get("filename") or "upload")
 
 
-def discard_upload(token: str) -> None:
+def discard_upload(token: str, keep_rejected: bool = False) -> None:
+    """Delete the upload; with `keep_rejected`, its note and rejected rows stay for the download
+    (until they are a day old, as every leftover)."""
     if not _TOKEN.match(token or ""):
         return
     folder = _folder()
-    for path in (folder / token, folder / f"{token}.json"):
+    paths = [folder / token] if keep_rejected else [folder / token, folder / f"{token}.json", rejected_path(token)]
+    for path in paths:
         path.unlink(missing_ok=True)
 
 

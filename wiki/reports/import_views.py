@@ -1,10 +1,14 @@
-"""The report import page: coordinators import a CSV or GeoJSON file in two steps (upload it,
-then check which column holds what against a preview of the first rows, and import). The
-command-line import is wiki/reports/import_command.py; both use wiki/reports/importer.py."""
+"""The report import page: coordinators import a CSV, spreadsheet or GeoJSON file in two steps
+(upload it, then check which column holds what against a preview of the first rows, with the
+file's encoding, the day/month order of its dates and their time zone, and import). The mapping
+chosen is remembered per crisis for the next file with the same columns. Failures are shown by
+kind, and the rejected rows can be downloaded with a reason column
+(`?rejected=<upload>`). The command-line import is wiki/reports/import_command.py; both use
+wiki/reports/importer.py."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -16,8 +20,10 @@ from ..i18n import human_size
 from ..models import Crisis
 from ..models.reports import STATUSES
 from .import_files import FIELDS, UnreadableFile, detect_mapping, open_table, preview
-from .import_uploads import KeptUpload, discard_upload, keep_upload, load_upload
-from .importer import import_reports
+from .import_memory import recall_mapping, remember_mapping
+from .import_uploads import KeptUpload, discard_upload, keep_upload, load_upload, rejected_path
+from .import_values import DAY_FIRST_CHOICES, configured_zone
+from .importer import ImportOptions, import_reports
 
 bp = Blueprint("imports", __name__)
 
@@ -36,6 +42,16 @@ def _import_template(crisis: Crisis, step: str, status: int = 200, **context):
     ), status
 
 
+def _options_from_form() -> tuple[str | None, ImportOptions]:
+    encoding = (request.form.get("encoding") or request.args.get("encoding") or "").strip() or None
+    options = ImportOptions(
+        day_first=request.form.get("day_first", "auto"),
+        timezone=request.form.get("timezone") or configured_zone(),
+        partial=request.form.get("partial") == "1",
+    )
+    return encoding, options
+
+
 def _mapping_page(
     crisis: Crisis,
     upload: KeptUpload,
@@ -43,13 +59,25 @@ def _mapping_page(
     organisation: str = "",
     error: DomainError | None = None,
 ):
-    """Step two: the columns found, the mapping guessed (or chosen), and the first rows."""
+    """Step two: the columns found, the mapping guessed (or chosen, or remembered from the
+    crisis's last import of a file with these columns), and the first rows."""
+    encoding, options = _options_from_form()
     try:
-        table = open_table(upload.path)
+        table = open_table(upload.path, encoding=encoding)
         rows = preview(table)
     except UnreadableFile as exc:
-        discard_upload(upload.token)
-        return _import_template(crisis, "upload", 422, error=exc)
+        if encoding is None:
+            discard_upload(upload.token)
+            return _import_template(crisis, "upload", 422, error=exc)
+        table, rows, error = None, [], exc  # a wrong encoding chosen: choose again
+    except InvalidInput as exc:
+        table, rows, error = None, [], exc
+    remembered = False
+    if mapping is None and table is not None:
+        mapping = recall_mapping(crisis.slug, table.columns)
+        remembered = mapping is not None
+        if mapping is None:
+            mapping = detect_mapping(table.columns, table.layout)
     return _import_template(
         crisis,
         "mapping",
@@ -57,8 +85,12 @@ def _mapping_page(
         upload=upload,
         table=table,
         rows=rows,
-        mapping=detect_mapping(table.columns) if mapping is None else mapping,
+        mapping=mapping or {},
+        remembered=remembered,
         organisation=organisation,
+        options=options,
+        encoding=encoding or (table.encoding if table is not None else ""),
+        day_first_choices=DAY_FIRST_CHOICES,
         error=error,
     )
 
@@ -93,20 +125,39 @@ def _mapping_from_form() -> dict[str, int]:
 def _run_import(crisis: Crisis, viewer):
     upload = load_upload(request.form.get("upload", ""), crisis.slug, viewer.id)
     organisation = request.form.get("organisation", "")
+    encoding, options = _options_from_form()
     try:
-        table = open_table(upload.path)
+        table = open_table(upload.path, encoding=encoding)
     except UnreadableFile as exc:
-        discard_upload(upload.token)
-        return _import_template(crisis, "upload", 422, error=exc)
+        return _mapping_page(crisis, upload, None, organisation, error=exc)
     mapping = _mapping_from_form()
+    options.rejected_path = rejected_path(upload.token)
     try:
         result = import_reports(
-            table, crisis, mapping, filename=upload.filename, organisation=organisation, user=viewer
+            table, crisis, mapping, filename=upload.filename, organisation=organisation, user=viewer, options=options
         )
-    except InvalidInput as exc:  # the mapping lacks a required column: choose again
+    except InvalidInput as exc:  # the mapping lacks a required column, or an option is wrong: choose again
         return _mapping_page(crisis, upload, mapping, organisation, error=exc)
-    discard_upload(upload.token)
-    return _import_template(crisis, "result", result=result, filename=upload.filename, kind=table.kind)
+    remember_mapping(crisis.slug, table.columns, mapping)
+    if result.failed and not options.partial:
+        # Nothing was imported: the person fixes the file or asks for the good rows.
+        return _import_template(
+            crisis,
+            "result",
+            result=result,
+            filename=upload.filename,
+            kind=table.kind,
+            upload=upload,
+            retry=True,
+            mapping=mapping,
+            options=options,
+            encoding=encoding or "",
+            organisation=organisation,
+        )
+    discard_upload(upload.token, keep_rejected=bool(result.rejected_rows))
+    return _import_template(
+        crisis, "result", result=result, filename=upload.filename, kind=table.kind, upload=upload, retry=False
+    )
 
 
 @bp.route("/c/<crisis_slug>/reports/import", methods=["GET", "POST"])
@@ -118,6 +169,10 @@ def import_page(crisis_slug: str):
     require("import_reports")
     viewer = current_user._get_current_object()
     if request.method == "GET":
+        rejected = request.args.get("rejected")
+        if rejected:
+            path = rejected_path(load_upload(rejected, crisis.slug, viewer.id, rejected_only=True).token)
+            return send_file(path, mimetype="text/csv", as_attachment=True, download_name="rejected-rows.csv")
         token = request.args.get("upload")
         if token:
             return _mapping_page(crisis, load_upload(token, crisis.slug, viewer.id))

@@ -7,7 +7,7 @@ from flask_babel import get_locale
 from flask_login import current_user
 
 from ..api.blueprint import bp
-from ..api.openapi import ERROR, register
+from ..api.spec import ERROR, operation, register_schemas
 from . import service
 from .backend import SearchUnavailable
 from .configured_backend import backend_for
@@ -16,6 +16,82 @@ from .result_cache import result_cache
 
 
 @bp.get("/search")
+@operation(
+    summary="Search pages, reports and map layers the caller may see",
+    description=(
+        "Words must all match (stemmed, accents folded, English/French/Spanish analysed in their own language); "
+        '"quoted phrases"; -word excludes; a OR b; title:, body:, type:, crisis:, sector:, status:, adm1: field '
+        "queries. A query that does not parse is searched as plain words. Ranked by BM25F (Whoosh) or ts_rank "
+        "(PostgreSQL), title weighted above body."
+    ),
+    parameters=[
+        {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "the query"},
+        {
+            "name": "type",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "page, report, layer (comma-separated or repeated)",
+        },
+        {"name": "crisis", "in": "query", "schema": {"type": "string"}, "description": "crisis slug(s)"},
+        {"name": "sector", "in": "query", "schema": {"type": "string"}, "description": "IASC cluster key(s)"},
+        {"name": "status", "in": "query", "schema": {"type": "string"}, "description": "report status(es)"},
+        {"name": "adm1", "in": "query", "schema": {"type": "string"}, "description": "admin-1 P-code(s)"},
+        {
+            "name": "bbox",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": (
+                "west,south,east,north: only things located inside "
+                "(sensitive reports by their public, coarsened point, for "
+                "every caller: the index never holds their exact place)"
+            ),
+        },
+        {
+            "name": "since",
+            "in": "query",
+            "schema": {"type": "string", "format": "date-time"},
+            "description": "ISO 8601; reports by occurred_at (else received_at), pages and layers by last change",
+        },
+        {
+            "name": "until",
+            "in": "query",
+            "schema": {"type": "string", "format": "date-time"},
+            "description": "ISO 8601",
+        },
+        {
+            "name": "min_score",
+            "in": "query",
+            "schema": {"type": "number"},
+            "description": (
+                "only reports scored at least this by the validation plugin "
+                "(ignored, with a note, when no plugin scores reports)"
+            ),
+        },
+        {
+            "name": "page",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1},
+            "description": "1-based page of results",
+        },
+        {
+            "name": "limit",
+            "in": "query",
+            "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+            "description": "results per page (at most 100)",
+        },
+    ],
+    responses={
+        "200": {
+            "description": "Results",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchResults"}}},
+        },
+        "422": ERROR,
+        "503": {
+            "description": "The search index is missing or damaged (run `crisiswiki reindex`)",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        },
+    },
+)
 def search():
     config = current_app.config
     search_request = SearchRequest.from_args(request.args, default_limit=config["SEARCH_PAGE_SIZE"], max_limit=100)
@@ -50,59 +126,7 @@ def _param(name: str, description: str, schema: dict | None = None) -> dict:
     return {"name": name, "in": "query", "schema": schema or {"type": "string"}, "description": description}
 
 
-register(
-    {
-        "/api/v1/search": {
-            "get": {
-                "summary": "Search pages, reports and map layers the caller may see",
-                "description": "Words must all match (stemmed, accents folded, "
-                "English/French/Spanish analysed in their own "
-                'language); "quoted phrases"; -word excludes; a OR b; title:, body:, type:, crisis:, sector:, '
-                "status:, adm1: field queries. A query that does not parse is searched as plain words. Ranked by "
-                "BM25F (Whoosh) or ts_rank (PostgreSQL), title weighted above body.",
-                "parameters": [
-                    _param("q", "the query"),
-                    _param("type", "page, report, layer (comma-separated or repeated)"),
-                    _param("crisis", "crisis slug(s)"),
-                    _param("sector", "IASC cluster key(s)"),
-                    _param("status", "report status(es)"),
-                    _param("adm1", "admin-1 P-code(s)"),
-                    _param(
-                        "bbox",
-                        "west,south,east,north: only things located inside (sensitive reports by their public, "
-                        "coarsened point, for every caller: the index never holds their exact place)",
-                    ),
-                    _param(
-                        "since",
-                        "ISO 8601; reports by occurred_at (else received_at), pages and layers by last change",
-                        {"type": "string", "format": "date-time"},
-                    ),
-                    _param("until", "ISO 8601", {"type": "string", "format": "date-time"}),
-                    _param(
-                        "min_score",
-                        "only reports scored at least this by the validation plugin (ignored, with a note, "
-                        "when no plugin scores reports)",
-                        {"type": "number"},
-                    ),
-                    _param("page", "1-based page of results", {"type": "integer", "minimum": 1}),
-                    _param(
-                        "limit", "results per page (at most 100)", {"type": "integer", "minimum": 1, "maximum": 100}
-                    ),
-                ],
-                "responses": {
-                    "200": {
-                        "description": "Results",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/SearchResults"}}},
-                    },
-                    "422": ERROR,
-                    "503": {
-                        "description": "The search index is missing or damaged (run `crisiswiki reindex`)",
-                        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
-                    },
-                },
-            }
-        }
-    },
+register_schemas(
     {
         "SearchResults": {
             "type": "object",

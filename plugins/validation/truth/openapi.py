@@ -14,50 +14,6 @@ def _json(schema: str, description: str) -> dict[str, Any]:
     }
 
 
-PATHS: dict[str, Any] = {
-    "/api/v1/reports/{report_id}/claims": {
-        "post": {
-            "summary": "Record a structured claim the report makes (coordinators and verifiers); "
-            "truth discovery re-runs for the crisis",
-            "parameters": [{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ClaimInput"}}},
-            },
-            "responses": {
-                "201": _json("ClaimRecorded", "Recorded"),
-                "200": _json("ClaimRecorded", "The report's earlier value for this subject was replaced"),
-                "400": ERROR,
-                "401": ERROR,
-                "403": ERROR,
-                "404": ERROR,
-                "409": ERROR,
-                "415": ERROR,
-                "422": ERROR,
-            },
-        },
-    },
-    "/api/v1/claims": {
-        "get": {
-            "summary": "A crisis's claim subjects: the proposed value, its confidence, "
-            "and the competing values with their sources' reliability",
-            "parameters": [
-                {"name": "crisis", "in": "query", "required": True, "schema": {"type": "string"}},
-                {"name": "attribute", "in": "query", "schema": {"type": "string"}},
-                {"name": "subject", "in": "query", "schema": {"type": "string"}},
-                {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-                {
-                    "name": "cursor",
-                    "in": "query",
-                    "schema": {"type": "string"},
-                    "description": "next_cursor from the previous response.",
-                },
-            ],
-            "responses": {"200": _json("ClaimSubjectList", "OK"), "404": ERROR, "422": ERROR},
-        },
-    },
-}
-
 _VALUE = {"oneOf": [{"type": "number"}, {"type": "string"}]}
 _NULLABLE_VALUE = {"oneOf": [{"type": "number"}, {"type": "string"}, {"type": "null"}]}
 
@@ -173,4 +129,4 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
-OPENAPI: dict[str, Any] = {"paths": PATHS, "schemas": SCHEMAS}
+OPENAPI: dict[str, Any] = {"schemas": SCHEMAS}

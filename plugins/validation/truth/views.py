@@ -10,15 +10,45 @@ from wiki.api.requests import cursor_arg, json_body, page_limit
 from wiki.crises.services import get_crisis_or_404
 from wiki.errors import InvalidInput
 from wiki.extensions import db
+from wiki.toolkit import operation
 from wiki.visibility import get_visible_report
 
 from .claims import claim_input, require_claim_editor, store_claim
+from .openapi import ERROR
 from .proposals import discover_crisis, subject_views, subjects_page
 
 bp = Blueprint("validation_truth", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/reports/<int:report_id>/claims")
+@operation(
+    summary=(
+        "Record a structured claim the report makes (coordinators "
+        "and verifiers); truth discovery re-runs for the crisis"
+    ),
+    parameters=[{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+    requestBody={
+        "required": True,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ClaimInput"}}},
+    },
+    responses={
+        "201": {
+            "description": "Recorded",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ClaimRecorded"}}},
+        },
+        "200": {
+            "description": "The report's earlier value for this subject was replaced",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ClaimRecorded"}}},
+        },
+        "400": ERROR,
+        "401": ERROR,
+        "403": ERROR,
+        "404": ERROR,
+        "409": ERROR,
+        "415": ERROR,
+        "422": ERROR,
+    },
+)
 def create_claim(report_id: int):
     """Coordinators and verifiers: record what a report says about a subject; 201 for a new
     claim, 200 when it replaces the report's earlier value for the same subject."""
@@ -36,6 +66,33 @@ def create_claim(report_id: int):
 
 
 @bp.get("/claims")
+@operation(
+    summary=(
+        "A crisis's claim subjects: the proposed value, its "
+        "confidence, and the competing values with their sources' "
+        "reliability"
+    ),
+    parameters=[
+        {"name": "crisis", "in": "query", "required": True, "schema": {"type": "string"}},
+        {"name": "attribute", "in": "query", "schema": {"type": "string"}},
+        {"name": "subject", "in": "query", "schema": {"type": "string"}},
+        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+        {
+            "name": "cursor",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "next_cursor from the previous response.",
+        },
+    ],
+    responses={
+        "200": {
+            "description": "OK",
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ClaimSubjectList"}}},
+        },
+        "404": ERROR,
+        "422": ERROR,
+    },
+)
 def list_claims():
     """A crisis's claim subjects with the proposed value, its confidence and the competing values."""
     slug = request.args.get("crisis", "").strip()
