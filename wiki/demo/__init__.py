@@ -12,6 +12,7 @@ from ..pages.sitrep import SITREP_CATEGORY
 
 HERE = Path(__file__).parent
 
+DEMO_SLUGS = ("haiti-2010", "pakistan-floods-2010")
 PAGES = (
     ("Main Page", "main_page.md", ["Overview"]),
     ("Situation Report No. 1", "sitrep_1.md", [SITREP_CATEGORY]),
