@@ -366,7 +366,7 @@ def sqlite_ceiling(settings: Settings) -> dict:
 def plugin_benchmarks(settings: Settings) -> dict:
     """Feature benchmarks that live in their own scripts (scoring, truth discovery, ...)."""
     out = {}
-    for name in ("validation_scoring", "truth_discovery", "report_scoring", "alerts"):
+    for name in ("validation_scoring", "truth_discovery", "report_scoring", "alerts", "crisis_day"):
         script = ROOT / "bench" / f"{name}.py"
         if not script.exists():
             continue
