@@ -162,12 +162,19 @@ class Day:
     def pause(self, rng: random.Random, mean: float) -> None:
         self.stop.wait(rng.expovariate(1 / mean))
 
+    def user(self, salt: int, number: int, role: str | None = None) -> tuple[random.Random, requests.Session]:
+        """One user's own random stream and connection (with their token when `role` has them)."""
+        session = requests.Session()
+        if role is not None:
+            session.headers["Authorization"] = f"Bearer {self.setup['tokens'][role][number]}"
+        return random.Random(self.seed * salt + number), session
+
     def acknowledged_ids(self) -> list[int]:
         with self.tally.lock:
             return list(self.tally.reports.values())
 
     def reporter(self, number: int) -> None:
-        rng, session, tally = random.Random(self.seed * 1000 + number), requests.Session(), self.tally
+        (rng, session), tally = self.user(1000, number), self.tally
         i = 0
         while not self.stop.is_set():
             key = f"cd-{number}-{i}"
@@ -194,8 +201,7 @@ class Day:
             self.pause(rng, self.mix.reporter_pause)
 
     def coordinator(self, number: int) -> None:
-        rng, session, tally = random.Random(self.seed * 2000 + number), requests.Session(), self.tally
-        session.headers["Authorization"] = f"Bearer {self.setup['tokens']['coordinator'][number]}"
+        (rng, session), tally = self.user(2000, number, "coordinator"), self.tally
         n = 0
         while not self.stop.is_set():
             title = PAGES[rng.randrange(len(PAGES))]
@@ -238,8 +244,7 @@ class Day:
             self.pause(rng, self.mix.coordinator_pause)
 
     def verifier(self, number: int) -> None:
-        rng, session, tally = random.Random(self.seed * 3000 + number), requests.Session(), self.tally
-        session.headers["Authorization"] = f"Bearer {self.setup['tokens']['verifier'][number]}"
+        (rng, session), tally = self.user(3000, number, "verifier"), self.tally
         while not self.stop.is_set():
             ids = self.acknowledged_ids()
             if ids:
@@ -256,7 +261,7 @@ class Day:
             self.pause(rng, self.mix.verifier_pause)
 
     def responder(self, number: int) -> None:
-        rng, session, tally = random.Random(self.seed * 4000 + number), requests.Session(), self.tally
+        (rng, session), tally = self.user(4000, number), self.tally
         while not self.stop.is_set():
             if rng.random() < 0.5:
                 query = rng.choice(QUERIES)
@@ -405,6 +410,7 @@ def main() -> None:
     mix = QUICK if args.quick else FULL
     seconds = args.seconds or (30.0 if args.quick else 180.0)
     output = args.output or RESULTS / "crisis_day.json"
+    load_before = os.getloadavg()[0]  # the cores are shared: say how busy they were
     with tempfile.TemporaryDirectory(prefix="crisis-day-") as folder:
         instance = Path(folder) / "instance"
         instance.mkdir()
@@ -443,7 +449,12 @@ def main() -> None:
         "database_is_locked": log.count(LOCKED) + commands_output.count(LOCKED),
         "write_discipline_errors": log.count("WriteDisciplineError") + commands_output.count("WriteDisciplineError"),
         "server_tracebacks": log.count("Traceback"),
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_1m_before": round(load_before, 2),
+            "load_average_1m_after": round(os.getloadavg()[0], 2),
+        },
     }
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
