@@ -366,7 +366,15 @@ def sqlite_ceiling(settings: Settings) -> dict:
 def plugin_benchmarks(settings: Settings) -> dict:
     """Feature benchmarks that live in their own scripts (scoring, truth discovery, ...)."""
     out = {}
-    for name in ("validation_scoring", "truth_discovery", "report_scoring", "alerts", "dashboard", "import_reports"):
+    for name in (
+        "validation_scoring",
+        "truth_discovery",
+        "report_scoring",
+        "alerts",
+        "dashboard",
+        "import_reports",
+        "crisis_day",
+    ):
         script = ROOT / "bench" / f"{name}.py"
         if not script.exists():
             continue

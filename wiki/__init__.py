@@ -34,6 +34,11 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
         instance_relative_config=True,
         static_folder=str(data_dir("static")),
     )
+    from .command_policy import PolicyGroup
+
+    # Every command of the app (the core's, the plugins', the blueprints') runs under the write
+    # policy of wiki/command_policy.py; replaced before anything adds a command.
+    app.cli = PolicyGroup(app.name)
     config_module.layer(app, config_module.DEFAULTS, test_config or {})
     config_module.finalise(app)
 
@@ -43,6 +48,10 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
 
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = sqlite_engine_options(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    else:
+        # A connection the server closed (PostgreSQL restarted, a failover) is found out when it is
+        # taken from the pool, not by the request that would use it.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     db.init_app(app)
     with app.app_context():
         configure_engine(app, db.engine)
@@ -126,6 +135,9 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     app.extensions["crisiswiki_plugins"] = pm
     pm.hook.register_blueprints(app=app)
     pm.hook.init_app(app=app)
+    from .database import retry_views
+
+    retry_views(app)  # after every route: PostgreSQL deadlocks are retried in one place
     from .workers import init_workers
 
     init_workers(app)

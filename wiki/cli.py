@@ -12,6 +12,7 @@ from flask import Flask, current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from .command_policy import own_transactions
 from .errors import DomainError
 from .extensions import db
 from .migrations import upgrade_all
@@ -68,21 +69,27 @@ def _demo_admin() -> User:
 @click.option("--yes", is_flag=True, help="With --reset: do not ask for confirmation.")
 @with_appcontext
 def demo_command(reset: bool, yes: bool) -> None:
-    """Load the demo crisis (into an empty database; with --reset, after emptying it)."""
-    from .demo import load_demo
+    """Load the demo crises beside what the database holds (unless they are there already; with
+    --reset, after emptying it)."""
+    from .demo import DEMO_SLUGS, load_demo
     from .demo.reset import wipe_database
-    from .search.indexer import rebuild
+    from .search.indexer import build_if_missing, rebuild
 
     if reset:
         if not yes:
             click.confirm(f"Delete everything in {_safe_url()} and load the demo?", abort=True)
         wipe_database()
-    elif db.session.scalar(select(func.count()).select_from(Crisis)):
-        click.echo("Error: the database already holds crises; use --reset to replace them with the demo.", err=True)
+    elif db.session.scalar(select(func.count()).select_from(Crisis).where(Crisis.slug.in_(DEMO_SLUGS))):
+        click.echo(
+            "Error: the demo crises are there already; use --reset to empty the database and load them again.", err=True
+        )
         sys.exit(1)
     db.session.remove()
     _report_demo(load_demo(_demo_admin()))
-    rebuild()
+    if reset:
+        rebuild()  # the wipe left the index behind
+    else:
+        build_if_missing()  # the demo's pages are in the search queue: the writers index them
     demo_login.callback()
 
 
@@ -140,6 +147,7 @@ def create_user_command(
         click.echo(f"API token (shown once): {plain}")
 
 
+@own_transactions("it becomes gunicorn (exec); each request follows the request policy")
 @click.command("serve", context_settings={"ignore_unknown_options": True})
 @click.argument("gunicorn_args", nargs=-1, type=click.UNPROCESSED)
 def serve_command(gunicorn_args: tuple[str, ...]) -> None:

@@ -20,6 +20,9 @@ DEFAULTS: dict[str, Any] = {
     # a power cut, not only a crashed process.
     "SQLITE_SYNCHRONOUS": "FULL",
     "SQLITE_BUSY_TIMEOUT_MS": 30000,
+    # A write in a SQLite transaction that did not take the write lock up front (wiki/database.py):
+    # "log" a warning, "raise" at once (load tests, benchmarks), "off"; "auto": log, off in tests.
+    "WRITE_CHECK": "auto",
     "MAX_CONTENT_LENGTH": None,  # whole requests; default: room for the largest upload allowed below
     "ATTACHMENT_MAX_BYTES": 25 * 1024 * 1024,
     "UPLOAD_FOLDER": None,  # default: <instance>/uploads

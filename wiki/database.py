@@ -16,20 +16,35 @@ handler polls, sleeping up to 100 ms between tries, so under load (a surge of re
 several workers and threads) most of the time went to sleeping while the lock was free. A
 blocked flock() wakes the next writer the moment the lock is released, in any process. SQLite's
 busy timeout stays as the backstop for writers that do not go through it.
+
+Outside requests the same rule holds: every `crisiswiki` command runs with the write lock taken
+up front by default (wiki/command_policy.py), and the background jobs write inside
+`write_transaction()`. A write in a transaction that began without the lock (plain BEGIN) is
+what fails with "database is locked" when another process wrote in between: WRITE_CHECK makes
+such a write log a warning ("log", the default outside tests) or fail at once ("raise": the
+load tests and benchmarks), whether or not another writer happened to be there.
+
+On PostgreSQL nothing is upgraded, but concurrent writers can still deadlock (40P01) or fail to
+serialise (40001). Those are retried in one place (`retry_conflicts`, used by the request
+dispatch, the commands and the background worker): the whole unit again, after a short,
+bounded and logged wait, and only while it has committed no write yet.
 """
 
 from __future__ import annotations
 
 import contextvars
 import fcntl
+import logging
 import os
+import random
 import sqlite3
+import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from functools import wraps
 from typing import TypeVar
 
-from flask import Flask, has_request_context, request
+from flask import Flask, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import NotFound
@@ -38,6 +53,7 @@ from werkzeug.routing import IntegerConverter
 from .extensions import db
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 IN_LIST_SIZE = 500  # ids per `IN (...)`: SQLite binds at most 32,766 parameters a statement, older builds 999
@@ -135,15 +151,58 @@ def is_sqlite(engine: Engine | None = None) -> bool:
 
 
 def configure_engine(app: Flask, engine: Engine) -> None:
-    """Engine-specific set-up; PostgreSQL needs none beyond row locks in the services."""
+    """Engine-specific set-up: SQLite's pragmas and write-lock policy; on every engine, noting
+    which transactions wrote (for `retry_conflicts`)."""
+    track_writes(engine)
     if is_sqlite(engine):
         configure_sqlite(app, engine)
+
+
+_WRITE_WORDS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+
+
+def _writes(statement: str) -> bool:
+    head = statement.lstrip()[:12].upper()
+    return head.startswith(_WRITE_WORDS) and not head.startswith(("CREATE TEMP", "DROP TEMP"))
+
+
+class WriteDisciplineError(RuntimeError):
+    """A write in a SQLite transaction that did not take the write lock up front (WRITE_CHECK=raise)."""
+
+
+def track_writes(engine: Engine) -> None:
+    """Remember on each connection whether its transaction wrote, and in the current unit of
+    work (a request, a command, a job's turn: see `retry_conflicts`) whether a transaction that
+    wrote has committed."""
+
+    @event.listens_for(engine, "begin")
+    def _fresh(conn):
+        conn.info.pop("wrote", None)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _note_write(conn, _cursor, statement, _parameters, _context, _executemany):
+        if _writes(statement):
+            conn.info["wrote"] = True
+
+    @event.listens_for(engine, "commit")
+    def _on_commit(conn):
+        if conn.info.pop("wrote", False):
+            units = _unit.get()
+            if units is not None:
+                units["committed_writes"] = True
+
+    @event.listens_for(engine, "rollback")
+    def _on_rollback(conn):
+        conn.info.pop("wrote", None)
 
 
 def configure_sqlite(app: Flask, engine: Engine) -> None:
     """Install the pragmas and the BEGIN IMMEDIATE policy on a SQLite engine."""
     synchronous = app.config["SQLITE_SYNCHRONOUS"]
     busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    check = str(app.config["WRITE_CHECK"]).strip().lower()
+    if check == "auto":
+        check = "off" if app.testing else "log"
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
@@ -159,8 +218,10 @@ def configure_sqlite(app: Flask, engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         if not _wants_write_lock():
+            connection.info["deferred"] = True
             connection.exec_driver_sql("BEGIN")
             return
+        connection.info["deferred"] = False
         raw = connection.connection.dbapi_connection
         queued = isinstance(raw, WriteQueueConnection)
         if queued:
@@ -171,6 +232,25 @@ def configure_sqlite(app: Flask, engine: Engine) -> None:
             if queued:
                 raw.release_write_lock()
             raise
+
+    if check in ("log", "raise"):
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def _check_discipline(conn, _cursor, statement, _parameters, _context, _executemany):
+            if conn.info.get("deferred") and conn.in_transaction() and _writes(statement):
+                message = (
+                    "a write in a transaction that did not take the write lock up front (plain BEGIN): it fails "
+                    "with 'database is locked' when another writer commits first. Write inside "
+                    f"write_transaction() or after begin_write(). Statement: {statement[:120]!r}"
+                )
+                if check == "raise":
+                    raise WriteDisciplineError(message)
+                log.warning(message, stack_info=True)
+
+        @event.listens_for(engine, "commit")
+        @event.listens_for(engine, "rollback")
+        def _transaction_over(conn):
+            conn.info.pop("deferred", None)
 
 
 def _wants_write_lock() -> bool:
@@ -246,3 +326,84 @@ def write_transaction() -> Iterator[None]:
         raise
     finally:
         _force_immediate.reset(token)
+
+
+def retry_views(app: Flask) -> None:
+    """Every view of `app` through `retry_conflicts` (call once every route is registered). A
+    view run again reads its request again: the JSON and form are kept by the request, uploaded
+    files are rewound."""
+
+    def rewind_uploads() -> None:
+        for storage in request.files.values():
+            with suppress(AttributeError, OSError, ValueError):
+                storage.stream.seek(0)
+
+    def retrying(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            return retry_conflicts(lambda: view(*args, **kwargs), f"{request.method} {request.path}", rewind_uploads)
+
+        return wrapper
+
+    for endpoint, view in list(app.view_functions.items()):
+        app.view_functions[endpoint] = retrying(view)
+
+
+# PostgreSQL's answers that mean "run the transaction again": serialization_failure and
+# deadlock_detected. (SQLite's "database is locked" is not among them: under the write
+# discipline it does not happen, and where it does it is a bug to see, not to hide.)
+RETRY_SQLSTATES = frozenset({"40001", "40P01"})
+RETRY_ATTEMPTS = 5  # the first try and four more
+RETRY_FIRST_WAIT_S = 0.02  # doubles each time, with jitter: at most ~0.6 s of waiting in all
+
+_unit: contextvars.ContextVar[dict | None] = contextvars.ContextVar("write_unit", default=None)
+
+
+def is_retryable(error: BaseException) -> bool:
+    """A PostgreSQL serialization failure or deadlock (the transaction was rolled back whole)."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if getattr(error, "sqlstate", None) in RETRY_SQLSTATES or getattr(error, "pgcode", None) in RETRY_SQLSTATES:
+            return True
+        error = getattr(error, "orig", None) or error.__cause__
+    return False
+
+
+def retry_wait(attempt: int) -> float:
+    """Seconds to wait before try number `attempt + 1` (attempt counts from 1)."""
+    return RETRY_FIRST_WAIT_S * (2 ** (attempt - 1)) * random.uniform(0.5, 1.5)
+
+
+def retry_conflicts(work: Callable[[], T], what: str, before_retry: Callable[[], None] | None = None) -> T:
+    """Run `work()` (a request's view, a command, a job's turn); when PostgreSQL rolls it back as
+    a serialization failure or a deadlock, and nothing it wrote has been committed yet, run it
+    again after a short wait (RETRY_ATTEMPTS in all, each retry logged). `before_retry` puts back
+    what the failed try consumed (the session, if any, is rolled back here). A unit that already
+    committed a write is not run again: the error goes up as it is."""
+    state = {"committed_writes": False}
+    token = _unit.set(state)
+    try:
+        for attempt in range(1, RETRY_ATTEMPTS + 1):
+            try:
+                return work()
+            except Exception as error:
+                if attempt == RETRY_ATTEMPTS or state["committed_writes"] or not is_retryable(error):
+                    raise
+                wait = retry_wait(attempt)
+                log.warning(
+                    "%s: %s; running it again in %.0f ms (try %d of %d)",
+                    what,
+                    "deadlock" if "deadlock" in str(error).lower() else "serialization failure",
+                    wait * 1000,
+                    attempt + 1,
+                    RETRY_ATTEMPTS,
+                )
+                if has_app_context():
+                    db.session.rollback()
+                if before_retry is not None:
+                    before_retry()
+                time.sleep(wait)
+        raise AssertionError("unreachable")
+    finally:
+        _unit.reset(token)

@@ -34,6 +34,8 @@ import click
 from flask import Flask, current_app, has_app_context
 from flask.cli import with_appcontext
 
+from .command_policy import own_transactions
+from .database import is_retryable, retry_conflicts, retry_wait
 from .extensions import db
 from .locks import FileLock
 
@@ -147,7 +149,7 @@ class Worker:
         try:
             with self.app.app_context():
                 try:
-                    pause = job.run(now + job.slice_seconds)
+                    pause = retry_conflicts(lambda: job.run(now + job.slice_seconds), f"background job {job.name}")
                     state.runs += 1
                 finally:
                     db.session.rollback()
@@ -157,7 +159,12 @@ class Worker:
             self._let_go(state)
             state.due = time.monotonic() + retry.seconds
             return
-        except Exception:
+        except Exception as error:
+            if is_retryable(error):  # after a part of its work committed: the rest, in a moment
+                log.warning("background job %s: %s; its work stays queued and is retried", job.name, error)
+                self._let_go(state)
+                state.due = time.monotonic() + retry_wait(1)
+                return
             state.failures += 1
             log.exception("background job %s failed; its work stays queued and is retried", job.name)
             self._let_go(state)
@@ -244,6 +251,7 @@ def wake(name: str | None = None, app: Flask | None = None) -> None:
         worker.wake(name)
 
 
+@own_transactions("the background jobs write in write_transaction() and read in plain transactions, as in a server")
 @click.command("worker")
 @click.option("--once", is_flag=True, help="Do all the waiting work, then stop (instead of running until stopped).")
 @with_appcontext

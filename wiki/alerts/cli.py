@@ -6,9 +6,11 @@ from __future__ import annotations
 import click
 from flask.cli import with_appcontext
 
+from ..command_policy import own_transactions
 from .jobs import run_until_idle
 
 
+@own_transactions("the alert jobs' code (write_transaction); no write lock while webhooks and mail answer")
 @click.command("send-alerts")
 @with_appcontext
 def send_alerts_command() -> None:

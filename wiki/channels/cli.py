@@ -11,7 +11,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..command_policy import own_transactions
 
+
+@own_transactions("a server: each mail is taken in as a gateway's request is (write_transaction)")
 @click.command("smtpd")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option("--port", default=2525, show_default=True, type=int, help="Port to listen on (25 needs root).")
@@ -32,6 +35,7 @@ def smtpd_command(host: str, port: int) -> None:
         controller.stop()
 
 
+@own_transactions("the mail intake's code (write_transaction); no write lock while IMAP answers")
 @click.command("fetch-mail")
 @click.option("--limit", default=500, show_default=True, help="Fetch at most this many messages.")
 @with_appcontext

@@ -90,6 +90,7 @@ CRISES = (
         "their authors. Regions are approximate shapes with demo P-codes.",
     ),
 )
+DEMO_SLUGS = tuple(spec.slug for spec in CRISES)
 
 
 @dataclass

@@ -9,11 +9,13 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
+from ..command_policy import own_transactions
 from ..extensions import db
 from ..models import MailMessage
 from .sender import deliver_pending
 
 
+@own_transactions("the mail job's code (write_transaction); no write lock while the SMTP server answers")
 @click.command("send-mail")
 @click.option("--limit", default=1000, show_default=True, help="Send at most this many messages.")
 @with_appcontext

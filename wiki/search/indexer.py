@@ -20,7 +20,7 @@ from pathlib import Path
 from flask import Flask, current_app
 from sqlalchemy import text
 
-from ..database import is_sqlite, write_transaction
+from ..database import is_sqlite, read_only, write_transaction
 from ..extensions import db
 from . import queue
 from .backend import PG_WRITER_LOCK
@@ -195,7 +195,11 @@ def rebuild(progress: Callable[[int], None] = lambda n: None, batch: int = 1000)
         # commit later, even with a lower id (PostgreSQL), stay pending.
         settled = queue.pending_ids()
         db.session.commit()
-        backend_for().rebuild(_all_batches(batch), progress)
+        # Reading every object takes a while: never under the write lock (a command runs with the
+        # lock taken up front, wiki/command_policy.py); the backends write in write_transaction().
+        with read_only():
+            backend_for().rebuild(_all_batches(batch), progress)
+            db.session.commit()
         with write_transaction():
             queue.replay_after(watermark)
             queue.mark_processed(settled)

@@ -1,0 +1,55 @@
+"""A short crisis day (bench/crisis_day.py --quick, shortened): reporters, coordinators, verifiers,
+responders, an administrator's CLI commands and the background worker all at once against real
+gunicorn servers, on SQLite and on PostgreSQL. Nothing acknowledged is lost or stored twice, no
+request fails, nothing says "database is locked", and every report ends up scored.
+
+Latency is measured (the JSON the run writes) but not asserted here: this machine's cores are
+shared, and the figures belong in `make bench`'s table, not in a pass or a fail.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from .servers import ROOT
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(300)
+def test_a_short_crisis_day_loses_nothing_and_never_locks(database_url, tmp_path):
+    output = tmp_path / "crisis_day.json"
+    subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "crisis_day.py"),
+            "--quick",
+            "--seconds",
+            "12",
+            "--workers",
+            "2",
+            "--database-url",
+            database_url,
+            "--output",
+            str(output),
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        timeout=280,
+    )
+    result = json.loads(output.read_text())
+    actions = result["actions"]
+    assert {"report", "page view", "save", "grading", "status change", "search", "map viewport"} <= set(actions)
+    assert {name: action["first_errors"] for name, action in actions.items() if action["errors"]} == {}
+    assert actions["cli create-user"]["requests"] >= 1
+    reconciliation = result["reconciliation"]
+    assert reconciliation["reports_acknowledged"] > 0 and reconciliation["gradings_acknowledged"] > 0
+    lost_or_twice = {key: value for key, value in reconciliation.items() if key.endswith(("_lost", "_duplicated"))}
+    assert set(lost_or_twice.values()) == {0}, lost_or_twice
+    assert reconciliation["reports_unacknowledged_in_db"] == 0 and reconciliation["report_ids_match"]
+    assert reconciliation["reports_scored"] == reconciliation["reports_acknowledged"]
+    assert result["database_is_locked"] == 0 and result["write_discipline_errors"] == 0
