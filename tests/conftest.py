@@ -21,6 +21,7 @@ from sqlalchemy import create_engine, inspect, text
 from wiki import create_app
 from wiki.extensions import db
 
+from .figures import add_from_worker, print_summary, send_to_controller
 from .postgres_cluster import Cluster, create_database
 
 # The project's shared test data (../shared/data next to the checkout), or CRISISWIKI_SHARED_DATA.
@@ -28,6 +29,20 @@ SHARED_DATA = Path(
     os.environ.get("CRISISWIKI_SHARED_DATA") or Path(__file__).resolve().parent.parent.parent / "shared" / "data"
 )
 PASSWORD = "correct horse battery"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    send_to_controller(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist (controller): a worker finished; add up its figures."""
+    add_from_worker(node.config, getattr(node, "workeroutput", {}))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    print_summary(terminalreporter, config)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -24,6 +24,7 @@ from wiki import create_app
 from wiki.extensions import db
 
 from ..conftest import PASSWORD, _truncate_all
+from ..figures import figures_of
 
 ROLES = ("anonymous", "volunteer", "verifier", "coordinator", "admin")
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -59,20 +60,11 @@ def production_config(database_url: str, instance: str, static_build: str, **ove
     }
 
 
-FIGURES = pytest.StashKey[dict]()
-
-
 @pytest.fixture(scope="session")
 def figures(pytestconfig: pytest.Config) -> dict[str, int]:
-    """Counts the suite prints at the end (requests checked, payloads placed and pages loaded...)."""
-    return pytestconfig.stash.setdefault(FIGURES, {})
-
-
-def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
-    if config.stash.get(FIGURES, None):
-        terminalreporter.section("security suite figures")
-        for name, value in config.stash[FIGURES].items():
-            terminalreporter.write_line(f"{name}: {value}")
+    """Counts the suite prints at the end (requests checked, payloads placed and pages loaded...);
+    tests/conftest.py prints them, adding up the xdist workers' (tests/figures.py)."""
+    return figures_of(pytestconfig)
 
 
 @pytest.fixture(scope="module")
