@@ -17,28 +17,18 @@ from ..pages import revisions as service
 from .blueprint import bp
 from .requests import json_body, keyset_page, string_field
 from .serialise import page_json, revision_json
-from .spec import ERROR, operation
+from .spec import ERROR, PAGING_PARAMETERS, SLUG_PARAMETER, json_response, operation
 
 
 @bp.get("/pages/<crisis_slug>/<slug>")
 @operation(
     summary="Read a page's current revision",
     responses={
-        "200": {
-            "description": "OK",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Page"}}},
-        },
+        "200": json_response("Page"),
         "404": ERROR,
     },
     parameters=[
-        {"name": "crisis_slug", "in": "path", "required": True, "schema": {"type": "string"}},
-        {
-            "name": "slug",
-            "in": "path",
-            "required": True,
-            "schema": {"type": "string"},
-            "description": "The page's title with spaces as underscores.",
-        },
+        SLUG_PARAMETER,
     ],
 )
 def get_page(crisis_slug: str, slug: str):
@@ -52,35 +42,21 @@ def get_page(crisis_slug: str, slug: str):
 @operation(
     summary="Create a page (no base_revision) or save an edit of it",
     responses={
-        "200": {
-            "description": "Saved (or merged with a newer revision)",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Page"}}},
-        },
-        "201": {
-            "description": "Created",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Page"}}},
-        },
+        "200": json_response("Page", "Saved (or merged with a newer revision)"),
+        "201": json_response("Page", "Created"),
         "400": ERROR,
         "401": ERROR,
         "403": ERROR,
         "404": ERROR,
-        "409": {
-            "description": "Edit conflict: the page changed since base_revision and the changes overlap",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EditConflict"}}},
-        },
+        "409": json_response(
+            "EditConflict", "Edit conflict: the page changed since base_revision and the changes overlap"
+        ),
         "413": ERROR,
         "415": ERROR,
         "422": ERROR,
     },
     parameters=[
-        {"name": "crisis_slug", "in": "path", "required": True, "schema": {"type": "string"}},
-        {
-            "name": "slug",
-            "in": "path",
-            "required": True,
-            "schema": {"type": "string"},
-            "description": "The page's title with spaces as underscores.",
-        },
+        SLUG_PARAMETER,
     ],
     requestBody={
         "required": True,
@@ -118,29 +94,13 @@ def put_page(crisis_slug: str, slug: str):
 @operation(
     summary="A page's revisions, newest first",
     responses={
-        "200": {
-            "description": "OK",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RevisionList"}}},
-        },
+        "200": json_response("RevisionList"),
         "404": ERROR,
         "422": ERROR,
     },
     parameters=[
-        {"name": "crisis_slug", "in": "path", "required": True, "schema": {"type": "string"}},
-        {
-            "name": "slug",
-            "in": "path",
-            "required": True,
-            "schema": {"type": "string"},
-            "description": "The page's title with spaces as underscores.",
-        },
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-        {
-            "name": "cursor",
-            "in": "query",
-            "schema": {"type": "string"},
-            "description": "next_cursor from the previous response.",
-        },
+        SLUG_PARAMETER,
+        *PAGING_PARAMETERS,
     ],
 )
 def page_revisions(crisis_slug: str, slug: str):
@@ -162,22 +122,11 @@ def page_revisions(crisis_slug: str, slug: str):
 @operation(
     summary="One revision with its text",
     responses={
-        "200": {
-            "description": "OK",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Revision"}}},
-        },
+        "200": json_response("Revision"),
         "404": ERROR,
     },
     parameters=[
-        {"name": "crisis_slug", "in": "path", "required": True, "schema": {"type": "string"}},
-        {
-            "name": "slug",
-            "in": "path",
-            "required": True,
-            "schema": {"type": "string"},
-            "description": "The page's title with spaces as underscores.",
-        },
-        {"name": "number", "in": "path", "required": True, "schema": {"type": "integer"}},
+        SLUG_PARAMETER,
     ],
 )
 def get_revision(crisis_slug: str, slug: str, number: int):

@@ -23,7 +23,7 @@ from ..reports.triage import merge_duplicate, republish_report, update_report, w
 from ..visibility import get_visible_report
 from .blueprint import bp
 from .requests import json_body, keyset_page
-from .spec import ERROR, operation
+from .spec import ERROR, PAGING_PARAMETERS, REASON_BODY, REPORT_FEATURE, json_response, operation
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -53,13 +53,7 @@ def _feature_and_photos() -> tuple[dict, list[Photo]]:
 @operation(
     summary="Submit a field report (a GeoJSON Feature with a Point). Send Idempotency-Key to make retries safe.",
     responses={
-        "201": {
-            "description": "A report as a GeoJSON Feature",
-            "content": {
-                "application/geo+json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
-                "application/json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
-            },
-        },
+        "201": REPORT_FEATURE,
         "200": {"description": "An idempotent retry: the report stored the first time"},
         "400": ERROR,
         "401": ERROR,
@@ -108,16 +102,9 @@ def _get_visible(report_id: int) -> Report:
 @operation(
     summary="One report",
     responses={
-        "200": {
-            "description": "A report as a GeoJSON Feature",
-            "content": {
-                "application/geo+json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
-                "application/json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
-            },
-        },
+        "200": REPORT_FEATURE,
         "404": ERROR,
     },
-    parameters=[{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
 )
 def get_report(report_id: int):
     return jsonify(report_feature(_get_visible(report_id), current_user))
@@ -127,13 +114,7 @@ def get_report(report_id: int):
 @operation(
     summary="Change a report's fields or status, or merge it as a duplicate (coordinators)",
     responses={
-        "200": {
-            "description": "A report as a GeoJSON Feature",
-            "content": {
-                "application/geo+json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
-                "application/json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
-            },
-        },
+        "200": REPORT_FEATURE,
         "400": ERROR,
         "401": ERROR,
         "403": ERROR,
@@ -141,7 +122,6 @@ def get_report(report_id: int):
         "415": ERROR,
         "422": ERROR,
     },
-    parameters=[{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
     requestBody={
         "required": True,
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportPatch"}}},
@@ -189,13 +169,7 @@ def _reason_from_body() -> str:
         "republishing makes it public again"
     ),
     responses={
-        "200": {
-            "description": "A report as a GeoJSON Feature",
-            "content": {
-                "application/geo+json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
-                "application/json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
-            },
-        },
+        "200": REPORT_FEATURE,
         "400": ERROR,
         "401": ERROR,
         "403": ERROR,
@@ -203,26 +177,7 @@ def _reason_from_body() -> str:
         "415": ERROR,
         "422": ERROR,
     },
-    parameters=[{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-    requestBody={
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["reason"],
-                    "properties": {
-                        "reason": {
-                            "type": "string",
-                            "minLength": 1,
-                            "maxLength": 500,
-                            "description": "kept in the report's history",
-                        }
-                    },
-                }
-            }
-        },
-    },
+    requestBody=REASON_BODY,
 )
 def withdraw(report_id: int):
     """Verifiers, coordinators: take a report out of public view for good, with a reason
@@ -238,13 +193,7 @@ def withdraw(report_id: int):
 @operation(
     summary="Make a withdrawn report public again, with a reason for its history (coordinators)",
     responses={
-        "200": {
-            "description": "A report as a GeoJSON Feature",
-            "content": {
-                "application/geo+json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
-                "application/json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
-            },
-        },
+        "200": REPORT_FEATURE,
         "400": ERROR,
         "401": ERROR,
         "403": ERROR,
@@ -253,26 +202,7 @@ def withdraw(report_id: int):
         "415": ERROR,
         "422": ERROR,
     },
-    parameters=[{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-    requestBody={
-        "required": True,
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["reason"],
-                    "properties": {
-                        "reason": {
-                            "type": "string",
-                            "minLength": 1,
-                            "maxLength": 500,
-                            "description": "kept in the report's history",
-                        }
-                    },
-                }
-            }
-        },
-    },
+    requestBody=REASON_BODY,
 )
 def republish(report_id: int):
     """Coordinators: make a withdrawn report public again, with a reason for the history."""
@@ -287,10 +217,7 @@ def republish(report_id: int):
 @operation(
     summary="Reports visible to the caller, newest first (a FeatureCollection)",
     responses={
-        "200": {
-            "description": "FeatureCollection with next_cursor",
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ReportCollection"}}},
-        },
+        "200": json_response("ReportCollection", "FeatureCollection with next_cursor"),
         "422": ERROR,
     },
     parameters=[
@@ -317,13 +244,7 @@ def republish(report_id: int):
         {"name": "until", "in": "query", "schema": {"type": "string", "format": "date-time"}},
         {"name": "crisis", "in": "query", "schema": {"type": "string"}},
         {"name": "adm", "in": "query", "schema": {"type": "string"}, "description": "admin-1 or admin-2 P-code"},
-        {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
-        {
-            "name": "cursor",
-            "in": "query",
-            "schema": {"type": "string"},
-            "description": "next_cursor from the previous response.",
-        },
+        *PAGING_PARAMETERS,
     ],
 )
 def list_reports():

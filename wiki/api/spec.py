@@ -19,10 +19,65 @@ from typing import Any
 
 from apispec import APISpec
 from flask import Flask
+from werkzeug.routing import FloatConverter, IntegerConverter, PathConverter
 
 DOCUMENTED_PREFIXES = ("/api/v1", "/ogc")
 ATTRIBUTE = "__openapi__"
 ERROR = {"$ref": "#/components/responses/Error"}
+# Pieces that operations share. Path parameters need no declaration unless they say more than
+# their converter does (document() adds them from the URL rule).
+SLUG_PARAMETER = {
+    "name": "slug",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string"},
+    "description": "The page's title with spaces as underscores.",
+}
+PAGING_PARAMETERS = [
+    {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
+    {
+        "name": "cursor",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "next_cursor from the previous response.",
+    },
+]
+REPORT_FEATURE = {
+    "description": "A report as a GeoJSON Feature",
+    "content": {
+        "application/geo+json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
+        "application/json": {"schema": {"$ref": "#/components/schemas/ReportFeature"}},
+    },
+}
+REASON_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["reason"],
+                "properties": {
+                    "reason": {
+                        "type": "string",
+                        "minLength": 1,
+                        "maxLength": 500,
+                        "description": "kept in the report's history",
+                    }
+                },
+            }
+        }
+    },
+}
+
+
+def json_response(schema: str, description: str = "OK") -> dict[str, Any]:
+    """A JSON response whose body is the component schema `schema` (e.g. "Page")."""
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
 _SCHEMAS: dict[str, Any] = {}
 _CONVERTER_TYPES = {"int": {"type": "integer"}, "float": {"type": "number"}, "path": {"type": "string"}}
 
@@ -56,11 +111,18 @@ def openapi_path(rule: str) -> str:
     return re.sub(r"<(?:[a-z_]+(?:\([^)]*\))?:)?([a-zA-Z_][a-zA-Z0-9_]*)>", r"{\1}", rule)
 
 
+def _converter_kind(converter) -> str | None:
+    """By class, so that the app's own converters (IdConverter for <int:...>) count as theirs."""
+    for base, kind in ((IntegerConverter, "int"), (FloatConverter, "float"), (PathConverter, "path")):
+        if isinstance(converter, base):
+            return kind
+    return None
+
+
 def _path_parameters(rule) -> list[dict[str, Any]]:
-    converters = {name: type(converter).__name__ for name, converter in rule._converters.items()}
     parameters = []
     for name in sorted(rule.arguments, key=rule.rule.index):
-        kind = {"IntegerConverter": "int", "FloatConverter": "float", "PathConverter": "path"}.get(converters[name])
+        kind = _converter_kind(rule._converters[name])
         schema = dict(_CONVERTER_TYPES.get(kind, {"type": "string"}))
         if kind == "int":
             schema["minimum"] = 0
@@ -97,9 +159,10 @@ def _operation(rule, view: Callable, method: str, spec: dict[str, Any]) -> dict[
         "" if len(set(rule.methods or ()) - {"HEAD", "OPTIONS"}) == 1 else "_" + method.lower()
     )
     op.setdefault("tags", [_tag(rule.endpoint, view)])
-    declared = {(p.get("name"), p.get("in")) for p in op.get("parameters", []) if "name" in p}
-    path_parameters = [p for p in _path_parameters(rule) if (p["name"], "path") not in declared]
-    op["parameters"] = path_parameters + op.get("parameters", [])
+    declared = op.get("parameters", [])
+    said = {p["name"]: p for p in declared if p.get("in") == "path"}  # a declaration says more
+    path_parameters = [said.get(p["name"], p) for p in _path_parameters(rule)]
+    op["parameters"] = path_parameters + [p for p in declared if p.get("in") != "path"]
     if not op["parameters"]:
         op.pop("parameters")
     op["responses"] = {str(status): response for status, response in op.get("responses", {}).items()}
