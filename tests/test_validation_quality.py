@@ -109,6 +109,18 @@ def test_the_calibration_fit_recovers_a_known_shift_and_leaves_few_outcomes_alon
     assert fit(xs[:100], [True] * 100).identity  # all verified: nothing to learn the level from
 
 
+def test_an_uncalibrated_score_says_why():
+    from plugins.validation.calibration import Calibration
+    from plugins.validation.scoring import calibration_entry
+
+    few = calibration_entry(1.0, Calibration(outcomes=MIN_OUTCOMES - 1))
+    one_kind = calibration_entry(1.0, Calibration(outcomes=40))
+    fitted = calibration_entry(1.0, Calibration(1.0, -0.5, 40))
+    assert few["delta_log_odds"] == one_kind["delta_log_odds"] == 0.0
+    assert "fewer than" in few["text"] and "all verified or all refuted" in one_kind["text"]
+    assert fitted["delta_log_odds"] == -0.5 and fitted["text"].startswith("Calibrated on")
+
+
 def test_with_too_few_outcomes_the_score_says_it_is_not_calibrated_yet():
     world = simulate(2011, events=40, rumours=20, sources=15, reports=150, graded_share=0.08)
     settled = sum(r.status != "new" for r in world.reports)

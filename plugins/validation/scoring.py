@@ -260,7 +260,12 @@ def evidence_log_odds(explanation: list[dict]) -> float:
 
 def calibration_entry(before: float, calibration: Calibration) -> dict:
     delta = calibration.apply(before) - before
-    if calibration.identity:
+    if calibration.identity and calibration.outcomes >= MIN_OUTCOMES:
+        text = N_(
+            "Not calibrated yet: the %(outcomes)d verified or refuted reports of this crisis are all "
+            "verified or all refuted, which says nothing about how often a score is right."
+        )
+    elif calibration.identity:
         text = N_("Not calibrated: fewer than %(minimum)d reports of this crisis have been verified or refuted.")
     else:
         text = N_(
