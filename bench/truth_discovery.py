@@ -185,6 +185,9 @@ def run(datasets: list[tuple[CrowdDataset, bool]], repeat: int, with_crowdkit: b
     return rows
 
 
+SPLIT_NAMES = {"tune": "tuned on", "report": "held out", "extra": "extra (held out)"}
+
+
 def markdown(rows: list[dict]) -> str:
     crowdkit = any("crowdkit" in row for row in rows)
     head = "| set | split | claims | classes | MV | DS | **ours** | ours − max(MV, DS) |"
@@ -197,7 +200,7 @@ def markdown(rows: list[dict]) -> str:
     lines = [head, rule]
     for row in rows:
         line = (
-            f"| {row['dataset']} | {row['split']} | {row['claims']:,} | {row['classes']} | {row['majority_vote']:.3f} | "
+            f"| {row['dataset']} | {SPLIT_NAMES.get(row['split'], row['split'])} | {row['claims']:,} | {row['classes']} | {row['majority_vote']:.3f} | "
             f"{row['dawid_skene']:.3f} | **{row['ours']:.3f}** | {row['vs_floor']:+.3f} |"
         )
         if crowdkit:
@@ -210,6 +213,15 @@ def markdown(rows: list[dict]) -> str:
         best = f"{row['best_published']:.3f} [{row['best_published_method']}]" if row["best_published"] else "—"
         line += f" {best} | {row['seconds']:.2f} |"
         lines.append(line)
+    for split, totals in summary(rows).items():
+        line = (
+            f"{SPLIT_NAMES[split].capitalize()} ({totals['sets']} sets): below majority vote on "
+            f"{totals['below_majority_vote']}, below the better of MV and DS on {totals['below_max_mv_ds']} "
+            f"(worst {totals['worst_vs_floor']:+.3f})"
+        )
+        if "at_or_above_best_crowdkit" in totals:
+            line += f", at or above the best Crowd-Kit method on {totals['at_or_above_best_crowdkit']}"
+        lines += ["", line + "."]
     if crowdkit:
         lines += ["", "Crowd-Kit, every method (accuracy / seconds):", ""]
         names = [n for n in CROWDKIT_METHODS if any(n in row.get("crowdkit", {}) for row in rows)]

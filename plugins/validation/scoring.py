@@ -17,9 +17,10 @@ be read on its own:
    Verified neighbours count strongly and on their own.
 5. contradiction: refuted reports that say the same thing, and reports that say the opposite,
    grouped the same way, lower the score.
-6. calibration: the sum of 1, 4 and 5 (and the base rate) corrected by one straight line in
-   log-odds fitted on the verifiers' outcomes in the crisis (calibration.py), so that a score of
-   0.8 means right about four times in five; its delta is shown like any other factor's.
+6. calibration: the sum of 1, 4 and 5 (and the base rate) shifted in log-odds by an amount
+   fitted on the verifiers' outcomes in the crisis (calibration.py), so that a score of 0.8
+   means right about four times in five; its delta is shown like any other factor's. Until
+   the crisis has enough outcomes it is zero and says the score is not calibrated yet.
 
 No verdict that nobody made: the Admiralty code is derived only from parts that have a basis.
 The letter needs evidence about the source (a verifier's reliability grade of its reports, or a
@@ -259,7 +260,12 @@ def evidence_log_odds(explanation: list[dict]) -> float:
 
 def calibration_entry(before: float, calibration: Calibration) -> dict:
     delta = calibration.apply(before) - before
-    if calibration.identity:
+    if calibration.identity and calibration.outcomes >= MIN_OUTCOMES:
+        text = N_(
+            "Not calibrated yet: the %(outcomes)d verified or refuted reports of this crisis are all "
+            "verified or all refuted, which says nothing about how often a score is right."
+        )
+    elif calibration.identity:
         text = N_("Not calibrated: fewer than %(minimum)d reports of this crisis have been verified or refuted.")
     else:
         text = N_(
