@@ -208,3 +208,18 @@ def test_collect_over_http_lists_fetches_and_submits_to_a_live_server(app, crisi
         assert resent.status_code == 202
     with app.app_context():
         assert db.session.scalar(select(func.count(Report.id)).where(Report.client_id == instance_id)) == 1
+
+
+def test_a_photo_that_is_not_an_image_or_a_read_only_token_stores_nothing(app, client, crisis, make_user):
+    not_an_image = submit(client, instance("uuid:p", photo="p.jpg"), ("p.jpg", b"MZ\x90\x00 not a picture"))
+    assert not_an_image.status_code == 415 and message(not_an_image)  # as the media storage refuses it
+    from wiki.models import ApiToken, User
+
+    volunteer = make_user("volunteer")
+    with app.app_context():
+        _token, plain = ApiToken.issue(db.session.get(User, volunteer.id), "read only", scope="read")
+        db.session.commit()
+    read_only = submit(client, instance("uuid:r"), Authorization=basic(plain, volunteer.username))
+    assert read_only.status_code == 403 and message(read_only)
+    with app.app_context():
+        assert db.session.scalar(select(func.count(Report.id))) == 0
