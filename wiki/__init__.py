@@ -82,6 +82,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     init_mail(app)
 
     from .api import bp as api_bp
+    from .api.docs import bp as api_docs_bp
     from .auth import bp as auth_bp
     from .channels import api as _message_api  # noqa: F401  (adds /api/v1/messages to api_bp, so before registering it)
     from .channels.inbox_views import bp as inbox_bp
@@ -92,6 +93,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     from .maps import bp as maps_bp  # also adds the maps API to api_bp, so before registering it
     from .media import bp as media_bp
     from .ogcapi import bp as ogc_bp
+    from .openrosa import bp as openrosa_bp
     from .pages import bp as pages_bp
     from .reports import exports_bp, imports_bp, reports_bp
 
@@ -106,10 +108,12 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
         imports_bp,
         maps_bp,
         api_bp,
+        api_docs_bp,
         mail_bp,
         channels_bp,
         inbox_bp,
         ogc_bp,
+        openrosa_bp,
     ):
         app.register_blueprint(blueprint)
 

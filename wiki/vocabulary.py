@@ -39,6 +39,7 @@ LABELS: dict[str, dict[str, str]] = {
         "sms": N_("SMS"),
         "email": N_("e-mail"),
         "import": N_("import"),
+        "odk": N_("ODK Collect"),
     },
     "message_state": {  # wiki.models.messages.MESSAGE_STATES
         "received": N_("being processed"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -109,6 +110,23 @@ def gateway_message(w) -> dict[str, Any]:
     return {
         "data": json.dumps({"id": f"matrix-{w.crisis}", "from": "+50937000100", "text": "Kafou: water"}),
         "headers": {"Content-Type": "application/json", "X-Crisiswiki-Secret": "matrix-webhook-secret"},
+    }
+
+
+def odk(w, suffix: str) -> str:
+    return f"/openrosa/{w.crisis}{suffix}"
+
+
+def odk_submission(w) -> dict[str, Any]:
+    """A filled-in form as ODK Collect sends it (wiki/openrosa), a new instance id each call."""
+    xml = (
+        f'<data id="crisiswiki-{w.crisis}-report" version="1"><title>From Collect</title>'
+        f"<location>18.54 -72.34 0 5</location><meta><instanceID>uuid:{uuid.uuid4()}</instanceID></meta></data>"
+    ).encode()
+    return {
+        "data": {"xml_submission_file": (io.BytesIO(xml), "instance.xml", "text/xml")},
+        "content_type": "multipart/form-data",
+        "headers": {"X-OpenRosa-Version": "1.0"},
     }
 
 
@@ -707,6 +725,11 @@ ROWS: list[Row] = [
         lambda w: (f"/ogc/collections/layer-{w.layers['view']}/items", {}),
         label="layer",
     ),
+    Row("api_docs.docs", "GET", EVERYONE, lambda w: ("/api/docs", {})),
+    # --- OpenRosa (ODK Collect): whoever may submit reports; a token as Basic password, never the session
+    Row("openrosa.form_list", "GET", EVERYONE, lambda w: (odk(w, "/formList"), {})),
+    Row("openrosa.form", "GET", EVERYONE, lambda w: (odk(w, "/forms/report.xml"), {})),
+    Row("openrosa.submission", "POST", EVERYONE, lambda w: (odk(w, "/submission"), odk_submission(w)), csrf=False),
     # --- The API: alert subscriptions (anyone subscribes by e-mail; the rest is the owner's) ------
     Row(
         "api.create_subscription",

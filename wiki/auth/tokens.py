@@ -7,6 +7,10 @@ refused with 401 and `WWW-Authenticate: Bearer ... error="invalid_token"` before
 never treated as anonymous. A valid token outside its scope gets 403 with
 `error="insufficient_scope"`.
 
+Clients that speak only HTTP Basic (ODK Collect, KoboCollect: wiki/openrosa) may send a token as
+the Basic password, with any user name, on the views marked `@basic_token`; elsewhere a Basic
+header is refused like any other malformed one.
+
 Scopes: `full` (whatever the owner's role allows), `read` (safe methods only) and `submit`
 (only the views that take in field reports). Views declare the extra scopes they accept with
 `@token_scope(...)`; a view that declares nothing accepts `read` tokens for GET/HEAD/OPTIONS
@@ -15,6 +19,8 @@ and only `full` ones otherwise, so a new route is closed to limited tokens by de
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -53,6 +59,18 @@ def token_scope(*scopes: str) -> Callable:
     return mark
 
 
+def basic_token(view: Callable) -> Callable:
+    """Let a view take the token as the password of HTTP Basic, for clients that speak nothing else
+    (ODK Collect and KoboCollect, which prompt for a user name and password on a Basic challenge)."""
+    view.basic_token = True
+    return view
+
+
+def accepts_basic() -> bool:
+    view = current_app.view_functions.get(request.endpoint) if request.endpoint else None
+    return getattr(view, "basic_token", False)
+
+
 def accepted_scopes(view: Callable | None, method: str) -> frozenset[str]:
     """The token scopes that may make a `method` request to `view`."""
     declared = getattr(view, "token_scopes", frozenset())
@@ -68,12 +86,15 @@ class InvalidToken(Unauthorized):
     """401 for a bad Authorization header or token; `description` goes into the header (ASCII,
     RFC 6750 forbids anything else there), the translated message into the body."""
 
-    def __init__(self, message: str, description: str, code: str = "invalid_token") -> None:
+    def __init__(self, message: str, description: str, code: str = "invalid_token", basic: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.description = description
+        self.basic = basic
 
     def headers(self) -> dict[str, str]:
+        if self.basic:  # the client asked with Basic: a Bearer challenge would mean nothing to it
+            return {"WWW-Authenticate": f'Basic realm="{REALM}", charset="UTF-8"'}
         return {"WWW-Authenticate": challenge(error=self.code, error_description=self.description)}
 
 
@@ -105,27 +126,46 @@ def _read_header() -> Bearer:
     how = _("Send a token from your API tokens page as “Authorization: Bearer <token>”.")
     scheme, _sep, credentials = (header or "").strip().partition(" ")
     credentials = credentials.strip()
-    if scheme.lower() != "bearer" or not _B64TOKEN.fullmatch(credentials):
+    basic = scheme.lower() == "basic" and accepts_basic()
+    if basic:
+        how = _("Give your user name and, as the password, a token from your API tokens page.")
+        credentials = _basic_password(credentials)
+    if (scheme.lower() != "bearer" and not basic) or not _B64TOKEN.fullmatch(credentials):
         return Bearer(
             error=InvalidToken(
                 _("The Authorization header is not a bearer token.") + " " + how,
                 "Malformed Authorization header: send Authorization: Bearer <token>",
                 code="invalid_request",
+                basic=basic,
             )
         )
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == ApiToken.hash(credentials)))
     if token is None:
-        return Bearer(error=InvalidToken(_("This API token is not valid.") + " " + how, "The token is not valid"))
+        return Bearer(
+            error=InvalidToken(_("This API token is not valid.") + " " + how, "The token is not valid", basic=basic)
+        )
     if token.revoked:
-        return Bearer(token, InvalidToken(_("This API token was revoked."), "The token was revoked"))
+        return Bearer(token, InvalidToken(_("This API token was revoked."), "The token was revoked", basic=basic))
     if token.expires_at is not None and token.expires_at <= utcnow():
-        return Bearer(token, InvalidToken(_("This API token has expired."), "The token has expired"))
+        return Bearer(token, InvalidToken(_("This API token has expired."), "The token has expired", basic=basic))
     if not token.user.active:
         return Bearer(
             token,
-            InvalidToken(_("The account this API token belongs to is disabled."), "The token's owner is disabled"),
+            InvalidToken(
+                _("The account this API token belongs to is disabled."), "The token's owner is disabled", basic=basic
+            ),
         )
     return Bearer(token)
+
+
+def _basic_password(credentials: str) -> str:
+    """The password of HTTP Basic credentials (RFC 7617), "" when they cannot be read."""
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, ValueError):
+        return ""
+    _user, sep, password = decoded.partition(":")
+    return password if sep else ""
 
 
 def bearer() -> Bearer | None:

@@ -39,7 +39,7 @@ SECTORS: dict[str, str] = {
     "other": N_("Other"),
 }
 STATUSES = ("new", "under_review", "verified", "refuted", "duplicate", "archived")
-CHANNELS = ("web", "api", "sms", "email", "import")
+CHANNELS = ("web", "api", "sms", "email", "import", "odk")  # odk: ODK Collect, KoboCollect (wiki/openrosa)
 
 
 class Source(db.Model):
