@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import random
 import shutil
@@ -205,14 +206,23 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="crisiswiki-dashboard-bench-"))
     try:
         app, load = build(folder, args.reports, args.seed)
+        load_before = os.getloadavg()[0]
         figures = measure(app, 10 if args.quick else args.requests)
+        load_after = os.getloadavg()[0]
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     result = {
         "benchmark": "dashboard",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version},
+        "machine": {
+            "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version,
+            "cores": os.cpu_count(),
+            # How busy the shared cores were around the measurement (1-minute load average).
+            "load_before": round(load_before, 2),
+            "load_after": round(load_after, 2),
+        },
         "database": "sqlite",
         "load": load,
         "target_p50_ms": 100,

@@ -399,3 +399,35 @@ def test_for_a_viewer_who_sees_less_the_numbers_leave_out_unpublished_reports_an
         seen_by_all, seen_by_public = districts(everything), districts(public)
         assert seen_by_all[district] >= 1
         assert seen_by_public.get(district, 0) == seen_by_all[district] - 1  # the sensitive report is not placed there
+
+
+def test_the_report_page_maps_the_report_where_its_viewer_may_see_it_and_the_reports_near_it(
+    app, client, crisis, world, make_user, login
+):
+    """A small map on the report page: the report outlined at its position as the visibility rule
+    gives it to the viewer (a sensitive report's grid cell for the public, drawn no smaller than
+    the cell), the reports near it from the map's API (the same rule), on the offline basemap."""
+    from wiki.models import Report
+    from wiki.visibility import coarsen
+
+    with app.app_context():
+        secret = db.session.get(Report, world["secret"])
+        exact = (secret.lat, secret.lon)
+        cell_lon, cell_lat = coarsen(secret.lon, secret.lat)
+        cell_m = app.config["SENSITIVE_GRID_KM"] * 1000 * 2**0.5 / 2
+
+    def here(page: str) -> tuple[tuple[float, float], int]:
+        box = re.search(r'<div class="crisiswiki-map report-map"[^>]*>', page).group(0)
+        lat, lon = map(float, re.search(r'data-map-here="([^"]+)"', box).group(1).split(","))
+        return (lat, lon), int(re.search(r'data-map-here-radius="(\d+)"', box).group(1))
+
+    public = client.get(f"/reports/{world['secret']}").get_data(as_text=True)
+    (lat, lon), radius = here(public)
+    assert (round(lat, 5), round(lon, 5)) == (round(cell_lat, 5), round(cell_lon, 5)) != exact
+    assert f"{exact[0]:.5f}" not in public and radius >= round(cell_m) - 1
+    assert all(name in public for name in ("/js/map-embed.", "/vendor/leaflet/leaflet.", "countries-50m"))
+    coordinator = _client(app, login, make_user("coordinator"))
+    (lat, lon), radius = here(coordinator.get(f"/reports/{world['secret']}").get_data(as_text=True))
+    assert (round(lat, 5), round(lon, 5)) == (round(exact[0], 5), round(exact[1], 5)) and radius == 0
+    (lat, lon), _radius = here(client.get(f"/reports/{world['water']}").get_data(as_text=True))
+    assert (lat, lon) == (19.5, -72.0)  # not sensitive: its own point for everyone

@@ -71,9 +71,17 @@ class Site:
         return response.json()["id"]
 
 
-def _accounts(instance: Path, database_url: str) -> str:
-    """The journeys' users, made in this process (the command line starts Python once per user);
-    returns an API token of the coordinator."""
+PEOPLE = (
+    ("cora", "coordinator", "Cora Coordinator"),
+    ("colin", "coordinator", "Colin Coordinator"),
+    ("vera", "verifier", "Vera Verifier"),
+    ("remy", "volunteer", "Rémy Responder"),
+)
+
+
+def _accounts(instance: Path, database_url: str, people=PEOPLE) -> str:
+    """The journeys' users (username, role, display name), made in this process (the command
+    line starts Python once per user); returns an API token of the first (a coordinator)."""
     from wiki import create_app
     from wiki.auth.accounts import create_user
     from wiki.extensions import db
@@ -88,16 +96,8 @@ def _accounts(instance: Path, database_url: str) -> str:
         }
     )
     with app.app_context():
-        users = {
-            name: create_user(name, PASSWORD, role=role, display_name=display)
-            for name, role, display in (
-                ("cora", "coordinator", "Cora Coordinator"),
-                ("colin", "coordinator", "Colin Coordinator"),
-                ("vera", "verifier", "Vera Verifier"),
-                ("remy", "volunteer", "Rémy Responder"),
-            )
-        }
-        _, token = ApiToken.issue(users["cora"], "journeys")
+        users = [create_user(name, PASSWORD, role=role, display_name=display) for name, role, display in people]
+        _, token = ApiToken.issue(users[0], "journeys")
         db.session.commit()
         db.engine.dispose()
     return token

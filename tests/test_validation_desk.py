@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from wiki.extensions import db
 
@@ -223,3 +223,82 @@ def test_a_drafted_sitrep_has_key_figures_from_claims_and_marks_unverified_infor
     assert set(made["cited"]) == {verified, strong}
     with app.app_context():
         assert db.session.scalar(select(Crisis.language).where(Crisis.slug == "quake")) == "en"
+
+
+def _score_tallies_and_recount(app) -> tuple[dict, dict]:
+    """Every nonzero row of the score tallies, and the same rows counted again from the reports."""
+    from plugins.validation.desk_charts import band_of
+    from plugins.validation.models import ReportScore, ScoreTally
+    from wiki.desk.aggregates import bucket_of, event_time
+    from wiki.models import Report
+
+    with app.app_context():
+        kept = {
+            (row.crisis_id, row.day, row.sector, row.adm1, row.band, row.admiralty): row.n
+            for row in db.session.scalars(select(ScoreTally))
+            if row.n
+        }
+        day, band = bucket_of(event_time(), "day"), band_of(ReportScore.score)
+        adm1, admiralty = func.coalesce(Report.adm1_pcode, ""), func.coalesce(ReportScore.admiralty, "")
+        recount = select(Report.crisis_id, day, Report.sector, adm1, band, admiralty, func.count())
+        recount = recount.join(ReportScore, ReportScore.report_id == Report.id).where(Report.withdrawn_at.is_(None))
+        counted = {
+            tuple(row[:6]): row[6] for row in db.session.execute(recount.group_by(*recount.selected_columns[:6]))
+        }
+        return kept, counted
+
+
+def _score_charts_both_ways(app, person_id, args) -> tuple[list, list]:
+    """The score and verdict charts of a dashboard view from the tallies and from the reports."""
+    from dataclasses import replace
+
+    from plugins.validation.desk_charts import score_charts
+    from wiki.desk.dashboard import build
+    from wiki.models import Crisis, User
+
+    with app.test_request_context():
+        crisis = db.session.scalar(select(Crisis).where(Crisis.slug == "quake"))
+        scope = build(crisis, args, db.session.get(User, person_id)).scope
+        assert scope.tallies is not None, args
+        return [
+            [(chart.key, chart.series[0].values, chart.note) for chart in score_charts(path)]
+            for path in (scope, replace(scope, tallies=None))
+        ]
+
+
+def test_the_score_tallies_agree_with_a_recount_after_inserts_gradings_changes_withdrawals_and_deletions(
+    app, field_, people
+):
+    from wiki.models import Report, User
+    from wiki.reports.triage import update_report, withdraw_report
+
+    clinic = field_.submit("Clinic damaged", "walls cracked", contact="+50936000010")
+    school = field_.submit(
+        "School damaged", "roof down", sector="education", lat=HAITI[0] + 0.4, contact="+50936000011"
+    )
+    road = field_.submit("Road blocked", "rubble", sector="logistics", lat=HAITI[0] - 0.3, contact="+50936000012")
+    rumour = field_.submit("Rumour", "looting", lat=HAITI[0] + 0.3)
+    views = [{}, {"sector": "health"}, {"sector": "education", "until": "2100-01-01"}]
+    coordinator = people["coordinator"].id
+
+    def agree():
+        kept, counted = _score_tallies_and_recount(app)
+        assert kept == counted and kept
+        for args in views:
+            tallied, live = _score_charts_both_ways(app, coordinator, args)
+            assert tallied == live, args
+
+    agree()
+    field_.grade(clinic, "B", 2)
+    field_.grade(school, "A", 1)
+    field_.grade(school, "E", 5, who="verifier2")
+    agree()
+    with app.test_request_context():
+        user = db.session.get(User, coordinator)
+        update_report(db.session.get(Report, road), {"status": "verified", "sector": "health"}, user)
+        withdraw_report(db.session.get(Report, clinic), user, "to protect the nurses")
+        db.session.delete(db.session.get(Report, rumour))
+        db.session.commit()
+    agree()
+    kept, _counted = _score_tallies_and_recount(app)
+    assert sum(kept.values()) == 2  # the clinic withdrawn, the rumour deleted

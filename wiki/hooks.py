@@ -215,7 +215,9 @@ def dashboard_charts(scope):
     (wiki.desk.charts.Scope) says which crisis, viewer and filters; `scope.report_ids` selects the
     ids of the reports the view counts (the viewer's visible ones, never a withdrawn one) and
     `scope.bucket(column)` is the SQL of the view's time bucket. Compute the numbers in SQL; a
-    chart's series carry the filters that open the reports behind each number."""
+    chart's series carry the filters that open the reports behind each number. When
+    `scope.tallies` is set (a wiki.desk.charts.TallyFilter), counts kept by day, sector and
+    province (e.g. by triggers) answer the view exactly: `scope.tallies.apply(query, ...)`."""
 
 
 @hookspec

@@ -171,6 +171,15 @@ def report_place(report: Report, viewer) -> Place:
     return Place(lon, lat, False, "", report.adm1_pcode, report.adm1_name, None, None, report.location_kind, radius)
 
 
+def map_radius_m(place: Place) -> float:
+    """How far from where `place` shows a report it may be, for drawing it on a map: its place's
+    or area's radius, at least the half-diagonal of its grid cell when it is coarsened, 0 for an
+    exact point (never drawn more precisely than the viewer may see it)."""
+    if place.exact:
+        return float(place.radius_m or 0)
+    return float(public_radius(place.radius_m or 0, True))
+
+
 def stored_public_position(report: Report) -> tuple[float | None, float | None]:
     if report.public_lon is None or report.public_lat is None:  # not flushed yet, or unknown
         return public_position(report.lon, report.lat, bool(report.sensitive))

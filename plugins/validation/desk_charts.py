@@ -15,7 +15,7 @@ from wiki.toolkit import Chart, Report, Section, Series, db, escape_markdown
 
 from .access import can_see_scores
 from .matrix import VERDICT_NAMES, verdict
-from .models import ReportScore
+from .models import ReportScore, ScoreTally
 from .truth.models import ClaimSubject, ReportClaim
 from .truth.proposals import subject_views
 
@@ -31,19 +31,40 @@ def dashboard_charts(scope) -> list[Chart] | None:
     return [*score_charts(scope), key_figures_chart(scope)]
 
 
+def band_of(score):
+    """SQL: a score's tenth, rounded down (-1 without a score), as the tallies' triggers write it."""
+    tenth = func.floor(score * BANDS) if db.engine.dialect.name == "postgresql" else score * BANDS
+    return case((score.is_(None), -1), else_=cast(tenth, Integer))
+
+
 def score_charts(scope) -> list[Chart]:
     """The distribution of scores (in tenths) and of Admiralty verdicts, from one aggregate."""
-    band = case((ReportScore.score.is_(None), -1), else_=cast(ReportScore.score * BANDS, Integer)).label("band")
-    query = scope.where(
-        select(band, ReportScore.admiralty, func.count())
-        .select_from(Report)
-        .join(ReportScore, ReportScore.report_id == Report.id)
-        .group_by(band, ReportScore.admiralty)
-    )
+    if scope.tallies is not None:
+        # The tallies kept by triggers (migration v0007_desk_tallies): a few rows per day and value.
+        query = scope.tallies.apply(
+            select(ScoreTally.band, ScoreTally.admiralty, func.sum(ScoreTally.n)).group_by(
+                ScoreTally.band, ScoreTally.admiralty
+            ),
+            ScoreTally.crisis_id,
+            ScoreTally.day,
+            ScoreTally.sector,
+            ScoreTally.adm1,
+        )
+    else:
+        band = band_of(ReportScore.score).label("band")
+        query = scope.where(
+            select(band, ReportScore.admiralty, func.count())
+            .select_from(Report)
+            .join(ReportScore, ReportScore.report_id == Report.id)
+            .group_by(band, ReportScore.admiralty)
+        )
     bands = [0] * BANDS
     verdicts: dict[str, int] = {}
     unscored = 0
     for found, code, count in db.session.execute(query):
+        count = int(count)
+        if not count:
+            continue
         if found == -1:
             unscored += count
         else:

@@ -190,3 +190,21 @@ class Notice(db.Model):
 
     report: Mapped[Report] = relationship()
     actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+
+
+class ScoreTally(db.Model):
+    """How many reports have each score band and Admiralty verdict, per crisis, day of the event,
+    sector and province: the dashboard's score and verdict charts for the views the core's
+    tallies answer (wiki.desk.charts.TallyFilter). Kept current by database triggers on
+    `validation_scores` and on `reports` (migration v0007_desk_tallies); withdrawn reports are
+    never counted, as in the core's `report_tallies`."""
+
+    __tablename__ = "validation_score_tallies"
+
+    crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD (UTC) of the event
+    sector: Mapped[str] = mapped_column(String(20), primary_key=True)
+    adm1: Mapped[str] = mapped_column(String(40), primary_key=True)  # "" when the report has none
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)  # floor(score * 10), -1 without a score
+    admiralty: Mapped[str] = mapped_column(String(2), primary_key=True)  # "" without a verdict
+    n: Mapped[int] = mapped_column(Integer, default=0)

@@ -59,7 +59,26 @@
     const crisisBounds = CM.fetchJSON(CM.config.apiCrisis + encodeURIComponent(crisis)).then((data) => CM.boundsOf(data.bbox))
       .catch(() => null);
 
+    // The report a report page is about, where its viewer may see it (data-map-here, from the
+    // visibility rule: a sensitive report's grid cell), outlined; the map opens around it.
+    const here = (options.mapHere || "").split(",").map(Number);
+    let hereBounds = null;
+    if (here.length === 2 && here.every(isFinite)) {
+      const radius = parseFloat(options.mapHereRadius) || 0;
+      const mark = radius > 0
+        ? L.circle(here, { radius, className: "report-here", color: "#b42318", weight: 3, fillOpacity: 0.1 })
+        : L.circleMarker(here, { radius: 11, className: "report-here", color: "#b42318", weight: 3, fillOpacity: 0 });
+      mark.bindTooltip(options.mapHereLabel || "").addTo(map);
+      hereBounds = radius > 0 ? L.latLng(here).toBounds(radius * 6) : L.latLng(here).toBounds(3000);
+    }
+
     Promise.all([crisisBounds, ...loads]).then(([area, ...layerBounds]) => {
+      if (hereBounds) {
+        map.fitBounds(hereBounds);
+        map.on("moveend", refresh);
+        refresh();
+        return;
+      }
       const center = (options.mapCenter || "").split(",").map(Number);
       const zoom = parseInt(options.mapZoom, 10);
       let bounds = null;

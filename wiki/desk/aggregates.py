@@ -31,6 +31,7 @@ from ..extensions import db
 from ..models import AdminArea, Crisis, Report, ReportTally
 from ..reports.queries import ReportFilters
 from ..visibility import sees_exact_locations, sees_unpublished
+from .charts import TallyFilter
 
 UNITS = ("day", "hour")
 MAX_BUCKETS = 400  # time charts show at most this many buckets: the most recent ones
@@ -133,18 +134,24 @@ class Selection:
             query = query.where(column <= self.filters.until)
         return query
 
-    def tally(self, kind: str, *columns, day: bool = True):
+    def tally_filter(self) -> TallyFilter | None:
+        """The view's filters on tallies by day, sector and province, when they can answer it."""
+        if not self.tallied:
+            return None
+        return TallyFilter(
+            crisis_id=self.crisis.id,
+            sectors=tuple(self.filters.sectors or ()),
+            province=self.province,
+            first_day=self.filters.since.strftime("%Y-%m-%d") if self.filters.since else None,
+            last_day=self.filters.until.strftime("%Y-%m-%d") if self.filters.until else None,
+        )
+
+    def tally(self, kind: str, *columns):
         """SELECT from the tallies of `kind`, with the view's sectors, province and days."""
-        query = select(*columns).where(ReportTally.crisis_id == self.crisis.id, ReportTally.kind == kind)
-        if self.filters.sectors:
-            query = query.where(ReportTally.sector.in_(self.filters.sectors))
-        if self.province is not None:
-            query = query.where(ReportTally.adm1 == self.province)
-        if self.filters.since:
-            query = query.where(ReportTally.day >= self.filters.since.strftime("%Y-%m-%d"))
-        if self.filters.until:
-            query = query.where(ReportTally.day <= self.filters.until.strftime("%Y-%m-%d"))
-        return query
+        query = select(*columns).where(ReportTally.kind == kind)
+        return self.tally_filter().apply(
+            query, ReportTally.crisis_id, ReportTally.day, ReportTally.sector, ReportTally.adm1
+        )
 
 
 def _whole_days(filters: ReportFilters) -> bool:

@@ -71,6 +71,32 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class TallyFilter:
+    """The filters of a view that tallies kept by day, sector and province can answer (see
+    wiki.desk.aggregates.selection): the core's `report_tallies` and a plugin's own (e.g. the
+    validation plugin's score tallies) apply it to their columns of the same meaning."""
+
+    crisis_id: int
+    sectors: tuple[str, ...] = ()
+    province: str | None = None  # an admin-1 P-code
+    first_day: str | None = None  # YYYY-MM-DD, inclusive
+    last_day: str | None = None
+
+    def apply(self, query: Select, crisis_id, day, sector, adm1) -> Select:
+        """`query` narrowed to the view, on a tally table's columns."""
+        query = query.where(crisis_id == self.crisis_id)
+        if self.sectors:
+            query = query.where(sector.in_(self.sectors))
+        if self.province is not None:
+            query = query.where(adm1 == self.province)
+        if self.first_day:
+            query = query.where(day >= self.first_day)
+        if self.last_day:
+            query = query.where(day <= self.last_day)
+        return query
+
+
+@dataclass(frozen=True)
 class Scope:
     """What one dashboard view looks at, for the charts of the core and of plugins.
 
@@ -78,7 +104,8 @@ class Scope:
     (never a withdrawn one), and `where(query)` narrows a query that reads Report (e.g. a join
     with a plugin's table) to them; `bucket(column)` is SQL for the time bucket (hour or day) of a
     datetime column, as text; `link(params)` the address of the report list for a chart's
-    number, with the view's own filters."""
+    number, with the view's own filters; `tallies`, when tallies can answer for the view, its
+    filters on them (the same numbers as `where`, tests/test_desk.py checks it)."""
 
     crisis: Crisis
     viewer: Any
@@ -89,6 +116,9 @@ class Scope:
     bucket: Callable[[Any], Any]
     bucket_label: Callable[[str], str]
     link: Callable[[Mapping[str, str]], str]
+    # Set when tallies can answer for the view (a viewer who sees every report but withdrawn
+    # ones, by day, filtered only by sector, province and whole days): their filters.
+    tallies: TallyFilter | None = None
 
 
 def to_csv(chart: Chart) -> str:

@@ -84,6 +84,7 @@ def build(crisis: Crisis, request_args: Mapping, viewer) -> Dashboard:
         bucket=lambda column: agg.bucket_of(column, unit),
         bucket_label=lambda text: text if unit == "day" else text + ":00",
         link=partial(reports_link, list_url, args),
+        tallies=chosen.tally_filter(),
     )
     by_sector, by_status = agg.counts_by_time(chosen)
     reports = sum(by_status.values())

@@ -22,7 +22,15 @@ from ..extensions import db
 from ..media.storage import path_for
 from ..models import Report, ReportChange, ReportPhoto
 from ..models.reports import SECTORS, STATUSES
-from ..visibility import get_visible_report, report_place, report_visible, sees_contacts, shows_photos, source_details
+from ..visibility import (
+    get_visible_report,
+    map_radius_m,
+    report_place,
+    report_visible,
+    sees_contacts,
+    shows_photos,
+    source_details,
+)
 from .forms import feature_from_form
 from .input import report_input_from_feature
 from .queries import ReportFilters, report_list_query
@@ -181,6 +189,7 @@ def view(report_id: int):
         sectors=SECTORS,
         statuses=STATUSES,
         panels=panels,
+        here_radius=map_radius_m(place),
     )
 
 
