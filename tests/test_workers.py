@@ -156,6 +156,7 @@ def test_the_search_index_is_a_job_of_the_worker(app, crisis, make_user, token_f
         "alert-senders",
         "alerts",
         "channel-delivery",
+        "channel-media",
         "channels",
         "mail",
         "search",

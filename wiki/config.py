@@ -63,7 +63,9 @@ DEFAULTS: dict[str, Any] = {
     "CHANNEL_MAX_BYTES": 64 * 1024,  # largest gateway request (an SMS webhook post is a few KB)
     "CHANNEL_SEND_TIMEOUT": 10,  # seconds to wait for a gateway's API when sending
     "CHANNEL_SMS_DEFAULT": "",  # channel for send_sms() to a number that never wrote in: twilio, smssync ...
-    "TWILIO_ACCOUNT_SID": "",
+    "CHANNEL_MEDIA_RETRY_SECONDS": 30,  # a gateway's photo that could not be fetched: first retry after this, doubling
+    "CHANNEL_MEDIA_ATTEMPTS": 8,  # ... and recorded as not fetched after this many tries
+    "TWILIO_ACCOUNT_SID": "",  # with the auth token: sends replies, fetches MMS photos (HTTP Basic)
     "TWILIO_AUTH_TOKEN": "",  # checks X-Twilio-Signature; the channel is off without it
     "TWILIO_FROM": "",  # the Twilio number replies are sent from
     "TWILIO_API_URL": "https://api.twilio.com",
