@@ -160,6 +160,7 @@ def test_the_search_index_is_a_job_of_the_worker(app, crisis, make_user, token_f
         "channels",
         "mail",
         "search",
+        "sqlite-checkpoint",
     ]
     token = token_for(make_user("volunteer"))
     feature = {

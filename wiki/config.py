@@ -20,6 +20,10 @@ DEFAULTS: dict[str, Any] = {
     # a power cut, not only a crashed process.
     "SQLITE_SYNCHRONOUS": "FULL",
     "SQLITE_BUSY_TIMEOUT_MS": 30000,
+    # WAL checkpoints: the background job's every this many seconds (wiki/checkpoints.py), off the
+    # requests' path; a commit checkpoints by itself only when the log is this many pages long.
+    "SQLITE_CHECKPOINT_SECONDS": 1.0,
+    "SQLITE_AUTOCHECKPOINT_PAGES": 10000,
     # A write in a SQLite transaction that did not take the write lock up front (wiki/database.py):
     # "log" a warning, "raise" at once (load tests, benchmarks), "off"; "auto": log, off in tests.
     "WRITE_CHECK": "auto",
