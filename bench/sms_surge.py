@@ -12,6 +12,10 @@ without having been sent), and the background job must process all of them.
 
     .venv/bin/python bench/sms_surge.py [--messages 10000] [--clients 32] [--processes 4]
                                         [--retry-every 10] [--database-url URL]
+                                        [--worker-in-servers | --no-worker]
+
+The background jobs run in a `crisiswiki worker` process beside gunicorn, as deploy/ runs them
+(--worker-in-servers: in the gunicorn processes, as `make run` does).
 
 Writes bench/results/sms_surge.json. Target: 0 lost, 0 duplicated, p99 under 100 ms.
 """
@@ -29,6 +33,7 @@ import tempfile
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode, urlsplit
@@ -334,11 +339,19 @@ def main() -> None:
     parser.add_argument(
         "--no-worker",
         action="store_true",
-        help="no background worker in the servers (intake alone; nothing is processed)",
+        help="no background worker at all (intake alone; nothing is processed)",
+    )
+    # deploy/ runs the background jobs in a `crisiswiki worker` process of their own
+    # (CRISISWIKI_WORKER_IN_SERVERS=false): processing a surge then shares the cores but not a
+    # server process's GIL with the requests that answer the gateways.
+    parser.add_argument(
+        "--worker-in-servers",
+        action="store_true",
+        help="run the background jobs in the gunicorn processes (make run) instead of a worker process (deploy/)",
     )
     args = parser.parse_args()
 
-    from tests.servers import gunicorn
+    from tests.servers import gunicorn, worker
 
     with tempfile.TemporaryDirectory() as folder:
         instance = Path(folder) / "instance"
@@ -346,12 +359,17 @@ def main() -> None:
         database_url = args.database_url or f"sqlite:///{instance / 'crisiswiki.db'}"
         prepare(instance, database_url)
         workers = args.workers
-        settings = {**SECRETS, **({"WORKER_IN_SERVERS": "false"} if args.no_worker else {})}
+        in_servers = args.worker_in_servers and not args.no_worker
+        settings = {**SECRETS, "WORKER_IN_SERVERS": "true" if in_servers else "false"}
         if args.worker_connections:
             settings["WORKER_CONNECTIONS"] = str(args.worker_connections)
         if args.threads:
             settings["THREADS"] = str(args.threads)
-        with gunicorn(instance, database_url, workers=workers, init=False, **settings) as base:
+        separate = not (args.no_worker or in_servers)
+        with (
+            gunicorn(instance, database_url, workers=workers, init=False, **settings) as base,
+            worker(instance, database_url, **SECRETS) if separate else nullcontext(),
+        ):
             warm_up(base, args.messages, database_url, processed=not args.no_worker)
             tally, seconds = surge(base, args.messages, args.clients, args.processes, args.retry_every)
             settled = None if args.no_worker else wait_processed(database_url, timeout=900)
@@ -370,6 +388,7 @@ def main() -> None:
         "gunicorn_workers": workers,
         "threads": args.threads,
         "worker_connections": args.worker_connections or "gunicorn.conf.py (2 x threads)",
+        "background_jobs": "none" if args.no_worker else ("in the servers" if in_servers else "a worker process"),
         "retry_every": args.retry_every,
         "database": "postgresql" if database_url.startswith("postgres") else "sqlite",
         "seconds": round(seconds, 2),

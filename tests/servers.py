@@ -60,6 +60,26 @@ def gunicorn(instance: Path, database_url: str, workers: int = 3, init: bool = T
         log.close()
 
 
+@contextmanager
+def worker(instance: Path, database_url: str, **settings: str) -> Iterator[subprocess.Popen]:
+    """`crisiswiki worker` beside servers that run no background jobs themselves, as
+    deploy/systemd/crisiswiki-worker.service runs it."""
+    env = server_env(instance, database_url, **{**settings, "WORKER_IN_SERVERS": "false"})
+    with open(instance / "worker.log", "ab") as log:
+        process = subprocess.Popen(
+            [str(BIN / "crisiswiki"), "worker"],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            yield process
+        finally:
+            stop(process)
+
+
 def wait_until_up(base: str, process: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

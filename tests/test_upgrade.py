@@ -53,7 +53,7 @@ PLUGIN = [
 # What the database records at the heads (and `crisiswiki db upgrade` prints): the core's newest
 # revision and the plugin's (v0005_desk follows v0004_point_optional, which depends on 0009_channels;
 # v0007_desk_tallies follows v0005_desk).
-RECORDED = {"0011_desk", "v0007_desk_tallies"}
+RECORDED = {"0012_channel_media", "v0007_desk_tallies"}
 AT_HEADS = ", ".join(sorted(RECORDED))
 
 

@@ -156,9 +156,11 @@ def test_the_search_index_is_a_job_of_the_worker(app, crisis, make_user, token_f
         "alert-senders",
         "alerts",
         "channel-delivery",
+        "channel-media",
         "channels",
         "mail",
         "search",
+        "sqlite-checkpoint",
     ]
     token = token_for(make_user("volunteer"))
     feature = {

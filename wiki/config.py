@@ -20,6 +20,10 @@ DEFAULTS: dict[str, Any] = {
     # a power cut, not only a crashed process.
     "SQLITE_SYNCHRONOUS": "FULL",
     "SQLITE_BUSY_TIMEOUT_MS": 30000,
+    # WAL checkpoints: the background job's every this many seconds (wiki/checkpoints.py), off the
+    # requests' path; a commit checkpoints by itself only when the log is this many pages long.
+    "SQLITE_CHECKPOINT_SECONDS": 1.0,
+    "SQLITE_AUTOCHECKPOINT_PAGES": 10000,
     # A write in a SQLite transaction that did not take the write lock up front (wiki/database.py):
     # "log" a warning, "raise" at once (load tests, benchmarks), "off"; "auto": log, off in tests.
     "WRITE_CHECK": "auto",
@@ -63,7 +67,9 @@ DEFAULTS: dict[str, Any] = {
     "CHANNEL_MAX_BYTES": 64 * 1024,  # largest gateway request (an SMS webhook post is a few KB)
     "CHANNEL_SEND_TIMEOUT": 10,  # seconds to wait for a gateway's API when sending
     "CHANNEL_SMS_DEFAULT": "",  # channel for send_sms() to a number that never wrote in: twilio, smssync ...
-    "TWILIO_ACCOUNT_SID": "",
+    "CHANNEL_MEDIA_RETRY_SECONDS": 30,  # a gateway's photo that could not be fetched: first retry after this, doubling
+    "CHANNEL_MEDIA_ATTEMPTS": 8,  # ... and recorded as not fetched after this many tries
+    "TWILIO_ACCOUNT_SID": "",  # with the auth token: sends replies, fetches MMS photos (HTTP Basic)
     "TWILIO_AUTH_TOKEN": "",  # checks X-Twilio-Signature; the channel is off without it
     "TWILIO_FROM": "",  # the Twilio number replies are sent from
     "TWILIO_API_URL": "https://api.twilio.com",

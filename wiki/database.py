@@ -200,6 +200,7 @@ def configure_sqlite(app: Flask, engine: Engine) -> None:
     """Install the pragmas and the BEGIN IMMEDIATE policy on a SQLite engine."""
     synchronous = app.config["SQLITE_SYNCHRONOUS"]
     busy_ms = int(app.config["SQLITE_BUSY_TIMEOUT_MS"])
+    autocheckpoint = int(app.config["SQLITE_AUTOCHECKPOINT_PAGES"])
     check = str(app.config["WRITE_CHECK"]).strip().lower()
     if check == "auto":
         check = "off" if app.testing else "log"
@@ -212,6 +213,8 @@ def configure_sqlite(app: Flask, engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute(f"PRAGMA synchronous = {synchronous}")
+        # The background job checkpoints (wiki/checkpoints.py); a commit only past this many pages.
+        cursor.execute(f"PRAGMA wal_autocheckpoint = {autocheckpoint}")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 

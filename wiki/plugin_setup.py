@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 
 def make_plugin_manager(app: Flask, extra_plugins: list | None = None) -> PluginManager:
     pm = PluginManager()
+    from . import checkpoints
     from .alerts import plugin as alerts_plugin
     from .channels import plugin as channels_plugin
     from .channels import sms_delivery
@@ -29,6 +30,7 @@ def make_plugin_manager(app: Flask, extra_plugins: list | None = None) -> Plugin
     if sms_delivery.configured(app.config):
         pm.register(sms_delivery, name="wiki.channels.sms")  # alerts by SMS through the channels' outbox
     pm.register(mail_worker, name="wiki.mail")  # sends the mail outbox in the background worker
+    pm.register(checkpoints, name="wiki.checkpoints")  # SQLite's WAL checkpoints, off the requests' path
     pm.register(alerts_plugin, name="wiki.alerts")  # the alerts' event outbox, matching and delivery
     if app.config["LOAD_ENTRYPOINT_PLUGINS"]:
         for name in app.config["DISABLED_PLUGINS"]:

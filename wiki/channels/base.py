@@ -76,6 +76,15 @@ class Channel:
         """GET on the inbound URL: gateways that fetch work (SMSSync's tasks)."""
         raise NotFound(_("This channel takes messages by POST only."))
 
+    def media_addresses(self, raw: bytes) -> list[str]:
+        """Addresses of the media the gateway holds for a stored message (its raw request), in
+        order: fetched by the channel-media job (wiki.channels.media)."""
+        return []
+
+    def media_credentials(self) -> tuple[str, str] | None:
+        """(user, password) for HTTP Basic authentication when fetching those media."""
+        return None
+
     def deliver(self, message: OutboundMessage) -> str:
         """Send one outgoing message; returns the gateway's id for it. Raise DeliveryError."""
         raise DeliveryError(f"the {self.name} channel cannot send")

@@ -32,6 +32,7 @@ from ..reports.input import ReportInput, SourceInput, parse_datetime, parse_sect
 from ..reports.submission import Submission, submit_report
 from ..search import reindex_later
 from ..visibility import get_visible_report, message_visible
+from .media import add_photos_to_report, report_photo
 from .outbox import queue_outbound, wake_delivery
 from .registry import channel_named
 from .routing import RULE_KINDS, rule_value
@@ -114,18 +115,7 @@ def detected_place_id(message: InboundMessage) -> str:
 
 
 def message_photos(message: InboundMessage) -> list[ReportPhoto]:
-    return [
-        ReportPhoto(
-            sha256=a.sha256,
-            display_sha256=a.display_sha256,
-            thumb_sha256=a.thumb_sha256,
-            content_type=a.content_type,
-            size=a.size,
-            width=a.width,
-            height=a.height,
-        )
-        for a in message.attachments
-    ]
+    return [report_photo(attachment) for attachment in message.attachments]
 
 
 def report_input(message: InboundMessage, crisis: Crisis, data: dict | None = None) -> ReportInput:
@@ -184,6 +174,9 @@ def create_report(message: InboundMessage, data: dict | None, user, by_rule: boo
 def _mark_reported(message_id: int, report_id: int, user) -> None:
     begin_write()
     message = db.session.get(InboundMessage, message_id)
+    # Photos fetched from the gateway while the report was being made (wiki.channels.media)
+    fetched = select(MessageAttachment).where(MessageAttachment.message_id == message_id).order_by(MessageAttachment.id)
+    add_photos_to_report(report_id, list(db.session.scalars(fetched)))
     message.state, message.report_id = "reported", report_id
     message.handled_by_id = getattr(user, "id", None)
     message.handled_at = utcnow()

@@ -1,6 +1,7 @@
 """The background job that makes something of each stored message ("channels"): its crisis (the
-routing rules), its language, the place it names (the crisis's gazetteer), its photos (through
-the report photo pipeline: type judged from the bytes, metadata stripped), an acknowledgement
+routing rules), its language, the place it names (the crisis's gazetteer), its photos (a mail's
+through the report photo pipeline: type judged from the bytes, metadata stripped; an SMS
+gateway's queued for wiki.channels.media to fetch), an acknowledgement
 to its sender when the crisis sends them, and a report at once when a trusted rule says so.
 
 Every message is processed in its own short write transaction, after the slow work (places,
@@ -20,7 +21,6 @@ from sqlalchemy import delete, func, select
 from ..database import write_transaction
 from ..errors import DomainError
 from ..extensions import db
-from ..media.storage import detect_type, display_copy, strip_image_metadata, write_blob
 from ..models import Crisis, InboundMessage, MessageAttachment
 from ..models.base import utcnow
 from ..places import detect, gazetteer_for
@@ -29,61 +29,35 @@ from .inbox import create_report
 from .intake import JOB
 from .language import detect_language
 from .mail import MailRefused, parse_mail
+from .media import MediaRefused, Photo, clean_photo, queue_media, wake_media
 from .outbox import acknowledgement, queue_outbound, wake_delivery
 from .registry import channel_named
 from .routing import route
 
 BATCH = 50
+SURGE_BATCH = 10  # while messages arrive: each slice holds the write lock (and the GIL) a fifth as long
 ARRIVING_SECONDS = 2.0  # messages this recent mean a surge is still coming in
 INTAKE_SHARE = 9.0  # ... and then processing waits this many times as long as it worked
 _pacing = {"resume_at": 0.0}  # this process's: when the job may work again
-IMAGE_ONLY = frozenset({"image"})
-
-
-@dataclass
-class Photo:
-    filename: str
-    content_type: str
-    sha256: str
-    display_sha256: str
-    thumb_sha256: str
-    size: int
-    width: int
-    height: int
 
 
 def _photos(message: InboundMessage) -> tuple[list[Photo], str]:
-    """The message's photos, checked and cleaned like a report's; and what was refused."""
+    """The photos attached to a mail, checked and cleaned like a report's; and what was refused.
+    (An SMS gateway's photos are fetched afterwards, by wiki.channels.media.)"""
     if message.channel != "email":
-        return [], ""  # SMS gateways' media stay at the gateway (their URLs are kept in the raw message)
+        return [], ""
     try:
         images = parse_mail(message.raw).images
     except MailRefused as exc:
         return [], exc.text
     photos, problems = [], []
-    limit = current_app.config["REPORT_PHOTO_MAX_BYTES"]
     for filename, data in images:
-        if len(data) > limit:
-            problems.append(f"{filename}: larger than {limit} bytes")
-            continue
         try:
-            content_type, _kind = detect_type(data, filename, IMAGE_ONLY, field="photos")
-            cleaned, width, height = strip_image_metadata(data, content_type, field="photos")
+            photos.append(clean_photo(filename, data))
+        except MediaRefused as exc:
+            problems.append(f"{filename}: {exc}")
         except DomainError as exc:
             problems.append(f"{filename}: {exc.message}")
-            continue
-        photos.append(
-            Photo(
-                filename[:255],
-                content_type,
-                write_blob(cleaned),
-                write_blob(display_copy(cleaned, 1280)),
-                write_blob(display_copy(cleaned, 320)),
-                len(cleaned),
-                width,
-                height,
-            )
-        )
     return photos, "; ".join(problems)
 
 
@@ -100,6 +74,7 @@ class Prepared:
     photos: list[Photo] = field(default_factory=list)
     problems: str = ""
     failed: bool = False
+    media: bool = False  # photos the gateway holds wait to be fetched
 
 
 def prepare(message: InboundMessage) -> Prepared:
@@ -138,6 +113,7 @@ def _write(found: Prepared) -> bool:
     message.sector = found.sector
     message.process_error = found.problems[:2000]
     db.session.flush()
+    found.media = queue_media(message)
     return _acknowledge(message)
 
 
@@ -173,6 +149,8 @@ def process_messages(ids: list[int]) -> None:
             _auto_report(item.message_id)
     if any(acknowledged):
         wake_delivery()
+    if any(item.media for item in found):
+        wake_media()
 
 
 def process_message(message_id: int) -> None:
@@ -201,32 +179,38 @@ def _acknowledge(message: InboundMessage) -> bool:
 
 
 def process_waiting(deadline: float) -> float | None:
-    """One slice of the job: the oldest unprocessed messages, in one batch. While messages are
-    still arriving it then pauses nine times as long as it worked, so that intake, which answers
-    the gateways, has the processor and the database's write lock at least nine tenths of the
-    time (on 2 cores, processing next to a surge doubled intake's answer times); once they stop
-    arriving it goes on at full speed."""
+    """One slice of the job: the oldest unprocessed messages, in one batch (a small one while
+    messages are still arriving, so that intake never waits long for the write lock or, in the
+    same process, the GIL). While they arrive it then pauses nine times as long as it worked, so
+    that intake, which answers the gateways, has the processor and the database's write lock at
+    least nine tenths of the time (on 2 cores, processing next to a surge doubled intake's answer
+    times); once they stop arriving it goes on at full speed."""
     started = time.monotonic()
     if started < _pacing["resume_at"]:  # woken by new messages during its pause: the pause stands
         return _pacing["resume_at"] - started
-    ids = db.session.scalars(
-        select(InboundMessage.id).where(InboundMessage.processed_at.is_(None)).order_by(InboundMessage.id).limit(BATCH)
-    ).all()
     newest = db.session.scalar(select(func.max(InboundMessage.received_at)))
+    arriving = newest is not None and (utcnow() - newest).total_seconds() < ARRIVING_SECONDS
+    ids = db.session.scalars(
+        select(InboundMessage.id)
+        .where(InboundMessage.processed_at.is_(None))
+        .order_by(InboundMessage.id)
+        .limit(SURGE_BATCH if arriving else BATCH)
+    ).all()
     db.session.rollback()
     if not ids:
         return None
     process_messages(list(ids))
-    arriving = newest is not None and (utcnow() - newest).total_seconds() < ARRIVING_SECONDS
     pause = INTAKE_SHARE * (time.monotonic() - started) if arriving else 0.0
     _pacing["resume_at"] = time.monotonic() + pause
     return pause
 
 
 def jobs() -> list[Job]:
+    from .media import MEDIA_JOB, fetch_waiting
     from .outbox import DELIVERY_JOB, deliver_waiting
 
     return [
         Job(JOB, process_waiting, poll_seconds=5.0, slice_seconds=0.2),
         Job(DELIVERY_JOB, deliver_waiting, poll_seconds=30.0, slice_seconds=1.0),
+        Job(MEDIA_JOB, fetch_waiting, poll_seconds=30.0, slice_seconds=1.0),
     ]

@@ -29,6 +29,27 @@ from .base import Channel, Incoming, secret_matches, wrong_secret
 from .reading import body, form
 
 TASK_BATCH = 20
+RESULT_BATCH = 100
+MAX_HANDOUTS = 10  # a message handed out this often and never confirmed stays unsent, its error shown
+SENT_OK = (-1, 0)  # Android's Activity.RESULT_OK, as SMSSync reports it (0 from some servers' examples)
+
+
+def _secret_if_given(request: Request) -> None:
+    """SMSSync sends its secret on ?task=sent and ?task=result only in some versions: when it
+    does, it must be right."""
+    given = request.args.get("secret")
+    if given is not None and not secret_matches(given, current_app.config["SMSSYNC_SECRET"]):
+        raise wrong_secret(SMSSync.label)
+
+
+def _json_body(request: Request) -> dict:
+    try:
+        data = json.loads(body(request).decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise BadRequest(_("The body is not valid JSON (UTF-8).")) from None
+    if not isinstance(data, dict):
+        raise BadRequest(_("The body must be a JSON object."))
+    return data
 
 
 class SMSSync(Channel):
@@ -86,34 +107,15 @@ class SMSSync(Channel):
         return response
 
     def poll(self, request: Request) -> Response:
-        """GET ?task=send: the SMS waiting to go out through the phone."""
+        """GET ?task=send: the SMS waiting to go out through the phone; GET ?task=result: the
+        uuids whose sending the server would like the phone's result for."""
         if not secret_matches(request.args.get("secret"), current_app.config["SMSSYNC_SECRET"]):
             raise wrong_secret(self.label)
+        if request.args.get("task") == "result":
+            return jsonify({"message_uuids": self._awaiting_results()})
         if request.args.get("task") != "send":
             return jsonify({"payload": {"success": True, "error": None}})
-        resend_before = utcnow() - timedelta(seconds=current_app.config["SMSSYNC_RESEND_SECONDS"])
-        waiting = (
-            select(OutboundMessage.id)
-            .where(
-                OutboundMessage.channel == self.name,
-                OutboundMessage.sent_at.is_(None),
-                or_(OutboundMessage.claimed_at.is_(None), OutboundMessage.claimed_at < resend_before),
-            )
-            .order_by(OutboundMessage.id)
-            .limit(TASK_BATCH)
-        )
-        ids = db.session.scalars(waiting).all()
-        begin_write()
-        messages = []
-        if ids:
-            db.session.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id.in_(ids), OutboundMessage.sent_at.is_(None))
-                .values(claimed_at=utcnow(), attempts=OutboundMessage.attempts + 1)
-            )
-            rows = db.session.scalars(select(OutboundMessage).where(OutboundMessage.id.in_(ids))).all()
-            messages = [{"to": row.recipient, "message": row.text, "uuid": row.uuid} for row in rows]
-            db.session.commit()
+        messages = self._hand_out()
         return jsonify(
             {
                 "payload": {
@@ -125,14 +127,55 @@ class SMSSync(Channel):
             }
         )
 
+    def _hand_out(self) -> list[dict]:
+        """Claim up to TASK_BATCH waiting messages (never handed out, or handed out and not
+        confirmed within SMSSYNC_RESEND_SECONDS) and return them as SMSSync's tasks. The claim
+        is one UPDATE under the write lock that re-checks the condition, so two phones (or a
+        poll retried) polling at once never get the same message."""
+        begin_write()
+        now = utcnow()
+        claimable = (
+            OutboundMessage.channel == self.name,
+            OutboundMessage.sent_at.is_(None),
+            OutboundMessage.attempts < MAX_HANDOUTS,
+            or_(
+                OutboundMessage.claimed_at.is_(None),
+                OutboundMessage.claimed_at < now - timedelta(seconds=current_app.config["SMSSYNC_RESEND_SECONDS"]),
+            ),
+        )
+        ids = select(OutboundMessage.id).where(*claimable).order_by(OutboundMessage.id).limit(TASK_BATCH)
+        claimed = db.session.execute(
+            update(OutboundMessage)
+            .where(OutboundMessage.id.in_(ids.scalar_subquery()), *claimable)
+            .values(claimed_at=now, attempts=OutboundMessage.attempts + 1)
+            .returning(OutboundMessage.id, OutboundMessage.recipient, OutboundMessage.text, OutboundMessage.uuid)
+            .execution_options(synchronize_session=False)
+        ).all()
+        db.session.commit()
+        return [{"to": row.recipient, "message": row.text, "uuid": row.uuid} for row in sorted(claimed)]
+
+    def _awaiting_results(self) -> list[str]:
+        """Messages the phone confirmed in the last day without reporting how sending went."""
+        since = utcnow() - timedelta(days=1)
+        return list(
+            db.session.scalars(
+                select(OutboundMessage.uuid)
+                .where(
+                    OutboundMessage.channel == self.name,
+                    OutboundMessage.sent_at >= since,
+                    OutboundMessage.gateway_id == "",
+                )
+                .order_by(OutboundMessage.id)
+                .limit(RESULT_BATCH)
+            )
+        )
+
     def sent(self, request: Request) -> Response:
-        """POST ?task=sent {"queued_messages": [uuid, ...]}: the phone has queued them for sending."""
-        raw = body(request)
-        try:
-            data = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError):
-            raise BadRequest(_("The body is not valid JSON (UTF-8).")) from None
-        uuids = data.get("queued_messages") if isinstance(data, dict) else None
+        """POST ?task=sent {"queued_messages": [uuid, ...]}: the phone has queued them for sending.
+        Confirmed, a message is never handed out again (unless the phone reports that sending
+        it failed, see `results`)."""
+        _secret_if_given(request)
+        uuids = _json_body(request).get("queued_messages")
         if not isinstance(uuids, list) or not all(isinstance(uuid, str) for uuid in uuids):
             raise InvalidInput(_("queued_messages must be a list of message uuids."), field="queued_messages")
         uuids = [uuid[:36] for uuid in uuids[:1000]]
@@ -152,3 +195,40 @@ class SMSSync(Channel):
             )
             db.session.commit()
         return jsonify({"message_uuids": list(known)})
+
+    def results(self, request: Request) -> Response:
+        """POST ?task=result {"message_result": [{"uuid", "sent_result_code", "sent_result_message",
+        "delivered_result_code", "delivered_result_message"}, ...]}: how sending went. A message
+        the phone could not send (no service, radio off ...) goes back in the queue to be handed
+        out again; one it sent is kept sent, with its result."""
+        _secret_if_given(request)
+        results = _json_body(request).get("message_result")
+        if not isinstance(results, list) or not all(
+            isinstance(item, dict) and isinstance(item.get("uuid"), str) for item in results
+        ):
+            raise InvalidInput(
+                _("message_result must be a list of results, each with the message's uuid."), field="message_result"
+            )
+        begin_write()
+        for item in results[:1000]:
+            message = db.session.scalar(
+                select(OutboundMessage).where(
+                    OutboundMessage.uuid == item["uuid"][:36],
+                    OutboundMessage.channel == self.name,
+                    OutboundMessage.claimed_at.isnot(None),
+                )
+            )
+            if message is None:
+                continue
+            code = item.get("sent_result_code")
+            text = str(item.get("sent_result_message") or "")[:500]
+            if code in SENT_OK or code is None:
+                delivered = item.get("delivered_result_code")
+                message.sent_at = message.sent_at or utcnow()
+                message.gateway_id = f"smssync:sent:{delivered if isinstance(delivered, int) else ''}"[:255]
+                message.last_error = ""
+            elif message.gateway_id == "" or message.sent_at is None:  # not sent: hand it out again
+                message.sent_at = message.claimed_at = None
+                message.last_error = f"the phone could not send it ({code}: {text})"[:2000]
+        db.session.commit()
+        return jsonify({"payload": {"success": True, "error": None}})

@@ -36,6 +36,14 @@ def signature(url: str, params: list[tuple[str, str]], auth_token: str) -> str:
     return base64.b64encode(digest).decode()
 
 
+def _media(fields: dict[str, str]) -> tuple[str, ...]:
+    try:
+        count = min(int(fields.get("NumMedia") or 0), MAX_MEDIA)
+    except ValueError:
+        raise InvalidInput(_("NumMedia must be a number."), field="NumMedia") from None
+    return tuple(fields[f"MediaUrl{i}"] for i in range(count) if fields.get(f"MediaUrl{i}"))
+
+
 def _urls_called(request: Request) -> list[str]:
     """The URL Twilio signed: as this app sees it, and as BASE_URL says the world sees it
     (behind a proxy that does not pass the scheme or host)."""
@@ -70,11 +78,7 @@ class Twilio(Channel):
         sender = fields.get("From", "").strip()
         if not sender:
             raise InvalidInput(_("From is missing."), field="From")
-        try:
-            count = min(int(fields.get("NumMedia") or 0), MAX_MEDIA)
-        except ValueError:
-            raise InvalidInput(_("NumMedia must be a number."), field="NumMedia") from None
-        media = tuple(fields[f"MediaUrl{i}"] for i in range(count) if fields.get(f"MediaUrl{i}"))
+        media = _media(fields)
         return [
             Incoming(
                 external_id=sid[:255],
@@ -85,6 +89,18 @@ class Twilio(Channel):
                 media=media,
             )
         ]
+
+    def media_addresses(self, raw: bytes) -> list[str]:
+        fields = dict(urllib.parse.parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        try:
+            return list(_media(fields))
+        except InvalidInput:  # refused on arrival: a stored message's NumMedia is a number
+            return []
+
+    def media_credentials(self) -> tuple[str, str] | None:
+        config = current_app.config
+        sid, token = config["TWILIO_ACCOUNT_SID"], config["TWILIO_AUTH_TOKEN"]
+        return (sid, token) if sid and token else None
 
     def answer(self, stored, request: Request) -> Response:
         # An empty TwiML response: Twilio sends nothing back by itself (replies go through the API).

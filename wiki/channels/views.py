@@ -79,6 +79,8 @@ def inbound(name: str):
     try:
         if name == "smssync" and request.args.get("task") == "sent":
             return channel.sent(request)
+        if name == "smssync" and request.args.get("task") == "result":
+            return channel.results(request)
         messages = channel.receive(request)
         hint = _crisis_hint()
     except DomainError as error:

@@ -6,7 +6,15 @@ from .boundaries import AdminArea
 from .crises import Crisis
 from .layers import Layer, LayerRevision
 from .mail import MailMessage
-from .messages import ChannelRoute, ChannelSettings, InboundMessage, MessageAttachment, OutboundMessage, SourceContact
+from .messages import (
+    ChannelRoute,
+    ChannelSettings,
+    InboundMessage,
+    MessageAttachment,
+    MessageMedia,
+    OutboundMessage,
+    SourceContact,
+)
 from .pages import Page, PageCategory, PageLink, PageRedirect, Revision, SitrepDraft, Watch
 from .reports import ContactView, RateLimitCounter, Report, ReportChange, ReportPhoto, ReportTally, Source
 from .users import ApiToken, LoginThrottle, RecoveryCode, User
@@ -30,6 +38,7 @@ __all__ = [
     "LoginThrottle",
     "MailMessage",
     "MessageAttachment",
+    "MessageMedia",
     "OutboundMessage",
     "Page",
     "PageCategory",

@@ -96,6 +96,29 @@ class MessageAttachment(db.Model):
     message: Mapped[InboundMessage] = relationship(back_populates="attachments")
 
 
+class MessageMedia(db.Model):
+    """A photo a gateway holds for a message (Twilio's MediaUrl0 ...): fetched by a background
+    job (wiki.channels.media), retried with back-off, and kept here when it cannot be fetched,
+    so that nothing a reporter sent is lost without a trace. One row per (message, position):
+    a retried webhook or a restarted worker never fetches or stores it twice."""
+
+    __tablename__ = "message_media"
+    __table_args__ = (
+        UniqueConstraint("message_id", "position", name="uq_message_media_message_id_position"),
+        Index("ix_message_media_waiting", "state", "next_try_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("inbound_messages.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)  # N of the gateway's MediaUrlN
+    url: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="waiting")  # waiting, fetched, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_try_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("message_attachments.id", ondelete="SET NULL"))
+
+
 class OutboundMessage(db.Model):
     """A text to send through a channel: an acknowledgement, a coordinator's question, an alert.
     Written in the transaction that decides to send it, delivered by a background job."""
