@@ -11,10 +11,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from wiki.extensions import db
-from wiki.models import AlertDelivery, AlertMessage, AlertSubscription, MailMessage, Report
-
-from .alerts_helpers import (
+from tests.alerts_helpers import (
     IN_CARREFOUR,
     IN_PORT_AU_PRINCE,
     import_boundaries_into,
@@ -22,7 +19,9 @@ from .alerts_helpers import (
     run_worker,
     webhook_receiver,  # noqa: F401  (fixture)
 )
-from .smtp_helpers import smtp_server  # noqa: F401  (fixture)
+from tests.smtp_helpers import smtp_server  # noqa: F401  (fixture)
+from wiki.extensions import db
+from wiki.models import AlertDelivery, AlertMessage, AlertSubscription, MailMessage, Report
 
 
 @pytest.fixture
@@ -503,7 +502,7 @@ def test_sms_waits_with_a_clear_state_until_a_gateway_is_configured(app, client,
     with app.app_context():
         [code] = db.session.scalars(select(AlertMessage)).all()
         assert (code.channel, code.state, code.attempts) == ("sms", "pending", 0)  # waits: nothing to send it with
-    from .conftest import PASSWORD
+    from tests.fixtures import PASSWORD
 
     browser = app.test_client()
     assert (

@@ -15,13 +15,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from tests.alerts_helpers import IN_CARREFOUR
+from tests.postgres_cluster import free_port
+from tests.servers import BIN, ROOT, server_env
+from tests.smtp_helpers import Inbox
 from wiki.extensions import db
 from wiki.models import AlertSubscription, MailMessage, User
-
-from .alerts_helpers import IN_CARREFOUR
-from .postgres_cluster import free_port
-from .servers import BIN, ROOT, server_env
-from .smtp_helpers import Inbox
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 

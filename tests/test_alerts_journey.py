@@ -12,12 +12,12 @@ import time
 import pytest
 import requests
 
-from .alerts_helpers import BOUNDARIES, IN_CARREFOUR, IN_PORT_AU_PRINCE, links_in
-from .browser_helpers import chromium, require_chromium, watched_page
-from .postgres_cluster import free_port
-from .servers import gunicorn
-from .smtp_helpers import Inbox
-from .test_journeys import check_accessibility
+from tests.alerts_helpers import BOUNDARIES, IN_CARREFOUR, IN_PORT_AU_PRINCE, links_in
+from tests.browser_helpers import chromium, require_chromium, watched_page
+from tests.postgres_cluster import free_port
+from tests.servers import gunicorn
+from tests.smtp_helpers import Inbox
+from tests.test_journeys import check_accessibility
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 require_chromium()

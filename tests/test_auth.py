@@ -8,10 +8,9 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from tests.fixtures import PASSWORD
 from wiki.extensions import db
 from wiki.models import ApiToken, Page, User
-
-from .conftest import PASSWORD
 
 
 def logged_in_user_id(client) -> str | None:

@@ -9,11 +9,10 @@ import json
 import pytest
 from sqlalchemy import select
 
+from tests.maps_helpers import add_reports, adm1_collection, adm2_collection, as_text
+from tests.reports_helpers import feature
 from wiki.extensions import db
 from wiki.models import AdminArea, Report
-
-from .maps_helpers import add_reports, adm1_collection, adm2_collection, as_text
-from .reports_helpers import feature
 
 # One point in each admin-2 area of maps_helpers' boundaries, and one outside them all.
 SW, NW, SE, NE, OUTSIDE = (-74.0, 18.5), (-74.0, 19.5), (-72.3, 18.5), (-72.3, 19.5), (-71.0, 18.5)

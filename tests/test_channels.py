@@ -9,10 +9,7 @@ import json
 import pytest
 from sqlalchemy import func, select
 
-from wiki.extensions import db
-from wiki.models import InboundMessage, OutboundMessage, Report
-
-from .channels_helpers import (
+from tests.channels_helpers import (
     SECRETS,
     GatewayAPI,
     rapidpro_webhook,
@@ -21,7 +18,9 @@ from .channels_helpers import (
     twilio_sms,
     webhook_message,
 )
-from .gazetteer_fixtures import load_crisis
+from tests.gazetteer_fixtures import load_crisis
+from wiki.extensions import db
+from wiki.models import InboundMessage, OutboundMessage, Report
 
 BASE = "http://wiki.test"
 

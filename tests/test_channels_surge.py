@@ -8,9 +8,8 @@ from __future__ import annotations
 import pytest
 
 from bench.sms_surge import SECRETS, check, stored_messages, surge, wait_processed
+from tests.servers import gunicorn
 from wiki.extensions import db
-
-from .servers import gunicorn
 
 pytestmark = pytest.mark.slow
 

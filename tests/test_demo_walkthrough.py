@@ -15,8 +15,8 @@ import subprocess
 
 import pytest
 
-from .browser_helpers import chromium, require_chromium, watched_page
-from .servers import BIN, ROOT, gunicorn, server_env
+from tests.browser_helpers import chromium, require_chromium, watched_page
+from tests.servers import BIN, ROOT, gunicorn, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(400)]
 require_chromium()

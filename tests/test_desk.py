@@ -13,9 +13,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select
 
+from tests.maps_helpers import adm1_collection, adm2_collection
 from wiki.extensions import db
-
-from .maps_helpers import adm1_collection, adm2_collection
 
 DAY1, DAY2 = datetime(2010, 1, 13, 10, tzinfo=UTC), datetime(2010, 1, 14, 15, tzinfo=UTC)
 

@@ -14,13 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from tests.live_server import serve
+from tests.maps_helpers import adm1_collection, adm2_collection
 from wiki.extensions import db
 from wiki.models import AdminArea, Crisis, Report, User
 from wiki.reports.import_files import detect_mapping, open_table
 from wiki.reports.importer import ImportOptions, import_reports
-
-from .live_server import serve
-from .maps_helpers import adm1_collection, adm2_collection
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from .browser_helpers import chromium, require_chromium, watched_page
-from .channels_helpers import SECRETS, twilio_request, twilio_sms
-from .servers import gunicorn
-from .test_journeys import PASSWORD, check_accessibility, login, poll, screenshot
+from tests.browser_helpers import chromium, require_chromium, watched_page
+from tests.channels_helpers import SECRETS, twilio_request, twilio_sms
+from tests.servers import gunicorn
+from tests.test_journeys import PASSWORD, check_accessibility, login, poll, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 require_chromium()
@@ -23,12 +23,11 @@ require_chromium()
 
 def _prepare(instance, database_url) -> None:
     """The crisis with its boundaries and named places, and a coordinator, made in this process."""
+    from tests.gazetteer_fixtures import load_crisis
     from wiki import create_app
     from wiki.auth.accounts import create_user
     from wiki.extensions import db
     from wiki.migrations import upgrade_all
-
-    from .gazetteer_fixtures import load_crisis
 
     app = create_app(
         {

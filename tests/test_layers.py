@@ -8,11 +8,10 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from tests.maps_helpers import as_text, box, point_layer
 from wiki.extensions import db
 from wiki.hooks import hookimpl
 from wiki.models import Layer, LayerRevision
-
-from .maps_helpers import as_text, box, point_layer
 
 XSS = "<img src=x onerror=alert(1)>"
 

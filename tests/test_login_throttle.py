@@ -7,12 +7,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from tests.fixtures import PASSWORD
 from wiki import create_app
 from wiki.auth.throttle import State, delay_after, next_state, remembered
 from wiki.extensions import db
 from wiki.models import LoginThrottle
-
-from .conftest import PASSWORD
 
 ACCOUNT_MESSAGE = b"Too many failed logins for this account; try again in"
 T0 = datetime(2026, 1, 12, 21, 53, tzinfo=UTC)

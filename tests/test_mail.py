@@ -7,12 +7,11 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from tests.postgres_cluster import free_port
+from tests.smtp_helpers import smtp_server  # noqa: F401  (fixture)
 from wiki.extensions import db
 from wiki.mail import deliver_pending, queue_mail
 from wiki.models import MailMessage
-
-from .postgres_cluster import free_port
-from .smtp_helpers import smtp_server  # noqa: F401  (fixture)
 
 
 def queue(app, count: int = 1, **kwargs) -> None:

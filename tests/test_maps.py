@@ -9,12 +9,11 @@ import pytest
 from sqlalchemy import select, text
 from werkzeug.datastructures import MultiDict
 
+from tests.maps_helpers import add_reports, point_layer
 from wiki.extensions import db
 from wiki.hooks import hookimpl
 from wiki.models import Crisis, Report
 from wiki.visibility import coarsen
-
-from .maps_helpers import add_reports, point_layer
 
 PAP = (-72.34, 18.54)  # Port-au-Prince
 

@@ -18,8 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from .browser_helpers import chromium, keep_local, require_chromium, watched_page
-from .servers import BIN, ROOT, gunicorn, server_env
+from tests.browser_helpers import chromium, keep_local, require_chromium, watched_page
+from tests.servers import BIN, ROOT, gunicorn, server_env
 
 XSS = "<img src=x onerror=window.__pwned=1>"
 

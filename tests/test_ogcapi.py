@@ -14,12 +14,11 @@ import sys
 import pytest
 from sqlalchemy import select
 
+from tests.live_server import serve
+from tests.maps_helpers import add_reports, point_layer
 from wiki.extensions import db
 from wiki.models import Report
 from wiki.models.base import utcnow
-
-from .live_server import serve
-from .maps_helpers import add_reports, point_layer
 
 
 @pytest.fixture

@@ -15,9 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.live_server import serve
 from wiki.api.spec import undocumented_routes
-
-from .live_server import serve
 
 
 @pytest.fixture

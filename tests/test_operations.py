@@ -11,12 +11,11 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert
 
+from tests.reports_helpers import feature
 from wiki import create_app
 from wiki.extensions import db
 from wiki.models.base import utcnow
 from wiki.operations.logs import JsonFormatter
-
-from .reports_helpers import feature
 
 
 def test_healthz_answers_without_the_database(app_config, tmp_path):

@@ -9,11 +9,10 @@ import pytest
 from itsdangerous import TimestampSigner
 from sqlalchemy import func, select
 
+from tests.fixtures import PASSWORD
+from tests.smtp_helpers import smtp_server  # noqa: F401  (fixture)
 from wiki.extensions import db
 from wiki.models import LoginThrottle, MailMessage, User
-
-from .conftest import PASSWORD
-from .smtp_helpers import smtp_server  # noqa: F401  (fixture)
 
 NEW_PASSWORD = "tarpaulins and rope 2010"
 NEUTRAL = b"If an account matches, we sent a link"

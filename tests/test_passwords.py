@@ -5,12 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from tests.fixtures import PASSWORD
 from wiki.auth.passwords import COMMON_PASSWORDS, common_passwords, validate_password
 from wiki.errors import InvalidInput
 from wiki.extensions import db
 from wiki.models import User
-
-from .conftest import PASSWORD
 
 NEW = "sandbags along the river"
 

@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import select
 
 from bench.gazetteer import evaluate
+from tests.gazetteer_fixtures import load_crisis
 from wiki.extensions import db
 from wiki.places.names import fold, key, within_distance
-
-from .gazetteer_fixtures import load_crisis
 
 PRECISION_FLOOR = 0.95
 RECALL_FLOOR = 0.93

@@ -10,11 +10,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from tests.reports_helpers import feature, jpeg_with_gps
 from wiki.extensions import db
 from wiki.media.storage import path_for
 from wiki.models import Report, ReportPhoto, Source
-
-from .reports_helpers import feature, jpeg_with_gps
 
 
 def count(app, model=Report) -> int:

@@ -10,8 +10,8 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from .reports_helpers import feature
-from .servers import gunicorn
+from tests.reports_helpers import feature
+from tests.servers import gunicorn
 
 pytestmark = pytest.mark.slow
 

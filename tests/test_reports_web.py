@@ -9,10 +9,9 @@ import json
 
 from sqlalchemy import func, select
 
+from tests.reports_helpers import feature, jpeg_with_gps
 from wiki.extensions import db
 from wiki.models import Report, ReportChange
-
-from .reports_helpers import feature, jpeg_with_gps
 
 FORM = {
     "title": "Water point broken",

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from .servers import BIN, ROOT, gunicorn, server_env
+from tests.servers import BIN, ROOT, gunicorn, server_env
 
 pytestmark = pytest.mark.slow
 REPORTS = 300

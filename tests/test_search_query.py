@@ -6,11 +6,10 @@ import csv
 
 import pytest
 
+from tests.fixtures import SHARED_DATA
 from wiki.search.analysis import LANGUAGES, WORDS_RE, analyse, detect_language, fold
 from wiki.search.query import FieldValue, Words, parse_query, replace_word
 from wiki.search.snippets import _spans, _term
-
-from .conftest import SHARED_DATA
 
 DATA = SHARED_DATA / "crisislex-t26"
 

@@ -14,9 +14,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from tests.fixtures import SHARED_DATA
 from wiki.extensions import db
-
-from .conftest import SHARED_DATA
 
 DATA = SHARED_DATA / "crisislex-t26"
 PER_EVENT = 100

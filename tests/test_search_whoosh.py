@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_search import find, page, submit
 from wiki import create_app
-
-from .test_search import find, page, submit
 
 
 @pytest.fixture

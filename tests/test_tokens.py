@@ -8,12 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from tests.reports_helpers import feature
 from wiki.auth.tokens import accepted_scopes, expiry, token_scope
 from wiki.errors import InvalidInput
 from wiki.extensions import db
 from wiki.models import ApiToken, Report, User
-
-from .reports_helpers import feature
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -9,12 +9,11 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
+from tests.fixtures import PASSWORD
+from tests.reports_helpers import feature
 from wiki.auth.two_factor import STEP_SECONDS, matching_step
 from wiki.extensions import db
 from wiki.models import RecoveryCode, User
-
-from .conftest import PASSWORD
-from .reports_helpers import feature
 
 SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 

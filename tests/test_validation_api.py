@@ -9,10 +9,9 @@ import re
 
 import pytest
 
+from tests import test_validation_helpers as helpers
 from wiki import create_app
 from wiki.extensions import db
-
-from . import test_validation_helpers as helpers
 
 # The plugin's fixtures: the app with the plugin loaded through its entry point, people, a client.
 app_config, field_, people = helpers.app_config, helpers.field_, helpers.people

@@ -11,11 +11,10 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import insert, select
 
+from tests import test_validation_helpers as helpers
+from tests.test_validation_helpers import HAITI
+from tests.test_validation_scoring import CLAIM, assert_same_scores
 from wiki.extensions import db
-
-from . import test_validation_helpers as helpers
-from .test_validation_helpers import HAITI
-from .test_validation_scoring import CLAIM, assert_same_scores
 
 app_config, field_, people = helpers.app_config, helpers.field_, helpers.people
 

@@ -9,10 +9,9 @@ import re
 
 from sqlalchemy import select
 
+from tests import test_validation_helpers as helpers
+from tests.test_validation_helpers import HAITI
 from wiki.extensions import db
-
-from . import test_validation_helpers as helpers
-from .test_validation_helpers import HAITI
 
 app_config, field_, people = helpers.app_config, helpers.field_, helpers.people
 

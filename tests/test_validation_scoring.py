@@ -7,11 +7,10 @@ import sqlite3
 
 import pytest
 
+from tests import test_validation_helpers as helpers
+from tests.test_validation_helpers import HAITI
 from wiki import create_app
 from wiki.extensions import db
-
-from . import test_validation_helpers as helpers
-from .test_validation_helpers import HAITI
 
 # The plugin's fixtures: the app with the plugin loaded through its entry point, people, a client.
 app_config, field_, people = helpers.app_config, helpers.field_, helpers.people

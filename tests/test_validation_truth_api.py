@@ -7,10 +7,9 @@ from __future__ import annotations
 import pytest
 
 import plugins.validation as validation
+from tests.reports_helpers import feature
 from wiki import create_app
 from wiki.extensions import db
-
-from .reports_helpers import feature
 
 CONTACT = "+509 3456 7890"
 

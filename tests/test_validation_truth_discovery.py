@@ -11,8 +11,7 @@ from plugins.validation.truth.datasets import crowd_datasets, load_crowd_dataset
 from plugins.validation.truth.discovery import Claim, Settings, discover
 from plugins.validation.truth.evaluation import accuracy, error_rate
 from plugins.validation.truth.voting import majority_vote
-
-from .conftest import SHARED_DATA
+from tests.fixtures import SHARED_DATA
 
 BENCHMARK = SHARED_DATA / "truth-inference"
 ROADS = ("open", "closed", "restricted")

@@ -1,4 +1,5 @@
-"""Fixtures: every behavioural test runs on SQLite and on a real PostgreSQL server.
+"""Fixtures for every test of the project (tests/ and plugins/validation/tests/, through the root
+conftest.py): every behavioural test runs on SQLite and on a real PostgreSQL server.
 
 The schema is built once per session by running the real Alembic migrations (so the
 migrations are tested too); each test then starts from empty tables: a fresh copy of the
@@ -18,11 +19,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, inspect, text
 
+from tests.figures import add_from_worker, print_summary, send_to_controller
+from tests.postgres_cluster import Cluster, create_database
 from wiki import create_app
 from wiki.extensions import db
-
-from .figures import add_from_worker, print_summary, send_to_controller
-from .postgres_cluster import Cluster, create_database
 
 # The project's shared test data (../shared/data next to the checkout), or CRISISWIKI_SHARED_DATA.
 SHARED_DATA = Path(
