@@ -1,7 +1,7 @@
 """The README's walkthroughs, in chromium, on the demo as `make run` loads it: each user's main
 pages open without errors, show the demo's data, and are kept as screenshots for the README
 (test-artifacts/screenshots/, or docs/screenshots/ with CRISISWIKI_DOCS=1:
-`CRISISWIKI_DOCS=1 .venv/bin/pytest tests/test_demo_walkthrough.py`).
+`CRISISWIKI_DOCS=1 .venv/bin/pytest tests/demo/test_walkthrough.py`).
 
 The server is gunicorn as `make run` serves it, with the validation plugin from its entry point
 and no tile server (the offline basemap); the browser may reach only it.

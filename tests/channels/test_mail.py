@@ -13,11 +13,11 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
+from tests.channels.test_channels import run_jobs
 from tests.gazetteer_fixtures import load_crisis
 from tests.imap_server import imap_server  # noqa: F401 (fixture)
 from tests.postgres_cluster import free_port
 from tests.reports_helpers import jpeg_with_gps
-from tests.test_channels import run_jobs
 from wiki.extensions import db
 from wiki.models import InboundMessage, MailMessage, MessageAttachment, OutboundMessage, Report
 

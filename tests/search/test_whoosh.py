@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_search import find, page, submit
+from tests.search.test_search import find, page, submit
 from wiki import create_app
 
 

@@ -5,7 +5,7 @@ inbox, which lands on the crisis map as a circle around the place, not as a prec
 checks the inbox and the message page on the way.
 
 The app runs under gunicorn as `make run` serves it, on SQLite (the server side is tested on
-both databases by tests/test_channels.py)."""
+both databases by tests/channels/test_channels.py)."""
 
 from __future__ import annotations
 

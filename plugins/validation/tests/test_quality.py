@@ -124,7 +124,7 @@ def test_the_calibration_is_an_explained_factor_and_the_sum_still_holds():
     from plugins.validation.calibration import Calibration
     from plugins.validation.evidence import ReportRecord
     from plugins.validation.scoring import combine, fixed_factors
-    from tests.test_validation_arithmetic import SETTINGS, T0, source
+    from plugins.validation.tests.test_arithmetic import SETTINGS, T0, source
 
     report = ReportRecord(1, 1, "health", 18.5, -72.3, T0, 1, "new", words("Cholera cases in Carrefour"))
     state = source(1, outcomes=[(T0 - 86400, 1, 99), (T0 - 86400, 1, 98)])

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select, update
 
-from tests.test_search import find, page, submit, titles
+from tests.search.test_search import find, page, submit, titles
 from wiki import create_app
 from wiki.extensions import db
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
+from tests.alerts.test_api import alerts_to, bearer, confirm_by_mail, submit, verify
 from tests.alerts_helpers import (
     IN_CARREFOUR,
     IN_PORT_AU_PRINCE,
@@ -19,7 +20,6 @@ from tests.alerts_helpers import (
     run_worker,
 )
 from tests.smtp_helpers import smtp_server  # noqa: F401  (fixture)
-from tests.test_alerts_api import alerts_to, bearer, confirm_by_mail, submit, verify
 from wiki import create_app
 from wiki.extensions import db
 from wiki.models import AlertDelivery, AlertSubscription, MailMessage, User
