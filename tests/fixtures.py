@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,6 +140,17 @@ def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -
 def static_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One build of the hashed, compressed static files for the whole session."""
     return tmp_path_factory.mktemp("static") / "build"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_build_for_every_app(static_build: Path) -> Iterator[None]:
+    """Apps made without the test config (CLI commands, servers in subprocesses, apps a test
+    configures itself) use the session's build too: otherwise each hashes and compresses every
+    static file again into its own instance folder, tens of seconds on a busy machine."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("CRISISWIKI_STATIC_BUILD_DIR", str(static_build))
+    yield
+    patch.undo()
 
 
 @pytest.fixture
