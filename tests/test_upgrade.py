@@ -205,10 +205,6 @@ def _check_upgraded(url: str, tmp_path: Path, made: dict[str, tuple], dropped: t
         db.engine.dispose()
 
 
-# The upgrades from each earlier schema are slow (make test, not make test-fast): each migrates a
-# database step by step and compares models and migrations twice; a new database's upgrade and the
-# heads stay in the fast suite.
-@pytest.mark.slow
 @pytest.mark.parametrize("revision", CORE)
 def test_db_upgrade_from_each_earlier_core_schema_keeps_the_data(backend, revision, request, tmp_path):
     url = _url(backend, request, tmp_path, f"upgrade_{revision}")
@@ -220,7 +216,6 @@ def test_db_upgrade_from_each_earlier_core_schema_keeps_the_data(backend, revisi
     _check_upgraded(url, tmp_path, made)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize(("core", "plugin"), PLUGIN)
 def test_db_upgrade_from_each_earlier_plugin_schema_keeps_the_data(backend, core, plugin, request, tmp_path):
     url = _url(backend, request, tmp_path, f"upgrade_{plugin}")
