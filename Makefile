@@ -69,7 +69,7 @@ dovecot:
 	fi
 
 # Debian's gdal-bin, for the GIS file tests: ogr2ogr writes the Shapefiles, GeoPackages, KML and GPX
-# the layer upload reads (tests/test_gis_files.py), and ogrinfo reads the OGC API - Features endpoint.
+# the layer upload reads (tests/maps/test_gis_files.py), and ogrinfo reads the OGC API - Features endpoint.
 gdal:
 	@if ! command -v ogr2ogr >/dev/null; then \
 		echo "Installing gdal-bin (Debian package) for the GIS file tests"; \

@@ -18,10 +18,10 @@ import pytest
 import requests
 from sqlalchemy import create_engine, select, text
 
-from .conftest import PASSWORD
-from .postgres_cluster import create_database
-from .reports_helpers import feature
-from .servers import BIN, ROOT, gunicorn, server_env
+from tests.fixtures import PASSWORD
+from tests.postgres_cluster import create_database
+from tests.reports_helpers import feature
+from tests.servers import BIN, ROOT, gunicorn, server_env
 
 THREADS = 3
 

@@ -15,7 +15,7 @@ import sys
 
 import pytest
 
-from .servers import ROOT
+from tests.servers import ROOT
 
 
 @pytest.mark.slow

@@ -13,10 +13,9 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from tests.fixtures import PASSWORD
 from wiki.extensions import db
 from wiki.models import Page
-
-from .conftest import PASSWORD
 
 
 @pytest.fixture

@@ -22,11 +22,11 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from .alerts_helpers import webhook_receiver  # noqa: F401 (a fixture)
-from .conftest import PASSWORD
-from .postgres_cluster import create_database, free_port
-from .reports_helpers import feature
-from .servers import BIN, ROOT, gunicorn, server_env, stop
+from tests.alerts_helpers import webhook_receiver  # noqa: F401 (a fixture)
+from tests.fixtures import PASSWORD
+from tests.postgres_cluster import create_database, free_port
+from tests.reports_helpers import feature
+from tests.servers import BIN, ROOT, gunicorn, server_env, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 

@@ -28,8 +28,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from .browser_helpers import chromium, require_chromium, watched_page
-from .servers import ROOT, gunicorn
+from tests.browser_helpers import chromium, require_chromium, watched_page
+from tests.servers import ROOT, gunicorn
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(300)]
 require_chromium()

@@ -16,9 +16,9 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from .postgres_cluster import free_port
-from .reports_helpers import feature
-from .servers import BIN, ROOT, gunicorn, server_env, stop, wait_until_up
+from tests.postgres_cluster import free_port
+from tests.reports_helpers import feature
+from tests.servers import BIN, ROOT, gunicorn, server_env, stop, wait_until_up
 
 pytestmark = pytest.mark.slow
 

@@ -23,11 +23,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.postgres_cluster import free_port
+from tests.servers import ROOT, stop
 from wiki import create_app
 from wiki.package_data import CHECKOUT, data_dir
-
-from .postgres_cluster import free_port
-from .servers import ROOT, stop
 
 # Files a working installation cannot do without, as paths inside the wheel.
 EXPECTED_IN_WHEEL = (

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
+from tests.fixtures import PASSWORD
 from wiki import create_app
 from wiki.extensions import db
-
-from .conftest import PASSWORD
 
 EXPECTED = {
     "X-Content-Type-Options": "nosniff",

@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
-from .servers import gunicorn
+from tests.servers import gunicorn
 
 pytestmark = pytest.mark.slow
 

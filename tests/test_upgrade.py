@@ -33,13 +33,12 @@ from sqlalchemy import (
     select,
 )
 
+from tests.postgres_cluster import create_database
+from tests.test_migrations_and_cli import _differences
 from wiki import create_app
 from wiki.console import main
 from wiki.extensions import db
 from wiki.migrations import current_revisions, upgrade_all
-
-from .postgres_cluster import create_database
-from .test_migrations_and_cli import _differences
 
 CORE = ["0001_core", "0002_reports", "0003_maps", "0004_search", "0005_page_cache", "0006_accounts", "0006_privacy"]
 CORE += ["0007_mail_outbox", "0008_one_head", "0009_channels", "0010_alerts"]

@@ -8,11 +8,10 @@ import pytest
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from tests.reports_helpers import feature
 from wiki.extensions import db
 from wiki.models import ContactView, Report, User
 from wiki.visibility import coarsen
-
-from .reports_helpers import feature
 
 EXACT = (-72.33777, 18.54321)
 

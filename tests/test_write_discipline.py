@@ -28,13 +28,13 @@ import pytest
 import requests
 from sqlalchemy import create_engine, text
 
-from .alerts_helpers import BOUNDARIES
-from .conftest import PASSWORD
-from .imap_server import imap_server  # noqa: F401  (fixture)
-from .postgres_cluster import create_database, free_port
-from .reports_helpers import feature
-from .servers import BIN, ROOT, gunicorn, server_env
-from .smtp_helpers import smtp_server  # noqa: F401  (fixture)
+from tests.alerts_helpers import BOUNDARIES
+from tests.fixtures import PASSWORD
+from tests.imap_server import imap_server  # noqa: F401  (fixture)
+from tests.postgres_cluster import create_database, free_port
+from tests.reports_helpers import feature
+from tests.servers import BIN, ROOT, gunicorn, server_env
+from tests.smtp_helpers import smtp_server  # noqa: F401  (fixture)
 
 # What each command is given while the surge runs (placeholders filled in by the test), and what
 # it must print. Every command listed must exit with 0.

@@ -20,10 +20,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
+from tests.fixtures import PASSWORD, _truncate_all
 from wiki import create_app
 from wiki.extensions import db
 
-from ..conftest import PASSWORD, _truncate_all
 from ..figures import figures_of
 
 ROLES = ("anonymous", "volunteer", "verifier", "coordinator", "admin")
@@ -63,7 +63,7 @@ def production_config(database_url: str, instance: str, static_build: str, **ove
 @pytest.fixture(scope="session")
 def figures(pytestconfig: pytest.Config) -> dict[str, int]:
     """Counts the suite prints at the end (requests checked, payloads placed and pages loaded...);
-    tests/conftest.py prints them, adding up the xdist workers' (tests/figures.py)."""
+    tests/fixtures.py prints them, adding up the xdist workers' (tests/figures.py)."""
     return figures_of(pytestconfig)
 
 

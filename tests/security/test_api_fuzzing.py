@@ -29,7 +29,9 @@ from schemathesis.specs.openapi.checks import (  # noqa: E402
     status_code_conformance,
 )
 
-pytestmark = [pytest.mark.security, pytest.mark.timeout(600)]
+# Slow (make test, not make test-fast): some 10,000 generated requests, a third of the fast suite's
+# time; the cases it found stay in the fast suite as tests/security/test_fuzzing_regressions.py.
+pytestmark = [pytest.mark.security, pytest.mark.slow, pytest.mark.timeout(600)]
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES = {GenerationMode.POSITIVE: 40, GenerationMode.NEGATIVE: 20}

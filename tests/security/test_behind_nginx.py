@@ -20,10 +20,10 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from ..conftest import PASSWORD
-from ..postgres_cluster import free_port
-from ..reports_helpers import feature
-from ..servers import BIN, ROOT, gunicorn, server_env, stop
+from tests.fixtures import PASSWORD
+from tests.postgres_cluster import free_port
+from tests.reports_helpers import feature
+from tests.servers import BIN, ROOT, gunicorn, server_env, stop
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 

@@ -28,12 +28,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import select, text
 
-from wiki import create_app
+from tests.alerts_helpers import run_worker, webhook_receiver  # noqa: F401  (fixture)
+from tests.smtp_helpers import smtp_server  # noqa: F401  (fixture)
 from wiki.extensions import db
 from wiki.visibility import coarsen
-
-from ..alerts_helpers import run_worker, webhook_receiver  # noqa: F401  (fixture)
-from ..smtp_helpers import smtp_server  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.security
 
@@ -142,15 +140,6 @@ def app_config(app_config: dict, search_backend: str, smtp_server) -> dict:  # n
         "PAGE_CACHE": True,
         "ALERT_WEBHOOK_ALLOWED_HOSTS": ["127.0.0.1"],
     }
-
-
-@pytest.fixture
-def app(app_config: dict):
-    app = create_app(app_config)
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
 
 
 def _jpeg() -> bytes:

@@ -31,8 +31,8 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from ..browser_helpers import chromium, require_chromium
-from ..servers import gunicorn
+from tests.browser_helpers import chromium, require_chromium
+from tests.servers import gunicorn
 
 pytestmark = [pytest.mark.security, pytest.mark.browser, pytest.mark.timeout(600)]
 require_chromium()

@@ -7,7 +7,7 @@ methods). `document(app)` walks the app's URL map: every rule under /api/v1 (and
 methods from the rule, its operationId from the endpoint's name; the operations are assembled with
 apispec, with the schemas features and plugins register (`register_schemas`, the `openapi_paths`
 hook) and the security schemes. One source of truth: a route without a declared operation makes
-tests/test_openapi.py fail, naming it.
+tests/api/test_openapi.py fail, naming it.
 """
 
 from __future__ import annotations

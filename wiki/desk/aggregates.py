@@ -8,7 +8,7 @@
   by district, with a minimum score or any other filter of wiki.reports.queries, and for viewers
   who see only some reports (the filters apply the visibility rule).
 
-Both give the same numbers (tests/test_desk.py checks it on both databases). Python only
+Both give the same numbers (tests/desk/test_desk.py checks it on both databases). Python only
 receives grouped rows, never one per report. Withdrawn reports are never counted.
 
 Time buckets are text, the same on SQLite and PostgreSQL: "2010-01-13" for a day,

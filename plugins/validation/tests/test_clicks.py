@@ -1,0 +1,136 @@
+"""Clicks answer at once: a verifier's grading and a coordinator's status change rescore their own
+report before the answer; the other reports of the same source and the neighbours it affects
+are only marked stale there (score_stale, and a note on the pages), and the scoring batches
+bring them up to date behind the response, to exactly what a full rescore computes."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import insert, select
+
+from plugins.validation.tests.test_scoring import CLAIM, assert_same_scores
+from tests import test_validation_helpers as helpers
+from tests.test_validation_helpers import HAITI
+from wiki.extensions import db
+
+app_config, field_, people = helpers.app_config, helpers.field_, helpers.people
+
+MANY = 300
+CONTACT = "+50938000000"
+
+
+def big_source(app) -> list[int]:
+    """MANY reports of one contact, each more than a radius from the others (none corroborates
+    another), scored by a full rescore; their ids, the first at HAITI."""
+    from wiki.models import Crisis, Report, Source
+    from wiki.models.base import utcnow
+    from wiki.reports.sources import contact_hash
+
+    with app.app_context():
+        crisis_id = db.session.scalar(select(Crisis.id).where(Crisis.slug == "quake"))
+        source = Source(contact=CONTACT, contact_hash=contact_hash(CONTACT), channel="sms", name="", organisation="")
+        db.session.add(source)
+        db.session.commit()
+        when, now = datetime(2010, 1, 13, 12, tzinfo=UTC), utcnow()
+        rows = [
+            {
+                "crisis_id": crisis_id,
+                "title": f"Road report {n}",
+                "description": "Road to Jacmel",
+                "lat": HAITI[0] - 0.6 + 0.13 * (n % 15),
+                "lon": HAITI[1] - 2.0 + 0.14 * (n // 15),
+                "place_name": "",
+                "occurred_at": when,
+                "received_at": when,
+                "updated_at": now,
+                "sector": "logistics",
+                "status": "new",
+                "published": True,
+                "sensitive": False,
+                "channel": "sms",
+                "source_id": source.id,
+            }
+            for n in range(MANY)
+        ]
+        rows[0].update(lat=HAITI[0], lon=HAITI[1], title=CLAIM[0], description=CLAIM[1], sector="health")
+        db.session.execute(insert(Report), rows)
+        db.session.commit()
+        ids = db.session.scalars(select(Report.id).where(Report.source_id == source.id).order_by(Report.id)).all()
+        db.session.remove()
+    return list(ids)
+
+
+def stored(app) -> dict[int, tuple]:
+    """Every score row's (updated_at, stale), read straight from the database."""
+    from plugins.validation.models import ReportScore
+
+    with app.app_context():
+        found = {
+            row.report_id: (row.updated_at, row.stale)
+            for row in db.session.execute(select(ReportScore.report_id, ReportScore.updated_at, ReportScore.stale))
+        }
+        db.session.remove()
+    return found
+
+
+@pytest.mark.parametrize("click", ["grade", "status"])
+def test_a_click_on_a_big_sources_report_rescores_it_alone_and_the_batches_do_the_rest(field_, people, runner, click):
+    app = field_.client.application
+    ids = big_source(app)
+    # Two other people's reports next to the first one: its neighbours.
+    neighbours = [field_.submit(*CLAIM, lat=HAITI[0] + 0.01 * n, contact=f"+5093800010{n}") for n in (1, 2)]
+    assert runner.invoke(args=["rescore", "--quiet"]).exit_code == 0
+    before = stored(app)
+    assert len(before) == MANY + 2 and not any(stale for _at, stale in before.values())
+    clicked = ids[0]
+
+    if click == "grade":
+        response = field_.client.post(
+            f"/api/v1/reports/{clicked}/assessments",
+            json={"reliability": "B", "credibility": 2},
+            headers=field_.as_("verifier"),
+        )
+        assert response.status_code == 201
+    else:
+        response = field_.client.patch(
+            f"/api/v1/reports/{ids[1]}", json={"status": "verified"}, headers=field_.as_("coordinator")
+        )
+        assert response.status_code == 200
+        clicked = ids[1]
+    answered = response.get_json()
+    assert answered.get("score_stale", answered.get("properties", {}).get("score_stale")) is False
+
+    # In the request: one score rewritten (the clicked report's), the rest of the source and the
+    # neighbours it affects only marked stale. (The response is not closed yet: nothing after it ran.)
+    after = stored(app)
+    rewritten = [report_id for report_id in after if after[report_id][0] != before[report_id][0]]
+    assert rewritten == [clicked]
+    stale = {report_id for report_id, (_at, is_stale) in after.items() if is_stale}
+    expected = set(ids) - {clicked} | (set(neighbours) if click == "grade" else set())
+    assert stale == expected
+    assert field_.report(ids[2])["score_stale"] is True
+    page = field_.client.get(f"/reports/{clicked}", headers=field_.as_("verifier")).get_data(as_text=True)
+    assert "Related scores are being updated" in page
+    queue = field_.client.get("/c/quake/verify", headers=field_.as_("verifier")).get_data(as_text=True)
+    assert "Related scores are being updated" in queue and "(updating)" in queue
+
+    # The background batches (called here directly) bring every one of them up to date.
+    from plugins.validation.batch import run_batch
+
+    with app.app_context():
+        batches = 1
+        while run_batch(math.inf):
+            batches += 1
+        db.session.remove()
+    assert batches <= 2  # a few hundred reports: one batch, or two
+    response.close()  # the work after the response: nothing left for it
+    current = field_.scores()
+    assert not any(is_stale for *_rest, is_stale in current.values())
+    assert "Related scores are being updated" not in field_.client.get(
+        f"/reports/{clicked}", headers=field_.as_("verifier")
+    ).get_data(as_text=True)
+    assert runner.invoke(args=["rescore", "--quiet"]).exit_code == 0
+    assert_same_scores(current, field_.scores())

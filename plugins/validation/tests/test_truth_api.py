@@ -1,0 +1,318 @@
+"""Structured claims through the HTTP surface, with the validation plugin loaded: recording a
+report's claims, the proposals truth discovery makes from them, who may do what, refusals, and
+what each viewer may see."""
+
+from __future__ import annotations
+
+import pytest
+
+import plugins.validation as validation
+from tests.reports_helpers import feature
+from wiki import create_app
+from wiki.extensions import db
+
+CONTACT = "+509 3456 7890"
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config, plugins=[validation])
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def verifier(app, client, make_user, login):
+    person = make_user("verifier")
+    login(person)
+    return person
+
+
+def submit(app, contact: str | None = None, name: str = "", **properties) -> int:
+    """A report from a member of the public (a fresh client: the shared one may be logged in)."""
+    source = {"name": name, "contact": contact} if contact else {"name": name}
+    response = app.test_client().post("/api/v1/reports", json=feature(source=source, **properties))
+    assert response.status_code == 201, response.get_json()
+    return response.get_json()["id"]
+
+
+def claim(client, report_id: int, **body):
+    return client.post(f"/api/v1/reports/{report_id}/claims", json=body)
+
+
+def subjects(client, **params) -> list[dict]:
+    response = client.get("/api/v1/claims", query_string={"crisis": "quake", **params})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["subjects"]
+
+
+def test_a_verifier_records_a_key_figure_and_everyone_sees_the_proposal(app, client, crisis, verifier):
+    report = submit(app, contact=CONTACT, name="Marie", occurred_at="2010-01-14T09:00:00Z")
+    response = claim(
+        client, report, subject="HT0111", attribute="People displaced", value=12000, unit="people", as_of="2010-01-14"
+    )
+    assert response.status_code == 201
+    body = response.get_json()
+    assert body["created"] is True
+    subject = body["subject"]
+    assert (subject["subject"], subject["attribute"], subject["as_of"], subject["kind"], subject["unit"]) == (
+        "HT0111",
+        "people_displaced",
+        "2010-01-14",
+        "numeric",
+        "people",
+    )
+    assert subject["proposed_value"] == 12000 and 0 < subject["confidence"] <= 1
+    public = subjects(app.test_client())
+    assert [s["proposed_value"] for s in public] == [12000]
+    [value] = public[0]["values"]
+    assert value["value"] == 12000 and value["probability"] == pytest.approx(1.0)
+    assert value["claims"][0]["report_id"] == report and 0 < value["claims"][0]["source_reliability"] < 1
+
+
+def test_as_of_defaults_to_the_day_the_reported_event_happened(app, client, crisis, verifier):
+    first = submit(app, contact="a@example.org", occurred_at="2010-01-14T22:00:00Z")
+    second = submit(app, contact="b@example.org", occurred_at="2010-01-14T06:00:00Z")
+    claim(client, first, subject="Route Nationale 2", attribute="road_status", value="Closed")
+    response = claim(client, second, subject="route nationale  2", attribute="road_status", value="closed")
+    assert response.status_code == 201
+    [subject] = subjects(client)
+    assert subject["as_of"] == "2010-01-14" and subject["subject"] == "Route Nationale 2"
+    assert subject["proposed_value"] == "Closed" and len(subject["values"][0]["claims"]) == 2
+
+
+def test_claiming_again_replaces_the_reports_value(app, client, crisis, verifier):
+    report = submit(app, contact=CONTACT)
+    assert (
+        claim(client, report, subject="Camp A", attribute="households", value=300, as_of="2010-01-20").status_code
+        == 201
+    )
+    again = claim(client, report, subject="Camp A", attribute="households", value=320, as_of="2010-01-20")
+    assert again.status_code == 200 and again.get_json()["created"] is False
+    [subject] = subjects(client)
+    assert subject["proposed_value"] == 320 and [v["value"] for v in subject["values"]] == [320]
+
+
+def test_a_reliable_minority_outweighs_a_careless_majority(app, client, crisis, verifier):
+    """Two careful sources and three careless ones report on eight roads (the careless are each
+    right about a third of the time); on the ninth road the careless three agree, wrongly."""
+    careful = {name: f"{name}@ngo.example" for name in ("R1", "R2")}
+    careless = {"U1": [1, 0, 0, 1, 0, 0, 1, 0], "U2": [0, 1, 0, 0, 1, 0, 0, 1], "U3": [0, 0, 1, 0, 0, 1, 0, 0]}
+    roads = ("open", "closed")
+
+    def say(source: str, road: str, value: str) -> None:
+        report = submit(app, contact=f"{source}@ngo.example", name=source, title=f"{road} is {value}")
+        response = claim(client, report, subject=road, attribute="road_status", value=value, as_of="2010-01-15")
+        assert response.status_code == 201, response.get_json()
+
+    for j in range(8):
+        truth, other = roads[j % 2], roads[1 - j % 2]
+        for source in careful:
+            say(source, f"Road {j}", truth)
+        for source, right in careless.items():
+            say(source, f"Road {j}", truth if right[j] else other)
+    for source in careful:
+        say(source, "Bridge road", "open")
+    for source in careless:
+        say(source, "Bridge road", "closed")
+
+    [bridge] = subjects(client, subject="bridge road")
+    assert bridge["proposed_value"] == "open" and bridge["confidence"] > 0.9
+    reliability = {c["source"]["name"]: c["source_reliability"] for v in bridge["values"] for c in v["claims"]}
+    assert min(reliability["R1"], reliability["R2"]) > max(reliability["U1"], reliability["U2"], reliability["U3"])
+    assert [
+        s["proposed_value"] for s in subjects(client, attribute="road_status") if s["subject"] != "Bridge road"
+    ] == [roads[j % 2] for j in range(8)]
+
+
+def test_anonymous_reports_are_pooled_so_many_count_as_one(app, client, crisis, verifier):
+    known = submit(app, contact=CONTACT, name="Marie")
+    claim(client, known, subject="Pont Rouge", attribute="bridge_status", value="standing", as_of="2010-01-13")
+    for _ in range(5):
+        claim(
+            client, submit(app), subject="Pont Rouge", attribute="bridge_status", value="collapsed", as_of="2010-01-13"
+        )
+    [subject] = subjects(client)
+    assert subject["proposed_value"] == "standing"
+    collapsed = next(v for v in subject["values"] if v["value"] == "collapsed")
+    assert [c["weight"] for c in collapsed["claims"]] == [0.2] * 5
+    assert all(c["source"]["anonymous"] for c in collapsed["claims"])
+
+
+def test_a_source_repeating_itself_through_several_reports_counts_once(app, client, crisis, verifier):
+    first, second = submit(app, contact=CONTACT), submit(app, contact=CONTACT)
+    claim(client, first, subject="Camp B", attribute="households", value=100, as_of="2010-01-20")
+    claim(client, second, subject="Camp B", attribute="households", value=150, as_of="2010-01-20")
+    [subject] = subjects(client)
+    counted = {c["report_id"]: c["counted"] for v in subject["values"] for c in v["claims"]}
+    assert counted == {first: False, second: True}
+    assert subject["proposed_value"] == 150
+
+
+def test_a_report_merged_as_a_duplicate_stops_counting(app, client, crisis, make_user, login, verifier):
+    original = submit(app, contact="a@example.org")
+    copy = submit(app, contact="b@example.org")
+    claim(client, original, subject="Camp C", attribute="households", value=500, as_of="2010-01-20")
+    claim(client, copy, subject="Camp C", attribute="households", value=900, as_of="2010-01-20")
+    assert subjects(client)[0]["proposed_value"] is None  # two equal sources, far apart: a tie
+    coordinator = app.test_client()
+    login(make_user("coordinator"), coordinator)
+    assert coordinator.patch(f"/api/v1/reports/{copy}", json={"duplicate_of": original}).status_code == 200
+    [subject] = subjects(client)
+    assert subject["proposed_value"] == 500
+    counted = {c["report_id"]: c["counted"] for v in subject["values"] for c in v["claims"]}
+    assert counted == {original: True, copy: False}
+
+
+@pytest.mark.parametrize(
+    ("role", "status"), [(None, 401), ("volunteer", 403), ("verifier", 201), ("coordinator", 201), ("admin", 201)]
+)
+def test_only_coordinators_verifiers_and_admins_record_claims(app, client, crisis, make_user, login, role, status):
+    report = submit(app, contact=CONTACT)
+    if role:
+        login(make_user(role))
+    response = claim(client, report, subject="HT0111", attribute="people_displaced", value=10, as_of="2010-01-14")
+    assert response.status_code == status
+    assert (status == 201) == bool(subjects(app.test_client()))
+
+
+def test_a_volunteer_may_not_record_claims_even_on_their_own_report(app, client, crisis, make_user, login):
+    login(make_user("volunteer"))
+    report = client.post("/api/v1/reports", json=feature()).get_json()["id"]
+    assert claim(client, report, subject="X", attribute="road_status", value="open").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"attribute": "road_status", "value": "open"}, "subject"),
+        ({"subject": "  ", "attribute": "road_status", "value": "open"}, "subject"),
+        ({"subject": "x" * 201, "attribute": "road_status", "value": "open"}, "subject"),
+        ({"subject": "RN2", "value": "open"}, "attribute"),
+        ({"subject": "RN2", "attribute": "road status!", "value": "open"}, "attribute"),
+        ({"subject": "RN2", "attribute": "road_status"}, "value"),
+        ({"subject": "RN2", "attribute": "road_status", "value": None}, "value"),
+        ({"subject": "RN2", "attribute": "road_status", "value": True}, "value"),
+        ({"subject": "RN2", "attribute": "road_status", "value": ["open"]}, "value"),
+        ({"subject": "RN2", "attribute": "road_status", "value": ""}, "value"),
+        ({"subject": "RN2", "attribute": "road_status", "value": "open", "unit": "km"}, "unit"),
+        ({"subject": "RN2", "attribute": "road_status", "value": "open", "unit": 3}, "unit"),
+        ({"subject": "RN2", "attribute": "road_status", "value": "open", "as_of": "15/01/2010"}, "as_of"),
+        ({"subject": "RN2", "attribute": "road_status", "value": "open", "as_of": "2999-01-01"}, "as_of"),
+        ({"subject": "RN2", "attribute": "road_status", "value": "open", "as_of": 20100115}, "as_of"),
+        ({"subject": "RN2", "attribute": "road_status", "value": "open", "source": "me"}, "source"),
+    ],
+)
+def test_invalid_claims_are_refused_with_422_naming_the_field(app, client, crisis, verifier, body, field):
+    report = submit(app)
+    response = claim(client, report, **body)
+    assert response.status_code == 422
+    assert response.get_json()["error"]["field"] == field
+    assert subjects(client) == []
+
+
+def test_a_subject_keeps_one_kind_of_value_and_one_unit(app, client, crisis, verifier):
+    first, second = submit(app, contact="a@example.org"), submit(app, contact="b@example.org")
+    base = {"subject": "HT0111", "attribute": "people_displaced", "as_of": "2010-01-14"}
+    assert claim(client, first, value=1000, unit="people", **base).status_code == 201
+    words = claim(client, second, value="many", **base)
+    assert words.status_code == 422 and words.get_json()["error"]["field"] == "value"
+    households = claim(client, second, value=200, unit="households", **base)
+    assert households.status_code == 422 and households.get_json()["error"]["field"] == "unit"
+    assert claim(client, second, value=1100, unit="People", **base).status_code == 201
+
+
+def test_malformed_requests_and_unknown_things(app, client, crisis, verifier):
+    report = submit(app)
+    assert client.post(f"/api/v1/reports/{report}/claims", data="subject=x").status_code == 415
+    assert client.post(f"/api/v1/reports/{report}/claims", data="{", content_type="application/json").status_code == 400
+    assert client.post(f"/api/v1/reports/{report}/claims", json=["x"]).status_code == 400
+    assert claim(client, 999999, subject="x", attribute="a", value=1).status_code == 404
+    missing = client.get("/api/v1/claims")
+    assert missing.status_code == 422 and missing.get_json()["error"]["field"] == "crisis"
+    assert client.get("/api/v1/claims?crisis=nowhere").status_code == 404
+    assert client.get("/api/v1/claims?crisis=quake&cursor=abc").status_code == 422
+    assert client.get("/api/v1/claims?crisis=quake&limit=0").status_code == 422
+
+
+def test_claims_are_listed_a_page_at_a_time(app, client, crisis, verifier):
+    report = submit(app, contact=CONTACT)
+    for n in range(5):
+        claim(client, report, subject=f"Camp {n}", attribute="households", value=100 + n, as_of="2010-01-20")
+    first = client.get("/api/v1/claims", query_string={"crisis": "quake", "limit": 3}).get_json()
+    second = client.get(
+        "/api/v1/claims", query_string={"crisis": "quake", "limit": 3, "cursor": first["next_cursor"]}
+    ).get_json()
+    assert [s["subject"] for s in first["subjects"] + second["subjects"]] == [f"Camp {n}" for n in range(5)]
+    assert second["next_cursor"] is None
+
+
+def test_source_contacts_never_appear_and_identities_only_for_verifiers(
+    app, client, crisis, make_user, login, verifier
+):
+    report = submit(app, contact=CONTACT, name="Marie Joseph")
+    created = claim(client, report, subject="HT0111", attribute="people_displaced", value=500, as_of="2010-01-14")
+    assert CONTACT not in created.get_data(as_text=True)
+    as_verifier = client.get("/api/v1/claims?crisis=quake")
+    source = as_verifier.get_json()["subjects"][0]["values"][0]["claims"][0]["source"]
+    assert source["name"] == "Marie Joseph" and "contact" not in source
+    assert CONTACT not in as_verifier.get_data(as_text=True)
+    coordinator = app.test_client()
+    login(make_user("coordinator"), coordinator)
+    for viewer in (app.test_client(), coordinator):
+        text = viewer.get("/api/v1/claims?crisis=quake").get_data(as_text=True)
+        assert CONTACT not in text and "Marie Joseph" not in text
+        assert (
+            "source"
+            not in viewer.get("/api/v1/claims?crisis=quake").get_json()["subjects"][0]["values"][0]["claims"][0]
+        )
+
+
+def test_claims_on_unpublished_reports_are_hidden_from_the_public(app, client, crisis, make_user, login, verifier):
+    public_report = submit(app, contact="a@example.org")
+    hidden_report = submit(app, contact="b@example.org")
+    claim(client, public_report, subject="Camp D", attribute="households", value=100, as_of="2010-01-20")
+    claim(client, hidden_report, subject="Camp D", attribute="households", value=5000, as_of="2010-01-20")
+    claim(client, hidden_report, subject="Camp E", attribute="households", value=70, as_of="2010-01-20")
+    coordinator = app.test_client()
+    login(make_user("coordinator"), coordinator)
+    assert coordinator.patch(f"/api/v1/reports/{hidden_report}", json={"published": False}).status_code == 200
+    public = subjects(app.test_client())
+    assert [s["subject"] for s in public] == ["Camp D"]
+    assert [v["value"] for v in public[0]["values"]] == [100]
+    assert [c["report_id"] for c in public[0]["values"][0]["claims"]] == [public_report]
+    assert {s["subject"] for s in subjects(client)} == {"Camp D", "Camp E"}
+
+
+def test_discover_truth_command_reruns_a_crisis(app, client, runner, crisis, verifier):
+    report = submit(app, contact=CONTACT)
+    claim(client, report, subject="RN2", attribute="road_status", value="open", as_of="2010-01-15")
+    result = runner.invoke(args=["discover-truth", "--crisis", "quake"])
+    assert result.exit_code == 0, result.output
+    assert "1 claims about 1 subjects from 1 sources" in result.output
+    assert "road_status of RN2 on 2010-01-15: open" in result.output
+    missing = runner.invoke(args=["discover-truth", "--crisis", "nowhere"])
+    assert missing.exit_code != 0 and "There is no crisis nowhere" in missing.output
+
+
+def test_the_claims_api_is_in_the_openapi_document(app, client):
+    document = client.get("/api/v1/openapi.json").get_json()
+    assert "post" in document["paths"]["/api/v1/reports/{report_id}/claims"]
+    assert "get" in document["paths"]["/api/v1/claims"]
+    assert {"ClaimInput", "ClaimSubject", "ClaimSubjectList", "ClaimRecorded"} <= set(document["components"]["schemas"])
+
+
+@pytest.mark.parametrize("disabled", [[], ["validation"]])
+def test_truth_discovery_is_a_plugin_that_the_validation_plugin_brings_and_takes_away(app_config, disabled):
+    from wiki.plugins import loaded_plugin_names
+
+    app = create_app({**app_config, "LOAD_ENTRYPOINT_PLUGINS": True, "DISABLED_PLUGINS": disabled})
+    with app.app_context():
+        loaded = set(loaded_plugin_names())
+        db.engine.dispose()
+    on = not disabled
+    assert ("validation.truth" in loaded) is on and ("validation" in loaded) is on
+    assert any(rule.rule == "/api/v1/claims" for rule in app.url_map.iter_rules()) is on
+    assert ("discover-truth" in app.cli.commands) is on

@@ -1,0 +1,1 @@
+"""Tests of wiki/alerts (the folder mirrors the package)."""

@@ -1,0 +1,1 @@
+"""Tests of wiki/api (the folder mirrors the package)."""

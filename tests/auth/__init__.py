@@ -1,0 +1,1 @@
+"""Tests of wiki/auth (the folder mirrors the package)."""

@@ -1,0 +1,1 @@
+"""Tests of wiki/channels (the folder mirrors the package)."""

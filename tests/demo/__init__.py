@@ -1,0 +1,1 @@
+"""Tests of wiki/demo (the folder mirrors the package)."""

@@ -1,0 +1,1 @@
+"""Tests of wiki/desk (the folder mirrors the package)."""

@@ -1,0 +1,271 @@
+"""Fixtures for every test of the project (tests/ and plugins/validation/tests/, through the root
+conftest.py): every behavioural test runs on SQLite and on a real PostgreSQL server.
+
+The schema is built once per session by running the real Alembic migrations (so the
+migrations are tested too); each test then starts from empty tables: a fresh copy of the
+migrated SQLite file, or TRUNCATE on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, inspect, text
+
+from tests.figures import add_from_worker, print_summary, send_to_controller
+from tests.postgres_cluster import Cluster, create_database
+from wiki import create_app
+from wiki.extensions import db
+
+# The project's shared test data (../shared/data next to the checkout), or CRISISWIKI_SHARED_DATA.
+SHARED_DATA = Path(
+    os.environ.get("CRISISWIKI_SHARED_DATA") or Path(__file__).resolve().parent.parent.parent / "shared" / "data"
+)
+PASSWORD = "correct horse battery"
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    send_to_controller(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """pytest-xdist (controller): a worker finished; add up its figures."""
+    add_from_worker(node.config, getattr(node, "workeroutput", {}))
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config) -> None:
+    print_summary(terminalreporter, config)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--db",
+        action="append",
+        choices=["sqlite", "postgresql"],
+        help="run database tests on these backends only (default: both)",
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "backend" in metafunc.fixturenames:
+        backends = metafunc.config.getoption("db") or ["sqlite", "postgresql"]
+        if "search_backend" in metafunc.fixturenames:
+            # Whoosh on either database; PostgreSQL full-text search only on PostgreSQL.
+            pairs = [(name, "whoosh") for name in backends] + [("postgresql", "postgresql")] * (
+                "postgresql" in backends
+            )
+            metafunc.parametrize(("backend", "search_backend"), pairs, scope="session")
+        else:
+            metafunc.parametrize("backend", backends, scope="session")
+
+
+def migrate(url: str, instance: Path) -> None:
+    """Run the Alembic migrations against `url`."""
+    from wiki.migrations import upgrade_all
+
+    # With the installed plugins loaded, so their migration branches run too.
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": url,
+            "INSTANCE_PATH": str(instance),
+            "TESTING": True,
+            "LOAD_ENTRYPOINT_PLUGINS": True,
+        }
+    )
+    with app.app_context():
+        upgrade_all()
+        db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """URL of a PostgreSQL server (without the database name)."""
+    external = os.environ.get("CRISISWIKI_TEST_POSTGRES_URL")
+    if external:
+        yield external.rstrip("/")
+        return
+    cluster = Cluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    path = folder / "template.db"
+    migrate(f"sqlite:///{path}", folder)
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    server = request.getfixturevalue("postgres_server")
+    url = create_database(server, "crisiswiki_test")
+    migrate(url, tmp_path_factory.mktemp("pg-migrate"))
+    return url
+
+
+def _truncate_all(url: str) -> None:
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    with engine.begin() as conn:
+        tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
+        if tables:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        path = tmp_path / "crisiswiki.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        return f"sqlite:///{path}"
+    url = request.getfixturevalue("postgres_template")
+    _truncate_all(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def static_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One build of the hashed, compressed static files for the whole session."""
+    return tmp_path_factory.mktemp("static") / "build"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def static_build_for_every_app(static_build: Path) -> Iterator[None]:
+    """Apps made without the test config (CLI commands, servers in subprocesses, apps a test
+    configures itself) use the session's build too: otherwise each hashes and compresses every
+    static file again into its own instance folder, tens of seconds on a busy machine."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("CRISISWIKI_STATIC_BUILD_DIR", str(static_build))
+    yield
+    patch.undo()
+
+
+@pytest.fixture
+def app_config(database_url: str, tmp_path: Path, static_build: Path) -> dict:
+    """Override in a test module to change settings."""
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "WTF_CSRF_ENABLED": False,
+        "LOAD_ENTRYPOINT_PLUGINS": False,
+        "SECRET_KEY": "test",
+        "SERVER_NAME": "wiki.test",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "STATIC_BUILD_DIR": str(static_build),
+    }
+
+
+@pytest.fixture
+def app(app_config: dict):
+    app = create_app(app_config)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Flask):
+    return app.test_cli_runner()
+
+
+_counter = itertools.count(1)
+
+
+@dataclass
+class Person:
+    id: int
+    username: str
+    role: str
+    password: str = PASSWORD
+
+
+@pytest.fixture
+def make_user(app: Flask):
+    """make_user("coordinator") -> Person, a user with that role in the database."""
+
+    def make(role: str, username: str | None = None) -> Person:
+        from wiki.auth.accounts import create_user
+
+        name = username or f"{role}{next(_counter)}"
+        with app.app_context():
+            user = create_user(name, PASSWORD, role=role)
+            return Person(user.id, user.username, user.role)
+
+    return make
+
+
+@pytest.fixture
+def login(client: FlaskClient):
+    """login(person) logs the test client in through the real login form."""
+
+    def do(person: Person, which: FlaskClient | None = None) -> None:
+        response = (which or client).post("/login", data={"username": person.username, "password": person.password})
+        assert response.status_code == 302, response.data
+
+    return do
+
+
+@pytest.fixture
+def token_for(app: Flask):
+    """token_for(person) -> a personal API token for Authorization: Bearer."""
+
+    def issue(person: Person) -> str:
+        from wiki.models import ApiToken, User
+
+        with app.app_context():
+            _, plain = ApiToken.issue(db.session.get(User, person.id), "test")
+            db.session.commit()
+            return plain
+
+    return issue
+
+
+@pytest.fixture
+def crisis(app: Flask, make_user) -> str:
+    """A crisis created through the service layer; returns its slug."""
+    from wiki.crises.services import create_crisis
+    from wiki.models import User
+
+    admin = make_user("admin")
+    with app.app_context():
+        created = create_crisis(
+            {"name": "Test earthquake", "slug": "quake", "bbox": "-74.5,17.9,-71.6,20.1", "start_date": "2010-01-12"},
+            db.session.get(User, admin.id),
+        )
+        return created.slug
+
+
+@pytest.fixture
+def index(app: Flask, crisis: str):
+    """The (empty) search index `crisiswiki init-db` builds; returns flush(), which indexes
+    what the search queue holds (the tests call it where the writer thread would run)."""
+    from wiki.search.indexer import build_if_missing, flush
+
+    with app.app_context():
+        build_if_missing()
+
+    def run() -> int:
+        with app.app_context():
+            return flush()
+
+    return run

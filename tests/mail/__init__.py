@@ -1,0 +1,1 @@
+"""Tests of wiki/mail (the folder mirrors the package)."""

@@ -1,0 +1,1 @@
+"""Tests of wiki/maps (the folder mirrors the package)."""

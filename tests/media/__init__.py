@@ -1,0 +1,1 @@
+"""Tests of wiki/media (the folder mirrors the package)."""

@@ -1,0 +1,1 @@
+"""Tests of wiki/ogcapi (the folder mirrors the package)."""

@@ -1,0 +1,1 @@
+"""Tests of wiki/openrosa: ODK Collect and KoboCollect submitting through OpenRosa."""

@@ -1,0 +1,1 @@
+"""Tests of wiki/operations (the folder mirrors the package)."""

@@ -1,0 +1,1 @@
+"""Tests of wiki/pages (the folder mirrors the package)."""

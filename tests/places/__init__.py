@@ -1,0 +1,1 @@
+"""Tests of wiki/places (the folder mirrors the package)."""

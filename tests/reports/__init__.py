@@ -1,0 +1,1 @@
+"""Tests of wiki/reports (the folder mirrors the package)."""

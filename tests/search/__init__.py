@@ -1,0 +1,1 @@
+"""Tests of wiki/search (the folder mirrors the package)."""
