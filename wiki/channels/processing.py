@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, select
 from ..database import write_transaction
 from ..errors import DomainError
 from ..extensions import db
-from ..media.storage import detect_type, display_copy, strip_image_metadata, write_blob
+from ..media.storage import detect_type, display_copy, strip_image_metadata, write_blobs
 from ..models import Crisis, InboundMessage, MessageAttachment
 from ..models.base import utcnow
 from ..places import detect, gazetteer_for
@@ -72,13 +72,15 @@ def _photos(message: InboundMessage) -> tuple[list[Photo], str]:
         except DomainError as exc:
             problems.append(f"{filename}: {exc.message}")
             continue
+        # All three or none (a full disk raises InsufficientStorage: the message waits, unprocessed).
+        original, display, thumb = write_blobs([cleaned, display_copy(cleaned, 1280), display_copy(cleaned, 320)])
         photos.append(
             Photo(
                 filename[:255],
                 content_type,
-                write_blob(cleaned),
-                write_blob(display_copy(cleaned, 1280)),
-                write_blob(display_copy(cleaned, 320)),
+                original,
+                display,
+                thumb,
                 len(cleaned),
                 width,
                 height,
