@@ -61,6 +61,8 @@ import requests
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
+from bench.sms_surge import SECRETS as SMS_SECRETS  # noqa: E402
+from bench.sms_surge import channel_of, external_id, request_for  # noqa: E402
 from tests.postgres_cluster import free_port  # noqa: E402
 from tests.servers import BIN, ROOT, server_env, stop, wait_until_up  # noqa: E402
 
@@ -74,7 +76,7 @@ TITLES = ("No water at the point", "Shelter needed for families", "Bridge collap
 # Port-au-Prince and around; the map views at country, region and town zoom.
 CENTRE = (-72.33, 18.54)
 VIEWS = ((8, 1.6), (11, 0.2), (14, 0.025))
-SETTINGS = {"WRITE_CHECK": "raise", "ANONYMOUS_SUBMIT_LIMIT": "100000000", "LOG_LEVEL": "warning"}
+SETTINGS = {"WRITE_CHECK": "raise", "ANONYMOUS_SUBMIT_LIMIT": "100000000", "LOG_LEVEL": "warning", **SMS_SECRETS}
 LOCKED = "database is locked"
 
 
@@ -92,10 +94,12 @@ class Mix:
     admin_every: float = 10.0
     web_reporters: int = 0  # the web form, with a photo (beside the JSON reporters)
     web_reporter_pause: float = 2.0
+    sms_gateways: int = 0  # Twilio, SMSSync, RapidPro and the generic webhook in turn, as sms_surge.py
+    sms_pause: float = 0.5
 
 
-FULL = Mix(reporters=32, coordinators=6, verifiers=6, responders=20, web_reporters=4)
-QUICK = Mix(reporters=8, coordinators=2, verifiers=2, responders=4, admin_every=5.0, web_reporters=1)
+FULL = Mix(reporters=32, coordinators=6, verifiers=6, responders=20, web_reporters=4, sms_gateways=4)
+QUICK = Mix(reporters=8, coordinators=2, verifiers=2, responders=4, admin_every=5.0, web_reporters=1, sms_gateways=1)
 
 
 @dataclass
@@ -109,6 +113,7 @@ class Tally:
     conflicts: Counter = field(default_factory=Counter)
     photo_reports: set[str] = field(default_factory=set)  # idempotency keys of reports sent with a photo
     disk_full_answers: list[str] = field(default_factory=list)  # the 507s' messages
+    messages: set[tuple[str, str]] = field(default_factory=set)  # (channel, external id) answered 200
     reports: dict[str, int] = field(default_factory=dict)  # idempotency key -> report id (201)
     revisions: list[int] = field(default_factory=list)
     gradings: list[int] = field(default_factory=list)
@@ -448,6 +453,28 @@ class Day:
                 continue
             self.pause(rng, self.mix.web_reporter_pause)
 
+    def sms_gateway(self, number: int) -> None:
+        """An SMS gateway delivering messages as sms_surge.py does (each gateway its own share
+        of message numbers); one whose answer never came is delivered again, as gateways do."""
+        session, tally = requests.Session(), self.tally
+        rng = random.Random(self.seed * 6000 + number)
+        i = 0
+        while not self.stop.is_set():
+            message = number * 100_000 + i
+            channel = channel_of(message)
+            path, body, headers = request_for(channel, message, self.base, CRISIS)
+            answer = tally.timed("sms", session, "POST", self.base + path, data=body, headers=headers)
+            if answer is None:
+                self.stop.wait(0.2)
+                continue  # the same message again
+            if answer.status_code == 200:
+                with tally.lock:
+                    tally.messages.add((channel, external_id(channel, message)))
+            else:
+                tally.error("sms", answer)
+            i += 1
+            self.pause(rng, self.mix.sms_pause)
+
     def coordinator(self, number: int) -> None:
         (rng, session), tally = self.user(2000, number, "coordinator"), self.tally
         n = 0
@@ -618,6 +645,7 @@ class Day:
         mix = self.mix
         threads = [threading.Thread(target=self.reporter, args=(n,)) for n in range(mix.reporters)]
         threads += [threading.Thread(target=self.web_reporter, args=(n,)) for n in range(mix.web_reporters)]
+        threads += [threading.Thread(target=self.sms_gateway, args=(n,)) for n in range(mix.sms_gateways)]
         threads += [threading.Thread(target=self.coordinator, args=(n,)) for n in range(mix.coordinators)]
         threads += [threading.Thread(target=self.verifier, args=(n,)) for n in range(mix.verifiers)]
         threads += [threading.Thread(target=self.responder, args=(n,)) for n in range(mix.responders)]
@@ -700,6 +728,21 @@ def reconcile(tally: Tally, database_url: str, settle_timeout: float, uploads: P
             ]
             result["photo_files_missing"] = len(missing)
             result["upload_temporary_files_left"] = sum(1 for _p in uploads.rglob(".upload-*"))
+    if tally.messages:
+        stored_messages = Counter(
+            (row.channel, row.external_id)
+            for row in _rows(database_url, "SELECT channel, external_id FROM inbound_messages")
+        )
+        result["sms_acknowledged"] = len(tally.messages)
+        result["sms_lost"] = sum(1 for key in tally.messages if not stored_messages[key])
+        result["sms_duplicated"] = sum(1 for key in tally.messages if stored_messages[key] > 1)
+        started = time.perf_counter()
+        while True:  # every message processed by the background job (a report made where a rule says so)
+            waiting = _rows(database_url, "SELECT count(*) AS n FROM inbound_messages WHERE processed_at IS NULL")[0].n
+            if not waiting or time.perf_counter() - started > settle_timeout:
+                break
+            time.sleep(0.5)
+        result["sms_unprocessed"] = waiting
     # Scored: a score row that no later change has marked stale.
     started = time.perf_counter()
     query = (
@@ -821,6 +864,7 @@ def main() -> None:
             "verifiers": mix.verifiers,
             "responders": mix.responders,
             "web_reporters_with_photo": mix.web_reporters,
+            "sms_gateways": mix.sms_gateways,
             "administrator": 1,
         },
         "pauses_s": {

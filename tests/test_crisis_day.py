@@ -61,7 +61,8 @@ def test_a_short_crisis_day_survives_killed_processes_and_a_full_upload_disk(tmp
     """The same day on the embedded default (SQLite, its own folder), with the background worker
     as a process of its own (`crisiswiki worker`) and faults injected while everyone works:
     SIGKILL of one gunicorn worker, of the background worker and of the whole server (each
-    started again), and the upload disk (a real tmpfs) full for a few seconds. Requests that
+    started again), and the upload disk (a real tmpfs) full for a few seconds. Reporters use
+    the JSON API, the web form with a photo, and the SMS gateways' webhooks. Requests that
     failed during a fault are counted apart; every acknowledged write is there exactly once,
     every photo with its files and no temporary file, and every report is scored afterwards
     with nobody doing anything."""
@@ -99,6 +100,7 @@ def test_a_short_crisis_day_survives_killed_processes_and_a_full_upload_disk(tmp
     lost_or_twice = {key: value for key, value in reconciliation.items() if key.endswith(("_lost", "_duplicated"))}
     assert set(lost_or_twice.values()) == {0}, lost_or_twice
     assert reconciliation["photo_reports_without_exactly_one_photo"] == 0
+    assert reconciliation["sms_acknowledged"] > 0 and reconciliation["sms_unprocessed"] == 0
     assert reconciliation["photo_files_missing"] == 0 and reconciliation["upload_temporary_files_left"] == 0
     # Scored after the faults by the restarted worker, with nobody running anything.
     assert (
