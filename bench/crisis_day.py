@@ -3,7 +3,9 @@
 
 For `--seconds`, seeded and on loopback:
 - reporters post field reports through the JSON API (each with an Idempotency-Key; a failed
-  connection is retried with the same key, as a phone does);
+  connection is retried with the same key and the same report, as a phone does), and a few
+  through the web form with a photo (its CSRF token from the form; a failure is sent again with
+  the same client_id);
 - coordinators read and save the same few pages (overlapping edits included: a 409 is the
   answer a conflicting save is meant to get, counted apart from errors) and change the status
   of reports (each coordinator its own share of them, so the last status each set is known);
@@ -17,9 +19,19 @@ last byte of the answer. Then the database is read (the reconciliation): every a
 report, revision, grading and status change is there exactly once, and every report is scored;
 the time from the end of the load until the last one was is measured.
 
-    .venv/bin/python bench/crisis_day.py [--quick] [--seconds 180] [--seed 7] [--database-url URL]
+With --faults, the background worker is a process of its own (`crisiswiki worker`, the servers
+with WORKER_IN_SERVERS=false, as deploy/ runs it) and, while everyone works: one gunicorn worker
+is SIGKILLed (its master starts another), the upload disk is full for a few seconds (the upload
+folder is a tmpfs of its own, filled to the last byte: root only, else skipped with the reason),
+the background worker is SIGKILLed and started again, and the whole server is SIGKILLed and
+started again on the same port. Requests that fail or overlap a fault (or the second after it)
+are counted apart (`injected_fault_errors`, `requests_during_faults`); the reconciliation is the
+same, plus every photo's files present and no temporary upload file left.
 
-Writes bench/results/crisis_day.json (its "quick" says which run it was). Targets (issue 23):
+    .venv/bin/python bench/crisis_day.py [--quick] [--seconds 180] [--seed 7] [--database-url URL] [--faults]
+
+Writes bench/results/crisis_day.json (crisis_day_faults.json with --faults; its "quick" says
+which run it was). Targets (issue 23):
 0 errors, 0 lost, 0 "database is locked"; interactive actions p95 under 300 ms, report
 acknowledgement p99 under 100 ms.
 """
@@ -27,10 +39,14 @@ acknowledgement p99 under 100 ms.
 from __future__ import annotations
 
 import argparse
+import io
 import json
+import math
 import os
 import platform
 import random
+import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -45,7 +61,10 @@ import requests
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
 
-from tests.servers import BIN, ROOT, gunicorn, server_env  # noqa: E402
+from bench.sms_surge import SECRETS as SMS_SECRETS  # noqa: E402
+from bench.sms_surge import channel_of, external_id, request_for  # noqa: E402
+from tests.postgres_cluster import free_port  # noqa: E402
+from tests.servers import BIN, ROOT, server_env, stop, wait_until_up  # noqa: E402
 
 RESULTS = PROJECT / "bench" / "results"
 CRISIS = "crisis-day"
@@ -57,7 +76,7 @@ TITLES = ("No water at the point", "Shelter needed for families", "Bridge collap
 # Port-au-Prince and around; the map views at country, region and town zoom.
 CENTRE = (-72.33, 18.54)
 VIEWS = ((8, 1.6), (11, 0.2), (14, 0.025))
-SETTINGS = {"WRITE_CHECK": "raise", "ANONYMOUS_SUBMIT_LIMIT": "100000000", "LOG_LEVEL": "warning"}
+SETTINGS = {"WRITE_CHECK": "raise", "ANONYMOUS_SUBMIT_LIMIT": "100000000", "LOG_LEVEL": "warning", **SMS_SECRETS}
 LOCKED = "database is locked"
 
 
@@ -73,10 +92,14 @@ class Mix:
     verifier_pause: float = 1.0
     responder_pause: float = 1.0
     admin_every: float = 10.0
+    web_reporters: int = 0  # the web form, with a photo (beside the JSON reporters)
+    web_reporter_pause: float = 2.0
+    sms_gateways: int = 0  # Twilio, SMSSync, RapidPro and the generic webhook in turn, as sms_surge.py
+    sms_pause: float = 0.5
 
 
-FULL = Mix(reporters=32, coordinators=6, verifiers=6, responders=20)
-QUICK = Mix(reporters=8, coordinators=2, verifiers=2, responders=4, admin_every=5.0)
+FULL = Mix(reporters=32, coordinators=6, verifiers=6, responders=20, web_reporters=4, sms_gateways=4)
+QUICK = Mix(reporters=8, coordinators=2, verifiers=2, responders=4, admin_every=5.0, web_reporters=1, sms_gateways=1)
 
 
 @dataclass
@@ -84,8 +107,13 @@ class Tally:
     """What every user saw, by action."""
 
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # ms
+    sent_at: dict[str, list[tuple[float, float]]] = field(default_factory=lambda: defaultdict(list))  # (start, end)
     errors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    error_times: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))  # time.monotonic()
     conflicts: Counter = field(default_factory=Counter)
+    photo_reports: set[str] = field(default_factory=set)  # idempotency keys of reports sent with a photo
+    disk_full_answers: list[str] = field(default_factory=list)  # the 507s' messages
+    messages: set[tuple[str, str]] = field(default_factory=set)  # (channel, external id) answered 200
     reports: dict[str, int] = field(default_factory=dict)  # idempotency key -> report id (201)
     revisions: list[int] = field(default_factory=list)
     gradings: list[int] = field(default_factory=list)
@@ -100,17 +128,21 @@ class Tally:
         try:
             response = session.request(method, url, timeout=60, **kwargs)
         except requests.RequestException as exc:
-            with self.lock:
-                self.errors[action].append(f"{url}: {exc}")
+            self.failed(action, f"{url}: {exc}")
             return None
         elapsed = (time.perf_counter() - started) * 1000
         with self.lock:
             self.latencies[action].append(elapsed)
+            self.sent_at[action].append((time.monotonic() - elapsed / 1000, time.monotonic()))
         return response
 
     def error(self, action: str, response: requests.Response) -> None:
+        self.failed(action, f"{response.status_code} {response.text[:200]}")
+
+    def failed(self, action: str, message: str) -> None:
         with self.lock:
-            self.errors[action].append(f"{response.status_code} {response.text[:200]}")
+            self.errors[action].append(message)
+            self.error_times[action].append(time.monotonic())
 
 
 def prepare(instance: Path, database_url: str, mix: Mix) -> dict:
@@ -152,12 +184,171 @@ def prepare(instance: Path, database_url: str, mix: Mix) -> dict:
     return {"tokens": tokens, "map_path": map_path, "durability": durability}
 
 
+class Server:
+    """gunicorn as `make run` serves it, on a port that stays the same when it is killed and
+    started again (the clients keep their address, as behind a proxy)."""
+
+    def __init__(self, instance: Path, database_url: str, workers: int, settings: dict) -> None:
+        self.env = server_env(instance, database_url, **settings)
+        self.env.update(CRISISWIKI_BIND=f"127.0.0.1:{free_port()}", CRISISWIKI_WORKERS=str(workers))
+        self.base = "http://" + self.env["CRISISWIKI_BIND"]
+        self.log = open(instance / "gunicorn.log", "ab")  # noqa: SIM115 (closed in stop())
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_until_up(self.base, self.process, timeout=180)  # a loaded machine starts slowly
+
+    def workers(self) -> list[int]:
+        pid = self.process.pid
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        return [int(child) for child in children]
+
+    def kill_one_worker(self) -> int:
+        """SIGKILL one of gunicorn's worker processes (the master starts another)."""
+        victim = self.workers()[0]
+        os.kill(victim, signal.SIGKILL)
+        return victim
+
+    def kill(self) -> None:
+        """SIGKILL the whole server, master and workers."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+        self.log.close()
+
+
+class BackgroundWorker:
+    """`crisiswiki worker`, the deployment's background worker of its own (the servers run
+    with WORKER_IN_SERVERS=false), killed and started again as any process can be."""
+
+    def __init__(self, instance: Path, env: dict) -> None:
+        self.env = {**env, "CRISISWIKI_WORKER_IN_SERVERS": "false"}
+        self.log = open(instance / "worker.log", "ab")  # noqa: SIM115 (closed in stop())
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [str(BIN / "crisiswiki"), "worker"],
+            env=self.env,
+            cwd=ROOT,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def kill(self) -> None:
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop(self.process)
+        self.log.close()
+
+
+class UploadDisk:
+    """The upload folder on a small filesystem of its own (a tmpfs; mounting one needs root),
+    so that filling it makes the kernel answer ENOSPC to the server's writes, as a full disk
+    does. `available` says why not when it cannot be made."""
+
+    FILLER = ".filler"
+
+    def __init__(self, folder: Path, size_mb: int = 64) -> None:
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.mounted, self.reason = False, ""
+        if os.geteuid() != 0:
+            self.reason = "mounting a tmpfs needs root"
+            return
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(folder)], capture_output=True, text=True
+        )
+        self.mounted, self.reason = done.returncode == 0, done.stderr.strip()
+
+    def fill(self) -> None:
+        with open(self.folder / self.FILLER, "ab") as handle:
+            try:
+                while True:
+                    handle.write(b"\0" * 65536)
+                    handle.flush()
+            except OSError:
+                pass
+
+    def free(self) -> None:
+        (self.folder / self.FILLER).unlink(missing_ok=True)
+
+    def files(self) -> dict[str, list[str]]:
+        """The stored files and any temporary file left behind (names relative to the folder)."""
+        found: dict[str, list[str]] = {"stored": [], "temporary": []}
+        for path in self.folder.rglob("*"):
+            if path.is_file() and path.name != self.FILLER:
+                found["temporary" if path.name.startswith(".upload-") else "stored"].append(path.name)
+        return found
+
+    def unmount(self) -> None:
+        if self.mounted:
+            subprocess.run(["umount", "-l", str(self.folder)], check=False)
+
+
+_photo_lock = threading.Lock()
+_photo_base: list = []
+
+
+def photo_bytes(n: int) -> bytes:
+    """A phone's photo, 800 x 600; the n-th is another file than every other (each upload
+    writes new files: a photo already stored would not need the disk)."""
+    from PIL import Image, ImageDraw
+
+    with _photo_lock:
+        if not _photo_base:
+            _photo_base.append(Image.merge("RGB", [Image.effect_noise((400, 300), 30 + 10 * k) for k in range(3)]))
+        image = _photo_base[0].copy()
+    draw = ImageDraw.Draw(image)
+    for bit in range(24):
+        colour = (255, 255, 255) if (n >> bit) & 1 else (0, 0, 0)
+        draw.rectangle((bit * 15, 0, bit * 15 + 14, 14), fill=colour)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=75)
+    return out.getvalue()
+
+
+@dataclass
+class Fault:
+    name: str
+    started: float  # time.monotonic()
+    ended: float | None = None  # when service was back (or the fault lifted)
+    detail: str = ""
+
+
 class Day:
-    def __init__(self, base: str, setup: dict, mix: Mix, seed: int, instance: Path, database_url: str) -> None:
-        self.base, self.setup, self.mix, self.seed = base, setup, mix, seed
+    def __init__(
+        self,
+        server: Server,
+        setup: dict,
+        mix: Mix,
+        seed: int,
+        instance: Path,
+        database_url: str,
+        worker: BackgroundWorker | None = None,
+        disk: UploadDisk | None = None,
+    ) -> None:
+        self.base, self.setup, self.mix, self.seed = server.base, setup, mix, seed
+        self.server, self.worker, self.disk = server, worker, disk
         self.instance, self.database_url = instance, database_url
         self.tally = Tally()
         self.stop = threading.Event()
+        self.faults: list[Fault] = []
 
     def pause(self, rng: random.Random, mean: float) -> None:
         self.stop.wait(rng.expovariate(1 / mean))
@@ -175,30 +366,114 @@ class Day:
 
     def reporter(self, number: int) -> None:
         (rng, session), tally = self.user(1000, number), self.tally
-        i = 0
+        i, body = 0, None
         while not self.stop.is_set():
             key = f"cd-{number}-{i}"
-            n = rng.randrange(len(TITLES))
-            body = {
-                "type": "Feature",
-                "geometry": {
-                    "type": "Point",
-                    "coordinates": [CENTRE[0] + rng.uniform(-0.3, 0.3), CENTRE[1] + rng.uniform(-0.2, 0.2)],
-                },
-                "properties": {"crisis": CRISIS, "title": f"{TITLES[n]} ({key})", "sector": SECTORS[n]},
-            }
+            if body is None:  # a retry sends the same report again, with the same key
+                n = rng.randrange(len(TITLES))
+                body = {
+                    "type": "Feature",
+                    "geometry": {
+                        "type": "Point",
+                        "coordinates": [CENTRE[0] + rng.uniform(-0.3, 0.3), CENTRE[1] + rng.uniform(-0.2, 0.2)],
+                    },
+                    "properties": {"crisis": CRISIS, "title": f"{TITLES[n]} ({key})", "sector": SECTORS[n]},
+                }
             response = tally.timed(
                 "report", session, "POST", f"{self.base}/api/v1/reports", json=body, headers={"Idempotency-Key": key}
             )
             if response is None:
+                self.stop.wait(0.2)
                 continue  # the same key again
-            if response.status_code == 201:
+            if response.status_code in (200, 201):  # 200: stored by an attempt whose answer was lost
                 with tally.lock:
                     tally.reports[key] = response.json()["id"]
             else:
                 tally.error("report", response)
-            i += 1
+            i, body = i + 1, None
             self.pause(rng, self.mix.reporter_pause)
+
+    def web_reporter(self, number: int) -> None:
+        """The web form with a photo, as a volunteer's phone sends it: the form first (its CSRF
+        token), then the post; a failed connection or a full disk (507) is sent again later
+        with the same report id (client_id), as the form's offline draft does."""
+        (rng, session), tally = self.user(5000, number), self.tally
+        url = f"{self.base}/c/{CRISIS}/report"
+        token, i, fields, photo = None, 0, None, b""
+        while not self.stop.is_set():
+            if token is None:
+                form = tally.timed("report form", session, "GET", url)
+                found = re.search(r'name="csrf_token" value="([^"]+)"', form.text) if form is not None else None
+                if found is None:
+                    if form is not None:
+                        tally.error("report form", form)
+                    self.stop.wait(0.5)
+                    continue
+                token = found.group(1)
+            key = f"cd-web-{number}-{i}"
+            if fields is None:  # a retry sends the same report again, with the same id
+                n = rng.randrange(len(TITLES))
+                lon, lat = CENTRE[0] + rng.uniform(-0.3, 0.3), CENTRE[1] + rng.uniform(-0.2, 0.2)
+                fields = {
+                    "client_id": key,
+                    "title": f"{TITLES[n]} ({key})",
+                    "description": "Sent from the form with a photo",
+                    "sector": SECTORS[n],
+                    "lat": f"{lat:.5f}",
+                    "lon": f"{lon:.5f}",
+                }
+                photo = photo_bytes(self.seed * 100_000 + number * 10_000 + i)
+            fields["csrf_token"] = token
+            sent = tally.timed(
+                "web report with photo",
+                session,
+                "POST",
+                url,
+                data=fields,
+                files={"photos": (f"IMG_{i:04d}.jpg", photo, "image/jpeg")},
+                allow_redirects=False,
+            )
+            if sent is None:
+                self.stop.wait(0.5)
+                continue  # the same report again
+            thanks = re.search(r"/reports/(\d+)/thanks", sent.headers.get("Location", ""))
+            if sent.status_code == 302 and thanks:
+                with tally.lock:
+                    tally.reports[key] = int(thanks.group(1))
+                    tally.photo_reports.add(key)
+                i, fields = i + 1, None
+            else:
+                tally.error("web report with photo", sent)
+                if sent.status_code == 507:
+                    with tally.lock:
+                        tally.disk_full_answers.append(sent.text)
+                if sent.status_code == 400:
+                    token = None  # a stale form: load it again
+                self.stop.wait(1.0)  # a full disk: the same report again in a moment
+                continue
+            self.pause(rng, self.mix.web_reporter_pause)
+
+    def sms_gateway(self, number: int) -> None:
+        """An SMS gateway delivering messages as sms_surge.py does (each gateway its own share
+        of message numbers); one whose answer never came is delivered again, as gateways do."""
+        session, tally = requests.Session(), self.tally
+        rng = random.Random(self.seed * 6000 + number)
+        i = 0
+        while not self.stop.is_set():
+            message = number * 100_000 + i
+            channel = channel_of(message)
+            path, body, headers = request_for(channel, message, self.base, CRISIS)
+            answer = tally.timed("sms", session, "POST", self.base + path, data=body, headers=headers)
+            if answer is None:
+                self.stop.wait(0.2)
+                continue  # the same message again
+            if answer.status_code == 200:
+                with tally.lock:
+                    tally.messages.add((channel, external_id(channel, message)))
+            else:
+                tally.error("sms", answer)
+            i += 1
+            self.pause(rng, self.mix.sms_pause)
 
     def coordinator(self, number: int) -> None:
         (rng, session), tally = self.user(2000, number, "coordinator"), self.tally
@@ -292,14 +567,96 @@ class Day:
                 )
             n += 1
 
-    def run(self, seconds: float) -> float:
+    def inject_faults(self, seconds: float) -> None:
+        """Faults at set moments of the run, each followed by its recovery: SIGKILL of one
+        gunicorn worker (its master starts another), of the background worker (started again
+        a second later), of the whole server (started again at once, on the same port), and
+        the upload disk full for a while (when it is a filesystem of its own)."""
+        plan = [(0.1, self.kill_server_worker), (0.4, self.kill_background_worker), (0.55, self.kill_server)]
+        if self.disk is not None and self.disk.mounted:
+            plan.insert(1, (0.2, self.fill_upload_disk))
+        started = time.monotonic()
+        for at, fault in plan:
+            if self.stop.wait(max(0.0, started + at * seconds - time.monotonic())):
+                return
+            try:
+                fault(seconds)
+            except Exception as exc:  # a recovery that failed is a result, not a crash of the run
+                self.faults[-1].detail += f" recovery failed: {exc!r}"
+
+    def _fault(self, name: str, detail: str = "") -> Fault:
+        fault = Fault(name, time.monotonic(), detail=detail)
+        self.faults.append(fault)
+        return fault
+
+    def _up_again(self, fault: Fault) -> None:
+        """When the server answers again: the end of the fault."""
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.base}/api/v1/health", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.05)
+        fault.ended = time.monotonic()
+
+    def kill_server_worker(self, _seconds: float) -> None:
+        fault = self._fault("SIGKILL of one gunicorn worker")
+        fault.detail = f"pid {self.server.kill_one_worker()}"
+        self._up_again(fault)
+        # The master notices the death and forks another within a second or so: until then
+        # a connection may still reach the dead one's socket backlog.
+        self.stop.wait(2.0)
+        fault.ended = time.monotonic()
+
+    def kill_background_worker(self, _seconds: float) -> None:
+        if self.worker is None:
+            return
+        fault = self._fault("SIGKILL of the background worker (crisiswiki worker)")
+        self.worker.kill()
+        self.stop.wait(1.0)
+        self.worker.start()
+        fault.ended = time.monotonic()
+
+    def kill_server(self, _seconds: float) -> None:
+        fault = self._fault("SIGKILL of the whole gunicorn server, then started again")
+        self.server.kill()
+        self.server.start()
+        fault.ended = time.monotonic()
+
+    def fill_upload_disk(self, seconds: float) -> None:
+        fault = self._fault("upload disk full")
+        self.disk.fill()
+        # Full for a while, and until an upload has met it (a few seconds at most more).
+        until = time.monotonic() + min(max(3.0, 0.05 * seconds), 10.0)
+        while not self.stop.wait(0.1) and (time.monotonic() < until or not self.tally.disk_full_answers):
+            if time.monotonic() > until + 10.0:
+                break
+        self.disk.free()
+        fault.ended = time.monotonic()
+
+    def during_fault(self, moment: float, name: str | None = None) -> bool:
+        """Was `moment` within a fault (of this name), or within a second after it ended?"""
+        return any(
+            fault.started <= moment <= (fault.ended or math.inf) + 1.0
+            for fault in self.faults
+            if name is None or fault.name == name
+        )
+
+    def run(self, seconds: float, faults: bool = False) -> float:
         mix = self.mix
         threads = [threading.Thread(target=self.reporter, args=(n,)) for n in range(mix.reporters)]
+        threads += [threading.Thread(target=self.web_reporter, args=(n,)) for n in range(mix.web_reporters)]
+        threads += [threading.Thread(target=self.sms_gateway, args=(n,)) for n in range(mix.sms_gateways)]
         threads += [threading.Thread(target=self.coordinator, args=(n,)) for n in range(mix.coordinators)]
         threads += [threading.Thread(target=self.verifier, args=(n,)) for n in range(mix.verifiers)]
         threads += [threading.Thread(target=self.responder, args=(n,)) for n in range(mix.responders)]
         threads.append(threading.Thread(target=self.administrator))
+        if faults:
+            threads.append(threading.Thread(target=self.inject_faults, args=(seconds,)))
         started = time.perf_counter()
+        self.started = time.monotonic()
         for thread in threads:
             thread.start()
         self.stop.wait(seconds)
@@ -327,8 +684,9 @@ def _rows(database_url: str, sql: str) -> list:
         engine.dispose()
 
 
-def reconcile(tally: Tally, database_url: str, settle_timeout: float) -> dict:
-    """Everything acknowledged is in the database exactly once; every report gets scored."""
+def reconcile(tally: Tally, database_url: str, settle_timeout: float, uploads: Path | None = None) -> dict:
+    """Everything acknowledged is in the database exactly once, with its photo's files (in
+    `uploads`) and no temporary file left; every report gets scored."""
     stored = _rows(database_url, "SELECT id, client_id, status FROM reports WHERE client_id LIKE 'cd-%'")
     by_key = Counter(row.client_id for row in stored)
     acknowledged = set(tally.reports)
@@ -355,6 +713,39 @@ def reconcile(tally: Tally, database_url: str, settle_timeout: float) -> dict:
         "accounts_made_by_cli": made,
         "accounts_lost": sum(1 for n in range(made) if f"made-on-the-day-{n}" not in users),
     }
+    if tally.photo_reports:
+        photos = _rows(
+            database_url,
+            "SELECT r.client_id, p.sha256, p.display_sha256, p.thumb_sha256 FROM report_photos p "
+            "JOIN reports r ON r.id = p.report_id WHERE r.client_id LIKE 'cd-web-%'",
+        )
+        per_report = Counter(row.client_id for row in photos)
+        result["photo_reports_acknowledged"] = len(tally.photo_reports)
+        result["photo_reports_without_exactly_one_photo"] = sum(1 for k in tally.photo_reports if per_report[k] != 1)
+        if uploads is not None:
+            missing = [
+                digest
+                for row in photos
+                for digest in (row.sha256, row.display_sha256, row.thumb_sha256)
+                if not (uploads / digest[:2] / digest[2:4] / digest).is_file()
+            ]
+            result["photo_files_missing"] = len(missing)
+            result["upload_temporary_files_left"] = sum(1 for _p in uploads.rglob(".upload-*"))
+    if tally.messages:
+        stored_messages = Counter(
+            (row.channel, row.external_id)
+            for row in _rows(database_url, "SELECT channel, external_id FROM inbound_messages")
+        )
+        result["sms_acknowledged"] = len(tally.messages)
+        result["sms_lost"] = sum(1 for key in tally.messages if not stored_messages[key])
+        result["sms_duplicated"] = sum(1 for key in tally.messages if stored_messages[key] > 1)
+        started = time.perf_counter()
+        while True:  # every message processed by the background job (a report made where a rule says so)
+            waiting = _rows(database_url, "SELECT count(*) AS n FROM inbound_messages WHERE processed_at IS NULL")[0].n
+            if not waiting or time.perf_counter() - started > settle_timeout:
+                break
+            time.sleep(0.5)
+        result["sms_unprocessed"] = waiting
     # Scored: a score row that no later change has marked stale.
     started = time.perf_counter()
     query = (
@@ -372,20 +763,30 @@ def reconcile(tally: Tally, database_url: str, settle_timeout: float) -> dict:
     return result
 
 
-def summarise(tally: Tally, seconds: float) -> dict:
+def summarise(day: Day, seconds: float) -> dict:
+    """Figures per action; errors during an injected fault (or within a second after it) are
+    counted apart, as `injected_fault_errors`."""
+    tally = day.tally
     actions = {}
     for action in sorted(set(tally.latencies) | set(tally.errors)):
-        times = tally.latencies.get(action, [])
+        spans = tally.sent_at.get(action, [])
+        overlapping = [day.during_fault(start) or day.during_fault(end) for start, end in spans]
+        times = [ms for ms, hit in zip(tally.latencies.get(action, []), overlapping, strict=True) if not hit]
+        messages = tally.errors.get(action, [])
+        during = [day.during_fault(moment) for moment in tally.error_times.get(action, [])]
         actions[action] = {
             "requests": len(times),
+            "requests_during_faults": sum(overlapping),  # answered, but left out of the figures
             "per_second": round(len(times) / seconds, 1),
             "p50_ms": percentile(times, 0.50),
             "p95_ms": percentile(times, 0.95),
             "p99_ms": percentile(times, 0.99),
             "max_ms": round(max(times), 1) if times else None,
-            "errors": len(tally.errors.get(action, [])),
+            "errors": sum(1 for injected in during if not injected),
+            "injected_fault_errors": sum(during),
             "expected_conflicts": tally.conflicts.get(action, 0),
-            "first_errors": tally.errors.get(action, [])[:3],
+            "first_errors": [message for message, injected in zip(messages, during, strict=True) if not injected][:3],
+            "first_injected_fault_errors": [m for m, injected in zip(messages, during, strict=True) if injected][:3],
         }
     commands = [seconds_taken for _c, seconds_taken, _o in tally.commands]
     actions["cli create-user"] = {
@@ -406,21 +807,52 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--database-url", help="default: a fresh SQLite database in a temporary folder")
     parser.add_argument("--output", type=Path, help="default: bench/results/crisis_day.json")
+    parser.add_argument(
+        "--faults",
+        action="store_true",
+        help="inject faults (SIGKILL of a server worker, of the background worker, of the whole server; the upload "
+        "disk full) with the background worker as a process of its own; default output crisis_day_faults.json",
+    )
     args = parser.parse_args()
     mix = QUICK if args.quick else FULL
     seconds = args.seconds or (30.0 if args.quick else 180.0)
-    output = args.output or RESULTS / "crisis_day.json"
+    output = args.output or RESULTS / ("crisis_day_faults.json" if args.faults else "crisis_day.json")
     load_before = os.getloadavg()[0]  # the cores are shared: say how busy they were
     with tempfile.TemporaryDirectory(prefix="crisis-day-") as folder:
         instance = Path(folder) / "instance"
         instance.mkdir()
         database_url = args.database_url or f"sqlite:///{Path(folder) / 'crisiswiki.db'}"
         setup = prepare(instance, database_url, mix)
-        with gunicorn(instance, database_url, workers=args.workers, init=False, **SETTINGS) as base:
-            day = Day(base, setup, mix, args.seed, instance, database_url)
-            elapsed = day.run(seconds)
-            reconciliation = reconcile(day.tally, database_url, settle_timeout=120)
+        settings = {**SETTINGS, "WORKER_IN_SERVERS": "false"} if args.faults else SETTINGS
+        disk = UploadDisk(instance / "uploads") if args.faults else None
+        server = Server(instance, database_url, args.workers, settings)
+        worker = BackgroundWorker(instance, server.env) if args.faults else None
+        try:
+            server.start()
+            if worker is not None:
+                worker.start()
+            day = Day(server, setup, mix, args.seed, instance, database_url, worker, disk)
+            elapsed = day.run(seconds, faults=args.faults)
+            reconciliation = reconcile(day.tally, database_url, settle_timeout=120, uploads=instance / "uploads")
+        finally:
+            if worker is not None:
+                worker.stop()
+            server.stop()
+            if disk is not None:
+                disk.unmount()
         log = (instance / "gunicorn.log").read_text(errors="replace")
+        worker_log = (instance / "worker.log").read_text(errors="replace") if args.faults else ""
+    faults = [
+        {
+            "fault": fault.name,
+            "at_s": round(fault.started - day.started, 1),
+            "lasted_s": round(fault.ended - fault.started, 2) if fault.ended else None,
+            "detail": fault.detail,
+        }
+        for fault in day.faults
+    ]
+    if disk is not None and not disk.mounted:
+        faults.append({"fault": "upload disk full", "skipped": disk.reason})
     commands_output = "".join(out for _c, _s, out in day.tally.commands)
     result = {
         "command": " ".join([".venv/bin/python", "bench/crisis_day.py", *sys.argv[1:]]),
@@ -434,6 +866,8 @@ def main() -> None:
             "coordinators": mix.coordinators,
             "verifiers": mix.verifiers,
             "responders": mix.responders,
+            "web_reporters_with_photo": mix.web_reporters,
+            "sms_gateways": mix.sms_gateways,
             "administrator": 1,
         },
         "pauses_s": {
@@ -444,11 +878,17 @@ def main() -> None:
             "admin_command_every": mix.admin_every,
         },
         "durability": setup["durability"],
-        "actions": summarise(day.tally, elapsed),
+        "actions": summarise(day, elapsed),
         "reconciliation": reconciliation,
+        "faults": faults,
+        "upload_disk_full_answers": {
+            "count": len(day.tally.disk_full_answers),
+            "said_full": sum("storage for uploads is full" in text for text in day.tally.disk_full_answers),
+        },
         "database_is_locked": log.count(LOCKED) + commands_output.count(LOCKED),
         "write_discipline_errors": log.count("WriteDisciplineError") + commands_output.count("WriteDisciplineError"),
         "server_tracebacks": log.count("Traceback"),
+        "worker_tracebacks": worker_log.count("Traceback"),
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -458,7 +898,7 @@ def main() -> None:
     }
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: result[k] for k in ("actions", "reconciliation", "database_is_locked")}, indent=2))
+    print(json.dumps({k: result[k] for k in ("actions", "reconciliation", "faults", "database_is_locked")}, indent=2))
     print(f"written to {output}")
 
 

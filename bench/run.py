@@ -364,22 +364,25 @@ def sqlite_ceiling(settings: Settings) -> dict:
 
 
 def plugin_benchmarks(settings: Settings) -> dict:
-    """Feature benchmarks that live in their own scripts (scoring, truth discovery, ...)."""
+    """Feature benchmarks that live in their own scripts (scoring, truth discovery, ...): the
+    script, its extra arguments, and the result it writes (bench/results/<name>.json)."""
     out = {}
-    for name in (
-        "validation_scoring",
-        "truth_discovery",
-        "report_scoring",
-        "alerts",
-        "dashboard",
-        "import_reports",
-        "crisis_day",
+    for script_name, extra, name in (
+        ("validation_scoring", [], "validation_scoring"),
+        ("truth_discovery", [], "truth_discovery"),
+        ("report_scoring", [], "report_scoring"),
+        ("alerts", [], "alerts"),
+        ("dashboard", [], "dashboard"),
+        ("import_reports", [], "import_reports"),
+        ("crisis_day", [], "crisis_day"),
+        ("crisis_day", ["--faults"], "crisis_day_faults"),
+        ("clicks", [], "clicks"),
     ):
-        script = ROOT / "bench" / f"{name}.py"
+        script = ROOT / "bench" / f"{script_name}.py"
         if not script.exists():
             continue
         log(f"benchmark {name}")
-        args = [sys.executable, str(script)] + (["--quick"] if settings.quick else [])
+        args = [sys.executable, str(script), *extra] + (["--quick"] if settings.quick else [])
         result = subprocess.run(args, capture_output=True, text=True, cwd=ROOT, timeout=900)
         path = RESULTS / f"{name}.json"
         out[name] = (

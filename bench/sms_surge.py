@@ -78,15 +78,15 @@ def external_id(channel: str, number: int) -> str:
     return base
 
 
-def request_for(channel: str, number: int, base: str) -> tuple[str, bytes, dict[str, str]]:
-    """(path, body, headers) exactly as the gateway sends message `number`."""
+def request_for(channel: str, number: int, base: str, crisis: str = "haiti") -> tuple[str, bytes, dict[str, str]]:
+    """(path, body, headers) exactly as the gateway sends message `number` (to `crisis`)."""
     from tests.channels_helpers import twilio_signature
 
     text = TEXTS[number % len(TEXTS)]
     sender = f"+509370{number % 10000:05d}"
     mid = f"surge-{number:07d}"
     if channel == "twilio":
-        path = "/channels/twilio/inbound?crisis=haiti"
+        path = f"/channels/twilio/inbound?crisis={crisis}"
         params = {
             "MessageSid": "SM" + mid,
             "SmsSid": "SM" + mid,
@@ -114,7 +114,7 @@ def request_for(channel: str, number: int, base: str) -> tuple[str, bytes, dict[
             "sent_timestamp": "1263315180000",
         }
         return (
-            "/channels/smssync/inbound?crisis=haiti",
+            f"/channels/smssync/inbound?crisis={crisis}",
             urlencode(params).encode(),
             {"Content-Type": "application/x-www-form-urlencoded"},
         )
@@ -131,13 +131,13 @@ def request_for(channel: str, number: int, base: str) -> tuple[str, bytes, dict[
             },
         }
         return (
-            "/channels/rapidpro/inbound?crisis=haiti",
+            f"/channels/rapidpro/inbound?crisis={crisis}",
             json.dumps(body).encode(),
             {"Content-Type": "application/json", "X-Crisiswiki-Secret": SECRETS["RAPIDPRO_SECRET"]},
         )
     body = {"id": mid, "from": sender, "to": "4636", "text": text}
     return (
-        "/channels/webhook/inbound?crisis=haiti",
+        f"/channels/webhook/inbound?crisis={crisis}",
         json.dumps(body).encode(),
         {"Content-Type": "application/json", "X-Crisiswiki-Secret": SECRETS["WEBHOOK_SECRET"]},
     )

@@ -26,6 +26,9 @@ def server_env(instance: Path, database_url: str, **settings: str) -> dict[str, 
         "CRISISWIKI_INSTANCE_PATH": str(instance),
         "DATABASE_URL": database_url,
         "CRISISWIKI_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # The checkout under test, whatever checkout the shared virtualenv's editable install
+        # points at: `crisiswiki` (a console script) would otherwise import that one's code.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
     }
     env.update({f"CRISISWIKI_{key}": value for key, value in settings.items()})
     return env

@@ -122,6 +122,14 @@ class EditConflict(Conflict):
         return body
 
 
+class InsufficientStorage(DomainError):
+    """The server has no room left to store an upload (507): nothing of it was kept, and the
+    same request succeeds once space is freed."""
+
+    status = 507
+    code = "insufficient_storage"
+
+
 class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
@@ -164,6 +172,7 @@ _HTTP_CODES = {
     415: "unsupported_media_type",
     422: "invalid",
     429: "rate_limited",
+    507: "insufficient_storage",
 }
 
 

@@ -92,7 +92,7 @@ def score_reports(report_ids: Iterable[int], settings: Settings, dependents: str
     if not records:
         return 0
     ordered = [records[report_id] for report_id in sorted(records)]
-    stored = store.rows(records)
+    stored = store.rows(records, evidence=False)  # where each was: its place, not its evidence
     neighbourhoods = nearby.neighbourhoods(ordered, settings)
     states = load_states(
         {r.source_id for r in ordered} | {other.source_id for found in neighbourhoods.values() for _d, other in found},
@@ -116,8 +116,7 @@ def _propagate(
         spots[record.id] = (here, before)
     holders = nearby.holders(spots, settings)
     ids = set().union(*holders.values()) - {record.id for record in scored}
-    rows = store.rows(ids)
-    live = {report_id: row for report_id, row in rows.items() if not row.stale}  # stale ones are scored whole later
+    live = store.rows(ids, live_only=True)  # stale ones are scored whole later
     records = load_records(live)
     states.update(load_states({r.source_id for r in records.values()} - states.keys(), settings))
     evidence = {report_id: dict(row.neighbours) for report_id, row in live.items()}

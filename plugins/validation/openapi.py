@@ -84,7 +84,12 @@ VALIDATION_PROPERTIES = {
     },
     "assessment": {"$ref": "#/components/schemas/AssessmentState"},
     "score_explanation": EXPLANATION,
-    "score_stale": {"type": "boolean"},
+    "score_stale": {
+        "type": "boolean",
+        "description": "true while this score is being brought up to date in the background after a change it "
+        "depends on (a grading or status change of another report of the same source, or of a neighbour); "
+        "usually within seconds. The report acted on is rescored before the answer, so its own is false",
+    },
     "score_updated_at": {"type": "string", "format": "date-time", "description": "absent until the report is scored"},
 }
 

@@ -109,27 +109,27 @@ def values(result: ScoreResult, settings: Settings, record: ReportRecord | None)
     }
 
 
-def rows(report_ids: Iterable[int]) -> dict:
-    """The stored rows (report_id, crisis_id, sector, lat, lon, moment: t, neighbours,
-    explanation, stale), locked for update."""
+def rows(report_ids: Iterable[int], evidence: bool = True, live_only: bool = False) -> dict:
+    """The stored rows (report_id, crisis_id, sector, lat, lon, moment: t, stale, and with
+    `evidence` their neighbours and explanation), locked for update; `live_only`: only the
+    rows not marked stale (a stale one is scored whole later, its evidence is not read)."""
+    columns = [
+        TABLE.c.report_id,
+        TABLE.c.crisis_id,
+        TABLE.c.sector,
+        TABLE.c.lat,
+        TABLE.c.lon,
+        TABLE.c.t.label("moment"),
+        TABLE.c.stale,
+    ]
+    if evidence:
+        columns += [TABLE.c.neighbours, TABLE.c.explanation]
     found = {}
     for chunk in chunks(report_ids):
-        for row in connection().execute(
-            select(
-                TABLE.c.report_id,
-                TABLE.c.crisis_id,
-                TABLE.c.sector,
-                TABLE.c.lat,
-                TABLE.c.lon,
-                TABLE.c.t.label("moment"),
-                TABLE.c.neighbours,
-                TABLE.c.explanation,
-                TABLE.c.stale,
-            )
-            .where(TABLE.c.report_id.in_(chunk))
-            .order_by(TABLE.c.report_id)
-            .with_for_update()
-        ):
+        query = select(*columns).where(TABLE.c.report_id.in_(chunk))
+        if live_only:
+            query = query.where(TABLE.c.stale.is_(False))
+        for row in connection().execute(query.order_by(TABLE.c.report_id).with_for_update()):
             found[row.report_id] = row
     return found
 

@@ -62,6 +62,7 @@ def _feature_and_photos() -> tuple[dict, list[Photo]]:
         "415": ERROR,
         "422": ERROR,
         "429": {"description": "Too many anonymous reports from this address; see Retry-After"},
+        "507": ERROR,  # the storage for photos is full: nothing stored; send the same report again later
     },
     parameters=[{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string", "maxLength": 200}}],
     requestBody={

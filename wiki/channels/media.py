@@ -30,9 +30,9 @@ from flask import current_app
 from sqlalchemy import or_, select
 
 from ..database import write_transaction
-from ..errors import DomainError
+from ..errors import DomainError, InsufficientStorage
 from ..extensions import db
-from ..media.storage import detect_type, display_copy, strip_image_metadata, write_blob
+from ..media.storage import detect_type, display_copy, strip_image_metadata, write_blobs
 from ..models import InboundMessage, MessageAttachment, MessageMedia, Report, ReportPhoto
 from ..models.base import utcnow
 from ..workers import wake
@@ -67,12 +67,14 @@ def clean_photo(filename: str, data: bytes) -> Photo:
         raise MediaRefused(f"larger than {limit} bytes")
     content_type, _kind = detect_type(data, filename, IMAGE_ONLY, field="photos")
     cleaned, width, height = strip_image_metadata(data, content_type, field="photos")
+    # All three or none (a full disk raises InsufficientStorage and leaves nothing behind).
+    original, display, thumb = write_blobs([cleaned, display_copy(cleaned, 1280), display_copy(cleaned, 320)])
     return Photo(
         filename[:255],
         content_type,
-        write_blob(cleaned),
-        write_blob(display_copy(cleaned, 1280)),
-        write_blob(display_copy(cleaned, 320)),
+        original,
+        display,
+        thumb,
         len(cleaned),
         width,
         height,
@@ -248,6 +250,8 @@ def fetch_one(media_id: int) -> None:
         _record_failure(media_id, str(exc), permanent=True)
     except MediaUnavailable as exc:
         _record_failure(media_id, str(exc), permanent=False)
+    except InsufficientStorage as exc:  # the upload disk is full: tried again once there is room
+        _record_failure(media_id, exc.message, permanent=False)
     except DomainError as exc:  # not an image after all, too many pixels
         _record_failure(media_id, exc.message, permanent=True)
     else:

@@ -19,7 +19,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 
 from ..database import write_transaction
-from ..errors import DomainError
+from ..errors import DomainError, InsufficientStorage
 from ..extensions import db
 from ..models import Crisis, InboundMessage, MessageAttachment
 from ..models.base import utcnow
@@ -54,6 +54,8 @@ def _photos(message: InboundMessage) -> tuple[list[Photo], str]:
     for filename, data in images:
         try:
             photos.append(clean_photo(filename, data))
+        except InsufficientStorage:
+            raise  # a full upload disk: the message waits, unprocessed, until there is room
         except MediaRefused as exc:
             problems.append(f"{filename}: {exc}")
         except DomainError as exc:

@@ -9,6 +9,7 @@ because a photo's location can expose the person who took it.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import os
@@ -24,7 +25,7 @@ from flask import current_app
 from flask_babel import gettext as _
 from PIL import Image, ImageOps
 
-from ..errors import InvalidInput, TooLarge, UnsupportedMediaType
+from ..errors import InsufficientStorage, InvalidInput, TooLarge, UnsupportedMediaType
 from ..i18n import human_size
 
 IMAGE_TYPES = {"image/jpeg": "JPEG", "image/png": "PNG", "image/gif": "GIF", "image/webp": "WEBP"}
@@ -185,23 +186,47 @@ def path_for(sha256: str) -> Path:
 
 
 def write_blob(data: bytes) -> str:
-    """Store bytes under their SHA-256 (once), atomically; returns the hash."""
-    digest = hashlib.sha256(data).hexdigest()
-    target = path_for(digest)
-    if target.exists():
-        return digest
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+    """Store bytes under their SHA-256 (once), atomically; returns the hash. When the upload
+    folder's disk is full, raises InsufficientStorage (507) and leaves nothing of them behind."""
+    return write_blobs([data])[0]
+
+
+def write_blobs(blobs: list[bytes]) -> list[str]:
+    """Store several files (an upload and its copies) all or none, each under its SHA-256 (once);
+    returns the hashes. Each is written to a temporary file and synced first, and only when all
+    are written are they renamed into place: when the upload folder's disk is full, the
+    temporary files are removed and InsufficientStorage (507) is raised, leaving nothing behind
+    (and never removing a file another upload may already be using)."""
+    digests = [hashlib.sha256(data).hexdigest() for data in blobs]
+    pending: dict[str, str] = {}  # digest -> temporary file
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
+        for digest, data in zip(digests, blobs, strict=True):
+            target = path_for(digest)
+            if digest in pending or target.exists():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, pending[digest] = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        for digest, temp in list(pending.items()):
+            os.replace(temp, path_for(digest))
+            del pending[digest]
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            current_app.logger.error("upload refused: no space left in %s (%s)", upload_root(), exc)
+            raise InsufficientStorage(
+                _(
+                    "The server's storage for uploads is full, so the file was not stored and nothing was saved. "
+                    "Try again later; an administrator has to free space."
+                )
+            ) from exc
         raise
-    return digest
+    finally:
+        for temp in pending.values():
+            Path(temp).unlink(missing_ok=True)
+    return digests
 
 
 def store_upload(data: bytes, filename: str, allowed_kinds: frozenset[str], field: str = "file") -> StoredFile:

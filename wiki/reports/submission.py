@@ -14,7 +14,7 @@ from ..auth.permissions import require
 from ..database import begin_write
 from ..errors import InvalidInput
 from ..extensions import db
-from ..media.storage import detect_type, display_copy, read_limited, strip_image_metadata, write_blob
+from ..media.storage import detect_type, display_copy, read_limited, strip_image_metadata, write_blobs
 from ..models import Crisis, Report, ReportPhoto
 from ..models.base import utcnow
 from ..visibility import public_radius
@@ -68,22 +68,31 @@ def _replay(existing: Report, given: ReportInput) -> Submission:
     return Submission(existing, created=False)
 
 
-def store_photo(photo: Photo) -> ReportPhoto:
-    """Check a photo from its bytes, strip its metadata, and store it with a display copy and a
-    thumbnail, so that phones on slow links never download the original."""
+def store_photos(photos: list[Photo]) -> list[ReportPhoto]:
+    """Check each photo from its bytes, strip its metadata, and store it with a display copy
+    and a thumbnail, so that phones on slow links never download the original. All the files
+    or none: on a full disk nothing of them stays (InsufficientStorage, 507)."""
     config = current_app.config
-    data = read_limited(photo.stream, config["REPORT_PHOTO_MAX_BYTES"], field="photos")
-    content_type, _kind = detect_type(data, photo.filename, IMAGE_ONLY, field="photos")
-    cleaned, width, height = strip_image_metadata(data, content_type, field="photos")
-    return ReportPhoto(
-        sha256=write_blob(cleaned),
-        content_type=content_type,
-        size=len(cleaned),
-        width=width,
-        height=height,
-        display_sha256=write_blob(display_copy(cleaned, 1280)),
-        thumb_sha256=write_blob(display_copy(cleaned, 320)),
-    )
+    cleaned_photos, blobs = [], []
+    for photo in photos:
+        data = read_limited(photo.stream, config["REPORT_PHOTO_MAX_BYTES"], field="photos")
+        content_type, _kind = detect_type(data, photo.filename, IMAGE_ONLY, field="photos")
+        cleaned, width, height = strip_image_metadata(data, content_type, field="photos")
+        cleaned_photos.append((content_type, len(cleaned), width, height))
+        blobs += [cleaned, display_copy(cleaned, 1280), display_copy(cleaned, 320)]
+    digests = write_blobs(blobs)
+    return [
+        ReportPhoto(
+            sha256=digests[3 * n],
+            content_type=content_type,
+            size=size,
+            width=width,
+            height=height,
+            display_sha256=digests[3 * n + 1],
+            thumb_sha256=digests[3 * n + 2],
+        )
+        for n, (content_type, size, width, height) in enumerate(cleaned_photos)
+    ]
 
 
 def submit_report(
@@ -119,7 +128,7 @@ def submit_report(
     crisis = resolve_crisis(given.crisis, given.lon, given.lat)
     crisis_id = crisis.id
     location = locate(crisis, given.lon, given.lat, given.place)
-    stored_photos = [store_photo(photo) for photo in photos] + list(ready_photos)
+    stored_photos = store_photos(list(photos)) + list(ready_photos)
 
     begin_write()
     if not by_rule and not getattr(viewer, "is_authenticated", False):
