@@ -20,7 +20,7 @@ from wiki.models import AlertSubscription, MailMessage, User
 
 from .alerts_helpers import IN_CARREFOUR
 from .postgres_cluster import free_port
-from .servers import BIN, ROOT, server_env
+from .servers import worker_process
 from .smtp_helpers import Inbox
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
@@ -62,7 +62,7 @@ def app_config(app_config: dict, smtp_server) -> dict:
 
 
 def start_worker(instance: Path, database_url: str, inbox: Inbox) -> subprocess.Popen:
-    env = server_env(
+    return worker_process(
         instance,
         database_url,
         SECRET_KEY="test",
@@ -73,15 +73,6 @@ def start_worker(instance: Path, database_url: str, inbox: Inbox) -> subprocess.
         MAIL_CLAIM_SECONDS="2",  # a killed sender's claim is taken over soon
         ALERT_POLL_SECONDS="0.2",
         MAIL_POLL_SECONDS="0.2",
-    )
-    log = open(instance / "worker.log", "ab")  # noqa: SIM115 (closed with the process)
-    return subprocess.Popen(
-        [str(BIN / "crisiswiki"), "worker"],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
     )
 
 

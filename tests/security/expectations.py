@@ -381,6 +381,8 @@ ROWS: list[Row] = [
             multipart(step="upload", file=upload("m.csv", b"title,lat,lon\nA,18.5,-72.3\n")),
         ),
     ),
+    Row("imports.progress", "GET", EDITORS, lambda w: (c(w, f"/reports/import/jobs/{w.import_job}"), {})),
+    Row("imports.progress_json", "GET", EDITORS, lambda w: (c(w, f"/reports/import/jobs/{w.import_job}.json"), {})),
     # --- Maps: layers and admin boundaries -----------------------------------------------------
     Row("maps.crisis_map", "GET", EVERYONE, lambda w: (c(w, "/map"), {})),
     Row("maps.layers", "GET", EVERYONE, lambda w: (c(w, "/layers"), {})),
