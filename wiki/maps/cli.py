@@ -42,8 +42,8 @@ def import_boundaries_command(file: Path, crisis_slug: str, level: int, username
         crisis = get_crisis_or_404(crisis_slug)
         document = read_boundary_file(file.read_bytes())
         reports = db.session.scalar(select(func.count()).select_from(Report).where(Report.crisis_id == crisis.id))
-        # On a terminal, a bar while every report of the crisis is placed again (the slow part).
-        with tqdm(total=reports, unit="report", desc="Placing reports", file=sys.stderr, disable=None) as bar:
+        # A progress bar (on stderr) while every report of the crisis is placed again: the slow part.
+        with tqdm(total=reports, unit="report", desc="Placing reports", file=sys.stderr) as bar:
             result = import_boundaries(crisis, level, document, user, progress=bar.update)
     except DomainError as exc:
         click.echo(f"Error: {exc.message}", err=True)

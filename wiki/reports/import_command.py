@@ -140,9 +140,7 @@ def import_reports_command(
             user=user,
             batch_size=batch_size,
             listed_failures=100,
-            progress=lambda rows: tqdm(
-                rows, total=total, unit="row", file=sys.stderr, desc=file.name, mininterval=0.5, disable=None
-            ),  # a bar on a terminal only
+            progress=lambda rows: tqdm(rows, total=total, unit="row", file=sys.stderr, desc=file.name, mininterval=0.5),
             options=ImportOptions(day_first=day_first, timezone=timezone, partial=partial, rejected_path=rejected_path),
         )
     except DomainError as exc:

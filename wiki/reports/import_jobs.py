@@ -14,6 +14,9 @@ at a time, through the same `_ImportRun` as the command line:
   moment leaves a job that goes on from its last committed batch: no row is stored twice and
   none is lost (rows with an id are also stored once by their client id, as every import).
 
+Plugins hear of the stored batches (`reports_imported`) when the import ends, from the id
+ranges the checkpoints recorded, as they do after the command line's last batch.
+
 A process keeps the open file and the run between slices (`_cursors()`); another process (after
 a crash) opens the file again and skips the rows done.
 """
@@ -29,11 +32,12 @@ from flask import Flask, current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from .. import metrics, plugins
 from ..database import write_transaction
 from ..errors import DomainError, InvalidInput
 from ..extensions import db
 from ..hooks import hookimpl
-from ..models import Crisis, ImportJob, User
+from ..models import Crisis, ImportJob, Report, User
 from ..models.base import utcnow
 from ..workers import Job, wake
 from .import_failures import FailureGroup, FailureGroups
@@ -270,11 +274,15 @@ def _close(cursor: _Cursor) -> None:
         cursor.run.rejected.handle.close()
 
 
-def _record(job: ImportJob, run: _ImportRun, stored: int = 0, skipped: int = 0) -> None:
-    """Write how far the job has got (inside the caller's write transaction)."""
+def _record(job: ImportJob, run: _ImportRun, stored: list[int] | None = None, skipped: int = 0) -> None:
+    """Write how far the job has got (inside the caller's write transaction), with the ids of
+    the batches stored (announced to plugins once the last is stored, as the importer does)."""
     snapshot = result_to_json(run.result)
-    snapshot["imported"] += stored
+    snapshot["imported"] += len(stored or ())
     snapshot["already_imported"] += skipped
+    snapshot["batches"] = list((job.result or {}).get("batches") or [])
+    if stored:
+        snapshot["batches"].append([min(stored), max(stored)])
     if run.rejected is not None and not run.rejected.handle.closed:
         snapshot["rejected_rows"] = run.result.rejected_rows + run.rejected.count
         snapshot["rejected_offset"] = run.rejected.offset()
@@ -299,15 +307,35 @@ def _start(job: ImportJob) -> None:
 
 
 def _finish(job: ImportJob, run: _ImportRun | None, state: str = "done", error: str | None = None) -> None:
+    batches = (job.result or {}).get("batches") or []
     with write_transaction():
         if run is not None:
-            job.result = result_to_json(run.result)
+            job.result = {**result_to_json(run.result), "batches": batches}
             job.rows_done = run.consumed
         job.state = state
         job.error = error
         job.finished_at = job.updated_at = utcnow()
+    if state == "done" and batches:
+        _announce(job, batches)
     if not (job.result or {}).get("held_back"):  # else kept, to import the good rows if asked
         discard_upload(job.token, keep_rejected=bool((job.result or {}).get("rejected_rows")))
+
+
+def _announce(job: ImportJob, batches: list[list[int]]) -> None:
+    """Tell plugins of the reports stored, a batch at a time, after the last batch (as the
+    importer does: a plugin may then rescore the crisis once rather than once per batch)."""
+    crisis = db.session.get(Crisis, job.crisis_id)
+    for low, high in batches:
+        report_ids = list(
+            db.session.scalars(
+                select(Report.id).where(
+                    Report.crisis_id == job.crisis_id, Report.channel == "import", Report.id.between(low, high)
+                )
+            )
+        )
+        if report_ids:
+            metrics.inc("reports_received", len(report_ids), channel="import")
+            plugins.call("reports_imported", crisis=crisis, report_ids=report_ids)
 
 
 def _end_of_pass(job: ImportJob, cursor: _Cursor) -> None:
@@ -373,7 +401,7 @@ def _slice(job: ImportJob, deadline: float) -> None:
         if not recorded:
             with write_transaction():
                 _record(job, run)
-        run.announce()
+        run.batches = []  # announced when the job ends (_finish), from the ids recorded
     if row is None:
         _end_of_pass(job, cursor)
         return

@@ -229,9 +229,9 @@ class _ImportRun:
         self.consumed = 0  # rows handled (checked, stored or queued for their batch)
         self.pending: list[_Valid] = []
         self.updates: list[tuple[int, int, dict[str, Any]]] = []
-        # Called inside each batch's write transaction with (reports stored, rows already there):
+        # Called inside each batch's write transaction with (ids stored, rows already there):
         # a background import records how far it has got in the same commit (wiki.reports.import_jobs).
-        self.checkpoint: Callable[[int, int], None] | None = None
+        self.checkpoint: Callable[[list[int], int], None] | None = None
 
     def run(self, rows: Iterable[Row], store: bool = True, rejected: Path | None = None) -> ImportResult:
         self.open_rejected(rejected)
@@ -539,7 +539,7 @@ class _ImportRun:
                 with write_transaction():
                     report_ids, skipped = self.insert(batch)
                     if self.checkpoint is not None:
-                        self.checkpoint(len(report_ids), skipped)
+                        self.checkpoint(report_ids, skipped)
                 break
             except IntegrityError:
                 # Someone imported the same ids (or created the same source) at this moment;
