@@ -250,3 +250,36 @@ def test_the_import_commands_show_a_progress_bar_on_a_terminal(app, crisis, data
     assert "rows.csv: 100%" in imported and "500/500" in imported and "Imported 500" in imported
     placed = run_on_a_terminal([*CRISISWIKI, "import-boundaries", str(areas), "--crisis", "quake", "--level", "1"], env)
     assert "Placing reports: 100%" in placed and "500/500" in placed and "Imported 2 admin-1 areas" in placed
+
+
+def test_plugins_hear_of_every_stored_report_once_when_the_import_ends(app_config, make_user, login):
+    from wiki import create_app
+    from wiki.crises.services import create_crisis
+    from wiki.hooks import hookimpl
+    from wiki.models import User
+
+    class Recorder:
+        def __init__(self) -> None:
+            self.heard: list[int] = []
+
+        @hookimpl
+        def reports_imported(self, crisis, report_ids):
+            self.heard.extend(report_ids)
+
+    recorder = Recorder()
+    app = create_app({**app_config, "IMPORT_BATCH_SIZE": 4}, plugins=[recorder])
+    client = app.test_client()
+    admin = make_user("admin")
+    with app.app_context():
+        create_crisis({"name": "Quake", "slug": "quake", "start_date": "2010-01-12"}, db.session.get(User, admin.id))
+    login(make_user("coordinator"), client)
+    start_import(client, upload(client, csv_file(10)), partial="1")
+    for _ in range(6):
+        one_slice(app)  # rows stored in batches, nothing announced yet
+    assert recorder.heard == [] and 0 < len(titles(app)) < 10
+    worker_for(app).run_until_idle(timeout=60)
+    with app.app_context():
+        stored = sorted(db.session.scalars(select(Report.id)))
+        db.session.remove()
+        db.engine.dispose()
+    assert sorted(recorder.heard) == stored and len(stored) == 10
