@@ -199,8 +199,10 @@ def main() -> None:
     source = folder / "reports-hxl.csv"
     valid = generate(source, args.rows, args.seed)
     env = prepare_database(folder / "instance", args.database_url)
-    command = [
-        str(Path(sys.executable).parent / "crisiswiki"),
+    command = [  # this checkout's code (the venv's `crisiswiki` script runs the checkout installed last)
+        sys.executable,
+        "-c",
+        "from wiki.console import main; main()",
         "import-reports",
         str(source),
         "--crisis",
@@ -214,7 +216,7 @@ def main() -> None:
     started = time.perf_counter()
     with open(log, "w") as errors:
         # The progress bar and the failure list go to the log; the bar's last state is shown below.
-        completed = subprocess.run(command, env=env, stderr=errors, stdout=subprocess.DEVNULL, check=False)
+        completed = subprocess.run(command, env=env, cwd=PROJECT, stderr=errors, stdout=subprocess.DEVNULL, check=False)
     elapsed = time.perf_counter() - started
     peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     summary = [line for line in log.read_text().splitlines() if line.startswith("Imported ")]

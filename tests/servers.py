@@ -17,6 +17,9 @@ from .postgres_cluster import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+# `crisiswiki` run from this checkout's code (the venv's `crisiswiki` script runs the code of
+# whichever checkout was installed into it last): run with cwd=ROOT.
+CRISISWIKI = [sys.executable, "-c", "from wiki.console import main; main()"]
 
 
 def server_env(instance: Path, database_url: str, **settings: str) -> dict[str, str]:
@@ -32,6 +35,21 @@ def server_env(instance: Path, database_url: str, **settings: str) -> dict[str, 
     }
     env.update({f"CRISISWIKI_{key}": value for key, value in settings.items()})
     return env
+
+
+def worker_process(instance: Path, database_url: str, **settings: str) -> subprocess.Popen:
+    """A `crisiswiki worker` process in a session of its own (kill it with os.killpg), logging
+    to <instance>/worker.log."""
+    env = server_env(instance, database_url, **settings)
+    log = open(instance / "worker.log", "ab")  # noqa: SIM115 (closed with the process)
+    return subprocess.Popen(
+        [*CRISISWIKI, "worker"],
+        env=env,
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
 
 
 @contextmanager

@@ -132,6 +132,8 @@ DEFAULTS: dict[str, Any] = {
     "REPORT_PHOTO_MAX_BYTES": 10 * 1024 * 1024,
     "REPORT_MAX_PHOTOS": 5,
     "IMPORT_MAX_BYTES": 50 * 1024 * 1024,  # largest CSV or GeoJSON file on the report import page
+    "IMPORT_BATCH_SIZE": 1000,  # rows per transaction of a background import (its resume points)
+    "IMPORT_POLL_SECONDS": 5.0,  # how often the worker's imports job looks for an import nobody woke it for
     "SENSITIVE_GRID_KM": 10.0,  # public location of a sensitive report: a cell of this size
     "ANONYMOUS_SUBMIT_LIMIT": 60,  # anonymous reports per client address ...
     "ANONYMOUS_SUBMIT_WINDOW": 3600,  # ... per this many seconds

@@ -22,6 +22,7 @@ def make_plugin_manager(app: Flask, extra_plugins: list | None = None) -> Plugin
     from .channels import sms_delivery
     from .mail import worker as mail_worker
     from .maps import plugin as maps_plugin
+    from .reports import import_jobs
     from .search import hooks as search_hooks
 
     pm.register(maps_plugin, name="wiki.maps")  # admin areas of reports, R*Tree bbox filter, map links
@@ -32,6 +33,7 @@ def make_plugin_manager(app: Flask, extra_plugins: list | None = None) -> Plugin
     pm.register(mail_worker, name="wiki.mail")  # sends the mail outbox in the background worker
     pm.register(checkpoints, name="wiki.checkpoints")  # SQLite's WAL checkpoints, off the requests' path
     pm.register(alerts_plugin, name="wiki.alerts")  # the alerts' event outbox, matching and delivery
+    pm.register(import_jobs, name="wiki.imports")  # report imports in the background worker
     if app.config["LOAD_ENTRYPOINT_PLUGINS"]:
         for name in app.config["DISABLED_PLUGINS"]:
             pm.set_blocked(name)

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from tests.alerts_helpers import IN_CARREFOUR
 from tests.postgres_cluster import free_port
-from tests.servers import BIN, ROOT, server_env
+from tests.servers import worker_process
 from tests.smtp_helpers import Inbox
 from wiki.extensions import db
 from wiki.models import AlertSubscription, MailMessage, User
@@ -61,7 +61,7 @@ def app_config(app_config: dict, smtp_server) -> dict:
 
 
 def start_worker(instance: Path, database_url: str, inbox: Inbox) -> subprocess.Popen:
-    env = server_env(
+    return worker_process(
         instance,
         database_url,
         SECRET_KEY="test",
@@ -72,15 +72,6 @@ def start_worker(instance: Path, database_url: str, inbox: Inbox) -> subprocess.
         MAIL_CLAIM_SECONDS="2",  # a killed sender's claim is taken over soon
         ALERT_POLL_SECONDS="0.2",
         MAIL_POLL_SECONDS="0.2",
-    )
-    log = open(instance / "worker.log", "ab")  # noqa: SIM115 (closed with the process)
-    return subprocess.Popen(
-        [str(BIN / "crisiswiki"), "worker"],
-        env=env,
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
     )
 
 

@@ -344,6 +344,7 @@ ROWS: list[Row] = [
     ),
     Row("reports.thanks", "GET", EVERYONE, lambda w: (f"/reports/{w.reports['view']}/thanks", {})),
     Row("reports.index", "GET", EVERYONE, lambda w: (c(w, "/reports"), {})),
+    Row("reports.verified_atom", "GET", EVERYONE, lambda w: (c(w, "/reports/verified.atom"), {})),
     Row("reports.view", "GET", EVERYONE, lambda w: (f"/reports/{w.reports['sensitive']}", {})),
     Row(
         "reports.view",
@@ -398,9 +399,12 @@ ROWS: list[Row] = [
             multipart(step="upload", file=upload("m.csv", b"title,lat,lon\nA,18.5,-72.3\n")),
         ),
     ),
+    Row("imports.progress", "GET", EDITORS, lambda w: (c(w, f"/reports/import/jobs/{w.import_job}"), {})),
+    Row("imports.progress_json", "GET", EDITORS, lambda w: (c(w, f"/reports/import/jobs/{w.import_job}.json"), {})),
     # --- Maps: layers and admin boundaries -----------------------------------------------------
     Row("maps.crisis_map", "GET", EVERYONE, lambda w: (c(w, "/map"), {})),
     Row("maps.layers", "GET", EVERYONE, lambda w: (c(w, "/layers"), {})),
+    Row("maps.layers_atom", "GET", EVERYONE, lambda w: (c(w, "/layers.atom"), {})),
     Row("maps.layer", "GET", EVERYONE, lambda w: (c(w, f"/layers/{w.layers['view']}"), {})),
     Row("maps.layer_history", "GET", EVERYONE, lambda w: (c(w, f"/layers/{w.layers['view']}/history"), {})),
     Row("maps.new_layer", "GET", EDITORS, lambda w: (c(w, "/layers/new"), {})),

@@ -300,6 +300,7 @@ def parameter_values(world: dict, crisis: str) -> dict[str, list]:
         "key": ["areas", "reports_by_sector", "key_figures"],
         "collection_id": [f"{crisis}-reports", f"layer-{world['layer_id']}"],
         "feature_id": [world["canary"], world["withdrawn"], world["others"][0], 0],
+        "job_id": [1],
     }
 
 

@@ -4,12 +4,12 @@ subscription keeps its feed, which gets nothing new while it is paused)."""
 
 from __future__ import annotations
 
-from feedgen.feed import FeedGenerator
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from ..extensions import db
+from ..feeds import new_feed
 from ..models import AlertDelivery, AlertSubscription
 from .items import item_label, items_for
 from .subscriptions import feed_url, site_url
@@ -37,14 +37,14 @@ def atom(subscription: AlertSubscription) -> bytes:
     )
     with force_locale(subscription.language):
         shown, _dropped = items_for(subscription, deliveries)
-        feed = FeedGenerator()
         own = feed_url(subscription)
-        feed.id(own)
-        feed.title(_("Alerts: %(crisis)s", crisis=subscription.crisis.name))
-        feed.link(href=own, rel="self")
-        feed.link(href=site_url(subscription, "crises.home", crisis_slug=subscription.crisis.slug), rel="alternate")
-        feed.language(subscription.language)
-        feed.updated(deliveries[0].created_at if deliveries else subscription.created_at)
+        feed = new_feed(
+            _("Alerts: %(crisis)s", crisis=subscription.crisis.name),
+            own,
+            site_url(subscription, "crises.home", crisis_slug=subscription.crisis.slug),
+            deliveries[0].created_at if deliveries else subscription.created_at,
+            language=subscription.language,
+        )
         for delivery, item in reversed(shown):  # feedgen prepends each entry
             entry = feed.add_entry()
             entry.id(f"{own}#{delivery.subject}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -201,9 +201,11 @@ def read_boundary_file(raw: bytes | str, filename: str = "") -> Any:
     return parse_json(raw)
 
 
-def import_boundaries(crisis: Crisis, level: int, document: Any, author: User | None) -> BoundaryImport:
+def import_boundaries(
+    crisis: Crisis, level: int, document: Any, author: User | None, progress: Callable[[int], None] | None = None
+) -> BoundaryImport:
     """Replace the crisis's admin areas of `level` with those of a COD file, then place every
-    report of the crisis again."""
+    report of the crisis again (`progress` hears how many reports each batch placed)."""
     require("edit_layer", author)
     crisis_id = crisis.id
     release_write_lock()
@@ -226,7 +228,7 @@ def import_boundaries(crisis: Crisis, level: int, document: Any, author: User | 
         for area in areas
     )
     db.session.commit()
-    placed = recompute_crisis(crisis_id)
+    placed = recompute_crisis(crisis_id, progress)
     refresh_planner_statistics()
     return BoundaryImport(level=level, areas=len(areas), reports_placed=placed)
 

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import select
+from sqlalchemy import func, select
+from tqdm import tqdm
 
 from ..errors import DomainError
 from ..extensions import db
-from ..models import User
+from ..models import Report, User
 
 
 @click.command("import-boundaries")
@@ -39,7 +40,11 @@ def import_boundaries_command(file: Path, crisis_slug: str, level: int, username
         sys.exit(1)
     try:
         crisis = get_crisis_or_404(crisis_slug)
-        result = import_boundaries(crisis, level, read_boundary_file(file.read_bytes()), user)
+        document = read_boundary_file(file.read_bytes())
+        reports = db.session.scalar(select(func.count()).select_from(Report).where(Report.crisis_id == crisis.id))
+        # A progress bar (on stderr) while every report of the crisis is placed again: the slow part.
+        with tqdm(total=reports, unit="report", desc="Placing reports", file=sys.stderr) as bar:
+            result = import_boundaries(crisis, level, document, user, progress=bar.update)
     except DomainError as exc:
         click.echo(f"Error: {exc.message}", err=True)
         sys.exit(1)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -260,11 +260,12 @@ def _changes(rows: Sequence) -> list[tuple[int, Placement]]:
     return changes
 
 
-def recompute_crisis(crisis_id: int) -> int:
+def recompute_crisis(crisis_id: int, progress: Callable[[int], None] | None = None) -> int:
     """Place every report of the crisis again (after its boundaries changed), in batches by
     id; returns how many reports changed. The search index is told about the changed ones
     (its admin-area facets), as no report_updated hook is called for derived fields: that
-    would make every plugin redo its work for every report of the crisis."""
+    would make every plugin redo its work for every report of the crisis. `progress` hears how
+    many reports each batch looked at (the command line's progress bar)."""
     from ..search import reindex_later
 
     changed, after = 0, 0
@@ -282,3 +283,5 @@ def recompute_crisis(crisis_id: int) -> int:
             changed += _write(changes)
         if changes:
             reindex_later("report", [report_id for report_id, _placement in changes])
+        if progress is not None:
+            progress(len(rows))

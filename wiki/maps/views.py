@@ -15,6 +15,7 @@ from ..auth.permissions import can, require
 from ..crises.services import get_crisis_or_404
 from ..errors import DomainError, NotFound
 from ..extensions import db
+from ..feeds import atom_response
 from ..i18n import human_size
 from ..media.storage import read_limited
 from ..models import Crisis, Layer, LayerRevision, Page
@@ -23,6 +24,7 @@ from . import layers as service
 from .api import _allow_layer_sized_body
 from .basemap import basemap_settings
 from .boundaries import boundary_summary, import_boundaries, read_boundary_file
+from .feeds import layers_feed
 
 bp = Blueprint("maps", __name__)
 FEATURE_TABLE_ROWS = 200
@@ -65,6 +67,13 @@ def layers(crisis_slug: str):
     crisis = get_crisis_or_404(crisis_slug)
     page = service.find_page(crisis, request.args.get("page")) if request.args.get("page") else None
     return render_template("maps/layers.html", crisis=crisis, layers=service.list_layers(crisis, page), page=page)
+
+
+@bp.route("/c/<crisis_slug>/layers.atom")
+def layers_atom(crisis_slug: str):
+    crisis = get_crisis_or_404(crisis_slug)
+    feed, updated = layers_feed(crisis, url_for("maps.layers_atom", crisis_slug=crisis.slug, _external=True))
+    return atom_response(feed, updated)
 
 
 def _form_data() -> dict[str, str]:

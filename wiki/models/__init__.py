@@ -4,6 +4,7 @@ from .alerts import AlertAttempt, AlertDelivery, AlertEvent, AlertMessage, Alert
 from .attachments import Attachment
 from .boundaries import AdminArea
 from .crises import Crisis
+from .imports import ImportJob
 from .layers import Layer, LayerRevision
 from .mail import MailMessage
 from .messages import (
@@ -32,6 +33,7 @@ __all__ = [
     "ChannelSettings",
     "ContactView",
     "Crisis",
+    "ImportJob",
     "InboundMessage",
     "Layer",
     "LayerRevision",

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from feedgen.feed import FeedGenerator
 from flask import url_for
-from flask_babel import get_locale, gettext
+from flask_babel import gettext
 from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from ..extensions import db
+from ..feeds import new_feed
 from ..models import Crisis, Page, Revision, Watch
 from ..vocabulary import label
 
@@ -34,17 +34,7 @@ def recent_changes(crisis: Crisis | None = None, limit: int = 50, watcher_id: in
 
 
 def atom_feed(revisions: Sequence[Revision], title: str, self_url: str, site_url: str) -> bytes:
-    feed = FeedGenerator()
-    feed.id(self_url)
-    feed.title(title)
-    feed.link(href=site_url, rel="alternate")
-    feed.link(href=self_url, rel="self")
-    locale = get_locale()
-    feed.language(locale.language if locale else "en")
-    if revisions:
-        feed.updated(revisions[0].created_at)
-    else:
-        feed.updated("1970-01-01T00:00:00Z")
+    feed = new_feed(title, self_url, site_url, revisions[0].created_at if revisions else None)
     for revision in reversed(revisions):  # feedgen prepends each entry
         page = revision.page
         link = url_for(

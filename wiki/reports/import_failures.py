@@ -5,6 +5,7 @@ to a file of their own with a reason column, to fix in a spreadsheet and import 
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -58,14 +59,25 @@ class RejectedRows:
     """The rows an import refused, as CSV (UTF-8 with a byte-order mark, which Excel opens
     correctly): the file's own columns, then `line` and `reason`."""
 
-    def __init__(self, path: Path, columns) -> None:
+    def __init__(self, path: Path, columns, offset: int | None = None) -> None:
+        """`offset`: go on with a file written up to there (an import resumed after a crash)."""
         self.path = path
+        self.count = 0
+        if offset is not None and path.is_file():
+            os.truncate(path, offset)  # what was written after the last checkpoint is written again
+            self.handle = open(path, "a", encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed by close())
+            self.writer = csv.writer(self.handle)
+            return
         self.handle = open(path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 (closed by close())
         self.writer = csv.writer(self.handle)
         self.writer.writerow([column.header for column in columns] + ["line", "reason"])
         if any(column.tag for column in columns):
             self.writer.writerow([column.tag for column in columns] + ["#meta+x_line", "#meta+x_reason"])
-        self.count = 0
+
+    def offset(self) -> int:
+        """How far the file is written (to go on from after a crash)."""
+        self.handle.flush()
+        return self.path.stat().st_size
 
     def write(self, row, reason: str) -> None:
         cells = ["" if cell is None else cell for cell in row.cells]

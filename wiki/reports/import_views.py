@@ -3,27 +3,30 @@
 file's encoding, the day/month order of its dates and their time zone, and import). The mapping
 chosen is remembered per crisis for the next file with the same columns. Failures are shown by
 kind, and the rejected rows can be downloaded with a reason column
-(`?rejected=<upload>`). The command-line import is wiki/reports/import_command.py; both use
-wiki/reports/importer.py."""
+(`?rejected=<upload>`). The import itself runs in the background worker
+(wiki/reports/import_jobs.py): the form answers at once with a progress page. The command-line
+import is wiki/reports/import_command.py; both use wiki/reports/importer.py."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, current_app, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from ..auth.permissions import require
 from ..crises.services import get_crisis_or_404
-from ..database import reads_first
-from ..errors import BadRequest, DomainError, InvalidInput, TooLarge
+from ..database import fits_id, reads_first
+from ..errors import BadRequest, DomainError, InvalidInput, NotFound, TooLarge
+from ..extensions import db
 from ..i18n import human_size
-from ..models import Crisis
+from ..models import Crisis, ImportJob
 from ..models.reports import STATUSES
 from .import_files import FIELDS, UnreadableFile, detect_mapping, open_table, preview
+from .import_jobs import job_status, queue_import, result_from_json
 from .import_memory import recall_mapping, remember_mapping
 from .import_uploads import KeptUpload, discard_upload, keep_upload, load_upload, rejected_path
 from .import_values import DAY_FIRST_CHOICES, configured_zone
-from .importer import ImportOptions, import_reports
+from .importer import ImportOptions
 
 bp = Blueprint("imports", __name__)
 
@@ -123,41 +126,64 @@ def _mapping_from_form() -> dict[str, int]:
 
 
 def _run_import(crisis: Crisis, viewer):
+    """Queue the import on the background worker and answer at once with its progress page."""
     upload = load_upload(request.form.get("upload", ""), crisis.slug, viewer.id)
     organisation = request.form.get("organisation", "")
     encoding, options = _options_from_form()
+    mapping = _mapping_from_form()
     try:
-        table = open_table(upload.path, encoding=encoding)
+        job = queue_import(crisis, upload, mapping, options, encoding=encoding, organisation=organisation, user=viewer)
     except UnreadableFile as exc:
         return _mapping_page(crisis, upload, None, organisation, error=exc)
-    mapping = _mapping_from_form()
-    options.rejected_path = rejected_path(upload.token)
-    try:
-        result = import_reports(
-            table, crisis, mapping, filename=upload.filename, organisation=organisation, user=viewer, options=options
-        )
     except InvalidInput as exc:  # the mapping lacks a required column, or an option is wrong: choose again
         return _mapping_page(crisis, upload, mapping, organisation, error=exc)
-    remember_mapping(crisis.slug, table.columns, mapping)
-    if result.failed and not options.partial:
-        # Nothing was imported: the person fixes the file or asks for the good rows.
-        return _import_template(
-            crisis,
-            "result",
-            result=result,
-            filename=upload.filename,
-            kind=table.kind,
-            upload=upload,
-            retry=True,
-            mapping=mapping,
-            options=options,
-            encoding=encoding or "",
-            organisation=organisation,
-        )
-    discard_upload(upload.token, keep_rejected=bool(result.rejected_rows))
+    remember_mapping(crisis.slug, open_table(upload.path, encoding=encoding).columns, mapping)
+    return redirect(url_for("imports.progress", crisis_slug=crisis.slug, job_id=job.id), code=303)
+
+
+def _job_of(crisis: Crisis, job_id: int) -> ImportJob:
+    require("import_reports")
+    job = db.session.get(ImportJob, job_id) if fits_id(job_id) else None
+    if job is None or job.crisis_id != crisis.id:
+        raise NotFound(_("There is no import %(id)d in this crisis.", id=job_id))
+    return job
+
+
+@bp.route("/c/<crisis_slug>/reports/import/jobs/<int:job_id>")
+def progress(crisis_slug: str, job_id: int):
+    """An import's progress (the page refreshes itself, with or without JavaScript), then its result."""
+    crisis = get_crisis_or_404(crisis_slug)
+    job = _job_of(crisis, job_id)
+    status = job_status(job)
+    if not job.finished:
+        return _import_template(crisis, "progress", job=job, state=status)
+    if job.state == "failed":
+        return _import_template(crisis, "progress", 422, job=job, state=status)
+    result = result_from_json(job.result or {})
+    given = job.options or {}
+    options = ImportOptions(day_first=given.get("day_first") or "auto", timezone=given.get("timezone") or "UTC")
     return _import_template(
-        crisis, "result", result=result, filename=upload.filename, kind=table.kind, upload=upload, retry=False
+        crisis,
+        "result",
+        result=result,
+        filename=job.filename,
+        upload=KeptUpload(job.token, rejected_path(job.token), job.filename),
+        retry=bool(result.held_back) and not given.get("partial"),
+        mapping=job.mapping,
+        options=options,
+        encoding=given.get("encoding") or "",
+        organisation=given.get("organisation") or "",
     )
+
+
+@bp.route("/c/<crisis_slug>/reports/import/jobs/<int:job_id>.json")
+def progress_json(crisis_slug: str, job_id: int):
+    """An import's progress for the progress page's script: rows done of the total, the counts
+    and the failures so far by kind (with their first row numbers), and whether it has finished."""
+    crisis = get_crisis_or_404(crisis_slug)
+    response = jsonify(job_status(_job_of(crisis, job_id)))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/c/<crisis_slug>/reports/import", methods=["GET", "POST"])

@@ -226,49 +226,75 @@ class _ImportRun:
         self.dates = DateReader()
         self.places: dict[str, Any] = {}  # what the gazetteer said of each name (names repeat)
         self.rejected: RejectedRows | None = None
+        self.consumed = 0  # rows handled (checked, stored or queued for their batch)
+        self.pending: list[_Valid] = []
+        self.updates: list[tuple[int, int, dict[str, Any]]] = []
+        # Called inside each batch's write transaction with (ids stored, rows already there):
+        # a background import records how far it has got in the same commit (wiki.reports.import_jobs).
+        self.checkpoint: Callable[[list[int], int], None] | None = None
 
     def run(self, rows: Iterable[Row], store: bool = True, rejected: Path | None = None) -> ImportResult:
-        self.result.day_first = self.dates.day_first
-        if rejected is not None:
-            self.rejected = RejectedRows(rejected, self.table.columns)
-        pending: list[_Valid] = []
-        updates: list[tuple[int, int, dict[str, Any]]] = []
+        self.open_rejected(rejected)
         try:
             for row in rows:
-                try:
-                    valid = self.validate(row)
-                except DomainError as exc:
-                    self.fail(row, exc)
-                    continue
-                if isinstance(valid, tuple):
-                    updates.append(valid)
-                    if store and len(updates) >= self.batch_size:
-                        self.update(updates)
-                        updates = []
-                    elif not store:
-                        updates = []
-                        self.result.updated += 1
-                    continue
-                if not store:
-                    self.result.imported += 1
-                    continue
-                pending.append(valid)
-                if len(pending) >= self.batch_size:
-                    self.store(pending)
-                    pending = []
+                self.consume(row, store)
         except UnreadableFile as exc:
             self.result.error = exc.message  # the good rows read before it are still stored
         finally:
-            if self.rejected is not None:
-                self.result.rejected_rows = self.rejected.close()
-        if pending:
-            self.store(pending)
-        if updates:
-            self.update(updates)
+            self.close_rejected()
+        self.flush()
+        self.announce()
+        return self.result
+
+    def open_rejected(self, path: Path | None, offset: int | None = None) -> None:
+        self.result.day_first = self.dates.day_first
+        if path is not None:
+            self.rejected = RejectedRows(path, self.table.columns, offset)
+
+    def close_rejected(self) -> None:
+        if self.rejected is not None:
+            self.result.rejected_rows += self.rejected.close()
+
+    def consume(self, row: Row, store: bool = True) -> None:
+        """Check one row; with `store`, queue it for its batch (stored when the batch is full)."""
+        self.consumed += 1
+        try:
+            valid = self.validate(row)
+        except DomainError as exc:
+            self.fail(row, exc)
+            return
+        if isinstance(valid, tuple):
+            if not store:
+                self.result.updated += 1
+                return
+            self.updates.append(valid)
+            if len(self.updates) >= self.batch_size:
+                self.update(self.updates)
+                self.updates = []
+            return
+        if not store:
+            self.result.imported += 1
+            return
+        self.pending.append(valid)
+        if len(self.pending) >= self.batch_size:
+            self.store(self.pending)
+            self.pending = []
+
+    def flush(self) -> None:
+        """Store what waits for a full batch."""
+        if self.pending:
+            self.store(self.pending)
+            self.pending = []
+        if self.updates:
+            self.update(self.updates)
+            self.updates = []
+
+    def announce(self) -> None:
+        """Tell plugins of the batches stored (after their commits), once."""
         for report_ids in self.batches:
             metrics.inc("reports_received", len(report_ids), channel="import")
             plugins.call("reports_imported", crisis=self.crisis, report_ids=report_ids)
-        return self.result
+        self.batches = []
 
     def fail(self, row: Row, exc: DomainError) -> None:
         self.result.failed += 1
@@ -504,10 +530,16 @@ class _ImportRun:
         return {"type": "Point", "coordinates": [_degrees(lon, "lon"), _degrees(lat, "lat")]}
 
     def store(self, batch: list[_Valid]) -> None:
+        if self.checkpoint is not None and self.updates:
+            # The rows before this batch's last are committed with it: their updates too.
+            self.update(self.updates)
+            self.updates = []
         for attempt in range(3):
             try:
                 with write_transaction():
                     report_ids, skipped = self.insert(batch)
+                    if self.checkpoint is not None:
+                        self.checkpoint(report_ids, skipped)
                 break
             except IntegrityError:
                 # Someone imported the same ids (or created the same source) at this moment;

@@ -19,6 +19,7 @@ from ..crises.services import get_crisis_or_404
 from ..database import fits_id, reads_first
 from ..errors import DomainError, InvalidInput, NotFound
 from ..extensions import db
+from ..feeds import atom_response
 from ..media.storage import path_for
 from ..models import Report, ReportChange, ReportPhoto
 from ..models.reports import SECTORS, STATUSES
@@ -31,6 +32,7 @@ from ..visibility import (
     shows_photos,
     source_details,
 )
+from .feeds import verified_feed
 from .forms import feature_from_form
 from .input import report_input_from_feature
 from .queries import ReportFilters, report_list_query
@@ -162,6 +164,16 @@ def index(crisis_slug: str):
         place_of=lambda report: report_place(report, current_user),
         source_of=lambda report: source_details(report, current_user),
     )
+
+
+@bp.route("/c/<crisis_slug>/reports/verified.atom")
+def verified_atom(crisis_slug: str):
+    """Newly verified reports, as the viewer may see them (a feed reader: the anonymous public)."""
+    crisis = get_crisis_or_404(crisis_slug)
+    feed, updated = verified_feed(
+        crisis, current_user, url_for("reports.verified_atom", crisis_slug=crisis.slug, _external=True)
+    )
+    return atom_response(feed, updated, shared=not current_user.is_authenticated)
 
 
 @bp.route("/reports/<int:report_id>")
