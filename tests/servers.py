@@ -26,21 +26,26 @@ def server_env(instance: Path, database_url: str, **settings: str) -> dict[str, 
         "CRISISWIKI_INSTANCE_PATH": str(instance),
         "DATABASE_URL": database_url,
         "CRISISWIKI_PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        # This checkout's code, also for the `crisiswiki` command (an editable install shared by
+        # several checkouts would otherwise import another one's).
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
     }
     env.update({f"CRISISWIKI_{key}": value for key, value in settings.items()})
     return env
 
 
 @contextmanager
-def gunicorn(instance: Path, database_url: str, workers: int = 3, init: bool = True, **settings: str) -> Iterator[str]:
-    """Run migrations, start gunicorn with gunicorn.conf.py on a free port; yields the base URL."""
+def gunicorn(
+    instance: Path, database_url: str, workers: int = 3, init: bool = True, port: int | None = None, **settings: str
+) -> Iterator[str]:
+    """Run migrations, start gunicorn with gunicorn.conf.py on `port` (default: a free one); yields the base URL."""
     instance.mkdir(parents=True, exist_ok=True)
     env = server_env(instance, database_url, **settings)
     if init:
         subprocess.run(
             [str(BIN / "crisiswiki"), "init-db", "--no-demo"], env=env, check=True, capture_output=True, cwd=ROOT
         )
-    port = free_port()
+    port = port or free_port()
     env.update(CRISISWIKI_BIND=f"127.0.0.1:{port}", CRISISWIKI_WORKERS=str(workers))
     log = open(instance / "gunicorn.log", "ab")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(

@@ -15,10 +15,11 @@
   if (!window.indexedDB || !navigator.onLine) return;
 
   function send() {
-    if (window.CrisisOutbox) return window.CrisisOutbox.flush();
+    // This page came from the site: the connection works, so what waits goes now, whatever its back-off.
+    if (window.CrisisOutbox) return window.CrisisOutbox.flush({ force: true });
     const loader = document.createElement("script");
     loader.src = script.dataset.outbox;
-    loader.onload = () => window.CrisisOutbox && window.CrisisOutbox.flush();
+    loader.onload = () => window.CrisisOutbox && window.CrisisOutbox.flush({ force: true });
     document.head.appendChild(loader);
     return null;
   }

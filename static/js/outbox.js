@@ -208,9 +208,21 @@
       ? scope.navigator.locks.request(DB, () => work) : work;
     if (!options.only) {
       running = guarded.finally(() => { running = null; });
-      return running;
+      return running.then((records) => { later(); return records; });
     }
-    return guarded;
+    return guarded.then((records) => { later(); return records; });
+  }
+
+  // In a page (a service worker is not kept alive for timers): try again when the back-off ends.
+  let timer = null;
+  function later() {
+    if (typeof window === "undefined") return;
+    waiting().then((records) => {
+      const next = Math.min(...records.map((r) => (r.state === "sending" ? (r.claimed_at || 0) + CLAIM_MS : r.next_try || Date.now())));
+      if (!records.length || !Number.isFinite(next)) return;
+      clearTimeout(timer);
+      timer = setTimeout(() => { if (navigator.onLine) flush(); }, Math.max(1000, next - Date.now()));
+    }).catch(() => {});
   }
 
   // Ask the browser to send the outbox when the connection is back, with no page open.
