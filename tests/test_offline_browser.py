@@ -543,3 +543,196 @@ def test_a_page_behind_a_login_is_never_served_from_the_cache(browser, site):
         page.goto(f"{base}/account")
     context.set_offline(False)
     context.close()
+
+
+# ---- 7. page weights and a later visit on 3G --------------------------------------------------------
+
+
+class Wire:
+    """Bytes over the wire of everything a context fetches, its service worker's requests included
+    (Playwright reports those in Chromium): response headers and encoded body of each finished
+    request that was not answered by the service worker itself or by the HTTP cache."""
+
+    def __init__(self, context) -> None:
+        self.items: list[dict] = []
+        context.on("requestfinished", self._finished)
+
+    def _finished(self, request) -> None:
+        response = request.response()
+        if response is None or response.from_service_worker:
+            return
+        sizes = request.sizes()
+        size = max(0, sizes["responseBodySize"]) + max(0, sizes["responseHeadersSize"])
+        path = re.sub(r"\.[0-9a-f]{12}\.", ".", request.url.split("://", 1)[1].split("/", 1)[1])
+        self.items.append(
+            {
+                "path": "/" + path.split("?")[0],
+                "bytes": size,
+                "status": response.status,
+                "by": "service worker" if request.service_worker else "page",
+                "encoding": response.headers.get("content-encoding", ""),
+            }
+        )
+
+    def take(self) -> dict:
+        items, self.items = sorted(self.items, key=lambda item: -item["bytes"]), []
+        return {"bytes": sum(item["bytes"] for item in items), "requests": len(items), "resources": items}
+
+
+def basemap(item: dict) -> bool:
+    return "/vendor/world-atlas/" in item["path"]
+
+
+class SlowLink:
+    """A 3G link in front of the server, for the page and its service worker alike (Chromium's own
+    network emulation applies to a page, not to its service worker): each connection costs a round
+    trip to open, each chunk half a round trip each way, and bytes flow at `kbit` per second."""
+
+    def __init__(self, target_port: int, rtt: float = 0.4, kbit: int | None = 400) -> None:
+        self.target_port, self.rtt, self.rate = target_port, rtt, (kbit * 1000 / 8 if kbit else None)
+        self.down = 0  # bytes the server sent the browser (headers and bodies as on the wire)
+        self.server = socket.socket()
+        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(64)
+        self.port = self.server.getsockname()[1]
+        self.stopped = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.stopped:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._open, args=(client,), daemon=True).start()
+
+    def _open(self, client) -> None:
+        time.sleep(self.rtt)  # the TCP handshake
+        upstream = socket.create_connection(("127.0.0.1", self.target_port))
+        threading.Thread(target=self._pipe, args=(client, upstream, False), daemon=True).start()
+        self._pipe(upstream, client, True)
+
+    def _pipe(self, source, sink, down: bool) -> None:
+        try:
+            while True:
+                data = source.recv(16384)
+                if not data:
+                    break
+                delay = self.rtt / 2 + (len(data) / self.rate if self.rate else 0)
+                if delay:
+                    time.sleep(delay)
+                if down:
+                    self.down += len(data)
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                try:
+                    end.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+                end.close()
+
+    def close(self) -> None:
+        self.stopped = True
+        self.server.close()
+
+
+def write_page_weights(key: str, weights: dict) -> None:
+    PAGE_WEIGHTS.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(PAGE_WEIGHTS.read_text()) if PAGE_WEIGHTS.exists() else {}
+    data.setdefault("pages", {})[key] = weights
+    PAGE_WEIGHTS.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n")
+
+
+def test_the_offline_form_weighs_little_on_a_first_visit_and_almost_nothing_later(browser, site):
+    counter = SlowLink(int(site.base.rsplit(":", 1)[1]), rtt=0, kbit=None)  # counts what reaches the phone
+    try:
+        _weights(browser, site, f"http://127.0.0.1:{counter.port}", counter)
+    finally:
+        counter.close()
+
+
+def _weights(browser, site, base: str, counter: SlowLink) -> None:
+    context = browser.new_context(**PHONE)
+    wire = Wire(context)
+    page = watched_page(context, base, route=False)
+    page.goto(f"{base}/c/quake/report")
+    page.wait_for_selector("#report-form[data-offline-ready=yes]", timeout=30000)
+    page.wait_for_load_state("networkidle")
+    time.sleep(0.5)
+    first = wire.take()
+    first["bytes_on_the_wire"], counter.down = counter.down, 0
+    cache = page.evaluate(
+        """() => caches.keys().then((names) => Promise.all(names.map((name) => caches.open(name)
+        .then((cache) => cache.keys().then((requests) => Promise.all(requests.map((r) => cache.match(r)
+        .then((response) => response.arrayBuffer()).then((body) => body.byteLength))))))))
+        .then((sizes) => sizes.flat().reduce((a, b) => a + b, 0))"""
+    )
+    listed = page.evaluate("() => fetch('/c/quake/offline.json').then((r) => r.json())")
+    page.close()
+    time.sleep(0.5)
+    wire.take()
+    counter.down = 0
+    without_basemap = first["bytes_on_the_wire"] - sum(item["bytes"] for item in first["resources"] if basemap(item))
+    assert without_basemap <= FIRST_VISIT_BUDGET, first
+
+    later_page = watched_page(context, base, route=False)
+    later_page.goto(f"{base}/c/quake/report")
+    later_page.wait_for_selector("#report-form[data-offline-ready=yes]", timeout=30000)
+    later_page.wait_for_load_state("networkidle")
+    time.sleep(0.5)
+    later = wire.take()
+    later["bytes_on_the_wire"] = counter.down
+    assert later["bytes_on_the_wire"] <= LATER_VISIT_BUDGET and later["bytes"] <= LATER_VISIT_BUDGET, later
+    later_page.close()
+    context.close()
+
+    # A later visit on 3G (400 kbit/s, 400 ms round trip) on a 360 px screen: usable (the form is
+    # drawn and its script ready) within 3 s
+    link = SlowLink(int(site.base.rsplit(":", 1)[1]))
+    slow_base = f"http://127.0.0.1:{link.port}"
+    try:
+        slow = browser.new_context(**PHONE)
+        warm = watched_page(slow, slow_base, route=False)
+        warm.goto(f"{slow_base}/c/quake/report", timeout=120000)
+        warm.wait_for_selector("#report-form[data-offline-ready=yes]", timeout=120000)
+        warm.close()
+        timings = []
+        for _ in range(3):
+            tab = watched_page(slow, slow_base, route=False)
+            started = time.monotonic()
+            tab.goto(f"{slow_base}/c/quake/report", wait_until="commit")
+            tab.wait_for_function("() => { const f = document.getElementById('report-form');"
+                                  " return f && f.elements.client_id.value !== ''; }")
+            timings.append(round(time.monotonic() - started, 2))
+            tab.close()
+        slow.close()
+    finally:
+        link.close()
+    usable = sorted(timings)[1]
+    assert usable < 3.0, timings
+    write_page_weights(
+        "report_form_offline_app",
+        {
+            "path": "/c/quake/report",
+            "measured_by": (
+                "tests/test_offline_browser.py: bytes_on_the_wire counted by a TCP proxy between chromium and "
+                "gunicorn (everything the server sent, to the page and its service worker); resources: Playwright's "
+                "request sizes (headers and encoded body) of each request not answered by the service worker "
+                "(a file the HTTP cache gave the worker still counts its headers there)"
+            ),
+            "first_visit": first,
+            "first_visit_bytes_without_basemap": without_basemap,
+            "later_visit": later,
+            "cache_bytes_stored": cache,
+            "precache_list": {key: listed[key] for key in ("bytes", "basemap_bytes", "budget_bytes", "left_out")},
+            "later_visit_3g": {
+                "conditions": "400 kbit/s each way, 400 ms round trip (a proxy in front of the server), 360 px screen",
+                "usable_seconds": timings,
+                "median_seconds": usable,
+            },
+        },
+    )

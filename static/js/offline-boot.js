@@ -10,7 +10,11 @@
   try { used = localStorage.getItem("crisiswiki-offline") === "1"; } catch (e) { used = false; }
   if (!used || !script) return;
   if ("serviceWorker" in navigator && script.dataset.sw) {
-    navigator.serviceWorker.register(script.dataset.sw, { scope: "/" }).catch(() => {});
+    const current = navigator.serviceWorker.controller;
+    // Registered already for this release: the browser checks it for updates on its own.
+    if (!current || current.scriptURL !== new URL(script.dataset.sw, window.location.href).href) {
+      navigator.serviceWorker.register(script.dataset.sw, { scope: "/" }).catch(() => {});
+    }
   }
   if (!window.indexedDB || !navigator.onLine) return;
 

@@ -49,7 +49,9 @@
       }
     });
     navigator.serviceWorker.addEventListener("controllerchange", ask); // a new release took over: fill its cache
-    navigator.serviceWorker.register(boot.dataset.sw, { scope: "/" }).then(ask).catch(() => {});
+    const current = navigator.serviceWorker.controller;
+    if (current && current.scriptURL === new URL(boot.dataset.sw, window.location.href).href) ask();
+    else navigator.serviceWorker.register(boot.dataset.sw, { scope: "/" }).then(ask).catch(() => {});
   }
 
   // ---- the draft -------------------------------------------------------------------------

@@ -24,7 +24,7 @@
 const RELEASE = new URL(self.location.href).searchParams.get("release") || "unversioned";
 const PREFIX = "crisiswiki-";
 const CACHE = PREFIX + RELEASE;
-const NETWORK_WAIT_MS = 3000; // a page waits this long for the network before the kept copy is shown
+const NETWORK_WAIT_MS = 2000; // a page waits this long for the network before the kept copy is shown
 const LIST = /^\/c\/([^/]+)\/offline\.json$/;
 
 importScripts("/static/js/outbox.js?release=" + encodeURIComponent(RELEASE));
@@ -101,6 +101,15 @@ async function precache(crisis) {
   return list;
 }
 
+// One filling at a time: a page that asks twice (it registered, then the worker took over) gets
+// the second answer from what the first one kept (304s).
+let filling = Promise.resolve();
+function precacheInTurn(crisis) {
+  const turn = filling.catch(() => null).then(() => precache(crisis));
+  filling = turn;
+  return turn;
+}
+
 self.addEventListener("install", (event) => {
   event.waitUntil(keptCrises()
     .then((crises) => Promise.all(crises.map((crisis) => precache(crisis))))
@@ -166,7 +175,7 @@ self.addEventListener("message", (event) => {
   const data = event.data || {};
   const reply = (message) => { if (event.source) event.source.postMessage(message); };
   if (data.type === "precache" && data.crisis) {
-    event.waitUntil(precache(data.crisis)
+    event.waitUntil(precacheInTurn(data.crisis)
       .then((list) => reply({ type: "precached", crisis: data.crisis, release: RELEASE, ok: list.release === RELEASE }))
       .catch((error) => reply({ type: "precached", crisis: data.crisis, release: RELEASE, ok: false, error: String(error) })));
   } else if (data.type === "flush") {

@@ -6,7 +6,7 @@ import json
 import threading
 from pathlib import Path
 
-from flask import Blueprint, current_app, jsonify, request, send_file, url_for
+from flask import Blueprint, current_app, jsonify, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf.csrf import generate_csrf
@@ -44,11 +44,14 @@ LEAFLET_IMAGES = ("vendor/leaflet/images/marker-icon.png", "vendor/leaflet/image
 def service_worker():
     """The service worker, at the root so that its scope is the whole site. Never cached by the
     browser's HTTP cache (each navigation checks it), so a release reaches phones at once."""
-    response = send_file(
-        Path(current_app.static_folder) / "js" / "sw.js", mimetype="text/javascript", conditional=True, max_age=0
-    )
+    body = (Path(current_app.static_folder) / "js" / "sw.js").read_bytes()
+    response = current_app.response_class(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
     response.headers["Service-Worker-Allowed"] = "/"
+    response.add_etag()
+    response = response.make_conditional(request)
+    if response.status_code == 200:
+        compressed(response, body)
     return response
 
 
