@@ -250,7 +250,10 @@ def test_a_report_made_offline_in_a_new_tab_arrives_once_with_its_photo_when_any
     tab.fill("#name", "Ines Offline")
     tab.fill("#contact", "+509 3100 7777")
     tab.check("input[name=sensitive]")
-    screenshot(tab, "offline-form-phone.png", full_page=True)
+    # From the heading to the place found: the form as it opened offline, the map picker included
+    top, bottom = tab.evaluate("""() => [document.querySelector('h1').getBoundingClientRect().top + scrollY - 8,
+                                         document.getElementById('place-found').getBoundingClientRect().bottom + scrollY + 12]""")
+    screenshot(tab, "offline-form-phone.png", full_page=True, clip={"x": 0, "y": top, "width": 360, "height": bottom - top})
     tab.locator("#report-form button[type=submit]").tap()
     queued = tab.locator("#report-form").get_attribute("data-queued")
     tab.wait_for_function("(text) => document.getElementById('draft-status').textContent === text", arg=queued)
