@@ -49,8 +49,16 @@ def test_the_precache_list_names_what_the_form_needs_within_the_budget(app, clie
     assert listed["release"] == release and listed["crisis"] == crisis
     assert listed["pages"] == [f"/c/{crisis}/report?shell=1", "/sent"]
     urls = listed["urls"]
-    for expected in ("js/sw", "css/wiki.", "js/outbox.", "js/report-offline.", "vendor/leaflet/leaflet.",
-                     "countries-50m.", "/boundaries?level=1&v=", "/gazetteer?v="):
+    for expected in (
+        "js/sw",
+        "css/wiki.",
+        "js/outbox.",
+        "js/report-offline.",
+        "vendor/leaflet/leaflet.",
+        "countries-50m.",
+        "/boundaries?level=1&v=",
+        "/gazetteer?v=",
+    ):
         if expected == "js/sw":
             assert not any("sw." in url for url in urls)  # the worker itself is not in its cache
             continue
@@ -59,7 +67,9 @@ def test_the_precache_list_names_what_the_form_needs_within_the_budget(app, clie
     assert listed["basemap_bytes"] > 150_000
     for url in urls:
         assert client.get(url).status_code == 200, url
-    assert client.get(f"/c/{crisis}/offline.json", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+    assert (
+        client.get(f"/c/{crisis}/offline.json", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+    )
 
 
 def test_an_over_budget_gazetteer_is_left_out(app, client, crisis):
@@ -77,13 +87,21 @@ def test_the_form_shell_is_the_same_for_everyone_and_holds_no_token_session_or_n
     shell = client.get(f"/c/{crisis}/report?shell=1", headers={"Accept-Encoding": "identity"})
     assert shell.status_code == 200 and shell.headers["X-Offline-Shell"] == "1"
     html = shell.data.decode()
-    assert "valentina" not in html and "csrf_token" not in html and "csrf-token\" content" not in html and 'name="client_id" value=""' in html
+    assert (
+        "valentina" not in html
+        and "csrf_token" not in html
+        and 'csrf-token" content' not in html
+        and 'name="client_id" value=""' in html
+    )
     assert "Set-Cookie" not in shell.headers and shell.headers["Cache-Control"] == "no-cache"
     anonymous = app.test_client().get(f"/c/{crisis}/report?shell=1", headers={"Accept-Encoding": "identity"})
     assert anonymous.data == shell.data and "Set-Cookie" not in anonymous.headers
-    assert app.test_client().get(
-        f"/c/{crisis}/report?shell=1", headers={"If-None-Match": shell.headers["ETag"]}
-    ).status_code == 304
+    assert (
+        app.test_client()
+        .get(f"/c/{crisis}/report?shell=1", headers={"If-None-Match": shell.headers["ETag"]})
+        .status_code
+        == 304
+    )
     compressed = app.test_client().get(f"/c/{crisis}/report?shell=1", headers={"Accept-Encoding": "br"})
     assert compressed.headers["Content-Encoding"] == "br" and len(compressed.data) < len(shell.data) / 2
     # The page itself, online, is still the person's own, with its token
@@ -166,4 +184,9 @@ def test_the_gazetteer_is_public_place_names_only(app, client, crisis, make_user
     place = next(p for p in data["places"] if p["name"] == "Port-au-Prince")
     assert "port au prince" in place["keys"] and place["id"].startswith("geonames:")
     assert place["label"] == "town or city"
-    assert client.get(f"/api/v1/crises/{crisis}/gazetteer", headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+    assert (
+        client.get(
+            f"/api/v1/crises/{crisis}/gazetteer", headers={"If-None-Match": response.headers["ETag"]}
+        ).status_code
+        == 304
+    )

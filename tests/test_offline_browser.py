@@ -20,6 +20,7 @@ of each step is tested on both databases by tests/test_offline.py and the report
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -34,7 +35,6 @@ import pytest
 import requests
 
 from .browser_helpers import chromium, require_chromium, watched_page
-from .postgres_cluster import free_port
 from .servers import BIN, ROOT, gunicorn, server_env
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
@@ -148,7 +148,9 @@ def world(tmp_path_factory):
     with gunicorn(instance, database_url, workers=2, **settings) as base:
         token = _accounts(instance, database_url)
         site = Site(base, token)
-        created = site.api.post(f"{base}/api/v1/crises", json={"name": "Coastal earthquake", "slug": "quake", "bbox": BBOX})
+        created = site.api.post(
+            f"{base}/api/v1/crises", json={"name": "Coastal earthquake", "slug": "quake", "bbox": BBOX}
+        )
         assert created.status_code == 201, created.text
         boundaries = root / "adm1.geojson"
         boundaries.write_text(json.dumps(ADM1))
@@ -160,7 +162,13 @@ def world(tmp_path_factory):
             cwd=ROOT,
         )
         assert imported.returncode == 0, imported.stdout + imported.stderr
-        world = {"site": site, "instance": instance, "database_url": database_url, "settings": settings, "static": static}
+        world = {
+            "site": site,
+            "instance": instance,
+            "database_url": database_url,
+            "settings": settings,
+            "static": static,
+        }
         try:
             yield world
         finally:
@@ -220,9 +228,7 @@ def screenshot(page, name: str, **options) -> None:
 # ---- 1. offline, from a new tab, to the API exactly once ----------------------------------------
 
 
-def test_a_report_made_offline_in_a_new_tab_arrives_once_with_its_photo_when_any_page_is_opened(
-    browser, site, photo
-):
+def test_a_report_made_offline_in_a_new_tab_arrives_once_with_its_photo_when_any_page_is_opened(browser, site, photo):
     base = site.base
     context, first = phone_online_once(browser, base)
     assert first.evaluate("() => !!navigator.serviceWorker.controller")
@@ -253,7 +259,9 @@ def test_a_report_made_offline_in_a_new_tab_arrives_once_with_its_photo_when_any
     # From the heading to the place found: the form as it opened offline, the map picker included
     top, bottom = tab.evaluate("""() => [document.querySelector('h1').getBoundingClientRect().top + scrollY - 8,
                                          document.getElementById('place-found').getBoundingClientRect().bottom + scrollY + 12]""")
-    screenshot(tab, "offline-form-phone.png", full_page=True, clip={"x": 0, "y": top, "width": 360, "height": bottom - top})
+    screenshot(
+        tab, "offline-form-phone.png", full_page=True, clip={"x": 0, "y": top, "width": 360, "height": bottom - top}
+    )
     tab.locator("#report-form button[type=submit]").tap()
     queued = tab.locator("#report-form").get_attribute("data-queued")
     tab.wait_for_function("(text) => document.getElementById('draft-status').textContent === text", arg=queued)
@@ -348,10 +356,8 @@ class CuttingProxy:
             pass
         finally:
             for end in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 end.close()
 
     def close(self) -> None:
@@ -632,10 +638,8 @@ class SlowLink:
             pass
         finally:
             for end in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 end.close()
 
     def close(self) -> None:
@@ -708,8 +712,10 @@ def _weights(browser, site, base: str, counter: SlowLink) -> None:
             tab = watched_page(slow, slow_base, route=False)
             started = time.monotonic()
             tab.goto(f"{slow_base}/c/quake/report", wait_until="commit")
-            tab.wait_for_function("() => { const f = document.getElementById('report-form');"
-                                  " return f && f.elements.client_id.value !== ''; }")
+            tab.wait_for_function(
+                "() => { const f = document.getElementById('report-form');"
+                " return f && f.elements.client_id.value !== ''; }"
+            )
             timings.append(round(time.monotonic() - started, 2))
             tab.close()
         slow.close()

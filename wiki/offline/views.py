@@ -36,8 +36,11 @@ SHELL_FILES = (
     "icons/icon-192.png",
 )
 # Leaflet's stylesheet finds its marker images by their plain names, next to it.
-LEAFLET_IMAGES = ("vendor/leaflet/images/marker-icon.png", "vendor/leaflet/images/marker-icon-2x.png",
-                  "vendor/leaflet/images/marker-shadow.png")
+LEAFLET_IMAGES = (
+    "vendor/leaflet/images/marker-icon.png",
+    "vendor/leaflet/images/marker-icon-2x.png",
+    "vendor/leaflet/images/marker-shadow.png",
+)
 
 
 @bp.route("/sw.js")
@@ -114,7 +117,9 @@ def precache_list(crisis: Crisis) -> dict:
         else:  # the phone finds places and draws boundaries online only, then
             left_out.append(name)
             current_app.logger.warning(
-                "offline copy of %s: the %s (%d bytes) would exceed OFFLINE_BUDGET_BYTES", crisis.slug, name,
+                "offline copy of %s: the %s (%d bytes) would exceed OFFLINE_BUDGET_BYTES",
+                crisis.slug,
+                name,
                 data_bytes[name],
             )
     return {
@@ -185,7 +190,7 @@ def manifest(crisis_slug: str):
 
 @bp.route("/sent")
 def sent():
-    """"Sent from this phone": the page lists what this phone's outbox holds (read by its script
+    """The "Sent from this phone" page: it lists what this phone's outbox holds (read by its script
     from IndexedDB; the server knows nothing of it), so it is one shell for everyone."""
     return shell_response("offline/sent.html")
 

@@ -43,7 +43,7 @@ def offline_entries(gazetteer: Gazetteer) -> list[dict]:
                 "parent": place.parent,
                 "lon": round(place.lon, decimals),
                 "lat": round(place.lat, decimals),
-                "radius_m": int(round(place.radius_m)),
+                "radius_m": round(place.radius_m),
                 "keys": keys,
             }
         )
