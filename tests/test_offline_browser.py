@@ -8,8 +8,9 @@ of each step is tested on both databases by tests/test_offline.py and the report
   closes the tab; back online, opening any page of the site: the report is in the API exactly
   once within 30 s, with its photo and at the place chosen. The phone keeps its number, not the
   contact, the photo or (it was sensitive) the place.
-- The connection dies after the server took a report and before its answer came back (a proxy
-  cuts it): the phone sends it again later, and it is still one report.
+- The connection dies half-way through sending a report (nothing stored), then after the server
+  took it and before its answer came back (a proxy cuts it each time): the phone keeps it, sends
+  it again, and it is still one report.
 - Without the service worker (blocked), a report kept offline leaves with the next page visited.
 - A new release (a static file changed, so the asset hash) replaces the cache in one step.
 - "Forget this phone" leaves no report text in IndexedDB, the caches or localStorage.
@@ -309,17 +310,19 @@ def test_a_report_made_offline_in_a_new_tab_arrives_once_with_its_photo_when_any
     context.close()
 
 
-# ---- 2. the connection dies after the server took the report ------------------------------------
+# ---- 2. the connection dies on the way there, then on the way back -----------------------------
 
 
 class CuttingProxy:
-    """A TCP proxy in front of the server that, while `cut` is set, passes a report's POST to the
-    server and then drops the connection instead of passing the answer back: the report was
-    taken, the phone never heard so."""
+    """A TCP proxy in front of the server. While `cut_request` is set it passes half of a report's
+    POST and drops the connection (the server never gets the whole report); while `cut` is set it
+    passes the POST and drops the connection instead of passing the answer back (the report was
+    taken, the phone never heard so)."""
 
     def __init__(self, target_port: int) -> None:
         self.target_port = target_port
-        self.cut = False
+        self.cut = False  # the answer to a report's POST is lost
+        self.cut_request = False  # a report's POST dies half-way to the server
         self.cuts = 0
         self.server = socket.socket()
         self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -346,6 +349,10 @@ class CuttingProxy:
                 data = source.recv(65536)
                 if not data:
                     break
+                if to_server and self.cut_request and b"POST /c/quake/report" in data:
+                    sink.sendall(data[: len(data) // 2])
+                    self.cuts += 1
+                    break  # half a request: the server stores nothing
                 if to_server and self.cut and b"POST /c/quake/report" in data:
                     state["cutting"] = True
                 if not to_server and state["cutting"]:
@@ -365,27 +372,32 @@ class CuttingProxy:
         self.server.close()
 
 
-def test_a_send_that_dies_on_the_way_back_is_still_one_report(browser, site):
+def test_a_send_that_dies_on_the_way_there_or_back_is_still_one_report(browser, site):
     target = int(site.base.rsplit(":", 1)[1])
     proxy = CuttingProxy(target)
     base = f"http://127.0.0.1:{proxy.port}"  # another origin: a phone of its own
     try:
         context, page = phone_online_once(browser, base)
-        proxy.cut = True
+        # First the request dies half-way: nothing reaches the database, the phone keeps it
+        proxy.cut_request = True
         page.fill("#title", "Cut on the way back: road to Marigot blocked")
         page.fill("#lat", "18.23")
         page.fill("#lon", "-72.31")
         page.locator("#report-form button[type=submit]").tap()
         queued = page.locator("#report-form").get_attribute("data-queued")
         page.wait_for_function("(text) => document.getElementById('draft-status').textContent === text", arg=queued)
-        assert proxy.cuts >= 1
-        assert len(site.reports("Cut on the way back: road to Marigot blocked")) == 1  # the server has it
+        assert proxy.cuts >= 1 and site.reports("Cut on the way back: road to Marigot blocked") == []
         [record] = page.evaluate(OUTBOX)
-        assert record["state"] in ("queued", "sending")  # the phone does not know (and may be trying again)
+        # Then, sent again, it reaches the server and the answer is lost
+        proxy.cut_request, proxy.cut, proxy.cuts = False, True, 0
+        assert poll(lambda: proxy.cuts >= 1, timeout=30), "the phone did not send it again"
+        assert len(site.reports("Cut on the way back: road to Marigot blocked")) == 1  # the server has it
+        assert page.evaluate(OUTBOX)[0]["state"] in ("queued", "sending")  # the phone does not know
         proxy.cut = False
         page.goto(f"{base}/c/quake/")  # the next page sends it again
         assert poll(lambda: [r for r in page.evaluate(OUTBOX) if r["state"] == "delivered"], timeout=30)
         [stored] = site.reports("Cut on the way back: road to Marigot blocked")
+        assert stored["properties"]["client_id"] == record["client_id"]
         assert page.evaluate(OUTBOX)[0]["report_id"] == stored["id"]
         context.close()
     finally:

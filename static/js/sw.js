@@ -58,6 +58,8 @@ async function revalidate(cache, url, kept) {
   });
   if (response.status === 304 && kept) return { response: kept, changed: false };
   if (!cacheable(response)) return { response, changed: false, refused: true };
+  const release = response.headers.get("X-Release");
+  if (release && release !== RELEASE) return { response, changed: false };  // the next release's worker keeps it
   await cache.put(url, response.clone());
   return { response, changed: true };
 }

@@ -45,6 +45,8 @@ def shell_response(template: str, **context) -> Response:
     response.headers["Content-Type"] = "text/html; charset=utf-8"
     response.headers["Cache-Control"] = "no-cache"
     response.headers["X-Offline-Shell"] = "1"
+    # Only the worker of the same release keeps it (sw.js): a cache never mixes two releases.
+    response.headers["X-Release"] = current_app.extensions.get("static_release", "")
     for header in ("Cookie", "Accept-Language"):
         response.vary.add(header)
     response.set_etag(hashlib.sha256(body).hexdigest()[:20])
