@@ -34,10 +34,16 @@ def server_env(instance: Path, database_url: str, **settings: str) -> dict[str, 
     return env
 
 
+class ServerURL(str):
+    """The base URL of a server started here, with its process (to stop or restart it)."""
+
+    process: subprocess.Popen
+
+
 @contextmanager
 def gunicorn(
     instance: Path, database_url: str, workers: int = 3, init: bool = True, port: int | None = None, **settings: str
-) -> Iterator[str]:
+) -> Iterator[ServerURL]:
     """Run migrations, start gunicorn with gunicorn.conf.py on `port` (default: a free one); yields the base URL."""
     instance.mkdir(parents=True, exist_ok=True)
     env = server_env(instance, database_url, **settings)
@@ -56,7 +62,8 @@ def gunicorn(
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = ServerURL(f"http://127.0.0.1:{port}")
+    base.process = process
     try:
         wait_until_up(base, process)
         yield base

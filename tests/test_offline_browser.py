@@ -36,7 +36,7 @@ import pytest
 import requests
 
 from .browser_helpers import chromium, require_chromium, watched_page
-from .servers import BIN, ROOT, gunicorn, server_env
+from .servers import BIN, ROOT, gunicorn, server_env, stop
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(420)]
 require_chromium()
@@ -165,6 +165,7 @@ def world(tmp_path_factory):
         assert imported.returncode == 0, imported.stdout + imported.stderr
         world = {
             "site": site,
+            "process": base.process,
             "instance": instance,
             "database_url": database_url,
             "settings": settings,
@@ -467,32 +468,11 @@ def test_a_new_release_replaces_the_cache_in_one_step(browser, world, tmp_path):
 
 
 def _restart(world, port: int) -> None:
-    """Stop the module's gunicorn and start it again on the same port (same origin for the phone)."""
-    gen = world.get("restarted")
-    if gen is not None:
-        gen.__exit__(None, None, None)
-    # The first server belongs to the fixture's context manager: stop it by its port's process group.
-    _stop_listener(port)
+    """Stop the module's gunicorn and start it again on the same port (the same origin for the phone)."""
+    stop(world["process"])
     server = gunicorn(world["instance"], world["database_url"], workers=2, init=False, port=port, **world["settings"])
-    server.__enter__()
+    world["process"] = server.__enter__().process
     world["restarted"] = server
-
-
-def _stop_listener(port: int) -> None:
-    import signal
-
-    out = subprocess.run(["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True).stdout
-    pids = {int(pid) for pid in re.findall(r"pid=(\d+)", out)}
-    groups = {os.getpgid(pid) for pid in pids}
-    for group in groups:
-        os.killpg(group, signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            time.sleep(0.2)
-        except OSError:
-            return
 
 
 # ---- 5. forget this phone ----------------------------------------------------------------------
