@@ -91,7 +91,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     from .mail.views import bp as mail_bp
     from .maps import bp as maps_bp  # also adds the maps API to api_bp, so before registering it
     from .media import bp as media_bp
-    from .offline import bp as offline_bp
+    from .offline.views import bp as offline_bp
     from .ogcapi import bp as ogc_bp
     from .pages import bp as pages_bp
     from .reports import exports_bp, imports_bp, reports_bp
