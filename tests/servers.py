@@ -52,16 +52,24 @@ def worker_process(instance: Path, database_url: str, **settings: str) -> subpro
     )
 
 
+class ServerURL(str):
+    """The base URL of a server started here, with its process (to stop or restart it)."""
+
+    process: subprocess.Popen
+
+
 @contextmanager
-def gunicorn(instance: Path, database_url: str, workers: int = 3, init: bool = True, **settings: str) -> Iterator[str]:
-    """Run migrations, start gunicorn with gunicorn.conf.py on a free port; yields the base URL."""
+def gunicorn(
+    instance: Path, database_url: str, workers: int = 3, init: bool = True, port: int | None = None, **settings: str
+) -> Iterator[ServerURL]:
+    """Run migrations, start gunicorn with gunicorn.conf.py on `port` (default: a free one); yields the base URL."""
     instance.mkdir(parents=True, exist_ok=True)
     env = server_env(instance, database_url, **settings)
     if init:
         subprocess.run(
             [str(BIN / "crisiswiki"), "init-db", "--no-demo"], env=env, check=True, capture_output=True, cwd=ROOT
         )
-    port = free_port()
+    port = port or free_port()
     env.update(CRISISWIKI_BIND=f"127.0.0.1:{port}", CRISISWIKI_WORKERS=str(workers))
     log = open(instance / "gunicorn.log", "ab")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
@@ -72,7 +80,8 @@ def gunicorn(instance: Path, database_url: str, workers: int = 3, init: bool = T
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    base = f"http://127.0.0.1:{port}"
+    base = ServerURL(f"http://127.0.0.1:{port}")
+    base.process = process
     try:
         wait_until_up(base, process)
         yield base
@@ -84,21 +93,12 @@ def gunicorn(instance: Path, database_url: str, workers: int = 3, init: bool = T
 @contextmanager
 def worker(instance: Path, database_url: str, **settings: str) -> Iterator[subprocess.Popen]:
     """`crisiswiki worker` beside servers that run no background jobs themselves, as
-    deploy/systemd/crisiswiki-worker.service runs it."""
-    env = server_env(instance, database_url, **{**settings, "WORKER_IN_SERVERS": "false"})
-    with open(instance / "worker.log", "ab") as log:
-        process = subprocess.Popen(
-            [str(BIN / "crisiswiki"), "worker"],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            yield process
-        finally:
-            stop(process)
+    deploy/systemd/crisiswiki-worker.service runs it; stopped on leaving."""
+    process = worker_process(instance, database_url, **{**settings, "WORKER_IN_SERVERS": "false"})
+    try:
+        yield process
+    finally:
+        stop(process)
 
 
 def wait_until_up(base: str, process: subprocess.Popen, timeout: float = 60) -> None:

@@ -433,8 +433,13 @@ def test_coordinator_writes_a_sitrep_with_photo_layer_and_map_and_resolves_an_ed
 
 def test_volunteer_on_a_phone_reports_with_and_without_javascript_and_while_offline(browser, site, photo):
     base = site.base
+    # Without the service worker: these are the form's own weights and behaviour; the offline app
+    # (what the worker keeps, a form opened with no network) is tests/offline/test_browser.py's.
     phone = browser.new_context(
-        **PHONE, geolocation={"latitude": 18.5401, "longitude": -72.3402}, permissions=["geolocation"]
+        **PHONE,
+        geolocation={"latitude": 18.5401, "longitude": -72.3402},
+        permissions=["geolocation"],
+        service_workers="block",
     )
 
     # What the form and the map weigh over the wire, first and second visit
@@ -522,20 +527,21 @@ def test_volunteer_on_a_phone_reports_with_and_without_javascript_and_while_offl
     queued = page.locator("#report-form").get_attribute("data-queued")
     page.wait_for_function("(text) => document.getElementById('draft-status').textContent === text", arg=queued)
     outbox = """() => new Promise((resolve, reject) => {
-        const open = indexedDB.open('crisiswiki-outbox', 1);
+        const open = indexedDB.open('crisiswiki-outbox');
         open.onerror = () => reject(open.error);
         open.onsuccess = () => {
           const request = open.result.transaction('reports').objectStore('reports').getAll();
-          request.onsuccess = () => resolve(request.result.map((item) => item.client_id));
+          request.onsuccess = () => { open.result.close();
+            resolve(request.result.filter((item) => item.state === 'queued' || item.state === 'sending').map((item) => item.client_id)); };
         };
       })"""
     assert len(page.evaluate(outbox)) == 1
     # A copy of the outbox as it was, to send it again later
     page.evaluate("""() => new Promise((resolve) => {
-        const open = indexedDB.open('crisiswiki-outbox', 1);
+        const open = indexedDB.open('crisiswiki-outbox');
         open.onsuccess = () => {
           const request = open.result.transaction('reports').objectStore('reports').getAll();
-          request.onsuccess = () => { window.__outboxCopy = request.result; resolve(); };
+          request.onsuccess = () => { window.__outboxCopy = request.result; open.result.close(); resolve(); };
         };
       })""")
     assert site.reports(q="Shelter at the stadium is full") == []
@@ -545,11 +551,11 @@ def test_volunteer_on_a_phone_reports_with_and_without_javascript_and_while_offl
 
     # The page sends the same entry again (as after a reply lost on the way): still one report
     page.evaluate("""() => new Promise((resolve) => {
-        const open = indexedDB.open('crisiswiki-outbox', 1);
+        const open = indexedDB.open('crisiswiki-outbox');
         open.onsuccess = () => {
           const tx = open.result.transaction('reports', 'readwrite');
           window.__outboxCopy.forEach((item) => tx.objectStore('reports').put(item));
-          tx.oncomplete = () => resolve();
+          tx.oncomplete = () => { open.result.close(); resolve(); };
         };
       })""")
     assert len(page.evaluate(outbox)) == 1

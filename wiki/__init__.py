@@ -92,6 +92,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     from .mail.views import bp as mail_bp
     from .maps import bp as maps_bp  # also adds the maps API to api_bp, so before registering it
     from .media import bp as media_bp
+    from .offline.views import bp as offline_bp
     from .ogcapi import bp as ogc_bp
     from .openrosa import bp as openrosa_bp
     from .pages import bp as pages_bp
@@ -114,6 +115,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
         inbox_bp,
         ogc_bp,
         openrosa_bp,
+        offline_bp,
     ):
         app.register_blueprint(blueprint)
 

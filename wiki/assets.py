@@ -93,11 +93,25 @@ def transfer_size(app: Flask, relative: str) -> int:
     return 0
 
 
+def release_of(files: dict[str, str]) -> str:
+    """The release's asset hash: one short hash of every static file's hashed name. The offline
+    app's service worker names its cache after it, so a release that changes any file replaces
+    the whole cache in one step."""
+    return hashlib.sha256(json.dumps(files, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def release(app: Flask) -> str:
+    return app.extensions["static_release"]
+
+
 def init_assets(app: Flask) -> None:
+    if app.config.get("STATIC_FOLDER"):
+        app.static_folder = app.config["STATIC_FOLDER"]
     source = Path(app.static_folder)
     target = Path(app.config["STATIC_BUILD_DIR"] or Path(app.instance_path) / "static-build")
     files = build(source, target)
     app.extensions["static_build"] = (target, files)
+    app.extensions["static_release"] = release_of(files)
 
     @app.url_defaults
     def _hashed_static(endpoint: str, values: dict) -> None:

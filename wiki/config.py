@@ -110,6 +110,7 @@ DEFAULTS: dict[str, Any] = {
     "API_MAX_PAGE_SIZE": 1000,
     "PAGE_MAX_BYTES": 512 * 1024,  # Markdown source of one revision
     "STATIC_BUILD_DIR": None,  # hashed, compressed static files; default instance/static-build
+    "STATIC_FOLDER": None,  # the static files' source; default the checkout's (or the wheel's) static/
     "PAGE_CACHE": True,  # serve anonymous page views from instance/page-cache (wiki/pages/cache.py)
     "LANGUAGES": ["en", "fr", "es", "ar"],
     "BABEL_DEFAULT_LOCALE": "en",
@@ -131,6 +132,11 @@ DEFAULTS: dict[str, Any] = {
     "REPORT_FUTURE_SLACK_HOURS": 24,  # occurred_at may be this far ahead (phones with wrong clocks)
     "REPORT_PHOTO_MAX_BYTES": 10 * 1024 * 1024,
     "REPORT_MAX_PHOTOS": 5,
+    # The offline report app (wiki/offline): photos are resized on the phone to this many pixels on
+    # their long side before they are queued or sent (0: sent as taken); what one crisis's offline
+    # copy may download at most (static files, the form, boundaries, gazetteer; the basemap aside).
+    "REPORT_PHOTO_MAX_SIDE": 1600,
+    "OFFLINE_BUDGET_BYTES": 400 * 1024,
     "IMPORT_MAX_BYTES": 50 * 1024 * 1024,  # largest CSV or GeoJSON file on the report import page
     "IMPORT_BATCH_SIZE": 1000,  # rows per transaction of a background import (its resume points)
     "IMPORT_POLL_SECONDS": 5.0,  # how often the worker's imports job looks for an import nobody woke it for

@@ -24,6 +24,7 @@ def init_templating(app: Flask) -> None:
             "languages": [(code, LANGUAGE_NAMES.get(code, code)) for code in app.config["LANGUAGES"]],
             "current_language": locale.language if locale else "en",
             "text_direction": text_direction(),
+            "asset_release": app.extensions.get("static_release", ""),
             "crisis_links": lambda crisis, viewer: [
                 link for links in plugins.call("navigation_links", crisis=crisis, viewer=viewer) for link in links
             ],

@@ -80,6 +80,17 @@
     }));
     const a = parseFloat(lat.value), b = parseFloat(lon.value);
     if (Number.isFinite(a) && Number.isFinite(b)) show(a, b);
+    // A place found by its name (place-finder.js): drawn as the circle it may be anywhere in.
+    let area = null;
+    function showPlace(place) {
+      if (area) area.remove();
+      area = null;
+      if (!place) return;
+      area = window.L.circle([place.lat, place.lon], { radius: place.radius_m, className: "place-found", weight: 2 }).addTo(map);
+      map.fitBounds(area.getBounds(), { maxZoom: 12 });
+    }
+    window.addEventListener("crisis-place", (event) => showPlace(event.detail));
+    if (window.CrisisLastPlace) showPlace(window.CrisisLastPlace);
   }
 
   if (picker && window.L) {

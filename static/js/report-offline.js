@@ -1,23 +1,58 @@
-// Field conditions for the report form: a draft kept on the phone as it is typed, and
-// submissions queued on the phone while the connection is down, sent when it is back.
+// The report form as an offline app (see wiki/offline): it registers the site's service worker
+// and has it keep what this crisis's form needs; every report goes through the phone's outbox
+// (outbox.js, in IndexedDB) and leaves at once when there is a connection, else when it is back
+// (Background Sync, or the next visit of any page of the site), exactly once: the form's
+// client_id is the server's idempotency key.
 //
-// - The draft (text fields only) lives in localStorage, per crisis, and comes back if the page
-//   is reloaded or the browser closed; it is cleared once the report is accepted.
-// - Sending goes through fetch. If the network fails, the whole form (photos included) is put
-//   in IndexedDB and sent again on the `online` event or the next visit. Every submission
-//   carries the form's client_id, which the server treats as an idempotency key: a resend of
-//   something that did arrive never makes a second report.
+// - The draft (text fields) lives in localStorage, per crisis, and comes back after a reload; it
+//   is cleared once the report is in the outbox.
+// - Photos are resized on the phone (data-photo-max-side pixels on the long side, JPEG) before
+//   they are kept or sent, to spare data and credit.
+// - Refused by the server (a place it cannot find, a missing field ...): the reason is shown and
+//   the report stays on the phone to be corrected and sent again, here or from "Sent from this
+//   phone" (which links back with #resend=<client_id>).
 // Without JavaScript none of this runs and the form posts normally.
 (function () {
   "use strict";
   const form = document.getElementById("report-form");
-  if (!form || !window.fetch || !window.FormData) return;
+  const Outbox = window.CrisisOutbox;
+  if (!form || !window.fetch || !window.FormData || !window.indexedDB || !Outbox) return;
   const status = document.getElementById("draft-status");
   const crisis = form.dataset.crisis;
+  const action = form.dataset.action;
   const draftKey = "crisiswiki-draft-" + crisis;
   const text = (name) => form.dataset[name] || "";
   const say = (message) => { if (status) status.textContent = message; };
   const DRAFT_FIELDS = ["title", "description", "sector", "occurred_at", "place_name", "lat", "lon", "name", "contact"];
+  const maxSide = parseInt(form.dataset.photoMaxSide || "0", 10);
+  let keptPhotos = null; // the photos of a refused report being corrected, when none are chosen anew
+
+  const newId = () => (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/[^0-9a-z]/gi, "");
+  if (!form.elements.client_id.value) form.elements.client_id.value = newId();
+  try { localStorage.setItem("crisiswiki-offline", "1"); } catch (e) { /* private mode: no boot-time sending */ }
+
+  // ---- the service worker: keep this crisis's form on the phone ---------------------------
+  function keepOffline() {
+    const boot = document.querySelector("script[data-sw]");
+    if (!("serviceWorker" in navigator) || !boot) return;
+    const ask = () => {
+      if (!navigator.onLine) return;
+      navigator.serviceWorker.ready.then((registration) => {
+        if (registration.active) registration.active.postMessage({ type: "precache", crisis });
+      });
+    };
+    navigator.serviceWorker.addEventListener("message", (event) => {
+      const data = event.data || {};
+      if (data.type === "precached" && data.crisis === crisis) {
+        form.dataset.offlineReady = data.ok ? "yes" : "no";
+        form.dataset.offlineRelease = data.release || "";
+      }
+    });
+    navigator.serviceWorker.addEventListener("controllerchange", ask); // a new release took over: fill its cache
+    const current = navigator.serviceWorker.controller;
+    if (current && current.scriptURL === new URL(boot.dataset.sw, window.location.href).href) ask();
+    else navigator.serviceWorker.register(boot.dataset.sw, { scope: "/" }).then(ask).catch(() => {});
+  }
 
   // ---- the draft -------------------------------------------------------------------------
   function saveDraft() {
@@ -38,112 +73,120 @@
   }
   function clearDraft() { try { localStorage.removeItem(draftKey); } catch (e) { /* ignore */ } }
 
-  // ---- the outbox (IndexedDB) --------------------------------------------------------------
-  function openOutbox() {
-    return new Promise((resolve, reject) => {
-      const request = indexedDB.open("crisiswiki-outbox", 1);
-      request.onupgradeneeded = () => request.result.createObjectStore("reports", { keyPath: "client_id" });
-      request.onsuccess = () => resolve(request.result);
-      request.onerror = () => reject(request.error);
-    });
+  // ---- photos, resized on the phone ---------------------------------------------------------
+  function resize(file) {
+    const name = (file.name || "photo").replace(/\.[^.]*$/, "") + ".jpg";
+    if (!maxSide || !/^image\//.test(file.type) || !window.createImageBitmap) return Promise.resolve({ blob: file, name: file.name });
+    return createImageBitmap(file, { imageOrientation: "from-image" }).then((bitmap) => {
+      const scale = Math.min(1, maxSide / Math.max(bitmap.width, bitmap.height));
+      if (scale === 1 && file.type === "image/jpeg") { bitmap.close(); return { blob: file, name: file.name }; }
+      const canvas = document.createElement("canvas");
+      canvas.width = Math.round(bitmap.width * scale);
+      canvas.height = Math.round(bitmap.height * scale);
+      canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+      bitmap.close();
+      return new Promise((resolve) => canvas.toBlob((blob) => resolve({ blob: blob || file, name }), "image/jpeg", 0.82));
+    }).catch(() => ({ blob: file, name: file.name }));  // not an image the browser can draw: sent as it is
   }
-  function withStore(mode, action) {
-    return openOutbox().then((db) => new Promise((resolve, reject) => {
-      const tx = db.transaction("reports", mode);
-      const result = action(tx.objectStore("reports"));
-      tx.oncomplete = () => resolve(result && result.result);
-      tx.onerror = () => reject(tx.error);
+
+  function recordOf() {
+    const data = new FormData(form);
+    const fields = [];
+    const files = [];
+    data.forEach((value, name) => {
+      if (value instanceof File) { if (value.size) files.push(value); } else if (name !== "csrf_token") fields.push([name, value]);
+    });
+    return Promise.all(files.map(resize)).then((photos) => ({
+      client_id: form.elements.client_id.value,
+      crisis: crisis,
+      url: action,
+      csrf_url: form.dataset.csrfUrl,
+      title: form.elements.title.value,
+      state: "queued",
+      tries: 0,
+      created_at: Date.now(),
+      fields: fields,
+      photos: photos.length ? photos : (keptPhotos || []),
     }));
   }
-  function queue(entries) {
-    const clientId = entries.find(([name]) => name === "client_id")[1];
-    return withStore("readwrite", (store) => store.put({ client_id: clientId, crisis: crisis, url: form.action, entries: entries }));
-  }
-  const queued = () => withStore("readonly", (store) => store.getAll());
-  const forget = (clientId) => withStore("readwrite", (store) => store.delete(clientId));
 
-  function freshCsrfToken() {
-    // The token in a form kept for hours may belong to a session that ended: fetch a new one.
-    return fetch(form.action, { credentials: "same-origin", cache: "no-store" })
-      .then((response) => response.text())
-      .then((html) => {
-        const match = html.match(/name="csrf-token" content="([^"]+)"/);
-        return match ? match[1] : "";
-      });
-  }
+  // ---- after sending -----------------------------------------------------------------------
+  const FIELD_INPUTS = { geometry: "lat", place: "place_name", "source.contact": "contact", "source.name": "name" };
 
-  function send(entries, token) {
-    const data = new FormData();
-    entries.forEach(([name, value, filename]) => {
-      if (name === "csrf_token" && token) value = token;
-      if (value instanceof Blob) data.append(name, value, filename || "photo.jpg");
-      else data.append(name, value);
-    });
-    return fetch(form.action, { method: "POST", body: data, credentials: "same-origin", redirect: "follow" });
+  function showRefusal(record) {
+    say(text("refused").replace("{reason}", record.reason || ""));
+    const input = form.elements[FIELD_INPUTS[record.reason_field] || record.reason_field];
+    if (input && input.focus) input.focus();
+    const suggestions = document.getElementById("place-suggestions");
+    if (suggestions && record.candidates && record.candidates.length) {
+      suggestions.replaceChildren(...record.candidates.map((candidate, i) => {
+        const label = Object.assign(document.createElement("label"), { className: "check" });
+        const radio = Object.assign(document.createElement("input"), { type: "radio", name: "place_choice", value: candidate.id, required: i === 0 });
+        label.append(radio, " " + candidate.name + (candidate.parent ? " (" + candidate.parent + ")" : ""));
+        return label;
+      }));
+      const hidden = form.querySelector("input[type=hidden][name=place_choice]");
+      if (hidden) hidden.remove();
+    }
   }
 
-  let flushing = false;
-  function flush() {
-    if (flushing || !navigator.onLine) return Promise.resolve();
-    flushing = true;
-    return queued()
-      .then((items) => {
-        items = (items || []).filter((item) => item.crisis === crisis);
-        if (!items.length) return null;
-        say(text("sending"));
-        return freshCsrfToken().then((token) => items.reduce((chain, item) => chain.then(() =>
-          send(item.entries, token).then((response) => {
-            // Accepted (a redirect to the thank-you page): done. Refused for good (a 4xx other
-            // than "too many"): dropped, and said. Server errors, 429 and network failures stay.
-            if (response.ok) return forget(item.client_id);
-            if (response.status >= 400 && response.status < 500 && response.status !== 429) {
-              say(text("refused"));
-              return forget(item.client_id);
-            }
-            return null;
-          })), Promise.resolve()).then(() => say(text("sent"))));
-      })
-      .catch(() => say(text("stillOffline")))
-      .finally(() => { flushing = false; });
+  function kept() {
+    say(text("queued"));
+    form.reset();
+    keptPhotos = null;
+    form.elements.client_id.value = newId();
+    const hidden = form.querySelector("input[type=hidden][name=place_choice]");
+    if (hidden) hidden.value = "";
+    Outbox.registerSync();
   }
 
-  function entriesOf(data) {
-    const entries = [];
-    data.forEach((value, name) => {
-      if (value instanceof File) {
-        if (value.size) entries.push([name, value, value.name]);
-      } else {
-        entries.push([name, value]);
-      }
-    });
-    return entries;
-  }
-
+  let busy = false;
   form.addEventListener("input", saveDraft);
   form.addEventListener("change", saveDraft);
   form.addEventListener("submit", (event) => {
     if (!form.checkValidity()) return;  // let the browser show what is missing
     event.preventDefault();
-    const entries = entriesOf(new FormData(form));
-    const keep = () => queue(entries).then(() => {
+    if (busy) return;
+    busy = true;
+    recordOf().then((record) => Outbox.put(record).then(() => {
       clearDraft();
-      say(text("queued"));
-      form.reset();
-      form.elements.client_id.value = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now())).replace(/-/g, "");
-    });
-    if (!navigator.onLine) { keep(); return; }
-    send(entries, null).then((response) => {
-      if (response.redirected && /\/thanks$/.test(new URL(response.url).pathname)) {
-        clearDraft();
-        window.location.assign(response.url);
-      } else {
-        // The server refused something: post the form the plain way so its page says what.
-        // Nothing was stored, and the client_id would make a repeat harmless anyway.
-        form.submit();
-      }
-    }).catch(keep);  // the connection dropped: keep it on the phone
+      form.dataset.lastClientId = record.client_id;
+      if (!navigator.onLine) { kept(); return null; }
+      say(text("sending"));
+      return Outbox.flush({ only: record.client_id, csrfUrl: form.dataset.csrfUrl }).then(([result]) => {
+        if (result && result.state === "delivered") {
+          window.location.assign(result.thanks);
+        } else if (result && result.state === "refused") {
+          showRefusal(result);
+        } else {
+          kept();
+        }
+      });
+    })).catch(() => say(text("stillOffline"))).finally(() => { busy = false; });
   });
-  window.addEventListener("online", flush);
-  restoreDraft();
-  flush();
+
+  // Corrected and sent again: the "Sent from this phone" page links here with #resend=<client_id>.
+  function resend() {
+    const match = window.location.hash.match(/^#resend=([0-9a-zA-Z]+)$/);
+    if (!match) return Promise.resolve(false);
+    return Outbox.get(match[1]).then((record) => {
+      if (!record || record.state !== "refused" || record.crisis !== crisis) return false;
+      form.reset();
+      (record.fields || []).forEach(([name, value]) => {
+        const input = form.elements[name];
+        if (!input || input instanceof RadioNodeList) return;
+        if (input.type === "checkbox") input.checked = value === input.value;
+        else input.value = value;
+      });
+      form.elements.client_id.value = record.client_id;
+      keptPhotos = record.photos || [];
+      showRefusal(record);
+      return true;
+    });
+  }
+
+  window.addEventListener("online", () => Outbox.flush());
+  keepOffline();
+  resend().then((resending) => { if (!resending) restoreDraft(); });
+  if (navigator.onLine) Outbox.flush();
 })();

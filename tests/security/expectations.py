@@ -343,6 +343,13 @@ ROWS: list[Row] = [
         ),
     ),
     Row("reports.thanks", "GET", EVERYONE, lambda w: (f"/reports/{w.reports['view']}/thanks", {})),
+    # --- The offline report app (wiki/offline): public shells and lists, nothing about anyone ---
+    Row("offline.service_worker", "GET", EVERYONE, lambda w: ("/sw.js?release=test", {})),
+    Row("offline.manifest", "GET", EVERYONE, lambda w: (c(w, "/manifest.webmanifest"), {})),
+    Row("offline.precache", "GET", EVERYONE, lambda w: (c(w, "/offline.json"), {})),
+    Row("offline.sent", "GET", EVERYONE, lambda w: ("/sent", {})),
+    Row("offline.csrf_token", "GET", EVERYONE, lambda w: ("/csrf-token", {})),
+    Row("reports.submit", "GET", EVERYONE, lambda w: (c(w, "/report?shell=1"), {}), label="offline shell"),
     Row("reports.index", "GET", EVERYONE, lambda w: (c(w, "/reports"), {})),
     Row("reports.verified_atom", "GET", EVERYONE, lambda w: (c(w, "/reports/verified.atom"), {})),
     Row("reports.view", "GET", EVERYONE, lambda w: (f"/reports/{w.reports['sensitive']}", {})),
@@ -600,6 +607,7 @@ ROWS: list[Row] = [
     Row("api.map_reports", "GET", EVERYONE, lambda w: (f"/api/v1/map/reports?crisis={w.crisis}", {})),
     Row("api.map_areas", "GET", EVERYONE, lambda w: (f"/api/v1/map/areas?crisis={w.crisis}", {})),
     Row("api.crisis_boundaries", "GET", EVERYONE, lambda w: (f"/api/v1/crises/{w.crisis}/boundaries", {})),
+    Row("api.crisis_gazetteer", "GET", EVERYONE, lambda w: (f"/api/v1/crises/{w.crisis}/gazetteer", {})),
     # --- The API: the validation plugin ------------------------------------------------------
     Row(
         "validation_api.post_assessment",

@@ -162,6 +162,32 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "properties": {"crises": {"type": "array", "items": {"$ref": "#/components/schemas/Crisis"}}},
     },
+    "Gazetteer": {
+        "type": "object",
+        "required": ["crisis", "version", "places"],
+        "properties": {
+            "crisis": {"type": "string"},
+            "version": {"type": "string", "description": "changes whenever the places change"},
+            "places": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["id", "name", "kind", "lon", "lat", "radius_m", "keys"],
+                    "properties": {
+                        "id": {"type": "string", "description": "send it as the report's place"},
+                        "name": {"type": "string"},
+                        "kind": {"type": "string", "enum": ["facility", "adm1", "adm2", "adm3", "city"]},
+                        "label": {"type": "string"},
+                        "parent": {"type": "string"},
+                        "lon": {"type": "number"},
+                        "lat": {"type": "number"},
+                        "radius_m": {"type": "integer"},
+                        "keys": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            },
+        },
+    },
     "Revision": {
         "type": "object",
         "properties": {

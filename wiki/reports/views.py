@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
@@ -17,12 +17,13 @@ from ..auth.permissions import can, require
 from ..auth.tokens import token_scope
 from ..crises.services import get_crisis_or_404
 from ..database import fits_id, reads_first
-from ..errors import DomainError, InvalidInput, NotFound
+from ..errors import DomainError, InvalidInput, NotFound, wants_json
 from ..extensions import db
 from ..feeds import atom_response
 from ..media.storage import path_for
 from ..models import Report, ReportChange, ReportPhoto
 from ..models.reports import SECTORS, STATUSES
+from ..offline.shell import shell_response
 from ..visibility import (
     get_visible_report,
     map_radius_m,
@@ -72,26 +73,43 @@ def submit(crisis_slug: str):
     form = dict.fromkeys(FORM_FIELDS, "")
     form["client_id"] = uuid.uuid4().hex  # makes a double tap or a resend on a bad connection safe
     error = None
+    if request.method == "GET" and request.args.get("shell") == "1":
+        # The copy the offline app keeps on the phone (wiki.offline.shell): the same for everyone,
+        # with no token and no client_id (the phone's script gives each report its own).
+        form["client_id"] = ""
+        return shell_response("reports/form.html", **_form_context(crisis, form, None, anonymous=True))
     if request.method == "POST":
         form = {key: request.form.get(key, "") for key in FORM_FIELDS}
         try:
             given = report_input_from_feature(feature_from_form(crisis, form), default_channel="web")
             photos = [Photo(f.filename, f.stream) for f in request.files.getlist("photos") if f.filename]
             result = submit_report(given, current_user, photos, channel="web")
-            return _with_receipt(redirect(url_for("reports.thanks", report_id=result.report.id)), result.report.id)
+            thanks_url = url_for("reports.thanks", report_id=result.report.id)
+            if wants_json():  # the phone's outbox sending a report it kept (static/js/outbox.js)
+                answer = jsonify({"id": result.report.id, "created": result.created, "thanks": thanks_url})
+                answer.status_code = 201 if result.created else 200
+                return _with_receipt(answer, result.report.id)
+            return _with_receipt(redirect(thanks_url), result.report.id)
         except DomainError as exc:
-            if exc.status in (401, 403, 429):
+            if exc.status in (401, 403, 429) or wants_json():  # the outbox reads the reason as JSON
                 raise
             db.session.rollback()
             error = exc
-    return render_template(
-        "reports/form.html",
-        crisis=crisis,
-        form=form,
-        error=error,
-        sectors=SECTORS,
-        anonymous=not current_user.is_authenticated,
-    ), (error.status if error else 200)
+    context = _form_context(crisis, form, error, anonymous=not current_user.is_authenticated)
+    return render_template("reports/form.html", **context), (error.status if error else 200)
+
+
+def _form_context(crisis, form: dict, error, anonymous: bool) -> dict:
+    from ..places.offline import data_urls
+
+    return {
+        "crisis": crisis,
+        "form": form,
+        "error": error,
+        "sectors": SECTORS,
+        "anonymous": anonymous,
+        "offline": data_urls(crisis),
+    }
 
 
 RECEIPT_COOKIE = "report_receipt"

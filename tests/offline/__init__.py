@@ -1,0 +1,1 @@
+"""Tests of wiki/offline: the report app that works with no network (service worker, shells, outbox)."""
