@@ -10,7 +10,7 @@ import pytest
 
 from tests.live_server import serve
 
-VENDOR = Path(__file__).resolve().parents[1] / "static" / "vendor" / "swagger-ui"
+VENDOR = Path(__file__).resolve().parents[2] / "static" / "vendor" / "swagger-ui"
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_the_api_page_loads_vendored_swagger_ui_and_the_generated_document(clien
 @pytest.mark.browser
 @pytest.mark.timeout(300)
 def test_the_api_page_renders_the_operations_in_chromium_without_csp_violations(app):
-    from .browser_helpers import chromium, require_chromium, watched_page
+    from tests.browser_helpers import chromium, require_chromium, watched_page
 
     require_chromium()
     with serve(app) as base, chromium() as browser:
