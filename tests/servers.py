@@ -57,6 +57,10 @@ class ServerURL(str):
 
     process: subprocess.Popen
 
+    def __reduce__(self):
+        """Pickled (e.g. to a benchmark's client processes) as the plain URL: a process is not."""
+        return (str, (str(self),))
+
 
 @contextmanager
 def gunicorn(

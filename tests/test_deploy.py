@@ -134,6 +134,8 @@ class Site:
             text = (DEPLOY / name).read_text()
             text = text.replace("/var/lib/crisiswiki/instance", str(self.instance))
             text = text.replace("/etc/nginx/snippets", str(snippets))
+            if build := self.env.get("CRISISWIKI_STATIC_BUILD_DIR"):  # the test session's, as STATIC_BUILD_DIR would
+                text = text.replace(f"{self.instance}/static-build/", f"{build.rstrip('/')}/")
             (snippets / name).write_text(text)
         (snippets / "crisiswiki-security-headers.conf").write_text(crisiswiki(self.env, "nginx-headers"))
         port = free_port()
