@@ -6,6 +6,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+from tests.test_architecture import cycles as components
+
 PACKAGE = "plugins.validation"
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,38 +52,8 @@ def import_graph() -> dict[str, set[str]]:
 
 def cycles(graph: dict[str, set[str]]) -> list[tuple[list[str], list[str]]]:
     """(one cycle, all the modules tied together) for every group of modules that import each
-    other (a strongly connected component of more than one module: Tarjan's algorithm)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    groups: list[list[str]] = []
-
-    def visit(node: str) -> None:
-        index[node] = low[node] = len(index)
-        stack.append(node)
-        on_stack.add(node)
-        for other in sorted(graph[node]):
-            if other not in index:
-                visit(other)
-                low[node] = min(low[node], low[other])
-            elif other in on_stack:
-                low[node] = min(low[node], index[other])
-        if low[node] == index[node]:
-            group = []
-            while True:
-                member = stack.pop()
-                on_stack.discard(member)
-                group.append(member)
-                if member == node:
-                    break
-            if len(group) > 1:
-                groups.append(sorted(group))
-
-    for node in sorted(graph):
-        if node not in index:
-            visit(node)
-    return [(_path(graph, group), group) for group in groups]
+    other (the strongly connected components tests/test_architecture.py finds)."""
+    return [(_path(graph, group), group) for group in components(graph)]
 
 
 def _path(graph: dict[str, set[str]], group: list[str]) -> list[str]:
