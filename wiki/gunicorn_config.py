@@ -20,6 +20,21 @@ worker_connections = int(os.environ.get("CRISISWIKI_WORKER_CONNECTIONS", threads
 timeout = 120
 graceful_timeout = 30
 keepalive = 5
+# Requests one keep-alive connection may carry before it is closed (nginx's `keepalive_requests`).
+# Past worker_connections × workers, a client's connection waits in the listen backlog until a
+# held one closes; clients that send without pause never let theirs close, and in a surge of 32
+# such clients on 3 workers the last four waited more than the 120 s a client gives an answer.
+# Closing after a few dozen requests lets waiting connections in within a second or two; a new
+# connection on the same host costs a fraction of a millisecond.
+keepalive_requests = int(os.environ.get("CRISISWIKI_KEEPALIVE_REQUESTS", 25))
+
+
+def pre_request(worker, req):
+    """Close the connection after its `keepalive_requests`-th request (gunicorn has no setting)."""
+    if keepalive_requests and req.req_number % keepalive_requests == 0:
+        req.must_close = True
+
+
 # Field reports arrive over slow mobile links; gthread keeps their sockets off the main loop.
 # A worker is replaced after this many requests (a guard against slow leaks). Not sooner: a new
 # worker spends about a second of CPU importing and building the app, and at 10,000 a worker
