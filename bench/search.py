@@ -21,6 +21,7 @@ printed and written to bench/results/search.json. Target: index p50 under 20 ms 
 
     .venv/bin/python bench/search.py [--reports 100000] [--pages 5000] [--queries 200]
                                      [--backends whoosh,postgresql] [--postgres-url URL]
+                                     [--keep FOLDER [--reuse]]
 """
 
 from __future__ import annotations
@@ -332,8 +333,15 @@ def run_backend(name: str, database_url: str, folder: Path, args, queries: list[
             "SERVER_NAME": "bench.local",
         }
     )
-    result = {"database": database_url.split(":", 1)[0], **load(app, args.reports, args.pages, log)}
-    result["build_s"] = build(app, log)
+    reused = folder / "LOADED"
+    if args.reuse and reused.exists():  # the corpus and its index from an earlier run with --keep
+        result = json.loads(reused.read_text())
+        log(f"  reusing the corpus and index in {folder}")
+    else:
+        result = {"database": database_url.split(":", 1)[0], **load(app, args.reports, args.pages, log)}
+        result["build_s"] = build(app, log)
+        if args.keep:
+            reused.write_text(json.dumps(result))
     result.update(measure(app, queries, log))
     with app.app_context():
         from wiki.extensions import db
@@ -352,6 +360,9 @@ def main() -> None:
     parser.add_argument("--postgres-url", help="a PostgreSQL server (without database name); default: a throwaway one")
     parser.add_argument("--out", type=Path, default=RESULTS)
     parser.add_argument("--keep", type=Path, help="build in this folder and keep it (to look at the index afterwards)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="with --keep: measure the corpus and index an earlier run kept there"
+    )
     args = parser.parse_args()
 
     def log(message: str) -> None:

@@ -106,6 +106,21 @@ def test_the_postgresql_backend_needs_postgresql(tmp_path):
         )
 
 
+def segmented_index(ix, texts: list[tuple[str, str]], deleted: str):
+    """English reports with these (title, body) in one segment each, one of them deleted."""
+    from wiki.search.documents import IndexDocument
+    from wiki.search.whoosh_index import document_fields
+
+    for number, (title, body) in enumerate(texts):
+        writer = ix.writer()
+        writer.add_document(**document_fields(IndexDocument("report", number, 1, title, body, "en")))
+        writer.commit()
+    writer = ix.writer()
+    writer.delete_by_term("key", deleted)
+    writer.commit()
+    return ix.reader()
+
+
 def test_whoosh_scores_are_whooshs_own_bm25f(tmp_path):
     """The NumPy evaluator computes exactly what Whoosh's BM25F computes, title boost included."""
     from whoosh import index as whoosh_index
@@ -113,9 +128,8 @@ def test_whoosh_scores_are_whooshs_own_bm25f(tmp_path):
     from whoosh.scoring import BM25F
 
     from wiki.search.backend import Filters
-    from wiki.search.documents import IndexDocument
     from wiki.search.query import parse_query
-    from wiki.search.whoosh_index import document_fields, make_schema
+    from wiki.search.whoosh_index import make_schema
     from wiki.search.whoosh_query import ColumnCache, Snapshot, evaluate
 
     ix = whoosh_index.create_in(str(tmp_path), make_schema())
@@ -126,14 +140,7 @@ def test_whoosh_scores_are_whooshs_own_bm25f(tmp_path):
         ("Water and food", "both water and food, long text " + "word " * 40),
         ("Nothing", "x"),
     ]
-    for number, (title, body) in enumerate(texts * 3):
-        writer = ix.writer()  # several segments, one deleted document
-        writer.add_document(**document_fields(IndexDocument("report", number, 1, title, body, "en")))
-        writer.commit()
-    writer = ix.writer()
-    writer.delete_by_term("key", "report:1")
-    writer.commit()
-    reader = ix.reader()
+    reader = segmented_index(ix, texts * 3, deleted="report:1")
     total, ranked, _facets, _unmatched = evaluate(
         Snapshot(reader, ColumnCache(), 3.0), parse_query("water"), Filters(published_only=False), 0, 100
     )
@@ -141,3 +148,36 @@ def test_whoosh_scores_are_whooshs_own_bm25f(tmp_path):
     theirs = searcher.search(Or([Term("title_en", "water", boost=3.0), Term("body_en", "water")]), limit=None)
     assert total == len(theirs) == 8
     assert {hit.docnum: pytest.approx(hit.score, rel=1e-5) for hit in theirs} == dict(ranked)
+
+
+def test_whoosh_phrases_match_what_whooshs_own_phrase_query_matches(tmp_path):
+    """The array matcher of phrases finds the documents Whoosh's Phrase query finds: words in
+    order and next to each other, repeated words, several segments, a deleted document."""
+    from whoosh import index as whoosh_index
+    from whoosh.query import Or, Phrase
+
+    from wiki.search.analysis import analyse
+    from wiki.search.backend import Filters
+    from wiki.search.query import parse_query
+    from wiki.search.whoosh_index import make_schema
+    from wiki.search.whoosh_query import ColumnCache, Snapshot, evaluate
+
+    ix = whoosh_index.create_in(str(tmp_path), make_schema())
+    texts = [
+        ("Water supply", "the water supply of the camp is cut"),
+        ("Supply of water", "supply water water supply"),
+        ("Water", "water water water"),
+        ("Supply", "no supply, then water"),
+        ("Camp water", "camp water supply water supply camp"),
+        ("Nothing", "x"),
+    ]
+    reader = segmented_index(ix, texts * 3, deleted="report:4")
+    searcher = ix.searcher()
+    for phrase in ('"water supply"', '"water water"', '"supply water water"', '"camp water supply"'):
+        words = analyse(phrase.strip('"'), "en")
+        _total, ranked, _facets, _unmatched = evaluate(
+            Snapshot(reader, ColumnCache(), 3.0), parse_query(phrase), Filters(published_only=False), 0, 100
+        )
+        theirs = searcher.search(Or([Phrase("title_en", words), Phrase("body_en", words)]), limit=None)
+        assert {docnum for docnum, _score in ranked} == {hit.docnum for hit in theirs}, phrase
+        assert theirs, phrase
