@@ -11,7 +11,9 @@ still lists but the viewer may no longer see (a report unpublished a moment ago)
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -217,6 +219,27 @@ def _url(endpoint: str, fallback: str, **values) -> str:
         return fallback
 
 
+_page_texts: OrderedDict[int, str] = OrderedDict()
+_page_texts_lock = threading.Lock()
+PAGE_TEXTS_REMEMBERED = 1_000
+
+
+def page_text(revision) -> str:
+    """The words of a revision's HTML, remembered per revision (revisions never change): taking
+    the tags out of a long page was most of a page result's cost."""
+    with _page_texts_lock:
+        found = _page_texts.get(revision.id)
+        if found is not None:
+            _page_texts.move_to_end(revision.id)
+            return found
+    text = html_to_text(revision.html)
+    with _page_texts_lock:
+        _page_texts[revision.id] = text
+        while len(_page_texts) > PAGE_TEXTS_REMEMBERED:
+            _page_texts.popitem(last=False)
+    return text
+
+
 def _result(kind: str, obj, relevance: float, lang: str | None, parsed: ParsedQuery, viewer) -> Result:
     crisis = obj.crisis
     if kind == "report":
@@ -227,7 +250,7 @@ def _result(kind: str, obj, relevance: float, lang: str | None, parsed: ParsedQu
         )
     elif kind == "page":
         revision = obj.current_revision
-        body = html_to_text(revision.html) if revision else ""
+        body = page_text(revision) if revision else ""
         url, date = url_for("pages.view", crisis_slug=crisis.slug, slug=obj.slug), obj.updated_at
     else:
         revision = obj.current_revision

@@ -29,6 +29,7 @@ def query_terms(parsed: ParsedQuery, lang: str, field: str) -> frozenset[str]:
     return frozenset(terms)
 
 
+@lru_cache(maxsize=200_000)  # a page's snippet looks at thousands of words, mostly the same ones
 def _term(word: str, lang: str) -> str | None:
     """What wiki.search.analysis.analyzer(lang) makes of one word (None: a stop word); the
     same steps without the token objects, as snippets run on every result of every search."""
@@ -45,8 +46,17 @@ def _spans(text: str, lang: str, terms: frozenset[str], horizon: int | None = No
     many characters past the first match (a snippet needs no more)."""
     if not terms or not text:
         return []
+    # Which words of the text match is asked once per distinct word; the text is then read
+    # word by word only from the first of them (a page matching by its title alone was read
+    # to its end, word by word).
+    wanted = [word for word in set(WORDS_RE.findall(text, 0, SCAN_CHARS)) if _term(word, lang) in terms]
+    if not wanted:
+        return []
+    start = min(text.find(word) for word in wanted)  # at or inside the first matching word
+    while start > 0 and not text[start - 1].isspace():
+        start -= 1
     spans = []
-    for match in WORDS_RE.finditer(text, 0, SCAN_CHARS):
+    for match in WORDS_RE.finditer(text, start, SCAN_CHARS):
         if horizon is not None and spans and match.start() > spans[0][0] + horizon:
             break
         if _term(match.group(), lang) in terms:
