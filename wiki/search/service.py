@@ -30,7 +30,7 @@ from werkzeug.routing import BuildError
 from .. import plugins
 from ..auth.permissions import can
 from ..extensions import db
-from ..models import Crisis, Layer, Page, Report
+from ..models import Crisis, Layer, Page, Report, Revision
 from ..models.reports import SECTORS, STATUSES
 from ..reports.serialise import announce_listing, report_feature
 from ..visibility import report_visible
@@ -221,26 +221,39 @@ def _url(endpoint: str, fallback: str, **values) -> str:
 
 _page_texts: OrderedDict[int, str] = OrderedDict()
 _page_texts_lock = threading.Lock()
-PAGE_TEXTS_REMEMBERED = 1_000
+PAGE_TEXTS_REMEMBERED = 2_000  # about 5 KB of text each
 
 
-def page_text(revision) -> str:
-    """The words of a revision's HTML, remembered per revision (revisions never change): taking
-    the tags out of a long page was most of a page result's cost."""
+def page_texts(revision_ids: list[int]) -> dict[int, str]:
+    """The words of these revisions' HTML, remembered per revision (revisions never change):
+    reading a long page's HTML and taking its tags out was most of a page result's cost. The
+    HTML of those not remembered is read in one query."""
+    found = {}
     with _page_texts_lock:
-        found = _page_texts.get(revision.id)
-        if found is not None:
-            _page_texts.move_to_end(revision.id)
-            return found
-    text = html_to_text(revision.html)
-    with _page_texts_lock:
-        _page_texts[revision.id] = text
-        while len(_page_texts) > PAGE_TEXTS_REMEMBERED:
-            _page_texts.popitem(last=False)
-    return text
+        for revision_id in revision_ids:
+            text = _page_texts.get(revision_id)
+            if text is not None:
+                _page_texts.move_to_end(revision_id)
+                found[revision_id] = text
+    missing = [revision_id for revision_id in revision_ids if revision_id not in found]
+    if missing:
+        read = {
+            revision_id: html_to_text(markup)
+            for revision_id, markup in db.session.execute(
+                select(Revision.id, Revision.html).where(Revision.id.in_(missing))
+            )
+        }
+        found.update(read)
+        with _page_texts_lock:
+            _page_texts.update(read)
+            while len(_page_texts) > PAGE_TEXTS_REMEMBERED:
+                _page_texts.popitem(last=False)
+    return found
 
 
-def _result(kind: str, obj, relevance: float, lang: str | None, parsed: ParsedQuery, viewer) -> Result:
+def _result(
+    kind: str, obj, relevance: float, lang: str | None, parsed: ParsedQuery, viewer, texts: dict[int, str]
+) -> Result:
     crisis = obj.crisis
     if kind == "report":
         body, url, date = (
@@ -250,7 +263,7 @@ def _result(kind: str, obj, relevance: float, lang: str | None, parsed: ParsedQu
         )
     elif kind == "page":
         revision = obj.current_revision
-        body = page_text(revision) if revision else ""
+        body = texts.get(revision.id, "") if revision else ""
         url, date = url_for("pages.view", crisis_slug=crisis.slug, slug=obj.slug), obj.updated_at
     else:
         revision = obj.current_revision
@@ -291,7 +304,8 @@ def load_results(hits: list[tuple[str, int, float, str | None]], parsed: ParsedQ
     if wanted.get("page"):
         for page in db.session.scalars(
             select(Page)
-            .options(selectinload(Page.current_revision), selectinload(Page.crisis))
+            # The HTML only when its text is not remembered (page_text): it is most of a page's bytes.
+            .options(selectinload(Page.current_revision).defer(Revision.html), selectinload(Page.crisis))
             .where(Page.id.in_(wanted["page"]))
         ):
             if not page.is_deleted:
@@ -305,8 +319,11 @@ def load_results(hits: list[tuple[str, int, float, str | None]], parsed: ParsedQ
             if not layer.is_deleted:
                 found["layer", layer.id] = layer
     announce_listing((object_id for kind, object_id in found if kind == "report"), viewer)
+    texts = page_texts(
+        [obj.current_revision_id for (kind, _id), obj in found.items() if kind == "page" and obj.current_revision_id]
+    )
     return [
-        _result(kind, found[kind, object_id], relevance, lang, parsed, viewer)
+        _result(kind, found[kind, object_id], relevance, lang, parsed, viewer, texts)
         for kind, object_id, relevance, lang in hits
         if (kind, object_id) in found
     ]
