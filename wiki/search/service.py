@@ -40,7 +40,7 @@ from .backend import FACETS, SUGGEST_BELOW, Backend, Filters, Hits, SearchUnavai
 from .configured_backend import backend_for
 from .documents import html_to_text, report_text
 from .query import ParsedQuery, SearchRequest, parse_query, replace_word
-from .snippets import highlight_all, snippet
+from .snippets import highlight_all, prepared, snippet, words_of
 
 log = logging.getLogger(__name__)
 _last_logged: dict[str, float] = {}
@@ -224,10 +224,11 @@ _page_texts_lock = threading.Lock()
 PAGE_TEXTS_REMEMBERED = 2_000  # about 5 KB of text each
 
 
-def page_texts(revision_ids: list[int]) -> dict[int, str]:
-    """The words of these revisions' HTML, remembered per revision (revisions never change):
-    reading a long page's HTML and taking its tags out was most of a page result's cost. The
-    HTML of those not remembered is read in one query."""
+def page_texts(revision_ids: list[int]) -> dict[int, tuple[str, frozenset[str]]]:
+    """The text of these revisions' HTML as snippets read it, and its distinct words,
+    remembered per revision (revisions never change): reading a long page's HTML, taking its
+    tags out and finding its words was most of a page result's cost. The HTML of those not
+    remembered is read in one query."""
     found = {}
     with _page_texts_lock:
         for revision_id in revision_ids:
@@ -238,7 +239,7 @@ def page_texts(revision_ids: list[int]) -> dict[int, str]:
     missing = [revision_id for revision_id in revision_ids if revision_id not in found]
     if missing:
         read = {
-            revision_id: html_to_text(markup)
+            revision_id: _page_text(markup)
             for revision_id, markup in db.session.execute(
                 select(Revision.id, Revision.html).where(Revision.id.in_(missing))
             )
@@ -251,10 +252,16 @@ def page_texts(revision_ids: list[int]) -> dict[int, str]:
     return found
 
 
+def _page_text(markup: str) -> tuple[str, frozenset[str]]:
+    text = prepared(html_to_text(markup))
+    return text, words_of(text)
+
+
 def _result(
-    kind: str, obj, relevance: float, lang: str | None, parsed: ParsedQuery, viewer, texts: dict[int, str]
+    kind: str, obj, relevance: float, lang: str | None, parsed: ParsedQuery, viewer, texts: dict[int, tuple]
 ) -> Result:
     crisis = obj.crisis
+    words = None  # the words of a page's text, remembered with it
     if kind == "report":
         body, url, date = (
             report_text(obj),
@@ -263,7 +270,7 @@ def _result(
         )
     elif kind == "page":
         revision = obj.current_revision
-        body = texts.get(revision.id, "") if revision else ""
+        body, words = texts.get(revision.id, ("", frozenset())) if revision else ("", frozenset())
         url, date = url_for("pages.view", crisis_slug=crisis.slug, slug=obj.slug), obj.updated_at
     else:
         revision = obj.current_revision
@@ -279,7 +286,7 @@ def _result(
         crisis_name=crisis.name,
         title=obj.title,
         title_html=highlight_all(obj.title, lang, parsed),
-        snippet=snippet(body, lang, parsed, guessed=guessed),
+        snippet=snippet(body, lang, parsed, guessed=guessed, words=words),
         url=url,
         date=date,
         relevance=relevance,

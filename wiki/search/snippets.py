@@ -41,15 +41,28 @@ def _term(word: str, lang: str) -> str | None:
     return _STEM[lang](word)
 
 
-def _spans(text: str, lang: str, terms: frozenset[str], horizon: int | None = None) -> list[tuple[int, int]]:
+def words_of(text: str) -> frozenset[str]:
+    """The distinct words a snippet of `text` (as `prepared` makes it) looks at."""
+    return frozenset(WORDS_RE.findall(text, 0, SCAN_CHARS))
+
+
+def prepared(text: str | None) -> str:
+    """`text` with its runs of white space made one space, as snippets show it."""
+    return " ".join((text or "").split())
+
+
+def _spans(
+    text: str, lang: str, terms: frozenset[str], horizon: int | None = None, words: frozenset[str] | None = None
+) -> list[tuple[int, int]]:
     """Where `text` has words whose terms are in `terms`; with a `horizon`, only up to that
-    many characters past the first match (a snippet needs no more)."""
+    many characters past the first match (a snippet needs no more). `words`: words_of(text),
+    when known."""
     if not terms or not text:
         return []
     # Which words of the text match is asked once per distinct word; the text is then read
     # word by word only from the first of them (a page matching by its title alone was read
     # to its end, word by word).
-    wanted = [word for word in set(WORDS_RE.findall(text, 0, SCAN_CHARS)) if _term(word, lang) in terms]
+    wanted = [word for word in (words if words is not None else words_of(text)) if _term(word, lang) in terms]
     if not wanted:
         return []
     start = min(text.find(word) for word in wanted)  # at or inside the first matching word
@@ -82,19 +95,26 @@ def highlight_all(text: str, lang: str, parsed: ParsedQuery, field: str = "title
     return _mark(text, _spans(text, lang, query_terms(parsed, lang, field)), 0, len(text))
 
 
-def snippet(text: str, lang: str, parsed: ParsedQuery, length: int = SNIPPET_CHARS, guessed: bool = False) -> Markup:
+def snippet(
+    text: str,
+    lang: str,
+    parsed: ParsedQuery,
+    length: int = SNIPPET_CHARS,
+    guessed: bool = False,
+    words: frozenset[str] | None = None,
+) -> Markup:
     """About `length` characters of `text` around its first cluster of matches. `lang` is the
     language the index analysed the text in; when it was only `guessed`, other languages are
-    tried too."""
-    text = " ".join((text or "").split())
+    tried too. A text already `prepared` may come with its words_of (remembered for pages)."""
+    text = prepared(text) if words is None else text
     if not text:
         return Markup("")
     horizon = length * 2
-    spans = _spans(text, lang, query_terms(parsed, lang, "body"), horizon)
+    spans = _spans(text, lang, query_terms(parsed, lang, "body"), horizon, words)
     if not spans and guessed:
         for other in LANGUAGES:
             if other != lang:
-                spans = _spans(text, other, query_terms(parsed, other, "body"), horizon)
+                spans = _spans(text, other, query_terms(parsed, other, "body"), horizon, words)
                 if spans:
                     break
     if len(text) <= length:
