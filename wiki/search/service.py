@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from flask import request, url_for
+from flask import current_app, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from markupsafe import Markup
@@ -219,7 +219,6 @@ def _url(endpoint: str, fallback: str, **values) -> str:
         return fallback
 
 
-_page_texts: OrderedDict[int, str] = OrderedDict()
 _page_texts_lock = threading.Lock()
 PAGE_TEXTS_REMEMBERED = 2_000  # about 5 KB of text each
 
@@ -230,11 +229,12 @@ def page_texts(revision_ids: list[int]) -> dict[int, tuple[str, frozenset[str]]]
     tags out and finding its words was most of a page result's cost. The HTML of those not
     remembered is read in one query."""
     found = {}
-    with _page_texts_lock:
+    with _page_texts_lock:  # one app's (revision ids are its database's)
+        remembered = current_app.extensions.setdefault("crisiswiki_page_texts", OrderedDict())
         for revision_id in revision_ids:
-            text = _page_texts.get(revision_id)
+            text = remembered.get(revision_id)
             if text is not None:
-                _page_texts.move_to_end(revision_id)
+                remembered.move_to_end(revision_id)
                 found[revision_id] = text
     missing = [revision_id for revision_id in revision_ids if revision_id not in found]
     if missing:
@@ -246,9 +246,9 @@ def page_texts(revision_ids: list[int]) -> dict[int, tuple[str, frozenset[str]]]
         }
         found.update(read)
         with _page_texts_lock:
-            _page_texts.update(read)
-            while len(_page_texts) > PAGE_TEXTS_REMEMBERED:
-                _page_texts.popitem(last=False)
+            remembered.update(read)
+            while len(remembered) > PAGE_TEXTS_REMEMBERED:
+                remembered.popitem(last=False)
     return found
 
 
