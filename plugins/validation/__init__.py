@@ -89,8 +89,9 @@ def background_backlog():
 @hookimpl
 def background_jobs(app):
     from .background import scoring_job
+    from .recalibration import calibration_job
 
-    return [scoring_job(app)]
+    return [scoring_job(app), calibration_job(app)]
 
 
 @hookimpl

@@ -17,7 +17,9 @@ from collections.abc import Iterable, Mapping
 
 from flask import has_request_context
 
-from . import background, store
+from wiki.workers import wake
+
+from . import background, recalibration, store
 from .batch import MARK_STALE, UPDATE, rescore_all, score_reports
 from .config import current_settings
 from .propagation import changes_scores, changes_source, source_dependents
@@ -53,6 +55,8 @@ def report_updated(report_id: int, changes: Mapping) -> None:
 
     store.run(work)
     background.schedule()
+    if "status" in changes:  # a verdict given or withdrawn: the calibration may be behind
+        wake(recalibration.JOB)
 
 
 def assessment_added(report_id: int, source_id: int) -> None:

@@ -301,3 +301,28 @@ def calibrations(crisis_ids: Iterable[int]) -> dict[int, Calibration]:
         )
         found[crisis_id] = stored_calibration(explanation) if explanation else IDENTITY
     return found
+
+
+def settled_counts() -> dict[int, int]:
+    """Per crisis: how many of its scored reports are verified or refuted (the outcomes its
+    calibration is fitted on)."""
+    query = (
+        select(TABLE.c.crisis_id, func.count())
+        .join(Report, Report.id == TABLE.c.report_id)
+        .where(Report.status.in_(("verified", "refuted")))
+        .group_by(TABLE.c.crisis_id)
+    )
+    return {crisis_id: count for crisis_id, count in connection().execute(query)}
+
+
+def crisis_rows(crisis_id: int) -> list:
+    """Every score row of a crisis (report_id, explanation, neighbours) with its report's status,
+    locked for update."""
+    query = (
+        select(TABLE.c.report_id, TABLE.c.explanation, TABLE.c.neighbours, Report.status)
+        .join(Report, Report.id == TABLE.c.report_id)
+        .where(TABLE.c.crisis_id == crisis_id)
+        .order_by(TABLE.c.report_id)
+        .with_for_update(of=TABLE)
+    )
+    return list(connection().execute(query))

@@ -77,6 +77,49 @@ def test_a_reliable_minority_wins_on_key_figures_too():
     assert found.subjects["area 4"].proposed == pytest.approx(5000, rel=0.02)
 
 
+def sparse_crowd(seed: int, items: int = 40, per_item: int = 5, pool: int = 60) -> tuple[list[Claim], dict]:
+    """Yes/no questions, each answered by 5 of 60 interchangeable workers who are right 70 % of
+    the time: every worker has only a few answers, so a confusion matrix per worker is fitted to
+    noise, and the plain vote is the right model."""
+    rng = random.Random(seed)
+    truth = {f"item {j}": rng.choice(("a", "b")) for j in range(items)}
+    claims = []
+    for item, answer in truth.items():
+        for worker in rng.sample(range(pool), per_item):
+            said = answer if rng.random() < 0.7 else rng.choice([v for v in "ab" if v != answer])
+            claims.append(Claim(item, f"worker {worker}", said))
+    return claims, truth
+
+
+@pytest.mark.parametrize("seed", [1, 10, 16])
+def test_where_dawid_skene_overfits_and_the_vote_is_right_the_estimates_are_the_votes(seed):
+    claims, truth = sparse_crowd(seed)
+    voting = majority_vote(claims)
+    unguarded = discover(claims, Settings(guard_folds=0))
+    plain_ds = discover(claims, Settings(guard_folds=0, confusion_strength=0.0))
+    assert accuracy(unguarded.posteriors(), truth) < accuracy(voting, truth) - 0.05
+    assert accuracy(plain_ds.posteriors(), truth) < accuracy(voting, truth) - 0.05
+    found = discover(claims)
+    assert found.models == {"": "vote"}
+    assert found.heldout[""]["vote"] > found.heldout[""]["confusion"]
+    for item, shares in voting.items():
+        assert found.posteriors()[item] == pytest.approx({"a": 0.0, "b": 0.0} | shares)
+    assert accuracy(found.posteriors(), truth) == accuracy(voting, truth)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_where_sources_differ_the_guard_keeps_the_confusion_model(seed):
+    found = discover(road_claims(seed))
+    assert found.models == {"road_status": "confusion"}
+    assert found.heldout["road_status"]["confusion"] > found.heldout["road_status"]["vote"]
+    assert found.subjects["bridge road"].proposed == "open"
+
+
+def test_the_guard_can_be_switched_off():
+    found = discover(road_claims(0), Settings(guard_folds=0))
+    assert found.models == {"road_status": "confusion"} and found.heldout == {}
+
+
 def test_discovery_converges_and_more_iterations_change_nothing():
     claims = road_claims(3)
     found = discover(claims)

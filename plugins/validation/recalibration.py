@@ -1,0 +1,75 @@
+"""The calibration refitted in the background, as verdicts arrive.
+
+`crisiswiki rescore` fits each crisis's calibration (calibration.py) on its verified and
+refuted reports, and every score of the crisis carries it. Between two rescores the verdicts
+keep coming; this job of the core's background worker (handed to it through the
+`background_jobs` hook) refits a crisis's calibration once REFIT_AFTER verdicts were added
+(or withdrawn) since its scores' calibration was fitted, and recombines every score of the
+crisis with it: one write transaction per crisis, no new search for evidence, since each
+stored explanation keeps the log-odds the calibration shifts (scoring.evidence_log_odds).
+
+A verdict wakes the job in a server (events.py); otherwise it looks every POLL_SECONDS, and
+`crisiswiki worker --once` runs it to the end.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from wiki.extensions import db
+from wiki.workers import Job
+
+from . import store
+from .calibration import MIN_OUTCOMES, Calibration, fit
+from .config import current_settings
+from .scoring import combine, evidence_log_odds
+
+JOB = "validation-calibration"
+REFIT_AFTER = 10  # verdicts added or withdrawn in a crisis since its calibration was fitted
+POLL_SECONDS = 10.0
+
+
+def due() -> list[int]:
+    """The crises whose calibration is REFIT_AFTER verdicts or more behind (read only)."""
+    counts = store.settled_counts()
+    fitted = store.calibrations(counts)
+    db.session.commit()  # end the read: the refit writes in a transaction of its own
+    return [
+        crisis_id
+        for crisis_id, settled in sorted(counts.items())
+        if abs(settled - fitted[crisis_id].outcomes) >= REFIT_AFTER
+        and max(settled, fitted[crisis_id].outcomes) >= MIN_OUTCOMES
+    ]
+
+
+def refit(crisis_id: int) -> Calibration:
+    """Fit the crisis's calibration on its verified and refuted reports, as their stored scores
+    explain them, and recombine every score of the crisis with it, in one scoring transaction."""
+    settings = current_settings()
+
+    def work() -> Calibration:
+        rows = store.crisis_rows(crisis_id)
+        settled = [row for row in rows if row.status in ("verified", "refuted")]
+        calibration = fit(
+            [evidence_log_odds(row.explanation) for row in settled], [row.status == "verified" for row in settled]
+        )
+        store.update_evidence(
+            [(row.report_id, combine(row.explanation, dict(row.neighbours), settings, calibration)) for row in rows],
+            settings,
+        )
+        return calibration
+
+    return store.run(work)
+
+
+def calibration_job(app: Flask) -> Job:
+    """One crisis refitted per turn, until none is behind."""
+
+    def run(deadline: float) -> float | None:
+        crises = due()
+        if not crises:
+            return None
+        refit(crises[0])
+        return 0.0 if len(crises) > 1 else None
+
+    return Job(JOB, run, poll_seconds=POLL_SECONDS)
