@@ -97,6 +97,9 @@ def upgrade():
         sa.PrimaryKeyConstraint(
             "crisis_id", "kind", "hour", "sector", "adm1", "value", name=op.f("pk_report_hour_tallies")
         ),
+        # On SQLite the rows live in the order of their key: a view reads a range of it, where rows
+        # that triggers add one by one would otherwise lie scattered in the order they came.
+        sqlite_with_rowid=False,
     )
     postgresql = op.get_bind().dialect.name == "postgresql"
     new, old = _upserts("NEW", 1, postgresql), _upserts("OLD", -1, postgresql)

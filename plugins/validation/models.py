@@ -222,6 +222,7 @@ class BandTally(db.Model):
     without a score and withdrawn reports are never counted."""
 
     __tablename__ = "validation_band_tallies"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # rows in the order of their key (v0008_band_tallies)
 
     crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)

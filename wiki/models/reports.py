@@ -252,6 +252,7 @@ class ReportHourTally(db.Model):
     (decided), with the same values. Withdrawn reports are never counted."""
 
     __tablename__ = "report_hour_tallies"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # rows in the order of their key (0014_desk_hours)
 
     crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)

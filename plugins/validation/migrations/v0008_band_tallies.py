@@ -117,6 +117,9 @@ def upgrade():
         sa.PrimaryKeyConstraint(
             "crisis_id", "kind", "band", "day", "sector", "adm1", "value", name=op.f("pk_validation_band_tallies")
         ),
+        # On SQLite the rows live in the order of their key: a view reads a range of it, where rows
+        # that triggers add one by one would otherwise lie scattered in the order they came.
+        sqlite_with_rowid=False,
     )
     # A view with a minimum score reads the score tallies of its bands only.
     with op.batch_alter_table("validation_score_tallies", schema=None) as batch_op:
