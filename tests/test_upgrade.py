@@ -42,17 +42,19 @@ from wiki.migrations import current_revisions, upgrade_all
 
 CORE = ["0001_core", "0002_reports", "0003_maps", "0004_search", "0005_page_cache", "0006_accounts", "0006_privacy"]
 CORE += ["0007_mail_outbox", "0008_one_head", "0009_channels", "0010_alerts", "0011_desk", "0012_channel_media"]
+CORE += ["0013_import_jobs"]
 # The validation plugin's branch starts after 0002_reports: (core revision, plugin revision).
 PLUGIN = [
     ("0007_mail_outbox", "v0001_validation"),
     ("0007_mail_outbox", "v0002_claims"),
     ("0008_one_head", "v0003_assessment_state"),
     ("0010_alerts", "v0004_point_optional"),
+    ("0013_import_jobs", "v0007_desk_tallies"),
 ]
 # What the database records at the heads (and `crisiswiki db upgrade` prints): the core's newest
 # revision and the plugin's (v0005_desk follows v0004_point_optional, which depends on 0009_channels;
-# v0007_desk_tallies follows v0005_desk).
-RECORDED = {"0013_import_jobs", "v0007_desk_tallies"}
+# v0007_desk_tallies follows v0005_desk; v0008_band_tallies follows it and depends on 0011_desk).
+RECORDED = {"0014_desk_hours", "v0008_band_tallies"}
 AT_HEADS = ", ".join(sorted(RECORDED))
 
 

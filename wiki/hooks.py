@@ -221,6 +221,15 @@ def dashboard_charts(scope):
 
 
 @hookspec
+def dashboard_tallies(args, viewer):
+    """Return a wiki.desk.charts.TallySource when tallies the plugin keeps (with the columns of
+    the core's `report_tallies` and keys of its own) answer exactly a dashboard view filtered by
+    the plugin's own filters, `args` (e.g. {"min_score": "0.6"}: every filter of the view the core
+    does not know), for `viewer`; None when they cannot: the core then counts from the reports,
+    through the visibility rule. Called only for views the core's tallies would otherwise answer."""
+
+
+@hookspec
 def sitrep_sections(draft):
     """Return a list of wiki.pages.drafts.Section to add to a situation report being drafted.
     `draft` (wiki.pages.drafts.DraftContext) holds the crisis, the period, the admin area, the
@@ -254,6 +263,7 @@ ISOLATED = frozenset(
         "report_search_fields",
         "report_search_scores",
         "dashboard_charts",
+        "dashboard_tallies",
         "sitrep_sections",
     }
 )

@@ -15,7 +15,7 @@ from .clock import iso, utcnow
 from .config import add_settings
 from .crises.services import get_crisis_or_404
 from .database import IN_LIST_SIZE, begin_write, chunked, write_transaction
-from .desk.charts import Chart, Scope, Series
+from .desk.charts import Chart, Scope, Series, TallySource
 from .errors import BadRequest, Conflict, DomainError, Forbidden, InvalidInput, NotFound, TooLarge, Unauthorized
 from .extensions import db
 from .geo import EARTH_RADIUS_KM, KM_PER_DEGREE, bounding_box, haversine_km
@@ -61,6 +61,7 @@ __all__ = [
     "Scope",
     "Section",
     "Series",
+    "TallySource",
     "TooLarge",
     "Unauthorized",
     "User",

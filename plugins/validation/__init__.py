@@ -245,6 +245,13 @@ def dashboard_charts(scope):
 
 
 @hookimpl
+def dashboard_tallies(args, viewer):
+    from .desk_tallies import dashboard_tallies as tallies
+
+    return tallies(args, viewer)
+
+
+@hookimpl
 def sitrep_sections(draft):
     from .desk_charts import sitrep_sections as sections
 

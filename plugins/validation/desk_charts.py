@@ -14,12 +14,12 @@ from sqlalchemy import Integer, case, cast, func, select
 from wiki.toolkit import Chart, Report, Section, Series, db, escape_markdown
 
 from .access import can_see_scores
+from .desk_tallies import BANDS, band_range
 from .matrix import VERDICT_NAMES, verdict
 from .models import ReportScore, ScoreTally
 from .truth.models import ClaimSubject, ReportClaim
 from .truth.proposals import subject_views
 
-BANDS = 10
 MAX_FIGURES = 30
 UNVERIFIED_MIN_SCORE = 0.7  # VALIDATION_SITREP_MIN_SCORE
 MAX_UNVERIFIED = 10
@@ -39,12 +39,15 @@ def band_of(score):
 
 def score_charts(scope) -> list[Chart]:
     """The distribution of scores (in tenths) and of Admiralty verdicts, from one aggregate."""
-    if scope.tallies is not None:
-        # The tallies kept by triggers (migration v0007_desk_tallies): a few rows per day and value.
+    scored = {key: scope.args[key] for key in ("min_score", "max_score") if scope.args.get(key)}
+    bands = band_range(scored) if scored else (-1, BANDS)
+    if scope.tallies is not None and bands is not None:
+        # The tallies kept by triggers (migration v0007_desk_tallies): a few rows per day and value;
+        # a minimum score in tenths (the core's tallies answer it, desk_tallies.py) sums its bands.
         query = scope.tallies.apply(
-            select(ScoreTally.band, ScoreTally.admiralty, func.sum(ScoreTally.n)).group_by(
-                ScoreTally.band, ScoreTally.admiralty
-            ),
+            select(ScoreTally.band, ScoreTally.admiralty, func.sum(ScoreTally.n))
+            .where(ScoreTally.band.between(*bands))
+            .group_by(ScoreTally.band, ScoreTally.admiralty),
             ScoreTally.crisis_id,
             ScoreTally.day,
             ScoreTally.sector,
@@ -58,7 +61,7 @@ def score_charts(scope) -> list[Chart]:
             .join(ReportScore, ReportScore.report_id == Report.id)
             .group_by(band, ReportScore.admiralty)
         )
-    bands = [0] * BANDS
+    counts = [0] * BANDS
     verdicts: dict[str, int] = {}
     unscored = 0
     for found, code, count in db.session.execute(query):
@@ -68,7 +71,7 @@ def score_charts(scope) -> list[Chart]:
         if found == -1:
             unscored += count
         else:
-            bands[min(int(found), BANDS - 1)] += count
+            counts[min(int(found), BANDS - 1)] += count
         key = verdict(code) if code else "none"
         verdicts[key] = verdicts.get(key, 0) + count
     low = [index / BANDS for index in range(BANDS)]
@@ -78,7 +81,7 @@ def score_charts(scope) -> list[Chart]:
         kind="bar",
         category_label=_("Score"),
         categories=[f"{int(value * 100)}–{int(value * 100) + 100 // BANDS}%" for value in low],
-        series=[Series("reports", _("Reports"), bands)],
+        series=[Series("reports", _("Reports"), counts)],
         category_params=[{"min_score": f"{value:g}", "max_score": f"{value + 1 / BANDS:g}"} for value in low],
         unit=_("reports"),
         note=_("%(n)d reports have no score yet (nothing is known of their source or their information).", n=unscored),
@@ -126,17 +129,15 @@ def key_figures_chart(scope) -> Chart:
     """The key figures the claims agree on: each subject's proposed value, its confidence and the
     competing values, for the subjects the view's reports make claims about."""
     # From the claims (a few) to their reports, with the view's filters (scope.where: never a
-    # withdrawn report), rather than from every report of the view to its claims.
-    claimed = scope.where(
-        select(ReportClaim.subject_id, ReportClaim.report_id).join(Report, Report.id == ReportClaim.report_id)
-    ).subquery()
-    subject_ids = db.session.scalars(
-        select(claimed.c.subject_id)
-        .group_by(claimed.c.subject_id)
-        .order_by(claimed.c.subject_id.desc())
-        .limit(MAX_FIGURES)
+    # withdrawn report), rather than from every report of the view to its claims; one reading.
+    claimed = db.session.execute(
+        scope.where(
+            select(ReportClaim.subject_id, ReportClaim.report_id).join(Report, Report.id == ReportClaim.report_id)
+        )
     ).all()
-    allowed = set(db.session.scalars(select(claimed.c.report_id).where(claimed.c.subject_id.in_(subject_ids))))
+    subject_ids = sorted({subject for subject, _report in claimed}, reverse=True)[:MAX_FIGURES]
+    chosen = set(subject_ids)
+    allowed = {report for subject, report in claimed if subject in chosen}
     figures = _figures(subject_ids, scope.viewer, allowed)
     figures.sort(key=lambda f: (f["attribute"], f["subject"], f["as_of"]))
     return Chart(

@@ -200,6 +200,10 @@ class ScoreTally(db.Model):
     never counted, as in the core's `report_tallies`."""
 
     __tablename__ = "validation_score_tallies"
+    # A view with a minimum score reads its bands only (migration v0008_band_tallies).
+    __table_args__ = (
+        Index("ix_validation_score_tallies_band", "crisis_id", "band", "admiralty", "day", "sector", "adm1", "n"),
+    )
 
     crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD (UTC) of the event
@@ -208,3 +212,24 @@ class ScoreTally(db.Model):
     band: Mapped[int] = mapped_column(Integer, primary_key=True)  # floor(score * 10), -1 without a score
     admiralty: Mapped[str] = mapped_column(String(2), primary_key=True)  # "" without a verdict
     n: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BandTally(db.Model):
+    """The counts of the core's `report_tallies` (kinds, values and the verified among them, per
+    crisis, day, sector and province) for each score band: a dashboard view with a minimum (or
+    maximum) score in tenths sums the bands in range (desk_tallies.py). Kept current by database
+    triggers on `validation_scores` and on `reports` (migration v0008_band_tallies); reports
+    without a score and withdrawn reports are never counted."""
+
+    __tablename__ = "validation_band_tallies"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # rows in the order of their key (v0008_band_tallies)
+
+    crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)  # floor(score * 10): 0 ... 10
+    day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD (UTC)
+    sector: Mapped[str] = mapped_column(String(20), primary_key=True)
+    adm1: Mapped[str] = mapped_column(String(40), primary_key=True)  # "" when the report has none
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    v: Mapped[int] = mapped_column(Integer, default=0)  # of which verified

@@ -318,7 +318,8 @@ def test_drafting_again_shows_what_changed_and_the_draft_is_an_ordinary_page(app
 
 
 def _both_paths(app, crisis, person_id, args):
-    """Every aggregate of a view from the tallies and from the reports."""
+    """Every aggregate of a view from the tallies (by the day, or by the hour for the counts over
+    time of a view by the hour) and from the reports."""
     from dataclasses import replace
 
     from wiki.desk import aggregates as agg
@@ -326,10 +327,10 @@ def _both_paths(app, crisis, person_id, args):
 
     with app.test_request_context():
         c = db.session.scalar(select(Crisis).where(Crisis.slug == crisis))
-        chosen = agg.selection(c, args, db.session.get(User, person_id))
-        assert chosen.tallied, args
+        chosen = agg.selection(c, args, db.session.get(User, person_id), args.get("unit", "day"))
+        assert chosen.over_time(), args
         found = []
-        for path in (chosen, replace(chosen, tallied=False)):
+        for path in (chosen, replace(chosen, tallied=False, hourly=False)):
             found.append(
                 (
                     agg.counts_by_time(path),
@@ -343,15 +344,63 @@ def _both_paths(app, crisis, person_id, args):
         return found
 
 
+def _hour_tallies_and_recount(app) -> tuple[dict, dict]:
+    """The rows of report_hour_tallies (without the emptied ones), and the same counted again from
+    the reports: {(crisis, kind, hour, sector, province, value): (reports, verified)}."""
+    from sqlalchemy import case, func, literal
+
+    from wiki.desk import aggregates as agg
+    from wiki.models import Report, ReportHourTally
+
+    with app.app_context():
+        kept = {
+            (t.crisis_id, t.kind, t.hour, t.sector, t.adm1, t.value): (t.n, t.v)
+            for t in db.session.scalars(select(ReportHourTally))
+            if t.n or t.v
+        }
+        adm1 = func.coalesce(Report.adm1_pcode, "")
+        verified = func.sum(case((Report.status == "verified", 1), else_=0))
+        waited = agg.wait_bin(agg.hours_between(Report.received_at, Report.triaged_at))
+        kinds = {
+            "status": (agg.event_time(), Report.status, verified, True),
+            "in": (Report.received_at, literal(""), literal(0), True),
+            "out": (agg.left_backlog_at(), literal(""), literal(0), agg.left_backlog_at().is_not(None)),
+            "wait": (
+                Report.triaged_at,
+                waited,
+                literal(0),
+                Report.triaged_at.is_not(None) & Report.status.in_(agg.DECIDED),
+            ),
+        }
+        counted = {}
+        for kind, (moment, value, of_which, condition) in kinds.items():
+            hour = agg.bucket_of(moment, "hour")
+            query = (
+                select(Report.crisis_id, hour, Report.sector, adm1, value, func.count(), of_which)
+                .where(Report.withdrawn_at.is_(None), condition)
+                .group_by(Report.crisis_id, hour, Report.sector, adm1, value)
+            )
+            for crisis_id, bucket, sector, province, found, count, v in db.session.execute(query):
+                counted[(crisis_id, kind, bucket, sector, province, found)] = (count, int(v))
+        return kept, counted
+
+
 def test_the_tallies_kept_by_triggers_agree_with_the_reports_after_every_change(app, crisis, world, make_user):
     from wiki.models import Report, User
     from wiki.reports.triage import merge_duplicate, update_report, withdraw_report
 
     coordinator = make_user("coordinator")
     views = [{}, {"sector": "health"}, {"adm": "HT02"}, {"since": "2010-01-14", "until": "2010-01-14T23:59:59Z"}]
+    views += [  # by the hour: the counts over time from the tallies by the hour (report_hour_tallies)
+        {"unit": "hour"},
+        {"unit": "hour", "sector": "health", "adm": "HT01"},
+        {"unit": "hour", "since": "2010-01-13T14:00:00Z", "until": "2010-01-14T15:59:59Z"},
+    ]
     for args in views:
         tallied, live = _both_paths(app, crisis, coordinator.id, args)
         assert tallied == live, args
+    kept, counted = _hour_tallies_and_recount(app)
+    assert kept == counted and len(kept) >= 10
     with app.test_request_context():
         user = db.session.get(User, coordinator.id)
         update_report(db.session.get(Report, world["waiting"]), {"status": "verified", "sector": "wash"}, user)
@@ -365,6 +414,8 @@ def test_the_tallies_kept_by_triggers_agree_with_the_reports_after_every_change(
     for args in views:
         tallied, live = _both_paths(app, crisis, coordinator.id, args)
         assert tallied == live, args
+    kept, counted = _hour_tallies_and_recount(app)
+    assert kept == counted
     tallied, _live = _both_paths(app, crisis, coordinator.id, {})
     by_status = tallied[0][1]
     assert sum(by_status.values()) == 4  # the clinic withdrawn, the copy deleted

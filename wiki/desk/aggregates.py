@@ -1,11 +1,13 @@
 """The crisis dashboard's numbers. Each is one SQL aggregate, read from one of two places:
 
-- the tallies (`report_tallies`, kept current by database triggers on every insert, change and
-  deletion of a report: see migration 0011_desk and wiki.models.ReportTally), a few rows per
-  day, sector, province and value, for the views they can answer: a viewer who sees every
-  report (verifiers, coordinators, admins), by day, filtered by sector, province and whole days;
-- the reports themselves (the covering index `ix_reports_desk`) for every other view: by hour,
-  by district, with a minimum score or any other filter of wiki.reports.queries, and for viewers
+- the tallies (`report_tallies` by the day and `report_hour_tallies` by the hour, kept current by
+  database triggers on every insert, change and deletion of a report: see migrations 0011_desk
+  and 0014_desk_hours, wiki.models.ReportTally and ReportHourTally), a few rows per day (or
+  hour), sector, province and value, for the views they can answer: a viewer who sees every
+  report (verifiers, coordinators, admins), filtered by sector, province and a period of whole
+  days (whole hours, for the counts over time by the hour);
+- the reports themselves (the covering index `ix_reports_desk`) for every other view: by
+  district, with a minimum score or any other filter of wiki.reports.queries, and for viewers
   who see only some reports (the filters apply the visibility rule).
 
 Both give the same numbers (tests/desk/test_desk.py checks it on both databases). Python only
@@ -26,12 +28,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import Float, String, case, cast, func, select
+from sqlalchemy.sql.functions import FunctionElement
 
+from .. import plugins
 from ..extensions import db
-from ..models import AdminArea, Crisis, Report, ReportTally
+from ..models import AdminArea, Crisis, Report, ReportHourTally, ReportTally
 from ..reports.queries import ReportFilters
 from ..visibility import sees_exact_locations, sees_unpublished
-from .charts import TallyFilter
+from .charts import TallyFilter, TallySource
 
 UNITS = ("day", "hour")
 MAX_BUCKETS = 400  # time charts show at most this many buckets: the most recent ones
@@ -89,10 +93,11 @@ def parse_bucket(label: str, unit: str) -> datetime:
 
 
 def bucket_range(label: str, unit: str) -> tuple[str, str]:
-    """since and until (both inclusive, as the filters read them) of one bucket."""
-    start = parse_bucket(label, unit)
-    end = start + (timedelta(days=1) if unit == "day" else timedelta(hours=1)) - timedelta(seconds=1)
-    return start.strftime("%Y-%m-%dT%H:%M:%SZ"), end.strftime("%Y-%m-%dT%H:%M:%SZ")
+    """since and until (both inclusive, as the filters read them) of one bucket ("2010-01-13" or
+    "2010-01-13 14"), from its text (a chart by the hour has hundreds)."""
+    if unit == "day":
+        return f"{label}T00:00:00Z", f"{label}T23:59:59Z"
+    return f"{label[:10]}T{label[11:13]}:00:00Z", f"{label[:10]}T{label[11:13]}:59:59Z"
 
 
 def all_buckets(found: set[str], unit: str) -> list[str]:
@@ -115,8 +120,10 @@ class Selection:
     filters: ReportFilters
     viewer: object
     unit: str
-    tallied: bool
+    tallied: bool  # the tallies by the day answer (a period of whole days)
     province: str | None = None  # the admin-1 P-code of an `adm` filter the tallies answer
+    hourly: bool = False  # the tallies by the hour answer the counts over time (by the hour, whole hours)
+    source: TallySource | None = None  # a plugin's tallies that answer its filters (in place of report_tallies)
 
     def where(self, query, filters: ReportFilters | None = None):
         query = query.where(Report.crisis_id == self.crisis.id, Report.withdrawn_at.is_(None))
@@ -136,27 +143,55 @@ class Selection:
 
     def tally_filter(self) -> TallyFilter | None:
         """The view's filters on tallies by day, sector and province, when they can answer it."""
-        if not self.tallied:
-            return None
+        return self._narrowed("day") if self.tallied else None
+
+    def _narrowed(self, unit: str) -> TallyFilter:
+        fmt = "%Y-%m-%d" if unit == "day" else "%Y-%m-%d %H"  # a bucket of the tallies by `unit`
+        since, until = self.filters.since, self.filters.until
         return TallyFilter(
             crisis_id=self.crisis.id,
             sectors=tuple(self.filters.sectors or ()),
             province=self.province,
-            first_day=self.filters.since.strftime("%Y-%m-%d") if self.filters.since else None,
-            last_day=self.filters.until.strftime("%Y-%m-%d") if self.filters.until else None,
+            first_day=since.strftime(fmt) if since else None,
+            last_day=until.strftime(fmt) if until else None,
         )
 
-    def tally(self, kind: str, *columns):
-        """SELECT from the tallies of `kind`, with the view's sectors, province and days."""
-        query = select(*columns).where(ReportTally.kind == kind)
-        return self.tally_filter().apply(
-            query, ReportTally.crisis_id, ReportTally.day, ReportTally.sector, ReportTally.adm1
-        )
+    def tallies(self, unit: str):
+        """(table, its bucket column, a further condition or None) of the tallies that answer the
+        view's counts by `unit` ("day": also those that are not over time), or None."""
+        if unit == "day" and self.tallied:
+            if self.source is not None:
+                return self.source.table, self.source.table.day, self.source.where
+            return ReportTally, ReportTally.day, None
+        if unit == "hour" and self.hourly:
+            return ReportHourTally, ReportHourTally.hour, None
+        return None
+
+    def over_time(self):
+        return self.tallies(self.unit)
+
+    def tally(self, kind: str, columns, unit: str = "day"):
+        """SELECT from the tallies by `unit` of `kind` (columns: a function of the table and its
+        bucket column, giving the keys and then the sums), with the view's sectors, province and
+        period, grouped by the keys."""
+        table, bucket, condition = self.tallies(unit)
+        wanted = columns(table, bucket)
+        keys = [column for column in wanted if not isinstance(column, FunctionElement)]
+        query = select(*wanted).where(table.kind == kind).group_by(*keys)
+        if condition is not None:
+            query = query.where(condition)
+        return self._narrowed(unit).apply(query, table.crisis_id, bucket, table.sector, table.adm1)
 
 
-def _whole_days(filters: ReportFilters) -> bool:
-    since_ok = filters.since is None or filters.since.timetz().replace(tzinfo=None) == time.min
-    until_ok = filters.until is None or filters.until.time().replace(microsecond=0) == time(23, 59, 59)
+def _whole(filters: ReportFilters, unit: str) -> bool:
+    """Whether the period starts and ends on whole days (or hours), as the tallies count them."""
+    since, until = filters.since, filters.until
+    if unit == "day":
+        since_ok = since is None or since.timetz().replace(tzinfo=None) == time.min
+        until_ok = until is None or until.time().replace(microsecond=0) == time(23, 59, 59)
+    else:
+        since_ok = since is None or (since.minute, since.second, since.microsecond) == (0, 0, 0)
+        until_ok = until is None or (until.minute, until.second) == (59, 59)
     return since_ok and until_ok
 
 
@@ -170,27 +205,37 @@ def selection(crisis: Crisis, args: Mapping, viewer, unit: str = "day") -> Selec
         )
         province = filters.adm if level == 1 else None
         simple = simple and province is not None
-    # Plugins' own filters (a minimum score) are only known to the reports' queries.
+    simple = simple and sees_unpublished(viewer) and sees_exact_locations(viewer)
+    # Plugins' own filters (a minimum score) are known to the reports' queries, and to the
+    # tallies of the plugin that keeps them, when it says they answer the view exactly.
     known = {"sector", "since", "until", "adm", "unit", "level"}
-    simple = simple and not any(value for key, value in args.items() if key not in known)
-    tallied = (
-        simple and unit == "day" and _whole_days(filters) and sees_unpublished(viewer) and sees_exact_locations(viewer)
-    )
-    return Selection(crisis, filters, viewer, unit, tallied, province)
+    own = {key: str(value) for key, value in args.items() if key not in known and value}
+    source = None
+    if own and simple:
+        found = plugins.call("dashboard_tallies", args=own, viewer=viewer)
+        source = found[0] if len(found) == 1 else None
+        simple = source is not None
+    tallied = simple and _whole(filters, "day")
+    hourly = simple and unit == "hour" and _whole(filters, "hour") and source is None
+    return Selection(crisis, filters, viewer, unit, tallied, province, hourly, source)
 
 
 def counts_by_time(chosen: Selection) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
-    """({(bucket, sector): reports}, {(bucket, status): reports}) by the event time, from one
-    aggregate by bucket, sector and status."""
-    if chosen.tallied:
-        query = chosen.tally(
-            "status", ReportTally.day, ReportTally.sector, ReportTally.value, func.sum(ReportTally.n)
-        ).group_by(ReportTally.day, ReportTally.sector, ReportTally.value)
-    else:
-        bucket = bucket_of(event_time(), chosen.unit).label("bucket")
-        query = chosen.where(
-            select(bucket, Report.sector, Report.status, func.count()).group_by(bucket, Report.sector, Report.status)
-        )
+    """({(bucket, sector): reports}, {(bucket, status): reports}) by the event time: from the
+    tallies, one aggregate by bucket and sector and one by bucket and status; from the reports,
+    one aggregate by bucket, sector and status (one reading of the reports)."""
+    if chosen.over_time():
+        found = []
+        for key in ("sector", "value"):
+            query = chosen.tally(
+                "status", lambda table, bucket, key=key: (bucket, getattr(table, key), func.sum(table.n)), chosen.unit
+            )
+            found.append({(bucket, value): int(count) for bucket, value, count in db.session.execute(query) if count})
+        return found[0], found[1]
+    bucket = bucket_of(event_time(), chosen.unit).label("bucket")
+    query = chosen.where(
+        select(bucket, Report.sector, Report.status, func.count()).group_by(bucket, Report.sector, Report.status)
+    )
     by_sector: dict[tuple[str, str], int] = {}
     by_status: dict[tuple[str, str], int] = {}
     for bucket, sector, status, count in db.session.execute(query):
@@ -203,9 +248,9 @@ def counts_by_time(chosen: Selection) -> tuple[dict[tuple[str, str], int], dict[
 def backlog(chosen: Selection) -> dict[str, tuple[int, int]]:
     """{bucket: (received, left the backlog)}."""
     moves: dict[str, list[int]] = {}
-    if chosen.tallied:
+    if chosen.over_time():
         for kind, index in (("in", 0), ("out", 1)):
-            query = chosen.tally(kind, ReportTally.day, func.sum(ReportTally.n)).group_by(ReportTally.day)
+            query = chosen.tally(kind, lambda table, bucket: (bucket, func.sum(table.n)), chosen.unit)
             for bucket, count in db.session.execute(query):
                 moves.setdefault(bucket, [0, 0])[index] += int(count)
     else:
@@ -220,10 +265,8 @@ def backlog(chosen: Selection) -> dict[str, tuple[int, int]]:
 def waits(chosen: Selection) -> dict[str, dict[int, int]]:
     """{bucket of the decision: {wait bin: reports}} for the reports now verified or refuted."""
     found: dict[str, dict[int, int]] = {}
-    if chosen.tallied:
-        query = chosen.tally("wait", ReportTally.day, ReportTally.value, func.sum(ReportTally.n)).group_by(
-            ReportTally.day, ReportTally.value
-        )
+    if chosen.over_time():
+        query = chosen.tally("wait", lambda table, bucket: (bucket, table.value, func.sum(table.n)), chosen.unit)
     else:
         bucket = bucket_of(Report.triaged_at, chosen.unit).label("bucket")
         binned = wait_bin(hours_between(Report.received_at, Report.triaged_at)).label("bin")
@@ -254,10 +297,10 @@ def area_counts(chosen: Selection, level: int) -> dict[str | None, tuple[int, in
     """{P-code: (reports, verified reports)} at admin level 1 or 2. For a viewer who sees
     sensitive reports only at their grid cell, their district is unknown (counted as no area)."""
     if chosen.tallied:
-        code = ReportTally.adm1 if level == 1 else ReportTally.value
         query = chosen.tally(
-            "status" if level == 1 else "district", code, func.sum(ReportTally.n), func.sum(ReportTally.v)
-        ).group_by(code)
+            "status" if level == 1 else "district",
+            lambda table, _day: (table.adm1 if level == 1 else table.value, func.sum(table.n), func.sum(table.v)),
+        )
         found: dict[str | None, tuple[int, int]] = {}
         for pcode, count, verified in db.session.execute(query):
             if count:
@@ -274,7 +317,7 @@ def area_counts(chosen: Selection, level: int) -> dict[str | None, tuple[int, in
 
 def channel_counts(chosen: Selection) -> dict[str, int]:
     if chosen.tallied:
-        query = chosen.tally("channel", ReportTally.value, func.sum(ReportTally.n)).group_by(ReportTally.value)
+        query = chosen.tally("channel", lambda table, _day: (table.value, func.sum(table.n)))
     else:
         query = chosen.where(select(Report.channel, func.count()).group_by(Report.channel))
     return {row[0]: int(row[1]) for row in db.session.execute(query) if row[1]}

@@ -97,6 +97,17 @@ class TallyFilter:
 
 
 @dataclass(frozen=True)
+class TallySource:
+    """Tallies a plugin keeps (a model with the columns of the core's `report_tallies`: crisis_id,
+    kind, day, sector, adm1, value, n, v, and keys of its own) that answer a view with the
+    plugin's filters, and `where`: the condition on its own keys that selects the view's reports
+    (e.g. score bands), from the `dashboard_tallies` hook."""
+
+    table: Any
+    where: Any
+
+
+@dataclass(frozen=True)
 class Scope:
     """What one dashboard view looks at, for the charts of the core and of plugins.
 
@@ -117,7 +128,8 @@ class Scope:
     bucket_label: Callable[[str], str]
     link: Callable[[Mapping[str, str]], str]
     # Set when tallies can answer for the view (a viewer who sees every report but withdrawn
-    # ones, by day, filtered only by sector, province and whole days): their filters.
+    # ones, filtered only by sector, province, whole days and the filters of a plugin whose own
+    # tallies answer them, `dashboard_tallies`): their filters.
     tallies: TallyFilter | None = None
 
 
@@ -136,14 +148,23 @@ def _plain(value: Any) -> Any:
     return "'" + text if isinstance(value, str) and text[:1] in ("=", "+", "-", "@", "\t", "\r") else value
 
 
-def link_matrix(chart: Chart, base: str, view: Mapping[str, str]) -> list[list[str | None]]:
+def link_matrix(
+    chart: Chart, base: str, view: Mapping[str, str], encoded: dict[tuple, str] | None = None
+) -> list[list[str | None]]:
     """[series][category]: the address of the report list behind each number (None: none). The
     view's filters, then the category's and the series' own (which replace the view's of the
-    same name), each encoded once."""
-    categories = [
-        None if params is None else (dict(params), urlencode(params))
-        for params in (chart.category_params or [{}] * len(chart.categories))
-    ]
+    same name), each encoded once (`encoded`: the query strings of category filters already
+    encoded, shared by charts of the same categories)."""
+    encoded = {} if encoded is None else encoded
+    categories = []
+    for params in chart.category_params or [{}] * len(chart.categories):
+        if params is None:
+            categories.append(None)
+            continue
+        key = tuple(params.items())
+        if key not in encoded:
+            encoded[key] = urlencode(params)
+        categories.append((params, encoded[key]))
     matrix = []
     for series in chart.series:
         own = urlencode(series.params)

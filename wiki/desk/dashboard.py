@@ -4,7 +4,7 @@ core's from wiki.desk.aggregates and the plugins' from the `dashboard_charts` ho
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from urllib.parse import urlencode
 
@@ -35,11 +35,13 @@ class Dashboard:
     charts: list[Chart]
     scope: Scope
     list_url: str  # the report list, which the links behind the numbers narrow
+    # The query strings of the charts' category filters, encoded once for the charts that share them.
+    encoded: dict[tuple, str] = field(default_factory=dict)
 
     def links(self, chart: Chart) -> list[list[str | None]]:
         """[series][category]: the report list behind each number of `chart`."""
         view = {key: value for key, value in self.args.items() if key in FILTER_PARAMS}
-        return link_matrix(chart, self.list_url, view)
+        return link_matrix(chart, self.list_url, view, self.encoded)
 
 
 def view_args(args: Mapping) -> dict[str, str]:

@@ -17,7 +17,16 @@ from .messages import (
     SourceContact,
 )
 from .pages import Page, PageCategory, PageLink, PageRedirect, Revision, SitrepDraft, Watch
-from .reports import ContactView, RateLimitCounter, Report, ReportChange, ReportPhoto, ReportTally, Source
+from .reports import (
+    ContactView,
+    RateLimitCounter,
+    Report,
+    ReportChange,
+    ReportHourTally,
+    ReportPhoto,
+    ReportTally,
+    Source,
+)
 from .users import ApiToken, LoginThrottle, RecoveryCode, User
 
 __all__ = [
@@ -50,6 +59,7 @@ __all__ = [
     "RecoveryCode",
     "Report",
     "ReportChange",
+    "ReportHourTally",
     "ReportPhoto",
     "ReportTally",
     "Revision",

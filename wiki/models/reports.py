@@ -243,3 +243,22 @@ class ReportTally(db.Model):
     value: Mapped[str] = mapped_column(String(40), primary_key=True)
     n: Mapped[int] = mapped_column(Integer, default=0)
     v: Mapped[int] = mapped_column(Integer, default=0)  # of which verified
+
+
+class ReportHourTally(db.Model):
+    """The counts over time of ReportTally by the hour, kept current by database triggers on
+    `reports` (migration 0014_desk_hours), for the dashboard's hourly charts: kinds "status" (by
+    the hour of the event), "in" (received), "out" (left the verification backlog) and "wait"
+    (decided), with the same values. Withdrawn reports are never counted."""
+
+    __tablename__ = "report_hour_tallies"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # rows in the order of their key (0014_desk_hours)
+
+    crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    hour: Mapped[str] = mapped_column(String(13), primary_key=True)  # YYYY-MM-DD HH (UTC)
+    sector: Mapped[str] = mapped_column(String(20), primary_key=True)
+    adm1: Mapped[str] = mapped_column(String(40), primary_key=True)  # "" when the report has none
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    v: Mapped[int] = mapped_column(Integer, default=0)  # of which verified

@@ -301,3 +301,111 @@ def test_the_score_tallies_agree_with_a_recount_after_inserts_gradings_changes_w
     agree()
     kept, _counted = _score_tallies_and_recount(app)
     assert sum(kept.values()) == 2  # the clinic withdrawn, the rumour deleted
+
+
+def test_a_score_in_tenths_is_answered_by_bands_but_0_9_and_other_thresholds_are_not():
+    from plugins.validation.desk_tallies import band_range, exact_tenth
+
+    assert [exact_tenth(f"{k / 10:g}") for k in range(11)] == [0, 1, 2, 3, 4, 5, 6, 7, 8, None, 10]
+    assert exact_tenth("0.60") == 6 and exact_tenth("0.65") is None and exact_tenth("abc") is None
+    assert exact_tenth("-0.1") is None and exact_tenth("1.1") is None and exact_tenth("") is None
+    assert band_range({"min_score": "0.6"}) == (6, 10)
+    assert band_range({"min_score": "0.6", "max_score": "0.8"}) == (6, 7)  # max_score keeps scores below it
+    assert band_range({"max_score": "1"}) == (0, 10)  # ... or at most 1; never a report without a score
+    assert band_range({"min_score": "0.9"}) is None and band_range({"min_score": "0.6", "q": "water"}) is None
+
+
+def _views_both_ways(app, person_id, args) -> tuple[list, list]:
+    """Every core aggregate and the score charts of a dashboard view filtered by score, from the
+    tallies (validation_band_tallies, validation_score_tallies) and from the reports."""
+    from dataclasses import replace
+
+    from plugins.validation.desk_charts import score_charts
+    from wiki.desk import aggregates as agg
+    from wiki.desk.dashboard import build
+    from wiki.models import Crisis, User
+
+    with app.test_request_context():
+        crisis = db.session.scalar(select(Crisis).where(Crisis.slug == "quake"))
+        viewer = db.session.get(User, person_id)
+        chosen = agg.selection(crisis, args, viewer)
+        assert chosen.tallied and chosen.source is not None, args
+        scope = build(crisis, args, viewer).scope
+        assert scope.tallies is not None, args
+        found = []
+        for path, charts in (
+            (chosen, scope),
+            (replace(chosen, tallied=False, source=None), replace(scope, tallies=None)),
+        ):
+            numbers = [agg.counts_by_time(path), agg.backlog(path), agg.waits(path)]
+            numbers += [agg.area_counts(path, 1), agg.area_counts(path, 2), agg.channel_counts(path)]
+            numbers += [(chart.key, chart.series[0].values, chart.note) for chart in score_charts(charts)]
+            found.append(numbers)
+        return found[0], found[1]
+
+
+def test_the_band_tallies_answer_a_minimum_score_as_the_reports_do_after_every_change(app, field_, people):
+    import math
+
+    from sqlalchemy import update
+
+    from plugins.validation.models import BandTally, ReportScore
+    from wiki.models import Report, User
+    from wiki.reports.triage import update_report, withdraw_report
+
+    clinic = field_.submit("Clinic damaged", "walls cracked", contact="+50936000010")
+    school = field_.submit(
+        "School damaged", "roof down", sector="education", lat=HAITI[0] + 0.4, contact="+50936000011"
+    )
+    road = field_.submit("Road blocked", "rubble", sector="logistics", lat=HAITI[0] - 0.3, contact="+50936000012")
+    rumour = field_.submit("Rumour", "looting", lat=HAITI[0] + 0.3)
+    field_.grade(clinic, "B", 2)
+    field_.grade(school, "A", 1)
+    field_.grade(road, "E", 5)
+    field_.grade(rumour, "C", 3)
+    views = [{"min_score": "0.6"}, {"min_score": "0.3", "sector": "health"}, {"min_score": "0", "max_score": "0.6"}]
+    views += [{"max_score": "1", "until": "2100-01-01T23:59:59Z"}]
+    coordinator = people["coordinator"].id
+
+    def agree():
+        for args in views:
+            tallied, live = _views_both_ways(app, coordinator, args)
+            assert tallied == live, args
+        with app.app_context():
+            kept = dict(
+                db.session.execute(
+                    select(BandTally.band, func.sum(BandTally.n)).where(BandTally.kind == "in").group_by(BandTally.band)
+                ).all()
+            )
+            band = (
+                func.floor(ReportScore.score * 10) if db.engine.dialect.name == "postgresql" else ReportScore.score * 10
+            )
+            band = func.cast(band, db.Integer)
+            counted = dict(
+                db.session.execute(
+                    select(band, func.count())
+                    .join(Report, Report.id == ReportScore.report_id)
+                    .where(Report.withdrawn_at.is_(None), ReportScore.score.is_not(None))
+                    .group_by(band)
+                ).all()
+            )
+            assert {b: n for b, n in kept.items() if n} == counted
+
+    agree()
+    with app.test_request_context():
+        # Scores on the edges of the bands: exactly 0.6 (kept by min_score=0.6), just below it (not)
+        # and exactly 0.3 (kept by min_score=0.3).
+        for report, score in ((clinic, 0.6), (school, math.nextafter(0.6, 0)), (road, 0.3)):
+            db.session.execute(update(ReportScore).where(ReportScore.report_id == report).values(score=score))
+        db.session.commit()
+    agree()
+    with app.test_request_context():
+        user = db.session.get(User, coordinator)
+        update_report(db.session.get(Report, road), {"status": "verified", "sector": "health"}, user)
+        update_report(db.session.get(Report, school), {"status": "refuted"}, user)
+        withdraw_report(db.session.get(Report, clinic), user, "to protect the nurses")
+        db.session.delete(db.session.get(Report, rumour))
+        db.session.commit()
+    agree()
+    with app.app_context():
+        assert db.session.scalar(select(func.sum(BandTally.n)).where(BandTally.kind == "in")) == 2
