@@ -260,6 +260,7 @@ ITEM_PARAMETERS = [
             "A FeatureCollection with numberMatched, numberReturned and links",
             "#/components/schemas/OgcFeatureCollection",
         ),
+        403: ERROR,  # a plugin filter the caller may not use (min_score, for those who do not see scores)
         404: ERROR,
         422: ERROR,
     },
