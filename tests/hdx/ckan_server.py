@@ -34,6 +34,7 @@ HDX_REQUIRED = (
 )
 NAME = re.compile(r"^[a-z0-9_-]{2,100}$")
 RESOURCE_FIELDS = ("name", "description", "format")
+TOKEN = "ckan-token-of-the-publisher"  # the tests' site's API token
 
 
 class _Refusal(Exception):

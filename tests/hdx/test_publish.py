@@ -14,13 +14,12 @@ import re
 import pytest
 from sqlalchemy import select
 
-from tests.hdx.ckan_server import CkanServer
+from tests.hdx.ckan_server import TOKEN, CkanServer
 from tests.maps_helpers import add_reports, point_layer
 from wiki.extensions import db
 from wiki.models import Report
 from wiki.models.base import utcnow
 
-TOKEN = "ckan-token-of-the-publisher"
 DATASET = "quake-field-reports"
 SECRET_POINT = ("-72.318765", "18.543219")
 CONTACT = "+50937001234"
@@ -36,12 +35,6 @@ def app_config(app_config):
         "HDX_ORGANISATION": "crisiswiki-test",
         "HDX_MAINTAINER": "publisher",
     }
-
-
-@pytest.fixture
-def ckan():
-    with CkanServer(TOKEN) as site:
-        yield site
 
 
 @pytest.fixture
