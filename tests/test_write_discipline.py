@@ -46,7 +46,17 @@ COMMANDS: dict[str, list[str]] = {
     "import-reports": ["import-reports", "{csv}", "--crisis", "quake"],
     "import-boundaries": ["import-boundaries", "{boundaries}", "--crisis", "quake", "--level", "1"],
     # reads only; the files alone (no CKAN site: tests/hdx/ publishes to one)
-    "publish-hdx": ["publish-hdx", "--crisis", "quake", "--country", "HTI", "--output-dir", "{backup}-hdx"],
+    "publish-hdx": [
+        "publish-hdx",
+        "--crisis",
+        "quake",
+        "--country",
+        "HTI",
+        "--organisation",
+        "crisiswiki-test",
+        "--output-dir",
+        "{backup}-hdx",
+    ],
     "rescore": ["rescore", "--crisis", "quake", "--quiet"],
     "discover-truth": ["discover-truth", "--crisis", "quake"],
     "reindex": ["reindex", "--quiet"],
