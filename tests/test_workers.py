@@ -151,13 +151,15 @@ def test_the_search_index_is_a_job_of_the_worker(app, crisis, make_user, token_f
         build_if_missing()
     worker = worker_for(app)
     # The core's jobs: the search index, the channels' processing and delivery (wiki/channels),
-    # the mail outbox, the alerts' matching and senders, and report imports (wiki/reports/import_jobs).
+    # the mail outbox, the alerts' matching and senders, report imports (wiki/reports/import_jobs) and
+    # publications to HDX (wiki/hdx/jobs).
     assert sorted(job.name for job in worker.jobs) == [
         "alert-senders",
         "alerts",
         "channel-delivery",
         "channel-media",
         "channels",
+        "hdx",
         "imports",
         "mail",
         "search",

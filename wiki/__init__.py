@@ -89,6 +89,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     from .channels.views import bp as channels_bp
     from .crises import bp as crises_bp
     from .desk import bp as desk_bp  # also adds the dashboard's JSON to api_bp, so before registering it
+    from .hdx.views import bp as hdx_bp
     from .mail.views import bp as mail_bp
     from .maps import bp as maps_bp  # also adds the maps API to api_bp, so before registering it
     from .media import bp as media_bp
@@ -114,6 +115,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
         channels_bp,
         inbox_bp,
         ogc_bp,
+        hdx_bp,
         openrosa_bp,
         offline_bp,
     ):

@@ -165,6 +165,7 @@ def serve_command(gunicorn_args: tuple[str, ...]) -> None:
 
 def register_commands(app: Flask) -> None:
     from .backups import backup_command, restore_command
+    from .hdx.cli import publish_hdx_command
     from .mail.cli import send_mail_command
     from .operations.nginx import nginx_headers_command
     from .reports.import_command import import_reports_command
@@ -175,6 +176,7 @@ def register_commands(app: Flask) -> None:
         demo_login,
         create_user_command,
         import_reports_command,
+        publish_hdx_command,
         send_mail_command,
         backup_command,
         restore_command,

@@ -140,6 +140,16 @@ DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_BYTES": 50 * 1024 * 1024,  # largest CSV or GeoJSON file on the report import page
     "IMPORT_BATCH_SIZE": 1000,  # rows per transaction of a background import (its resume points)
     "IMPORT_POLL_SECONDS": 5.0,  # how often the worker's imports job looks for an import nobody woke it for
+    # HDX datasets (wiki/hdx, `crisiswiki publish-hdx`): the CKAN site, its API token, and the
+    # metadata HDX asks for that the crisis itself does not give.
+    "HDX_URL": "",  # e.g. https://data.humdata.org (or a CKAN of your own)
+    "HDX_API_TOKEN": "",  # an API token of a user who may edit the organisation's datasets
+    "HDX_ORGANISATION": "",  # the organisation's name on the site (owner_org)
+    "HDX_MAINTAINER": "",  # the site's user who maintains the datasets (HDX asks for one)
+    "HDX_LICENSE_ID": "cc-by",  # a licence id of the site
+    "HDX_DATASET_SOURCE": "",  # dataset_source; default: "crisiswiki field reports"
+    "HDX_TAGS": ["hxl", "geodata"],  # tags of HDX's approved vocabulary
+    "HDX_TIMEOUT": 60.0,  # seconds to wait for each call to the site (uploads included)
     "SENSITIVE_GRID_KM": 10.0,  # public location of a sensitive report: a cell of this size
     "ANONYMOUS_SUBMIT_LIMIT": 60,  # anonymous reports per client address ...
     "ANONYMOUS_SUBMIT_WINDOW": 3600,  # ... per this many seconds

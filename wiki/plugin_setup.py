@@ -20,6 +20,7 @@ def make_plugin_manager(app: Flask, extra_plugins: list | None = None) -> Plugin
     from .alerts import plugin as alerts_plugin
     from .channels import plugin as channels_plugin
     from .channels import sms_delivery
+    from .hdx import jobs as hdx_jobs
     from .mail import worker as mail_worker
     from .maps import plugin as maps_plugin
     from .reports import import_jobs
@@ -34,6 +35,7 @@ def make_plugin_manager(app: Flask, extra_plugins: list | None = None) -> Plugin
     pm.register(checkpoints, name="wiki.checkpoints")  # SQLite's WAL checkpoints, off the requests' path
     pm.register(alerts_plugin, name="wiki.alerts")  # the alerts' event outbox, matching and delivery
     pm.register(import_jobs, name="wiki.imports")  # report imports in the background worker
+    pm.register(hdx_jobs, name="wiki.hdx")  # publications to HDX (a CKAN site) in the background worker
     if app.config["LOAD_ENTRYPOINT_PLUGINS"]:
         for name in app.config["DISABLED_PLUGINS"]:
             pm.set_blocked(name)

@@ -198,27 +198,28 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
-# min_score narrows the core's report lists (through the filter_reports hook).
+# min_score narrows the core's report lists (through the filter_reports hook): the API's, and the
+# OGC API's report collections (GIS clients pass it as a query parameter of the items).
+SCORE_PARAMETERS = [
+    {
+        "name": "min_score",
+        "in": "query",
+        "schema": {"type": "number", "minimum": 0, "maximum": 1},
+        "description": "only reports whose validation score is at least this; "
+        "reports with no score (not yet assessed) are left out, "
+        "so min_score=0 lists the scored ones",
+    },
+    {
+        "name": "max_score",
+        "in": "query",
+        "schema": {"type": "number", "minimum": 0, "maximum": 1},
+        "description": "only reports whose validation score is below this (at most 1 for 1); "
+        "the dashboard's score bars open these ranges",
+    },
+]
 PARAMETERS = {
-    "/api/v1/reports": {
-        "get": [
-            {
-                "name": "min_score",
-                "in": "query",
-                "schema": {"type": "number", "minimum": 0, "maximum": 1},
-                "description": "only reports whose validation score is at least this; "
-                "reports with no score (not yet assessed) are left out, "
-                "so min_score=0 lists the scored ones",
-            },
-            {
-                "name": "max_score",
-                "in": "query",
-                "schema": {"type": "number", "minimum": 0, "maximum": 1},
-                "description": "only reports whose validation score is below this (at most 1 for 1); "
-                "the dashboard's score bars open these ranges",
-            },
-        ]
-    }
+    "/api/v1/reports": {"get": SCORE_PARAMETERS},
+    "/ogc/collections/{collection_id}/items": {"get": SCORE_PARAMETERS},
 }
 
 

@@ -16,7 +16,9 @@ from sqlalchemy import select
 
 from tests.live_server import serve
 from tests.maps_helpers import add_reports, point_layer
+from wiki.errors import InvalidInput
 from wiki.extensions import db
+from wiki.hooks import hookimpl
 from wiki.models import Report
 from wiki.models.base import utcnow
 
@@ -61,6 +63,7 @@ def test_items_are_paged_by_next_links_as_the_public_sees_them(client, reports):
         assert response.status_code == 200 and response.mimetype == "application/geo+json"
         body = response.get_json()
         assert body["numberReturned"] == len(body["features"])
+        assert body["numberMatched"] == 26  # every page: counted as the public sees them
         seen += body["features"]
         pages += 1
         url = next((link["href"] for link in body["links"] if link["rel"] == "next"), None)
@@ -92,6 +95,7 @@ def test_a_verifier_sees_the_exact_point_and_the_withdrawn_report(client, report
     by_id = {feature["id"]: feature for feature in body["features"]}
     assert by_id[secret]["geometry"]["coordinates"] == SECRET_POINT
     assert hidden in by_id and withdrawn in by_id and len(by_id) == 28
+    assert body["numberMatched"] == 28
 
 
 def test_a_layer_is_a_collection(app, client, crisis, make_user, token_for):
@@ -158,3 +162,43 @@ def test_items_are_filtered_by_datetime_intervals(client, reports):
     assert count("2000-01-01T00:00:00Z/2999-01-01T00:00:00Z") == 26
     refused = client.get("/ogc/collections/quake-reports/items?datetime=yesterday")
     assert refused.status_code == 422 and refused.get_json()["error"]["field"] == "datetime"
+
+
+def test_number_matched_follows_the_filters(client, reports):
+    def matched(query: str) -> tuple[int, int]:
+        body = client.get(f"/ogc/collections/quake-reports/items?limit=5&{query}").get_json()
+        return body["numberMatched"], body["numberReturned"]
+
+    assert matched("datetime=../2000-01-01T00:00:00Z") == (0, 0)
+    assert matched("bbox=-72.3005,18.4995,-72.2975,18.5025") == (3, 3)  # the first three points
+    assert matched("offset=24") == (26, 2)
+
+
+class _TitleFilter:
+    """A plugin with a filter of its own (as the validation plugin's min_score), through filter_reports."""
+
+    @hookimpl
+    def filter_reports(self, params, viewer):
+        wanted = params.get("title_is")
+        if wanted is None:
+            return None
+        if not wanted:
+            raise InvalidInput("title_is must not be empty.", field="title_is")
+        return Report.title == wanted
+
+
+def test_a_plugins_filter_narrows_the_items_and_their_count(app_config, crisis):
+    from wiki import create_app
+
+    app = create_app(app_config, plugins=[_TitleFilter()])
+    client = app.test_client()
+    add_reports(app, "quake", [(-72.3, 18.5), (-72.31, 18.51)], published=True, title="Collapsed school")
+    add_reports(app, "quake", [(-72.32, 18.52)], published=True, title="Other")
+    add_reports(app, "quake", [(-72.33, 18.53)], published=False, title="Collapsed school")  # not public
+    body = client.get("/ogc/collections/quake-reports/items?title_is=Collapsed%20school&limit=1").get_json()
+    assert body["numberMatched"] == 2 and body["numberReturned"] == 1
+    assert {f["properties"]["title"] for f in body["features"]} == {"Collapsed school"}
+    following = next(link["href"] for link in body["links"] if link["rel"] == "next")
+    assert "title_is=Collapsed+school" in following or "title_is=Collapsed%20school" in following
+    refused = client.get("/ogc/collections/quake-reports/items?title_is=")
+    assert refused.status_code == 422 and refused.get_json()["error"]["field"] == "title_is"

@@ -408,6 +408,15 @@ ROWS: list[Row] = [
     ),
     Row("imports.progress", "GET", EDITORS, lambda w: (c(w, f"/reports/import/jobs/{w.import_job}"), {})),
     Row("imports.progress_json", "GET", EDITORS, lambda w: (c(w, f"/reports/import/jobs/{w.import_job}.json"), {})),
+    # --- HDX: a coordinator publishes the crisis (no CKAN site is set up here: 409 says so) -------
+    Row("hdx.publish_page", "GET", EDITORS, lambda w: (c(w, "/hdx"), {})),
+    Row(
+        "hdx.publish_page",
+        "POST",
+        EDITORS,
+        lambda w: (c(w, "/hdx"), {"data": {"countries": "HTI"}}),
+        ok=frozenset({409}),
+    ),
     # --- Maps: layers and admin boundaries -----------------------------------------------------
     Row("maps.crisis_map", "GET", EVERYONE, lambda w: (c(w, "/map"), {})),
     Row("maps.layers", "GET", EVERYONE, lambda w: (c(w, "/layers"), {})),

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, Response, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ..api.spec import ERROR, operation, register_schemas
 from ..crises.services import get_crisis_or_404
@@ -256,7 +256,11 @@ ITEM_PARAMETERS = [
     summary="The features of a collection, paged by next links",
     parameters=ITEM_PARAMETERS,
     responses={
-        200: _geo("A FeatureCollection with numberReturned and links", "#/components/schemas/OgcFeatureCollection"),
+        200: _geo(
+            "A FeatureCollection with numberMatched, numberReturned and links",
+            "#/components/schemas/OgcFeatureCollection",
+        ),
+        403: ERROR,  # a plugin filter the caller may not use (min_score, for those who do not see scores)
         404: ERROR,
         422: ERROR,
     },
@@ -266,9 +270,9 @@ def items(collection_id: str):
     limit, offset = _limit(), _offset()
     bbox = parse_bbox(request.args.get("bbox"))
     if kind == "reports":
-        features, more = _report_page(subject, limit, offset, bbox)
+        features, more, matched = _report_page(subject, limit, offset, bbox)
     else:
-        features, more = _layer_page(subject, limit, offset, bbox)
+        features, more, matched = _layer_page(subject, limit, offset, bbox)
     links = [_link(_page_url(collection_id, limit, offset), "self", GEOJSON)]
     if more:
         links.append(_link(_page_url(collection_id, limit, offset + limit), "next", GEOJSON, _("Next page")))
@@ -278,6 +282,7 @@ def items(collection_id: str):
         {
             "type": "FeatureCollection",
             "features": features,
+            "numberMatched": matched,
             "numberReturned": len(features),
             "timeStamp": datetime.now().astimezone().isoformat(timespec="seconds"),
             "links": links,
@@ -291,16 +296,21 @@ def _page_url(collection_id: str, limit: int, offset: int) -> str:
     return url_for("ogc.items", collection_id=collection_id, limit=limit, offset=offset, _external=True, **args)
 
 
-def _report_page(crisis: Crisis, limit: int, offset: int, bbox) -> tuple[list[dict], bool]:
+def _report_page(crisis: Crisis, limit: int, offset: int, bbox) -> tuple[list[dict], bool, int]:
+    """A page of the reports the caller may see, whether more follow, and how many match in all
+    (counted through the same visibility rule and filters). The plugins' own filters (such as
+    the validation plugin's min_score) read the query string, as on /api/v1/reports."""
     since, until = _datetime_filter()
     args = {"bbox": request.args.get("bbox") or "", "since": since or "", "until": until or ""}
     filters = ReportFilters.from_args(_Args(args), crisis=crisis.slug)
+    filters.extra = request.args
     query = report_list_query(filters, current_user, newest_first=False).offset(offset).limit(limit + 1)
     rows = db.session.scalars(query).all()
     more = len(rows) > limit
     rows = rows[:limit]
+    matched = db.session.scalar(filters.apply(select(func.count(Report.id)).select_from(Report), current_user))
     announce_listing((report.id for report in rows), current_user)
-    return [_ogc_feature(report_feature(report, current_user)) for report in rows], more
+    return [_ogc_feature(report_feature(report, current_user)) for report in rows], more, matched or 0
 
 
 def _ogc_feature(feature: dict[str, Any]) -> dict[str, Any]:
@@ -308,7 +318,7 @@ def _ogc_feature(feature: dict[str, Any]) -> dict[str, Any]:
     return feature
 
 
-def _layer_page(layer, limit: int, offset: int, bbox) -> tuple[list[dict], bool]:
+def _layer_page(layer, limit: int, offset: int, bbox) -> tuple[list[dict], bool, int]:
     features = json.loads(layer.current_revision.geojson)["features"]
     if bbox:
         from shapely.geometry import box, shape
@@ -318,7 +328,7 @@ def _layer_page(layer, limit: int, offset: int, bbox) -> tuple[list[dict], bool]
     page = features[offset : offset + limit]
     for index, feature in enumerate(page, start=offset):
         feature.setdefault("id", index)
-    return page, offset + limit < len(features)
+    return page, offset + limit < len(features), len(features)
 
 
 class _Args(dict):
@@ -413,6 +423,7 @@ register_schemas(
             "properties": {
                 "type": {"const": "FeatureCollection"},
                 "features": {"type": "array", "items": {"$ref": "#/components/schemas/OgcFeature"}},
+                "numberMatched": {"type": "integer", "minimum": 0},
                 "numberReturned": {"type": "integer"},
                 "timeStamp": {"type": "string"},
                 "links": {"type": "array", "items": _LINK},

@@ -125,6 +125,16 @@ def _csv(filters: ReportFilters, viewer) -> Iterator[str]:
         yield buffer.getvalue()
 
 
+def geojson_chunks(filters: ReportFilters, viewer) -> Iterator[str]:
+    """The GeoJSON export as text chunks, for writing to a file (an HDX dataset's resource)."""
+    return _geojson(filters, viewer)
+
+
+def csv_chunks(filters: ReportFilters, viewer) -> Iterator[str]:
+    """The HXL-tagged CSV export as text chunks, for writing to a file (an HDX dataset's resource)."""
+    return _csv(filters, viewer)
+
+
 def _stream(body: Iterator[str], mimetype: str, filename: str) -> Response:
     # Werkzeug adds "; charset=utf-8" to text types itself: giving it too wrote it twice, which
     # libhxl and hxlvalidate refuse when they read the export by URL.

@@ -134,6 +134,9 @@ def test_min_score_narrows_report_lists(field_):
         assert response.status_code == 422 and response.get_json()["error"]["field"] == "min_score"
     csv_text = field_.client.get(f"/c/quake/reports.csv?min_score={threshold}").get_data(as_text=True)
     assert len(list(csv.reader(io.StringIO(csv_text)))) == 3  # header, HXL tags, one report
+    # GIS clients filter the OGC API's report collection the same way, and its count follows.
+    items = field_.client.get(f"/ogc/collections/quake-reports/items?min_score={threshold}").get_json()
+    assert [f["id"] for f in items["features"]] == [strong] and items["numberMatched"] == 1
 
 
 def test_csv_export_has_the_score_and_admiralty_columns(field_):
@@ -163,6 +166,8 @@ def test_the_openapi_document_covers_the_plugins_routes_and_min_score(app, clien
     assert "/api/v1/reports/{report_id}/assessments" in document["paths"]
     parameters = document["paths"]["/api/v1/reports"]["get"]["parameters"]
     assert "min_score" in [p["name"] for p in parameters]
+    ogc_parameters = document["paths"]["/ogc/collections/{collection_id}/items"]["get"]["parameters"]
+    assert {"min_score", "max_score"} <= {p["name"] for p in ogc_parameters}
     assert "AssessmentInput" in document["components"]["schemas"]
 
 
