@@ -83,6 +83,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             )
             metafunc.parametrize(("backend", "search_backend"), pairs, scope="session")
         else:
+            if metafunc.definition.get_closest_marker("one_database"):
+                backends = backends[:1]
             metafunc.parametrize("backend", backends, scope="session")
 
 
