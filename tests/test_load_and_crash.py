@@ -95,7 +95,7 @@ def _found_by_search(base: str, query: str, expected: int) -> set[int]:
             >= expected
         ):
             break
-        time.sleep(0.5)
+        time.sleep(0.2)
     found: set[int] = set()
     for page in range(1, expected // 100 + 2):
         body = session.get(
