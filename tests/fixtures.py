@@ -50,17 +50,18 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The longest test files first: pytest-xdist (--dist loadfile) hands out files in this
-    order, so the load tests and the browser journeys (minutes each) start at once on both
-    processes and the many short files fill in behind them, rather than one long file at the
-    end keeping one process busy while the other has nothing left to do. Stable: the files keep
-    their order within each group, and the tests theirs within a file."""
+    order, so the load tests, the browser journeys and the security suite's matrices (minutes
+    each) start at once on both processes and the many short files fill in behind them, rather
+    than one long file at the end keeping one process busy while the other has nothing left to
+    do. Stable: the files keep their order within each group, and the tests theirs within a file."""
+    heavy = ("slow", "browser", "security")
 
     def weight(item: pytest.Item) -> int:
-        return 0 if item.get_closest_marker("slow") else 1 if item.get_closest_marker("browser") else 2
+        return next((rank for rank, name in enumerate(heavy) if item.get_closest_marker(name)), len(heavy))
 
     heaviest: dict[Path, int] = {}
     for item in items:
-        heaviest[item.path] = min(heaviest.get(item.path, 2), weight(item))
+        heaviest[item.path] = min(heaviest.get(item.path, len(heavy)), weight(item))
     items.sort(key=lambda item: heaviest[item.path])
 
 
