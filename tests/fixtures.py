@@ -8,6 +8,7 @@ migrated SQLite file, or TRUNCATE on PostgreSQL.
 
 from __future__ import annotations
 
+import fcntl
 import itertools
 import os
 import shutil
@@ -18,7 +19,8 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy.pool import NullPool
 
 from tests.figures import add_from_worker, print_summary, send_to_controller
 from tests.postgres_cluster import Cluster, create_database
@@ -46,6 +48,23 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config: pytest.Config)
     print_summary(terminalreporter, config)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The longest test files first: pytest-xdist (--dist loadfile) hands out files in this
+    order, so the load tests, the browser journeys and the security suite's matrices (minutes
+    each) start at once on both processes and the many short files fill in behind them, rather
+    than one long file at the end keeping one process busy while the other has nothing left to
+    do. Stable: the files keep their order within each group, and the tests theirs within a file."""
+    heavy = ("slow", "browser", "security")
+
+    def weight(item: pytest.Item) -> int:
+        return next((rank for rank, name in enumerate(heavy) if item.get_closest_marker(name)), len(heavy))
+
+    heaviest: dict[Path, int] = {}
+    for item in items:
+        heaviest[item.path] = min(heaviest.get(item.path, len(heavy)), weight(item))
+    items.sort(key=lambda item: heaviest[item.path])
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--db",
@@ -65,6 +84,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
             )
             metafunc.parametrize(("backend", "search_backend"), pairs, scope="session")
         else:
+            if metafunc.definition.get_closest_marker("one_database"):
+                backends = backends[:1]
             metafunc.parametrize("backend", backends, scope="session")
 
 
@@ -100,11 +121,30 @@ def postgres_server():
         cluster.stop()
 
 
+def shared_by_the_run(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
+    """A folder every test process of this run shares: under pytest-xdist the workers' common
+    base folder, so what is built there once (the migrated template, the static build) serves
+    both; in one process, a folder of its own."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        folder = tmp_path_factory.getbasetemp().parent / name
+        folder.mkdir(exist_ok=True)
+        return folder
+    return tmp_path_factory.mktemp(name)
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("sqlite-template")
+    """The migrated SQLite file every SQLite test copies: migrated once per run (the first test
+    process to need it migrates it under a lock; the others wait for it and copy it)."""
+    folder = shared_by_the_run(tmp_path_factory, "sqlite-template")
     path = folder / "template.db"
-    migrate(f"sqlite:///{path}", folder)
+    with open(folder / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            staging = folder / "migrating.db"
+            staging.unlink(missing_ok=True)
+            migrate(f"sqlite:///{staging}", folder)
+            staging.rename(path)
     return path
 
 
@@ -116,13 +156,32 @@ def postgres_template(request: pytest.FixtureRequest, tmp_path_factory: pytest.T
     return url
 
 
+_ENGINES: dict[str, tuple[Engine, list[str]]] = {}
+
+
 def _truncate_all(url: str) -> None:
-    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    """Empty every table (but alembic_version) and restart every sequence, as TRUNCATE of all
+    tables ... RESTART IDENTITY would; but only the tables that hold rows and the sequences that
+    were used are touched: TRUNCATE gives each table and index a new file, which costs about as
+    much for an empty table as for a full one, and most tests fill a handful of the fifty."""
+    if url not in _ENGINES:
+        engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"), poolclass=NullPool)
+        with engine.connect() as conn:
+            tables = sorted(t for t in inspect(conn).get_table_names() if t != "alembic_version")
+        _ENGINES[url] = (engine, tables)
+    engine, tables = _ENGINES[url]
+    if not tables:
+        return
+    holding_rows = text(" UNION ALL ".join(f"SELECT '{t}' WHERE EXISTS (SELECT 1 FROM \"{t}\")" for t in tables))
     with engine.begin() as conn:
-        tables = [t for t in inspect(conn).get_table_names() if t != "alembic_version"]
-        if tables:
-            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE"))
-    engine.dispose()
+        full = conn.execute(holding_rows).scalars().all()
+        if full:
+            conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in full) + " RESTART IDENTITY CASCADE"))
+        used = conn.execute(
+            text("SELECT schemaname, sequencename FROM pg_sequences WHERE last_value IS NOT NULL")
+        ).all()
+        for schema, sequence in used:
+            conn.execute(text(f'ALTER SEQUENCE "{schema}"."{sequence}" RESTART'))
 
 
 @pytest.fixture
@@ -138,8 +197,10 @@ def database_url(request: pytest.FixtureRequest, backend: str, tmp_path: Path) -
 
 @pytest.fixture(scope="session")
 def static_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One build of the hashed, compressed static files for the whole session."""
-    return tmp_path_factory.mktemp("static") / "build"
+    """One build of the hashed, compressed static files for the whole run, shared by the test
+    processes (wiki/assets.py builds under a lock, so the first app builds it and the others
+    wait for it): brotli at its best quality takes seconds of CPU per build."""
+    return shared_by_the_run(tmp_path_factory, "static") / "build"
 
 
 @pytest.fixture(scope="session", autouse=True)

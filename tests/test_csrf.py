@@ -17,6 +17,8 @@ from tests.fixtures import PASSWORD
 from wiki.extensions import db
 from wiki.models import Page
 
+pytestmark = pytest.mark.one_database  # the token is checked before any query
+
 
 @pytest.fixture
 def app_config(app_config: dict) -> dict:

@@ -9,6 +9,8 @@ from tests.fixtures import PASSWORD
 from wiki import create_app
 from wiki.extensions import db
 
+pytestmark = pytest.mark.one_database  # headers and cookies are set above the database
+
 EXPECTED = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",

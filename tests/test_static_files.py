@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
+pytestmark = pytest.mark.one_database  # static files are served above the database
+
 
 def test_static_urls_carry_a_content_hash_and_are_immutable(client, crisis):
     html = client.get("/c/quake/report").data.decode()

@@ -12,6 +12,8 @@ from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
+pytestmark = pytest.mark.one_database  # the catalogues and templates, not the database
+
 ROOT = Path(__file__).resolve().parent.parent
 LANGUAGES = ("fr", "es", "ar")
 CATALOGUES = {"wiki": ROOT / "wiki" / "translations", "plugins": ROOT / "plugins" / "validation" / "translations"}

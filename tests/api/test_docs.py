@@ -10,6 +10,8 @@ import pytest
 
 from tests.live_server import serve
 
+pytestmark = pytest.mark.one_database  # the API page and its document, not the database
+
 VENDOR = Path(__file__).resolve().parents[2] / "static" / "vendor" / "swagger-ui"
 
 

@@ -22,7 +22,7 @@ LOGIN = re.compile(r"username (\S+), password (\S+)")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
+def demo(tmp_path_factory, static_build):
     """A site with the demo loaded by `crisiswiki init-db`, and what the command printed. On SQLite,
     as `make run` has it (the import and scoring paths it uses are tested on PostgreSQL too)."""
     folder = tmp_path_factory.mktemp("demo")
@@ -35,7 +35,7 @@ def demo(tmp_path_factory):
             "LOAD_ENTRYPOINT_PLUGINS": True,
             "SECRET_KEY": "test",
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-            "STATIC_BUILD_DIR": str(folder / "static-build"),
+            "STATIC_BUILD_DIR": str(static_build),  # the session's (a build of its own costs seconds)
             "WORKER_IN_SERVERS": False,
         }
     )

@@ -98,6 +98,6 @@ def wait_for_scores(database_url: str, timeout: float) -> int:
                 ).scalar()
             if unscored == 0 or time.monotonic() > deadline:
                 return unscored
-            time.sleep(0.5)
+            time.sleep(0.2)
     finally:
         engine.dispose()
