@@ -4,8 +4,9 @@ The reports go through the Flask test client exactly as bench/run.py's intake wo
 them (anonymous GeoJSON Features, each with its own Idempotency-Key), one after another, on a
 fresh SQLite database (or a copy of the benchmark's prepared instance: --instance), with no
 background worker in the process (scoring and indexing are measured by the settle time of
-bench/run.py, not here). Prints the functions by cumulative time and writes them to
-bench/results/intake_profile.txt.
+bench/run.py, not here). The CPU a report costs, unprofiled, beside what an SMS costs through
+the generic webhook (bench/sms_surge.py's path, which stores the raw message and answers); then
+the functions by cumulative CPU time under cProfile, written to bench/results/intake_profile.txt.
 
     .venv/bin/python bench/profile_intake.py [--reports 500] [--instance bench/work/instance-prepared]
 """
@@ -89,6 +90,7 @@ def main() -> None:
             CRISISWIKI_WORKER_IN_SERVERS="false",
             CRISISWIKI_ANONYMOUS_SUBMIT_LIMIT="100000000",
             CRISISWIKI_LOG_LEVEL="warning",
+            CRISISWIKI_WEBHOOK_SECRET="profile-webhook",
         )
         from wiki import create_app
 
@@ -118,12 +120,26 @@ def main() -> None:
         for n in range(args.reports):
             post(n, "profiled")
         profiler.disable()
+        # The same number of SMS through the generic webhook (bench/sms_surge.py's path), unprofiled:
+        # what a message costs where intake only stores the raw message and answers.
+        sms_started, sms_cpu_started = time.perf_counter(), time.process_time()
+        for n in range(args.reports):
+            response = client.post(
+                f"/channels/webhook/inbound?crisis={crisis}",
+                json={"id": f"{run}-sms{n}", "from": "+50937000000", "to": "4636", "text": "nou bezwen dlo nan delmas"},
+                headers={"X-Crisiswiki-Secret": "profile-webhook"},
+            )
+            if response.status_code != 200:
+                raise SystemExit(f"SMS {n}: {response.status_code} {response.get_data(as_text=True)[:300]}")
+        sms, sms_cpu = time.perf_counter() - sms_started, time.process_time() - sms_cpu_started
     out = io.StringIO()
     out.write(
         f"{args.reports} reports one after another: {plain_cpu / args.reports * 1000:.2f} ms of CPU each, "
         f"{plain / args.reports * 1000:.2f} ms of wall time each (the machine is shared: load average "
-        f"{os.getloadavg()[0]:.1f}). Then {args.reports} more under cProfile; the times below are its CPU seconds "
-        "(profiling overhead included).\n\n"
+        f"{os.getloadavg()[0]:.1f}). For comparison, {args.reports} SMS through the generic webhook "
+        f"(bench/sms_surge.py's path): {sms_cpu / args.reports * 1000:.2f} ms of CPU each, "
+        f"{sms / args.reports * 1000:.2f} ms of wall time each. Then {args.reports} reports under cProfile; the "
+        "times below are its CPU seconds (profiling overhead included).\n\n"
     )
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("cumulative").print_stats(r"wiki/|plugins/", 40)
