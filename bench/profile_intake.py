@@ -143,7 +143,7 @@ def main() -> None:
     )
     stats = pstats.Stats(profiler, stream=out)
     stats.sort_stats("cumulative").print_stats(r"wiki/|plugins/", 40)
-    stats.print_callees(r"submit_report|create_report")
+    stats.print_callees(r"submit_report|create_report|report_feature|report_properties")
     stats.sort_stats("tottime").print_stats(25)
     RESULTS.write_text(out.getvalue())
     print(out.getvalue())
