@@ -10,7 +10,14 @@
    inserted by a bare SQLite loop with the same durability settings.
 5. Write bench/results/latest.json and bench/results/latest.md.
 
-Usage: python bench/run.py [--quick] [--no-peer]
+Usage: python bench/run.py [--quick] [--no-peer] [--only WORKLOAD[,WORKLOAD]] [--reuse-instance]
+
+--only runs the named crisiswiki workloads alone (page_view, page_save, search, intake, map),
+without MediaWiki, the nginx ceiling or the feature benchmarks (the bare SQLite ceiling is kept
+when intake is among them), and writes bench/results/only-<workloads>.json and .md.
+--reuse-instance starts from a copy of the instance prepared by an earlier run on the same
+corpus (saved in bench/work/instance-prepared), instead of loading, scoring and indexing the
+corpus again (about 4 minutes): for measuring one workload again and again.
 """
 
 from __future__ import annotations
@@ -59,14 +66,24 @@ class Settings:
         self.edited_pages = 100 if quick else 400  # MediaWiki's side edits its first 400 pages too
 
 
-def prepare_instance(settings: Settings) -> tuple[Path, dict]:
+WORKLOADS = ("page_view", "page_save", "search", "intake", "map")
+
+
+def prepare_instance(settings: Settings, reuse: bool = False) -> tuple[Path, dict]:
     corpus = WORK / ("corpus-quick" if settings.quick else "corpus")
+    instance = WORK / "instance"
+    prepared = WORK / ("instance-prepared-quick" if settings.quick else "instance-prepared")
+    if reuse and (prepared / "loaded.json").exists():
+        log(f"reusing the instance prepared earlier ({prepared})")
+        shutil.rmtree(instance, ignore_errors=True)
+        shutil.copytree(prepared, instance)
+        os.environ.update(server_env(instance))
+        return instance, json.loads((prepared / "loaded.json").read_text())
     manifest = corpus / "manifest.json"
     wanted = {"pages": settings.pages, "reports": settings.reports}
     if not manifest.exists() or {k: json.loads(manifest.read_text())[k] for k in wanted} != wanted:
         log(f"generating the corpus ({settings.pages} pages, {settings.reports} reports)")
         corpus_module.write(corpus, settings.pages, settings.reports)
-    instance = WORK / "instance"
     shutil.rmtree(instance, ignore_errors=True)
     instance.mkdir(parents=True)
     env = server_env(instance)
@@ -78,8 +95,12 @@ def prepare_instance(settings: Settings) -> tuple[Path, dict]:
 
     app = create_app()
     from bench.load import load
+    from wiki.database import write_lock_up_front
 
-    loaded = load(app, corpus, log=log)
+    # As a `crisiswiki` command writes: with the write lock taken up front (else every insert
+    # logs a write-discipline warning with its stack, a million lines for the corpus).
+    with write_lock_up_front():
+        loaded = load(app, corpus, log=log)
     # rescore before reindex: a rescore queues every report for the index (its score is a search
     # filter), and the rebuild then settles that queue instead of the servers working through it
     # while they are being measured.
@@ -92,6 +113,10 @@ def prepare_instance(settings: Settings) -> tuple[Path, dict]:
             loaded["timings"][f"{command[0]}_s"] = round(time.perf_counter() - started, 1)
             log(f"crisiswiki {command[0]}: exit {result.returncode} in {loaded['timings'][f'{command[0]}_s']} s")
     loaded["corpus"] = str(corpus)
+    if reuse:
+        shutil.rmtree(prepared, ignore_errors=True)
+        shutil.copytree(instance, prepared)
+        (prepared / "loaded.json").write_text(json.dumps(loaded))
     return instance, loaded
 
 
@@ -107,6 +132,9 @@ def server_env(instance: Path) -> dict[str, str]:
         "CRISISWIKI_BIND": f"127.0.0.1:{PORT}",
         "CRISISWIKI_ANONYMOUS_SUBMIT_LIMIT": "100000000",
         "CRISISWIKI_LOG_LEVEL": "warning",
+        # This checkout's code, whichever checkout the shared virtualenv's editable install points at
+        # (the `crisiswiki` script would import that one's), as tests/servers.py does.
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
     }
 
 
@@ -148,27 +176,61 @@ def write_lines(lines: list[str]) -> str:
 WARM_UP_SECONDS = 3
 
 
-def crisiswiki_workloads(settings: Settings, loaded: dict) -> dict:
+def crisiswiki_workloads(settings: Settings, loaded: dict, only: frozenset[str] = frozenset(WORKLOADS)) -> dict:
     base = f"http://127.0.0.1:{PORT}"
     crisis = loaded["crisis"]
     results: dict = {}
     # The first pages are the ones the save workload edits (on both sides): views use the rest.
     edited = settings.edited_pages
-    pages = [f"/c/{crisis}/wiki/{urllib.parse.quote(slug)}" for slug in loaded["pages"][edited:]]
     instance_db = WORK / "instance" / "crisiswiki.db"
-    # Every page once, as MediaWiki's parser cache is warmed: both sides are measured serving
-    # pages they have rendered before (a miss renders the page, ~10 ms, and fills the cache).
-    started = time.perf_counter()
-    with requests.Session() as session:
-        for path in pages:
-            session.get(base + path, timeout=30)
-    log(f"warmed the page cache: {len(pages)} pages in {time.perf_counter() - started:.1f} s")
+    if "page_view" in only:
+        pages = [f"/c/{crisis}/wiki/{urllib.parse.quote(slug)}" for slug in loaded["pages"][edited:]]
+        # Every page once, as MediaWiki's parser cache is warmed: both sides are measured serving
+        # pages they have rendered before (a miss renders the page, ~10 ms, and fills the cache).
+        started = time.perf_counter()
+        with requests.Session() as session:
+            for path in pages:
+                session.get(base + path, timeout=30)
+        log(f"warmed the page cache: {len(pages)} pages in {time.perf_counter() - started:.1f} s")
     results["settled_s"] = {"start": settle(instance_db)}
-    log("workload 1: page views, logged out")
-    view_env = {"WRK_PATHS": write_lines(pages)}
-    wrk_runner.run(base, "paths.lua", WARM_UP_SECONDS, 8, 2, env=view_env)  # not measured (see WARM_UP_SECONDS)
-    results["page_view"] = wrk_runner.run(base, "paths.lua", settings.seconds, 8, 2, env=view_env)
+    if "page_view" in only:
+        log("workload 1: page views, logged out")
+        view_env = {"WRK_PATHS": write_lines(pages)}
+        wrk_runner.run(base, "paths.lua", WARM_UP_SECONDS, 8, 2, env=view_env)  # not measured (see WARM_UP_SECONDS)
+        results["page_view"] = wrk_runner.run(base, "paths.lua", settings.seconds, 8, 2, env=view_env)
 
+    if "page_save" in only:
+        page_saves(settings, loaded, base, instance_db, results)
+
+    search_paths = search_workload_paths(crisis) if "search" in only else []
+    if search_paths:
+        results["settled_s"]["search"] = settle(instance_db)
+        log("workload 3: searches")
+        search_env = {"WRK_PATHS": write_lines(search_paths)}
+        # First every query answered afresh (Cache-Control: no-cache): the search engine itself.
+        # Then as deployed, where anonymous answers are remembered per index version
+        # (wiki/search/result_cache.py) and a fixed list of queries is answered from memory.
+        fresh_env = {**search_env, "WRK_NO_CACHE": "1"}
+        wrk_runner.run(base, "paths.lua", WARM_UP_SECONDS, 8, 2, env=fresh_env)  # not measured
+        results["search_uncached"] = wrk_runner.run(base, "paths.lua", settings.seconds, 8, 2, env=fresh_env)
+        wrk_runner.run(base, "paths.lua", WARM_UP_SECONDS, 8, 2, env=search_env)  # not measured
+        results["search"] = wrk_runner.run(base, "paths.lua", settings.seconds, 8, 2, env=search_env)
+
+    if "intake" in only:
+        report_intake(settings, crisis, base, instance_db, results)
+
+    viewports = map_viewport_paths(crisis) if "map" in only else {}
+    if viewports:
+        for zoom, paths in viewports.items():
+            log(f"workload 5: map viewport at zoom {zoom}")
+            results[f"map_zoom_{zoom}"] = wrk_runner.run(
+                base, "paths.lua", settings.seconds // 2 or 3, 8, 2, env={"WRK_PATHS": write_lines(paths)}
+            )
+    return results
+
+
+def page_saves(settings: Settings, loaded: dict, base: str, instance_db: Path, results: dict) -> None:
+    crisis, edited = loaded["crisis"], settings.edited_pages
     log("workload 2: page saves through the API, 1 and 8 clients")
     with sqlite3.connect(instance_db) as conn:
         rows = conn.execute(
@@ -189,20 +251,8 @@ def crisiswiki_workloads(settings: Settings, loaded: dict) -> dict:
         )
         results["settled_s"][f"page_save_{clients}"] = settle(instance_db)
 
-    search_paths = search_workload_paths(crisis)
-    if search_paths:
-        results["settled_s"]["search"] = settle(instance_db)
-        log("workload 3: searches")
-        search_env = {"WRK_PATHS": write_lines(search_paths)}
-        # First every query answered afresh (Cache-Control: no-cache): the search engine itself.
-        # Then as deployed, where anonymous answers are remembered per index version
-        # (wiki/search/result_cache.py) and a fixed list of queries is answered from memory.
-        fresh_env = {**search_env, "WRK_NO_CACHE": "1"}
-        wrk_runner.run(base, "paths.lua", WARM_UP_SECONDS, 8, 2, env=fresh_env)  # not measured
-        results["search_uncached"] = wrk_runner.run(base, "paths.lua", settings.seconds, 8, 2, env=fresh_env)
-        wrk_runner.run(base, "paths.lua", WARM_UP_SECONDS, 8, 2, env=search_env)  # not measured
-        results["search"] = wrk_runner.run(base, "paths.lua", settings.seconds, 8, 2, env=search_env)
 
+def report_intake(settings: Settings, crisis: str, base: str, instance_db: Path, results: dict) -> None:
     log("workload 4: report intake, 16 clients")
     run_id = f"bench{int(time.time())}"
     ids_file = WORK / "intake-ids.txt"
@@ -214,6 +264,7 @@ def crisiswiki_workloads(settings: Settings, loaded: dict) -> dict:
         2,
         env={"WRK_CRISIS": crisis, "WRK_RUN": run_id, "WRK_IDS_OUT": str(ids_file)},
     )
+    surge_ended = time.perf_counter()
     accepted = [int(i) for i in ids_file.read_text().split(",") if i]
     with sqlite3.connect(instance_db) as conn:
         conn.execute("CREATE TEMP TABLE accepted (id INTEGER)")
@@ -224,18 +275,11 @@ def crisiswiki_workloads(settings: Settings, loaded: dict) -> dict:
         ).fetchone()[0]
     intake.update(accepted=len(accepted), found=found, lost=len(set(accepted)) - found, duplicates=duplicates)
     results["report_intake"] = intake
-    # The surge's reports are answered first; their scores and index entries follow.
-    results["settled_s"]["report_intake"] = settle(instance_db)
+    # The surge's reports are answered first; their scores and index entries follow. Counted from
+    # the end of the surge (the check of the accepted ids above included).
+    waited = settle(instance_db)
+    results["settled_s"]["report_intake"] = None if waited is None else round(time.perf_counter() - surge_ended, 1)
     log(f"after the surge, every report was scored and indexed {results['settled_s']['report_intake']} s later")
-
-    viewports = map_viewport_paths(crisis)
-    if viewports:
-        for zoom, paths in viewports.items():
-            log(f"workload 5: map viewport at zoom {zoom}")
-            results[f"map_zoom_{zoom}"] = wrk_runner.run(
-                base, "paths.lua", settings.seconds // 2 or 3, 8, 2, env={"WRK_PATHS": write_lines(paths)}
-            )
-    return results
 
 
 def settle(database: Path, timeout: float = 300.0) -> float | None:
@@ -444,6 +488,8 @@ def markdown_table(results: dict) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for name, ours, theirs, top in rows:
+        if results.get("only") and ours is None:
+            continue
         lines.append(
             f"| {name} | {cell(ours)} | {lat(ours)} | {cell(theirs)} | {lat(theirs)} | {cell(top)} | "
             f"{ratio(ours and ours.get('rps'), theirs and theirs.get('rps'))} | "
@@ -474,29 +520,51 @@ def lat(d: dict | None) -> str:
     return f"{d['p50_ms']:.1f} / {d['p99_ms']:.1f} ms" if d and "p50_ms" in d else "n/a"
 
 
+def parse_only(value: str) -> frozenset[str]:
+    names = frozenset(name.strip() for name in value.split(",") if name.strip())
+    unknown = names - set(WORKLOADS)
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(f"workloads are {', '.join(WORKLOADS)} (comma-separated), not {value!r}")
+    return names
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="crisiswiki benchmarks")
     parser.add_argument("--quick", action="store_true", help="a smaller corpus and shorter runs (under 3 minutes)")
     parser.add_argument("--no-peer", action="store_true", help="skip MediaWiki even if it is installed")
+    parser.add_argument(
+        "--only",
+        type=parse_only,
+        default=None,
+        help=f"only these crisiswiki workloads, comma-separated ({', '.join(WORKLOADS)}); no MediaWiki, no features",
+    )
+    parser.add_argument(
+        "--reuse-instance", action="store_true", help="start from the instance an earlier run prepared (same corpus)"
+    )
     args = parser.parse_args()
     if not wrk_runner.wrk_available():
         raise SystemExit("wrk is missing: run `make bench` (it installs Debian's wrk) or apt-get install wrk")
     settings = Settings(args.quick)
+    only = args.only or frozenset(WORKLOADS)
     started = time.perf_counter()
     WORK.mkdir(parents=True, exist_ok=True)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    instance, loaded = prepare_instance(settings)
+    instance, loaded = prepare_instance(settings, reuse=args.reuse_instance)
     server = start_gunicorn(instance)
+    nginx = None
     try:
-        cw = crisiswiki_workloads(settings, loaded)
-        log("ceiling: nginx static page")
-        nginx = nginx_ceiling(settings, loaded)
+        cw = crisiswiki_workloads(settings, loaded, only)
+        if args.only is None:
+            log("ceiling: nginx static page")
+            nginx = nginx_ceiling(settings, loaded)
     finally:
         stop(server)
-    log("ceiling: bare SQLite insert loop")
-    ceiling = {"nginx_page": nginx, "sqlite_insert": sqlite_ceiling(settings)}
+    ceiling = {"nginx_page": nginx}
+    if "intake" in only:
+        log("ceiling: bare SQLite insert loop")
+        ceiling["sqlite_insert"] = sqlite_ceiling(settings)
     mediawiki = None
-    if not args.no_peer:
+    if not args.no_peer and args.only is None:
         try:
             from bench.peer import mediawiki as peer
 
@@ -512,17 +580,22 @@ def main() -> None:
     results = {
         "when": datetime.now(UTC).isoformat(),
         "quick": settings.quick,
+        "only": sorted(only) if args.only else None,
         "cores": os.cpu_count(),
+        # What else ran on the machine meanwhile (it is shared): cores busy, at the end.
+        "load_average_after": [round(value, 2) for value in os.getloadavg()],
         "corpus": {"pages": settings.pages, "reports": settings.reports, "seed": corpus_module.SEED},
         "load_timings": loaded["timings"],
         "versions": versions(),
         "crisiswiki": cw,
         "mediawiki": mediawiki,
         "ceiling": ceiling,
-        "features": plugin_benchmarks(settings),
+        "features": plugin_benchmarks(settings) if args.only is None else None,
     }
     results["elapsed_s"] = round(time.perf_counter() - started, 1)
     name = "latest-quick" if settings.quick else "latest"
+    if args.only:
+        name = "only-" + "-".join(sorted(only)) + ("-quick" if settings.quick else "")
     (RESULTS / f"{name}.json").write_text(json.dumps(results, indent=2, default=str))
     table = markdown_table(results)
     header = (

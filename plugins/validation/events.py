@@ -25,6 +25,7 @@ from .config import current_settings
 from .propagation import changes_scores, changes_source, source_dependents
 from .records import load_records
 from .settings import Settings
+from .shown_scores import note_unscored
 from .source_states import refresh_states
 
 
@@ -35,6 +36,8 @@ def report_submitted(report_id: int, now: bool = False) -> None:
         store.run(lambda: score_reports([report_id], current_settings(), MARK_STALE))
     elif not has_request_context():
         store.run(lambda: score_reports([report_id], current_settings(), UPDATE))
+    else:
+        note_unscored(report_id)
     background.schedule()
 
 

@@ -76,6 +76,13 @@ def preload_scores(report_ids) -> None:
         cache["rows"].update({report_id: None for report_id in chunk if report_id not in cache["rows"]})
 
 
+def note_unscored(report_id: int) -> None:
+    """A report just stored in this request has no score until the next batch: its answer needs
+    no query for it (scoring in this request drops the note with the rest: store.run)."""
+    if has_request_context():
+        g.setdefault("validation_listed_scores", {"rows": {}, "last": None})["rows"][report_id] = None
+
+
 def forget_listed_scores() -> None:
     if has_request_context():
         g.pop("validation_listed_scores", None)

@@ -128,6 +128,22 @@ def test_same_idempotency_key_twice_stores_one_report_and_returns_it_again(app, 
     assert count(app) == 1
 
 
+@pytest.mark.parametrize("role", [None, "coordinator"])
+def test_the_201_is_the_report_as_read_back(app, client, crisis, make_user, login, role):
+    """The answer to a new report is the same JSON as the report read back, and as an idempotent
+    retry's answer (loaded afresh). With the validation plugin: plugins/validation/tests/test_api.py."""
+    if role:
+        login(make_user(role))
+    headers = {"Idempotency-Key": f"same-body-{role}"}
+    created = client.post("/api/v1/reports", json=feature(place_name="Léogâne"), headers=headers)
+    assert created.status_code == 201
+    body = created.get_json()
+    assert ("source" in body["properties"]) == (role == "coordinator")
+    again = client.post("/api/v1/reports", json=feature(place_name="Léogâne"), headers=headers)
+    assert again.status_code == 200 and again.get_json() == body
+    assert client.get(f"/api/v1/reports/{body['id']}").get_json() == body
+
+
 def test_client_id_property_works_like_the_header(app, client, crisis):
     client.post("/api/v1/reports", json=feature(client_id="sms-7781"))
     client.post("/api/v1/reports", json=feature(client_id="sms-7781"))

@@ -6,8 +6,9 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from .. import metrics, plugins
 from ..auth.permissions import require
@@ -55,17 +56,23 @@ def resolve_crisis(slug: str | None, lon: float | None, lat: float | None) -> Cr
     raise InvalidInput(_("Say which crisis this report belongs to (the crisis property)."), field="crisis")
 
 
-def _existing(client_id: str) -> Report | None:
-    return db.session.scalar(select(Report).where(Report.client_id == client_id))
+# Built once: the id and fingerprint of the report stored under an idempotency key (a new key,
+# the usual case, then costs one indexed look-up and no ORM row).
+_EXISTING = select(Report.id, Report.payload_hash).where(Report.client_id == bindparam("client_id"))
 
 
-def _replay(existing: Report, given: ReportInput) -> Submission:
+def _existing(client_id: str):
+    """(id, payload_hash) of the report stored under `client_id`, or None."""
+    return db.session.execute(_EXISTING, {"client_id": client_id}).first()
+
+
+def _replay(existing, given: ReportInput) -> Submission:
     if existing.payload_hash != given.fingerprint():
         raise InvalidInput(
             _("This idempotency key was already used for a different report; use a new key for a new report."),
             field="client_id",
         )
-    return Submission(existing, created=False)
+    return Submission(db.session.get(Report, existing.id), created=False)
 
 
 def store_photos(photos: list[Photo]) -> list[ReportPhoto]:
@@ -172,6 +179,9 @@ def submit_report(
         if existing is None:
             raise
         return _replay(existing, given)  # a concurrent retry with the same key won the race
+    # The crisis it was stored under, as it was read above: the answer (report.crisis.slug) then
+    # reads nothing, and takes no write lock again, after the commit.
+    set_committed_value(report, "crisis", crisis)
     metrics.inc("reports_received", channel=report.channel or "unknown")
     plugins.call("report_submitted", report=report)
     return Submission(report, created=True)

@@ -116,6 +116,30 @@ def test_every_report_carries_its_score_grading_and_explanation(field_):
     assert single["score"] == next(f["properties"]["score"] for f in listing["features"] if f["id"] == first)
 
 
+@pytest.mark.parametrize("role", [None, "coordinator"])
+def test_a_new_reports_201_is_the_report_as_read_back(app, client, crisis, make_user, login, monkeypatch, role):
+    """The answer to a new report says "no score yet" without asking the database for its score
+    (it was just stored), and is the same JSON as the report read back and as a retry's answer."""
+    from plugins.validation import background
+
+    monkeypatch.setattr(background, "schedule", lambda: None)  # not scored in between
+    if role:
+        login(make_user(role))
+    headers = {"Idempotency-Key": f"same-body-{role}"}
+    report = {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [-72.34, 18.54]},
+        "properties": {"crisis": crisis, "title": "Bridge down", "source": {"contact": "+50930000077"}},
+    }
+    created = client.post("/api/v1/reports", json=report, headers=headers)
+    assert created.status_code == 201, created.get_json()
+    body = created.get_json()
+    assert body["properties"]["score"] is None and body["properties"]["assessment"]["state"] == "not_assessed"
+    again = client.post("/api/v1/reports", json=report, headers=headers)
+    assert again.status_code == 200 and again.get_json() == body
+    assert client.get(f"/api/v1/reports/{body['id']}").get_json() == body
+
+
 def test_min_score_narrows_report_lists(field_):
     weak = field_.submit("Rumour of looting", "looting downtown")
     strong = field_.submit("Hospital damaged", "General hospital wing collapsed", contact="+50930000005")
