@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.hdx.ckan_server import TOKEN, CkanServer
-from tests.maps_helpers import add_reports, point_layer
+from tests.maps_helpers import add_reports, adm1_collection, adm2_collection, point_layer
 from wiki.extensions import db
 from wiki.models import Report
 from wiki.models.base import utcnow
@@ -183,3 +183,26 @@ def test_the_files_alone_are_written_without_a_site(runner, reports, tmp_path):
     assert re.fullmatch(r"\[\d{4}-\d\d-\d\dT00:00:00 TO \d{4}-\d\d-\d\dT23:59:59\]", metadata["dataset_date"])
     table = (tmp_path / "hdx" / "quake-reports.csv").read_text()
     assert len(list(csv.reader(io.StringIO(table)))) == 2 + len(public) + 1
+
+
+def test_the_crisis_boundaries_are_published_as_the_map_api_serves_them(client, runner, ckan, reports, tmp_path):
+    for level, document in ((1, adm1_collection()), (2, adm2_collection())):
+        path = tmp_path / f"adm{level}.geojson"
+        path.write_text(json.dumps(document))
+        imported = runner.invoke(args=["import-boundaries", str(path), "--crisis", "quake", "--level", str(level)])
+        assert imported.exit_code == 0, imported.output
+    result = publish(runner, "--url", ckan.url, "--country", "HTI")
+    assert result.exit_code == 0, result.output
+    dataset = ckan.datasets[DATASET]
+    resources = {r["name"]: r for r in dataset["resources"]}
+    assert {"quake-adm1.geojson", "quake-adm2.geojson"} <= set(resources)
+    assert (
+        resources["quake-adm2.geojson"]["format"] == "GeoJSON"
+        and "P-code" in resources["quake-adm2.geojson"]["description"]
+    )
+    assert "boundaries" in dataset["notes"]
+    for level, pcodes in ((1, ["HT01", "HT02"]), (2, ["HT0101", "HT0102", "HT0201", "HT0202"])):
+        published = json.loads(ckan.file(DATASET, f"quake-adm{level}.geojson"))
+        assert [feature["properties"]["pcode"] for feature in published["features"]] == pcodes
+        served = client.get(f"/api/v1/crises/quake/boundaries?level={level}&tolerance=0").get_json()
+        assert published == served  # the same document as the map API's, geometry as imported

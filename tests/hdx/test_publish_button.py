@@ -31,6 +31,7 @@ def coordinator(client, login, make_user, crisis):
 
 def test_the_button_queues_a_publication_that_the_worker_publishes(app, coordinator, ckan):
     add_reports(app, "quake", [(-72.3, 18.5)], published=True, title="Clinic damaged")
+    assert b'href="/c/quake/hdx"' in coordinator.get("/c/quake/").data  # found from the crisis's page
     page = coordinator.get("/c/quake/hdx")
     assert page.status_code == 200 and b"quake-field-reports" in page.data
     posted = coordinator.post("/c/quake/hdx", data={"countries": "HTI"})
@@ -75,6 +76,7 @@ def test_bad_countries_and_a_site_not_set_up_are_refused_changing_nothing(app, c
 def test_only_coordinators_may_publish(app, client, login, make_user, crisis):
     assert client.get("/c/quake/hdx").status_code == 401
     login(make_user("verifier"))
+    assert b"/c/quake/hdx" not in client.get("/c/quake/").data
     assert client.post("/c/quake/hdx", data={"countries": "HTI"}).status_code == 403
     with app.app_context():
         assert publication("quake") is None

@@ -5,6 +5,7 @@ tags, dataset_date). Everything is written as the anonymous viewer sees it (wiki
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 
 from ..errors import InvalidInput
 from ..extensions import db
+from ..maps.boundaries import boundaries_collection, boundary_summary
 from ..maps.layers import list_layers
 from ..models import Crisis, Report
 from ..reports.exports import csv_chunks, geojson_chunks
@@ -141,7 +143,8 @@ def _notes(crisis: Crisis) -> str:
     about = (
         f'Public field reports of the crisis "{crisis.name}" from crisiswiki: one row per report, '
         "with HXL hashtags (#description, #sector, #status, #date+occurred, #geo+lat, #geo+lon, "
-        "#adm1+code ...), as CSV and as GeoJSON, and the crisis's map layers as GeoJSON."
+        "#adm1+code ...), as CSV and as GeoJSON, the crisis's map layers as GeoJSON, and the admin "
+        "boundaries the reports are placed in (P-codes and names) as GeoJSON."
     )
     if crisis.glide:
         about += f" GLIDE number: {crisis.glide}."
@@ -181,6 +184,15 @@ def write_files(crisis: Crisis, directory: Path, viewer) -> list[HdxFile]:
         description = f"Map layer: {revision.title}." + (f" {revision.description}" if revision.description else "")
         files.append(HdxFile(name, description, "GeoJSON", directory / name))
         files[-1].path.write_text(revision.geojson, encoding="utf-8")
+    for level in sorted(boundary_summary(crisis)):
+        name = f"{crisis.slug}-adm{level}.geojson"
+        description = (
+            f"Admin level {level} boundaries the reports' #adm{level} codes refer to: P-code, name and "
+            "parent, as imported into the crisis (WGS 84)."
+        )
+        files.append(HdxFile(name, description, "GeoJSON", directory / name))
+        collection = boundaries_collection(crisis, level)
+        files[-1].path.write_text(json.dumps(collection, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
     return files
 
 

@@ -9,7 +9,6 @@ from typing import Any
 from flask import Response, current_app, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
-from shapely.geometry import mapping, shape
 from sqlalchemy import select
 
 from ..api.blueprint import bp
@@ -23,7 +22,7 @@ from ..media.storage import read_limited
 from ..models import LayerRevision
 from ..models.boundaries import LEVELS
 from . import layers as service
-from .boundaries import list_areas
+from .boundaries import boundaries_collection, list_areas
 from .viewport import area_counts, parse_view, view_reports
 
 GEOJSON = "application/geo+json"
@@ -497,26 +496,7 @@ def crisis_boundaries(crisis_slug: str):
         raise InvalidInput(_("tolerance is a number of degrees."), field="tolerance") from None
     if not 0 <= tolerance <= 1:
         raise InvalidInput(_("tolerance lies between 0 and 1 degree."), field="tolerance")
-    features = []
-    for area in list_areas(crisis, level):
-        geometry = json.loads(area.geometry)
-        if tolerance:
-            geometry = mapping(shape(geometry).simplify(tolerance, preserve_topology=True))
-        features.append(
-            {
-                "type": "Feature",
-                "id": area.pcode,
-                "geometry": geometry,
-                "properties": {
-                    "pcode": area.pcode,
-                    "name": area.name,
-                    "level": level,
-                    "parent_pcode": area.parent_pcode,
-                    "parent_name": area.parent_name,
-                },
-            }
-        )
-    return json_response({"type": "FeatureCollection", "features": features}, mimetype=GEOJSON)
+    return json_response(boundaries_collection(crisis, level, tolerance), mimetype=GEOJSON)
 
 
 # -- OpenAPI -------------------------------------------------------------------------------

@@ -242,6 +242,32 @@ def boundary_summary(crisis: Crisis) -> dict[int, int]:
     )
 
 
+def boundaries_collection(crisis: Crisis, level: int, tolerance: float = 0.0) -> dict[str, Any]:
+    """The crisis's admin areas of `level` as a GeoJSON FeatureCollection (P-code, name, parent),
+    simplified by `tolerance` degrees (0: the geometry as imported). Boundaries are public: the
+    map API and the HDX dataset serve the same document."""
+    features = []
+    for area in list_areas(crisis, level):
+        geometry = json.loads(area.geometry)
+        if tolerance:
+            geometry = mapping(shape(geometry).simplify(tolerance, preserve_topology=True))
+        features.append(
+            {
+                "type": "Feature",
+                "id": area.pcode,
+                "geometry": geometry,
+                "properties": {
+                    "pcode": area.pcode,
+                    "name": area.name,
+                    "level": level,
+                    "parent_pcode": area.parent_pcode,
+                    "parent_name": area.parent_name,
+                },
+            }
+        )
+    return {"type": "FeatureCollection", "features": features}
+
+
 def list_areas(crisis: Crisis, level: int) -> list[AdminArea]:
     return list(
         db.session.scalars(
