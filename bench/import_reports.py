@@ -21,8 +21,9 @@ says done. The wall time runs from the upload's POST to the first progress answe
 done (it includes the wait for the worker to look for work: the upload cannot wake a worker in
 another process, which looks every IMPORT_POLL_SECONDS); the reports stored are counted in the
 database and the job's own counts are kept, with when the worker picked the job up and when it
-went quiet after "done" (telling the plugins of the reports, writing the search index). The
-result goes to bench/results/import_reports_web.json. `--profile FILE` runs the worker's jobs
+went quiet after "done" (telling the plugins of the reports: the validation plugin rescores
+the crisis, alerts are matched). The instance has no search index (as for the CLI path), so the
+worker's search job only retries: indexing the reports is not measured. The result goes to bench/results/import_reports_web.json. `--profile FILE` runs the worker's jobs
 in this process under cProfile instead (worker_for(app).run_until_idle) and writes the stats.
 
     .venv/bin/python bench/import_reports.py [--path cli|web] [--rows 100000] [--seed 2010] [--database-url URL]
@@ -397,8 +398,8 @@ def run_web(args: argparse.Namespace, folder: Path, source: Path, valid: int) ->
     peak_mb = settled = None
     if worker is not None:
         # "done" is committed before the worker tells the plugins of the stored reports (the
-        # validation plugin rescores the crisis) and while the search index still takes them in:
-        # the worker's follow-on work, timed until its CPU time stops growing.
+        # validation plugin rescores the crisis, alerts are matched): the worker's follow-on work,
+        # timed until its CPU time stops growing.
         settled = settle(worker.pid, started)
         os.killpg(worker.pid, signal.SIGTERM)
         worker.wait(60)
@@ -438,7 +439,7 @@ def run_web(args: argparse.Namespace, folder: Path, source: Path, valid: int) ->
         "import_poll_seconds": app.config["IMPORT_POLL_SECONDS"],  # the worker's look for an import nobody woke it for
         "batch_size": app.config["IMPORT_BATCH_SIZE"],
         "worker_peak_rss_mb": peak_mb,
-        # after the upload's POST: when the worker went quiet (plugins told, search index written)
+        # after the upload's POST: when the worker went quiet (the plugins told of the reports)
         "worker_settled_after_seconds": settled and round(settled[0], 2),
         "worker_cpu_seconds": settled and round(settled[1], 2),
         **about(args, source),
