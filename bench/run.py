@@ -418,6 +418,7 @@ def plugin_benchmarks(settings: Settings) -> dict:
         ("alerts", [], "alerts"),
         ("dashboard", [], "dashboard"),
         ("import_reports", [], "import_reports"),
+        ("import_reports", ["--path", "web"], "import_reports_web"),
         ("crisis_day", [], "crisis_day"),
         ("crisis_day", ["--faults"], "crisis_day_faults"),
         ("clicks", [], "clicks"),
