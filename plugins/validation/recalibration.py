@@ -5,7 +5,7 @@ refuted reports, and every score of the crisis carries it. Between two rescores 
 keep coming; this job of the core's background worker (handed to it through the
 `background_jobs` hook) refits a crisis's calibration once REFIT_AFTER verdicts were added
 (or withdrawn) since its scores' calibration was fitted, and recombines every score of the
-crisis with it: one write transaction per crisis, no new search for evidence, since each
+crisis with it: a write transaction per CHUNK scores, no new search for evidence, since each
 stored explanation keeps the log-odds the calibration shifts (scoring.evidence_log_odds).
 
 A verdict wakes the job in a server (events.py); otherwise it looks every POLL_SECONDS, and
@@ -27,6 +27,7 @@ from .scoring import combine, evidence_log_odds
 JOB = "validation-calibration"
 REFIT_AFTER = 10  # verdicts added or withdrawn in a crisis since its calibration was fitted
 POLL_SECONDS = 10.0
+CHUNK = 500  # scores recombined per write transaction
 
 
 def due() -> list[int]:
@@ -44,22 +45,30 @@ def due() -> list[int]:
 
 def refit(crisis_id: int) -> Calibration:
     """Fit the crisis's calibration on its verified and refuted reports, as their stored scores
-    explain them, and recombine every score of the crisis with it, in one scoring transaction."""
+    explain them, and recombine every score of the crisis with it, CHUNK scores per scoring
+    transaction, so that clicks and new reports get the write lock between two chunks (one
+    transaction for a crisis of 100,000 reports would hold it for many seconds). Each chunk
+    re-reads its rows under the lock, so a score rescored meanwhile is recombined as it now is.
+    Highest report ids first: the lowest, from which `store.calibrations` reads the crisis's
+    calibration, goes last, so a refit cut short (a killed worker) is found due again."""
     settings = current_settings()
+    settled = store.run(lambda: store.crisis_rows(crisis_id, settled=True))
+    calibration = fit(
+        [evidence_log_odds(row.explanation) for row in settled], [row.status == "verified" for row in settled]
+    )
 
-    def work() -> Calibration:
-        rows = store.crisis_rows(crisis_id)
-        settled = [row for row in rows if row.status in ("verified", "refuted")]
-        calibration = fit(
-            [evidence_log_odds(row.explanation) for row in settled], [row.status == "verified" for row in settled]
-        )
+    def recombine(below: int | None) -> int | None:
+        rows = store.crisis_rows(crisis_id, below=below, limit=CHUNK)
         store.update_evidence(
             [(row.report_id, combine(row.explanation, dict(row.neighbours), settings, calibration)) for row in rows],
             settings,
         )
-        return calibration
+        return rows[-1].report_id if len(rows) == CHUNK else None
 
-    return store.run(work)
+    below = store.run(lambda: recombine(None))
+    while below is not None:
+        below = store.run(lambda: recombine(below))  # noqa: B023 (called at once)
+    return calibration
 
 
 def calibration_job(app: Flask) -> Job:

@@ -290,13 +290,19 @@ def work_waiting(stale_too: bool) -> bool:
 
 def calibrations(crisis_ids: Iterable[int]) -> dict[int, Calibration]:
     """The calibration each crisis's scores were last computed with (batch.rescore_all fits it
-    on the crisis's verified and refuted reports): read from one of its stored explanations, so
-    that a report scored between two rescores is calibrated as its neighbours are."""
+    on the crisis's verified and refuted reports): read from its lowest report's stored
+    explanation (the one a background refit, recalibration.py, writes last), so that a report
+    scored between two rescores is calibrated as its neighbours are."""
     found = {}
     for crisis_id in sorted(set(crisis_ids)):
         explanation = (
             connection()
-            .execute(select(ReportScore.explanation).where(ReportScore.crisis_id == crisis_id).limit(1))
+            .execute(
+                select(ReportScore.explanation)
+                .where(ReportScore.crisis_id == crisis_id)
+                .order_by(ReportScore.report_id)
+                .limit(1)
+            )
             .scalar()
         )
         found[crisis_id] = stored_calibration(explanation) if explanation else IDENTITY
@@ -315,14 +321,21 @@ def settled_counts() -> dict[int, int]:
     return {crisis_id: count for crisis_id, count in connection().execute(query)}
 
 
-def crisis_rows(crisis_id: int) -> list:
-    """Every score row of a crisis (report_id, explanation, neighbours) with its report's status,
-    locked for update."""
+def crisis_rows(crisis_id: int, below: int | None = None, limit: int | None = None, settled: bool = False) -> list:
+    """Score rows of a crisis (report_id, explanation, neighbours) with their report's status,
+    locked for update, highest report id first: those below `below`, at most `limit` of them;
+    with `settled`, only the verified and refuted reports' rows."""
     query = (
         select(TABLE.c.report_id, TABLE.c.explanation, TABLE.c.neighbours, Report.status)
         .join(Report, Report.id == TABLE.c.report_id)
         .where(TABLE.c.crisis_id == crisis_id)
-        .order_by(TABLE.c.report_id)
+        .order_by(TABLE.c.report_id.desc())
         .with_for_update(of=TABLE)
     )
+    if below is not None:
+        query = query.where(TABLE.c.report_id < below)
+    if settled:
+        query = query.where(Report.status.in_(("verified", "refuted")))
+    if limit is not None:
+        query = query.limit(limit)
     return list(connection().execute(query))

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from plugins.validation import recalibration
 from plugins.validation.recalibration import REFIT_AFTER
 from tests import test_validation_helpers as helpers
 from tests.test_validation_helpers import HAITI
@@ -46,7 +47,11 @@ def fits(scores: dict) -> set[tuple[int, float]]:
     return {calibration(explanation) for score, _admiralty, explanation, _stale in scores.values() if score is not None}
 
 
-def test_the_worker_refits_the_calibration_once_enough_verdicts_arrive_as_a_rescore_would(field_, runner):
+@pytest.mark.parametrize("chunk", [500, 7])  # one write transaction, or eleven (72 scores)
+def test_the_worker_refits_the_calibration_once_enough_verdicts_arrive_as_a_rescore_would(
+    field_, runner, monkeypatch, chunk
+):
+    monkeypatch.setattr(recalibration, "CHUNK", chunk)
     pairs = sources_far_apart(field_, 36)
     settle(field_, pairs[:26], verified=20)
     before = field_.scores()
