@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import time
 from collections.abc import Callable, Iterable
 from typing import TypeVar
 
@@ -226,8 +227,34 @@ def stale_ids(limit: int) -> list[int]:
     return list(connection().execute(_stale(limit)).scalars()) if limit > 0 else []
 
 
+# On PostgreSQL, several servers insert reports at once and ids (from a sequence) may commit out
+# of order: a batch can move the mark past a report whose transaction had not committed yet, and
+# that report would wait below the mark for ever. Every REWIND_SECONDS a process looks below the
+# mark for a report without a score, and scans from just below it until a batch has scored it.
+REWIND_SECONDS = 30.0
+_rewind = {"checked": 0.0, "mark": None}
+
+
+def _current_mark(conn) -> int:
+    mark = conn.execute(_mark()).scalar() or 0
+    if conn.dialect.name == "postgresql" and mark:
+        if time.monotonic() - _rewind["checked"] >= REWIND_SECONDS:
+            _rewind["checked"] = time.monotonic()
+            skipped = conn.execute(
+                select(func.min(Report.id))
+                .outerjoin(TABLE, TABLE.c.report_id == Report.id)
+                .where(Report.id <= mark, TABLE.c.report_id.is_(None))
+            ).scalar()
+            if skipped is not None:
+                log.warning("validation: report %s was passed by the scoring mark; scanning from it", skipped)
+                _rewind["mark"] = skipped - 1
+        if _rewind["mark"] is not None:
+            mark = min(mark, _rewind["mark"])
+    return mark
+
+
 def scored_through() -> int:
-    return connection().execute(_mark()).scalar() or 0
+    return _current_mark(connection())
 
 
 def unscored_ids(after: int, limit: int) -> list[int]:
@@ -251,6 +278,7 @@ def advance_scored_through(mark: int, picked: list[int], asked: int) -> None:
     """Move the catch-up mark past the unscored reports a batch scored: to the last one when it
     found as many as it asked for, else (none left above the mark) to the newest report, when
     that saves the next scans at least a thousand reports."""
+    _rewind["mark"] = None  # a rewound mark's batch has picked the report it was rewound for
     if picked and len(picked) == asked:
         _set_scored_through(mark, picked[-1])
         return
@@ -282,7 +310,7 @@ def work_waiting(stale_too: bool) -> bool:
     back at once: an idle server's scorer asks twice a second, and must neither take the write
     lock for nothing nor keep a read transaction open."""
     with db.engine.connect() as conn:
-        mark = conn.execute(_mark()).scalar() or 0
+        mark = _current_mark(conn)
         return conn.execute(_unscored(mark, 1)).first() is not None or (
             stale_too and conn.execute(_stale(1)).first() is not None
         )
