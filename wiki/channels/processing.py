@@ -37,7 +37,10 @@ from .routing import route
 BATCH = 50
 SURGE_BATCH = 10  # while messages arrive: each slice holds the write lock (and the GIL) a fifth as long
 ARRIVING_SECONDS = 2.0  # messages this recent mean a surge is still coming in
-INTAKE_SHARE = 9.0  # ... and then processing waits this many times as long as it worked
+INTAKE_SHARE = 9.0  # ... and then processing waits this many times as long as it worked,
+MAX_PAUSE_SECONDS = (
+    2.0  # but never longer: a slow first batch (language model and gazetteer loading) held the next for 15 s
+)
 _pacing = {"resume_at": 0.0}  # this process's: when the job may work again
 
 
@@ -183,10 +186,10 @@ def _acknowledge(message: InboundMessage) -> bool:
 def process_waiting(deadline: float) -> float | None:
     """One slice of the job: the oldest unprocessed messages, in one batch (a small one while
     messages are still arriving, so that intake never waits long for the write lock or, in the
-    same process, the GIL). While they arrive it then pauses nine times as long as it worked, so
-    that intake, which answers the gateways, has the processor and the database's write lock at
-    least nine tenths of the time (on 2 cores, processing next to a surge doubled intake's answer
-    times); once they stop arriving it goes on at full speed."""
+    same process, the GIL). While they arrive it then pauses nine times as long as it worked (at
+    most MAX_PAUSE_SECONDS), so that intake, which answers the gateways, has the processor and the
+    database's write lock at least nine tenths of the time (on 2 cores, processing next to a surge
+    doubled intake's answer times); once they stop arriving it goes on at full speed."""
     started = time.monotonic()
     if started < _pacing["resume_at"]:  # woken by new messages during its pause: the pause stands
         return _pacing["resume_at"] - started
@@ -202,7 +205,7 @@ def process_waiting(deadline: float) -> float | None:
     if not ids:
         return None
     process_messages(list(ids))
-    pause = INTAKE_SHARE * (time.monotonic() - started) if arriving else 0.0
+    pause = min(INTAKE_SHARE * (time.monotonic() - started), MAX_PAUSE_SECONDS) if arriving else 0.0
     _pacing["resume_at"] = time.monotonic() + pause
     return pause
 
