@@ -19,8 +19,10 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from jinja2 import BytecodeCache
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.pool import NullPool
+from werkzeug.routing import Rule
 
 from tests.figures import add_from_worker, print_summary, send_to_controller
 from tests.postgres_cluster import Cluster, create_database
@@ -230,9 +232,58 @@ def app_config(database_url: str, tmp_path: Path, static_build: Path) -> dict:
     }
 
 
+class CompiledTemplates(BytecodeCache):
+    """Templates compiled once per test process and shared by every test's app. Each test makes
+    a new app, and a new app's Jinja environment compiles every template it renders again: a
+    third of a small test's time. Jinja checks each template's source checksum on load, so an
+    edited template is compiled afresh."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket) -> None:
+        if bucket.key in self.compiled:
+            bucket.bytecode_from_string(self.compiled[bucket.key])
+
+    def dump_bytecode(self, bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
+def share_url_builders() -> None:
+    """Each test makes a new app, and werkzeug writes two URL-building functions for each of the
+    app's ~155 routes through Python's ast and compile(): a quarter of the fast suite's CPU. Such a
+    function depends only on the rule's text and parts and takes the rule as its first argument,
+    so this test process compiles each one once. A rule with a default for one of its variables
+    (the function embeds the converted default) is compiled as werkzeug does. A server makes its
+    app once, so only the tests need this."""
+    original = getattr(Rule, "_compile_builder", None)
+    if original is None:  # another werkzeug: every builder compiled as usual
+        return
+    compiled: dict[tuple, object] = {}
+
+    def compile_builder(rule: Rule, append_unknown: bool = True):
+        trace = tuple(rule._trace)
+        defaults = rule.defaults or {}
+        if any(dynamic and name in defaults for dynamic, name in trace):
+            return original(rule, append_unknown)
+        key = (rule.rule, trace, tuple(sorted(map(str, defaults))), append_unknown)
+        if key not in compiled:
+            compiled[key] = original(rule, append_unknown)
+        return compiled[key]
+
+    Rule._compile_builder = compile_builder
+
+
+share_url_builders()
+
+
 @pytest.fixture
 def app(app_config: dict):
     app = create_app(app_config)
+    app.jinja_env.bytecode_cache = COMPILED_TEMPLATES
     yield app
     with app.app_context():
         db.session.remove()
