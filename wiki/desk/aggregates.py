@@ -154,17 +154,19 @@ class Selection:
             province=self.province,
             first_day=since.strftime(fmt) if since else None,
             last_day=until.strftime(fmt) if until else None,
+            source=self.source,
         )
 
     def tallies(self, unit: str):
-        """(table, its bucket column, a further condition or None) of the tallies that answer the
-        view's counts by `unit` ("day": also those that are not over time), or None."""
+        """(table, its bucket column) of the tallies that answer the view's counts by `unit`
+        ("day": also those that are not over time), or None. With a plugin's filters, the
+        plugin's tallies (its condition on them: TallyFilter.apply)."""
         if unit == "day" and self.tallied:
-            if self.source is not None:
-                return self.source.table, self.source.table.day, self.source.where
-            return ReportTally, ReportTally.day, None
+            table = ReportTally if self.source is None else self.source.table
+            return table, table.day
         if unit == "hour" and self.hourly:
-            return ReportHourTally, ReportHourTally.hour, None
+            table = ReportHourTally if self.source is None else self.source.hour_table
+            return table, table.hour
         return None
 
     def over_time(self):
@@ -174,12 +176,10 @@ class Selection:
         """SELECT from the tallies by `unit` of `kind` (columns: a function of the table and its
         bucket column, giving the keys and then the sums), with the view's sectors, province and
         period, grouped by the keys."""
-        table, bucket, condition = self.tallies(unit)
+        table, bucket = self.tallies(unit)
         wanted = columns(table, bucket)
         keys = [column for column in wanted if not isinstance(column, FunctionElement)]
         query = select(*wanted).where(table.kind == kind).group_by(*keys)
-        if condition is not None:
-            query = query.where(condition)
         return self._narrowed(unit).apply(query, table.crisis_id, bucket, table.sector, table.adm1)
 
 
@@ -216,7 +216,7 @@ def selection(crisis: Crisis, args: Mapping, viewer, unit: str = "day") -> Selec
         source = found[0] if len(found) == 1 else None
         simple = source is not None
     tallied = simple and _whole(filters, "day")
-    hourly = simple and unit == "hour" and _whole(filters, "hour") and source is None
+    hourly = simple and unit == "hour" and _whole(filters, "hour") and (source is None or source.hour_table is not None)
     return Selection(crisis, filters, viewer, unit, tallied, province, hourly, source)
 
 
