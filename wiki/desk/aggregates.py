@@ -172,14 +172,19 @@ class Selection:
     def over_time(self):
         return self.tallies(self.unit)
 
-    def tally(self, kind: str, columns, unit: str = "day"):
+    def tally(self, kind: str, columns, unit: str = "day", first: str | None = None, nonzero: bool = False):
         """SELECT from the tallies by `unit` of `kind` (columns: a function of the table and its
         bucket column, giving the keys and then the sums), with the view's sectors, province and
-        period, grouped by the keys."""
+        period, grouped by the keys; from the bucket `first` on only; of the rows that count
+        reports only (`nonzero`: a row that went back to zero stays)."""
         table, bucket = self.tallies(unit)
         wanted = columns(table, bucket)
         keys = [column for column in wanted if not isinstance(column, FunctionElement)]
         query = select(*wanted).where(table.kind == kind).group_by(*keys)
+        if first is not None:
+            query = query.where(bucket >= first)
+        if nonzero:
+            query = query.where(table.n != 0)
         return self._narrowed(unit).apply(query, table.crisis_id, bucket, table.sector, table.adm1)
 
 
@@ -220,29 +225,59 @@ def selection(crisis: Crisis, args: Mapping, viewer, unit: str = "day") -> Selec
     return Selection(crisis, filters, viewer, unit, tallied, province, hourly, source)
 
 
-def counts_by_time(chosen: Selection) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
-    """({(bucket, sector): reports}, {(bucket, status): reports}) by the event time: from the
-    tallies, one aggregate by bucket and sector and one by bucket and status; from the reports,
-    one aggregate by bucket, sector and status (one reading of the reports)."""
+@dataclass(frozen=True)
+class OverTime:
+    """The reports over time of a view, in the buckets its charts show (at most MAX_BUCKETS: a
+    chart by the hour over two months shows the last 400 of 1,440), and its totals."""
+
+    labels: list[str]  # every bucket shown, from the first to the last (zeros included)
+    by_sector: dict[tuple[str, str], int]  # {(bucket, sector): reports}, in those buckets
+    by_status: dict[tuple[str, str], int]  # {(bucket, status): reports}, in those buckets
+    totals: dict[str, int]  # {status: reports} of the whole view
+
+
+def counts_by_time(chosen: Selection) -> OverTime:
+    """The view's reports by the event time. From the tallies: the first and last bucket, then one
+    aggregate by bucket and sector and one by bucket and status over the buckets shown only, and
+    the totals by status; from the reports, one aggregate by bucket, sector and status (one
+    reading of the reports), cut to the buckets shown."""
     if chosen.over_time():
+        span = chosen.tally(
+            "status", lambda table, bucket: (func.min(bucket), func.max(bucket)), chosen.unit, nonzero=True
+        )
+        labels = all_buckets({found for found in db.session.execute(span).one() if found is not None}, chosen.unit)
         found = []
         for key in ("sector", "value"):
             query = chosen.tally(
-                "status", lambda table, bucket, key=key: (bucket, getattr(table, key), func.sum(table.n)), chosen.unit
+                "status",
+                lambda table, bucket, key=key: (bucket, getattr(table, key), func.sum(table.n)),
+                chosen.unit,
+                first=labels[0] if labels else None,
             )
             found.append({(bucket, value): int(count) for bucket, value, count in db.session.execute(query) if count})
-        return found[0], found[1]
+        query = chosen.tally("status", lambda table, _bucket: (table.value, func.sum(table.n)), chosen.unit)
+        totals = {status: int(count) for status, count in db.session.execute(query) if count}
+        return OverTime(labels, found[0], found[1], totals)
     bucket = bucket_of(event_time(), chosen.unit).label("bucket")
     query = chosen.where(
         select(bucket, Report.sector, Report.status, func.count()).group_by(bucket, Report.sector, Report.status)
     )
     by_sector: dict[tuple[str, str], int] = {}
     by_status: dict[tuple[str, str], int] = {}
+    totals: dict[str, int] = {}
     for bucket, sector, status, count in db.session.execute(query):
         if count:
             by_sector[(bucket, sector)] = by_sector.get((bucket, sector), 0) + int(count)
             by_status[(bucket, status)] = by_status.get((bucket, status), 0) + int(count)
-    return by_sector, by_status
+            totals[status] = totals.get(status, 0) + int(count)
+    labels = all_buckets({bucket for bucket, _sector in by_sector}, chosen.unit)
+    shown = labels[0] if labels else ""
+    return OverTime(
+        labels,
+        {key: count for key, count in by_sector.items() if key[0] >= shown},
+        {key: count for key, count in by_status.items() if key[0] >= shown},
+        totals,
+    )
 
 
 def backlog(chosen: Selection) -> dict[str, tuple[int, int]]:

@@ -416,10 +416,13 @@ def test_the_band_tallies_answer_a_minimum_score_as_the_reports_do_after_every_c
     )
     road = field_.submit("Road blocked", "rubble", sector="logistics", lat=HAITI[0] - 0.3, contact="+50936000012")
     rumour = field_.submit("Rumour", "looting", lat=HAITI[0] + 0.3)
+    # 40 days on: a chart by the hour shows the last 400 hours only (its totals count every report).
+    later = field_.submit("Aftershock", "walls fell", when="2010-02-22T12:00:00Z", contact="+50936000013")
     field_.grade(clinic, "B", 2)
     field_.grade(school, "A", 1)
     field_.grade(road, "E", 5)
     field_.grade(rumour, "C", 3)
+    field_.grade(later, "A", 2)
     views = [{"min_score": "0.65"}, {"min_score": "0.9"}, {"min_score": "0.3", "sector": "health"}]
     views += [{"min_score": "0", "max_score": "0.55"}, {"max_score": "1", "until": "2100-01-01T23:59:59Z"}]
     views += [{"min_score": "0.65", "unit": "hour"}, {"min_score": "0.9", "unit": "hour", "sector": "health"}]
@@ -442,6 +445,14 @@ def test_the_band_tallies_answer_a_minimum_score_as_the_reports_do_after_every_c
             db.session.commit()
 
     agree()
+    with app.test_request_context():
+        from wiki.desk import aggregates as agg
+        from wiki.models import Crisis
+
+        crisis = db.session.scalar(select(Crisis).where(Crisis.slug == "quake"))
+        over = agg.counts_by_time(agg.selection(crisis, {"min_score": "0"}, db.session.get(User, coordinator), "hour"))
+        assert len(over.labels) == agg.MAX_BUCKETS and over.labels[-1] == "2010-02-22 12"
+        assert sum(over.totals.values()) == 5 and sum(over.by_status.values()) == 1
     # Scores on every edge of the bands (k / 20), just below and just above it: the band of each is
     # the one the min_score filter reads (0.9's float trap: the largest score below it times 20 is 18).
     for k in range(21):
@@ -451,8 +462,8 @@ def test_the_band_tallies_answer_a_minimum_score_as_the_reports_do_after_every_c
         )
         kept, counted = _bands_kept_and_counted(app)
         assert kept == [counted] * 3, k
-    set_scores({clinic: 0.65, school: math.nextafter(0.9, 0), road: 0.9, rumour: math.nextafter(0.65, 0)})
-    assert _bands_kept_and_counted(app)[0][0] == {12: 1, 13: 1, 17: 1, 18: 1}
+    set_scores({clinic: 0.65, school: math.nextafter(0.9, 0), road: 0.9, rumour: math.nextafter(0.65, 0), later: 1.0})
+    assert _bands_kept_and_counted(app)[0][0] == {12: 1, 13: 1, 17: 1, 18: 1, 20: 1}
     agree()
     with app.test_request_context():
         user = db.session.get(User, coordinator)
@@ -468,7 +479,7 @@ def test_the_band_tallies_answer_a_minimum_score_as_the_reports_do_after_every_c
         db.session.commit()
     agree()
     with app.app_context():
-        assert db.session.scalar(select(func.sum(BandTally.n)).where(BandTally.kind == "in")) == 2
+        assert db.session.scalar(select(func.sum(BandTally.n)).where(BandTally.kind == "in")) == 3
 
 
 def channel_chart(key: str, scope, table):
