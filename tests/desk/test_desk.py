@@ -335,7 +335,6 @@ def _both_paths(app, crisis, person_id, args):
                 (
                     agg.counts_by_time(path),
                     agg.backlog(path),
-                    agg.waits(path),
                     agg.area_counts(path, 1),
                     agg.area_counts(path, 2),
                     agg.channel_counts(path),

@@ -172,17 +172,27 @@ class Selection:
     def over_time(self):
         return self.tallies(self.unit)
 
-    def tally(self, kind: str, columns, unit: str = "day", first: str | None = None, nonzero: bool = False):
+    def tally(
+        self,
+        kind: str,
+        columns,
+        unit: str = "day",
+        first: str | None = None,
+        nonzero: bool = False,
+        before: str | None = None,
+    ):
         """SELECT from the tallies by `unit` of `kind` (columns: a function of the table and its
         bucket column, giving the keys and then the sums), with the view's sectors, province and
-        period, grouped by the keys; from the bucket `first` on only; of the rows that count
-        reports only (`nonzero`: a row that went back to zero stays)."""
+        period, grouped by the keys; from the bucket `first` on only, or `before` it only; of the
+        rows that count reports only (`nonzero`: a row that went back to zero stays)."""
         table, bucket = self.tallies(unit)
         wanted = columns(table, bucket)
         keys = [column for column in wanted if not isinstance(column, FunctionElement)]
         query = select(*wanted).where(table.kind == kind).group_by(*keys)
         if first is not None:
             query = query.where(bucket >= first)
+        if before is not None:
+            query = query.where(bucket < before)
         if nonzero:
             query = query.where(table.n != 0)
         return self._narrowed(unit).apply(query, table.crisis_id, bucket, table.sector, table.adm1)
@@ -280,40 +290,75 @@ def counts_by_time(chosen: Selection) -> OverTime:
     )
 
 
-def backlog(chosen: Selection) -> dict[str, tuple[int, int]]:
-    """{bucket: (received, left the backlog)}."""
-    moves: dict[str, list[int]] = {}
+@dataclass(frozen=True)
+class Backlog:
+    """The verification backlog of a view and its time to verify, in the buckets its charts show
+    (at most MAX_BUCKETS, the latest, of the moments reports were received, left the backlog and
+    were decided)."""
+
+    labels: list[str]  # every bucket shown, from the first to the last (zeros included)
+    moves: dict[str, tuple[int, int]]  # {bucket: (received, left the backlog)}, in those buckets
+    earlier: int  # received less left the backlog, in the buckets before them
+    waits: dict[str, dict[int, int]]  # {bucket of the decision: {wait bin: reports}}, in those buckets
+
+
+def backlog(chosen: Selection) -> Backlog:
+    """From the tallies: the first and last bucket of the moves and decisions, then the moves and
+    the waits of the buckets shown and the sum of the moves before them; from the reports, every
+    bucket (cut after reading). Waits: of the reports now verified or refuted."""
     if chosen.over_time():
+        ends: set[str] = set()
+        for kind in ("in", "out", "wait"):
+            span = chosen.tally(
+                kind, lambda _t, bucket: (func.min(bucket), func.max(bucket)), chosen.unit, nonzero=True
+            )
+            ends.update(found for found in db.session.execute(span).one() if found is not None)
+        labels = all_buckets(ends, chosen.unit)
+        first = labels[0] if labels else None
+        moves: dict[str, list[int]] = {}
+        earlier = 0
         for kind, index in (("in", 0), ("out", 1)):
-            query = chosen.tally(kind, lambda table, bucket: (bucket, func.sum(table.n)), chosen.unit)
+            query = chosen.tally(kind, lambda table, bucket: (bucket, func.sum(table.n)), chosen.unit, first=first)
             for bucket, count in db.session.execute(query):
                 moves.setdefault(bucket, [0, 0])[index] += int(count)
-    else:
-        for column, index in ((Report.received_at, 0), (left_backlog_at(), 1)):
-            bucket = bucket_of(column, chosen.unit).label("bucket")
-            query = chosen.where_moment(select(bucket, func.count()), column).where(column.is_not(None))
-            for found, count in db.session.execute(query.group_by(bucket)):
-                moves.setdefault(found, [0, 0])[index] += int(count)
-    return {bucket: (counts[0], counts[1]) for bucket, counts in moves.items() if counts != [0, 0]}
-
-
-def waits(chosen: Selection) -> dict[str, dict[int, int]]:
-    """{bucket of the decision: {wait bin: reports}} for the reports now verified or refuted."""
-    found: dict[str, dict[int, int]] = {}
-    if chosen.over_time():
-        query = chosen.tally("wait", lambda table, bucket: (bucket, table.value, func.sum(table.n)), chosen.unit)
-    else:
-        bucket = bucket_of(Report.triaged_at, chosen.unit).label("bucket")
-        binned = wait_bin(hours_between(Report.received_at, Report.triaged_at)).label("bin")
-        query = (
-            chosen.where_moment(select(bucket, binned, func.count()), Report.triaged_at)
-            .where(Report.triaged_at.is_not(None), Report.status.in_(DECIDED))
-            .group_by(bucket, binned)
+            if first is not None:
+                before = chosen.tally(kind, lambda table, _bucket: (func.sum(table.n),), chosen.unit, before=first)
+                earlier += (1 if index == 0 else -1) * int(db.session.scalar(before) or 0)
+        query = chosen.tally(
+            "wait", lambda table, bucket: (bucket, table.value, func.sum(table.n)), chosen.unit, first=first
         )
-    for bucket, index, count in db.session.execute(query):
+        waits: dict[str, dict[int, int]] = {}
+        for bucket, index, count in db.session.execute(query):
+            if count:
+                waits.setdefault(bucket, {})[int(index)] = int(count)
+        shown = {bucket: (counts[0], counts[1]) for bucket, counts in moves.items() if counts != [0, 0]}
+        return Backlog(labels, shown, earlier, waits)
+    every_move: dict[str, list[int]] = {}
+    for column, index in ((Report.received_at, 0), (left_backlog_at(), 1)):
+        bucket = bucket_of(column, chosen.unit).label("bucket")
+        query = chosen.where_moment(select(bucket, func.count()), column).where(column.is_not(None))
+        for found, count in db.session.execute(query.group_by(bucket)):
+            every_move.setdefault(found, [0, 0])[index] += int(count)
+    bucket = bucket_of(Report.triaged_at, chosen.unit).label("bucket")
+    binned = wait_bin(hours_between(Report.received_at, Report.triaged_at)).label("bin")
+    query = (
+        chosen.where_moment(select(bucket, binned, func.count()), Report.triaged_at)
+        .where(Report.triaged_at.is_not(None), Report.status.in_(DECIDED))
+        .group_by(bucket, binned)
+    )
+    every_wait: dict[str, dict[int, int]] = {}
+    for found, index, count in db.session.execute(query):
         if count:
-            found.setdefault(bucket, {})[int(index)] = int(count)
-    return found
+            every_wait.setdefault(found, {})[int(index)] = int(count)
+    moved = {bucket: counts for bucket, counts in every_move.items() if counts != [0, 0]}
+    labels = all_buckets(set(moved) | set(every_wait), chosen.unit)
+    first = labels[0] if labels else ""
+    return Backlog(
+        labels,
+        {bucket: (a, b) for bucket, (a, b) in moved.items() if bucket >= first},
+        sum(a - b for bucket, (a, b) in moved.items() if bucket < first),
+        {bucket: bins for bucket, bins in every_wait.items() if bucket >= first},
+    )
 
 
 def percentile_hours(histogram: Mapping[int, int], share: float) -> float:

@@ -152,17 +152,16 @@ def time_charts(over_time: agg.OverTime, unit: str) -> list[Chart]:
 
 
 def backlog_charts(chosen: agg.Selection, unit: str) -> list[Chart]:
-    moves = agg.backlog(chosen)
-    histograms = agg.waits(chosen)
+    found = agg.backlog(chosen)
+    labels, moves = found.labels, found.moves
     decided = {
         bucket: (sum(h.values()), agg.percentile_hours(h, 0.5), agg.percentile_hours(h, 0.9))
-        for bucket, h in histograms.items()
+        for bucket, h in found.waits.items()
     }
-    labels = agg.all_buckets(set(moves) | set(decided), unit)
     when = _("Hour (UTC)") if unit == "hour" else _("Day")
     # The backlog at the end of each bucket: a running total over the buckets (at most MAX_BUCKETS;
     # the moves of earlier buckets, when there are more, are summed first).
-    waiting, last = [], sum(a - b for bucket, (a, b) in moves.items() if labels and bucket < labels[0])
+    waiting, last = [], found.earlier
     for bucket in labels:
         arrived, left = moves.get(bucket, (0, 0))
         last += arrived - left

@@ -10,7 +10,7 @@ import re
 from sqlalchemy import func, select
 
 from tests import test_validation_helpers as helpers
-from tests.test_validation_helpers import HAITI
+from tests.test_validation_helpers import HAITI, WHEN
 from wiki.extensions import db
 from wiki.hooks import hookimpl
 
@@ -345,7 +345,7 @@ def _views_both_ways(app, person_id, args) -> tuple[list, list]:
             (chosen, scope),
             (replace(chosen, tallied=False, hourly=False, source=None), replace(scope, tallies=None)),
         ):
-            numbers = [agg.counts_by_time(path), agg.backlog(path), agg.waits(path)]
+            numbers = [agg.counts_by_time(path), agg.backlog(path)]
             numbers += [agg.area_counts(path, 1), agg.area_counts(path, 2), agg.channel_counts(path)]
             numbers += [(chart.key, chart.series[0].values, chart.note) for chart in score_charts(charts)]
             found.append(numbers)
@@ -403,6 +403,7 @@ def _band_sums_and_core_tallies(app) -> list[tuple[dict, dict]]:
 
 def test_the_band_tallies_answer_a_minimum_score_as_the_reports_do_after_every_change(app, field_, people):
     import math
+    from datetime import datetime
 
     from sqlalchemy import update
 
@@ -418,6 +419,11 @@ def test_the_band_tallies_answer_a_minimum_score_as_the_reports_do_after_every_c
     rumour = field_.submit("Rumour", "looting", lat=HAITI[0] + 0.3)
     # 40 days on: a chart by the hour shows the last 400 hours only (its totals count every report).
     later = field_.submit("Aftershock", "walls fell", when="2010-02-22T12:00:00Z", contact="+50936000013")
+    with app.test_request_context():  # received when they happened (an import): the backlog spans the 40 days
+        for ids, received in (([clinic, school, road, rumour], WHEN), ([later], "2010-02-22T12:00:00Z")):
+            moment = datetime.fromisoformat(received.replace("Z", "+00:00"))
+            db.session.execute(update(Report).where(Report.id.in_(ids)).values(received_at=moment))
+        db.session.commit()
     field_.grade(clinic, "B", 2)
     field_.grade(school, "A", 1)
     field_.grade(road, "E", 5)
@@ -453,6 +459,10 @@ def test_the_band_tallies_answer_a_minimum_score_as_the_reports_do_after_every_c
         over = agg.counts_by_time(agg.selection(crisis, {"min_score": "0"}, db.session.get(User, coordinator), "hour"))
         assert len(over.labels) == agg.MAX_BUCKETS and over.labels[-1] == "2010-02-22 12"
         assert sum(over.totals.values()) == 5 and sum(over.by_status.values()) == 1
+        backlog = agg.backlog(agg.selection(crisis, {"min_score": "0"}, db.session.get(User, coordinator), "hour"))
+        assert len(backlog.labels) == agg.MAX_BUCKETS and backlog.labels[-1] == "2010-02-22 12"
+        assert sum(received for received, _left in backlog.moves.values()) == 1
+        assert backlog.earlier == 4  # received before the hours shown, none decided
     # Scores on every edge of the bands (k / 20), just below and just above it: the band of each is
     # the one the min_score filter reads (0.9's float trap: the largest score below it times 20 is 18).
     for k in range(21):
