@@ -143,10 +143,24 @@ def _drop_triggers(prefix: str, postgresql: bool) -> None:
             op.execute(f"DROP TRIGGER IF EXISTS {trigger}")
 
 
-def _create_triggers(prefix: str, bodies: dict[str, str], postgresql: bool, events: dict | None = None) -> None:
-    """The triggers TRIGGERS names, with `bodies`; `events`: other events for some of them."""
+def _unchanged_rows(postgresql: bool) -> dict[str, str]:
+    """{trigger: its WHEN}: a score written again in the same band with the same verdict (a
+    calibration refit moves most scores a little) changes no tally, and fires nothing."""
+    differs = "IS DISTINCT FROM" if postgresql else "IS NOT"
+    return {
+        "score_update": f"{band('OLD.score', postgresql)} <> {band('NEW.score', postgresql)} "
+        f"OR OLD.admiralty {differs} NEW.admiralty"
+    }
+
+
+def _create_triggers(
+    prefix: str, bodies: dict[str, str], postgresql: bool, events: dict | None = None, conditions: dict | None = None
+) -> None:
+    """The triggers TRIGGERS names, with `bodies`; `events`: other events for some of them;
+    `conditions`: the WHEN of some."""
     for name, (table, when, event) in TRIGGERS.items():
         event = (events or {}).get(name, event)
+        condition = (conditions or {}).get(name)
         trigger = f"{prefix}_{name}"
         if postgresql:
             result = "OLD" if when == "BEFORE" else "NULL"
@@ -154,9 +168,13 @@ def _create_triggers(prefix: str, bodies: dict[str, str], postgresql: bool, even
                 f"CREATE FUNCTION {trigger}() RETURNS trigger LANGUAGE plpgsql AS $$\nBEGIN\n"
                 f"{bodies[name]}\nRETURN {result};\nEND\n$$"
             )
-            op.execute(f"CREATE TRIGGER {trigger} {when} {event} ON {table} FOR EACH ROW EXECUTE FUNCTION {trigger}()")
+            only = f" WHEN ({condition})" if condition else ""
+            op.execute(
+                f"CREATE TRIGGER {trigger} {when} {event} ON {table} FOR EACH ROW{only} EXECUTE FUNCTION {trigger}()"
+            )
         else:
-            op.execute(f"CREATE TRIGGER {trigger} {when} {event} ON {table} BEGIN\n{bodies[name]}\nEND")
+            only = f" WHEN {condition}" if condition else ""
+            op.execute(f"CREATE TRIGGER {trigger} {when} {event} ON {table}{only} BEGIN\n{bodies[name]}\nEND")
 
 
 def upgrade():
@@ -186,7 +204,7 @@ def upgrade():
         # On SQLite the rows live in the order of their key: a view reads a range of it.
         sqlite_with_rowid=False,
     )
-    _create_triggers("validation_tallies", _bodies(postgresql), postgresql)
+    _create_triggers("validation_tallies", _bodies(postgresql), postgresql, conditions=_unchanged_rows(postgresql))
     # Rebuilt from the reports, in twentieths.
     op.execute("DELETE FROM validation_score_tallies")
     op.execute("DELETE FROM validation_band_tallies")
