@@ -11,7 +11,10 @@
   who see only some reports (the filters apply the visibility rule).
 
 Both give the same numbers (tests/desk/test_desk.py checks it on both databases). Python only
-receives grouped rows, never one per report. Withdrawn reports are never counted.
+receives grouped rows, never one per report. Withdrawn reports are never counted. The charts over
+time show at most MAX_BUCKETS buckets, the latest: the tallies are read for those only (and for
+the totals, and the backlog before them), as a chart by the hour over two months shows 400 of
+1,440 hours; the reports are read once and cut the same way.
 
 Time buckets are text, the same on SQLite and PostgreSQL: "2010-01-13" for a day,
 "2010-01-13 14" for an hour (UTC). The reports over time, per area and per channel are
