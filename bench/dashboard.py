@@ -43,8 +43,17 @@ CASES = {
     "one week, by hour": "since=2010-01-20&until=2010-01-27&unit=hour",
     "adm=HT01": "adm=HT01&level=2",
     "min_score=0.6": "min_score=0.6",
-    # Not a tenth: the score bands cannot answer it, so it counts from the reports (the slow path).
+    # Twentieths: the score bands answer every value the dashboard's control offers (0.05 steps),
+    # 0.9 included (a float edge: the largest score below 0.9 makes 18.0 when multiplied by 20).
     "min_score=0.65": "min_score=0.65",
+    "min_score=0.9": "min_score=0.9",
+    # A score and the hourly charts: the band tallies by the hour. Over the whole two months (1,440
+    # hours) the hourly tallies hold about a row per report, with or without a score: compare.
+    "min_score=0.65, one week by hour": "min_score=0.65&since=2010-01-20&until=2010-01-27&unit=hour",
+    "min_score=0.6, by hour": "min_score=0.6&unit=hour",
+    "by hour": "unit=hour",
+    # Not a twentieth (typed into a URL): counts from the reports.
+    "min_score=0.63": "min_score=0.63",
 }
 
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
     func,
     select,
 )
+from sqlalchemy import text as sa_text
 
 from tests.postgres_cluster import create_database
 from tests.test_migrations_and_cli import _differences
@@ -50,11 +51,13 @@ PLUGIN = [
     ("0008_one_head", "v0003_assessment_state"),
     ("0010_alerts", "v0004_point_optional"),
     ("0013_import_jobs", "v0007_desk_tallies"),
+    ("0014_desk_hours", "v0008_band_tallies"),
 ]
 # What the database records at the heads (and `crisiswiki db upgrade` prints): the core's newest
 # revision and the plugin's (v0005_desk follows v0004_point_optional, which depends on 0009_channels;
-# v0007_desk_tallies follows v0005_desk; v0008_band_tallies follows it and depends on 0011_desk).
-RECORDED = {"0014_desk_hours", "v0008_band_tallies"}
+# v0007_desk_tallies follows v0005_desk; v0008_band_tallies follows it and depends on 0011_desk;
+# v0009_band_twentieths follows it).
+RECORDED = {"0014_desk_hours", "v0009_band_twentieths"}
 AT_HEADS = ", ".join(sorted(RECORDED))
 
 
@@ -227,8 +230,10 @@ def test_db_upgrade_from_each_earlier_plugin_schema_keeps_the_data(backend, core
     made = _fill_every_table(url)
     assert any(table.startswith("validation_") for table in made)
     _upgrade_with_the_command(url, tmp_path)
-    # v0003_assessment_state drops the stored scores (the scorer makes them again).
+    # v0003_assessment_state drops the stored scores (the scorer makes them again); v0009_band_twentieths
+    # counts the score and band tallies again from the reports (a row made up here is no report's).
     dropped = ("validation_scores",) if plugin in ("v0001_validation", "v0002_claims") else ()
+    dropped += ("validation_score_tallies", "validation_band_tallies")
     _check_upgraded(url, tmp_path, made, dropped=dropped)
 
 
@@ -246,3 +251,30 @@ def test_the_core_has_one_head(tmp_path):
         real_heads = set(script.revision_map._real_heads)  # heads that no other revision names, even as a dependency
         db.engine.dispose()
     assert real_heads == RECORDED  # one for the core, one for the plugin's branch
+
+
+def test_v0009_band_twentieths_counts_the_tallies_again_in_twentieths_with_exact_edges(backend, request, tmp_path):
+    import math
+
+    url = _url(backend, request, tmp_path, "upgrade_twentieths")
+    _migrate_to(url, tmp_path, "0014_desk_hours", "v0008_band_tallies")
+    made = _fill_every_table(url)
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    below = math.nextafter(0.9, 0)  # in tenths, CAST(score * 10 AS INTEGER) put it in 0.9's band
+    with engine.begin() as connection:
+        connection.execute(sa_text("UPDATE validation_scores SET score = :score"), {"score": below})
+    _upgrade_with_the_command(url, tmp_path)
+    with engine.connect() as connection:
+        found = {
+            table: connection.execute(
+                sa_text(f"SELECT band, SUM(n) FROM {table} WHERE {condition} GROUP BY band")
+            ).all()
+            for table, condition in (
+                ("validation_score_tallies", "1 = 1"),
+                ("validation_band_tallies", "kind = 'in'"),
+                ("validation_band_hour_tallies", "kind = 'in'"),
+            )
+        }
+    engine.dispose()
+    assert made["reports"] and made["validation_scores"]
+    assert found == {table: [(17, 1)] for table in found}  # 0.85 <= score < 0.9: the 18th twentieth

@@ -217,13 +217,17 @@ def dashboard_charts(scope):
     `scope.bucket(column)` is the SQL of the view's time bucket. Compute the numbers in SQL; a
     chart's series carry the filters that open the reports behind each number. When
     `scope.tallies` is set (a wiki.desk.charts.TallyFilter), counts kept by day, sector and
-    province (e.g. by triggers) answer the view exactly: `scope.tallies.apply(query, ...)`."""
+    province (e.g. by triggers) answer the view exactly: `scope.tallies.apply(query, ...)`. The
+    core's counts are then in `scope.tallies.table`: `report_tallies`, or on a view with a
+    plugin's own filters (a minimum score) that plugin's tallies, whose condition `apply` adds;
+    `apply` raises LookupError for tallies that cannot answer such a view (the core's, your own)."""
 
 
 @hookspec
 def dashboard_tallies(args, viewer):
     """Return a wiki.desk.charts.TallySource when tallies the plugin keeps (with the columns of
-    the core's `report_tallies` and keys of its own) answer exactly a dashboard view filtered by
+    the core's `report_tallies` and keys of its own; by the hour too, with those of
+    `report_hour_tallies`, for the hourly charts) answer exactly a dashboard view filtered by
     the plugin's own filters, `args` (e.g. {"min_score": "0.6"}: every filter of the view the core
     does not know), for `viewer`; None when they cannot: the core then counts from the reports,
     through the visibility rule. Called only for views the core's tallies would otherwise answer."""

@@ -9,12 +9,12 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import gettext as _
-from sqlalchemy import Integer, case, cast, func, select
+from sqlalchemy import func, select
 
 from wiki.toolkit import Chart, Report, Section, Series, db, escape_markdown
 
 from .access import can_see_scores
-from .desk_tallies import BANDS, band_range
+from .desk_tallies import BANDS, band_of
 from .matrix import VERDICT_NAMES, verdict
 from .models import ReportScore, ScoreTally
 from .truth.models import ClaimSubject, ReportClaim
@@ -31,58 +31,60 @@ def dashboard_charts(scope) -> list[Chart] | None:
     return [*score_charts(scope), key_figures_chart(scope)]
 
 
-def band_of(score):
-    """SQL: a score's tenth, rounded down (-1 without a score), as the tallies' triggers write it."""
-    tenth = func.floor(score * BANDS) if db.engine.dialect.name == "postgresql" else score * BANDS
-    return case((score.is_(None), -1), else_=cast(tenth, Integer))
+TENTHS = 10  # the bars of the distribution of scores
 
 
 def score_charts(scope) -> list[Chart]:
     """The distribution of scores (in tenths) and of Admiralty verdicts, from one aggregate."""
-    scored = {key: scope.args[key] for key in ("min_score", "max_score") if scope.args.get(key)}
-    bands = band_range(scored) if scored else (-1, BANDS)
-    if scope.tallies is not None and bands is not None:
-        # The tallies kept by triggers (migration v0007_desk_tallies): a few rows per day and value;
-        # a minimum score in tenths (the core's tallies answer it, desk_tallies.py) sums its bands.
-        query = scope.tallies.apply(
-            select(ScoreTally.band, ScoreTally.admiralty, func.sum(ScoreTally.n))
-            .where(ScoreTally.band.between(*bands))
-            .group_by(ScoreTally.band, ScoreTally.admiralty),
-            ScoreTally.crisis_id,
-            ScoreTally.day,
-            ScoreTally.sector,
-            ScoreTally.adm1,
-        )
-    else:
-        band = band_of(ReportScore.score).label("band")
+    query, per_tenth = None, 1
+    if scope.tallies is not None:
+        # The tallies kept by triggers (migrations v0007_desk_tallies, v0009_band_twentieths): a few
+        # rows per day and value, by twentieth (two to a tenth); on a view with a minimum score the
+        # view's tallies narrow them to its bands (desk_tallies.py).
+        try:
+            query = scope.tallies.apply(
+                select(ScoreTally.band, ScoreTally.admiralty, func.sum(ScoreTally.n)).group_by(
+                    ScoreTally.band, ScoreTally.admiralty
+                ),
+                ScoreTally.crisis_id,
+                ScoreTally.day,
+                ScoreTally.sector,
+                ScoreTally.adm1,
+            )
+            per_tenth = BANDS // TENTHS
+        except LookupError:  # another plugin's filters: its tallies answer the view, not ours
+            query = None
+    if query is None:
+        band = band_of(ReportScore.score, TENTHS).label("band")
         query = scope.where(
             select(band, ReportScore.admiralty, func.count())
             .select_from(Report)
             .join(ReportScore, ReportScore.report_id == Report.id)
             .group_by(band, ReportScore.admiralty)
         )
-    counts = [0] * BANDS
+    counts = [0] * TENTHS
     verdicts: dict[str, int] = {}
     unscored = 0
     for found, code, count in db.session.execute(query):
         count = int(count)
         if not count:
             continue
-        if found == -1:
+        tenth = int(found) // per_tenth  # -1: no score
+        if tenth == -1:
             unscored += count
         else:
-            counts[min(int(found), BANDS - 1)] += count
+            counts[min(tenth, TENTHS - 1)] += count
         key = verdict(code) if code else "none"
         verdicts[key] = verdicts.get(key, 0) + count
-    low = [index / BANDS for index in range(BANDS)]
+    low = [index / TENTHS for index in range(TENTHS)]
     scores = Chart(
         key="scores",
         title=_("Distribution of scores"),
         kind="bar",
         category_label=_("Score"),
-        categories=[f"{int(value * 100)}–{int(value * 100) + 100 // BANDS}%" for value in low],
+        categories=[f"{int(value * 100)}–{int(value * 100) + 100 // TENTHS}%" for value in low],
         series=[Series("reports", _("Reports"), counts)],
-        category_params=[{"min_score": f"{value:g}", "max_score": f"{value + 1 / BANDS:g}"} for value in low],
+        category_params=[{"min_score": f"{k / TENTHS:g}", "max_score": f"{(k + 1) / TENTHS:g}"} for k in range(TENTHS)],
         unit=_("reports"),
         note=_("%(n)d reports have no score yet (nothing is known of their source or their information).", n=unscored),
         order=70,

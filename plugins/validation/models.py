@@ -209,25 +209,45 @@ class ScoreTally(db.Model):
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD (UTC) of the event
     sector: Mapped[str] = mapped_column(String(20), primary_key=True)
     adm1: Mapped[str] = mapped_column(String(40), primary_key=True)  # "" when the report has none
-    band: Mapped[int] = mapped_column(Integer, primary_key=True)  # floor(score * 10), -1 without a score
+    # The score's twentieth (0 ... 20, v0009_band_twentieths: desk_tallies.band_of), -1 without a score.
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)
     admiralty: Mapped[str] = mapped_column(String(2), primary_key=True)  # "" without a verdict
     n: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class BandTally(db.Model):
     """The counts of the core's `report_tallies` (kinds, values and the verified among them, per
-    crisis, day, sector and province) for each score band: a dashboard view with a minimum (or
-    maximum) score in tenths sums the bands in range (desk_tallies.py). Kept current by database
-    triggers on `validation_scores` and on `reports` (migration v0008_band_tallies); reports
-    without a score and withdrawn reports are never counted."""
+    crisis, day, sector and province) for each score band (a twentieth): a dashboard view with a
+    minimum (or maximum) score in twentieths sums the bands in range (desk_tallies.py). Kept current
+    by database triggers on `validation_scores` and on `reports` (migrations v0008_band_tallies,
+    v0009_band_twentieths); reports without a score and withdrawn reports are never counted."""
 
     __tablename__ = "validation_band_tallies"
     __table_args__ = ({"sqlite_with_rowid": False},)  # rows in the order of their key (v0008_band_tallies)
 
     crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10), primary_key=True)
-    band: Mapped[int] = mapped_column(Integer, primary_key=True)  # floor(score * 10): 0 ... 10
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)  # the score's twentieth: 0 ... 20 (band_of)
     day: Mapped[str] = mapped_column(String(10), primary_key=True)  # YYYY-MM-DD (UTC)
+    sector: Mapped[str] = mapped_column(String(20), primary_key=True)
+    adm1: Mapped[str] = mapped_column(String(40), primary_key=True)  # "" when the report has none
+    value: Mapped[str] = mapped_column(String(40), primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    v: Mapped[int] = mapped_column(Integer, default=0)  # of which verified
+
+
+class BandHourTally(db.Model):
+    """BandTally by the hour, for the kinds the hourly charts read (as the core's
+    `report_hour_tallies`: "status", "in", "out", "wait"): a dashboard view by the hour with a
+    minimum score in twentieths. Kept current by the same triggers (migration v0009_band_twentieths)."""
+
+    __tablename__ = "validation_band_hour_tallies"
+    __table_args__ = ({"sqlite_with_rowid": False},)  # rows in the order of their key
+
+    crisis_id: Mapped[int] = mapped_column(ForeignKey("crises.id", ondelete="CASCADE"), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), primary_key=True)
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)  # the score's twentieth: 0 ... 20
+    hour: Mapped[str] = mapped_column(String(13), primary_key=True)  # YYYY-MM-DD HH (UTC)
     sector: Mapped[str] = mapped_column(String(20), primary_key=True)
     adm1: Mapped[str] = mapped_column(String(40), primary_key=True)  # "" when the report has none
     value: Mapped[str] = mapped_column(String(40), primary_key=True)

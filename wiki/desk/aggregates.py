@@ -11,7 +11,10 @@
   who see only some reports (the filters apply the visibility rule).
 
 Both give the same numbers (tests/desk/test_desk.py checks it on both databases). Python only
-receives grouped rows, never one per report. Withdrawn reports are never counted.
+receives grouped rows, never one per report. Withdrawn reports are never counted. The charts over
+time show at most MAX_BUCKETS buckets, the latest: the tallies are read for those only (and for
+the totals, and the backlog before them), as a chart by the hour over two months shows 400 of
+1,440 hours; the reports are read once and cut the same way.
 
 Time buckets are text, the same on SQLite and PostgreSQL: "2010-01-13" for a day,
 "2010-01-13 14" for an hour (UTC). The reports over time, per area and per channel are
@@ -154,32 +157,47 @@ class Selection:
             province=self.province,
             first_day=since.strftime(fmt) if since else None,
             last_day=until.strftime(fmt) if until else None,
+            source=self.source,
         )
 
     def tallies(self, unit: str):
-        """(table, its bucket column, a further condition or None) of the tallies that answer the
-        view's counts by `unit` ("day": also those that are not over time), or None."""
+        """(table, its bucket column) of the tallies that answer the view's counts by `unit`
+        ("day": also those that are not over time), or None. With a plugin's filters, the
+        plugin's tallies (its condition on them: TallyFilter.apply)."""
         if unit == "day" and self.tallied:
-            if self.source is not None:
-                return self.source.table, self.source.table.day, self.source.where
-            return ReportTally, ReportTally.day, None
+            table = ReportTally if self.source is None else self.source.table
+            return table, table.day
         if unit == "hour" and self.hourly:
-            return ReportHourTally, ReportHourTally.hour, None
+            table = ReportHourTally if self.source is None else self.source.hour_table
+            return table, table.hour
         return None
 
     def over_time(self):
         return self.tallies(self.unit)
 
-    def tally(self, kind: str, columns, unit: str = "day"):
+    def tally(
+        self,
+        kind: str,
+        columns,
+        unit: str = "day",
+        first: str | None = None,
+        nonzero: bool = False,
+        before: str | None = None,
+    ):
         """SELECT from the tallies by `unit` of `kind` (columns: a function of the table and its
         bucket column, giving the keys and then the sums), with the view's sectors, province and
-        period, grouped by the keys."""
-        table, bucket, condition = self.tallies(unit)
+        period, grouped by the keys; from the bucket `first` on only, or `before` it only; of the
+        rows that count reports only (`nonzero`: a row that went back to zero stays)."""
+        table, bucket = self.tallies(unit)
         wanted = columns(table, bucket)
         keys = [column for column in wanted if not isinstance(column, FunctionElement)]
         query = select(*wanted).where(table.kind == kind).group_by(*keys)
-        if condition is not None:
-            query = query.where(condition)
+        if first is not None:
+            query = query.where(bucket >= first)
+        if before is not None:
+            query = query.where(bucket < before)
+        if nonzero:
+            query = query.where(table.n != 0)
         return self._narrowed(unit).apply(query, table.crisis_id, bucket, table.sector, table.adm1)
 
 
@@ -216,69 +234,134 @@ def selection(crisis: Crisis, args: Mapping, viewer, unit: str = "day") -> Selec
         source = found[0] if len(found) == 1 else None
         simple = source is not None
     tallied = simple and _whole(filters, "day")
-    hourly = simple and unit == "hour" and _whole(filters, "hour") and source is None
+    hourly = simple and unit == "hour" and _whole(filters, "hour") and (source is None or source.hour_table is not None)
     return Selection(crisis, filters, viewer, unit, tallied, province, hourly, source)
 
 
-def counts_by_time(chosen: Selection) -> tuple[dict[tuple[str, str], int], dict[tuple[str, str], int]]:
-    """({(bucket, sector): reports}, {(bucket, status): reports}) by the event time: from the
-    tallies, one aggregate by bucket and sector and one by bucket and status; from the reports,
-    one aggregate by bucket, sector and status (one reading of the reports)."""
+@dataclass(frozen=True)
+class OverTime:
+    """The reports over time of a view, in the buckets its charts show (at most MAX_BUCKETS: a
+    chart by the hour over two months shows the last 400 of 1,440), and its totals."""
+
+    labels: list[str]  # every bucket shown, from the first to the last (zeros included)
+    by_sector: dict[tuple[str, str], int]  # {(bucket, sector): reports}, in those buckets
+    by_status: dict[tuple[str, str], int]  # {(bucket, status): reports}, in those buckets
+    totals: dict[str, int]  # {status: reports} of the whole view
+
+
+def counts_by_time(chosen: Selection) -> OverTime:
+    """The view's reports by the event time. From the tallies: the first and last bucket, then one
+    aggregate by bucket and sector and one by bucket and status over the buckets shown only, and
+    the totals by status; from the reports, one aggregate by bucket, sector and status (one
+    reading of the reports), cut to the buckets shown."""
     if chosen.over_time():
+        span = chosen.tally(
+            "status", lambda table, bucket: (func.min(bucket), func.max(bucket)), chosen.unit, nonzero=True
+        )
+        labels = all_buckets({found for found in db.session.execute(span).one() if found is not None}, chosen.unit)
         found = []
         for key in ("sector", "value"):
             query = chosen.tally(
-                "status", lambda table, bucket, key=key: (bucket, getattr(table, key), func.sum(table.n)), chosen.unit
+                "status",
+                lambda table, bucket, key=key: (bucket, getattr(table, key), func.sum(table.n)),
+                chosen.unit,
+                first=labels[0] if labels else None,
             )
             found.append({(bucket, value): int(count) for bucket, value, count in db.session.execute(query) if count})
-        return found[0], found[1]
+        query = chosen.tally("status", lambda table, _bucket: (table.value, func.sum(table.n)), chosen.unit)
+        totals = {status: int(count) for status, count in db.session.execute(query) if count}
+        return OverTime(labels, found[0], found[1], totals)
     bucket = bucket_of(event_time(), chosen.unit).label("bucket")
     query = chosen.where(
         select(bucket, Report.sector, Report.status, func.count()).group_by(bucket, Report.sector, Report.status)
     )
     by_sector: dict[tuple[str, str], int] = {}
     by_status: dict[tuple[str, str], int] = {}
+    totals: dict[str, int] = {}
     for bucket, sector, status, count in db.session.execute(query):
         if count:
             by_sector[(bucket, sector)] = by_sector.get((bucket, sector), 0) + int(count)
             by_status[(bucket, status)] = by_status.get((bucket, status), 0) + int(count)
-    return by_sector, by_status
+            totals[status] = totals.get(status, 0) + int(count)
+    labels = all_buckets({bucket for bucket, _sector in by_sector}, chosen.unit)
+    shown = labels[0] if labels else ""
+    return OverTime(
+        labels,
+        {key: count for key, count in by_sector.items() if key[0] >= shown},
+        {key: count for key, count in by_status.items() if key[0] >= shown},
+        totals,
+    )
 
 
-def backlog(chosen: Selection) -> dict[str, tuple[int, int]]:
-    """{bucket: (received, left the backlog)}."""
-    moves: dict[str, list[int]] = {}
+@dataclass(frozen=True)
+class Backlog:
+    """The verification backlog of a view and its time to verify, in the buckets its charts show
+    (at most MAX_BUCKETS, the latest, of the moments reports were received, left the backlog and
+    were decided)."""
+
+    labels: list[str]  # every bucket shown, from the first to the last (zeros included)
+    moves: dict[str, tuple[int, int]]  # {bucket: (received, left the backlog)}, in those buckets
+    earlier: int  # received less left the backlog, in the buckets before them
+    waits: dict[str, dict[int, int]]  # {bucket of the decision: {wait bin: reports}}, in those buckets
+
+
+def backlog(chosen: Selection) -> Backlog:
+    """From the tallies: the first and last bucket of the moves and decisions, then the moves and
+    the waits of the buckets shown and the sum of the moves before them; from the reports, every
+    bucket (cut after reading). Waits: of the reports now verified or refuted."""
     if chosen.over_time():
+        ends: set[str] = set()
+        for kind in ("in", "out", "wait"):
+            span = chosen.tally(
+                kind, lambda _t, bucket: (func.min(bucket), func.max(bucket)), chosen.unit, nonzero=True
+            )
+            ends.update(found for found in db.session.execute(span).one() if found is not None)
+        labels = all_buckets(ends, chosen.unit)
+        first = labels[0] if labels else None
+        moves: dict[str, list[int]] = {}
+        earlier = 0
         for kind, index in (("in", 0), ("out", 1)):
-            query = chosen.tally(kind, lambda table, bucket: (bucket, func.sum(table.n)), chosen.unit)
+            query = chosen.tally(kind, lambda table, bucket: (bucket, func.sum(table.n)), chosen.unit, first=first)
             for bucket, count in db.session.execute(query):
                 moves.setdefault(bucket, [0, 0])[index] += int(count)
-    else:
-        for column, index in ((Report.received_at, 0), (left_backlog_at(), 1)):
-            bucket = bucket_of(column, chosen.unit).label("bucket")
-            query = chosen.where_moment(select(bucket, func.count()), column).where(column.is_not(None))
-            for found, count in db.session.execute(query.group_by(bucket)):
-                moves.setdefault(found, [0, 0])[index] += int(count)
-    return {bucket: (counts[0], counts[1]) for bucket, counts in moves.items() if counts != [0, 0]}
-
-
-def waits(chosen: Selection) -> dict[str, dict[int, int]]:
-    """{bucket of the decision: {wait bin: reports}} for the reports now verified or refuted."""
-    found: dict[str, dict[int, int]] = {}
-    if chosen.over_time():
-        query = chosen.tally("wait", lambda table, bucket: (bucket, table.value, func.sum(table.n)), chosen.unit)
-    else:
-        bucket = bucket_of(Report.triaged_at, chosen.unit).label("bucket")
-        binned = wait_bin(hours_between(Report.received_at, Report.triaged_at)).label("bin")
-        query = (
-            chosen.where_moment(select(bucket, binned, func.count()), Report.triaged_at)
-            .where(Report.triaged_at.is_not(None), Report.status.in_(DECIDED))
-            .group_by(bucket, binned)
+            if first is not None:
+                before = chosen.tally(kind, lambda table, _bucket: (func.sum(table.n),), chosen.unit, before=first)
+                earlier += (1 if index == 0 else -1) * int(db.session.scalar(before) or 0)
+        query = chosen.tally(
+            "wait", lambda table, bucket: (bucket, table.value, func.sum(table.n)), chosen.unit, first=first
         )
-    for bucket, index, count in db.session.execute(query):
+        waits: dict[str, dict[int, int]] = {}
+        for bucket, index, count in db.session.execute(query):
+            if count:
+                waits.setdefault(bucket, {})[int(index)] = int(count)
+        shown = {bucket: (counts[0], counts[1]) for bucket, counts in moves.items() if counts != [0, 0]}
+        return Backlog(labels, shown, earlier, waits)
+    every_move: dict[str, list[int]] = {}
+    for column, index in ((Report.received_at, 0), (left_backlog_at(), 1)):
+        bucket = bucket_of(column, chosen.unit).label("bucket")
+        query = chosen.where_moment(select(bucket, func.count()), column).where(column.is_not(None))
+        for found, count in db.session.execute(query.group_by(bucket)):
+            every_move.setdefault(found, [0, 0])[index] += int(count)
+    bucket = bucket_of(Report.triaged_at, chosen.unit).label("bucket")
+    binned = wait_bin(hours_between(Report.received_at, Report.triaged_at)).label("bin")
+    query = (
+        chosen.where_moment(select(bucket, binned, func.count()), Report.triaged_at)
+        .where(Report.triaged_at.is_not(None), Report.status.in_(DECIDED))
+        .group_by(bucket, binned)
+    )
+    every_wait: dict[str, dict[int, int]] = {}
+    for found, index, count in db.session.execute(query):
         if count:
-            found.setdefault(bucket, {})[int(index)] = int(count)
-    return found
+            every_wait.setdefault(found, {})[int(index)] = int(count)
+    moved = {bucket: counts for bucket, counts in every_move.items() if counts != [0, 0]}
+    labels = all_buckets(set(moved) | set(every_wait), chosen.unit)
+    first = labels[0] if labels else ""
+    return Backlog(
+        labels,
+        {bucket: (a, b) for bucket, (a, b) in moved.items() if bucket >= first},
+        sum(a - b for bucket, (a, b) in moved.items() if bucket < first),
+        {bucket: bins for bucket, bins in every_wait.items() if bucket >= first},
+    )
 
 
 def percentile_hours(histogram: Mapping[int, int], share: float) -> float:

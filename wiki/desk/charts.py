@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 
 from sqlalchemy import Select
 
-from ..models import Crisis
+from ..models import Crisis, ReportTally
 
 KINDS = ("stacked_bar", "bar", "hbar", "line", "choropleth", "table")
 
@@ -71,20 +71,62 @@ class Chart:
 
 
 @dataclass(frozen=True)
+class TallySource:
+    """Tallies a plugin keeps that answer a view with the plugin's own filters (e.g. a minimum
+    score), from the `dashboard_tallies` hook: `table`, a model with the columns of the core's
+    `report_tallies` (crisis_id, kind, day, sector, adm1, value, n, v) and keys of its own, and
+    `where`, the condition on its own keys that selects the view's reports (e.g. score bands);
+    `hour_table` and `hour_where`, the same by the hour (the columns of `report_hour_tallies`),
+    when it keeps them; `others`, ((model, condition), ...): its other tallies by day, sector and
+    province that answer the view (e.g. its score tallies, by band)."""
+
+    table: Any
+    where: Any
+    hour_table: Any = None
+    hour_where: Any = None
+    others: tuple[tuple[Any, Any], ...] = ()
+
+    def condition(self, table) -> Any:
+        """The condition that narrows `table` (a model) to the view's reports. LookupError when
+        `table` cannot answer the view (its counts know nothing of the plugin's filters)."""
+        for found, where in ((self.table, self.where), (self.hour_table, self.hour_where), *self.others):
+            if found is not None and found is table:
+                return where
+        name = getattr(table, "__tablename__", table)
+        raise LookupError(
+            f"{name} does not answer a dashboard view with a plugin's filters; read scope.tallies.table "
+            f"({self.table.__tablename__}), the core's counts with them"
+        )
+
+
+@dataclass(frozen=True)
 class TallyFilter:
     """The filters of a view that tallies kept by day, sector and province can answer (see
     wiki.desk.aggregates.selection): the core's `report_tallies` and a plugin's own (e.g. the
-    validation plugin's score tallies) apply it to their columns of the same meaning."""
+    validation plugin's score tallies) apply it to their columns of the same meaning. On a view
+    with a plugin's own filters (a minimum score), `source` is that plugin's tallies: `table` is
+    then its model of the core's counts, and `apply` adds its condition (or refuses a table that
+    cannot answer), so that no chart counts reports the view leaves out."""
 
     crisis_id: int
     sectors: tuple[str, ...] = ()
     province: str | None = None  # an admin-1 P-code
     first_day: str | None = None  # YYYY-MM-DD, inclusive
     last_day: str | None = None
+    source: TallySource | None = None
+
+    @property
+    def table(self) -> Any:
+        """The tallies of the core's counts (kinds "status", "channel", "district", "in", "out",
+        "wait", by day) that answer the view: `report_tallies`, or the plugin's for its filters."""
+        return ReportTally if self.source is None else self.source.table
 
     def apply(self, query: Select, crisis_id, day, sector, adm1) -> Select:
-        """`query` narrowed to the view, on a tally table's columns."""
+        """`query` narrowed to the view, on a tally table's columns (with the plugin's condition on
+        its own keys, when the view has its filters; LookupError for tallies that cannot answer)."""
         query = query.where(crisis_id == self.crisis_id)
+        if self.source is not None:
+            query = query.where(self.source.condition(_model_of(crisis_id)))
         if self.sectors:
             query = query.where(sector.in_(self.sectors))
         if self.province is not None:
@@ -96,15 +138,9 @@ class TallyFilter:
         return query
 
 
-@dataclass(frozen=True)
-class TallySource:
-    """Tallies a plugin keeps (a model with the columns of the core's `report_tallies`: crisis_id,
-    kind, day, sector, adm1, value, n, v, and keys of its own) that answer a view with the
-    plugin's filters, and `where`: the condition on its own keys that selects the view's reports
-    (e.g. score bands), from the `dashboard_tallies` hook."""
-
-    table: Any
-    where: Any
+def _model_of(column) -> Any:
+    """The model (or table) a column belongs to."""
+    return getattr(column, "class_", None) or column.table
 
 
 @dataclass(frozen=True)
@@ -129,7 +165,8 @@ class Scope:
     link: Callable[[Mapping[str, str]], str]
     # Set when tallies can answer for the view (a viewer who sees every report but withdrawn
     # ones, filtered only by sector, province, whole days and the filters of a plugin whose own
-    # tallies answer them, `dashboard_tallies`): their filters.
+    # tallies answer them, `dashboard_tallies`): their filters, and which tallies answer
+    # (`scope.tallies.table`: report_tallies, or the plugin's with its filters).
     tallies: TallyFilter | None = None
 
 

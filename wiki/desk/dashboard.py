@@ -88,11 +88,10 @@ def build(crisis: Crisis, request_args: Mapping, viewer) -> Dashboard:
         link=partial(reports_link, list_url, args),
         tallies=chosen.tally_filter(),
     )
-    by_sector, by_status = agg.counts_by_time(chosen)
-    reports = sum(by_status.values())
-    verified = sum(count for (_bucket, status), count in by_status.items() if status == "verified")
+    over_time = agg.counts_by_time(chosen)
+    reports, verified = sum(over_time.totals.values()), over_time.totals.get("verified", 0)
     charts = [
-        *time_charts(by_sector, by_status, unit),
+        *time_charts(over_time, unit),
         *backlog_charts(chosen, unit),
         area_chart(chosen, level),
         channel_chart(chosen),
@@ -111,8 +110,8 @@ def _shown(labels: list[str], unit: str) -> list[str]:
     return labels if unit == "day" else [text + ":00" for text in labels]
 
 
-def time_charts(by_sector: dict, by_status: dict, unit: str) -> list[Chart]:
-    labels = agg.all_buckets({bucket for bucket, _value in by_sector}, unit)
+def time_charts(over_time: agg.OverTime, unit: str) -> list[Chart]:
+    labels, by_sector, by_status = over_time.labels, over_time.by_sector, over_time.by_status
     params = _time_params(labels, unit)
     when = _("Hour (UTC)") if unit == "hour" else _("Day")
     note = _("By when it happened (or was received, when the report does not say).")
@@ -153,17 +152,16 @@ def time_charts(by_sector: dict, by_status: dict, unit: str) -> list[Chart]:
 
 
 def backlog_charts(chosen: agg.Selection, unit: str) -> list[Chart]:
-    moves = agg.backlog(chosen)
-    histograms = agg.waits(chosen)
+    found = agg.backlog(chosen)
+    labels, moves = found.labels, found.moves
     decided = {
         bucket: (sum(h.values()), agg.percentile_hours(h, 0.5), agg.percentile_hours(h, 0.9))
-        for bucket, h in histograms.items()
+        for bucket, h in found.waits.items()
     }
-    labels = agg.all_buckets(set(moves) | set(decided), unit)
     when = _("Hour (UTC)") if unit == "hour" else _("Day")
     # The backlog at the end of each bucket: a running total over the buckets (at most MAX_BUCKETS;
     # the moves of earlier buckets, when there are more, are summed first).
-    waiting, last = [], sum(a - b for bucket, (a, b) in moves.items() if labels and bucket < labels[0])
+    waiting, last = [], found.earlier
     for bucket in labels:
         arrived, left = moves.get(bucket, (0, 0))
         last += arrived - left

@@ -10,8 +10,9 @@ import re
 from sqlalchemy import func, select
 
 from tests import test_validation_helpers as helpers
-from tests.test_validation_helpers import HAITI
+from tests.test_validation_helpers import HAITI, WHEN
 from wiki.extensions import db
+from wiki.hooks import hookimpl
 
 app_config, field_, people = helpers.app_config, helpers.field_, helpers.people
 
@@ -226,7 +227,7 @@ def test_a_drafted_sitrep_has_key_figures_from_claims_and_marks_unverified_infor
 
 def _score_tallies_and_recount(app) -> tuple[dict, dict]:
     """Every nonzero row of the score tallies, and the same rows counted again from the reports."""
-    from plugins.validation.desk_charts import band_of
+    from plugins.validation.desk_tallies import band_of
     from plugins.validation.models import ReportScore, ScoreTally
     from wiki.desk.aggregates import bucket_of, event_time
     from wiki.models import Report
@@ -303,21 +304,25 @@ def test_the_score_tallies_agree_with_a_recount_after_inserts_gradings_changes_w
     assert sum(kept.values()) == 2  # the clinic withdrawn, the rumour deleted
 
 
-def test_a_score_in_tenths_is_answered_by_bands_but_0_9_and_other_thresholds_are_not():
-    from plugins.validation.desk_tallies import band_range, exact_tenth
+def test_every_twentieth_is_answered_by_bands_but_other_thresholds_are_not():
+    from plugins.validation.desk_tallies import band_range, exact_band
 
-    assert [exact_tenth(f"{k / 10:g}") for k in range(11)] == [0, 1, 2, 3, 4, 5, 6, 7, 8, None, 10]
-    assert exact_tenth("0.60") == 6 and exact_tenth("0.65") is None and exact_tenth("abc") is None
-    assert exact_tenth("-0.1") is None and exact_tenth("1.1") is None and exact_tenth("") is None
-    assert band_range({"min_score": "0.6"}) == (6, 10)
-    assert band_range({"min_score": "0.6", "max_score": "0.8"}) == (6, 7)  # max_score keeps scores below it
-    assert band_range({"max_score": "1"}) == (0, 10)  # ... or at most 1; never a report without a score
-    assert band_range({"min_score": "0.9"}) is None and band_range({"min_score": "0.6", "q": "water"}) is None
+    # Every value of the minimum-score control (0.05 steps), 0.9 included, as a URL writes it.
+    assert [exact_band(f"{k / 20:g}") for k in range(21)] == list(range(21))
+    assert exact_band("0.60") == 12 and exact_band("0.65") == 13 and exact_band("0.9") == 18
+    assert exact_band("0.63") is None and exact_band("abc") is None and exact_band("") is None
+    assert exact_band("-0.05") is None and exact_band("1.05") is None
+    assert exact_band("nan") is None and exact_band("inf") is None
+    assert band_range({"min_score": "0.65"}) == (13, 20)
+    assert band_range({"min_score": "0.6", "max_score": "0.85"}) == (12, 16)  # max_score keeps scores below it
+    assert band_range({"max_score": "1"}) == (0, 20)  # ... or at most 1; never a report without a score
+    assert band_range({"min_score": "0.63"}) is None and band_range({"min_score": "0.6", "q": "water"}) is None
 
 
 def _views_both_ways(app, person_id, args) -> tuple[list, list]:
     """Every core aggregate and the score charts of a dashboard view filtered by score, from the
-    tallies (validation_band_tallies, validation_score_tallies) and from the reports."""
+    tallies (validation_band_tallies, validation_band_hour_tallies by the hour,
+    validation_score_tallies) and from the reports."""
     from dataclasses import replace
 
     from plugins.validation.desk_charts import score_charts
@@ -325,27 +330,80 @@ def _views_both_ways(app, person_id, args) -> tuple[list, list]:
     from wiki.desk.dashboard import build
     from wiki.models import Crisis, User
 
+    unit = args.get("unit", "day")
+    filters = {key: value for key, value in args.items() if key != "unit"}
     with app.test_request_context():
         crisis = db.session.scalar(select(Crisis).where(Crisis.slug == "quake"))
         viewer = db.session.get(User, person_id)
-        chosen = agg.selection(crisis, args, viewer)
+        chosen = agg.selection(crisis, filters, viewer, unit)
         assert chosen.tallied and chosen.source is not None, args
+        assert chosen.hourly == (unit == "hour"), args
         scope = build(crisis, args, viewer).scope
-        assert scope.tallies is not None, args
+        assert scope.tallies is not None and scope.tallies.source is not None, args
         found = []
         for path, charts in (
             (chosen, scope),
-            (replace(chosen, tallied=False, source=None), replace(scope, tallies=None)),
+            (replace(chosen, tallied=False, hourly=False, source=None), replace(scope, tallies=None)),
         ):
-            numbers = [agg.counts_by_time(path), agg.backlog(path), agg.waits(path)]
+            numbers = [agg.counts_by_time(path), agg.backlog(path)]
             numbers += [agg.area_counts(path, 1), agg.area_counts(path, 2), agg.channel_counts(path)]
             numbers += [(chart.key, chart.series[0].values, chart.note) for chart in score_charts(charts)]
             found.append(numbers)
         return found[0], found[1]
 
 
+def _band_of(score: float) -> int:
+    """A score's band as the min_score filter reads it: the highest k with score >= k / 20."""
+    return max(k for k in range(21) if score >= k / 20)
+
+
+def _bands_kept_and_counted(app) -> tuple[list, dict]:
+    """({band: reports} of each band table (kind "in": a report once) and of the score tallies, as
+    kept), and the same counted in Python from the stored scores of the reports not withdrawn."""
+    from plugins.validation.models import BandHourTally, BandTally, ReportScore, ScoreTally
+    from wiki.models import Report
+
+    with app.app_context():
+        kept = []
+        for table, condition in ((BandTally, BandTally.kind == "in"), (BandHourTally, BandHourTally.kind == "in")):
+            rows = db.session.execute(select(table.band, func.sum(table.n)).where(condition).group_by(table.band))
+            kept.append({band: n for band, n in rows if n})
+        rows = db.session.execute(
+            select(ScoreTally.band, func.sum(ScoreTally.n)).where(ScoreTally.band >= 0).group_by(ScoreTally.band)
+        )
+        kept.append({band: n for band, n in rows if n})
+        scores = db.session.scalars(
+            select(ReportScore.score)
+            .join(Report, Report.id == ReportScore.report_id)
+            .where(Report.withdrawn_at.is_(None), ReportScore.score.is_not(None))
+        )
+        counted: dict[int, int] = {}
+        for score in scores:
+            counted[_band_of(score)] = counted.get(_band_of(score), 0) + 1
+        return kept, counted
+
+
+def _band_sums_and_core_tallies(app) -> list[tuple[dict, dict]]:
+    """[(the band tallies summed over the bands, the core's tallies)] by day and by the hour:
+    equal when every report has a score."""
+    from plugins.validation.models import BandHourTally, BandTally
+    from wiki.models import ReportHourTally, ReportTally
+
+    pairs = []
+    with app.app_context():
+        for band_table, core, bucket in ((BandTally, ReportTally, "day"), (BandHourTally, ReportHourTally, "hour")):
+            found = []
+            for table in (band_table, core):
+                keys = [table.crisis_id, table.kind, getattr(table, bucket), table.sector, table.adm1, table.value]
+                rows = db.session.execute(select(*keys, func.sum(table.n), func.sum(table.v)).group_by(*keys))
+                found.append({tuple(row[:6]): (row[6], row[7]) for row in rows if row[6] or row[7]})
+            pairs.append((found[0], found[1]))
+    return pairs
+
+
 def test_the_band_tallies_answer_a_minimum_score_as_the_reports_do_after_every_change(app, field_, people):
     import math
+    from datetime import datetime
 
     from sqlalchemy import update
 
@@ -359,53 +417,145 @@ def test_the_band_tallies_answer_a_minimum_score_as_the_reports_do_after_every_c
     )
     road = field_.submit("Road blocked", "rubble", sector="logistics", lat=HAITI[0] - 0.3, contact="+50936000012")
     rumour = field_.submit("Rumour", "looting", lat=HAITI[0] + 0.3)
+    # 40 days on: a chart by the hour shows the last 400 hours only (its totals count every report).
+    later = field_.submit("Aftershock", "walls fell", when="2010-02-22T12:00:00Z", contact="+50936000013")
+    with app.test_request_context():  # received when they happened (an import): the backlog spans the 40 days
+        for ids, received in (([clinic, school, road, rumour], WHEN), ([later], "2010-02-22T12:00:00Z")):
+            moment = datetime.fromisoformat(received.replace("Z", "+00:00"))
+            db.session.execute(update(Report).where(Report.id.in_(ids)).values(received_at=moment))
+        db.session.commit()
     field_.grade(clinic, "B", 2)
     field_.grade(school, "A", 1)
     field_.grade(road, "E", 5)
     field_.grade(rumour, "C", 3)
-    views = [{"min_score": "0.6"}, {"min_score": "0.3", "sector": "health"}, {"min_score": "0", "max_score": "0.6"}]
-    views += [{"max_score": "1", "until": "2100-01-01T23:59:59Z"}]
+    field_.grade(later, "A", 2)
+    views = [{"min_score": "0.65"}, {"min_score": "0.9"}, {"min_score": "0.3", "sector": "health"}]
+    views += [{"min_score": "0", "max_score": "0.55"}, {"max_score": "1", "until": "2100-01-01T23:59:59Z"}]
+    views += [{"min_score": "0.65", "unit": "hour"}, {"min_score": "0.9", "unit": "hour", "sector": "health"}]
     coordinator = people["coordinator"].id
 
-    def agree():
+    def agree(every_report_scored=True):
         for args in views:
             tallied, live = _views_both_ways(app, coordinator, args)
             assert tallied == live, args
-        with app.app_context():
-            kept = dict(
-                db.session.execute(
-                    select(BandTally.band, func.sum(BandTally.n)).where(BandTally.kind == "in").group_by(BandTally.band)
-                ).all()
-            )
-            band = (
-                func.floor(ReportScore.score * 10) if db.engine.dialect.name == "postgresql" else ReportScore.score * 10
-            )
-            band = func.cast(band, db.Integer)
-            counted = dict(
-                db.session.execute(
-                    select(band, func.count())
-                    .join(Report, Report.id == ReportScore.report_id)
-                    .where(Report.withdrawn_at.is_(None), ReportScore.score.is_not(None))
-                    .group_by(band)
-                ).all()
-            )
-            assert {b: n for b, n in kept.items() if n} == counted
+        kept, counted = _bands_kept_and_counted(app)
+        assert kept == [counted] * 3
+        if every_report_scored:
+            for summed, core in _band_sums_and_core_tallies(app):
+                assert summed == core and summed
+
+    def set_scores(scores):
+        with app.test_request_context():
+            for report, score in scores.items():
+                db.session.execute(update(ReportScore).where(ReportScore.report_id == report).values(score=score))
+            db.session.commit()
 
     agree()
     with app.test_request_context():
-        # Scores on the edges of the bands: exactly 0.6 (kept by min_score=0.6), just below it (not)
-        # and exactly 0.3 (kept by min_score=0.3).
-        for report, score in ((clinic, 0.6), (school, math.nextafter(0.6, 0)), (road, 0.3)):
-            db.session.execute(update(ReportScore).where(ReportScore.report_id == report).values(score=score))
-        db.session.commit()
+        from wiki.desk import aggregates as agg
+        from wiki.models import Crisis
+
+        crisis = db.session.scalar(select(Crisis).where(Crisis.slug == "quake"))
+        over = agg.counts_by_time(agg.selection(crisis, {"min_score": "0"}, db.session.get(User, coordinator), "hour"))
+        assert len(over.labels) == agg.MAX_BUCKETS and over.labels[-1] == "2010-02-22 12"
+        assert sum(over.totals.values()) == 5 and sum(over.by_status.values()) == 1
+        backlog = agg.backlog(agg.selection(crisis, {"min_score": "0"}, db.session.get(User, coordinator), "hour"))
+        assert len(backlog.labels) == agg.MAX_BUCKETS and backlog.labels[-1] == "2010-02-22 12"
+        assert sum(received for received, _left in backlog.moves.values()) == 1
+        assert backlog.earlier == 4  # received before the hours shown, none decided
+    # Scores on every edge of the bands (k / 20), just below and just above it: the band of each is
+    # the one the min_score filter reads (0.9's float trap: the largest score below it times 20 is 18).
+    for k in range(21):
+        edge = k / 20
+        set_scores(
+            {clinic: edge, school: math.nextafter(edge, 0), road: math.nextafter(edge, 1), rumour: (20 - k) / 20}
+        )
+        kept, counted = _bands_kept_and_counted(app)
+        assert kept == [counted] * 3, k
+    set_scores({clinic: 0.65, school: math.nextafter(0.9, 0), road: 0.9, rumour: math.nextafter(0.65, 0), later: 1.0})
+    assert _bands_kept_and_counted(app)[0][0] == {12: 1, 13: 1, 17: 1, 18: 1, 20: 1}
     agree()
     with app.test_request_context():
         user = db.session.get(User, coordinator)
         update_report(db.session.get(Report, road), {"status": "verified", "sector": "health"}, user)
         update_report(db.session.get(Report, school), {"status": "refuted"}, user)
+    agree()
+    field_.grade(clinic, "A", 1, who="verifier2")  # a grading: the scorer writes the score again
+    agree()
+    with app.test_request_context():
+        user = db.session.get(User, coordinator)
         withdraw_report(db.session.get(Report, clinic), user, "to protect the nurses")
         db.session.delete(db.session.get(Report, rumour))
         db.session.commit()
     agree()
     with app.app_context():
-        assert db.session.scalar(select(func.sum(BandTally.n)).where(BandTally.kind == "in")) == 2
+        assert db.session.scalar(select(func.sum(BandTally.n)).where(BandTally.kind == "in")) == 3
+
+
+def channel_chart(key: str, scope, table):
+    """A third-party plugin's chart of the channels, read from the tallies `table` narrowed to the view."""
+    from wiki.toolkit import Chart, Series
+
+    query = select(table.value, func.sum(table.n)).where(table.kind == "channel").group_by(table.value)
+    query = scope.tallies.apply(query, table.crisis_id, table.day, table.sector, table.adm1)
+    counts = {channel: int(n) for channel, n in db.session.execute(query) if n}
+    return Chart(key, key, "bar", "Channel", list(counts), [Series("n", "n", [*counts.values()])])
+
+
+class ChannelsAgain:
+    """Reads the tallies the view's `scope.tallies.table` says answer it (the core's counts, or the
+    validation plugin's by score band on a view with a minimum score)."""
+
+    @hookimpl
+    def dashboard_charts(self, scope):
+        return None if scope.tallies is None else [channel_chart("channels_again", scope, scope.tallies.table)]
+
+
+class ChannelsFromTheCoreTallies:
+    """Reads the core's report_tallies whatever the view: on a view with a minimum score they
+    cannot answer, and scope.tallies.apply refuses them (no over-count)."""
+
+    @hookimpl
+    def dashboard_charts(self, scope):
+        from wiki.models import ReportTally
+
+        return None if scope.tallies is None else [channel_chart("channels_core", scope, ReportTally)]
+
+
+def test_a_third_party_chart_reading_scope_tallies_counts_only_the_reports_a_minimum_score_keeps(app, field_, people):
+    from plugins.validation.models import BandTally, ReportScore
+    from wiki.desk.dashboard import build
+    from wiki.models import Crisis, Report, ReportTally, User
+
+    app.extensions["crisiswiki_plugins"].register(ChannelsAgain(), name="channels_again")
+    app.extensions["crisiswiki_plugins"].register(ChannelsFromTheCoreTallies(), name="channels_core")
+    reports = [field_.submit(f"Report {n}", "text", lat=HAITI[0] + n / 10) for n in range(4)]
+    for report, (reliability, credibility) in zip(reports, (("A", 1), ("B", 2), ("E", 5), ("F", 6)), strict=True):
+        field_.grade(report, reliability, credibility)
+    unscored = field_.submit("Not graded", "text")  # counted without a minimum score, never with one
+    with app.app_context():
+        scores = dict(db.session.execute(select(ReportScore.report_id, ReportScore.score)).all())
+    assert any(score is not None and score >= 0.65 for score in scores.values())
+    assert any(score is not None and score < 0.65 for score in scores.values()) and unscored
+
+    def charts(args):
+        with app.test_request_context():
+            crisis = db.session.scalar(select(Crisis).where(Crisis.slug == "quake"))
+            dashboard = build(crisis, args, db.session.get(User, people["coordinator"].id))
+            found = {
+                chart.key: dict(zip(chart.categories, chart.series[0].values, strict=True))
+                for chart in dashboard.charts
+            }
+            recount = dashboard.scope.where(select(Report.channel, func.count()).group_by(Report.channel))
+            return dashboard.scope, found, {channel: n for channel, n in db.session.execute(recount)}
+
+    scope, found, recount = charts({})
+    assert scope.tallies.table is ReportTally
+    assert found["channels_again"] == found["channels_core"] == recount and sum(recount.values()) == 5
+    for threshold in ("0.65", "0.9", "0"):
+        scope, found, recount = charts({"min_score": threshold})
+        assert scope.tallies is not None and scope.tallies.table is BandTally, threshold
+        kept = sum(1 for score in scores.values() if score is not None and score >= float(threshold))
+        assert found["channels_again"] == recount and sum(recount.values()) == kept, threshold
+        # The chart that reads the core's tallies is refused (logged and left out), never over-counted.
+        assert "channels_core" not in found, threshold
