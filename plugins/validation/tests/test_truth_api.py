@@ -424,3 +424,23 @@ def test_a_claim_recorded_while_the_worker_fits_leaves_the_crisis_pending_for_on
     [subject] = subjects(client)
     assert runs == [1, 2]  # the first run was not current: its values were kept pending, and it ran again
     assert subject["pending"] is False and len(subject["values"][0]["claims"]) == 2
+
+
+def test_two_processes_workers_rerun_a_crisis_once_between_them(app, client, crisis, verifier, fits):
+    """The job's deployment-wide lock (wiki/workers.py): two workers sharing the instance folder,
+    as two server processes do, never both re-run; the one that saw the crisis first does."""
+    from wiki.workers import Worker, collect_jobs
+
+    claim(client, submit(app, contact=CONTACT), subject="Camp J", attribute="households", value=40, as_of="2010-01-20")
+    first, second = Worker(app, collect_jobs(app)), Worker(app, collect_jobs(app))
+    app.config["VALIDATION_TRUTH_RERUN_DELAY_MS"] = 3_600_000
+    with app.app_context():
+        first.run_due()  # it takes the job's lock and waits out the delay, keeping it
+    app.config["VALIDATION_TRUTH_RERUN_DELAY_MS"] = 0
+    with app.app_context():
+        second.run_until_idle()  # the lock is taken: nothing to do here
+        assert fits == []
+        first.run_until_idle()
+        assert fits == [1]
+        second.run_until_idle()
+    assert fits == [1] and listing(client, settled=False)["pending"] is False
