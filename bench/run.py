@@ -422,6 +422,7 @@ def plugin_benchmarks(settings: Settings) -> dict:
         ("crisis_day", [], "crisis_day"),
         ("crisis_day", ["--faults"], "crisis_day_faults"),
         ("clicks", [], "clicks"),
+        ("truth_clicks", [], "truth_clicks"),
     ):
         script = ROOT / "bench" / f"{script_name}.py"
         if not script.exists():

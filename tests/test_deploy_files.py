@@ -9,6 +9,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from plugins.validation.config import DEFAULTS as VALIDATION_DEFAULTS
+from plugins.validation.truth.proposals import CONFIG_DEFAULTS as TRUTH_DEFAULTS
 from wiki.config import DEFAULTS
 from wiki.console import main
 
@@ -18,7 +19,7 @@ DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
 def test_the_environment_file_lists_and_explains_every_setting():
     text = (DEPLOY / "crisiswiki.env").read_text()
     lines = text.splitlines()
-    for name in [*DEFAULTS, *VALIDATION_DEFAULTS]:
+    for name in [*DEFAULTS, *VALIDATION_DEFAULTS, *TRUTH_DEFAULTS]:
         found = [n for n, line in enumerate(lines) if re.match(rf"#?CRISISWIKI_{name}=", line)]
         assert found, f"deploy/crisiswiki.env does not list CRISISWIKI_{name}"
         assert any(lines[n - 1].startswith("# ") for n in found), f"CRISISWIKI_{name} has no comment above it"

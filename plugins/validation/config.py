@@ -51,6 +51,12 @@ DEFAULTS: dict[str, Any] = {
     "VALIDATION_BACKGROUND_SLICE_MS": 50,  # the longest it holds the write lock at a time (one batch)
     # While reports keep arriving, the share of the time it may hold the write lock.
     "VALIDATION_BACKGROUND_SHARE": 0.25,
+    # The calibration (calibration.py) is refitted by a job of the background worker
+    # (recalibration.py) once this many verdicts were given or withdrawn in a crisis since its
+    # last fit; each refit recombines every score of the crisis ...
+    "VALIDATION_RECALIBRATION_REFIT_AFTER": 10,
+    # ... and the job looks for a crisis that is behind this often when no verdict woke it.
+    "VALIDATION_RECALIBRATION_POLL_SECONDS": 10.0,
     # A bulk import larger than this rescores its crisis in one batch instead of report by report.
     "VALIDATION_IMPORT_BATCH": 500,
     # Who sees scores and explanations: "everyone", "logged_in" or "verifiers".

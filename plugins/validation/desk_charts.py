@@ -21,6 +21,16 @@ from .truth.models import ClaimSubject, ReportClaim
 from .truth.proposals import subject_views
 
 MAX_FIGURES = 30
+
+
+def being_updated() -> str:
+    """The notice that the key figures wait for a re-run of truth discovery (truth/refresh.py)."""
+    return _(
+        "Being updated: truth discovery is re-running with the latest claims; "
+        "these values are from its previous run and change within seconds."
+    )
+
+
 UNVERIFIED_MIN_SCORE = 0.7  # VALIDATION_SITREP_MIN_SCORE
 MAX_UNVERIFIED = 10
 
@@ -174,7 +184,8 @@ def key_figures_chart(scope) -> Chart:
         note=_(
             "Truth discovery's proposal for each subject the reports make claims about, "
             "with the other values claimed (and how many reports claim each)."
-        ),
+        )
+        + (" " + being_updated() if any(f["pending"] for f in figures) else ""),
         order=90,
     )
 
@@ -238,14 +249,22 @@ def key_figures_section(draft) -> Section | None:
         confidence = f"{round(f['confidence'] * 100)}%" if f["confidence"] is not None and proposed is not None else "–"
         lines.append(
             f"| {escape_markdown(f['attribute'])} | {escape_markdown(f['subject'])} | {f['as_of']} | "
-            f"{escape_markdown(_value(proposed, f['unit'])) if proposed is not None else _('no agreement')} | "
+            f"{_shown_value(proposed, f)} | "
             f"{confidence} | {others or '–'} | {draft.cite(behind)} |"
         )
     note = _(
         "Values proposed by truth discovery from the reports' structured claims; "
         "the confidence says how far the sources agree."
     )
+    if any(f["pending"] for f in figures):
+        note += " **" + being_updated() + "**"
     return Section("key_figures", note + "\n\n" + "\n".join(lines), cited=tuple(cited), order=10)
+
+
+def _shown_value(proposed, figure) -> str:
+    if proposed is not None:
+        return escape_markdown(_value(proposed, figure["unit"]))
+    return _("being computed") if figure["pending"] else _("no agreement")
 
 
 def unverified_section(draft) -> Section | None:

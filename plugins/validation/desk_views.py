@@ -26,7 +26,7 @@ from . import assignments, notes
 from .duplicates import merge_pair
 from .timeline import timeline
 from .truth.models import ClaimSubject
-from .truth.proposals import subject_views
+from .truth.proposals import pending_crises, subject_views
 from .views import bp
 
 
@@ -141,6 +141,7 @@ def claims(crisis_slug: str):
         "validation/claims.html",
         crisis=crisis,
         views=subject_views(subjects, current_user),
+        pending=crisis.id in pending_crises([crisis.id]),
         attributes=attributes,
         attribute=attribute,
     )

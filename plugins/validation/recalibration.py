@@ -3,18 +3,19 @@
 `crisiswiki rescore` fits each crisis's calibration (calibration.py) on its verified and
 refuted reports, and every score of the crisis carries it. Between two rescores the verdicts
 keep coming; this job of the core's background worker (handed to it through the
-`background_jobs` hook) refits a crisis's calibration once REFIT_AFTER verdicts were added
-(or withdrawn) since its scores' calibration was fitted, and recombines every score of the
-crisis with it: a write transaction per CHUNK scores, no new search for evidence, since each
-stored explanation keeps the log-odds the calibration shifts (scoring.evidence_log_odds).
+`background_jobs` hook) refits a crisis's calibration once VALIDATION_RECALIBRATION_REFIT_AFTER
+(config.py: 10) verdicts were added (or withdrawn) since its scores' calibration was fitted, and
+recombines every score of the crisis with it: a write transaction per CHUNK scores, no new
+search for evidence, since each stored explanation keeps the log-odds the calibration shifts
+(scoring.evidence_log_odds).
 
-A verdict wakes the job in a server (events.py); otherwise it looks every POLL_SECONDS, and
-`crisiswiki worker --once` runs it to the end.
+A verdict wakes the job in a server (events.py); otherwise it looks every
+VALIDATION_RECALIBRATION_POLL_SECONDS (10), and `crisiswiki worker --once` runs it to the end.
 """
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, current_app
 
 from wiki.extensions import db
 from wiki.workers import Job
@@ -25,20 +26,20 @@ from .config import current_settings
 from .scoring import combine, evidence_log_odds
 
 JOB = "validation-calibration"
-REFIT_AFTER = 10  # verdicts added or withdrawn in a crisis since its calibration was fitted
-POLL_SECONDS = 10.0
 CHUNK = 500  # scores recombined per write transaction
 
 
 def due() -> list[int]:
-    """The crises whose calibration is REFIT_AFTER verdicts or more behind (read only)."""
+    """The crises whose calibration is VALIDATION_RECALIBRATION_REFIT_AFTER verdicts or more
+    behind (read only)."""
+    refit_after = max(int(current_app.config["VALIDATION_RECALIBRATION_REFIT_AFTER"]), 1)
     counts = store.settled_counts()
     fitted = store.calibrations(counts)
     db.session.commit()  # end the read: the refit writes in a transaction of its own
     return [
         crisis_id
         for crisis_id, settled in sorted(counts.items())
-        if abs(settled - fitted[crisis_id].outcomes) >= REFIT_AFTER
+        if abs(settled - fitted[crisis_id].outcomes) >= refit_after
         and max(settled, fitted[crisis_id].outcomes) >= MIN_OUTCOMES
     ]
 
@@ -81,4 +82,4 @@ def calibration_job(app: Flask) -> Job:
         refit(crises[0])
         return 0.0 if len(crises) > 1 else None
 
-    return Job(JOB, run, poll_seconds=POLL_SECONDS)
+    return Job(JOB, run, poll_seconds=float(app.config["VALIDATION_RECALIBRATION_POLL_SECONDS"]))

@@ -10,6 +10,7 @@ import re
 from sqlalchemy import func, select
 
 from tests import test_validation_helpers as helpers
+from tests.alerts_helpers import run_worker
 from tests.test_validation_helpers import HAITI, WHEN
 from wiki.extensions import db
 from wiki.hooks import hookimpl
@@ -145,7 +146,12 @@ def test_the_claims_page_shows_proposals_competing_values_and_their_sources(app,
             headers=field_.as_("verifier"),
         )
         assert response.status_code == 201
+    waiting = field_.client.get("/c/quake/claims").get_data(as_text=True)
+    assert "Being updated: truth discovery is re-running" in waiting
+    assert "No proposal yet: truth discovery is being re-run." in waiting and "Proposed value:" not in waiting
+    run_worker(app)  # the background worker re-runs truth discovery for the crisis
     public = field_.client.get("/c/quake/claims").get_data(as_text=True)
+    assert "Being updated" not in public
     assert "people_displaced · HT0111 · 2010-01-14" in public and "Proposed value:" in public
     assert "12000" in public and "9000" in public and f"/reports/{first}" in public
     assert "Marie" not in public  # who a source is: for those who may see source records
@@ -165,7 +171,12 @@ def test_the_dashboard_counts_scores_and_verdicts_and_lists_key_figures(app, fie
     )
     coordinator = logged_in(app, login, people["coordinator"])
     body = coordinator.get("/api/v1/crises/quake/dashboard").get_json()
+    figures = next(chart for chart in body["charts"] if chart["key"] == "key_figures")
+    assert "Being updated" in figures["note"] and figures["columns"][0]["values"] == ["–"]  # no run yet
+    run_worker(app)
+    body = coordinator.get("/api/v1/crises/quake/dashboard").get_json()
     charts = {chart["key"]: chart for chart in body["charts"]}
+    assert "Being updated" not in charts["key_figures"]["note"]
     verdicts = dict(zip(charts["verdicts"]["categories"], charts["verdicts"]["series"][0]["values"], strict=True))
     assert verdicts["Accept"] == 1 and verdicts["No verdict yet"] == 1
     scores = charts["scores"]
@@ -209,6 +220,13 @@ def test_a_drafted_sitrep_has_key_figures_from_claims_and_marks_unverified_infor
     assert pulled.status_code == 200, pulled.get_json()
     app.config["VALIDATION_SITREP_MIN_SCORE"] = 0.0  # every scored, unverified report counts as high-scoring here
     coordinator = logged_in(app, login, people["coordinator"])
+    # Before the background worker re-ran truth discovery, the draft says its figures are being computed.
+    early = coordinator.post("/api/v1/crises/quake/sitrep-drafts", json={"from": "2010-01-13", "to": "2010-01-13"})
+    assert early.status_code == 201, early.get_json()
+    body = coordinator.get(f"/api/v1/pages/quake/{early.get_json()['slug']}").get_json()["body"]
+    assert "**Being updated: truth discovery is re-running" in body
+    assert "| people\\_injured | HT0111 | 2010-01-13 | being computed | – |" in body
+    run_worker(app)
     made = coordinator.post("/api/v1/crises/quake/sitrep-drafts", json={"from": "2010-01-13", "to": "2010-01-13"})
     assert made.status_code == 201, made.get_json()
     made = made.get_json()

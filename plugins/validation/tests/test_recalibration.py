@@ -9,7 +9,7 @@ import re
 import pytest
 
 from plugins.validation import recalibration
-from plugins.validation.recalibration import REFIT_AFTER
+from plugins.validation.config import DEFAULTS
 from tests import test_validation_helpers as helpers
 from tests.test_validation_helpers import HAITI
 
@@ -76,17 +76,19 @@ def test_the_worker_refits_the_calibration_once_enough_verdicts_arrive_as_a_resc
         assert refitted[report_id][1] == admiralty
 
 
-def test_fewer_new_verdicts_than_the_threshold_leave_the_calibration_as_it_is(field_, runner):
+@pytest.mark.parametrize("refit_after", [DEFAULTS["VALIDATION_RECALIBRATION_REFIT_AFTER"], 4])
+def test_fewer_new_verdicts_than_the_threshold_leave_the_calibration_as_it_is(app, field_, runner, refit_after):
+    app.config["VALIDATION_RECALIBRATION_REFIT_AFTER"] = refit_after  # the setting an operator tunes
     pairs = sources_far_apart(field_, 36)
     settle(field_, pairs[:24], verified=18)
     assert runner.invoke(args=["worker", "--once"]).exit_code == 0
     assert {outcomes for outcomes, _intercept in fits(field_.scores())} == {24}
 
-    settle(field_, pairs[24 : 24 + REFIT_AFTER - 1], verified=0)
+    settle(field_, pairs[24 : 24 + refit_after - 1], verified=0)
     assert runner.invoke(args=["worker", "--once"]).exit_code == 0
     # not refitted; the scores computed since carry the stored fit too
     assert {outcomes for outcomes, _intercept in fits(field_.scores())} == {24}
 
-    settle(field_, pairs[24 + REFIT_AFTER - 1 : 24 + REFIT_AFTER], verified=0)
+    settle(field_, pairs[24 + refit_after - 1 : 24 + refit_after], verified=0)
     assert runner.invoke(args=["worker", "--once"]).exit_code == 0
-    assert {outcomes for outcomes, _intercept in fits(field_.scores())} == {24 + REFIT_AFTER}
+    assert {outcomes for outcomes, _intercept in fits(field_.scores())} == {24 + refit_after}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 import plugins.validation as validation
+from tests.alerts_helpers import run_worker
 from tests.reports_helpers import feature
 from wiki import create_app
 from wiki.extensions import db
@@ -16,7 +17,9 @@ CONTACT = "+509 3456 7890"
 
 @pytest.fixture
 def app(app_config):
-    app = create_app(app_config, plugins=[validation])
+    # Truth discovery re-runs in the background worker, which the tests run (run_worker): at
+    # once, rather than after the delay that gathers a burst of clicks into one run.
+    app = create_app({**app_config, "VALIDATION_TRUTH_RERUN_DELAY_MS": 0}, plugins=[validation])
     yield app
     with app.app_context():
         db.session.remove()
@@ -42,10 +45,20 @@ def claim(client, report_id: int, **body):
     return client.post(f"/api/v1/reports/{report_id}/claims", json=body)
 
 
-def subjects(client, **params) -> list[dict]:
+def listing(client, settled: bool = True, **params) -> dict:
+    """GET /api/v1/claims for the test crisis; `settled`: after the background worker re-ran
+    truth discovery on every claim recorded so far."""
+    if settled:
+        run_worker(client.application)
     response = client.get("/api/v1/claims", query_string={"crisis": "quake", **params})
     assert response.status_code == 200, response.get_json()
-    return response.get_json()["subjects"]
+    body = response.get_json()
+    assert body["pending"] is False or not settled
+    return body
+
+
+def subjects(client, **params) -> list[dict]:
+    return listing(client, **params)["subjects"]
 
 
 def test_a_verifier_records_a_key_figure_and_everyone_sees_the_proposal(app, client, crisis, verifier):
@@ -64,9 +77,13 @@ def test_a_verifier_records_a_key_figure_and_everyone_sees_the_proposal(app, cli
         "numeric",
         "people",
     )
-    assert subject["proposed_value"] == 12000 and 0 < subject["confidence"] <= 1
-    public = subjects(app.test_client())
-    assert [s["proposed_value"] for s in public] == [12000]
+    # Truth discovery has not run on it yet: the answer says so, and proposes nothing.
+    assert subject["pending"] is True and subject["proposed_value"] is None and subject["confidence"] is None
+    assert subject["computed_at"] is None and subject["values"][0]["probability"] is None
+    assert listing(app.test_client(), settled=False)["subjects"][0]["pending"] is True
+    public = subjects(app.test_client())  # after the worker ran
+    assert [s["proposed_value"] for s in public] == [12000] and not public[0]["pending"]
+    assert 0 < public[0]["confidence"] <= 1 and public[0]["computed_at"] is not None
     [value] = public[0]["values"]
     assert value["value"] == 12000 and value["probability"] == pytest.approx(1.0)
     assert value["claims"][0]["report_id"] == report and 0 < value["claims"][0]["source_reliability"] < 1
@@ -316,3 +333,114 @@ def test_truth_discovery_is_a_plugin_that_the_validation_plugin_brings_and_takes
     assert ("validation.truth" in loaded) is on and ("validation" in loaded) is on
     assert any(rule.rule == "/api/v1/claims" for rule in app.url_map.iter_rules()) is on
     assert ("discover-truth" in app.cli.commands) is on
+
+
+@pytest.fixture
+def fits(monkeypatch):
+    """The runs of truth discovery (each a fit with its vote guard), wherever they happen."""
+    from plugins.validation.truth import proposals, refresh
+
+    runs: list[int] = []
+    for module in (proposals, refresh):
+        real = module.discover
+
+        def counted(claims, *args, real=real, **kwargs):
+            runs.append(len(list(claims)))
+            return real(claims, *args, **kwargs)
+
+        monkeypatch.setattr(module, "discover", counted)
+    return runs
+
+
+def test_claims_in_a_row_are_answered_pending_and_rerun_once_by_the_worker(app, client, crisis, verifier, fits):
+    reports = [submit(app, contact=f"s{n}@example.org", name=f"S{n}") for n in range(4)]
+    for report, value in zip(reports, ("open", "open", "closed", "open"), strict=True):
+        response = claim(client, report, subject="RN2", attribute="road_status", value=value, as_of="2010-01-15")
+        assert response.status_code == 201 and response.get_json()["subject"]["pending"] is True
+    assert fits == []  # no click paid for a run
+    waiting = listing(client, settled=False)
+    assert waiting["pending"] is True and waiting["subjects"][0]["proposed_value"] is None
+    [subject] = subjects(client)
+    assert fits == [4]  # one run for the four clicks
+    assert subject["proposed_value"] == "open" and subject["pending"] is False
+    run_worker(app)
+    assert fits == [4]  # nothing left to do
+
+
+def test_a_status_change_of_a_report_with_claims_queues_a_rerun_not_a_fit(
+    app, client, crisis, make_user, login, verifier, fits
+):
+    original = submit(app, contact="a@example.org")
+    copy = submit(app, contact="b@example.org")
+    claim(client, original, subject="Camp F", attribute="households", value=500, as_of="2010-01-20")
+    claim(client, copy, subject="Camp F", attribute="households", value=900, as_of="2010-01-20")
+    assert subjects(client)[0]["proposed_value"] is None and fits == [2]  # a tie
+    coordinator = app.test_client()
+    login(make_user("coordinator"), coordinator)
+    assert coordinator.patch(f"/api/v1/reports/{copy}", json={"duplicate_of": original}).status_code == 200
+    assert fits == [2]  # the request did not fit
+    [waiting] = listing(client, settled=False)["subjects"]
+    assert waiting["pending"] is True and waiting["proposed_value"] is None and waiting["computed_at"] is None
+    [subject] = subjects(client)
+    assert fits == [2, 1] and subject["proposed_value"] == 500 and subject["pending"] is False
+    # A status change of a report without claims queues nothing.
+    other = submit(app, contact="c@example.org")
+    assert coordinator.patch(f"/api/v1/reports/{other}", json={"status": "verified"}).status_code == 200
+    assert listing(client, settled=False)["pending"] is False
+
+
+def test_the_worker_waits_the_delay_so_that_a_burst_of_clicks_costs_one_run(app, client, crisis, verifier, fits):
+    from wiki.workers import worker_for
+
+    report = submit(app, contact=CONTACT)
+    claim(client, report, subject="Camp G", attribute="households", value=80, as_of="2010-01-20")
+    app.config["VALIDATION_TRUTH_RERUN_DELAY_MS"] = 3_600_000
+    with app.app_context():
+        worker_for(app).run_due()  # the job sees the crisis pending and waits
+    assert fits == [] and listing(client, settled=False)["pending"] is True
+    claim(client, submit(app, contact="d@example.org"), subject="Camp G", attribute="households", value=80,
+          as_of="2010-01-20")  # fmt: skip
+    app.config["VALIDATION_TRUTH_RERUN_DELAY_MS"] = 0  # as if the delay had passed
+    assert subjects(client)[0]["proposed_value"] == 80 and fits == [2]
+
+
+def test_a_claim_recorded_while_the_worker_fits_leaves_the_crisis_pending_for_one_more_run(
+    app, client, crisis, verifier, monkeypatch
+):
+    from plugins.validation.truth import refresh
+
+    first, second = submit(app, contact="e@example.org"), submit(app, contact="f@example.org")
+    claim(client, first, subject="Camp H", attribute="households", value=200, as_of="2010-01-20")
+    real, runs = refresh.discover, []
+
+    def discover_while_a_claim_arrives(claims, *args, **kwargs):
+        runs.append(len(claims))
+        if len(runs) == 1:  # a verifier records a claim while the first run fits
+            response = claim(client, second, subject="Camp H", attribute="households", value=200, as_of="2010-01-20")
+            assert response.status_code == 201
+        return real(claims, *args, **kwargs)
+
+    monkeypatch.setattr(refresh, "discover", discover_while_a_claim_arrives)
+    [subject] = subjects(client)
+    assert runs == [1, 2]  # the first run was not current: its values were kept pending, and it ran again
+    assert subject["pending"] is False and len(subject["values"][0]["claims"]) == 2
+
+
+def test_two_processes_workers_rerun_a_crisis_once_between_them(app, client, crisis, verifier, fits):
+    """The job's deployment-wide lock (wiki/workers.py): two workers sharing the instance folder,
+    as two server processes do, never both re-run; the one that saw the crisis first does."""
+    from wiki.workers import Worker, collect_jobs
+
+    claim(client, submit(app, contact=CONTACT), subject="Camp J", attribute="households", value=40, as_of="2010-01-20")
+    first, second = Worker(app, collect_jobs(app)), Worker(app, collect_jobs(app))
+    app.config["VALIDATION_TRUTH_RERUN_DELAY_MS"] = 3_600_000
+    with app.app_context():
+        first.run_due()  # it takes the job's lock and waits out the delay, keeping it
+    app.config["VALIDATION_TRUTH_RERUN_DELAY_MS"] = 0
+    with app.app_context():
+        second.run_until_idle()  # the lock is taken: nothing to do here
+        assert fits == []
+        first.run_until_idle()
+        assert fits == [1]
+        second.run_until_idle()
+    assert fits == [1] and listing(client, settled=False)["pending"] is False

@@ -16,7 +16,7 @@ from wiki.hooks import hookimpl
 
 from .openapi import OPENAPI
 
-__all__ = ["OPENAPI", "init_app", "openapi_paths", "report_updated"]
+__all__ = ["OPENAPI", "background_jobs", "init_app", "openapi_paths", "report_updated"]
 
 
 @hookimpl
@@ -40,8 +40,20 @@ def openapi_paths() -> dict:
 
 
 @hookimpl
-def report_updated(report, changes) -> None:
-    """A report marked as a duplicate (or no longer one) changes which claims count."""
-    from .proposals import refresh_after_report_change
+def background_jobs(app: Flask) -> list:
+    """Truth discovery re-run behind the clicks that change the claims (refresh.py)."""
+    from .refresh import truth_job
 
-    refresh_after_report_change(report, changes)
+    return [truth_job(app)]
+
+
+@hookimpl
+def report_updated(report, changes) -> None:
+    """A report marked as a duplicate (or no longer one), or whose outcome changed, changes which
+    claims count and how: its crisis waits for a re-run (refresh.py)."""
+    from sqlalchemy import inspect
+
+    from .refresh import refresh_after_report_change
+
+    # The id without reloading the report: the core has just committed.
+    refresh_after_report_change(inspect(report).identity[0], dict(changes))

@@ -196,8 +196,9 @@ def _any_text(subject: ClaimSubject) -> str | None:
 
 
 def store_claim(report: Report, given: ClaimInput, author) -> StoredClaim:
-    """Record (or replace) `report`'s claim about a subject and commit. The subject is the
-    entity, the attribute and `as_of`, which defaults to the day the report's event happened."""
+    """Record (or replace) `report`'s claim about a subject and commit, its subject marked
+    pending for truth discovery's next run (refresh.py). The subject is the entity, the
+    attribute and `as_of`, which defaults to the day the report's event happened."""
     require_claim_editor(author)
     subject = _find_or_create_subject(report, given, given.as_of or _report_day(report))
     claim = db.session.scalar(
@@ -212,6 +213,8 @@ def store_claim(report: Report, given: ClaimInput, author) -> StoredClaim:
     else:
         claim.text, claim.text_key, claim.number = None, None, given.value
     claim.updated_at = utcnow()
+    # The crisis's truth discovery waits for a re-run by the background worker (refresh.py).
+    subject.computed_at = None
     try:
         db.session.commit()
     except IntegrityError:

@@ -66,7 +66,19 @@ SCHEMAS: dict[str, Any] = {
                 "type": ["number", "null"],
                 "description": "probability that the proposed value is right (numbers: within about 10 %)",
             },
-            "computed_at": {"type": ["string", "null"], "format": "date-time"},
+            "computed_at": {
+                "type": ["string", "null"],
+                "format": "date-time",
+                "description": "when truth discovery last ran on this subject's claims as they are; null while pending",
+            },
+            "pending": {
+                "type": "boolean",
+                "description": (
+                    "claims of the crisis changed since the values shown were computed: truth discovery "
+                    "re-runs in the background within seconds; until then the values are the last run's "
+                    "(none for a subject it has not run on yet)"
+                ),
+            },
             "values": {
                 "type": "array",
                 "items": {
@@ -117,6 +129,7 @@ SCHEMAS: dict[str, Any] = {
             "crisis": {"type": "string"},
             "subjects": {"type": "array", "items": {"$ref": "#/components/schemas/ClaimSubject"}},
             "next_cursor": {"type": ["string", "null"]},
+            "pending": {"type": "boolean", "description": "the crisis's truth discovery waits for a re-run"},
         },
     },
     "ClaimRecorded": {

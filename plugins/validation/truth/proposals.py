@@ -37,10 +37,20 @@ ANONYMOUS = "anonymous"  # the pooled source of every claim nobody can tie to a 
 INFORMATIVE_BASES = frozenset({"grades", "organisation", "account"})  # see ..reliability.build_state
 
 CONFIG_DEFAULTS = {
+    # A source's reliability before any agreement is seen, worth this many claims.
     "VALIDATION_TRUTH_PRIOR_RELIABILITY": 0.7,
     "VALIDATION_TRUTH_PRIOR_STRENGTH": 4.0,
     "VALIDATION_TRUTH_ANONYMOUS_PRIOR": 0.6,  # the anonymous pool's prior reliability
-    "VALIDATION_TRUTH_NUMERIC_TOLERANCE": 0.1,
+    "VALIDATION_TRUTH_NUMERIC_TOLERANCE": 0.1,  # numbers this far apart (relative) agree
+    # The guard against losing to a plain vote refits the model once per fold (discovery.py,
+    # `_vote_guard`): a run costs about this many fits and one; fewer than 2 turns the guard off.
+    "VALIDATION_TRUTH_GUARD_FOLDS": 10,
+    "VALIDATION_TRUTH_MAX_ITERATIONS": 500,  # EM iterations per fit at most
+    # Truth discovery re-runs in the background worker (refresh.py): it waits this long after
+    # it finds a crisis's claims changed, so that a burst of clicks costs one run ...
+    "VALIDATION_TRUTH_RERUN_DELAY_MS": 1000,
+    # ... and looks for changed crises this often when no request woke it (a worker of its own).
+    "VALIDATION_TRUTH_POLL_SECONDS": 2.0,
 }
 
 
@@ -73,6 +83,8 @@ def settings_from_config() -> Settings:
         prior_reliability=float(config["VALIDATION_TRUTH_PRIOR_RELIABILITY"]),
         prior_strength=float(config["VALIDATION_TRUTH_PRIOR_STRENGTH"]),
         numeric_tolerance=float(config["VALIDATION_TRUTH_NUMERIC_TOLERANCE"]),
+        guard_folds=int(config["VALIDATION_TRUTH_GUARD_FOLDS"]),
+        max_iterations=int(config["VALIDATION_TRUTH_MAX_ITERATIONS"]),
     )
 
 
@@ -153,13 +165,19 @@ def _track_record_priors(source_ids: set[int]) -> dict[int, tuple[float, float]]
 
 def discover_crisis(crisis: Crisis, settings: Settings | None = None) -> Run:
     """Run truth discovery over every claim in `crisis`, store each subject's proposal and each
-    source's reliability, and commit.
+    source's reliability, and commit (`crisiswiki discover-truth`, in one write transaction; the
+    servers leave it to the background worker, refresh.py).
 
-    Two runs for one crisis at once (two claims recorded together) may collide on PostgreSQL
-    when both insert the sources' rows; the loser runs again on what the winner committed."""
+    Two runs for one crisis at once may collide on PostgreSQL when both insert the sources'
+    rows; the loser runs again on what the winner committed."""
     for attempt in range(3):
         try:
-            return _discover_once(crisis, settings)
+            started = time.perf_counter()
+            inputs = read_inputs(crisis.id)
+            discovery = discover(inputs.claims, settings or settings_from_config(), inputs.priors)
+            store_discovery(crisis.id, inputs, discovery, current=True)
+            db.session.commit()
+            return Run(discovery, len(discovery.subjects), len(inputs.claims), time.perf_counter() - started)
         except IntegrityError:
             db.session.rollback()
             if attempt == 2:
@@ -167,11 +185,26 @@ def discover_crisis(crisis: Crisis, settings: Settings | None = None) -> Run:
     raise AssertionError("unreachable")
 
 
-def _discover_once(crisis: Crisis, settings: Settings | None) -> Run:
-    started = time.perf_counter()
-    rows = _rows(ClaimSubject.crisis_id == crisis.id)
+@dataclass(frozen=True)
+class Inputs:
+    """What one run of truth discovery over a crisis rests on: its claim rows, the claims that
+    count with their weights, and the sources' priors."""
+
+    rows: tuple[ClaimRow, ...]
+    weights: dict[int, float]
+    claims: tuple[Claim, ...]
+    priors: dict[Any, tuple[float, float]]
+
+
+def claim_rows(crisis_id: int) -> tuple[ClaimRow, ...]:
+    """Every claim of the crisis, as truth discovery reads them."""
+    return tuple(_rows(ClaimSubject.crisis_id == crisis_id))
+
+
+def read_inputs(crisis_id: int) -> Inputs:
+    rows = claim_rows(crisis_id)
     weights = counted(rows)
-    claims = [
+    claims = tuple(
         Claim(
             subject=row.subject_id,
             source=ANONYMOUS if row.anonymous else row.source_id,
@@ -181,11 +214,24 @@ def _discover_once(crisis: Crisis, settings: Settings | None) -> Run:
         )
         for row in rows
         if row.id in weights
-    ]
-    settings = settings or settings_from_config()
-    priors = _track_record_priors({claim.source for claim in claims if claim.source != ANONYMOUS})
-    priors[ANONYMOUS] = (float(current_app.config["VALIDATION_TRUTH_ANONYMOUS_PRIOR"]), settings.prior_strength)
-    discovery = discover(claims, settings, priors)
+    )
+    priors: dict[Any, tuple[float, float]] = dict(
+        _track_record_priors({claim.source for claim in claims if claim.source != ANONYMOUS})
+    )
+    priors[ANONYMOUS] = (
+        float(current_app.config["VALIDATION_TRUTH_ANONYMOUS_PRIOR"]),
+        float(current_app.config["VALIDATION_TRUTH_PRIOR_STRENGTH"]),
+    )
+    return Inputs(rows, weights, claims, priors)
+
+
+def store_discovery(crisis_id: int, inputs: Inputs, discovery: Discovery, current: bool) -> None:
+    """Write a run's proposals and reliabilities (the caller commits). `current`: the run rests
+    on the crisis's claims as they now are, and its subjects stop being pending; otherwise
+    (claims changed while it ran) its values are kept but every subject stays pending, for the
+    next run (refresh.py)."""
+    rows = inputs.rows
+    weights = inputs.weights
     spelling: dict[str, str] = {}
     for row in rows:
         if row.text is not None:
@@ -194,7 +240,7 @@ def _discover_once(crisis: Crisis, settings: Settings | None) -> Run:
     for row in rows:
         claimed_values.setdefault(row.subject_id, set()).add(row.value)
     now = utcnow()
-    for subject in db.session.scalars(select(ClaimSubject).where(ClaimSubject.crisis_id == crisis.id)):
+    for subject in db.session.scalars(select(ClaimSubject).where(ClaimSubject.crisis_id == crisis_id)):
         estimate = discovery.subjects.get(subject.id)
         if estimate is None:
             subject.proposed, subject.confidence, subject.distribution = None, None, []
@@ -212,8 +258,8 @@ def _discover_once(crisis: Crisis, settings: Settings | None) -> Run:
                 ),
                 key=lambda item: -item["probability"],
             )
-        subject.computed_at = now
-    db.session.execute(delete(ClaimSourceReliability).where(ClaimSourceReliability.crisis_id == crisis.id))
+        subject.computed_at = now if current else None
+    db.session.execute(delete(ClaimSourceReliability).where(ClaimSourceReliability.crisis_id == crisis_id))
     # Every source gets a row; an anonymous one carries the pool's reliability and its own weight.
     weight_of_source: dict[int, float] = {}
     pooled: set[int] = set()
@@ -224,17 +270,13 @@ def _discover_once(crisis: Crisis, settings: Settings | None) -> Run:
                 pooled.add(row.source_id)
     db.session.add_all(
         ClaimSourceReliability(
-            crisis_id=crisis.id,
+            crisis_id=crisis_id,
             source_id=source,
             claims=weight,
             computed_at=now,
             reliability=discovery.reliability[ANONYMOUS if source in pooled else source],
         )
         for source, weight in weight_of_source.items()
-    )
-    db.session.commit()
-    return Run(
-        discovery=discovery, subjects=len(discovery.subjects), claims=len(claims), seconds=time.perf_counter() - started
     )
 
 
@@ -270,6 +312,7 @@ def subject_views(subjects: list[ClaimSubject], viewer) -> list[dict[str, Any]]:
             )
         )
     }
+    pending = pending_crises({subject.crisis_id for subject in subjects})
     show_sources = can("view_source_record", viewer)
     sources = (
         {source.id: source for source in db.session.scalars(select(Source).where(Source.id.in_(source_ids)))}
@@ -303,11 +346,13 @@ def subject_views(subjects: list[ClaimSubject], viewer) -> list[dict[str, Any]]:
                     "anonymous": source.is_anonymous,
                 }
             claims.append((row, claim))
-        views.append(_subject_view(subject, claims))
+        views.append(_subject_view(subject, claims, subject.crisis_id in pending))
     return views
 
 
-def _subject_view(subject: ClaimSubject, claims: list[tuple[ClaimRow, dict[str, Any]]]) -> dict[str, Any]:
+def _subject_view(
+    subject: ClaimSubject, claims: list[tuple[ClaimRow, dict[str, Any]]], pending: bool
+) -> dict[str, Any]:
     values: dict[Any, dict[str, Any]] = {}
     supports: set = set()
     for item in subject.distribution or []:
@@ -334,6 +379,9 @@ def _subject_view(subject: ClaimSubject, claims: list[tuple[ClaimRow, dict[str, 
         "proposed_value": None if proposed is None or withheld else proposed["value"],
         "confidence": None if withheld else _rounded(subject.confidence),
         "computed_at": subject.computed_at.isoformat() if subject.computed_at else None,
+        # A re-run of the crisis's truth discovery is waiting (claims changed since the values
+        # shown were computed, by the last run; a subject it never ran on has none yet).
+        "pending": pending,
         "values": sorted(shown, key=lambda entry: -(entry["probability"] or 0.0)),
     }
 
@@ -361,11 +409,16 @@ def subjects_page(
     return found, (found[-1].id if more else None)
 
 
-def refresh_after_report_change(report: Report, changes: dict) -> Run | None:
-    """Re-run the crisis's truth discovery when a change to a report alters which of its claims
-    count (it was marked a duplicate, or is no longer one); for the `report_updated` hook."""
-    if "status" not in changes and "duplicate_of" not in changes and "duplicate_of_id" not in changes:
-        return None
-    if db.session.scalar(select(ReportClaim.id).where(ReportClaim.report_id == report.id).limit(1)) is None:
-        return None
-    return discover_crisis(report.crisis)
+def pending_crises(crisis_ids: Iterable[int]) -> set[int]:
+    """The crises among `crisis_ids` whose truth discovery waits for a re-run: a subject of theirs
+    has no computed_at (a claim was recorded or a report's status changed since the last run)."""
+    crisis_ids = set(crisis_ids)
+    if not crisis_ids:
+        return set()
+    return set(
+        db.session.scalars(
+            select(ClaimSubject.crisis_id)
+            .where(ClaimSubject.crisis_id.in_(crisis_ids), ClaimSubject.computed_at.is_(None))
+            .distinct()
+        )
+    )

@@ -9,13 +9,13 @@ from flask_login import current_user
 from wiki.api.requests import cursor_arg, json_body, page_limit
 from wiki.crises.services import get_crisis_or_404
 from wiki.errors import InvalidInput
-from wiki.extensions import db
 from wiki.toolkit import operation
 from wiki.visibility import get_visible_report
 
 from .claims import claim_input, require_claim_editor, store_claim
 from .openapi import ERROR
-from .proposals import discover_crisis, subject_views, subjects_page
+from .proposals import pending_crises, subject_views, subjects_page
+from .refresh import wake_worker
 
 bp = Blueprint("validation_truth", __name__, url_prefix="/api/v1")
 
@@ -24,7 +24,8 @@ bp = Blueprint("validation_truth", __name__, url_prefix="/api/v1")
 @operation(
     summary=(
         "Record a structured claim the report makes (coordinators "
-        "and verifiers); truth discovery re-runs for the crisis"
+        "and verifiers); truth discovery re-runs for the crisis in "
+        "the background (the subject answers pending: true until then)"
     ),
     parameters=[{"name": "report_id", "in": "path", "required": True, "schema": {"type": "integer"}}],
     requestBody={
@@ -51,14 +52,15 @@ bp = Blueprint("validation_truth", __name__, url_prefix="/api/v1")
 )
 def create_claim(report_id: int):
     """Coordinators and verifiers: record what a report says about a subject; 201 for a new
-    claim, 200 when it replaces the report's earlier value for the same subject."""
+    claim, 200 when it replaces the report's earlier value for the same subject. The subject is
+    shown as the last run of truth discovery left it, with `pending: true`: the background
+    worker re-runs it for the crisis within seconds (refresh.py)."""
     require_claim_editor(current_user)
     report = get_visible_report(report_id, current_user)
     given = claim_input(json_body())
     stored = store_claim(report, given, current_user)
     claim_id, subject = stored.claim.id, stored.claim.subject
-    discover_crisis(report.crisis)
-    db.session.refresh(subject)
+    wake_worker()
     view = subject_views([subject], current_user)[0]
     response = jsonify({"claim_id": claim_id, "created": stored.created, "subject": view})
     response.status_code = 201 if stored.created else 200
@@ -106,6 +108,8 @@ def list_claims():
         {
             "crisis": crisis.slug,
             "subjects": subject_views(subjects, current_user),
+            # truth discovery waits for a re-run: the values are the last run's, soon replaced
+            "pending": crisis.id in pending_crises([crisis.id]),
             "next_cursor": str(next_id) if next_id is not None else None,
         }
     )
