@@ -75,6 +75,7 @@ class Cluster:
             f"-c listen_addresses=127.0.0.1 -c port={self.port} -c unix_socket_directories={self.root} "
             "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
         )
+        self.options = options
         self._run(
             "pg_ctl",
             "-D",
@@ -99,6 +100,18 @@ class Cluster:
                     raise
                 time.sleep(0.2)
         return f"postgresql://postgres@127.0.0.1:{self.port}"
+
+    def restart(self, down_seconds: float = 0.0) -> None:
+        """Restart the server as an operator would (fast shutdown: every client connection is
+        cut, committed work is kept), with the options it was started with; it stays down for
+        `down_seconds` (0: `pg_ctl restart`)."""
+        log = str(self.root / "server.log")  # else the server writes to this pipe, which never closes
+        if not down_seconds:
+            self._run("pg_ctl", "-D", str(self.data), "-l", log, "-m", "fast", "-w", "-t", "60", "restart")
+            return
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
+        time.sleep(down_seconds)
+        self._run("pg_ctl", "-D", str(self.data), "-o", self.options, "-l", log, "-w", "-t", "60", "start")
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "stop", check=False)

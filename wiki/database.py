@@ -47,6 +47,7 @@ from typing import TypeVar
 from flask import Flask, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
@@ -186,6 +187,8 @@ def track_writes(engine: Engine) -> None:
 
     @event.listens_for(engine, "commit")
     def _on_commit(conn):
+        if conn.invalidated:  # the database went away during the commit: it fails, nothing to note
+            return
         if conn.info.pop("wrote", False):
             units = _unit.get()
             if units is not None:
@@ -193,6 +196,8 @@ def track_writes(engine: Engine) -> None:
 
     @event.listens_for(engine, "rollback")
     def _on_rollback(conn):
+        if conn.invalidated:  # the database went away (a restart): the connection is discarded
+            return
         conn.info.pop("wrote", None)
 
 
@@ -370,6 +375,27 @@ def is_retryable(error: BaseException) -> bool:
         if getattr(error, "sqlstate", None) in RETRY_SQLSTATES or getattr(error, "pgcode", None) in RETRY_SQLSTATES:
             return True
         error = getattr(error, "orig", None) or error.__cause__
+    return False
+
+
+def database_unreachable(error: BaseException) -> bool:
+    """The database server went away or refused the connection (a PostgreSQL restart, a
+    failover): not a defect of the request, and worth trying again in a moment. Looks through the
+    chain of causes (a session left unusable by a lost connection raises PendingRollbackError on
+    its next use). SQLite's errors are never this: a locked or broken file is a defect to see."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        original = getattr(error, "orig", None)
+        if original is not None and type(original).__module__.startswith("psycopg"):
+            sqlstate = getattr(original, "sqlstate", None) or ""
+            # 08: connection exception; 57P01-57P03: the server is shutting down or starting
+            # up; none: psycopg could not connect at all.
+            if sqlstate.startswith(("08", "57P")) or (not sqlstate and type(original).__name__ == "OperationalError"):
+                return True
+        error = error.__cause__ or error.__context__
     return False
 
 

@@ -11,7 +11,14 @@ from typing import Any
 from flask import Flask, Response, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from markupsafe import escape
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
+
+from .database import database_unreachable
+
+# How long a client is asked to wait when the database is away (a PostgreSQL restart takes seconds).
+UNREACHABLE_RETRY_AFTER_S = 5
 
 
 class DomainError(Exception):
@@ -201,6 +208,23 @@ def register_error_handlers(app: Flask) -> None:
             reason=error.description,
         )
         return _respond(400, {"error": {"code": "csrf", "message": message}})
+
+    @app.errorhandler(SQLAlchemyError)
+    def _database(error: SQLAlchemyError):
+        """The database server restarting or failing over is answered 503 with Retry-After, so
+        that phones, gateways and scripts send again (a report with its Idempotency-Key is stored
+        once). Any other database error is a defect: a 500, logged."""
+        if not database_unreachable(error):
+            raise error
+        app.logger.warning("the database is not reachable: %s", error)
+        message = _("The database cannot be reached at the moment (it may be restarting). Try again in a few seconds.")
+        payload = {"error": {"code": "database_unavailable", "message": message}}
+        headers = {"Retry-After": str(UNREACHABLE_RETRY_AFTER_S)}
+        if wants_json():
+            return _respond(503, payload, headers)
+        # Not the site's error template: rendering it may need the database (the signed-in user).
+        page = f"<!doctype html><title>503</title><h1>503</h1><p>{escape(message)}</p>"
+        return make_response(page, 503, headers)
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
