@@ -91,16 +91,20 @@ def start_postgres() -> tuple[Cluster, str]:
     """A throwaway cluster as the test suite starts one, then restarted durable (the suite's runs
     with fsync off: no figure here may be bought with durability)."""
     cluster = Cluster()
-    cluster.start()
-    options = (
-        f"-c listen_addresses=127.0.0.1 -c port={cluster.port} -c unix_socket_directories={cluster.root} "
-        "-c max_connections=300"
-    )
-    cluster._run(
-        "pg_ctl", "-D", str(cluster.data), "-o", options, "-l", str(cluster.root / "server.log"), "-w", "restart"
-    )
-    server = f"postgresql://postgres@127.0.0.1:{cluster.port}"
-    return cluster, create_database(server, "crisiswiki_bench")
+    try:
+        cluster.start()
+        options = (
+            f"-c listen_addresses=127.0.0.1 -c port={cluster.port} -c unix_socket_directories={cluster.root} "
+            "-c max_connections=300"
+        )
+        cluster._run(
+            "pg_ctl", "-D", str(cluster.data), "-o", options, "-l", str(cluster.root / "server.log"), "-w", "restart"
+        )
+        server = f"postgresql://postgres@127.0.0.1:{cluster.port}"
+        return cluster, create_database(server, "crisiswiki_bench")
+    except BaseException:
+        cluster.stop()
+        raise
 
 
 def postgres_settings(url: str) -> dict:
