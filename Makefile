@@ -98,11 +98,16 @@ $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[test,dev,bench]'
 	touch $(BENCH_STAMP)
 
+# Then the several-servers profile (bench/two_servers.py): two app servers behind nginx on one
+# PostgreSQL, the same workloads, beside the SQLite figures just written; skipped with a
+# message when PostgreSQL's server binaries are missing (`make postgres` installs them).
 bench: $(BENCH_STAMP) bench-tools
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/two_servers.py --sqlite-from bench/results/latest.json
 
 bench-quick: $(BENCH_STAMP) bench-tools
 	$(BIN)/python bench/run.py --quick
+	$(BIN)/python bench/two_servers.py --quick --sqlite-from bench/results/latest-quick.json
 
 bench-tools:
 	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \

@@ -39,6 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
+import sqlalchemy
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -69,9 +70,11 @@ class Settings:
 WORKLOADS = ("page_view", "page_save", "search", "intake", "map")
 
 
-def prepare_instance(settings: Settings, reuse: bool = False) -> tuple[Path, dict]:
+def prepare_instance(settings: Settings, reuse: bool = False, instance: Path | None = None) -> tuple[Path, dict]:
+    """Load the corpus into a fresh instance (by default bench/work/instance, on SQLite; the
+    database is DATABASE_URL's when it is set, as for every `crisiswiki` command)."""
     corpus = WORK / ("corpus-quick" if settings.quick else "corpus")
-    instance = WORK / "instance"
+    instance = instance or WORK / "instance"
     prepared = WORK / ("instance-prepared-quick" if settings.quick else "instance-prepared")
     if reuse and (prepared / "loaded.json").exists():
         log(f"reusing the instance prepared earlier ({prepared})")
@@ -125,11 +128,11 @@ def _has_command(name: str) -> bool:
     return f"  {name} " in result.stdout
 
 
-def server_env(instance: Path) -> dict[str, str]:
+def server_env(instance: Path, port: int = PORT) -> dict[str, str]:
     return {
         **os.environ,
         "CRISISWIKI_INSTANCE_PATH": str(instance),
-        "CRISISWIKI_BIND": f"127.0.0.1:{PORT}",
+        "CRISISWIKI_BIND": f"127.0.0.1:{port}",
         "CRISISWIKI_ANONYMOUS_SUBMIT_LIMIT": "100000000",
         "CRISISWIKI_LOG_LEVEL": "warning",
         # This checkout's code, whichever checkout the shared virtualenv's editable install points at
@@ -138,16 +141,16 @@ def server_env(instance: Path) -> dict[str, str]:
     }
 
 
-def start_gunicorn(instance: Path) -> subprocess.Popen:
+def start_gunicorn(instance: Path, port: int = PORT) -> subprocess.Popen:
     process = subprocess.Popen(
         [str(BIN / "gunicorn"), "--config", str(ROOT / "gunicorn.conf.py")],
-        env=server_env(instance),
+        env=server_env(instance, port),
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
-        stderr=open(instance / "gunicorn.log", "ab"),  # noqa: SIM115
+        stderr=open(instance / ("gunicorn.log" if port == PORT else f"gunicorn-{port}.log"), "ab"),  # noqa: SIM115
         start_new_session=True,
     )
-    base = f"http://127.0.0.1:{PORT}"
+    base = f"http://127.0.0.1:{port}"
     for _ in range(600):
         try:
             if requests.get(base + "/api/v1/health", timeout=2).ok:
@@ -176,13 +179,19 @@ def write_lines(lines: list[str]) -> str:
 WARM_UP_SECONDS = 3
 
 
-def crisiswiki_workloads(settings: Settings, loaded: dict, only: frozenset[str] = frozenset(WORKLOADS)) -> dict:
-    base = f"http://127.0.0.1:{PORT}"
+def crisiswiki_workloads(
+    settings: Settings,
+    loaded: dict,
+    only: frozenset[str] = frozenset(WORKLOADS),
+    base: str = f"http://127.0.0.1:{PORT}",
+    instance_db: Path | str = WORK / "instance" / "crisiswiki.db",
+) -> dict:
+    """The workloads against `base`; `instance_db` is the database the server writes (the SQLite
+    file, or a PostgreSQL URL), read to count what reached it and to wait for background work."""
     crisis = loaded["crisis"]
     results: dict = {}
     # The first pages are the ones the save workload edits (on both sides): views use the rest.
     edited = settings.edited_pages
-    instance_db = WORK / "instance" / "crisiswiki.db"
     if "page_view" in only:
         pages = [f"/c/{crisis}/wiki/{urllib.parse.quote(slug)}" for slug in loaded["pages"][edited:]]
         # Every page once, as MediaWiki's parser cache is warmed: both sides are measured serving
@@ -229,15 +238,25 @@ def crisiswiki_workloads(settings: Settings, loaded: dict, only: frozenset[str] 
     return results
 
 
-def page_saves(settings: Settings, loaded: dict, base: str, instance_db: Path, results: dict) -> None:
+def database_engine(database: Path | str) -> sqlalchemy.Engine:
+    """An engine on the server's database: a SQLite file's path, or a PostgreSQL URL."""
+    from wiki.config import normalise_database_url
+
+    url = f"sqlite:///{database}" if isinstance(database, Path) else normalise_database_url(database)
+    return sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+
+
+def page_saves(settings: Settings, loaded: dict, base: str, instance_db: Path | str, results: dict) -> None:
     crisis, edited = loaded["crisis"], settings.edited_pages
     log("workload 2: page saves through the API, 1 and 8 clients")
-    with sqlite3.connect(instance_db) as conn:
+    with database_engine(instance_db).connect() as conn:
         rows = conn.execute(
-            "SELECT p.slug, p.current_revision_id FROM pages p JOIN crises c ON c.id = p.crisis_id "
-            "WHERE c.slug = ? ORDER BY p.id LIMIT ?",
-            (crisis, edited),
-        ).fetchall()
+            sqlalchemy.text(
+                "SELECT p.slug, p.current_revision_id FROM pages p JOIN crises c ON c.id = p.crisis_id "
+                "WHERE c.slug = :crisis ORDER BY p.id LIMIT :edited"
+            ),
+            {"crisis": crisis, "edited": edited},
+        ).all()
     saves = [f"/api/v1/pages/{crisis}/{urllib.parse.quote(slug)}\t{revision}" for slug, revision in rows]
     for clients in (1, 8):
         half = edited // 2
@@ -252,7 +271,7 @@ def page_saves(settings: Settings, loaded: dict, base: str, instance_db: Path, r
         results["settled_s"][f"page_save_{clients}"] = settle(instance_db)
 
 
-def report_intake(settings: Settings, crisis: str, base: str, instance_db: Path, results: dict) -> None:
+def report_intake(settings: Settings, crisis: str, base: str, instance_db: Path | str, results: dict) -> None:
     log("workload 4: report intake, 16 clients")
     run_id = f"bench{int(time.time())}"
     ids_file = WORK / "intake-ids.txt"
@@ -266,13 +285,17 @@ def report_intake(settings: Settings, crisis: str, base: str, instance_db: Path,
     )
     surge_ended = time.perf_counter()
     accepted = [int(i) for i in ids_file.read_text().split(",") if i]
-    with sqlite3.connect(instance_db) as conn:
-        conn.execute("CREATE TEMP TABLE accepted (id INTEGER)")
-        conn.executemany("INSERT INTO accepted VALUES (?)", [(i,) for i in accepted])
-        found = conn.execute("SELECT count(DISTINCT r.id) FROM reports r JOIN accepted a ON a.id = r.id").fetchone()[0]
+    found = 0
+    with database_engine(instance_db).connect() as conn:
+        if accepted:
+            stored = conn.execute(
+                sqlalchemy.text("SELECT id FROM reports WHERE id >= :first"), {"first": min(accepted)}
+            ).scalars()
+            found = len(set(accepted) & set(stored))
         duplicates = conn.execute(
-            "SELECT count(*) - count(DISTINCT client_id) FROM reports WHERE client_id LIKE ?", (run_id + "-%",)
-        ).fetchone()[0]
+            sqlalchemy.text("SELECT count(*) - count(DISTINCT client_id) FROM reports WHERE client_id LIKE :run"),
+            {"run": run_id + "-%"},
+        ).scalar_one()
     intake.update(accepted=len(accepted), found=found, lost=len(set(accepted)) - found, duplicates=duplicates)
     results["report_intake"] = intake
     # The surge's reports are answered first; their scores and index entries follow. Counted from
@@ -282,12 +305,13 @@ def report_intake(settings: Settings, crisis: str, base: str, instance_db: Path,
     log(f"after the surge, every report was scored and indexed {results['settled_s']['report_intake']} s later")
 
 
-def settle(database: Path, timeout: float = 300.0) -> float | None:
+def settle(database: Path | str, timeout: float = 300.0) -> float | None:
     """Wait until the server's background work is done (search queue empty; with the validation
     plugin, no report unscored or stale), so that each workload is measured on its own and not
-    on the tail of the one before; returns the seconds waited (None: still busy at `timeout`)."""
-    with sqlite3.connect(database) as conn:
-        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    on the tail of the one before; returns the seconds waited (None: still busy at `timeout`).
+    `database`: the SQLite file, or a PostgreSQL URL."""
+    engine = database_engine(database)
+    tables = set(sqlalchemy.inspect(engine).get_table_names())
     checks = ["SELECT count(*) FROM search_queue WHERE processed_at IS NULL"] if "search_queue" in tables else []
     if "validation_scores" in tables:
         checks += [
@@ -296,8 +320,8 @@ def settle(database: Path, timeout: float = 300.0) -> float | None:
         ]
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
-        with sqlite3.connect(database) as conn:
-            if not any(conn.execute(check).fetchone()[0] for check in checks):
+        with engine.connect() as conn:
+            if not any(conn.execute(sqlalchemy.text(check)).scalar_one() for check in checks):
                 return round(time.perf_counter() - started, 1)
         time.sleep(0.5)
     return None
@@ -448,8 +472,6 @@ def versions() -> dict:
             return "not found"
 
     from importlib.metadata import version
-
-    import sqlalchemy
 
     return {
         "python": platform.python_version(),
