@@ -10,7 +10,7 @@ sources among them, every one scored by `crisiswiki rescore` before the servers 
    coordinator's status change (`PATCH /api/v1/reports/<id>`, verified or refuted: both change
    what is known of the source), one at a time, each when every score is current: the time to
    the answer, and from the answer until every dependent score is current again (no score row
-   is stale; read from the database every 20 ms). Right after each answer an API client reads
+   is stale, nor scored before its source was marked stale; read from the database every 20 ms). Right after each answer an API client reads
    another report of the same source: its `score_stale` says whether its score is being
    brought up to date (counted; it is true unless the batches were quicker than that read);
 2. a verification session: `--verifiers` verifiers grading and `--coordinators` coordinators
@@ -162,7 +162,14 @@ class Scores:
         from sqlalchemy import text
 
         with self.engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM validation_scores WHERE stale")).scalar()
+            # Marked stale itself, or scored before its source was marked (validation_stale_sources).
+            return conn.execute(
+                text(
+                    "SELECT count(*) FROM validation_scores s WHERE s.stale OR EXISTS (SELECT 1 FROM reports r "
+                    "JOIN validation_stale_sources m ON m.source_id = r.source_id "
+                    "WHERE r.id = s.report_id AND m.generation > s.source_generation)"
+                )
+            ).scalar()
 
     def unscored(self) -> int:
         from sqlalchemy import text

@@ -3,8 +3,9 @@
 Every score is computed here, whoever asked for it:
 
 - `run_batch(deadline)`: the reports waiting for a score, new ones (never scored) and stale
-  ones (an event changed what they depend on), as many as fit before the deadline. The
-  background scorer's whole unit of work (background.py), and `crisiswiki rescore --stale`.
+  ones (an event changed what they depend on: a row marked stale, or its source), as many as
+  fit before the deadline. The background scorer's whole unit of work (background.py), and
+  `crisiswiki rescore --stale`.
 - `score_reports(ids, dependents)`: given reports, now; the report a person just acted on
   (events.py) is scored this way, with the scores it affects only marked stale.
 - `rescore_all(crisis_id)`: every report, `crisiswiki rescore`.
@@ -163,6 +164,7 @@ def next_batch(deadline: float, wait: bool = True, stale_limit: int | None = Non
         stale = stale[: size - len(unscored)]
         scored = score_reports([*stale, *unscored], settings, UPDATE)
         store.advance_scored_through(mark, unscored, asked)
+        store.settle_sources()
         return scored
 
     scored = store.run(work, wait)
@@ -233,6 +235,7 @@ def rescore_all(crisis_id: int | None = None, progress: Callable[[Iterable], Ite
                 rows = []
         store.insert_scores(rows)
         store.skip_scored()
+        store.settle_sources()
         return len(records)
 
     return store.run(work)
