@@ -75,7 +75,8 @@ def _wrote(report_ids: Iterable[int]) -> None:
 
 
 def reindex(report_ids: Iterable[int]) -> None:
-    """Tell the search index that these reports' scores changed (its min_score filter)."""
+    """Tell the search index that these reports' scores changed (its min_score filter): only
+    the score, so the writer skips those whose indexed score is still right."""
     ids = sorted(set(report_ids))
     if not ids:
         return
@@ -83,7 +84,7 @@ def reindex(report_ids: Iterable[int]) -> None:
         from wiki.search import reindex_later
     except ImportError:  # a core without search
         return
-    reindex_later("report", ids)
+    reindex_later("report", ids, op="score")
 
 
 def values(result: ScoreResult, settings: Settings, record: ReportRecord | None) -> dict:
