@@ -81,11 +81,8 @@ def search_scores(report_ids: list[int]) -> dict[int, float | None]:
     found: dict[int, float | None] = {}
     for start in range(0, len(report_ids), 500):
         chunk = report_ids[start : start + 500]
-        found.update(
-            db.session.execute(select(ReportScore.report_id, ReportScore.score).where(ReportScore.report_id.in_(chunk)))
-            .tuples()
-            .all()
-        )
+        query = select(ReportScore.report_id, ReportScore.score).where(ReportScore.report_id.in_(chunk))
+        found.update((report_id, score) for report_id, score in db.session.execute(query))
     return found
 
 

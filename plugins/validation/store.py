@@ -120,10 +120,11 @@ def values(result: ScoreResult, settings: Settings, record: ReportRecord | None)
     }
 
 
-def rows(report_ids: Iterable[int], evidence: bool = True, live_only: bool = False) -> dict:
+def rows(report_ids: Iterable[int], evidence: bool = True, live_only: bool = False, explanation: bool = True) -> dict:
     """The stored rows (report_id, crisis_id, sector, lat, lon, moment: t, stale, and with
-    `evidence` their neighbours and explanation), locked for update; `live_only`: only the
-    rows not marked stale (a stale one is scored whole later, its evidence is not read)."""
+    `evidence` their neighbours and, unless not `explanation`, their explanation), locked for
+    update; `live_only`: only the rows that are current (a row marked stale, or of a source
+    marked since it was scored, is scored whole later: its evidence is not read)."""
     columns = [
         TABLE.c.report_id,
         TABLE.c.crisis_id,
@@ -134,12 +135,12 @@ def rows(report_ids: Iterable[int], evidence: bool = True, live_only: bool = Fal
         TABLE.c.stale,
     ]
     if evidence:
-        columns += [TABLE.c.neighbours, TABLE.c.explanation]
+        columns += [TABLE.c.neighbours, TABLE.c.explanation] if explanation else [TABLE.c.neighbours]
     found = {}
     for chunk in chunks(report_ids):
         query = select(*columns).where(TABLE.c.report_id.in_(chunk))
         if live_only:
-            query = query.where(TABLE.c.stale.is_(False))
+            query = query.where(TABLE.c.stale.is_(False), ~_behind_source())
         for row in connection().execute(query.order_by(TABLE.c.report_id).with_for_update()):
             found[row.report_id] = row
     return found
@@ -227,6 +228,26 @@ def mark_sources_stale(source_ids: Iterable[int]) -> None:
     ]
     if fresh:
         conn.execute(insert(MARKS), fresh)
+
+
+def explanations(report_ids: Iterable[int]) -> dict[int, list]:
+    """The stored explanation of each of these rows."""
+    found = {}
+    for chunk in chunks(report_ids):
+        query = select(TABLE.c.report_id, TABLE.c.explanation).where(TABLE.c.report_id.in_(chunk))
+        found.update((report_id, explanation) for report_id, explanation in connection().execute(query))
+    return found
+
+
+def _behind_source():
+    """A score row (of the enclosing query) scored before its source was marked stale."""
+    return (
+        select(MARKS.c.source_id)
+        .select_from(REPORTS.join(MARKS, MARKS.c.source_id == REPORTS.c.source_id))
+        .where(REPORTS.c.id == TABLE.c.report_id, MARKS.c.generation > TABLE.c.source_generation)
+        .correlate(TABLE)
+        .exists()
+    )
 
 
 def _out_of_date_by_source():
