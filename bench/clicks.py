@@ -165,9 +165,10 @@ class Scores:
             # Marked stale itself, or scored before its source was marked (validation_stale_sources).
             return conn.execute(
                 text(
-                    "SELECT count(*) FROM validation_scores s WHERE s.stale OR EXISTS (SELECT 1 FROM reports r "
-                    "JOIN validation_stale_sources m ON m.source_id = r.source_id "
-                    "WHERE r.id = s.report_id AND m.generation > s.source_generation)"
+                    "SELECT (SELECT count(*) FROM validation_scores WHERE stale) + (SELECT count(*) "
+                    "FROM validation_stale_sources m JOIN reports r ON r.source_id = m.source_id "
+                    "JOIN validation_scores s ON s.report_id = r.id "
+                    "WHERE s.source_generation < m.generation AND NOT s.stale)"
                 )
             ).scalar()
 
