@@ -10,7 +10,7 @@ sources among them, every one scored by `crisiswiki rescore` before the servers 
    coordinator's status change (`PATCH /api/v1/reports/<id>`, verified or refuted: both change
    what is known of the source), one at a time, each when every score is current: the time to
    the answer, and from the answer until every dependent score is current again (no score row
-   is stale; read from the database every 20 ms). Right after each answer an API client reads
+   is stale, nor scored before its source was marked stale; read from the database every 20 ms). Right after each answer an API client reads
    another report of the same source: its `score_stale` says whether its score is being
    brought up to date (counted; it is true unless the batches were quicker than that read);
 2. a verification session: `--verifiers` verifiers grading and `--coordinators` coordinators
@@ -162,7 +162,15 @@ class Scores:
         from sqlalchemy import text
 
         with self.engine.connect() as conn:
-            return conn.execute(text("SELECT count(*) FROM validation_scores WHERE stale")).scalar()
+            # Marked stale itself, or scored before its source was marked (validation_stale_sources).
+            return conn.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM validation_scores WHERE stale) + (SELECT count(*) "
+                    "FROM validation_stale_sources m JOIN reports r ON r.source_id = m.source_id "
+                    "JOIN validation_scores s ON s.report_id = r.id "
+                    "WHERE s.source_generation < m.generation AND NOT s.stale)"
+                )
+            ).scalar()
 
     def unscored(self) -> int:
         from sqlalchemy import text

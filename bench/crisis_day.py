@@ -746,11 +746,12 @@ def reconcile(tally: Tally, database_url: str, settle_timeout: float, uploads: P
                 break
             time.sleep(0.5)
         result["sms_unprocessed"] = waiting
-    # Scored: a score row that no later change has marked stale.
+    # Scored: a score row that no later change has marked stale (itself, or its source since).
     started = time.perf_counter()
     query = (
         "SELECT count(*) AS n FROM reports r JOIN validation_scores s ON s.report_id = r.id "
-        "WHERE r.client_id LIKE 'cd-%' AND NOT s.stale"
+        "WHERE r.client_id LIKE 'cd-%' AND NOT s.stale AND NOT EXISTS (SELECT 1 FROM validation_stale_sources m "
+        "WHERE m.source_id = r.source_id AND m.generation > s.source_generation)"
     )
     while True:
         scored = _rows(database_url, query)[0].n

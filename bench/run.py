@@ -318,6 +318,8 @@ def settle(database: Path | str, timeout: float = 300.0) -> float | None:
             "SELECT count(*) FROM reports LEFT JOIN validation_scores s ON s.report_id = reports.id WHERE s.report_id IS NULL",
             "SELECT count(*) FROM validation_scores WHERE stale",
         ]
+    if "validation_stale_sources" in tables:  # a source marked stale: some of its scores are out of date
+        checks.append("SELECT count(*) FROM validation_stale_sources")
     started = time.perf_counter()
     while time.perf_counter() - started < timeout:
         with engine.connect() as conn:

@@ -52,12 +52,13 @@ PLUGIN = [
     ("0010_alerts", "v0004_point_optional"),
     ("0013_import_jobs", "v0007_desk_tallies"),
     ("0014_desk_hours", "v0008_band_tallies"),
+    ("0014_desk_hours", "v0009_band_twentieths"),
 ]
 # What the database records at the heads (and `crisiswiki db upgrade` prints): the core's newest
 # revision and the plugin's (v0005_desk follows v0004_point_optional, which depends on 0009_channels;
 # v0007_desk_tallies follows v0005_desk; v0008_band_tallies follows it and depends on 0011_desk;
-# v0009_band_twentieths follows it).
-RECORDED = {"0014_desk_hours", "v0009_band_twentieths"}
+# v0009_band_twentieths follows it; v0010_stale_sources follows that).
+RECORDED = {"0014_desk_hours", "v0010_stale_sources"}
 AT_HEADS = ", ".join(sorted(RECORDED))
 
 

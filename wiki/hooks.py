@@ -154,6 +154,16 @@ def report_search_fields(report):
 
 
 @hookspec
+def report_search_fields_many(reports):
+    """Return {report id: dict} for several reports at once, each dict as report_search_fields
+    returns it: the search writer builds hundreds of documents at a time, and reading their
+    fields in one query is much cheaper than a query each. Implement this or
+    report_search_fields, not both (both are merged into the document). When only the "score"
+    changes, queue the reports with `wiki.search.reindex_later("report", ids, op="score")`: the
+    writer then skips those whose indexed score is still right."""
+
+
+@hookspec
 def report_search_scores():
     """Return True when the plugin's report_search_fields give reports a "score": the search's
     min_score filter then applies; with no plugin that says so it is ignored, with a note."""
@@ -265,6 +275,7 @@ ISOLATED = frozenset(
         "navigation_links",
         "openapi_paths",
         "report_search_fields",
+        "report_search_fields_many",
         "report_search_scores",
         "dashboard_charts",
         "dashboard_tallies",

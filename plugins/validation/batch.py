@@ -3,8 +3,9 @@
 Every score is computed here, whoever asked for it:
 
 - `run_batch(deadline)`: the reports waiting for a score, new ones (never scored) and stale
-  ones (an event changed what they depend on), as many as fit before the deadline. The
-  background scorer's whole unit of work (background.py), and `crisiswiki rescore --stale`.
+  ones (an event changed what they depend on: a row marked stale, or its source), as many as
+  fit before the deadline. The background scorer's whole unit of work (background.py), and
+  `crisiswiki rescore --stale`.
 - `score_reports(ids, dependents)`: given reports, now; the report a person just acted on
   (events.py) is scored this way, with the scores it affects only marked stale.
 - `rescore_all(crisis_id)`: every report, `crisiswiki rescore`.
@@ -116,15 +117,16 @@ def _propagate(
         spots[record.id] = (here, before)
     holders = nearby.holders(spots, settings)
     ids = set().union(*holders.values()) - {record.id for record in scored}
-    live = store.rows(ids, live_only=True)  # stale ones are scored whole later
+    live = store.rows(ids, live_only=True, explanation=False)  # out-of-date ones are scored whole later
     records = load_records(live)
     states.update(load_states({r.source_id for r in records.values()} - states.keys(), settings))
     evidence = {report_id: dict(row.neighbours) for report_id, row in live.items()}
     updated, stale = settle_holders(scored, holders, records, evidence, states, settings)
     if dependents == UPDATE:
+        explanations = store.explanations(updated)
         store.update_evidence(
             [
-                (report_id, combine(live[report_id].explanation, found, settings))
+                (report_id, combine(explanations[report_id], found, settings))
                 for report_id, found in sorted(updated.items())
             ],
             settings,
@@ -156,13 +158,17 @@ def next_batch(deadline: float, wait: bool = True, stale_limit: int | None = Non
 
     def work() -> int:
         timing["started"] = time.monotonic()  # the write lock is held from here: waiting for it is not scoring
-        stale = store.stale_ids(min(stale_limit, size))
+        stale_asked = min(stale_limit, size)
+        stale = store.stale_ids(stale_asked)
         mark = store.scored_through()
         asked = size - min(len(stale), size // 2)  # new reports get at least half of the batch
         unscored = store.unscored_ids(mark, asked)
+        found_all = len(stale) < stale_asked  # every out-of-date score is in this batch, or none is left
         stale = stale[: size - len(unscored)]
         scored = score_reports([*stale, *unscored], settings, UPDATE)
         store.advance_scored_through(mark, unscored, asked)
+        if found_all:
+            store.settle_sources()
         return scored
 
     scored = store.run(work, wait)
@@ -233,6 +239,7 @@ def rescore_all(crisis_id: int | None = None, progress: Callable[[Iterable], Ite
                 rows = []
         store.insert_scores(rows)
         store.skip_scored()
+        store.settle_sources()
         return len(records)
 
     return store.run(work)

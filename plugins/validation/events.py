@@ -4,7 +4,9 @@ The report a person acted on (graded, its status decided, edited, a combined ass
 from others) is scored at once, in their request, so that the answer shows its new score. Every
 other score the event changes (propagation.py decides which: the source's other reports, the
 neighbours) is marked stale there and refreshed by the scoring batches behind the response
-(background.schedule), so a click never waits for other people's scores. New reports wait for
+(background.schedule), so a click never waits for other people's scores. A source's reports
+are marked all at once, by one narrow row (store.mark_sources_stale): a source may have
+thousands of reports, and rewriting each of their rows would cost the click more than scoring. New reports wait for
 the batches too: intake first, scores right behind.
 
 Outside a request (the CLI, an import, the benchmark) there is nobody to answer first: the
@@ -13,7 +15,7 @@ batches run at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 from flask import has_request_context
 
@@ -50,11 +52,11 @@ def report_updated(report_id: int, changes: Mapping) -> None:
     def work() -> None:
         settings = current_settings()
         record = load_records([report_id]).get(report_id)
-        others: list[int] = []
+        changed: int | None = None
         if record is not None and changes_source(record.status, changes):
             # The source's state first: this report's own evidence for its neighbours depends on it.
-            others = source_changed(record.source_id, settings, leave_out=[report_id])
-        score_acted_on(report_id, others, settings)
+            changed = record.source_id if source_changed(record.source_id, settings) else None
+        score_acted_on(report_id, changed, settings)
 
     store.run(work)
     background.schedule()
@@ -68,20 +70,24 @@ def assessment_added(report_id: int, source_id: int) -> None:
 
     def work() -> None:
         settings = current_settings()
-        score_acted_on(report_id, source_changed(source_id, settings, leave_out=[report_id]), settings)
+        score_acted_on(report_id, source_id if source_changed(source_id, settings) else None, settings)
 
     store.run(work)
     background.schedule()
 
 
-def score_acted_on(report_id: int, dependents: list[int], settings: Settings) -> None:
-    """Score the report a person acted on. In a request, the scores that depend on it are only
-    marked stale, for the batches behind the response; outside one nobody waits for an answer,
-    so they are scored in the same batch."""
+def score_acted_on(report_id: int, changed_source: int | None, settings: Settings) -> None:
+    """Score the report a person acted on; `changed_source`: its source's state changed, so its
+    other reports depend on it. In a request, the scores that depend on it are only marked stale,
+    for the batches behind the response (the source's reports by one row: this report, scored
+    after the mark, is current); outside one nobody waits for an answer, so they are scored in
+    the same batch."""
     if has_request_context():
-        store.mark_stale(dependents)
+        if changed_source is not None:
+            store.mark_sources_stale([changed_source])
         score_reports([report_id], settings, MARK_STALE)
     else:
+        dependents = source_dependents(changed_source, [report_id]) if changed_source is not None else []
         score_reports([report_id, *dependents], settings, UPDATE)
 
 
@@ -99,17 +105,16 @@ def reports_imported(report_ids: list[int], batch_threshold: int, crisis_id: int
 
     def work() -> None:
         settings = current_settings()
-        for source_id in sorted({record.source_id for record in load_records(todo).values()}):
-            store.mark_stale(source_changed(source_id, settings, leave_out=todo))
+        sources = sorted({record.source_id for record in load_records(todo).values()})
+        # Their new reports have no score yet: scored after the mark, they are current.
+        store.mark_sources_stale(source_id for source_id in sources if source_changed(source_id, settings))
 
     store.run(work)
     background.schedule()
 
 
-def source_changed(source_id: int, settings: Settings, leave_out: Iterable[int] = ()) -> list[int]:
-    """Recompute a source's state from its facts and store it; if it changed, the reports whose
-    scores depend on it (its reports but `leave_out`), else none."""
+def source_changed(source_id: int, settings: Settings) -> bool:
+    """Recompute a source's state from its facts and store it: did it change (then every score
+    of its reports depends on the change)?"""
     old, new = refresh_states([source_id], settings).get(source_id, (None, None))
-    if new is None or old == new:
-        return []
-    return source_dependents(source_id, leave_out)
+    return new is not None and old != new

@@ -5,6 +5,8 @@
   counts, so the history of every judgement is kept.
 - `ReportScore`: the current score of a report, with the explanation of every factor and the
   evidence from its neighbours (kept so that a new neighbour updates it without a new search).
+- `StaleSource`: a source whose reports' scores are out of date after its state changed (one
+  row, whatever the number of its reports), until the scoring batches have caught up.
 - `SourceReliability`: what is known of a source's reliability (the outcomes of its reports
   and the verifiers' grades), recomputed whenever one of them changes.
 - `CombinedAssessment` and `CombinedSource`: The Matrix's "assessment", one report written by
@@ -15,8 +17,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text, or_, select, type_coerce
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from wiki.extensions import db
 from wiki.models import Report, User
@@ -73,9 +75,45 @@ class ReportScore(db.Model):
     # How far the stored evidence reaches: the distance of its farthest neighbour once it holds
     # VALIDATION_MAX_NEIGHBOURS, else the radius. A report farther than this cannot change it.
     reach_km: Mapped[float] = mapped_column(Float)
-    # True when something it depends on changed and no scoring batch has rescored it since (batch.py)
-    stale: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    # True when something it depends on changed and no scoring batch has rescored it since (batch.py).
+    # Whether the score is out of date is `stale` below: this, or its source marked (StaleSource).
+    marked_stale: Mapped[bool] = mapped_column("stale", Boolean, default=False, index=True)
+    # The stale-source generation (StaleSource) when it was last scored from scratch (store.py)
+    source_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class StaleSource(db.Model):
+    """A source whose state changed since some of its reports were scored: each of its reports
+    scored from scratch with a `source_generation` below `generation` is out of date, until a
+    scoring batch has scored it again (batch.py); the row goes once none is left. One narrow row
+    a click, instead of rewriting every score row of a source with thousands of reports."""
+
+    __tablename__ = "validation_stale_sources"
+
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), primary_key=True)
+    # From a counter of the whole database (the Progress row "stale_generation"), so that a
+    # source marked again, after its row went, is never confused with an earlier mark.
+    generation: Mapped[int] = mapped_column(Integer)
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def _out_of_date():
+    """Is a score row out of date: marked stale itself, or scored before its source was marked?"""
+    scores = ReportScore.__table__
+    reports = Report.__table__.alias("stale_report")
+    marks = StaleSource.__table__
+    by_source = (
+        select(marks.c.source_id)
+        .select_from(reports.join(marks, marks.c.source_id == reports.c.source_id))
+        .where(reports.c.id == scores.c.report_id, marks.c.generation > scores.c.source_generation)
+        .correlate(scores)
+        .exists()
+    )
+    return type_coerce(or_(scores.c.stale, by_source), Boolean)
+
+
+ReportScore.stale = column_property(_out_of_date())
 
 
 class SourceReliability(db.Model):

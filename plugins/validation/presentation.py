@@ -17,7 +17,7 @@ from wiki.models import Report
 
 from .access import can_assess, can_see_source_record
 from .matrix import CREDIBILITY_NAMES, RELIABILITY_NAMES, VERDICT_NAMES, display_code, grid, verdict
-from .models import ReportScore, SourceReliability
+from .models import ReportScore, SourceReliability, StaleSource
 from .scoring import ASSESSED, GRADED, NOT_ASSESSED, PARTLY_ASSESSED
 from .shown_scores import score_row
 
@@ -217,19 +217,37 @@ def related_scores_stale(report: Report, row) -> bool:
     source's other reports, its neighbours), while its own is current?"""
     if row is None or row.stale:
         return False
+    scores = ReportScore.__table__
     neighbours = [int(key) for key in row.neighbours]
-    return (
-        db.session.execute(
-            select(ReportScore.report_id)
-            .join(Report, Report.id == ReportScore.report_id)
-            .where(
-                ReportScore.stale.is_(True),
-                ReportScore.report_id != report.id,
-                or_(Report.source_id == report.source_id, ReportScore.report_id.in_(neighbours)),
-            )
-            .limit(1)
-        ).first()
-        is not None
+    marked_row = (
+        select(scores.c.report_id)
+        .join(Report, Report.id == scores.c.report_id)
+        .where(
+            scores.c.stale.is_(True),
+            scores.c.report_id != report.id,
+            or_(Report.source_id == report.source_id, scores.c.report_id.in_(neighbours)),
+        )
+        .limit(1)
+    )
+    # The source's other reports scored before its mark; the neighbours (of other sources too)
+    # out of date in any way.
+    behind_source = (
+        select(scores.c.report_id)
+        .join(Report, Report.id == scores.c.report_id)
+        .join(StaleSource, StaleSource.source_id == Report.source_id)
+        .where(
+            Report.source_id == report.source_id,
+            scores.c.report_id != report.id,
+            scores.c.source_generation < StaleSource.generation,
+        )
+        .limit(1)
+    )
+    behind_neighbour = select(ReportScore.report_id).where(
+        ReportScore.report_id.in_(neighbours), ReportScore.stale.is_(True)
+    )
+    return any(
+        db.session.execute(query.limit(1)).first() is not None
+        for query in (marked_row, behind_source, behind_neighbour)
     )
 
 

@@ -76,6 +76,16 @@ def preload_scores(report_ids) -> None:
         cache["rows"].update({report_id: None for report_id in chunk if report_id not in cache["rows"]})
 
 
+def search_scores(report_ids: list[int]) -> dict[int, float | None]:
+    """The score of each of these reports that has a score row (for the search index)."""
+    found: dict[int, float | None] = {}
+    for start in range(0, len(report_ids), 500):
+        chunk = report_ids[start : start + 500]
+        query = select(ReportScore.report_id, ReportScore.score).where(ReportScore.report_id.in_(chunk))
+        found.update((report_id, score) for report_id, score in db.session.execute(query))
+    return found
+
+
 def note_unscored(report_id: int) -> None:
     """A report just stored in this request has no score until the next batch: its answer needs
     no query for it (scoring in this request drops the note with the rest: store.run)."""

@@ -1,7 +1,8 @@
-"""The score rows (validation_scores): read and written many at a time, marked stale, and the
-list of reports waiting for a score (never scored, or stale). Every write happens inside `run`,
-which tells the readers once the transaction has committed: the request's cache of listed
-scores, and the search index (its min_score filter keeps each report's score)."""
+"""The score rows (validation_scores): read and written many at a time, marked stale (a row, or
+a whole source at once: validation_stale_sources), and the list of reports waiting for a score
+(never scored, or out of date). Every write happens inside `run`, which tells the readers once
+the transaction has committed: the request's cache of listed scores, and the search index (its
+min_score filter keeps each report's score)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from wiki.toolkit import scores_changed
 from .calibration import IDENTITY, Calibration
 from .database import connection, scoring_transaction
 from .evidence import ReportRecord
-from .models import Progress, ReportScore
+from .models import Progress, ReportScore, StaleSource
 from .records import chunks
 from .scoring import ScoreResult, stored_calibration
 from .settings import Settings
@@ -31,9 +32,14 @@ from .shown_scores import forget_listed_scores
 log = logging.getLogger(__name__)
 TABLE = ReportScore.__table__
 PROGRESS = Progress.__table__
+MARKS = StaleSource.__table__
+REPORTS = Report.__table__
 SCORED_THROUGH = "scored_through"  # Progress row: every report up to this id has a score
+GENERATION = "stale_generation"  # Progress row: the newest generation a source was marked stale with
 T = TypeVar("T")
 _written: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar("validation_written", default=None)
+# The stale-source generation, read once per scoring transaction (it only changes under its lock).
+_generation: contextvars.ContextVar[list[int | None]] = contextvars.ContextVar("validation_generation")
 
 
 def run(work: Callable[[], T], wait: bool = True) -> T:
@@ -43,6 +49,7 @@ def run(work: Callable[[], T], wait: bool = True) -> T:
     for attempt in (1, 2):
         written: set[int] = set()
         token = _written.set(written)
+        generation_token = _generation.set([None])
         try:
             with scoring_transaction(wait) as conn:
                 result = work()
@@ -54,6 +61,7 @@ def run(work: Callable[[], T], wait: bool = True) -> T:
             continue
         finally:
             _written.reset(token)
+            _generation.reset(generation_token)
         forget_listed_scores()
         reindex(written)
         return result
@@ -67,7 +75,8 @@ def _wrote(report_ids: Iterable[int]) -> None:
 
 
 def reindex(report_ids: Iterable[int]) -> None:
-    """Tell the search index that these reports' scores changed (its min_score filter)."""
+    """Tell the search index that these reports' scores changed (its min_score filter): only
+    the score, so the writer skips those whose indexed score is still right."""
     ids = sorted(set(report_ids))
     if not ids:
         return
@@ -75,7 +84,7 @@ def reindex(report_ids: Iterable[int]) -> None:
         from wiki.search import reindex_later
     except ImportError:  # a core without search
         return
-    reindex_later("report", ids)
+    reindex_later("report", ids, op="score")
 
 
 def values(result: ScoreResult, settings: Settings, record: ReportRecord | None) -> dict:
@@ -91,6 +100,7 @@ def values(result: ScoreResult, settings: Settings, record: ReportRecord | None)
             "lat": record.lat,
             "lon": record.lon,
             "t": record.t,
+            "source_generation": current_generation(),
         }
     )
     return {
@@ -110,10 +120,11 @@ def values(result: ScoreResult, settings: Settings, record: ReportRecord | None)
     }
 
 
-def rows(report_ids: Iterable[int], evidence: bool = True, live_only: bool = False) -> dict:
+def rows(report_ids: Iterable[int], evidence: bool = True, live_only: bool = False, explanation: bool = True) -> dict:
     """The stored rows (report_id, crisis_id, sector, lat, lon, moment: t, stale, and with
-    `evidence` their neighbours and explanation), locked for update; `live_only`: only the
-    rows not marked stale (a stale one is scored whole later, its evidence is not read)."""
+    `evidence` their neighbours and, unless not `explanation`, their explanation), locked for
+    update; `live_only`: only the rows that are current (a row marked stale, or of a source
+    marked since it was scored, is scored whole later: its evidence is not read)."""
     columns = [
         TABLE.c.report_id,
         TABLE.c.crisis_id,
@@ -124,12 +135,12 @@ def rows(report_ids: Iterable[int], evidence: bool = True, live_only: bool = Fal
         TABLE.c.stale,
     ]
     if evidence:
-        columns += [TABLE.c.neighbours, TABLE.c.explanation]
+        columns += [TABLE.c.neighbours, TABLE.c.explanation] if explanation else [TABLE.c.neighbours]
     found = {}
     for chunk in chunks(report_ids):
         query = select(*columns).where(TABLE.c.report_id.in_(chunk))
         if live_only:
-            query = query.where(TABLE.c.stale.is_(False))
+            query = query.where(TABLE.c.stale.is_(False), ~_behind_source())
         for row in connection().execute(query.order_by(TABLE.c.report_id).with_for_update()):
             found[row.report_id] = row
     return found
@@ -187,6 +198,82 @@ def mark_stale(report_ids: Iterable[int]) -> int:
     return marked
 
 
+def current_generation() -> int:
+    """The newest generation a source was marked stale with: a report scored from scratch now
+    is current whatever was marked before."""
+    cached = _generation.get([None])
+    if cached[0] is None:
+        cached[0] = connection().execute(select(PROGRESS.c.value).where(PROGRESS.c.name == GENERATION)).scalar() or 0
+    return cached[0]
+
+
+def mark_sources_stale(source_ids: Iterable[int]) -> None:
+    """Every score of these sources' reports is out of date (their state changed): one narrow
+    row each (StaleSource) with a new generation; a report scored from scratch after this, in
+    this transaction too, is current again (values() stores the generation it was scored at)."""
+    ids = sorted(set(source_ids))
+    if not ids:
+        return
+    conn = connection()
+    new = current_generation() + 1
+    if not conn.execute(update(PROGRESS).where(PROGRESS.c.name == GENERATION).values(value=new)).rowcount:
+        conn.execute(insert(PROGRESS), [{"name": GENERATION, "value": new}])
+    _generation.get([None])[0] = new
+    marked = set(conn.execute(select(MARKS.c.source_id).where(MARKS.c.source_id.in_(ids)).with_for_update()).scalars())
+    now = utcnow()
+    if marked:
+        conn.execute(update(MARKS).where(MARKS.c.source_id.in_(marked)).values(generation=new, marked_at=now))
+    fresh = [
+        {"source_id": source_id, "generation": new, "marked_at": now} for source_id in ids if source_id not in marked
+    ]
+    if fresh:
+        conn.execute(insert(MARKS), fresh)
+
+
+def explanations(report_ids: Iterable[int]) -> dict[int, list]:
+    """The stored explanation of each of these rows."""
+    found = {}
+    for chunk in chunks(report_ids):
+        query = select(TABLE.c.report_id, TABLE.c.explanation).where(TABLE.c.report_id.in_(chunk))
+        found.update((report_id, explanation) for report_id, explanation in connection().execute(query))
+    return found
+
+
+def _behind_source():
+    """A score row (of the enclosing query) scored before its source was marked stale."""
+    return (
+        select(MARKS.c.source_id)
+        .select_from(REPORTS.join(MARKS, MARKS.c.source_id == REPORTS.c.source_id))
+        .where(REPORTS.c.id == TABLE.c.report_id, MARKS.c.generation > TABLE.c.source_generation)
+        .correlate(TABLE)
+        .exists()
+    )
+
+
+def _out_of_date_by_source():
+    """The score rows scored before their source was marked stale."""
+    return (
+        select(TABLE.c.report_id)
+        .select_from(
+            MARKS.join(REPORTS, REPORTS.c.source_id == MARKS.c.source_id).join(TABLE, TABLE.c.report_id == REPORTS.c.id)
+        )
+        .where(TABLE.c.source_generation < MARKS.c.generation)
+    )
+
+
+def settle_sources() -> None:
+    """Drop the marks of the sources whose reports are all current again (a scoring batch
+    caught up, or the reports went), so that a mark means exactly: some score is out of date."""
+    conn = connection()
+    marked = list(conn.execute(select(MARKS.c.source_id)).scalars())
+    if not marked:
+        return
+    behind = set(conn.execute(_out_of_date_by_source().with_only_columns(MARKS.c.source_id).distinct()).scalars())
+    done = [source_id for source_id in marked if source_id not in behind]
+    if done:
+        conn.execute(delete(MARKS).where(MARKS.c.source_id.in_(done)))
+
+
 def delete_scores(crisis_id: int | None) -> None:
     """Drop the scores of a crisis (None: all), before a full rescore writes them again."""
     statement = delete(TABLE)
@@ -224,7 +311,13 @@ def _mark():
 
 
 def stale_ids(limit: int) -> list[int]:
-    return list(connection().execute(_stale(limit)).scalars()) if limit > 0 else []
+    """The out-of-date scores, oldest report first: rows marked stale, and the reports of marked
+    sources scored before their source's mark."""
+    if limit <= 0:
+        return []
+    conn = connection()
+    marked = list(conn.execute(_out_of_date_by_source().order_by(TABLE.c.report_id).limit(limit)).scalars())
+    return sorted({*conn.execute(_stale(limit)).scalars(), *marked})[:limit]
 
 
 # On PostgreSQL, several servers insert reports at once and ids (from a sequence) may commit out
@@ -312,7 +405,11 @@ def work_waiting(stale_too: bool) -> bool:
     with db.engine.connect() as conn:
         mark = _current_mark(conn)
         return conn.execute(_unscored(mark, 1)).first() is not None or (
-            stale_too and conn.execute(_stale(1)).first() is not None
+            stale_too
+            and (
+                conn.execute(_stale(1)).first() is not None
+                or conn.execute(select(MARKS.c.source_id).limit(1)).first() is not None
+            )
         )
 
 

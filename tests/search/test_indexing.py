@@ -13,6 +13,7 @@ from sqlalchemy import func, select, update
 from tests.search.test_search import find, page, submit, titles
 from wiki import create_app
 from wiki.extensions import db
+from wiki.hooks import hookimpl
 
 
 @pytest.fixture
@@ -190,3 +191,48 @@ def test_init_db_builds_an_index_that_was_never_built(app, client, runner, crisi
     assert "Built the search index." in result.output, result.output
     assert titles(find(client, q="generator")) == ["Generator"]
     assert "Built the search index." not in runner.invoke(args=["init-db", "--no-demo"]).output
+
+
+class BulkScores:
+    """A stand-in for the validation plugin: scores read in bulk, changed by the test."""
+
+    def __init__(self) -> None:
+        self.scores: dict[int, float] = {}
+
+    @hookimpl
+    def report_search_scores(self):
+        return True
+
+    @hookimpl
+    def report_search_fields_many(self, reports):
+        return {report.id: {"score": self.scores[report.id]} for report in reports if report.id in self.scores}
+
+
+def test_a_score_only_change_reindexes_only_the_reports_whose_score_moved(app, client, index, coordinator, monkeypatch):
+    from wiki.search import reindex_later
+    from wiki.search.configured_backend import backend_for
+
+    plugin = BulkScores()
+    app.extensions["crisiswiki_plugins"].register(plugin, name="bulk-scores")
+    same, moved = (submit(app, coordinator, f"Bridge down {n}", "The bridge is down") for n in (1, 2))
+    plugin.scores.update({same: 0.8, moved: 0.3})
+    index()
+    assert titles(find(client, q="bridge", min_score="0.5")) == ["Bridge down 1"]
+
+    with app.app_context():
+        backend = type(backend_for())
+    written: list[str] = []
+    apply = backend.apply
+
+    def recording_apply(self, documents, removed, *args, **kwargs):
+        written.extend(document.key for document in documents)
+        return apply(self, documents, removed, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "apply", recording_apply)
+    plugin.scores[moved] = 0.9
+    with app.test_request_context():
+        reindex_later("report", [same, moved], op="score")
+    index()
+    assert written == [f"report:{moved}"]  # the other one's indexed score was still right
+    assert sorted(titles(find(client, q="bridge", min_score="0.5"))) == ["Bridge down 1", "Bridge down 2"]
+    assert queue_counts(app)[0] == 0  # both rows done

@@ -11,7 +11,7 @@ from sqlalchemy import Select, or_, select
 
 from ..auth.permissions import require
 from ..clock import utcnow
-from ..database import begin_write, fits_id
+from ..database import begin_write, chunked, fits_id
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
 from ..models import (
@@ -374,13 +374,20 @@ def rules_of(crisis: Crisis) -> list[ChannelRoute]:
     )
 
 
-def search_text(report_id: int) -> str:
-    """Translations of the messages a report was made from or that were attached to it: searched
-    with the report (the original is already its description)."""
-    rows = db.session.scalars(
-        select(InboundMessage.translation).where(
-            InboundMessage.report_id == report_id,
-            or_(InboundMessage.translation != "", InboundMessage.text != ""),
+def search_texts(report_ids: list[int]) -> dict[int, str]:
+    """Translations of the messages each report was made from or that were attached to it:
+    searched with the report (the original is already its description). One query per chunk."""
+    found: dict[int, list[str]] = {}
+    for chunk in chunked(report_ids):
+        rows = db.session.execute(
+            select(InboundMessage.report_id, InboundMessage.translation)
+            .where(
+                InboundMessage.report_id.in_(chunk),
+                or_(InboundMessage.translation != "", InboundMessage.text != ""),
+            )
+            .order_by(InboundMessage.id)
         )
-    ).all()
-    return "\n".join(text for text in rows if text)
+        for report_id, text in rows:
+            if text:
+                found.setdefault(report_id, []).append(text)
+    return {report_id: "\n".join(texts) for report_id, texts in found.items()}

@@ -45,12 +45,10 @@ def navigation_links(crisis, viewer):
 
 
 @hookimpl
-def report_search_fields(report):
-    """The translations of the report's messages, so that it is found in either language. Not
+def report_search_fields_many(reports):
+    """The translations of the reports' messages, so that each is found in either language. Not
     for sensitive reports: a message may name the place the public must not find it by."""
-    if report.sensitive:
-        return {}
-    from .inbox import search_text
+    from .inbox import search_texts
 
-    text = search_text(report.id)
-    return {"text": text} if text else {}
+    texts = search_texts([report.id for report in reports if not report.sensitive])
+    return {report_id: {"text": text} for report_id, text in texts.items() if text}

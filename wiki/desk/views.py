@@ -44,7 +44,7 @@ def dashboard(crisis_slug: str):
 def _scores_available() -> bool:
     from .. import plugins
 
-    return plugins.implemented("report_search_fields")
+    return plugins.implemented("report_search_fields") or plugins.implemented("report_search_fields_many")
 
 
 @bp.route("/c/<crisis_slug>/dashboard/<key>.csv")

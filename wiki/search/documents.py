@@ -102,11 +102,14 @@ def report_text(report: Report) -> str:
     return "\n".join(part for part in parts if part)
 
 
-def report_document(report: Report) -> IndexDocument | None:
+def report_document(report: Report, extras: list[dict] | None = None) -> IndexDocument | None:
     """None for a withdrawn report: the index never holds one. A sensitive report is indexed at
-    its public grid cell only (for everyone, its exact point is never in the index)."""
+    its public grid cell only (for everyone, its exact point is never in the index). `extras`:
+    the plugins' bulk fields for it (report_search_fields_many), read here when not given."""
     if is_withdrawn(report):
         return None
+    if extras is None:
+        extras = _bulk_fields([report]).get(report.id, [])
     body = report_text(report)
     public_lon, public_lat = stored_public_position(report)
     document = IndexDocument(
@@ -128,12 +131,31 @@ def report_document(report: Report) -> IndexDocument | None:
         date=report.occurred_at or report.received_at,
         updated_at=report.updated_at,
     )
-    for extra in plugins.call("report_search_fields", report=report):
+    for extra in [*extras, *plugins.call("report_search_fields", report=report)]:
+        if not isinstance(extra, dict):
+            continue
         if isinstance(extra.get("score"), (int, float)) and not isinstance(extra.get("score"), bool):
             document.score = float(extra["score"])
         if isinstance(extra.get("text"), str) and extra["text"]:
             document.body += "\n" + extra["text"]
     return document
+
+
+def _bulk_fields(reports: list[Report]) -> dict[int, list[dict]]:
+    """The plugins' fields of these reports (report_search_fields_many), read in bulk."""
+    found: dict[int, list[dict]] = {}
+    searchable = [report for report in reports if not is_withdrawn(report)]
+    if searchable:
+        for answer in plugins.call("report_search_fields_many", reports=searchable):
+            for report_id, extra in (answer or {}).items():
+                found.setdefault(report_id, []).append(extra)
+    return found
+
+
+def report_documents(reports: list[Report]) -> dict[int, IndexDocument | None]:
+    """report_document of each, the plugins' fields read for all of them at once."""
+    extras = _bulk_fields(reports)
+    return {report.id: report_document(report, extras.get(report.id, [])) for report in reports}
 
 
 def layer_document(layer: Layer) -> IndexDocument | None:
@@ -183,9 +205,14 @@ def load_documents(kind: str, ids: list[int]) -> dict[int, IndexDocument | None]
     model = _MODELS[kind]
     found: dict[int, IndexDocument | None] = dict.fromkeys(ids)
     for chunk in chunked(ids):
-        for obj in db.session.scalars(_QUERIES[kind]().where(model.id.in_(chunk))):
-            found[obj.id] = _BUILDERS[kind](obj)
+        found.update(_build(kind, db.session.scalars(_QUERIES[kind]().where(model.id.in_(chunk))).all()))
     return found
+
+
+def _build(kind: str, objects: list) -> dict[int, IndexDocument | None]:
+    if kind == "report":
+        return report_documents(objects)
+    return {obj.id: _BUILDERS[kind](obj) for obj in objects}
 
 
 def count_objects(kind: str) -> int:
@@ -201,8 +228,7 @@ def iter_documents(kind: str, batch: int = 1000) -> Iterator[tuple[int, IndexDoc
         rows = db.session.scalars(_QUERIES[kind]().where(model.id > last).order_by(model.id).limit(batch)).all()
         if not rows:
             return
-        for obj in rows:
-            yield obj.id, _BUILDERS[kind](obj)
+        yield from _build(kind, rows).items()
         last = rows[-1].id
         db.session.expunge_all()
         db.session.commit()

@@ -40,11 +40,19 @@ def _pg_writer_turn() -> bool:
     return bool(db.session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": PG_WRITER_LOCK}).scalar())
 
 
-def _documents_for(rows: list[queue.Pending]) -> tuple[list[IndexDocument], list[str]]:
-    """The current documents of the objects `rows` name, and the keys of those now gone."""
+def _documents_for(rows: list[queue.Pending], backend) -> tuple[list[IndexDocument], list[str]]:
+    """The current documents of the objects `rows` name, and the keys of those now gone. An
+    object queued only because its score changed (op "score") is left out when the index
+    already holds that score: a source's reliability moves thousands of scores at once, and
+    many of them do not change at all."""
     wanted: dict[str, dict[int, None]] = {}
+    score_only: set[str] = set()
     for row in rows:
         wanted.setdefault(row.kind, {})[row.object_id] = None
+        key = f"{row.kind}:{row.object_id}"
+        if row.op == "score":
+            score_only.add(key)
+    score_only -= {f"{row.kind}:{row.object_id}" for row in rows if row.op != "score"}
     documents, removed = [], []
     for kind, ids in wanted.items():
         for object_id, document in load_documents(kind, list(ids)).items():
@@ -52,7 +60,26 @@ def _documents_for(rows: list[queue.Pending]) -> tuple[list[IndexDocument], list
                 removed.append(f"{kind}:{object_id}")
             else:
                 documents.append(document)
+    checked = [document.key for document in documents if document.key in score_only]
+    if checked:
+        indexed = backend.indexed_scores(checked)
+        documents = [
+            document
+            for document in documents
+            if document.key not in score_only or not _same_score(indexed.get(document.key, ABSENT), document.score)
+        ]
     return documents, removed
+
+
+ABSENT = "absent"  # indexed_scores: the document is not in the index
+
+
+def _same_score(indexed: float | str | None, score: float | None) -> bool:
+    if indexed == ABSENT:
+        return False
+    if indexed is None or (isinstance(indexed, float) and math.isnan(indexed)):
+        return score is None
+    return score is not None and float(indexed) == float(score)
 
 
 def drain_batch(batch: int = 500) -> int:
@@ -66,7 +93,7 @@ def drain_batch(batch: int = 500) -> int:
                 return 0
             rows = queue.pending(batch, for_update=True)
             if rows:
-                documents, removed = _documents_for(rows)
+                documents, removed = _documents_for(rows, backend)
                 backend.apply(documents, removed)
                 queue.mark_processed([row.id for row in rows])
         return len(rows)
@@ -74,7 +101,7 @@ def drain_batch(batch: int = 500) -> int:
     if not rows:
         db.session.commit()
         return 0
-    documents, removed = _documents_for(rows)  # read in the same snapshot as the rows
+    documents, removed = _documents_for(rows, backend)  # read in the same snapshot as the rows
     db.session.commit()
     backend.apply(documents, removed)
     with write_transaction():

@@ -23,7 +23,7 @@ from ..extensions import db
 from ..models.base import UTCDateTime, utcnow
 
 KINDS = ("page", "report", "layer")
-OPS = ("index", "delete")
+OPS = ("index", "delete", "score")  # score: only the score changed (the writer may skip it)
 TsVector = TSVECTOR().with_variant(Text(), "sqlite")
 
 

@@ -324,16 +324,28 @@ class PostgresBackend:
             db.session.execute(delete(SearchTerm))
             self._add_terms(vocabulary)
 
+    def indexed_scores(self, keys: Iterable[str]) -> dict[str, float | None]:
+        """The score each document was indexed with, for the keys that are indexed (read in the
+        caller's transaction: the drain's)."""
+        return _indexed(keys, Doc.score)
+
     def indexed_versions(self, keys: Iterable[str]) -> dict[str, float]:
-        pairs = [(kind, int(object_id)) for kind, object_id in (key.split(":", 1) for key in keys)]
-        found = {}
-        for chunk in chunked(pairs):
-            rows = db.session.execute(
-                select(Doc.kind, Doc.object_id, Doc.source_updated_at).where(tuple_(Doc.kind, Doc.object_id).in_(chunk))
-            )
-            for row in rows:
-                found[f"{row.kind}:{row.object_id}"] = (
-                    row.source_updated_at.timestamp() if row.source_updated_at else float("nan")
-                )
+        found = {
+            key: updated.timestamp() if updated else float("nan")
+            for key, updated in _indexed(keys, Doc.source_updated_at).items()
+        }
         db.session.commit()
         return found
+
+
+def _indexed(keys: Iterable[str], column) -> dict:
+    """{key: `column` of its document} for the keys that are indexed."""
+    pairs = [(kind, int(object_id)) for kind, object_id in (key.split(":", 1) for key in keys)]
+    found = {}
+    for chunk in chunked(pairs):
+        rows = db.session.execute(
+            select(Doc.kind, Doc.object_id, column).where(tuple_(Doc.kind, Doc.object_id).in_(chunk))
+        )
+        for kind, object_id, value in rows:
+            found[f"{kind}:{object_id}"] = value
+    return found

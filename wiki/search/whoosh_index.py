@@ -329,3 +329,19 @@ class WhooshBackend:
             return found
 
         return self._guard(read)
+
+    def indexed_scores(self, keys: Iterable[str]) -> dict[str, float]:
+        """The score each document was indexed with (NaN: none), for the keys that are indexed."""
+
+        def read():
+            snapshot = self._snapshot()
+            scores = snapshot.column("score")
+            searcher = Searcher(snapshot.reader, closereader=False)
+            found = {}
+            for key in keys:
+                docnum = searcher.document_number(key=key)
+                if docnum is not None:
+                    found[key] = float(scores[docnum])
+            return found
+
+        return self._guard(read)

@@ -13,6 +13,8 @@ report is searchable within a fraction of a second; in other processes within SE
 surge, commits are at least SEARCH_COMMIT_INTERVAL_SECONDS apart: each Whoosh commit opens a
 reader of the whole index and merges segments, which cost more than indexing the few reports
 that arrived since the last one (at 60 reports/s, a third of the CPU went to the search writer).
+A backlog (a source's thousands of scores changed by one click) is applied a slice at a time,
+with pauses as long as the slices, so that the writer never holds its server process for long.
 
 What the queue cannot carry (a worker killed between the database commit and the queue
 insert; a queue row lost to a power cut, as it is written without a disk sync of its own) the
@@ -23,12 +25,29 @@ differ. And `crisiswiki reindex` rebuilds everything from the database.
 
 from __future__ import annotations
 
+import time
+
 from flask import Flask
 
 from ..workers import Job, Retry
 from .backend import SearchUnavailable
-from .indexer import drain, housekeeping
+from .indexer import drain_batch, housekeeping
 from .locks import writer_lock
+
+# Each turn of the writer applies as many queued rows as fit in its slice (learnt from the
+# turns before), at least BATCH_MIN, at most BATCH_MAX; its thread runs in a server process, so
+# a turn that took seconds (a source's 2,000 scores, all re-indexed in one go) held that
+# process's GIL for seconds and slowed every request it served meanwhile.
+SLICE_SECONDS = 0.1
+BATCH_MIN = 20
+BATCH_MAX = 2000
+_cost = {"per_row_s": 0.001}
+
+
+def batch_size(deadline: float) -> int:
+    """How many queue rows fit before `deadline`, from what the last turns took."""
+    left = deadline - time.monotonic()
+    return max(BATCH_MIN, min(BATCH_MAX, int(left / max(_cost["per_row_s"], 1e-5))))
 
 
 def index_job(app: Flask) -> Job:
@@ -37,7 +56,16 @@ def index_job(app: Flask) -> Job:
 
     def run(deadline: float) -> float | None:
         try:
-            if drain(batch=2000, max_batches=1):
+            size = batch_size(deadline)
+            started = time.monotonic()
+            applied = drain_batch(size)
+            if applied:
+                spent = time.monotonic() - started
+                _cost["per_row_s"] = 0.7 * _cost["per_row_s"] + 0.3 * spent / applied
+                if applied >= size:
+                    # A backlog: the next slice after a pause as long as this one, so that the
+                    # requests of this process get at least half of its time.
+                    return spent
                 # After a commit, wait before the next one (the lock is kept meanwhile, so no
                 # other process commits sooner): more is coming, let the batch grow.
                 return commit_interval
@@ -49,4 +77,10 @@ def index_job(app: Flask) -> Job:
             raise Retry(error.message) from error
         return None
 
-    return Job("search", run, poll_seconds=float(app.config["SEARCH_POLL_SECONDS"]), lock=writer_lock)
+    return Job(
+        "search",
+        run,
+        poll_seconds=float(app.config["SEARCH_POLL_SECONDS"]),
+        slice_seconds=SLICE_SECONDS,
+        lock=writer_lock,
+    )

@@ -76,6 +76,16 @@ def stored(app) -> dict[int, tuple]:
     return found
 
 
+def marked_sources(app) -> int:
+    """How many sources are marked stale (validation_stale_sources)."""
+    from plugins.validation.models import StaleSource
+
+    with app.app_context():
+        count = len(db.session.scalars(select(StaleSource.source_id)).all())
+        db.session.remove()
+    return count
+
+
 @pytest.mark.parametrize("click", ["grade", "status"])
 def test_a_click_on_a_big_sources_report_rescores_it_alone_and_the_batches_do_the_rest(field_, people, runner, click):
     app = field_.client.application
@@ -111,6 +121,7 @@ def test_a_click_on_a_big_sources_report_rescores_it_alone_and_the_batches_do_th
     stale = {report_id for report_id, (_at, is_stale) in after.items() if is_stale}
     expected = set(ids) - {clicked} | (set(neighbours) if click == "grade" else set())
     assert stale == expected
+    assert marked_sources(app) == 1  # the source's reports: one narrow row, not MANY rewritten
     assert field_.report(ids[2])["score_stale"] is True
     page = field_.client.get(f"/reports/{clicked}", headers=field_.as_("verifier")).get_data(as_text=True)
     assert "Related scores are being updated" in page
@@ -129,6 +140,7 @@ def test_a_click_on_a_big_sources_report_rescores_it_alone_and_the_batches_do_th
     response.close()  # the work after the response: nothing left for it
     current = field_.scores()
     assert not any(is_stale for *_rest, is_stale in current.values())
+    assert marked_sources(app) == 0  # caught up: the mark is gone
     assert "Related scores are being updated" not in field_.client.get(
         f"/reports/{clicked}", headers=field_.as_("verifier")
     ).get_data(as_text=True)
