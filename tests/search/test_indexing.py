@@ -236,3 +236,24 @@ def test_a_score_only_change_reindexes_only_the_reports_whose_score_moved(app, c
     assert written == [f"report:{moved}"]  # the other one's indexed score was still right
     assert sorted(titles(find(client, q="bridge", min_score="0.5"))) == ["Bridge down 1", "Bridge down 2"]
     assert queue_counts(app)[0] == 0  # both rows done
+
+
+def test_a_new_report_is_indexed_before_a_backlog_of_score_changes(app, client, index, coordinator):
+    """A grading queues a source's thousands of reports for their scores; a report that arrives
+    meanwhile is taken first, not after them."""
+    from wiki.search import queue
+    from wiki.search.indexer import drain_batch
+
+    earlier = [submit(app, coordinator, f"Road cut {n}", "The road is cut") for n in range(3)]
+    index()
+    with app.test_request_context():
+        queue.enqueue("report", earlier, op="score")
+    new = submit(app, coordinator, "Clinic flooded", "The clinic is flooded")  # queued after them
+    with app.app_context():
+        assert [(row.object_id, row.op) for row in queue.pending(1)] == [(new, "index")]
+        assert [row.op for row in queue.pending(10)] == ["index", "score", "score", "score"]
+        assert drain_batch(1) == 1
+    assert titles(find(client, q="clinic")) == ["Clinic flooded"]  # found while the scores still wait
+    assert queue_counts(app)[0] == 3
+    index()
+    assert queue_counts(app)[0] == 0

@@ -82,8 +82,20 @@ def enqueue_in_session(kind: str, ids: Iterable[int], op: str = "index") -> None
 
 
 def pending(limit: int = 500, for_update: bool = False) -> list[Pending]:
+    """Up to `limit` waiting rows: new, changed and deleted objects first, then the objects
+    queued only because their score moved (op "score"). A grading can queue thousands of a
+    source's reports for their scores, and a report that has just arrived must not wait behind
+    them to be found. The order between the two does not matter otherwise: each row is applied
+    with the object's current document."""
+    rows = _pending(limit, for_update, SearchQueueEntry.op != "score")
+    if len(rows) < limit:
+        rows += _pending(limit - len(rows), for_update, SearchQueueEntry.op == "score")
+    return rows
+
+
+def _pending(limit: int, for_update: bool, which) -> list[Pending]:
     columns = (SearchQueueEntry.id, SearchQueueEntry.kind, SearchQueueEntry.object_id, SearchQueueEntry.op)
-    waiting = SearchQueueEntry.processed_at.is_(None)
+    waiting = SearchQueueEntry.processed_at.is_(None) & which
     if for_update:  # PostgreSQL: several writers share the queue without waiting for each other
         query = (
             select(*columns).where(waiting).order_by(SearchQueueEntry.id).limit(limit).with_for_update(skip_locked=True)
