@@ -82,22 +82,22 @@ def _same_score(indexed: float | str | None, score: float | None) -> bool:
     return score is not None and float(indexed) == float(score)
 
 
-def drain_batch(batch: int = 500) -> int:
-    """Apply up to `batch` pending rows; returns how many were applied. The caller holds the
-    writer lock (for Whoosh)."""
+def drain_batch(batch: int = 500, only: str | None = None) -> int:
+    """Apply up to `batch` pending rows (`only`: "changes" or "scores", see queue.pending);
+    returns how many were applied. The caller holds the writer lock (for Whoosh)."""
     backend = backend_for()
     if getattr(backend, "transactional", False):
         # PostgreSQL: rows, documents and index change in one transaction.
         with write_transaction():
             if not _pg_writer_turn():
                 return 0
-            rows = queue.pending(batch, for_update=True)
+            rows = queue.pending(batch, for_update=True, only=only)
             if rows:
                 documents, removed = _documents_for(rows, backend)
                 backend.apply(documents, removed)
                 queue.mark_processed([row.id for row in rows])
         return len(rows)
-    rows = queue.pending(batch)
+    rows = queue.pending(batch, only=only)
     if not rows:
         db.session.commit()
         return 0

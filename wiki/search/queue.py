@@ -81,14 +81,14 @@ def enqueue_in_session(kind: str, ids: Iterable[int], op: str = "index") -> None
         db.session.execute(insert(SearchQueueEntry.__table__), rows)
 
 
-def pending(limit: int = 500, for_update: bool = False) -> list[Pending]:
+def pending(limit: int = 500, for_update: bool = False, only: str | None = None) -> list[Pending]:
     """Up to `limit` waiting rows: new, changed and deleted objects first, then the objects
     queued only because their score moved (op "score"). A grading can queue thousands of a
     source's reports for their scores, and a report that has just arrived must not wait behind
     them to be found. The order between the two does not matter otherwise: each row is applied
-    with the object's current document."""
-    rows = _pending(limit, for_update, SearchQueueEntry.op != "score")
-    if len(rows) < limit:
+    with the object's current document. `only`: "changes" or "scores", one kind alone."""
+    rows = [] if only == "scores" else _pending(limit, for_update, SearchQueueEntry.op != "score")
+    if len(rows) < limit and only != "changes":
         rows += _pending(limit - len(rows), for_update, SearchQueueEntry.op == "score")
     return rows
 
