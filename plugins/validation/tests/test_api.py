@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from tests import test_validation_helpers as helpers
+from plugins.validation.tests import helpers
 from wiki import create_app
 from wiki.extensions import db
 

@@ -9,8 +9,8 @@ import csv
 import io
 import re
 
-from tests import test_validation_helpers as helpers
-from tests.test_validation_helpers import HAITI
+from plugins.validation.tests import helpers
+from plugins.validation.tests.helpers import HAITI
 
 # The plugin's fixtures: the app with the plugin loaded through its entry point, people, a client.
 app_config, field_, people = helpers.app_config, helpers.field_, helpers.people

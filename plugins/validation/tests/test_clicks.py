@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import insert, select
 
+from plugins.validation.tests import helpers
+from plugins.validation.tests.helpers import HAITI
 from plugins.validation.tests.test_scoring import CLAIM, assert_same_scores
-from tests import test_validation_helpers as helpers
-from tests.test_validation_helpers import HAITI
 from wiki.extensions import db
 
 app_config, field_, people = helpers.app_config, helpers.field_, helpers.people

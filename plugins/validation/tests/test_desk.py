@@ -9,9 +9,9 @@ import re
 
 from sqlalchemy import func, select
 
-from tests import test_validation_helpers as helpers
+from plugins.validation.tests import helpers
+from plugins.validation.tests.helpers import HAITI, WHEN
 from tests.alerts_helpers import run_worker
-from tests.test_validation_helpers import HAITI, WHEN
 from wiki.extensions import db
 from wiki.hooks import hookimpl
 

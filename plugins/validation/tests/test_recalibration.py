@@ -10,8 +10,8 @@ import pytest
 
 from plugins.validation import recalibration
 from plugins.validation.config import DEFAULTS
-from tests import test_validation_helpers as helpers
-from tests.test_validation_helpers import HAITI
+from plugins.validation.tests import helpers
+from plugins.validation.tests.helpers import HAITI
 
 app_config, field_, people = helpers.app_config, helpers.field_, helpers.people
 

@@ -7,8 +7,8 @@ import sqlite3
 
 import pytest
 
-from tests import test_validation_helpers as helpers
-from tests.test_validation_helpers import HAITI
+from plugins.validation.tests import helpers
+from plugins.validation.tests.helpers import HAITI
 from wiki import create_app
 from wiki.extensions import db
 

@@ -1,4 +1,4 @@
-"""Fixtures for the validation plugin's tests (imported by the test_validation_* modules).
+"""Fixtures and factories for the validation plugin's tests (plugins/validation/tests/test_*.py).
 
 The app is built with LOAD_ENTRYPOINT_PLUGINS=True, so the plugin is found the way a deployment
 finds it: through the `crisiswiki.plugins` entry point. Everything is driven through the HTTP
