@@ -1003,6 +1003,12 @@ def main() -> None:
             "answers_5xx_other_than_503_507": sum(
                 1 for _a, moment, _b in day.tally.server_errors if day.within(fault, moment)
             ),
+            "first_failures_other_than_503": [
+                f"{action}: {message[:300]}"
+                for action, messages in day.tally.errors.items()
+                for message, moment in zip(messages, day.tally.error_times[action], strict=True)
+                if day.within(fault, moment) and not message.startswith("503 ")
+            ][:3],
         }
         for fault in day.faults
     ]
