@@ -28,10 +28,20 @@ started again on the same port. Requests that fail or overlap a fault (or the se
 are counted apart (`injected_fault_errors`, `requests_during_faults`); the reconciliation is the
 same, plus every photo's files present and no temporary upload file left.
 
-    .venv/bin/python bench/crisis_day.py [--quick] [--seconds 180] [--seed 7] [--database-url URL] [--faults]
+With --postgres, the run starts its own throwaway PostgreSQL cluster, durable (fsync,
+synchronous_commit and full_page_writes on: bench/two_servers.py's start_postgres), and runs on
+it; with --faults too, PostgreSQL is restarted while everyone works (a fast shutdown, every
+connection cut, down for 3 s, started again: tests/postgres_cluster.py's Cluster.restart). What
+the servers could not do meanwhile must be a 503 that says so, with Retry-After; reporters and
+SMS gateways send the same report or message again after a 503 (as phones and gateways do; the
+web form's reporters send every failure again), and those retries are counted.
 
-Writes bench/results/crisis_day.json (crisis_day_faults.json with --faults; its "quick" says
-which run it was). Targets (issue 23):
+    .venv/bin/python bench/crisis_day.py [--quick] [--seconds 180] [--seed 7] [--database-url URL | --postgres]
+        [--faults]
+
+Writes bench/results/crisis_day.json (crisis_day_faults.json with --faults; with --postgres,
+crisis_day_postgresql.json and crisis_day_faults_postgresql.json; its "quick" says which run it
+was). Targets (issue 23):
 0 errors, 0 lost, 0 "database is locked"; interactive actions p95 under 300 ms, report
 acknowledgement p99 under 100 ms.
 """
@@ -63,7 +73,7 @@ sys.path.insert(0, str(PROJECT))
 
 from bench.sms_surge import SECRETS as SMS_SECRETS  # noqa: E402
 from bench.sms_surge import channel_of, external_id, request_for  # noqa: E402
-from tests.postgres_cluster import free_port  # noqa: E402
+from tests.postgres_cluster import find_bindir, free_port  # noqa: E402
 from tests.servers import BIN, ROOT, server_env, stop, wait_until_up  # noqa: E402
 
 RESULTS = PROJECT / "bench" / "results"
@@ -78,6 +88,7 @@ CENTRE = (-72.33, 18.54)
 VIEWS = ((8, 1.6), (11, 0.2), (14, 0.025))
 SETTINGS = {"WRITE_CHECK": "raise", "ANONYMOUS_SUBMIT_LIMIT": "100000000", "LOG_LEVEL": "warning", **SMS_SECRETS}
 LOCKED = "database is locked"
+POSTGRES_DOWN_SECONDS = 3.0  # a restart that takes a while (an upgrade, a failover)
 
 
 @dataclass(frozen=True)
@@ -119,6 +130,14 @@ class Tally:
     gradings: list[int] = field(default_factory=list)
     statuses: dict[int, str] = field(default_factory=dict)  # report id -> last status acknowledged
     commands: list[tuple[int, float, str]] = field(default_factory=list)  # (exit code, seconds, output tail)
+    command_started: list[float] = field(default_factory=list)  # time.monotonic(), one per command
+    accounts: list[str] = field(default_factory=list)  # usernames whose create-user succeeded
+    # Every 503 answer: (action, time.monotonic(), body, Retry-After); and the requests sent
+    # again after one (the same report, message or form), by action.
+    unavailable: list[tuple[str, float, str, str | None]] = field(default_factory=list)
+    retries_after_503: Counter = field(default_factory=Counter)
+    # Every other 5xx but the full disk's 507 (a defect wherever it comes): (action, time, body).
+    server_errors: list[tuple[str, float, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def timed(
@@ -138,11 +157,31 @@ class Tally:
 
     def error(self, action: str, response: requests.Response) -> None:
         self.failed(action, f"{response.status_code} {response.text[:200]}")
+        if response.status_code == 503:
+            with self.lock:
+                self.unavailable.append(
+                    (action, time.monotonic(), response.text[:500], response.headers.get("Retry-After"))
+                )
+        elif response.status_code >= 500 and response.status_code != 507:
+            with self.lock:
+                self.server_errors.append((action, time.monotonic(), f"{response.status_code} {response.text[:300]}"))
+
+    def retried(self, action: str) -> None:
+        with self.lock:
+            self.retries_after_503[action] += 1
 
     def failed(self, action: str, message: str) -> None:
         with self.lock:
             self.errors[action].append(message)
             self.error_times[action].append(time.monotonic())
+
+
+def retry_after(response: requests.Response, cap: float = 5.0) -> float:
+    """How long a phone waits before sending again: the answer's Retry-After (at most `cap`)."""
+    try:
+        return min(max(float(response.headers.get("Retry-After", "1")), 0.1), cap)
+    except ValueError:
+        return 1.0
 
 
 def prepare(instance: Path, database_url: str, mix: Mix) -> dict:
@@ -342,13 +381,15 @@ class Day:
         database_url: str,
         worker: BackgroundWorker | None = None,
         disk: UploadDisk | None = None,
+        cluster=None,  # tests.postgres_cluster.Cluster, when the run started its own PostgreSQL
     ) -> None:
         self.base, self.setup, self.mix, self.seed = server.base, setup, mix, seed
-        self.server, self.worker, self.disk = server, worker, disk
+        self.server, self.worker, self.disk, self.cluster = server, worker, disk, cluster
         self.instance, self.database_url = instance, database_url
         self.tally = Tally()
         self.stop = threading.Event()
         self.faults: list[Fault] = []
+        self.crashed: list[str] = []  # client threads that died of an exception
 
     def pause(self, rng: random.Random, mean: float) -> None:
         self.stop.wait(rng.expovariate(1 / mean))
@@ -390,6 +431,10 @@ class Day:
                     tally.reports[key] = response.json()["id"]
             else:
                 tally.error("report", response)
+                if response.status_code == 503:  # the database is away: the same report again, later
+                    tally.retried("report")
+                    self.stop.wait(retry_after(response))
+                    continue
             i, body = i + 1, None
             self.pause(rng, self.mix.reporter_pause)
 
@@ -449,6 +494,8 @@ class Day:
                         tally.disk_full_answers.append(sent.text)
                 if sent.status_code == 400:
                     token = None  # a stale form: load it again
+                if sent.status_code == 503:
+                    tally.retried("web report with photo")
                 self.stop.wait(1.0)  # a full disk: the same report again in a moment
                 continue
             self.pause(rng, self.mix.web_reporter_pause)
@@ -472,6 +519,10 @@ class Day:
                     tally.messages.add((channel, external_id(channel, message)))
             else:
                 tally.error("sms", answer)
+                if answer.status_code == 503:  # the database is away: the same message again, later
+                    tally.retried("sms")
+                    self.stop.wait(retry_after(answer))
+                    continue
             i += 1
             self.pause(rng, self.mix.sms_pause)
 
@@ -559,22 +610,28 @@ class Day:
         n = 0
         while not self.stop.wait(self.mix.admin_every):
             argv = ["create-user", f"made-on-the-day-{n}", "--role", "volunteer", "--password", PASSWORD]
-            started = time.perf_counter()
+            started, at = time.perf_counter(), time.monotonic()
             done = subprocess.run([str(BIN / "crisiswiki"), *argv], env=env, cwd=ROOT, capture_output=True, text=True)
             with self.tally.lock:
                 self.tally.commands.append(
                     (done.returncode, time.perf_counter() - started, (done.stdout + done.stderr)[-500:])
                 )
+                self.tally.command_started.append(at)
+                if done.returncode == 0:
+                    self.tally.accounts.append(argv[1])
             n += 1
 
     def inject_faults(self, seconds: float) -> None:
         """Faults at set moments of the run, each followed by its recovery: SIGKILL of one
         gunicorn worker (its master starts another), of the background worker (started again
-        a second later), of the whole server (started again at once, on the same port), and
-        the upload disk full for a while (when it is a filesystem of its own)."""
+        a second later), of the whole server (started again at once, on the same port), the
+        upload disk full for a while (when it is a filesystem of its own), and PostgreSQL
+        restarted (when the run started its own cluster)."""
         plan = [(0.1, self.kill_server_worker), (0.4, self.kill_background_worker), (0.55, self.kill_server)]
         if self.disk is not None and self.disk.mounted:
             plan.insert(1, (0.2, self.fill_upload_disk))
+        if self.cluster is not None:  # before the disk (which may last long): load before and after it
+            plan.insert(1, (0.2, self.restart_postgres))
         started = time.monotonic()
         for at, fault in plan:
             if self.stop.wait(max(0.0, started + at * seconds - time.monotonic())):
@@ -625,6 +682,16 @@ class Day:
         self.server.start()
         fault.ended = time.monotonic()
 
+    def restart_postgres(self, _seconds: float) -> None:
+        """PostgreSQL stopped with a fast shutdown (every connection cut, committed work kept),
+        down for a few seconds, started again; the fault lasts until the app answers again
+        from the database (its health check reads it), with no restart of its own."""
+        fault = self._fault(f"PostgreSQL restarted (fast shutdown, down {POSTGRES_DOWN_SECONDS:g} s, started again)")
+        started = time.monotonic()
+        self.cluster.restart(down_seconds=POSTGRES_DOWN_SECONDS)
+        fault.detail = f"stopped, down and started again in {time.monotonic() - started:.1f} s"
+        self._up_again(fault)
+
     def fill_upload_disk(self, seconds: float) -> None:
         fault = self._fault("upload disk full")
         self.disk.fill()
@@ -636,13 +703,14 @@ class Day:
         self.disk.free()
         fault.ended = time.monotonic()
 
+    @staticmethod
+    def within(fault: Fault, moment: float) -> bool:
+        """Was `moment` within `fault`, or within a second after it ended?"""
+        return fault.started <= moment <= (fault.ended or math.inf) + 1.0
+
     def during_fault(self, moment: float, name: str | None = None) -> bool:
         """Was `moment` within a fault (of this name), or within a second after it ended?"""
-        return any(
-            fault.started <= moment <= (fault.ended or math.inf) + 1.0
-            for fault in self.faults
-            if name is None or fault.name == name
-        )
+        return any(self.within(fault, moment) for fault in self.faults if name is None or fault.name == name)
 
     def run(self, seconds: float, faults: bool = False) -> float:
         mix = self.mix
@@ -655,6 +723,14 @@ class Day:
         threads.append(threading.Thread(target=self.administrator))
         if faults:
             threads.append(threading.Thread(target=self.inject_faults, args=(seconds,)))
+        # A user's thread that dies stops sending: the run would look better than it was.
+        previous_hook = threading.excepthook
+
+        def crashed(hook_args) -> None:
+            self.crashed.append(f"{hook_args.thread.name}: {hook_args.exc_type.__name__}: {hook_args.exc_value}")
+            previous_hook(hook_args)
+
+        threading.excepthook = crashed
         started = time.perf_counter()
         self.started = time.monotonic()
         for thread in threads:
@@ -695,7 +771,7 @@ def reconcile(tally: Tally, database_url: str, settle_timeout: float, uploads: P
     revisions = {row.id for row in _rows(database_url, "SELECT id FROM revisions")}
     gradings = {row.id for row in _rows(database_url, "SELECT id FROM validation_assessments")}
     users = {row.username for row in _rows(database_url, "SELECT username FROM users")}
-    made = sum(1 for code, _s, _o in tally.commands if code == 0)
+    made = len(tally.accounts)
     result = {
         "reports_acknowledged": len(acknowledged),
         "reports_lost": len(acknowledged - set(by_key)),
@@ -711,7 +787,7 @@ def reconcile(tally: Tally, database_url: str, settle_timeout: float, uploads: P
         "status_changes_reports": len(tally.statuses),
         "status_changes_lost": sum(1 for rid, status in tally.statuses.items() if status_of.get(rid) != status),
         "accounts_made_by_cli": made,
-        "accounts_lost": sum(1 for n in range(made) if f"made-on-the-day-{n}" not in users),
+        "accounts_lost": sum(1 for name in tally.accounts if name not in users),
     }
     if tally.photo_reports:
         photos = _rows(
@@ -790,14 +866,48 @@ def summarise(day: Day, seconds: float) -> dict:
             "first_injected_fault_errors": [m for m, injected in zip(messages, during, strict=True) if injected][:3],
         }
     commands = [seconds_taken for _c, seconds_taken, _o in tally.commands]
+    # A command that ran while a fault lasted (or within a second after it) is counted apart.
+    hit = [
+        day.during_fault(at) or day.during_fault(at + taken)
+        for at, (_c, taken, _o) in zip(tally.command_started, tally.commands, strict=True)
+    ]
     actions["cli create-user"] = {
         "requests": len(commands),
         "p50_ms": percentile([s * 1000 for s in commands], 0.5),
         "max_ms": round(max(commands) * 1000, 1) if commands else None,
-        "errors": sum(1 for code, _s, _o in tally.commands if code != 0),
-        "first_errors": [out for code, _s, out in tally.commands if code != 0][:3],
+        "errors": sum(1 for (code, _s, _o), h in zip(tally.commands, hit, strict=True) if code != 0 and not h),
+        "injected_fault_errors": sum(1 for (code, _s, _o), h in zip(tally.commands, hit, strict=True) if code and h),
+        "first_errors": [out for (code, _s, out), h in zip(tally.commands, hit, strict=True) if code and not h][:3],
+        "first_injected_fault_errors": [
+            out for (code, _s, out), h in zip(tally.commands, hit, strict=True) if code and h
+        ][:3],
     }
     return actions
+
+
+def exception_lines(log: str, most: int = 5) -> dict[str, int]:
+    """The last line of each traceback in a log (the exception and its message), counted."""
+    found = Counter(
+        line[:300] for line in log.splitlines() if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Exit)\b", line)
+    )
+    return dict(found.most_common(most))
+
+
+def unavailable_answers(day: Day) -> dict:
+    """The 503s: when they came (during a fault or not), whether each said what is wrong and
+    when to try again, and how many requests were sent again after one."""
+    answers = day.tally.unavailable
+    during = [day.during_fault(at) for _a, at, _b, _r in answers]
+    return {
+        "count": len(answers),
+        "during_faults": sum(during),
+        "outside_faults": len(answers) - sum(during),
+        "by_action": dict(Counter(action for action, _t, _b, _r in answers)),
+        "with_a_message_naming_the_database": sum("database" in body.lower() for _a, _t, body, _r in answers),
+        "with_retry_after": sum(retry is not None for _a, _t, _b, retry in answers),
+        "sent_again_after_a_503": dict(day.tally.retries_after_503),
+        "first_bodies": sorted({body[:300] for _a, _t, body, _r in answers})[:3],
+    }
 
 
 def main() -> None:
@@ -807,7 +917,14 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--workers", type=int, default=3, help="gunicorn workers")
     parser.add_argument("--database-url", help="default: a fresh SQLite database in a temporary folder")
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="run on a throwaway, durable PostgreSQL cluster started here (with --faults: restarted during the run); "
+        "without PostgreSQL's server binaries, say so and exit 0",
+    )
     parser.add_argument("--output", type=Path, help="default: bench/results/crisis_day.json")
+    parser.add_argument("--keep-logs", type=Path, help="copy the server's and the background worker's logs there")
     parser.add_argument(
         "--faults",
         action="store_true",
@@ -815,15 +932,32 @@ def main() -> None:
         "disk full) with the background worker as a process of its own; default output crisis_day_faults.json",
     )
     args = parser.parse_args()
+    if args.postgres and args.database_url:
+        parser.error("--postgres starts its own PostgreSQL: leave out --database-url")
     mix = QUICK if args.quick else FULL
     seconds = args.seconds or (30.0 if args.quick else 180.0)
-    output = args.output or RESULTS / ("crisis_day_faults.json" if args.faults else "crisis_day.json")
+    name = "crisis_day_faults" if args.faults else "crisis_day"
+    output = args.output or RESULTS / (name + ("_postgresql" if args.postgres else "") + ".json")
+    cluster, postgres = None, {}
+    if args.postgres:
+        from bench.two_servers import postgres_settings, start_postgres
+
+        if find_bindir() is None:
+            print("skipped: PostgreSQL's server binaries are not installed (`make postgres` installs them)")
+            return
+        cluster, args.database_url = start_postgres()
+        postgres["before"] = postgres_settings(args.database_url)
     load_before = os.getloadavg()[0]  # the cores are shared: say how busy they were
     with tempfile.TemporaryDirectory(prefix="crisis-day-") as folder:
         instance = Path(folder) / "instance"
         instance.mkdir()
         database_url = args.database_url or f"sqlite:///{Path(folder) / 'crisiswiki.db'}"
-        setup = prepare(instance, database_url, mix)
+        try:
+            setup = prepare(instance, database_url, mix)
+        except BaseException:
+            if cluster is not None:
+                cluster.stop()
+            raise
         settings = {**SETTINGS, "WORKER_IN_SERVERS": "false"} if args.faults else SETTINGS
         disk = UploadDisk(instance / "uploads") if args.faults else None
         server = Server(instance, database_url, args.workers, settings)
@@ -832,23 +966,49 @@ def main() -> None:
             server.start()
             if worker is not None:
                 worker.start()
-            day = Day(server, setup, mix, args.seed, instance, database_url, worker, disk)
+            day = Day(server, setup, mix, args.seed, instance, database_url, worker, disk, cluster)
             elapsed = day.run(seconds, faults=args.faults)
             reconciliation = reconcile(day.tally, database_url, settle_timeout=120, uploads=instance / "uploads")
+            if cluster is not None:  # the restart kept the durable settings
+                postgres["after"] = postgres_settings(database_url)
+            # The app carried on by itself: the server that served the day answers from the database.
+            health = requests.get(f"{server.base}/api/v1/health", timeout=30)
+            reconciliation["health_after_run"] = health.status_code
         finally:
             if worker is not None:
                 worker.stop()
             server.stop()
             if disk is not None:
                 disk.unmount()
+            if cluster is not None:
+                cluster.stop()
         log = (instance / "gunicorn.log").read_text(errors="replace")
         worker_log = (instance / "worker.log").read_text(errors="replace") if args.faults else ""
+        if args.keep_logs:
+            args.keep_logs.mkdir(parents=True, exist_ok=True)
+            (args.keep_logs / "gunicorn.log").write_text(log)
+            (args.keep_logs / "worker.log").write_text(worker_log)
     faults = [
         {
             "fault": fault.name,
             "at_s": round(fault.started - day.started, 1),
             "lasted_s": round(fault.ended - fault.started, 2) if fault.ended else None,
             "detail": fault.detail,
+            # What the users met within it (or the second after): failed requests of every kind, and
+            # of them the 503s.
+            "failed_requests": sum(
+                1 for times in day.tally.error_times.values() for moment in times if day.within(fault, moment)
+            ),
+            "answers_503": sum(1 for _a, moment, _b, _r in day.tally.unavailable if day.within(fault, moment)),
+            "answers_5xx_other_than_503_507": sum(
+                1 for _a, moment, _b in day.tally.server_errors if day.within(fault, moment)
+            ),
+            "first_failures_other_than_503": [
+                f"{action}: {message[:300]}"
+                for action, messages in day.tally.errors.items()
+                for message, moment in zip(messages, day.tally.error_times[action], strict=True)
+                if day.within(fault, moment) and not message.startswith("503 ")
+            ][:3],
         }
         for fault in day.faults
     ]
@@ -878,18 +1038,34 @@ def main() -> None:
             "responder": mix.responder_pause,
             "admin_command_every": mix.admin_every,
         },
-        "durability": setup["durability"],
+        "durability": ({"postgresql": postgres, "app": setup["durability"]} if postgres else setup["durability"]),
         "actions": summarise(day, elapsed),
         "reconciliation": reconciliation,
         "faults": faults,
+        "unavailable_answers": unavailable_answers(day),
         "upload_disk_full_answers": {
             "count": len(day.tally.disk_full_answers),
             "said_full": sum("storage for uploads is full" in text for text in day.tally.disk_full_answers),
         },
         "database_is_locked": log.count(LOCKED) + commands_output.count(LOCKED),
         "write_discipline_errors": log.count("WriteDisciplineError") + commands_output.count("WriteDisciplineError"),
+        "server_errors_5xx": {
+            "count": len(day.tally.server_errors),
+            "outside_faults": sum(1 for _a, moment, _b in day.tally.server_errors if not day.during_fault(moment)),
+            "answers": [
+                {"action": action, "at_s": round(moment - day.started, 1), "answer": body}
+                for action, moment, body in day.tally.server_errors[:5]
+            ],
+        },
         "server_tracebacks": log.count("Traceback"),
+        "server_exceptions": exception_lines(log),
+        "worker_exceptions": exception_lines(worker_log),
         "worker_tracebacks": worker_log.count("Traceback"),
+        # The background worker logs a job that failed (its work stays queued, retried later) with
+        # its traceback: while the database is away, every job's turn fails so.
+        "worker_job_failures_logged": worker_log.count("failed; its work stays queued"),
+        "server_database_unreachable_logged": log.count("the database is not reachable"),
+        "client_threads_crashed": day.crashed,
         "machine": {
             "cpus": os.cpu_count(),
             "python": platform.python_version(),
@@ -899,7 +1075,8 @@ def main() -> None:
     }
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps({k: result[k] for k in ("actions", "reconciliation", "faults", "database_is_locked")}, indent=2))
+    shown = ("actions", "reconciliation", "faults", "unavailable_answers", "database_is_locked", "server_tracebacks")
+    print(json.dumps({k: result[k] for k in shown}, indent=2))
     print(f"written to {output}")
 
 

@@ -435,7 +435,10 @@ def sqlite_ceiling(settings: Settings) -> dict:
 
 def plugin_benchmarks(settings: Settings) -> dict:
     """Feature benchmarks that live in their own scripts (scoring, truth discovery, ...): the
-    script, its extra arguments, and the result it writes (bench/results/<name>.json)."""
+    script, its extra arguments, and the result it writes (bench/results/<name>.json); those on
+    PostgreSQL are skipped, with the reason, where its server binaries are missing."""
+    from tests.postgres_cluster import find_bindir
+
     out = {}
     for script_name, extra, name in (
         ("validation_scoring", [], "validation_scoring"),
@@ -447,11 +450,18 @@ def plugin_benchmarks(settings: Settings) -> dict:
         ("import_reports", ["--path", "web"], "import_reports_web"),
         ("crisis_day", [], "crisis_day"),
         ("crisis_day", ["--faults"], "crisis_day_faults"),
+        # The same faults on its own durable PostgreSQL, restarted during the run too.
+        ("crisis_day", ["--faults", "--postgres"], "crisis_day_faults_postgresql"),
         ("clicks", [], "clicks"),
         ("truth_clicks", [], "truth_clicks"),
     ):
         script = ROOT / "bench" / f"{script_name}.py"
         if not script.exists():
+            continue
+        if "--postgres" in extra and find_bindir() is None:
+            reason = "PostgreSQL's server binaries are not installed (`make postgres` installs them)"
+            log(f"benchmark {name} skipped: {reason}")
+            out[name] = {"skipped": reason}
             continue
         log(f"benchmark {name}")
         args = [sys.executable, str(script), *extra] + (["--quick"] if settings.quick else [])

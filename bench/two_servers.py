@@ -100,6 +100,7 @@ def start_postgres() -> tuple[Cluster, str]:
         cluster._run(
             "pg_ctl", "-D", str(cluster.data), "-o", options, "-l", str(cluster.root / "server.log"), "-w", "restart"
         )
+        cluster.options = options  # what Cluster.restart() starts it with again: durable too
         server = f"postgresql://postgres@127.0.0.1:{cluster.port}"
         return cluster, create_database(server, "crisiswiki_bench")
     except BaseException:

@@ -42,6 +42,11 @@ def test_only_a_lost_database_connection_counts_as_unreachable():
             raise PendingRollbackError("Can't reconnect until invalid transaction is rolled back") from None
     except PendingRollbackError as later:
         assert later.__context__ is shutdown and database_unreachable(later)
+    # The lost connection's own error caught on the way (an isolated plugin hook logs it): what
+    # is left is SQLAlchemy's "invalid transaction", without a cause (a 500 before, crisis_day.py).
+    invalidated = "Can't reconnect until invalid transaction is rolled back.  Please rollback() fully before proceeding"
+    assert database_unreachable(PendingRollbackError(invalidated))
+    assert not database_unreachable(PendingRollbackError("This transaction is inactive"))
     assert not database_unreachable(OperationalError(statement, {}, sqlite3.OperationalError("database is locked")))
     assert not database_unreachable(IntegrityError(statement, {}, psycopg.errors.UniqueViolation("duplicate key")))
     assert not database_unreachable(ValueError("not a database error"))

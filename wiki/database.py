@@ -47,7 +47,7 @@ from typing import TypeVar
 from flask import Flask, has_app_context, has_request_context, request
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, PendingRollbackError
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import IntegerConverter
 
@@ -387,6 +387,10 @@ def database_unreachable(error: BaseException) -> bool:
     while error is not None and id(error) not in seen:
         seen.add(id(error))
         if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        # SQLAlchemy's word for a connection it invalidated (lost) in a transaction, also when the
+        # loss itself was caught and logged on the way (a plugin's isolated hook): no cause to see.
+        if isinstance(error, PendingRollbackError) and "Can't reconnect until invalid transaction" in str(error):
             return True
         original = getattr(error, "orig", None)
         if original is not None and type(original).__module__.startswith("psycopg"):
