@@ -256,6 +256,7 @@ def test_failures_are_counted_by_kind_and_nothing_goes_in_unless_asked(app, cris
     assert (result.imported, result.failed) == (400, 1)
 
 
+@pytest.mark.slow  # a file of 40,001 rows: a load test, in make test and not in make test-fast
 def test_forty_thousand_rows_of_day_first_dates(app, crisis, coordinator, tmp_path):
     path = tmp_path / "big.csv"
     with open(path, "w", newline="") as handle:
