@@ -7,6 +7,7 @@ to try again, never a 500."""
 from __future__ import annotations
 
 import sqlite3
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -17,9 +18,9 @@ import requests
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError, PendingRollbackError
 
-from tests.postgres_cluster import Cluster, create_database, find_bindir
+from tests.postgres_cluster import Cluster, create_database, find_bindir, free_port
 from tests.reports_helpers import feature
-from tests.servers import gunicorn
+from tests.servers import BIN, ROOT, gunicorn, server_env
 from wiki import create_app
 from wiki.database import database_unreachable
 from wiki.extensions import db
@@ -50,6 +51,23 @@ def test_only_a_lost_database_connection_counts_as_unreachable():
     assert not database_unreachable(OperationalError(statement, {}, sqlite3.OperationalError("database is locked")))
     assert not database_unreachable(IntegrityError(statement, {}, psycopg.errors.UniqueViolation("duplicate key")))
     assert not database_unreachable(ValueError("not a database error"))
+
+
+def test_a_command_says_the_database_cannot_be_reached_instead_of_a_traceback(tmp_path):
+    """`crisiswiki create-user` (or any command under the write policy) while PostgreSQL is away: a
+    message and exit status 1, as for any other refusal, not a Python traceback."""
+    nothing_listens = f"postgresql://postgres@127.0.0.1:{free_port()}/crisiswiki"
+    done = subprocess.run(
+        [str(BIN / "crisiswiki"), "create-user", "amina", "--role", "volunteer", "--password", "correct horse battery"],
+        env=server_env(tmp_path / "instance", nothing_listens),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert "The database cannot be reached" in done.stderr and "Run the command again" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def _create_crisis(url: str, instance) -> None:

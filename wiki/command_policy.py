@@ -27,8 +27,9 @@ from typing import TypeVar
 
 import click
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
-from .database import retry_conflicts, write_lock_up_front
+from .database import database_unreachable, retry_conflicts, write_lock_up_front
 
 C = TypeVar("C", bound=click.Command)
 OWN_TRANSACTIONS = "crisiswiki_own_transactions"  # attribute: why a command manages its own transactions
@@ -68,8 +69,17 @@ def under_policy(command: C) -> C:
     invoke = command.invoke
 
     def invoke_under_policy(ctx: click.Context):
-        with write_lock_up_front():
-            return retry_conflicts(lambda: invoke(ctx), ctx.command_path)
+        try:
+            with write_lock_up_front():
+                return retry_conflicts(lambda: invoke(ctx), ctx.command_path)
+        except SQLAlchemyError as error:
+            if not database_unreachable(error):
+                raise
+            reason = getattr(error, "orig", None) or error
+            raise click.ClickException(
+                f"The database cannot be reached (it may be restarting): {str(reason).strip()}\n"
+                "Run the command again once it is back."
+            ) from None
 
     command.invoke = invoke_under_policy  # type: ignore[method-assign]
     setattr(command, _WRAPPED, True)
