@@ -4,6 +4,7 @@ failures, keep their lock between slices while they have work, and `crisiswiki w
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 
@@ -191,3 +192,33 @@ def test_start_in_server_starts_one_thread_per_process(app_config, jobs):
         app.extensions["crisiswiki_worker"].stop()
         with app.app_context():
             db.engine.dispose()
+
+
+def test_a_database_that_went_away_is_waited_for_not_counted_as_a_failure(app_config, jobs, caplog):
+    """PostgreSQL restarting: the job is tried again in UNREACHABLE_PAUSE_SECONDS, with one line
+    in the log, not a traceback and a failure each time."""
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from wiki.workers import UNREACHABLE_PAUSE_SECONDS
+
+    def lost(deadline: float) -> float | None:
+        raise OperationalError("SELECT 1", {}, psycopg.OperationalError("server closed the connection unexpectedly"))
+
+    worker = Worker(_app(app_config, jobs), [Job("lost", lost, poll_seconds=30.0)])
+    state = worker.states["lost"]
+    log = logging.getLogger("wiki.workers")
+    disabled, log.disabled = log.disabled, False  # Alembic's fileConfig disables it in a process that migrated
+    before = time.monotonic()
+    try:
+        with caplog.at_level(logging.WARNING, logger="wiki.workers"):
+            worker._turn(state)
+    finally:
+        log.disabled = disabled
+    assert state.failures == 0 and not state.holding
+    assert before + UNREACHABLE_PAUSE_SECONDS - 0.5 <= state.due <= time.monotonic() + UNREACHABLE_PAUSE_SECONDS
+    assert "the database cannot be reached" in caplog.text
+    assert not any(record.exc_info for record in caplog.records)  # no traceback
+    flaky = Worker(_app(app_config, jobs), [Job("flaky", jobs.flaky, poll_seconds=30.0)])
+    flaky._turn(flaky.states["flaky"])
+    assert flaky.states["flaky"].failures == 1  # a job's own bug is still a failure

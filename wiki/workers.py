@@ -35,13 +35,14 @@ from flask import Flask, current_app, has_app_context
 from flask.cli import with_appcontext
 
 from .command_policy import own_transactions
-from .database import is_retryable, retry_conflicts, retry_wait
+from .database import database_unreachable, is_retryable, retry_conflicts, retry_wait
 from .extensions import db
 from .locks import FileLock
 
 log = logging.getLogger(__name__)
 EXTENSION = "crisiswiki_worker"
 FAILURE_PAUSE_SECONDS = 5.0
+UNREACHABLE_PAUSE_SECONDS = 2.0  # the database away (a restart): look again soon, without a traceback
 
 
 @dataclass
@@ -164,6 +165,11 @@ class Worker:
                 log.warning("background job %s: %s; its work stays queued and is retried", job.name, error)
                 self._let_go(state)
                 state.due = time.monotonic() + retry_wait(1)
+                return
+            if database_unreachable(error):  # a restart of PostgreSQL: not a failure of the job
+                log.warning("background job %s: the database cannot be reached; its work waits for it", job.name)
+                self._let_go(state)
+                state.due = time.monotonic() + UNREACHABLE_PAUSE_SECONDS
                 return
             state.failures += 1
             log.exception("background job %s failed; its work stays queued and is retried", job.name)
