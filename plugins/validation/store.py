@@ -15,6 +15,7 @@ from typing import TypeVar
 from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from wiki.database import RETRY_ATTEMPTS, is_retryable, retry_wait
 from wiki.extensions import db
 from wiki.models import Report
 from wiki.models.base import utcnow
@@ -43,10 +44,13 @@ _generation: contextvars.ContextVar[list[int | None]] = contextvars.ContextVar("
 
 
 def run(work: Callable[[], T], wait: bool = True) -> T:
-    """`work()` in one scoring transaction (database.py), retried once when a concurrent writer
-    got in the way; once it has committed, the readers hear of the scores it wrote. With
+    """`work()` in one scoring transaction (database.py), run again when a concurrent writer got
+    in the way (a key another transaction inserted first; on PostgreSQL a deadlock or a
+    serialization failure, after the core's short growing wait, up to RETRY_ATTEMPTS tries: two
+    scoring transactions can meet on the same tally rows, which the triggers update in no
+    common order); once it has committed, the readers hear of the scores it wrote. With
     `wait=False`, raises database.Busy at once when another writer holds the lock."""
-    for attempt in (1, 2):
+    for attempt in range(1, RETRY_ATTEMPTS + 1):
         written: set[int] = set()
         token = _written.set(written)
         generation_token = _generation.set([None])
@@ -54,10 +58,13 @@ def run(work: Callable[[], T], wait: bool = True) -> T:
             with scoring_transaction(wait) as conn:
                 result = work()
                 scores_changed(written, conn)  # alerts asking for a score or a verdict look again
-        except (IntegrityError, OperationalError):
-            if attempt == 2:
+        except (IntegrityError, OperationalError) as error:
+            conflict = is_retryable(error)  # PostgreSQL's deadlock or serialization failure
+            if attempt == RETRY_ATTEMPTS or (attempt > 1 and not conflict):  # anything else: once
                 raise
-            log.info("validation: retrying a score update after a concurrent write")
+            log.info("validation: retrying a score update after a concurrent write (try %d)", attempt + 1)
+            if conflict:
+                time.sleep(retry_wait(attempt))
             continue
         finally:
             _written.reset(token)
@@ -147,7 +154,9 @@ def rows(report_ids: Iterable[int], evidence: bool = True, live_only: bool = Fal
 
 
 def _update_many(changes: list[tuple[int, dict]]) -> None:
-    """Rewrite several rows, one statement per set of columns."""
+    """Rewrite several rows, one statement per set of columns, in the order of their ids (the
+    order rows() locks them in, so two writers do not wait for each other crosswise)."""
+    changes = sorted(changes, key=lambda change: change[0])
     _wrote(report_id for report_id, _values in changes)
     for names in {tuple(sorted(v)) for _id, v in changes}:
         batch = [{"row_id": report_id, **v} for report_id, v in changes if tuple(sorted(v)) == names]

@@ -614,3 +614,47 @@ def test_a_report_the_mark_passed_on_postgresql_is_found_and_scored(app_config, 
         while run_batch(math.inf):
             pass
     assert "score_updated_at" in field_.report(passed)
+
+
+def test_a_score_update_that_meets_a_deadlock_is_run_again_and_gives_up_after_the_core_limit(app_config, backend):
+    """Two scoring transactions can meet on the same tally rows, which the triggers update in no
+    common order; PostgreSQL then aborts one with a deadlock. It is run again (a 500 on a
+    grading in a full run's PostgreSQL surge before), up to the core's RETRY_ATTEMPTS."""
+    import psycopg
+    from sqlalchemy.exc import OperationalError
+
+    from plugins.validation import store
+    from wiki.database import RETRY_ATTEMPTS
+
+    def deadlock() -> OperationalError:
+        return OperationalError("UPDATE validation_scores", {}, psycopg.errors.DeadlockDetected("deadlock detected"))
+
+    app = create_app(app_config)
+    tries: list[int] = []
+
+    def deadlocks_twice() -> str:
+        tries.append(1)
+        if len(tries) <= 2:
+            raise deadlock()
+        return "scored"
+
+    def always() -> str:
+        tries.append(1)
+        raise deadlock()
+
+    with app.app_context():
+        assert store.run(deadlocks_twice) == "scored" and len(tries) == 3
+        tries.clear()
+        with pytest.raises(OperationalError):
+            store.run(always)
+        assert len(tries) == RETRY_ATTEMPTS
+        tries.clear()
+
+        def locked() -> str:  # any other error: run again once, as before
+            tries.append(1)
+            raise OperationalError("UPDATE", {}, sqlite3.OperationalError("disk I/O error"))
+
+        with pytest.raises(OperationalError):
+            store.run(locked)
+        assert len(tries) == 2
+        db.engine.dispose()
