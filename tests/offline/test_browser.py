@@ -145,7 +145,15 @@ def world(tmp_path_factory):
     shutil.copytree(ROOT / "static", static)
     instance = root / "instance"
     database_url = f"sqlite:///{root / 'crisiswiki.db'}"
-    settings = {"MAP_TILE_URL": "", "REPORT_PHOTO_MAX_SIDE": str(MAX_SIDE), "STATIC_FOLDER": str(static)}
+    # Its own static build too: built into the run's shared one (CRISISWIKI_STATIC_BUILD_DIR), a
+    # copy whose files differ replaced that build under the other tests' servers (their pages hung
+    # or were cut off when a file they had listed vanished).
+    settings = {
+        "MAP_TILE_URL": "",
+        "REPORT_PHOTO_MAX_SIDE": str(MAX_SIDE),
+        "STATIC_FOLDER": str(static),
+        "STATIC_BUILD_DIR": str(root / "static-build"),
+    }
     with gunicorn(instance, database_url, workers=2, **settings) as base:
         token = _accounts(instance, database_url)
         site = Site(base, token)
