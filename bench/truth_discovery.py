@@ -16,12 +16,12 @@ Also the simulated crisis (`simulated_crisis`, seeded, reported as "simulated"):
 roads, bridges, water points and clinics as some 80 sources of known reliability report it,
 sparse as crisis reporting is (a few sources say much, most say little); none of our settings
 was chosen on it. And three seeded sparse crowds of interchangeable workers (`sparse_crowd`),
-where Dawid-Skene overfits and the vote is right: the case the vote guard is for.
+where Dawid-Skene overfits and the vote is right: the case the guard's vote is for.
 
-Before and after, in one run: "ours" is the engine with its vote guard (discovery.py,
-`_vote_guard`: per attribute, the confusion model or the plain vote, whichever predicts
-held-out claims better); "ours_unguarded" is the same engine with the guard off, i.e. the
-engine as it was before the guard. "noise" is two paired standard errors of ours − max(MV, DS)
+Before and after, in one run: "ours" is the engine with its model guard (discovery.py,
+`_model_guard`: per attribute, the confusion model, the one-coin model or the plain vote,
+whichever predicts held-out claims best); "ours_unguarded" is the same engine with the guard
+off: confusion matrices always. "noise" is two paired standard errors of ours − max(MV, DS)
 over the gold items: a difference within it is not told apart from chance.
 
 Crowd-Kit is a benchmark dependency only (`pip install -e '.[bench]'`); without it the Crowd-Kit
@@ -129,7 +129,7 @@ def sparse_crowd(seed: int = 1, items: int = 300, per_item: int = 5, pool: int =
     """Yes/no questions, each answered by 5 of 400 interchangeable workers who are right 70 % of
     the time (about four answers a worker): the case where a confusion matrix per worker is
     fitted to noise and the plain vote is the right model, as in crowd sets where Dawid-Skene
-    loses to voting. Seeded. It shows what the vote guard is for; it is not held-out evidence."""
+    loses to voting. Seeded. It shows what the guard's vote is for; it is not held-out evidence."""
     rng = random.Random(seed)
     truth = {f"item {j}": rng.choice(("yes", "no")) for j in range(items)}
     claims = []

@@ -337,7 +337,7 @@ def test_truth_discovery_is_a_plugin_that_the_validation_plugin_brings_and_takes
 
 @pytest.fixture
 def fits(monkeypatch):
-    """The runs of truth discovery (each a fit with its vote guard), wherever they happen."""
+    """The runs of truth discovery (each a fit with its model guard), wherever they happen."""
     from plugins.validation.truth import proposals, refresh
 
     runs: list[int] = []

@@ -22,12 +22,14 @@ occasional, careless workers from swaying the result). Claims carry weights: evi
 not independent (say, many anonymous sources, which the claims service pools into one source)
 can share one unit of weight, so a hundred unknown voices do not outvote a known one by numbers.
 
-Dawid-Skene is the better model where sources differ and say enough, and worse than a plain
-vote where they are interchangeable or say little; which of the two an attribute's claims
-support is decided on the claims themselves, by cross-validation (`_vote_guard`).
+Dawid-Skene is the better model where sources differ and say enough; a one-coin model (each
+source right with r_s, its errors spread evenly: Dawid-Skene's "one-coin" special case) is the
+better one where each source says little about each attribute; a plain vote is better where
+sources are interchangeable. Which of the three an attribute's claims support is decided on the
+claims themselves, by cross-validation (`_model_guard`).
 
 Pure numpy; the largest benchmark set (25,000 claims) takes under a second to fit, and a few
-seconds with the guard's ten refits (bench/truth_discovery.py).
+seconds with the guard's refits (ten folds, two models each; bench/truth_discovery.py).
 """
 
 from __future__ import annotations
@@ -72,9 +74,10 @@ class Settings:
     max_classes: int = 10  # attributes with more values use the agreement model
     max_iterations: int = 500
     tolerance: float = 1e-6  # stop when no posterior moves more than this
-    # The guard against losing to a plain vote (see `_vote_guard`): per attribute, the model
-    # whose predictions of held-out claims are likelier, over this many folds of the claims
-    # (fewer than 2: no guard, the confusion model always); leaving out one claim at a time where
+    # The model guard (see `_model_guard`): per attribute, the model (confusion matrices,
+    # one-coin, plain vote) whose predictions of held-out claims are likelier, over this many
+    # folds of the claims (fewer than 2: no guard, the confusion model always); leaving out one
+    # claim at a time where
     # there are at most `guard_leave_one_out` claims, as a few random folds of a small set would
     # make the choice a matter of chance.
     guard_folds: int = 10
@@ -102,11 +105,12 @@ class Discovery:
     claims: dict[Hashable, float] = field(default_factory=dict)  # weighted claims per source
     iterations: int = 0
     converged: bool = True
-    # per categorical attribute: the model its estimates come from, "confusion" (Dawid-Skene)
-    # or "vote" (the guard found the plain vote predicts held-out claims better)
+    # per categorical attribute: the model its estimates come from, "confusion" (Dawid-Skene),
+    # "one-coin" or "vote" (the guard found that one predicts held-out claims better)
     models: dict[Hashable, str] = field(default_factory=dict)
-    # per categorical attribute: held-out log-likelihood per claim of each model ("confusion",
-    # "one-coin": the fitted model read with the sources' reliabilities, "vote"), as the guard measured
+    # per categorical attribute: held-out log-likelihood per claim of each model ("confusion";
+    # "confusion as one-coin": the confusion fit read with the sources' reliabilities only;
+    # "one-coin": the one-coin model's own fit; "vote"), as the guard measured
     heldout: dict[Hashable, dict[str, float]] = field(default_factory=dict)
 
     def posteriors(self) -> dict[Hashable, dict[Any, float]]:
@@ -143,6 +147,7 @@ class _ConfusionBlock:
     weight: np.ndarray
     claim: np.ndarray  # per claim: global claim index
     attribute: Hashable = ""
+    one_coin: bool = False  # the one-coin model: P(claims l | truth k) = r_s if l == k, else (1 - r_s) / (K - 1)
     posterior: np.ndarray = None  # (subjects, classes)
     log_confusion: np.ndarray = None  # (sources, truth, claimed) of the last M-step
     log_classes: np.ndarray = None  # the class prior of the last M-step
@@ -160,17 +165,20 @@ class _ConfusionBlock:
     def update(self, reliability: np.ndarray, settings: Settings) -> float:
         """M-step (confusion matrices and class prior from the posterior), then E-step."""
         k, m = len(self.values), len(reliability)
-        counts = np.empty((m, k, k))
-        cell = self.source * k + self.label
-        for truth in range(k):
-            counts[:, truth, :] = np.bincount(
-                cell, weights=self.weight * self.posterior[self.item, truth], minlength=m * k
-            ).reshape(m, k)
         wrong = (1 - reliability) / max(k - 1, 1)
-        prior = np.repeat(wrong[:, None, None], k, axis=1).repeat(k, axis=2)
-        prior[:, np.arange(k), np.arange(k)] = reliability[:, None]
-        counts += settings.confusion_strength * prior + settings.smoothing
-        log_confusion = self.log_confusion = np.log(counts / counts.sum(2, keepdims=True))
+        one_coin = np.repeat(wrong[:, None, None], k, axis=1).repeat(k, axis=2)
+        one_coin[:, np.arange(k), np.arange(k)] = reliability[:, None]
+        if self.one_coin:
+            log_confusion = self.log_confusion = np.log(one_coin)
+        else:
+            counts = np.empty((m, k, k))
+            cell = self.source * k + self.label
+            for truth in range(k):
+                counts[:, truth, :] = np.bincount(
+                    cell, weights=self.weight * self.posterior[self.item, truth], minlength=m * k
+                ).reshape(m, k)
+            counts += settings.confusion_strength * one_coin + settings.smoothing
+            log_confusion = self.log_confusion = np.log(counts / counts.sum(2, keepdims=True))
         classes = self.posterior.sum(0) + settings.smoothing
         self.log_classes = np.log(classes / classes.sum())
         log_post = np.tile(self.log_classes, (len(self.subjects), 1))
@@ -252,8 +260,9 @@ def discover(
     prior, e.g. from a verifier's grade of that source. A source's repeated claims about one
     subject should be reduced to one before calling (the latest), as they are not independent.
 
-    Categorical attributes go through the vote guard (`_vote_guard`): where a plain vote
-    predicts held-out claims better than the confusion model, the vote's estimates are kept."""
+    Categorical attributes go through the model guard (`_model_guard`): where the one-coin
+    model or a plain vote predicts held-out claims better than the confusion model, that one's
+    estimates are kept."""
     settings = settings or Settings()
     claims = list(claims)
     if not claims:
@@ -261,7 +270,7 @@ def discover(
     fit = _fit(claims, settings, priors)
     result = Discovery(iterations=fit.iterations, converged=fit.converged)
     if fit.confusion and settings.guard_folds >= 2:
-        _vote_guard(claims, settings, priors, fit, result)
+        _model_guard(claims, settings, priors, fit, result)
     source_keys = list(fit.sources)
     result.reliability = {key: float(fit.reliability[i]) for i, key in enumerate(source_keys)}
     result.claims = {key: float(fit.claimed[i]) for i, key in enumerate(source_keys)}
@@ -289,8 +298,14 @@ class _Fit:
     converged: bool
 
 
-def _fit(claims: list[Claim], settings: Settings, priors: Mapping[Hashable, tuple[float, float]] | None) -> _Fit:
-    """The EM itself: the blocks with their posteriors, and the sources' reliabilities."""
+def _fit(
+    claims: list[Claim],
+    settings: Settings,
+    priors: Mapping[Hashable, tuple[float, float]] | None,
+    one_coin: bool = False,
+) -> _Fit:
+    """The EM itself: the blocks with their posteriors, and the sources' reliabilities; with
+    `one_coin`, every categorical block is the one-coin model instead of confusion matrices."""
     sources, subjects = _Index(), _Index()
     source_of = np.empty(len(claims), dtype=np.int64)
     subject_of = np.empty(len(claims), dtype=np.int64)
@@ -319,6 +334,7 @@ def _fit(claims: list[Claim], settings: Settings, priors: Mapping[Hashable, tupl
     if agreement is not None:
         agreement.update(reliability, settings)
     for block in confusion:
+        block.one_coin = one_coin
         block.start()
     iterations, converged = 0, False
     while iterations < settings.max_iterations:
@@ -336,37 +352,41 @@ def _fit(claims: list[Claim], settings: Settings, priors: Mapping[Hashable, tupl
     return _Fit(sources, subjects, confusion, agreement, reliability, claimed, iterations, converged)
 
 
-def _vote_guard(
+def _model_guard(
     claims: list[Claim],
     settings: Settings,
     priors: Mapping[Hashable, tuple[float, float]] | None,
     fit: _Fit,
     result: Discovery,
 ) -> None:
-    """Per categorical attribute, keep the confusion model or fall back to the plain vote,
-    whichever predicts claims it has not seen better: model choice by cross-validated
-    predictive likelihood (Stone 1974, "Cross-validatory choice and assessment of statistical
-    predictions", JRSS B 36:111), on the claims themselves, never on known answers.
+    """Per categorical attribute, keep the confusion model, or take the one-coin model or the
+    plain vote instead, whichever predicts claims it has not seen best: model choice by
+    cross-validated predictive likelihood (Stone 1974, "Cross-validatory choice and assessment
+    of statistical predictions", JRSS B 36:111), on the claims themselves, never on known answers.
 
     The claims are dealt into `guard_folds` folds by a hash of their subject and source (the same
-    claims, in any order, always give the same choice). For each fold, both models are fitted on
-    the other folds and each claim of the fold is predicted as
+    claims, in any order, always give the same choice). For each fold, the confusion model and
+    the one-coin model are fitted on the other folds, and each claim of the fold is predicted as
     P(label) = sum_t P(truth = t | other claims) * P(label | t): the confusion model with the
-    source's fitted matrix (a source it has not seen: the one-coin prior), the vote with the
-    subject's vote shares and one symmetric matrix for everyone, its diagonal the vote's own
-    agreement rate. The fitted model is read two ways, and the better counts: with each source's
-    confusion matrix, or with its one reliability r_s (right with r_s, else any other value),
-    which is what the truth estimates mostly rest on where sources have few claims each.
-    Dawid-Skene can overfit (sparse sources, a misspecified structure); then it predicts unseen
-    claims worse than the vote does, and the attribute's estimates become the vote's. The fitted
-    model is the default: the vote replaces it only when it predicts better by more than one
+    source's fitted matrix (a source it has not seen: the one-coin prior), the one-coin model
+    with the source's fitted reliability, the vote with the subject's vote shares and one
+    symmetric matrix for everyone, its diagonal the vote's own agreement rate. The confusion fit
+    is also read with each source's one reliability r_s only, and the better of its two readings
+    counts for it, as its truth estimates mostly rest on r_s where sources have few claims each.
+
+    Which model wins where (bench/truth_discovery.py): confusion matrices where sources say
+    much and err in their own ways (every public crowd set); the one-coin model where each source
+    says little about each attribute (a crisis's statuses of roads, bridges, clinics); the vote
+    where sources are interchangeable and say little (Dawid-Skene overfits them). The confusion
+    model is the default: another replaces it only when it predicts better by more than one
     standard error of the mean difference per claim, so that the noise of a small attribute's
-    folds does not throw away a model that learnt who is reliable. The reliabilities stay the
-    model's.
+    folds does not throw away a model that learnt who errs how. The reliabilities stay the
+    confusion model's.
     """
     attribute_of_claim = [claim.attribute for claim in claims]
     blocks = {block.attribute: block for block in fit.confusion}
-    totals = {attribute: {"confusion": [], "one-coin": [], "vote": [], "weight": []} for attribute in blocks}
+    models = ("confusion", "confusion as one-coin", "one-coin", "vote")
+    totals = {attribute: {model: [] for model in (*models, "weight")} for attribute in blocks}
     if len(claims) <= settings.guard_leave_one_out:
         folds, fold = len(claims), np.arange(len(claims))
     else:
@@ -377,36 +397,52 @@ def _vote_guard(
         held = [n for n in np.flatnonzero(fold == j) if attribute_of_claim[n] in blocks]
         if not train or not held:
             continue
-        trained = _fit(train, settings, priors)
-        for block in trained.confusion:
-            chosen = [n for n in held if attribute_of_claim[n] == block.attribute]
+        trained, trained_one_coin = _fit(train, settings, priors), _fit(train, settings, priors, one_coin=True)
+        for block, one_coin in zip(trained.confusion, trained_one_coin.confusion, strict=True):
+            chosen = [claims[n] for n in held if attribute_of_claim[n] == block.attribute]
             if chosen:
                 tally = totals[block.attribute]
-                for model, values in zip(
-                    ("confusion", "one-coin", "vote", "weight"),
-                    _predict(block, trained, [claims[n] for n in chosen], settings, priors),
-                    strict=True,
-                ):
+                confusion, as_one_coin, vote, weight = _predict(block, trained, chosen, settings, priors)
+                own = _predict(one_coin, trained_one_coin, chosen, settings, priors)[0]
+                for model, values in zip((*models, "weight"), (confusion, as_one_coin, own, vote, weight), strict=True):
                     tally[model].append(values)
+    full_one_coin = None
     for attribute, tally in totals.items():
         weight = np.concatenate(tally["weight"]) if tally["weight"] else np.zeros(0)
         if not weight.sum():
             continue
-        logs = {
-            model: np.log(np.maximum(np.concatenate(tally[model]), 1e-300))
-            for model in ("confusion", "one-coin", "vote")
-        }
+        logs = {model: np.log(np.maximum(np.concatenate(tally[model]), 1e-300)) for model in models}
         result.heldout[attribute] = {
             model: round(float(np.average(value, weights=weight)), 6) for model, value in logs.items()
         }
-        model = max(("confusion", "one-coin"), key=result.heldout[attribute].get)
-        difference = logs["vote"] - logs[model]
-        gain = np.average(difference, weights=weight)
-        spread = np.sqrt(np.average((difference - gain) ** 2, weights=weight) / max(len(weight) - 1, 1))
-        if gain > spread:
-            block = blocks[attribute]
+        logs["confusion"] = logs[max(("confusion", "confusion as one-coin"), key=result.heldout[attribute].get)]
+        model = _choose(logs, weight)
+        block = blocks[attribute]
+        if model == "vote":
             block.posterior = block.votes()
-            result.models[attribute] = "vote"
+        elif model == "one-coin":
+            full_one_coin = full_one_coin or _fit(claims, settings, priors, one_coin=True)
+            (own,) = [b for b in full_one_coin.confusion if b.attribute == attribute]
+            block.posterior = own.posterior
+        result.models[attribute] = model
+
+
+def _choose(logs: dict[str, np.ndarray], weight: np.ndarray) -> str:
+    """The model to use, from each model's log-likelihood per held-out claim. The confusion
+    model stays unless another predicts better by more than a standard error; when both the
+    one-coin model and the vote do, the simpler vote wins unless the one-coin model in turn
+    predicts better than the vote by more than a standard error (on tiny sets the one-coin
+    model's reliabilities are fitted to noise, as the confusion matrices are)."""
+
+    def better(model: str, than: str) -> bool:
+        difference = logs[model] - logs[than]
+        gain = np.average(difference, weights=weight)
+        return gain > np.sqrt(np.average((difference - gain) ** 2, weights=weight) / max(len(weight) - 1, 1))
+
+    one_coin, vote = better("one-coin", "confusion"), better("vote", "confusion")
+    if one_coin and (not vote or better("one-coin", "vote")):
+        return "one-coin"
+    return "vote" if vote or (one_coin and better("vote", "one-coin")) else "confusion"
 
 
 def _predict(
@@ -416,9 +452,10 @@ def _predict(
     settings: Settings,
     priors: Mapping[Hashable, tuple[float, float]] | None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """P(label | the claims `block` was fitted on) of each held-out claim, under the confusion
-    model and under the vote, and the claims' weights; a claim of a value the fit has not seen
-    is left out (weight 0), as neither model can say anything of it."""
+    """P(label | the claims `block` was fitted on) of each held-out claim: under the block's own
+    model (its confusion matrices, or the one-coin matrices of a one-coin block), under the
+    sources' reliabilities alone, and under the vote; and the claims' weights. A claim of a value
+    the fit has not seen is left out (weight 0), as no model can say anything of it."""
     k = len(block.values)
     position = {value: i for i, value in enumerate(block.values)}
     local = {s: i for i, s in enumerate(block.subjects)}

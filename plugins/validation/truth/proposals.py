@@ -42,8 +42,9 @@ CONFIG_DEFAULTS = {
     "VALIDATION_TRUTH_PRIOR_STRENGTH": 4.0,
     "VALIDATION_TRUTH_ANONYMOUS_PRIOR": 0.6,  # the anonymous pool's prior reliability
     "VALIDATION_TRUTH_NUMERIC_TOLERANCE": 0.1,  # numbers this far apart (relative) agree
-    # The guard against losing to a plain vote refits the model once per fold (discovery.py,
-    # `_vote_guard`): a run costs about this many fits and one; fewer than 2 turns the guard off.
+    # The model guard (discovery.py, `_model_guard`: confusion matrices, one-coin model or plain
+    # vote, per attribute) refits two models once per fold: a run costs about twice this many
+    # fits and one; fewer than 2 turns the guard off.
     "VALIDATION_TRUTH_GUARD_FOLDS": 10,
     "VALIDATION_TRUTH_MAX_ITERATIONS": 500,  # EM iterations per fit at most
     # Truth discovery re-runs in the background worker (refresh.py): it waits this long after
