@@ -8,9 +8,11 @@ OneCoinDawidSkene, GLAD, MACE, KOS where the set is binary, MMSR) with their own
 scored on the gold items exactly as the published figures are, with its time.
 
 Honest splits: our defaults were chosen on three of the six public sets ("tune": bluebird, dog,
-sentiment) and the other three are reported apart ("report": rte, web, product). `--extra DIR`
-adds every folder under DIR holding label.csv and truth.csv (e.g. the other sets of the
-truth-inference-at-scale collection), reported as "extra".
+sentiment) and the other three are reported apart ("report": rte, web, product). Thirteen further
+public sets from the same collection (bench/data/truth-inference-extra, see its README: relevance
+judgements, content rating, fact checking, entity matching, sentiment), on which nothing was
+tuned, are reported as "extra (held out)"; `--extra DIR` (repeatable) adds every folder under DIR
+holding label.csv and truth.csv (or .csv.gz) instead, `--no-extra` leaves them out.
 
 Also the simulated crisis (`simulated_crisis`, seeded, reported as "simulated"): the status of
 roads, bridges, water points and clinics as some 80 sources of known reliability report it,
@@ -54,12 +56,18 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from plugins.validation.truth.datasets import CrowdDataset, crowd_datasets, load_crowd_dataset  # noqa: E402
+from plugins.validation.truth.datasets import (  # noqa: E402
+    CrowdDataset,
+    crowd_datasets,
+    is_crowd_dataset,
+    load_crowd_dataset,
+)
 from plugins.validation.truth.discovery import Claim, Settings, discover  # noqa: E402
 from plugins.validation.truth.evaluation import accuracy  # noqa: E402
 from plugins.validation.truth.voting import majority_vote  # noqa: E402
 
 DEFAULT_DATA = Path(os.environ.get("CRISISWIKI_SHARED_DATA") or ROOT.parent / "shared" / "data") / "truth-inference"
+DEFAULT_EXTRA = ROOT / "bench" / "data" / "truth-inference-extra"
 DEFAULT_OUT = ROOT / "bench" / "results" / "truth_discovery.json"
 SIMULATED_SEEDS = (2010, 2011, 2012)
 SPARSE_SEEDS = (1, 2, 3)
@@ -386,6 +394,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--extra", type=Path, action="append", default=[])
+    parser.add_argument("--no-extra", action="store_true", help="leave out the further held-out sets")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument(
@@ -401,8 +410,10 @@ def main() -> int:
     datasets = [(dataset, False) for dataset in crowd_datasets(args.data)]
     datasets += [(simulated_crisis(seed), True) for seed in SIMULATED_SEEDS]
     datasets += [(sparse_crowd(seed), True) for seed in SPARSE_SEEDS]
-    for folder in [] if args.quick else args.extra:
-        found = sorted({path.parent for path in folder.rglob("label.csv") if (path.parent / "truth.csv").is_file()})
+    if not args.extra and not args.no_extra and DEFAULT_EXTRA.is_dir():
+        args.extra = [DEFAULT_EXTRA]
+    for folder in [] if args.quick or args.no_extra else args.extra:
+        found = sorted({path.parent for path in folder.rglob("label.csv*") if is_crowd_dataset(path.parent)})
         known = {dataset.name for dataset, _extra in datasets}
         datasets += [(load_crowd_dataset(path), True) for path in found if path.name not in known]
     version = None if args.quick else crowdkit_available()
