@@ -3,7 +3,9 @@ tiny fixture, and the smallest real benchmark set."""
 
 from __future__ import annotations
 
+import gzip
 import random
+from pathlib import Path
 
 import pytest
 
@@ -250,6 +252,23 @@ def test_a_tiny_benchmark_folder_is_loaded_and_scored(tmp_path):
     # item 0: 1 wins; item 1: a 1-1 tie (half); item 2: 0 wins.
     assert accuracy(majority_vote(dataset.claims), dataset.truth) == pytest.approx(2.5 / 3)
     assert [d.name for d in crowd_datasets(tmp_path)] == ["tiny"]
+
+
+def test_compressed_sets_are_loaded_like_plain_ones(tmp_path):
+    """The further held-out sets kept in this repository are gzip-compressed (bench/data)."""
+    folder = tmp_path / "tiny"
+    folder.mkdir()
+    with gzip.open(folder / "label.csv.gz", "wt") as handle:
+        handle.write("item,worker,label\n0,0,1\n0,1,1\n1,0,0\n")
+    (folder / "truth.csv").write_text("item,truth\n0,1\n1,0\n")
+    (tmp_path / "not a set").mkdir()
+    dataset = load_crowd_dataset(folder)
+    assert (dataset.items, dataset.sources, len(dataset.claims)) == (2, 2, 3)
+    assert dataset.truth == {"0": "1", "1": "0"}
+    assert [d.name for d in crowd_datasets(tmp_path)] == ["tiny"]
+    kept = crowd_datasets(Path(__file__).resolve().parents[3] / "bench" / "data" / "truth-inference-extra")
+    assert len(kept) == 13 and {"ZenCrowd_us", "fact_eval", "AdultContent", "Relevance"} <= {d.name for d in kept}
+    assert all(len(d.truth) > 0 and len(d.claims) > len(d.truth) for d in kept)
 
 
 @pytest.mark.skipif(not BENCHMARK.is_dir(), reason=f"the public benchmark data is not at {BENCHMARK}")
