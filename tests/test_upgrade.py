@@ -53,12 +53,13 @@ PLUGIN = [
     ("0013_import_jobs", "v0007_desk_tallies"),
     ("0014_desk_hours", "v0008_band_tallies"),
     ("0014_desk_hours", "v0009_band_twentieths"),
+    ("0014_desk_hours", "v0010_stale_sources"),
 ]
 # What the database records at the heads (and `crisiswiki db upgrade` prints): the core's newest
 # revision and the plugin's (v0005_desk follows v0004_point_optional, which depends on 0009_channels;
 # v0007_desk_tallies follows v0005_desk; v0008_band_tallies follows it and depends on 0011_desk;
-# v0009_band_twentieths follows it; v0010_stale_sources follows that).
-RECORDED = {"0014_desk_hours", "v0010_stale_sources"}
+# v0009_band_twentieths follows it; v0010_stale_sources follows that; v0011_pending_subjects that).
+RECORDED = {"0014_desk_hours", "v0011_pending_subjects"}
 AT_HEADS = ", ".join(sorted(RECORDED))
 
 
@@ -235,7 +236,7 @@ def test_db_upgrade_from_each_earlier_plugin_schema_keeps_the_data(backend, core
     # counts the score and band tallies again from the reports (a row made up here is no report's),
     # when the upgrade goes through it.
     dropped = ("validation_scores",) if plugin in ("v0001_validation", "v0002_claims") else ()
-    if plugin != "v0009_band_twentieths":
+    if plugin not in ("v0009_band_twentieths", "v0010_stale_sources"):
         dropped += ("validation_score_tallies", "validation_band_tallies")
     _check_upgraded(url, tmp_path, made, dropped=dropped)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from wiki.extensions import db
@@ -30,6 +30,14 @@ class ClaimSubject(db.Model):
     __table_args__ = (
         UniqueConstraint(
             "crisis_id", "subject_key", "attribute", "as_of", name="uq_validation_claim_subjects_identity"
+        ),
+        # The subjects waiting for a re-run of truth discovery (no computed_at): the background
+        # job looks for them every few seconds, and reads only these rows (v0011_pending_subjects).
+        Index(
+            "ix_validation_claim_subjects_pending",
+            "crisis_id",
+            sqlite_where=text("computed_at IS NULL"),
+            postgresql_where=text("computed_at IS NULL"),
         ),
     )
 
