@@ -29,12 +29,14 @@ over the gold items: a difference within it is not told apart from chance.
 Crowd-Kit is a benchmark dependency only (`pip install -e '.[bench]'`); without it the Crowd-Kit
 columns are left out and the script says so. --quick: no Crowd-Kit, the six sets only.
 
-`--crowdkit-from FILE` takes Crowd-Kit's figures for the sets FILE holds (same name, same number
-of claims) from that earlier result file instead of running its aggregators again (rows say
-"crowdkit_from_earlier_run"); the sets it does not hold are run.
+`--crowdkit-from FILE` (repeatable; this script's JSON, or JSON lines of {"dataset", "claims",
+"crowdkit"}) takes Crowd-Kit's figures for the sets FILE holds (same name, same number of claims)
+from that earlier run instead of running its aggregators again (rows say
+"crowdkit_from_earlier_run"); the sets it does not hold are run, unless they have more claims
+than `--crowdkit-max-claims N` (then the row says Crowd-Kit was not run, and why).
 
-Usage: python bench/truth_discovery.py [--data DIR] [--extra DIR] [--out FILE] [--repeat N] [--quick]
-       [--crowdkit-from FILE]
+Usage: python bench/truth_discovery.py [--data DIR] [--extra DIR | --no-extra] [--out FILE] [--repeat N]
+       [--quick] [--crowdkit-from FILE ...] [--crowdkit-max-claims N]
 """
 
 from __future__ import annotations
@@ -233,17 +235,28 @@ def split_of(name: str, extra: bool) -> str:
     return "tune" if name in TUNE else "report" if name in REPORT else "other"
 
 
-def earlier_crowdkit(path: Path | None) -> dict[tuple[str, int], dict]:
-    """Crowd-Kit's figures from an earlier result file, per (set, claims): its aggregators do not
-    depend on our code, and on a busy machine they take most of the run (GLAD, MACE, MMSR)."""
-    if path is None:
-        return {}
-    rows = json.loads(path.read_text())["results"]
-    return {(row["dataset"], row["claims"]): row["crowdkit"] for row in rows if "crowdkit" in row}
+def earlier_crowdkit(paths: list[Path]) -> dict[tuple[str, int], dict]:
+    """Crowd-Kit's figures from earlier result files, per (set, claims): its aggregators do not
+    depend on our code, and on a busy machine they take most of the run (GLAD, MACE, MMSR on the
+    sets of 100,000 claims and more: many minutes each). A file is this script's JSON output, or
+    JSON lines of {"dataset", "claims", "crowdkit"} (one set a line, as a long run writes them)."""
+    found = {}
+    for path in paths:
+        text = path.read_text()
+        if path.suffix == ".jsonl":
+            rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+        else:
+            rows = json.loads(text)["results"]
+        found |= {(row["dataset"], row["claims"]): row["crowdkit"] for row in rows if row.get("crowdkit")}
+    return found
 
 
 def run(
-    datasets: list[tuple[CrowdDataset, bool]], repeat: int, with_crowdkit: bool, earlier: dict | None = None
+    datasets: list[tuple[CrowdDataset, bool]],
+    repeat: int,
+    with_crowdkit: bool,
+    earlier: dict | None = None,
+    crowdkit_max_claims: int | None = None,
 ) -> list[dict]:
     rows = []
     settings = Settings()
@@ -291,10 +304,12 @@ def run(
         }
         if with_crowdkit:
             runs = (earlier or {}).get((dataset.name, len(dataset.claims)))
-            if runs is None:
-                runs = crowdkit_runs(dataset, CROWDKIT_METHODS)
-            else:
+            if runs is not None:
                 row["crowdkit_from_earlier_run"] = True
+            elif crowdkit_max_claims is not None and len(dataset.claims) > crowdkit_max_claims:
+                runs, row["crowdkit_not_run"] = {}, f"more than {crowdkit_max_claims:,} claims (--crowdkit-max-claims)"
+            else:
+                runs = crowdkit_runs(dataset, CROWDKIT_METHODS)
             scored = {name: r["accuracy"] for name, r in runs.items() if "accuracy" in r}
             top = max(scored, key=scored.get) if scored else None
             row["crowdkit"] = runs
@@ -341,6 +356,8 @@ def markdown(rows: list[dict]) -> str:
         )
         if "at_or_above_best_crowdkit" in totals:
             line += f", at or above the best Crowd-Kit method on {totals['at_or_above_best_crowdkit']}"
+            if totals["with_crowdkit"] < totals["sets"]:
+                line += f" of the {totals['with_crowdkit']} it ran on"
         line += (
             f"; before the guard: below MV on {totals['unguarded_below_majority_vote']}, below max(MV, DS) on "
             f"{totals['unguarded_below_max_mv_ds']}"
@@ -366,6 +383,8 @@ def markdown(rows: list[dict]) -> str:
                 else:
                     cells.append(f"{r['accuracy']:.3f} / {r['seconds']:.1f}")
             star = " *" if row.get("crowdkit_from_earlier_run") else ""
+            if row.get("crowdkit_not_run"):
+                cells = [f"not run: {row['crowdkit_not_run']}"] + [""] * (len(names) - 1)
             lines.append(f"| {row['dataset']}{star} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -385,8 +404,10 @@ def summary(rows: list[dict]) -> dict:
             "unguarded_below_majority_vote": sum(r["ours_unguarded"] < r["majority_vote"] for r in chosen),
             "unguarded_below_max_mv_ds": sum(r["vs_floor_unguarded"] < 0 for r in chosen),
         }
-        if all("vs_crowdkit_best" in r for r in chosen):
-            out[split]["at_or_above_best_crowdkit"] = sum((r["vs_crowdkit_best"] or 0) >= 0 for r in chosen)
+        compared = [r for r in chosen if r.get("crowdkit_best")]
+        if compared:
+            out[split]["with_crowdkit"] = len(compared)
+            out[split]["at_or_above_best_crowdkit"] = sum(r["vs_crowdkit_best"] >= 0 for r in compared)
     return out
 
 
@@ -400,7 +421,15 @@ def main() -> int:
     parser.add_argument(
         "--crowdkit-from",
         type=Path,
-        help="take Crowd-Kit's figures for the sets it holds from this earlier result file (the others are run)",
+        action="append",
+        default=[],
+        help="take Crowd-Kit's figures for the sets it holds from this earlier result file, .json or .jsonl "
+        "(repeatable; the others are run)",
+    )
+    parser.add_argument(
+        "--crowdkit-max-claims",
+        type=int,
+        help="run Crowd-Kit live only on sets of at most this many claims (the others: from --crowdkit-from or not run)",
     )
     parser.add_argument("--quick", action="store_true", help="no Crowd-Kit, the six public sets only, one run each")
     args = parser.parse_args()
@@ -420,7 +449,11 @@ def main() -> int:
     if not args.quick and version is None:
         print("Crowd-Kit is not installed (pip install -e '.[bench]'): its columns are left out", file=sys.stderr)
     rows = run(
-        datasets, 1 if args.quick else max(args.repeat, 1), version is not None, earlier_crowdkit(args.crowdkit_from)
+        datasets,
+        1 if args.quick else max(args.repeat, 1),
+        version is not None,
+        earlier_crowdkit(args.crowdkit_from),
+        args.crowdkit_max_claims,
     )
     print(markdown(rows))
     largest = max(rows, key=lambda row: row["claims"])
@@ -437,7 +470,8 @@ def main() -> int:
                 "settings": Settings().__dict__,
                 "tuned_on": list(TUNE),
                 "crowdkit": version,
-                "crowdkit_from": str(args.crowdkit_from) if args.crowdkit_from else None,
+                "crowdkit_from": [str(path) for path in args.crowdkit_from],
+                "crowdkit_max_claims": args.crowdkit_max_claims,
                 "machine": {"python": platform.python_version(), "cpus": os.cpu_count()},
                 "summary": totals,
                 "results": rows,
