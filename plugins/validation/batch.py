@@ -51,6 +51,7 @@ BATCH_MIN = 20
 # Learnt from the batches, to size the next: how long a report scored from scratch takes, and a
 # score recombined after its source's state changed (recombine_for_sources).
 _cost = {"per_report_s": 0.002, "per_recombined_s": 0.0005}
+_turn = {"recombine": True}  # False: the last batch had no time left to score reports from scratch
 
 
 class Batch(NamedTuple):
@@ -237,12 +238,17 @@ def next_batch(deadline: float, wait: bool = True, stale_limit: int | None = Non
         timing["started"] = started = time.monotonic()  # the write lock is held from here: waiting is not scoring
         # First the scores only their source's state put out of date: a recombination each,
         # many times cheaper than a score from scratch (a click on a source of thousands).
-        recombine_asked = min(stale_limit, batch_size(deadline, "per_recombined_s"))
+        recombine_asked = min(stale_limit, batch_size(deadline, "per_recombined_s")) if _turn["recombine"] else 0
         recombined = recombine_for_sources(recombine_asked, settings)
-        timing["recombined"] = recombined
         timing["scoring"] = scoring = time.monotonic()
         if recombined:
             _learn("per_recombined_s", (scoring - started) / recombined)
+        # A batch holds the write lock for its slice, not more (a click waits for it): when the
+        # recombination took the slice, the reports to score from scratch go first next time.
+        if recombined and scoring + BATCH_MIN * _cost["per_report_s"] > deadline:
+            _turn["recombine"] = not (store.stale_ids(1) or store.unscored_ids(store.scored_through(), 1))
+            return recombined
+        _turn["recombine"] = True
         size = batch_size(deadline)
         stale_asked = min(stale_limit, size)
         stale = store.stale_ids(stale_asked)

@@ -6,10 +6,10 @@ bring them up to date behind the response, to exactly what a full rescore comput
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from plugins.validation.tests import helpers
 from plugins.validation.tests.helpers import HAITI
@@ -234,3 +234,35 @@ def test_scores_behind_their_sources_are_recombined_to_what_a_rescore_gives(fiel
     assert str(newcomer.get_json()["id"]) in incremental[ids[0]]["neighbours"]
     assert runner.invoke(args=["rescore", "--quiet"]).exit_code == 0
     assert_same_rows(incremental, score_rows(app))
+
+
+def test_the_background_scoring_leaves_the_write_lock_to_people_who_click(field_):
+    """A grading counts as people acting, as a report arriving does: the batches then pace
+    themselves (VALIDATION_BACKGROUND_SHARE) so that the next click rarely waits for one."""
+    from plugins.validation.background import people_acting
+
+    app = field_.client.application
+    report = field_.submit(*CLAIM, contact="+50938000401")
+    with app.app_context():
+        assert people_acting(within_s=3600)  # the report
+        assert not people_acting(within_s=0)
+        db.session.remove()
+    graded = field_.client.post(
+        f"/api/v1/reports/{report}/assessments",
+        json={"reliability": "B", "credibility": 2},
+        headers=field_.as_("verifier"),
+    )
+    assert graded.status_code == 201
+    graded.close()
+    from plugins.validation.models import Assessment
+    from wiki.database import write_transaction
+    from wiki.models import Report
+    from wiki.models.base import utcnow
+
+    with app.app_context():
+        # Only the grading is recent: the report is made to look an hour old.
+        with write_transaction():
+            db.session.execute(update(Report).values(received_at=utcnow() - timedelta(hours=1)))
+        assert db.session.scalar(select(Assessment.id).where(Assessment.report_id == report)) is not None
+        assert people_acting(within_s=600)
+        db.session.remove()
