@@ -72,18 +72,20 @@ def schedule() -> None:
         _after_response(app)
 
 
-def people_acting(within_s: float = 1.0) -> bool:
-    """Whether, in the last `within_s` seconds (by any server process), a report arrived or
-    someone clicked: a verifier's grading, or a click that changed what is known of a source
-    (a status change to or from verified or refuted: its source was marked)."""
+def people_acting(within_s: float = 1.0, clicks_within_s: float = 0.5) -> bool:
+    """Whether (by any server process) a report arrived in the last `within_s` seconds, or
+    someone clicked in the last `clicks_within_s`: a verifier's grading, or a click that changed
+    what is known of a source (a status change to or from verified or refuted: its source was
+    marked). Clicks come in sessions of several people, seconds apart each; a click alone
+    should not slow its own consequences for long."""
     now = utcnow()
-    for newest in (
-        select(Report.received_at).order_by(Report.id.desc()).limit(1),
-        select(Assessment.created_at).order_by(Assessment.id.desc()).limit(1),
-        select(func.max(StaleSource.marked_at)),
+    for newest, within in (
+        (select(Report.received_at).order_by(Report.id.desc()).limit(1), within_s),
+        (select(Assessment.created_at).order_by(Assessment.id.desc()).limit(1), clicks_within_s),
+        (select(func.max(StaleSource.marked_at)), clicks_within_s),
     ):
         moment = db.session.execute(newest).scalar()
-        if moment is not None and (now - moment).total_seconds() < within_s:
+        if moment is not None and (now - moment).total_seconds() < within:
             db.session.commit()
             return True
     db.session.commit()

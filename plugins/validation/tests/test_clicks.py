@@ -244,8 +244,8 @@ def test_the_background_scoring_leaves_the_write_lock_to_people_who_click(field_
     app = field_.client.application
     report = field_.submit(*CLAIM, contact="+50938000401")
     with app.app_context():
-        assert people_acting(within_s=3600)  # the report
-        assert not people_acting(within_s=0)
+        assert people_acting(within_s=3600, clicks_within_s=0)  # the report
+        assert not people_acting(within_s=0, clicks_within_s=3600)
         db.session.remove()
     graded = field_.client.post(
         f"/api/v1/reports/{report}/assessments",
@@ -264,5 +264,6 @@ def test_the_background_scoring_leaves_the_write_lock_to_people_who_click(field_
         with write_transaction():
             db.session.execute(update(Report).values(received_at=utcnow() - timedelta(hours=1)))
         assert db.session.scalar(select(Assessment.id).where(Assessment.report_id == report)) is not None
-        assert people_acting(within_s=600)
+        assert people_acting(within_s=0, clicks_within_s=600)
+        assert not people_acting(within_s=600, clicks_within_s=0)
         db.session.remove()
