@@ -4,8 +4,9 @@ In a deployment, the batches are a job of the core's background worker (wiki.wor
 process at a time runs it, woken when a report arrives or a click leaves stale scores, scoring
 what waits, oldest first, one batch (VALIDATION_BACKGROUND_SLICE_MS at most) per write
 transaction, and pausing between batches so that it holds the write lock at most
-VALIDATION_BACKGROUND_SHARE of the time while reports keep arriving. When they stop, it
-catches up at full speed, and an idle server finishes on its own.
+VALIDATION_BACKGROUND_SHARE of the time while reports keep arriving or people click (grade,
+change statuses): a click then rarely waits for a batch. When they stop, it catches up at
+full speed, and an idle server finishes on its own.
 
 Where no worker runs (tests), the batches run once a response has been sent, for at most
 VALIDATION_CATCH_UP_MS, and only if the write lock is free then; outside a request (the CLI),
@@ -21,7 +22,7 @@ import time
 from contextlib import suppress
 
 from flask import Flask, after_this_request, current_app, has_request_context
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from wiki.extensions import db
 from wiki.models import Report
@@ -30,6 +31,7 @@ from wiki.workers import Job, runs_in_servers, wake
 
 from .batch import next_batch, run_batch
 from .database import Busy
+from .models import Assessment, StaleSource
 
 log = logging.getLogger(__name__)
 JOB = "validation-scoring"
@@ -43,7 +45,7 @@ def scoring_job(app: Flask) -> Job:
         started = time.monotonic()
         if not run_batch(deadline):
             return None
-        if reports_arriving():  # leave the write lock to the reports most of the time
+        if people_acting():  # leave the write lock to the reports and the clicks most of the time
             return (time.monotonic() - started) * (1.0 - share) / share
         return 0.0
 
@@ -70,11 +72,24 @@ def schedule() -> None:
         _after_response(app)
 
 
-def reports_arriving(within_s: float = 1.0) -> bool:
-    """Whether a report arrived in the last `within_s` seconds (by any server process)."""
-    newest = db.session.execute(select(Report.received_at).order_by(Report.id.desc()).limit(1)).scalar()
+def people_acting(within_s: float = 1.0, clicks_within_s: float = 0.5) -> bool:
+    """Whether (by any server process) a report arrived in the last `within_s` seconds, or
+    someone clicked in the last `clicks_within_s`: a verifier's grading, or a click that changed
+    what is known of a source (a status change to or from verified or refuted: its source was
+    marked). Clicks come in sessions of several people, seconds apart each; a click alone
+    should not slow its own consequences for long."""
+    now = utcnow()
+    for newest, within in (
+        (select(Report.received_at).order_by(Report.id.desc()).limit(1), within_s),
+        (select(Assessment.created_at).order_by(Assessment.id.desc()).limit(1), clicks_within_s),
+        (select(func.max(StaleSource.marked_at)), clicks_within_s),
+    ):
+        moment = db.session.execute(newest).scalar()
+        if moment is not None and (now - moment).total_seconds() < within:
+            db.session.commit()
+            return True
     db.session.commit()
-    return newest is not None and (utcnow() - newest).total_seconds() < within_s
+    return False
 
 
 def _after_response(app: Flask) -> None:

@@ -34,8 +34,8 @@ from .evidence import ReportRecord
 from .independence import tied_groups
 from .neighbours import nearest_all
 from .propagation import settle_holders
-from .records import latest_grades, load_all, load_records
-from .scoring import ScoreResult, combine, evidence_log_odds, score_report
+from .records import latest_grades, load_all, load_records, sources_of
+from .scoring import ScoreResult, combine, evidence_log_odds, score_report, source_factor, with_source_factor
 from .settings import Settings
 from .source_states import compute_states, load_states, replace_states
 from .track_record import SourceState
@@ -48,7 +48,10 @@ BATCH_MAX = 500  # reports scored in one batch at most
 # report pays alone; below this the fixed cost would make the measured cost per report, and so
 # the next batch, smaller and smaller.
 BATCH_MIN = 20
-_cost = {"per_report_s": 0.002}  # learnt from the batches: how long a report takes, to size the next
+# Learnt from the batches, to size the next: how long a report scored from scratch takes, and a
+# score recombined after its source's state changed (recombine_for_sources).
+_cost = {"per_report_s": 0.002, "per_recombined_s": 0.0005}
+_turn = {"recombine": True}  # False: the last batch had no time left to score reports from scratch
 
 
 class Batch(NamedTuple):
@@ -105,10 +108,17 @@ def score_reports(report_ids: Iterable[int], settings: Settings, dependents: str
 
 
 def _propagate(
-    scored: list[ReportRecord], stored: dict, states: dict[int, SourceState], settings: Settings, dependents: str
+    scored: list[ReportRecord],
+    stored: dict,
+    states: dict[int, SourceState],
+    settings: Settings,
+    dependents: str,
+    holding_only: bool = False,
 ) -> None:
     """Bring up to date (or mark stale) the reports that may count `scored` among their
-    neighbours, where each is now and where its old row placed it."""
+    neighbours, where each is now and where its old row placed it. `holding_only`: `scored`
+    did not move nor change in anything but their sources' states, so only the reports whose
+    stored evidence holds one of them can change (which reports are nearest does not)."""
     spots = {}
     for record in scored:
         here = nearby.spot_of(record)
@@ -116,8 +126,18 @@ def _propagate(
         before = nearby.Spot(row.crisis_id, row.sector, row.lat, row.lon, row.moment) if row is not None else here
         spots[record.id] = (here, before)
     holders = nearby.holders(spots, settings)
-    ids = set().union(*holders.values()) - {record.id for record in scored}
-    live = store.rows(ids, live_only=True, explanation=False)  # out-of-date ones are scored whole later
+    if holding_only:
+        holders = _other_people(scored, holders, states, settings)
+    ids = set().union(*holders.values())
+    if not holding_only:  # scored from scratch: their evidence is new
+        ids -= {record.id for record in scored}
+    live = store.rows(ids, live_only=True, explanation=False)  # stale ones are scored whole later
+    if holding_only:  # only those that hold them
+        holders = {
+            offer: {holder for holder in found if holder in live and str(offer) in live[holder].neighbours}
+            for offer, found in holders.items()
+        }
+        live = {holder: live[holder] for found in holders.values() for holder in found}
     records = load_records(live)
     states.update(load_states({r.source_id for r in records.values()} - states.keys(), settings))
     evidence = {report_id: dict(row.neighbours) for report_id, row in live.items()}
@@ -136,6 +156,66 @@ def _propagate(
         store.mark_stale(set(updated) | stale)
 
 
+def _other_people(
+    offers: list[ReportRecord], holders: dict[int, set[int]], states: dict[int, SourceState], settings: Settings
+) -> dict[int, set[int]]:
+    """Of the reports that may hold each offer, those of other people: the evidence a report
+    holds of the same person's (its source's key) is "same_source" whatever that source's state."""
+    sources = sources_of(set().union(set(), *holders.values()))
+    states.update(load_states(set(sources.values()) - states.keys(), settings))
+    return {
+        offer.id: {
+            holder
+            for holder in holders.get(offer.id, ())
+            if holder in sources and states[sources[holder]].key != states[offer.source_id].key
+        }
+        for offer in offers
+    }
+
+
+def recombine_for_sources(limit: int, settings: Settings) -> int:
+    """Bring up to date up to `limit` scores that are out of date only because their source's
+    state changed (store.behind_source_rows: not marked stale, so their own evidence, grading
+    and status are as stored): each stored explanation gets its source factor anew, from the
+    source's state now, and is combined again with its stored evidence, as calibrated as a
+    report scored now would be; no search for neighbours, no report read but those whose
+    evidence for others moved. Then the reports that hold them among their neighbours get the
+    new evidence (the source's reliability weighs it). The same numbers as scoring each from
+    scratch (score_reports). Returns how many were recombined."""
+    rows = store.behind_source_rows(limit)
+    if not rows:
+        return 0
+    states = load_states({row.source_id for row in rows}, settings)
+    calibrations = store.calibrations({row.crisis_id for row in rows})
+    results = [
+        (
+            row.report_id,
+            combine(
+                with_source_factor(
+                    row.explanation, source_factor(row.report_id, row.moment, states[row.source_id], settings)
+                ),
+                dict(row.neighbours),
+                settings,
+                calibrations.get(row.crisis_id, IDENTITY),
+            ),
+        )
+        for row in rows
+    ]
+    store.update_evidence(results, settings, current=True)
+    # Their evidence for the reports that hold them: only the source's state weighs in it.
+    moved = [row.report_id for row in rows]
+    offers = load_records(moved)
+    _propagate(
+        [offers[report_id] for report_id in moved if report_id in offers],
+        {row.report_id: row for row in rows},
+        states,
+        settings,
+        UPDATE,
+        holding_only=True,
+    )
+    return len(rows)
+
+
 def run_batch(deadline: float, wait: bool = True, stale_limit: int | None = None) -> bool:
     """Score one batch of the reports waiting for a score, sized to end by `deadline`
     (time.monotonic(); at least one report however late); True when more are waiting. Takes no
@@ -152,38 +232,56 @@ def next_batch(deadline: float, wait: bool = True, stale_limit: int | None = Non
     if not store.work_waiting(stale_limit > 0):
         return Batch(0, False)
     settings = current_settings()
-    size = batch_size(deadline)
-
     timing = {}
 
     def work() -> int:
-        timing["started"] = time.monotonic()  # the write lock is held from here: waiting for it is not scoring
+        timing["started"] = started = time.monotonic()  # the write lock is held from here: waiting is not scoring
+        # First the scores only their source's state put out of date: a recombination each,
+        # many times cheaper than a score from scratch (a click on a source of thousands).
+        recombine_asked = min(stale_limit, batch_size(deadline, "per_recombined_s")) if _turn["recombine"] else 0
+        recombined = recombine_for_sources(recombine_asked, settings)
+        timing["scoring"] = scoring = time.monotonic()
+        if recombined:
+            _learn("per_recombined_s", (scoring - started) / recombined)
+        # A batch holds the write lock for its slice, not more (a click waits for it): when the
+        # recombination took the slice, the reports to score from scratch go first next time.
+        if recombined and scoring + BATCH_MIN * _cost["per_report_s"] > deadline:
+            _turn["recombine"] = not (store.stale_ids(1) or store.unscored_ids(store.scored_through(), 1))
+            return recombined
+        _turn["recombine"] = True
+        size = batch_size(deadline)
         stale_asked = min(stale_limit, size)
         stale = store.stale_ids(stale_asked)
         mark = store.scored_through()
         asked = size - min(len(stale), size // 2)  # new reports get at least half of the batch
         unscored = store.unscored_ids(mark, asked)
-        found_all = len(stale) < stale_asked  # every out-of-date score is in this batch, or none is left
+        # Every out-of-date score is in this batch, or none is left.
+        found_all = len(stale) < stale_asked and recombined < recombine_asked
         stale = stale[: size - len(unscored)]
         scored = score_reports([*stale, *unscored], settings, UPDATE)
         store.advance_scored_through(mark, unscored, asked)
         if found_all:
             store.settle_sources()
-        return scored
+        timing["scored"] = scored
+        return recombined + scored
 
-    scored = store.run(work, wait)
-    if scored:
-        spent = (time.monotonic() - timing["started"]) / scored
-        _cost["per_report_s"] = 0.7 * _cost["per_report_s"] + 0.3 * spent
-    return Batch(scored, store.work_waiting(stale_limit > 0))
+    done = store.run(work, wait)
+    if timing.get("scored"):
+        _learn("per_report_s", (time.monotonic() - timing["scoring"]) / timing["scored"])
+    return Batch(done, store.work_waiting(stale_limit > 0))
 
 
-def batch_size(deadline: float) -> int:
-    """How many reports fit before `deadline`, from what the last batches took (BATCH_MIN to BATCH_MAX)."""
+def _learn(cost: str, spent: float) -> None:
+    _cost[cost] = 0.7 * _cost[cost] + 0.3 * spent
+
+
+def batch_size(deadline: float, cost: str = "per_report_s") -> int:
+    """How many reports fit before `deadline`, from what the last batches took (BATCH_MIN to
+    BATCH_MAX; `cost`: per report scored from scratch, or per score recombined)."""
     if deadline == math.inf:
         return BATCH_MAX
     left = deadline - time.monotonic()
-    return max(BATCH_MIN, min(BATCH_MAX, int(left / max(_cost["per_report_s"], 1e-5))))
+    return max(BATCH_MIN, min(BATCH_MAX, int(left / max(_cost[cost], 1e-5))))
 
 
 def rescore_all(crisis_id: int | None = None, progress: Callable[[Iterable], Iterable] | None = None) -> int:

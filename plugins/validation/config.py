@@ -49,7 +49,8 @@ DEFAULTS: dict[str, Any] = {
     # New reports and stale scores are scored by a job of the background worker (background.py):
     "VALIDATION_BACKGROUND_POLL_MS": 500,  # how often it looks for unscored reports when not woken
     "VALIDATION_BACKGROUND_SLICE_MS": 50,  # the longest it holds the write lock at a time (one batch)
-    # While reports keep arriving, the share of the time it may hold the write lock.
+    # While reports keep arriving or people click (grade, change statuses), the share of the time it may hold
+    # the write lock.
     "VALIDATION_BACKGROUND_SHARE": 0.25,
     # The calibration (calibration.py) is refitted by a job of the background worker
     # (recalibration.py) once this many verdicts were given or withdrawn in a crisis since its

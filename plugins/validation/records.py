@@ -125,3 +125,11 @@ def latest_grades(report_ids: Iterable[int]) -> dict[int, list[Grade]]:
 def source_reports(source_id: int) -> list[int]:
     """The ids of every report of a source."""
     return list(connection().execute(select(Report.id).where(Report.source_id == source_id)).scalars())
+
+
+def sources_of(report_ids: Iterable[int]) -> dict[int, int]:
+    """{report id: its source's id}, without reading the reports' words."""
+    found = {}
+    for chunk in chunks(report_ids):
+        found.update(connection().execute(select(Report.id, Report.source_id).where(Report.id.in_(chunk))).all())
+    return found

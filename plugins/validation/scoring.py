@@ -113,27 +113,7 @@ def fixed_factors(report: ReportRecord, state: SourceState, grades: list[Grade],
     """The factors that do not depend on the neighbours: base rate, source, status, verifiers."""
     base = logit(settings.base_rate)
     entries = [_entry("base", settings.base_rate, base, N_("Starting point: a report about which nothing is known."))]
-    reliability = state.reliability(report.t, settings, exclude_report=report.id)
-    verified, refuted = state.counts(exclude_report=report.id)
-    entries.append(
-        _entry(
-            "source",
-            round(reliability, 6),
-            logit(reliability) - base,
-            SOURCE_TEXTS[state.prior_basis]
-            if not (verified or refuted)
-            else N_(
-                "Track record of the source: %(verified)d verified and %(refuted)d refuted reports, "
-                "recent ones weighing more."
-            ),
-            verified=verified,
-            refuted=refuted,
-            basis=state.prior_basis,
-            grades=state.grades,
-            established=state.established,
-            has_basis=state.has_basis(report.id),
-        )
-    )
+    entries.append(source_factor(report.id, report.t, state, settings))
     status_delta = STATUS_LOG_ODDS.get(report.status, 0.0)
     entries.append(
         _entry(
@@ -180,6 +160,37 @@ def fixed_factors(report: ReportRecord, state: SourceState, grades: list[Grade],
         )
     )
     return entries
+
+
+def source_factor(report_id: int, t: float, state: SourceState, settings: Settings) -> dict:
+    """The source's factor for its report `report_id` (event time `t`): its state's reliability
+    then, the report's own outcome left out. The only factor a change of the source's state
+    changes (batch.recombine_for_sources puts a new one in a stored explanation)."""
+    base = logit(settings.base_rate)
+    reliability = state.reliability(t, settings, exclude_report=report_id)
+    verified, refuted = state.counts(exclude_report=report_id)
+    return _entry(
+        "source",
+        round(reliability, 6),
+        logit(reliability) - base,
+        SOURCE_TEXTS[state.prior_basis]
+        if not (verified or refuted)
+        else N_(
+            "Track record of the source: %(verified)d verified and %(refuted)d refuted reports, "
+            "recent ones weighing more."
+        ),
+        verified=verified,
+        refuted=refuted,
+        basis=state.prior_basis,
+        grades=state.grades,
+        established=state.established,
+        has_basis=state.has_basis(report_id),
+    )
+
+
+def with_source_factor(explanation: list[dict], factor: dict) -> list[dict]:
+    """A stored explanation's fixed factors (scoring.FIXED_FACTORS), its source factor replaced by `factor`."""
+    return [factor if e["factor"] == "source" else e for e in explanation if e["factor"] in FIXED_FACTORS]
 
 
 SOURCE_TEXTS = {

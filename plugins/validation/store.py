@@ -127,27 +127,25 @@ def values(result: ScoreResult, settings: Settings, record: ReportRecord | None)
     }
 
 
+def _place() -> list:
+    """A score row's report and the place it was scored at (nearby.Spot's, the time as `moment`)."""
+    return [TABLE.c.report_id, TABLE.c.crisis_id, TABLE.c.sector, TABLE.c.lat, TABLE.c.lon, TABLE.c.t.label("moment")]
+
+
 def rows(report_ids: Iterable[int], evidence: bool = True, live_only: bool = False, explanation: bool = True) -> dict:
     """The stored rows (report_id, crisis_id, sector, lat, lon, moment: t, stale, and with
     `evidence` their neighbours and, unless not `explanation`, their explanation), locked for
-    update; `live_only`: only the rows that are current (a row marked stale, or of a source
-    marked since it was scored, is scored whole later: its evidence is not read)."""
-    columns = [
-        TABLE.c.report_id,
-        TABLE.c.crisis_id,
-        TABLE.c.sector,
-        TABLE.c.lat,
-        TABLE.c.lon,
-        TABLE.c.t.label("moment"),
-        TABLE.c.stale,
-    ]
+    update; `live_only`: only the rows not marked stale (a row marked stale is scored whole
+    later: its evidence is not read). A row only behind its source's mark is live: its evidence
+    is kept current, since it is recombined from it (behind_source_rows)."""
+    columns = [*_place(), TABLE.c.stale]
     if evidence:
         columns += [TABLE.c.neighbours, TABLE.c.explanation] if explanation else [TABLE.c.neighbours]
     found = {}
     for chunk in chunks(report_ids):
         query = select(*columns).where(TABLE.c.report_id.in_(chunk))
         if live_only:
-            query = query.where(TABLE.c.stale.is_(False), ~_behind_source())
+            query = query.where(TABLE.c.stale.is_(False))
         for row in connection().execute(query.order_by(TABLE.c.report_id).with_for_update()):
             found[row.report_id] = row
     return found
@@ -190,9 +188,11 @@ def write_scores(
     _update_many(changes)
 
 
-def update_evidence(changes: Iterable[tuple[int, ScoreResult]], settings: Settings) -> None:
-    """Store scores recombined from updated evidence (their place stays as stored)."""
-    _update_many([(report_id, values(result, settings, None)) for report_id, result in changes])
+def update_evidence(changes: Iterable[tuple[int, ScoreResult]], settings: Settings, current: bool = False) -> None:
+    """Store scores recombined from updated evidence (their place stays as stored); `current`:
+    with their source's state as it is now (a row behind its source's mark is current again)."""
+    extra = {"source_generation": current_generation()} if current else {}
+    _update_many([(report_id, values(result, settings, None) | extra) for report_id, result in changes])
 
 
 def mark_stale(report_ids: Iterable[int]) -> int:
@@ -246,17 +246,6 @@ def explanations(report_ids: Iterable[int]) -> dict[int, list]:
         query = select(TABLE.c.report_id, TABLE.c.explanation).where(TABLE.c.report_id.in_(chunk))
         found.update((report_id, explanation) for report_id, explanation in connection().execute(query))
     return found
-
-
-def _behind_source():
-    """A score row (of the enclosing query) scored before its source was marked stale."""
-    return (
-        select(MARKS.c.source_id)
-        .select_from(REPORTS.join(MARKS, MARKS.c.source_id == REPORTS.c.source_id))
-        .where(REPORTS.c.id == TABLE.c.report_id, MARKS.c.generation > TABLE.c.source_generation)
-        .correlate(TABLE)
-        .exists()
-    )
 
 
 def _out_of_date_by_source():
@@ -320,13 +309,27 @@ def _mark():
 
 
 def stale_ids(limit: int) -> list[int]:
-    """The out-of-date scores, oldest report first: rows marked stale, and the reports of marked
-    sources scored before their source's mark."""
+    """The rows marked stale (to be scored whole), oldest report first."""
     if limit <= 0:
         return []
-    conn = connection()
-    marked = list(conn.execute(_out_of_date_by_source().order_by(TABLE.c.report_id).limit(limit)).scalars())
-    return sorted({*conn.execute(_stale(limit)).scalars(), *marked})[:limit]
+    return list(connection().execute(_stale(limit)).scalars())
+
+
+def behind_source_rows(limit: int) -> list:
+    """The rows out of date only because their source's state changed (not marked stale, scored
+    before their source's mark), oldest report first, at most `limit`, locked for update: each
+    with its place (crisis_id, sector, lat, lon, moment: t), explanation, neighbours and source_id."""
+    if limit <= 0:
+        return []
+    query = (
+        _out_of_date_by_source()
+        .with_only_columns(*_place(), TABLE.c.explanation, TABLE.c.neighbours, REPORTS.c.source_id)
+        .where(TABLE.c.stale.is_(False))
+        .order_by(TABLE.c.report_id)
+        .limit(limit)
+        .with_for_update(of=TABLE)
+    )
+    return list(connection().execute(query))
 
 
 # On PostgreSQL, several servers insert reports at once and ids (from a sequence) may commit out

@@ -6,14 +6,14 @@ bring them up to date behind the response, to exactly what a full rescore comput
 from __future__ import annotations
 
 import math
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 
 from plugins.validation.tests import helpers
 from plugins.validation.tests.helpers import HAITI
-from plugins.validation.tests.test_scoring import CLAIM, assert_same_scores
+from plugins.validation.tests.test_scoring import CLAIM, FAR, assert_same_scores
 from wiki.extensions import db
 
 app_config, field_, people = helpers.app_config, helpers.field_, helpers.people
@@ -146,3 +146,124 @@ def test_a_click_on_a_big_sources_report_rescores_it_alone_and_the_batches_do_th
     ).get_data(as_text=True)
     assert runner.invoke(args=["rescore", "--quiet"]).exit_code == 0
     assert_same_scores(current, field_.scores())
+
+
+def marked_rows(app) -> set[int]:
+    """The score rows marked stale themselves (to be scored whole, not recombined)."""
+    from plugins.validation.models import ReportScore
+
+    with app.app_context():
+        found = set(db.session.scalars(select(ReportScore.report_id).where(ReportScore.marked_stale.is_(True))))
+        db.session.remove()
+    return found
+
+
+def score_rows(app) -> dict[int, dict]:
+    """Every score row as stored: its numbers, its evidence and its factors."""
+    from plugins.validation.models import ReportScore
+
+    with app.app_context():
+        found = {
+            row.report_id: {
+                "numbers": (row.score, row.log_odds, row.source_reliability),
+                "verdict": (row.admiralty, row.reliability_grade, row.credibility_grade, row.assessment),
+                "neighbours": row.neighbours,
+                "factors": [(f["factor"], f["value"], f["delta_log_odds"], f["sentence"]) for f in row.explanation],
+            }
+            for row in db.session.scalars(select(ReportScore))
+        }
+        db.session.remove()
+    return found
+
+
+def assert_same_rows(incremental: dict, rescored: dict) -> None:
+    assert incremental.keys() == rescored.keys()
+    for report_id, row in incremental.items():
+        again = rescored[report_id]
+        assert row["numbers"] == pytest.approx(again["numbers"], abs=1e-9, nan_ok=True), report_id
+        assert row["verdict"] == again["verdict"], report_id
+        assert row["neighbours"] == again["neighbours"], report_id
+        assert len(row["factors"]) == len(again["factors"]), report_id
+        for mine, theirs in zip(row["factors"], again["factors"], strict=True):
+            assert mine[0] == theirs[0] and mine[3] == theirs[3], (report_id, mine, theirs)
+            assert mine[2] == pytest.approx(theirs[2], abs=1e-9), (report_id, mine, theirs)
+
+
+def test_scores_behind_their_sources_are_recombined_to_what_a_rescore_gives(field_, runner):
+    """Two sources' states change at once; their reports hold each other's evidence, and one of
+    them gains a new neighbour while it waits: the batches recombine them from their stored
+    evidence (no new search), and a full rescore then changes nothing."""
+    app = field_.client.application
+    ids = big_source(app)
+    # Another person's two reports next to the big source's first one: each holds the other's
+    # evidence, and the first one's, weighed by their sources' reliability.
+    pair = [field_.submit(*CLAIM, lat=HAITI[0] + 0.01 * n, contact="+50938000201") for n in (1, 2)]
+    far = field_.submit(*CLAIM, lat=HAITI[0] + FAR, contact="+50938000201")
+    assert runner.invoke(args=["rescore", "--quiet"]).exit_code == 0
+    clicks = []
+    # A grade of a report of each source, far from the others, changes both sources' states:
+    # the others wait behind their sources' marks, none of them is marked stale itself.
+    for report_id in (ids[5], far):
+        clicks.append(
+            field_.client.post(
+                f"/api/v1/reports/{report_id}/assessments",
+                json={"reliability": "A", "credibility": 2},
+                headers=field_.as_("verifier"),
+            )
+        )
+        assert clicks[-1].status_code == 201
+    assert marked_sources(app) == 2
+    assert not marked_rows(app) & {ids[0], *pair}
+    # A new report next to them while they wait (its answer not closed: no batch after it yet).
+    newcomer = field_.send(*CLAIM, lat=HAITI[0] - 0.01, contact="+50938000301", who="volunteer")
+
+    from plugins.validation.batch import run_batch
+
+    with app.app_context():
+        run_batch(math.inf, stale_limit=0)  # the new report only: its evidence goes to those waiting
+        while run_batch(math.inf):
+            pass
+        db.session.remove()
+    for response in (*clicks, newcomer):
+        response.close()
+    incremental = score_rows(app)
+    assert marked_sources(app) == 0 and len(incremental) == MANY + 4
+    # The pair's reports hold the big source's first report and each other, as supporting evidence.
+    assert incremental[pair[1]]["neighbours"][str(ids[0])][1] == "support"
+    assert incremental[ids[0]]["neighbours"][str(pair[1])][1] == "support"
+    assert str(newcomer.get_json()["id"]) in incremental[ids[0]]["neighbours"]
+    assert runner.invoke(args=["rescore", "--quiet"]).exit_code == 0
+    assert_same_rows(incremental, score_rows(app))
+
+
+def test_the_background_scoring_leaves_the_write_lock_to_people_who_click(field_):
+    """A grading counts as people acting, as a report arriving does: the batches then pace
+    themselves (VALIDATION_BACKGROUND_SHARE) so that the next click rarely waits for one."""
+    from plugins.validation.background import people_acting
+
+    app = field_.client.application
+    report = field_.submit(*CLAIM, contact="+50938000401")
+    with app.app_context():
+        assert people_acting(within_s=3600, clicks_within_s=0)  # the report
+        assert not people_acting(within_s=0, clicks_within_s=3600)
+        db.session.remove()
+    graded = field_.client.post(
+        f"/api/v1/reports/{report}/assessments",
+        json={"reliability": "B", "credibility": 2},
+        headers=field_.as_("verifier"),
+    )
+    assert graded.status_code == 201
+    graded.close()
+    from plugins.validation.models import Assessment
+    from wiki.database import write_transaction
+    from wiki.models import Report
+    from wiki.models.base import utcnow
+
+    with app.app_context():
+        # Only the grading is recent: the report is made to look an hour old.
+        with write_transaction():
+            db.session.execute(update(Report).values(received_at=utcnow() - timedelta(hours=1)))
+        assert db.session.scalar(select(Assessment.id).where(Assessment.report_id == report)) is not None
+        assert people_acting(within_s=0, clicks_within_s=600)
+        assert not people_acting(within_s=600, clicks_within_s=0)
+        db.session.remove()
