@@ -57,30 +57,45 @@ def _add(kind: int) -> str:
     )
 
 
+def _size(level: int) -> float:
+    # the same arithmetic as wiki.maps.viewport.cell_size, so that the sizes compare equal
+    return PIXELS * 360.0 / (256 * 2**level)
+
+
 def _remove(kind: int) -> str:
     """The statements that take OLD out of its cells: counts and sums by subtraction; the bounds,
-    when OLD lay on one, read again from the cell's other reports (the covering index
-    ix_reports_map_viewport serves that); cells left empty are deleted."""
-    cells = (
-        f"kind = {kind} AND crisis_id = OLD.crisis_id AND ({_where(kind, 'OLD')}) "
-        f"AND (level, gx, gy) IN (SELECT l.level, {CELL.format(r='OLD')} FROM map_pyramid_levels l)"
-    )
-    size = "(SELECT size FROM map_pyramid_levels l WHERE l.level = map_cells.level)"
-    others = (
-        f"FROM reports r WHERE r.crisis_id = map_cells.crisis_id AND r.id != OLD.id AND ({_where(kind, 'r')}) "
-        f"AND r.lon >= map_cells.gx * {size} - 180.000001 AND r.lon <= (map_cells.gx + 1) * {size} - 179.999999 "
-        f"AND r.lat >= map_cells.gy * {size} - 90.000001 AND r.lat <= (map_cells.gy + 1) * {size} - 89.999999 "
-        f"AND CAST((r.lon + 180.0) / {size} AS INTEGER) = map_cells.gx "
-        f"AND CAST((r.lat + 90.0) / {size} AS INTEGER) = map_cells.gy"
-    )
-    return (
-        "UPDATE map_cells SET n = n - 1, sum_lon = sum_lon - OLD.lon, sum_lat = sum_lat - OLD.lat, "
-        f"sum_id = sum_id - OLD.id WHERE {cells};\n"
-        f"DELETE FROM map_cells WHERE {cells} AND n <= 0;\n"
-        "UPDATE map_cells SET (min_lon, min_lat, max_lon, max_lat) = "
-        f"(SELECT min(r.lon), min(r.lat), max(r.lon), max(r.lat) {others}) "
-        f"WHERE {cells} AND (min_lon = OLD.lon OR min_lat = OLD.lat OR max_lon = OLD.lon OR max_lat = OLD.lat);"
-    )
+    when OLD lay on one, read again from the cell's other reports (found through the R*Tree of
+    0003_maps, which holds every report, 2-D: a range of a (lon, lat) index would read the whole
+    band of the crisis at the cell's longitudes; CROSS JOIN keeps the tree first whatever the
+    planner's statistics say; one statement per level, its cell size written out); cells left
+    empty are deleted."""
+    statements = []
+    for level in LEVELS:
+        size = repr(_size(level))
+        x, y = f"CAST((OLD.lon + 180.0) / {size} AS INTEGER)", f"CAST((OLD.lat + 90.0) / {size} AS INTEGER)"
+        cell = (
+            f"kind = {kind} AND crisis_id = OLD.crisis_id AND level = {level} AND gx = {x} AND gy = {y} "
+            f"AND ({_where(kind, 'OLD')})"
+        )
+        statements.append(
+            "UPDATE map_cells SET n = n - 1, sum_lon = sum_lon - OLD.lon, sum_lat = sum_lat - OLD.lat, "
+            f"sum_id = sum_id - OLD.id WHERE {cell};"
+        )
+        statements.append(f"DELETE FROM map_cells WHERE {cell} AND n <= 0;")
+        statements.append(
+            "UPDATE map_cells SET (min_lon, min_lat, max_lon, max_lat) = "
+            "(SELECT min(r.lon), min(r.lat), max(r.lon), max(r.lat) FROM reports_rtree t CROSS JOIN reports r NOT INDEXED "
+            f"ON r.id = t.id WHERE t.max_lon >= map_cells.gx * {size} - 180.0001 "
+            f"AND t.min_lon <= (map_cells.gx + 1) * {size} - 179.9999 "
+            f"AND t.max_lat >= map_cells.gy * {size} - 90.0001 AND t.min_lat <= (map_cells.gy + 1) * {size} - 89.9999 "
+            # (`+` on a column, and no IS NOT NULL (the cell's test fails on NULL): no index but the
+            # rowid for the reports, which stale statistics made SQLite read through a lon range)
+            f"AND +r.crisis_id = OLD.crisis_id AND r.id != OLD.id AND ({KINDS[kind].format(r='r')}) "
+            f"AND CAST((r.lon + 180.0) / {size} AS INTEGER) = map_cells.gx "
+            f"AND CAST((r.lat + 90.0) / {size} AS INTEGER) = map_cells.gy) "
+            f"WHERE {cell} AND (min_lon = OLD.lon OR min_lat = OLD.lat OR max_lon = OLD.lon OR max_lat = OLD.lat);"
+        )
+    return "\n".join(statements)
 
 
 def build_sql(kind: int) -> str:
@@ -111,10 +126,7 @@ def upgrade():
         return
     op.execute("CREATE TABLE map_pyramid_levels (level INTEGER PRIMARY KEY, size FLOAT NOT NULL)")
     for level in LEVELS:
-        # the same arithmetic as wiki.maps.viewport.cell_size, so that the sizes compare equal
-        op.execute(
-            f"INSERT INTO map_pyramid_levels (level, size) VALUES ({level}, {PIXELS * 360.0 / (256 * 2**level)!r})"
-        )
+        op.execute(f"INSERT INTO map_pyramid_levels (level, size) VALUES ({level}, {_size(level)!r})")
     # WITHOUT ROWID: a view reads a range of the key, which triggers fill in no order.
     op.execute(
         "CREATE TABLE map_cells (kind INTEGER NOT NULL, crisis_id INTEGER NOT NULL, level INTEGER NOT NULL, "
