@@ -43,7 +43,7 @@ from wiki.migrations import current_revisions, upgrade_all
 
 CORE = ["0001_core", "0002_reports", "0003_maps", "0004_search", "0005_page_cache", "0006_accounts", "0006_privacy"]
 CORE += ["0007_mail_outbox", "0008_one_head", "0009_channels", "0010_alerts", "0011_desk", "0012_channel_media"]
-CORE += ["0013_import_jobs"]
+CORE += ["0013_import_jobs", "0014_desk_hours"]
 # The validation plugin's branch starts after 0002_reports: (core revision, plugin revision).
 PLUGIN = [
     ("0007_mail_outbox", "v0001_validation"),
@@ -59,7 +59,7 @@ PLUGIN = [
 # revision and the plugin's (v0005_desk follows v0004_point_optional, which depends on 0009_channels;
 # v0007_desk_tallies follows v0005_desk; v0008_band_tallies follows it and depends on 0011_desk;
 # v0009_band_twentieths follows it; v0010_stale_sources follows that; v0011_pending_subjects that).
-RECORDED = {"0014_desk_hours", "v0011_pending_subjects"}
+RECORDED = {"0015_map_pyramid", "v0011_pending_subjects"}
 AT_HEADS = ", ".join(sorted(RECORDED))
 
 

@@ -48,12 +48,13 @@ RTREE_TABLES = frozenset(
     f"{tree}{suffix}"
     for tree in ("reports_rtree", "reports_public_rtree")
     for suffix in ("", "_node", "_parent", "_rowid")
-)
+) | {"map_cells", "map_pyramid_levels"}  # the cluster pyramid of 0015_map_pyramid (wiki.maps.pyramid)
 
 
 def include_in_migrations(name: str | None, type_: str, parent_names: dict) -> bool:
-    """Alembic autogenerate filter: the R*Tree and its shadow tables are made by hand in
-    migration 0003_maps and have no model, so autogenerate must not offer to drop them."""
+    """Alembic autogenerate filter: the R*Tree and its shadow tables (migration 0003_maps) and the
+    map pyramid (0015_map_pyramid) are made by hand on SQLite and have no model, so autogenerate
+    must not offer to drop them."""
     return not (type_ == "table" and name in RTREE_TABLES)
 
 

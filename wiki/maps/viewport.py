@@ -20,7 +20,7 @@ from typing import Any
 
 from flask import current_app, url_for
 from flask_babel import gettext as _
-from sqlalchemy import BigInteger, Integer, Select, case, cast, func, select
+from sqlalchemy import BigInteger, Integer, Select, case, cast, func, select, union_all
 from werkzeug.datastructures import MultiDict
 
 from .. import plugins
@@ -31,6 +31,7 @@ from ..extensions import db
 from ..models import Crisis, Report
 from ..reports.queries import ReportFilters, parse_bbox, plugin_conditions
 from ..visibility import report_place, sees_exact_locations
+from .pyramid import level_for, pyramid_rows
 from .spatial import (
     BBox,
     coarsening_margin,
@@ -178,8 +179,27 @@ POINT_COLUMNS = (
 
 
 def points_query(access: Access) -> Select:
-    query = access.scope(select(*POINT_COLUMNS))
-    return query.order_by(Report.id.desc()).limit(current_app.config["MAP_MAX_POINTS"] + 1)
+    limit = current_app.config["MAP_MAX_POINTS"] + 1
+    if access.exact or not access.use_rtree:
+        return access.scope(select(*POINT_COLUMNS)).order_by(Report.id.desc()).limit(limit)
+    # A viewer who sees sensitive reports at their public point: those may lie up to a grid cell
+    # away from it, but the others are where they are shown. Looking them all up in the view
+    # grown by a grid cell reads many times the reports in view (a town at zoom 16: 30,000 for
+    # 1,700); so the others come from the view's own box in the R*Tree and only the few
+    # sensitive ones from the grown box, through their partial index.
+    crisis_id = access.view.crisis.id
+    lon, lat = access.position()
+    plain = select(*POINT_COLUMNS).where(
+        not_indexed(Report.crisis_id) == crisis_id,
+        Report.id.in_(rtree_ids(access.view.bbox)),
+        Report.sensitive.is_(False),
+        in_box(Report.lon, Report.lat, access.view.bbox),
+        in_box(lon, lat, access.view.bbox),
+    )
+    plain = access.view.filters.apply(plain, access.viewer)
+    sensitive = replace(access, use_rtree=False).scope(select(*POINT_COLUMNS).where(Report.sensitive.is_(True)))
+    both = union_all(plain, sensitive).subquery("points")
+    return select(both).order_by(both.c.id.desc()).limit(limit)
 
 
 def reports_by_id(ids: Sequence[int]) -> Select:
@@ -424,12 +444,36 @@ def tree_rows(access: Access, tree: str) -> list[tuple] | None:
     return rows
 
 
-def cluster_rows(access: Access, use_tree: bool | None = None) -> list[tuple]:
-    """(cell key, count, sum lon, sum lat, min lon, min lat, max lon, max lat, an id) per cell."""
+def pyramid_level(view: View) -> tuple[int, float, int] | None:
+    """The pyramid level a view's clusters are read from (wiki.maps.pyramid.level_for), or None."""
+    cell = cell_size(view.zoom)
+    ranges = cell_ranges(view.bbox, cell)
+    return None if ranges is None else level_for(cell, len(ranges))
+
+
+def summed_rows(access: Access, tree: str, use_pyramid: bool = True) -> list[tuple] | None:
+    """Cluster rows of the reports `tree` holds in the view: from the pyramid when one of its
+    levels fits the view's cells (wiki.maps.pyramid), else summed from the tree cell by cell;
+    None when the view needs too many cells."""
+    view = access.view
+    level = pyramid_level(view) if use_pyramid else None
+    if level is not None:
+        return merge_cells(pyramid_rows(tree, view.crisis.id, view.bbox, cell_size(view.zoom), level, CELL_ROWS))
+    return tree_rows(access, tree)
+
+
+def cluster_rows(access: Access, use_tree: bool | None = None, use_pyramid: bool = True) -> list[tuple]:
+    """(cell key, count, sum lon, sum lat, min lon, min lat, max lon, max lat, an id) per cell.
+    The id is that of the cell's report where it holds one (elsewhere any of them, or from the
+    pyramid the sum of the ids)."""
     tree = tree_for(access) if use_tree is None or use_tree else None
     if use_tree and tree is None:
         raise ValueError("no R*Tree holds exactly this view")
-    rows = tree_rows(access, tree) if tree else None
+    return _cluster_rows(access, tree, use_pyramid)
+
+
+def _cluster_rows(access: Access, tree: str | None, use_pyramid: bool = True) -> list[tuple]:
+    rows = summed_rows(access, tree, use_pyramid) if tree else None
     if access.exact:
         return rows if rows is not None else db.session.execute(clusters_query(access)).all()
     if rows is None:
@@ -442,15 +486,21 @@ def view_reports(view: View, viewer) -> dict[str, Any]:
     """The GeoJSON FeatureCollection for one map view (mode "points" or "clusters")."""
     max_points = current_app.config["MAP_MAX_POINTS"]
     access = access_for(view, viewer, use_rtree=False)
-    if uses_rtree():
-        # The tree counts the reports near the view without reading them: when there are
-        # few, draw them as points straight away; when there are very many, aggregate them
-        # from the covering index instead of one tree lookup per report.
-        near = rtree_count(access.candidate_bbox, stop_after=RTREE_PATH_MAX + 1)
-        access = access_for(view, viewer, use_rtree=near <= RTREE_PATH_MAX)
-        if near <= max_points:
-            return _points(access)
-    rows = cluster_rows(access)
+    tree = tree_for(access)
+    if tree is not None and pyramid_level(view) is not None:
+        # The pyramid sums a whole view in a few reads: no need to count its reports first.
+        rows = _cluster_rows(access, tree)
+        access = replace(access, use_rtree=True)
+    else:
+        if uses_rtree():
+            # The tree counts the reports near the view without reading them: when there are
+            # few, draw them as points straight away; when there are very many, aggregate them
+            # from the covering index instead of one tree lookup per report.
+            near = rtree_count(access.candidate_bbox, stop_after=RTREE_PATH_MAX + 1)
+            access = access_for(view, viewer, use_rtree=near <= RTREE_PATH_MAX)
+            if near <= max_points:
+                return _points(access)
+        rows = _cluster_rows(access, tree)
     total = sum(row[1] for row in rows)
     if total <= max_points:
         return _points(access)
