@@ -70,6 +70,32 @@ def test_a_command_says_the_database_cannot_be_reached_instead_of_a_traceback(tm
     assert "Traceback" not in done.stderr
 
 
+def test_a_postgresql_search_says_the_database_cannot_be_reached(tmp_path):
+    """The PostgreSQL search backend while the database is away (a restart; found by the crisis
+    day on two servers): the app's 503 that says so, with Retry-After, as for every other read,
+    not "search failed: check the extensions, then reindex", which would send an operator to fix
+    what is not broken."""
+    nothing_listens = f"postgresql://postgres@127.0.0.1:{free_port()}/crisiswiki"
+    app = create_app(
+        {
+            "SQLALCHEMY_DATABASE_URI": nothing_listens,
+            "SEARCH_BACKEND": "postgresql",
+            "INSTANCE_PATH": str(tmp_path / "instance"),
+            "SECRET_KEY": "x",
+            "TESTING": True,
+            "LOAD_ENTRYPOINT_PLUGINS": False,
+        }
+    )
+    client = app.test_client()
+    answer = client.get("/api/v1/search", query_string={"q": "water"})
+    assert answer.status_code == 503 and answer.headers.get("Retry-After")
+    assert answer.get_json()["error"]["code"] == "database_unavailable"
+    page = client.get("/search", query_string={"q": "water"})
+    assert page.status_code == 503 and page.headers.get("Retry-After")
+    assert "The database cannot be reached" in page.get_data(as_text=True)
+    assert "reindex" not in page.get_data(as_text=True)
+
+
 def _create_crisis(url: str, instance) -> None:
     from wiki.auth.accounts import create_user
     from wiki.crises.services import create_crisis
