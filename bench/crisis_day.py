@@ -932,13 +932,17 @@ def reconcile(tally: Tally, database_url: str, settle_timeout: float, uploads: P
         "WHERE r.client_id LIKE 'cd-%' AND NOT s.stale AND NOT EXISTS (SELECT 1 FROM validation_stale_sources m "
         "WHERE m.source_id = r.source_id AND m.generation > s.source_generation)"
     )
+    first = None
     while True:
         scored = _rows(database_url, query)[0].n
+        first = scored if first is None else first
         waited = time.perf_counter() - started
         if scored >= len(ids) or waited > settle_timeout:
             break
         time.sleep(0.5)
+    result["reports_scored_when_the_load_ended"] = first  # the background worker's backlog then
     result["reports_scored"] = scored
+    result["settle_timeout_s"] = settle_timeout
     result["seconds_until_all_scored"] = round(waited, 1) if scored >= len(ids) else None
     return result
 
@@ -1035,6 +1039,12 @@ def main() -> None:
         "SIGKILLed and started again instead of a gunicorn worker and the whole server. Without nginx or "
         "PostgreSQL's server binaries, say so and exit 0",
     )
+    parser.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=300.0,
+        help="how long the reconciliation waits, after the load, for every report to be scored (default 300)",
+    )
     parser.add_argument("--output", type=Path, help="default: bench/results/crisis_day.json")
     parser.add_argument("--keep-logs", type=Path, help="copy the server's and the background worker's logs there")
     parser.add_argument(
@@ -1124,7 +1134,9 @@ def main() -> None:
                 upstream_log=front["root"] / "upstream.log" if front else None,
             )
             elapsed = day.run(seconds, faults=args.faults)
-            reconciliation = reconcile(day.tally, database_url, settle_timeout=120, uploads=instance / "uploads")
+            reconciliation = reconcile(
+                day.tally, database_url, settle_timeout=args.settle_seconds, uploads=instance / "uploads"
+            )
             if cluster is not None:  # the restart kept the durable settings
                 postgres["after"] = postgres_settings(database_url)
             # The app carried on by itself: what served the day (nginx, on that profile) answers from the database.
