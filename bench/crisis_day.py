@@ -36,11 +36,26 @@ the servers could not do meanwhile must be a 503 that says so, with Retry-After;
 SMS gateways send the same report or message again after a 503 (as phones and gateways do; the
 web form's reporters send every failure again), and those retries are counted.
 
-    .venv/bin/python bench/crisis_day.py [--quick] [--seconds 180] [--seed 7] [--database-url URL | --postgres]
-        [--faults]
+With --two-servers (implies --postgres), the several-server profile: two gunicorn servers (the same
+settings, plus bench/two_servers.py's: PostgreSQL search, the proxy's address trusted) sharing one
+instance folder, behind one nginx made of deploy/nginx's files (bench/two_servers.py's
+start_nginx); every user talks to nginx, the administrator's commands and the reconciliation use
+the same PostgreSQL. The background jobs run in every server process (WORKER_IN_SERVERS=auto, as
+bench/two_servers.py runs them: each job's deployment-wide lock lets one process at a time do it)
+or, with --faults, in one `crisiswiki worker` of its own. With --faults there, instead of a
+gunicorn worker and the whole server: one of the two app servers is SIGKILLed (master and
+workers; the fault lasts until it is gone, plus the second after) and started again on its port
+a while later, nginx serving from the other meanwhile (errors then count as errors); PostgreSQL
+restarted, the upload disk full and the background worker SIGKILLed as above. Reporters, gateways
+and coordinators send the same request again after nginx's 502 or 504 (the server it was talking
+to died), as after a 503. nginx's log says which server answered, also after the restart.
+
+    .venv/bin/python bench/crisis_day.py [--quick] [--seconds 180] [--seed 7]
+        [--database-url URL | --postgres | --two-servers] [--faults]
 
 Writes bench/results/crisis_day.json (crisis_day_faults.json with --faults; with --postgres,
-crisis_day_postgresql.json and crisis_day_faults_postgresql.json; its "quick" says which run it
+crisis_day_postgresql.json and crisis_day_faults_postgresql.json; with --two-servers,
+crisis_day_two_servers.json and crisis_day_two_servers_faults.json; its "quick" says which run it
 was). Targets (issue 23):
 0 errors, 0 lost, 0 "database is locked"; interactive actions p95 under 300 ms, report
 acknowledgement p99 under 100 ms.
@@ -56,6 +71,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -136,6 +152,11 @@ class Tally:
     # again after one (the same report, message or form), by action.
     unavailable: list[tuple[str, float, str, str | None]] = field(default_factory=list)
     retries_after_503: Counter = field(default_factory=Counter)
+    # Requests sent again after nginx's 502 or 504 (the app server it was talking to died), by action.
+    retries_after_bad_gateway: Counter = field(default_factory=Counter)
+    # Status changes whose last attempt got no answer when the run ended (report id -> status):
+    # the change may or may not have been made.
+    statuses_unanswered: dict[int, str] = field(default_factory=dict)
     # Every other 5xx but the full disk's 507 (a defect wherever it comes): (action, time, body).
     server_errors: list[tuple[str, float, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -166,14 +187,19 @@ class Tally:
             with self.lock:
                 self.server_errors.append((action, time.monotonic(), f"{response.status_code} {response.text[:300]}"))
 
-    def retried(self, action: str) -> None:
+    def retried(self, action: str, status: int = 503) -> None:
         with self.lock:
-            self.retries_after_503[action] += 1
+            (self.retries_after_503 if status == 503 else self.retries_after_bad_gateway)[action] += 1
 
     def failed(self, action: str, message: str) -> None:
         with self.lock:
             self.errors[action].append(message)
             self.error_times[action].append(time.monotonic())
+
+
+# Answers after which a client sends the same request again: the database is away (503), or the
+# proxy lost the app server it was talking to (502, 504: nginx in front of several servers).
+SEND_AGAIN = (502, 503, 504)
 
 
 def retry_after(response: requests.Response, cap: float = 5.0) -> float:
@@ -227,11 +253,15 @@ class Server:
     """gunicorn as `make run` serves it, on a port that stays the same when it is killed and
     started again (the clients keep their address, as behind a proxy)."""
 
-    def __init__(self, instance: Path, database_url: str, workers: int, settings: dict) -> None:
+    def __init__(
+        self, instance: Path, database_url: str, workers: int, settings: dict, log: str = "gunicorn.log"
+    ) -> None:
         self.env = server_env(instance, database_url, **settings)
         self.env.update(CRISISWIKI_BIND=f"127.0.0.1:{free_port()}", CRISISWIKI_WORKERS=str(workers))
         self.base = "http://" + self.env["CRISISWIKI_BIND"]
-        self.log = open(instance / "gunicorn.log", "ab")  # noqa: SIM115 (closed in stop())
+        self.port = int(self.env["CRISISWIKI_BIND"].rsplit(":", 1)[1])
+        self.log_path = instance / log
+        self.log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop())
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
@@ -382,9 +412,16 @@ class Day:
         worker: BackgroundWorker | None = None,
         disk: UploadDisk | None = None,
         cluster=None,  # tests.postgres_cluster.Cluster, when the run started its own PostgreSQL
+        servers: list[Server] | None = None,  # the several-server profile: the app servers behind nginx
+        base: str | None = None,  # where users send their requests (there: nginx), else the server's
+        settings: dict | None = None,  # the administrator's commands' settings (default SETTINGS)
+        upstream_log: Path | None = None,  # nginx's log of which server answered each request
     ) -> None:
-        self.base, self.setup, self.mix, self.seed = server.base, setup, mix, seed
+        self.base, self.setup, self.mix, self.seed = base or server.base, setup, mix, seed
         self.server, self.worker, self.disk, self.cluster = server, worker, disk, cluster
+        self.servers = servers or [server]
+        self.settings, self.upstream_log = settings or SETTINGS, upstream_log
+        self.restarted: dict = {}  # the app server killed and started again: when, and how long it took
         self.instance, self.database_url = instance, database_url
         self.tally = Tally()
         self.stop = threading.Event()
@@ -431,8 +468,8 @@ class Day:
                     tally.reports[key] = response.json()["id"]
             else:
                 tally.error("report", response)
-                if response.status_code == 503:  # the database is away: the same report again, later
-                    tally.retried("report")
+                if response.status_code in SEND_AGAIN:  # the database or the server is away: the same report again
+                    tally.retried("report", response.status_code)
                     self.stop.wait(retry_after(response))
                     continue
             i, body = i + 1, None
@@ -494,8 +531,8 @@ class Day:
                         tally.disk_full_answers.append(sent.text)
                 if sent.status_code == 400:
                     token = None  # a stale form: load it again
-                if sent.status_code == 503:
-                    tally.retried("web report with photo")
+                if sent.status_code in SEND_AGAIN:
+                    tally.retried("web report with photo", sent.status_code)
                 self.stop.wait(1.0)  # a full disk: the same report again in a moment
                 continue
             self.pause(rng, self.mix.web_reporter_pause)
@@ -519,8 +556,8 @@ class Day:
                     tally.messages.add((channel, external_id(channel, message)))
             else:
                 tally.error("sms", answer)
-                if answer.status_code == 503:  # the database is away: the same message again, later
-                    tally.retried("sms")
+                if answer.status_code in SEND_AGAIN:  # the database or the server is away: the same message again
+                    tally.retried("sms", answer.status_code)
                     self.stop.wait(retry_after(answer))
                     continue
             i += 1
@@ -554,20 +591,33 @@ class Day:
             if mine:
                 report_id = mine[rng.randrange(len(mine))]
                 status = rng.choice(("under_review", "verified", "refuted", "archived"))
-                changed = tally.timed(
-                    "status change",
-                    session,
-                    "PATCH",
-                    f"{self.base}/api/v1/reports/{report_id}",
-                    json={"status": status},
-                )
-                if changed is not None and changed.status_code == 200:
-                    with tally.lock:
-                        tally.statuses[report_id] = status
-                elif changed is not None:
-                    tally.error("status change", changed)
+                self.change_status(session, report_id, status)
             n += 1
             self.pause(rng, self.mix.coordinator_pause)
+
+    def change_status(self, session: requests.Session, report_id: int, status: str) -> None:
+        """A status change; one that got no answer (the connection failed, or a 502, 503 or 504)
+        may or may not have been made, so the coordinator clicks again until an answer comes
+        (or the day ends: then the report is left out of the reconciliation's status check)."""
+        tally = self.tally
+        while True:
+            changed = tally.timed(
+                "status change", session, "PATCH", f"{self.base}/api/v1/reports/{report_id}", json={"status": status}
+            )
+            if changed is not None and changed.status_code == 200:
+                with tally.lock:
+                    tally.statuses[report_id] = status
+                    tally.statuses_unanswered.pop(report_id, None)
+                return
+            if changed is not None:
+                tally.error("status change", changed)
+                if changed.status_code not in SEND_AGAIN:
+                    return
+                tally.retried("status change", changed.status_code)
+            with tally.lock:
+                tally.statuses_unanswered[report_id] = status
+            if self.stop.wait(retry_after(changed) if changed is not None else 0.5):
+                return
 
     def verifier(self, number: int) -> None:
         (rng, session), tally = self.user(3000, number, "verifier"), self.tally
@@ -606,7 +656,7 @@ class Day:
             self.pause(rng, self.mix.responder_pause)
 
     def administrator(self) -> None:
-        env = server_env(self.instance, self.database_url, **SETTINGS)
+        env = server_env(self.instance, self.database_url, **self.settings)
         n = 0
         while not self.stop.wait(self.mix.admin_every):
             argv = ["create-user", f"made-on-the-day-{n}", "--role", "volunteer", "--password", PASSWORD]
@@ -627,7 +677,10 @@ class Day:
         a second later), of the whole server (started again at once, on the same port), the
         upload disk full for a while (when it is a filesystem of its own), and PostgreSQL
         restarted (when the run started its own cluster)."""
-        plan = [(0.1, self.kill_server_worker), (0.4, self.kill_background_worker), (0.55, self.kill_server)]
+        if len(self.servers) > 1:  # behind nginx: one app server killed (and started again) instead
+            plan = [(0.1, self.kill_app_server), (0.55, self.kill_background_worker)]
+        else:
+            plan = [(0.1, self.kill_server_worker), (0.4, self.kill_background_worker), (0.55, self.kill_server)]
         if self.disk is not None and self.disk.mounted:
             plan.insert(1, (0.2, self.fill_upload_disk))
         if self.cluster is not None:  # before the disk (which may last long): load before and after it
@@ -681,6 +734,34 @@ class Day:
         self.server.kill()
         self.server.start()
         fault.ended = time.monotonic()
+
+    def kill_app_server(self, seconds: float) -> None:
+        """SIGKILL of one of the app servers behind nginx, master and workers at once: the
+        requests it was answering fail (the fault lasts from the kill until it is gone, and
+        the second after); nginx sends every other request to the other server. It is started
+        again on the same port a while later, outside the fault: meanwhile and while it boots,
+        nginx must go on answering from the other, with no error, and take it back once up."""
+        victim = self.servers[0]
+        fault = self._fault("SIGKILL of one app server (master and workers), the other serving through nginx")
+        killed = time.monotonic()
+        victim.kill()
+        fault.ended = time.monotonic()
+        down = max(3.0, 0.1 * seconds)
+        fault.detail = f"{victim.base}, down {down:g} s"
+        if self.stop.wait(down):
+            fault.detail += "; the day ended before its restart"
+            return
+        started = time.monotonic()
+        victim.start()
+        self.restarted = {
+            "server": victim.base.removeprefix("http://"),
+            "started_again_at_s": round(started - self.started, 1),
+            "answering_after_s": round(time.monotonic() - started, 1),  # gunicorn's boot on the loaded machine
+            "down_s": round(time.monotonic() - killed, 1),
+            # Where nginx's log stood when it answered again (nginx flushes it each second).
+            "upstream_log_offset": self.upstream_log.stat().st_size if self.upstream_log.exists() else 0,
+        }
+        fault.detail += f", started again (answering {self.restarted['answering_after_s']} s after its start)"
 
     def restart_postgres(self, _seconds: float) -> None:
         """PostgreSQL stopped with a fast shutdown (every connection cut, committed work kept),
@@ -742,6 +823,22 @@ class Day:
         return time.perf_counter() - started
 
 
+def answered_by_server(log: Path, restarted: dict) -> dict:
+    """How many requests each app server answered (nginx's log, read once nginx has stopped:
+    bench/two_servers.py's answered_by), and of those after the killed one answered again, how
+    many it answered (it must have been taken back)."""
+    from bench.two_servers import answered_by
+
+    counts = {"whole_day": answered_by(log)}
+    if restarted and log.exists():
+        after = log.parent / "upstream-after-restart.log"
+        with open(log, "rb") as handle:
+            handle.seek(restarted["upstream_log_offset"])
+            after.write_bytes(handle.read())
+        counts["after_the_restart"] = answered_by(after)
+    return counts
+
+
 def percentile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -785,7 +882,13 @@ def reconcile(tally: Tally, database_url: str, settle_timeout: float, uploads: P
         "gradings_lost": len(set(tally.gradings) - gradings),
         "gradings_duplicated": len(tally.gradings) - len(set(tally.gradings)),
         "status_changes_reports": len(tally.statuses),
-        "status_changes_lost": sum(1 for rid, status in tally.statuses.items() if status_of.get(rid) != status),
+        # A change that got no answer at the end may have been made: that status counts too.
+        "status_changes_lost": sum(
+            1
+            for rid, status in tally.statuses.items()
+            if status_of.get(rid) not in (status, tally.statuses_unanswered.get(rid))
+        ),
+        "status_changes_unanswered_at_the_end": len(tally.statuses_unanswered),
         "accounts_made_by_cli": made,
         "accounts_lost": sum(1 for name in tally.accounts if name not in users),
     }
@@ -829,13 +932,17 @@ def reconcile(tally: Tally, database_url: str, settle_timeout: float, uploads: P
         "WHERE r.client_id LIKE 'cd-%' AND NOT s.stale AND NOT EXISTS (SELECT 1 FROM validation_stale_sources m "
         "WHERE m.source_id = r.source_id AND m.generation > s.source_generation)"
     )
+    first = None
     while True:
         scored = _rows(database_url, query)[0].n
+        first = scored if first is None else first
         waited = time.perf_counter() - started
         if scored >= len(ids) or waited > settle_timeout:
             break
         time.sleep(0.5)
+    result["reports_scored_when_the_load_ended"] = first  # the background worker's backlog then
     result["reports_scored"] = scored
+    result["settle_timeout_s"] = settle_timeout
     result["seconds_until_all_scored"] = round(waited, 1) if scored >= len(ids) else None
     return result
 
@@ -906,6 +1013,7 @@ def unavailable_answers(day: Day) -> dict:
         "with_a_message_naming_the_database": sum("database" in body.lower() for _a, _t, body, _r in answers),
         "with_retry_after": sum(retry is not None for _a, _t, _b, retry in answers),
         "sent_again_after_a_503": dict(day.tally.retries_after_503),
+        "sent_again_after_a_502_or_504": dict(day.tally.retries_after_bad_gateway),
         "first_bodies": sorted({body[:300] for _a, _t, body, _r in answers})[:3],
     }
 
@@ -923,6 +1031,20 @@ def main() -> None:
         help="run on a throwaway, durable PostgreSQL cluster started here (with --faults: restarted during the run); "
         "without PostgreSQL's server binaries, say so and exit 0",
     )
+    parser.add_argument(
+        "--two-servers",
+        action="store_true",
+        help="the several-server profile (implies --postgres): two gunicorn servers behind one nginx made of "
+        "deploy/nginx's files (bench/two_servers.py's), every user sent to nginx; with --faults one app server is "
+        "SIGKILLed and started again instead of a gunicorn worker and the whole server. Without nginx or "
+        "PostgreSQL's server binaries, say so and exit 0",
+    )
+    parser.add_argument(
+        "--settle-seconds",
+        type=float,
+        default=300.0,
+        help="how long the reconciliation waits, after the load, for every report to be scored (default 300)",
+    )
     parser.add_argument("--output", type=Path, help="default: bench/results/crisis_day.json")
     parser.add_argument("--keep-logs", type=Path, help="copy the server's and the background worker's logs there")
     parser.add_argument(
@@ -932,18 +1054,25 @@ def main() -> None:
         "disk full) with the background worker as a process of its own; default output crisis_day_faults.json",
     )
     args = parser.parse_args()
+    args.postgres = args.postgres or args.two_servers
     if args.postgres and args.database_url:
-        parser.error("--postgres starts its own PostgreSQL: leave out --database-url")
+        parser.error("--postgres (and --two-servers) start their own PostgreSQL: leave out --database-url")
     mix = QUICK if args.quick else FULL
     seconds = args.seconds or (30.0 if args.quick else 180.0)
-    name = "crisis_day_faults" if args.faults else "crisis_day"
-    output = args.output or RESULTS / (name + ("_postgresql" if args.postgres else "") + ".json")
+    if args.two_servers:
+        name = "crisis_day_two_servers" + ("_faults" if args.faults else "")
+    else:
+        name = ("crisis_day_faults" if args.faults else "crisis_day") + ("_postgresql" if args.postgres else "")
+    output = args.output or RESULTS / (name + ".json")
     cluster, postgres = None, {}
     if args.postgres:
         from bench.two_servers import postgres_settings, start_postgres
 
         if find_bindir() is None:
             print("skipped: PostgreSQL's server binaries are not installed (`make postgres` installs them)")
+            return
+        if args.two_servers and shutil.which("nginx") is None and not os.access("/usr/sbin/nginx", os.X_OK):
+            print("skipped: nginx is not installed (`make bench-tools` installs nginx-light)")
             return
         cluster, args.database_url = start_postgres()
         postgres["before"] = postgres_settings(args.database_url)
@@ -958,35 +1087,90 @@ def main() -> None:
             if cluster is not None:
                 cluster.stop()
             raise
-        settings = {**SETTINGS, "WORKER_IN_SERVERS": "false"} if args.faults else SETTINGS
+        settings = dict(SETTINGS)
+        if args.two_servers:  # what several servers behind nginx need (bench/two_servers.py's settings)
+            from bench.two_servers import SETTINGS as TWO_SERVER_SETTINGS
+
+            settings.update({key.removeprefix("CRISISWIKI_"): value for key, value in TWO_SERVER_SETTINGS.items()})
+        if args.faults:  # the background worker a process of its own, to be killed
+            settings["WORKER_IN_SERVERS"] = "false"
         disk = UploadDisk(instance / "uploads") if args.faults else None
-        server = Server(instance, database_url, args.workers, settings)
+        servers = [
+            Server(
+                instance,
+                database_url,
+                args.workers,
+                settings,
+                log=f"gunicorn-{n}.log" if args.two_servers else "gunicorn.log",
+            )
+            for n in range(2 if args.two_servers else 1)
+        ]
+        server, nginx, front = servers[0], None, {}
         worker = BackgroundWorker(instance, server.env) if args.faults else None
         try:
-            server.start()
+            for each in servers:
+                each.start()
+            if args.two_servers:
+                from bench.two_servers import start_nginx
+
+                front = {"root": instance / "nginx", "port": free_port()}
+                nginx = start_nginx(instance, front["root"], tuple(each.port for each in servers), front["port"])
+                front["base"] = f"http://127.0.0.1:{front['port']}"
             if worker is not None:
                 worker.start()
-            day = Day(server, setup, mix, args.seed, instance, database_url, worker, disk, cluster)
+            day = Day(
+                server,
+                setup,
+                mix,
+                args.seed,
+                instance,
+                database_url,
+                worker,
+                disk,
+                cluster,
+                servers=servers,
+                base=front.get("base"),
+                settings=settings,
+                upstream_log=front["root"] / "upstream.log" if front else None,
+            )
             elapsed = day.run(seconds, faults=args.faults)
-            reconciliation = reconcile(day.tally, database_url, settle_timeout=120, uploads=instance / "uploads")
+            reconciliation = reconcile(
+                day.tally, database_url, settle_timeout=args.settle_seconds, uploads=instance / "uploads"
+            )
             if cluster is not None:  # the restart kept the durable settings
                 postgres["after"] = postgres_settings(database_url)
-            # The app carried on by itself: the server that served the day answers from the database.
-            health = requests.get(f"{server.base}/api/v1/health", timeout=30)
+            # The app carried on by itself: what served the day (nginx, on that profile) answers from the database.
+            health = requests.get(f"{day.base}/api/v1/health", timeout=30)
             reconciliation["health_after_run"] = health.status_code
+            if args.two_servers:
+                reconciliation["health_after_run_per_server"] = {
+                    each.base.removeprefix("http://"): requests.get(
+                        f"{each.base}/api/v1/health", timeout=30
+                    ).status_code
+                    for each in servers
+                }
         finally:
+            if nginx is not None:
+                stop(nginx)
             if worker is not None:
                 worker.stop()
-            server.stop()
+            for each in servers:
+                each.stop()
             if disk is not None:
                 disk.unmount()
             if cluster is not None:
                 cluster.stop()
-        log = (instance / "gunicorn.log").read_text(errors="replace")
+        log = "".join(each.log_path.read_text(errors="replace") for each in servers)
+        if front:
+            front["answered_by"] = answered_by_server(front["root"] / "upstream.log", day.restarted)
         worker_log = (instance / "worker.log").read_text(errors="replace") if args.faults else ""
         if args.keep_logs:
             args.keep_logs.mkdir(parents=True, exist_ok=True)
             (args.keep_logs / "gunicorn.log").write_text(log)
+            if front:
+                (args.keep_logs / "nginx-error.log").write_text(
+                    (front["root"] / "error.log").read_text(errors="replace")
+                )
             (args.keep_logs / "worker.log").write_text(worker_log)
     faults = [
         {
@@ -1019,7 +1203,17 @@ def main() -> None:
         "command": " ".join([".venv/bin/python", "bench/crisis_day.py", *sys.argv[1:]]),
         "quick": args.quick,
         "database": database_url.split(":", 1)[0],
+        "profile": (
+            "two app servers behind nginx (deploy/nginx's files), one PostgreSQL"
+            if args.two_servers
+            else "one app server" + (", PostgreSQL" if args.postgres else ", SQLite")
+        ),
         "gunicorn_workers": args.workers,
+        # Where the background jobs ran: a `crisiswiki worker` of its own (WORKER_IN_SERVERS=false, as
+        # deploy/ runs it), or a thread in every server process (WORKER_IN_SERVERS=auto, each job's
+        # deployment-wide lock letting one process at a time run it).
+        "background_worker": "crisiswiki worker, a process of its own" if args.faults else "in every server process",
+        **({"nginx": {"answered_by": front["answered_by"], "app_server_restarted": day.restarted}} if front else {}),
         "seconds": round(elapsed, 1),
         "seed": args.seed,
         "users": {

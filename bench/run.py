@@ -123,6 +123,10 @@ def prepare_instance(settings: Settings, reuse: bool = False, instance: Path | N
     return instance, loaded
 
 
+def _has_nginx() -> bool:
+    return shutil.which("nginx") is not None or os.access("/usr/sbin/nginx", os.X_OK)
+
+
 def _has_command(name: str) -> bool:
     result = subprocess.run([str(BIN / "crisiswiki"), "--help"], capture_output=True, text=True, cwd=ROOT)
     return f"  {name} " in result.stdout
@@ -452,14 +456,22 @@ def plugin_benchmarks(settings: Settings) -> dict:
         ("crisis_day", ["--faults"], "crisis_day_faults"),
         # The same faults on its own durable PostgreSQL, restarted during the run too.
         ("crisis_day", ["--faults", "--postgres"], "crisis_day_faults_postgresql"),
+        # The several-server profile: two app servers behind nginx on one PostgreSQL, without
+        # faults, then with one app server SIGKILLed and started again (and the rest).
+        ("crisis_day", ["--two-servers"], "crisis_day_two_servers"),
+        ("crisis_day", ["--two-servers", "--faults"], "crisis_day_two_servers_faults"),
         ("clicks", [], "clicks"),
         ("truth_clicks", [], "truth_clicks"),
     ):
         script = ROOT / "bench" / f"{script_name}.py"
         if not script.exists():
             continue
-        if "--postgres" in extra and find_bindir() is None:
+        reason = None
+        if {"--postgres", "--two-servers"} & set(extra) and find_bindir() is None:
             reason = "PostgreSQL's server binaries are not installed (`make postgres` installs them)"
+        elif "--two-servers" in extra and not _has_nginx():
+            reason = "nginx is not installed (`make bench-tools` installs nginx-light)"
+        if reason:
             log(f"benchmark {name} skipped: {reason}")
             out[name] = {"skipped": reason}
             continue

@@ -116,8 +116,11 @@ def postgres_settings(url: str) -> dict:
         }
 
 
-def start_nginx(instance: Path, root: Path) -> subprocess.Popen:
-    """nginx with deploy/nginx's files (paths pointed at this instance) in front of the two apps."""
+def start_nginx(
+    instance: Path, root: Path, app_ports: tuple[int, ...] = APP_PORTS, port: int = NGINX_PORT
+) -> subprocess.Popen:
+    """nginx with deploy/nginx's files (paths pointed at this instance) in front of the apps on
+    `app_ports`, listening on `port`."""
     shutil.rmtree(root, ignore_errors=True)
     snippets = root / "snippets"
     snippets.mkdir(parents=True)
@@ -139,8 +142,8 @@ def start_nginx(instance: Path, root: Path) -> subprocess.Popen:
         NGINX_CONF.format(
             user="user root;" if os.geteuid() == 0 else "",
             root=root,
-            port=NGINX_PORT,
-            servers="\n        ".join(f"server 127.0.0.1:{port};" for port in APP_PORTS),
+            port=port,
+            servers="\n        ".join(f"server 127.0.0.1:{app_port};" for app_port in app_ports),
         )
     )
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -153,7 +156,7 @@ def start_nginx(instance: Path, root: Path) -> subprocess.Popen:
     )
     for _ in range(200):
         try:
-            if requests.get(f"http://127.0.0.1:{NGINX_PORT}/api/v1/health", timeout=2).ok:
+            if requests.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=2).ok:
                 return process
         except requests.RequestException:
             pass

@@ -70,6 +70,54 @@ def test_a_command_says_the_database_cannot_be_reached_instead_of_a_traceback(tm
     assert "Traceback" not in done.stderr
 
 
+def _app(url: str, tmp_path, **settings):
+    """An app on `url` (no server, no background jobs: TESTING), without the entry-point plugins."""
+    config = {"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(tmp_path / "instance"), "SECRET_KEY": "x"}
+    return create_app({**config, "TESTING": True, "LOAD_ENTRYPOINT_PLUGINS": False, **settings})
+
+
+def test_a_postgresql_search_says_the_database_cannot_be_reached(tmp_path):
+    """The PostgreSQL search backend while the database is away (a restart; found by the crisis
+    day on two servers): the app's 503 that says so, with Retry-After, as for every other read,
+    not "search failed: check the extensions, then reindex", which would send an operator to fix
+    what is not broken."""
+    nothing_listens = f"postgresql://postgres@127.0.0.1:{free_port()}/crisiswiki"
+    client = _app(nothing_listens, tmp_path, SEARCH_BACKEND="postgresql").test_client()
+    answer = client.get("/api/v1/search", query_string={"q": "water"})
+    assert answer.status_code == 503 and answer.headers.get("Retry-After")
+    assert answer.get_json()["error"]["code"] == "database_unavailable"
+    page = client.get("/search", query_string={"q": "water"})
+    assert page.status_code == 503 and page.headers.get("Retry-After")
+    assert "The database cannot be reached" in page.get_data(as_text=True)
+    assert "reindex" not in page.get_data(as_text=True)
+
+
+@pytest.mark.skipif(
+    find_bindir() is None, reason="PostgreSQL's server binaries are not installed (make test installs them)"
+)
+def test_a_read_whose_connection_is_cut_before_the_request_ends_still_answers(postgres_server, tmp_path):
+    """A read's transaction is still open when the request ends (the session's close rolls it
+    back); PostgreSQL cut the connection meanwhile (a restart's fast shutdown terminates every
+    backend: pg_terminate_backend sends the same "terminating connection due to administrator
+    command"). The answer already made is given, not gunicorn's bare 500 for an error escaping
+    the app in its teardown (found by the crisis day on two servers: one map view during the
+    PostgreSQL restart)."""
+    url = create_database(postgres_server, "cut_before_the_end")
+    app = _app(url, tmp_path)
+
+    @app.get("/read-then-lose-the-connection")
+    def read_then_lose_the_connection():
+        backend = db.session.execute(text("SELECT pg_backend_pid()")).scalar_one()  # its transaction stays open
+        with psycopg.connect(url, autocommit=True) as other:
+            other.execute("SELECT pg_terminate_backend(%s)", (backend,))
+        return "read"
+
+    answer = app.test_client().get("/read-then-lose-the-connection")
+    assert (answer.status_code, answer.get_data(as_text=True)) == (200, "read")
+    with app.app_context():  # the cut connection was discarded: the next request's is a new one
+        assert db.session.execute(text("SELECT 1")).scalar_one() == 1
+
+
 def _create_crisis(url: str, instance) -> None:
     from wiki.auth.accounts import create_user
     from wiki.crises.services import create_crisis

@@ -42,7 +42,12 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
     config_module.layer(app, config_module.DEFAULTS, test_config or {})
     config_module.finalise(app)
 
-    from .database import IdConverter, configure_engine, sqlite_engine_options
+    from .database import (
+        IdConverter,
+        close_sessions_quietly_when_the_database_is_gone,
+        configure_engine,
+        sqlite_engine_options,
+    )
 
     app.url_map.converters["int"] = IdConverter  # before any route is added
 
@@ -53,6 +58,7 @@ def create_app(test_config: dict[str, Any] | None = None, plugins: list | None =
         # taken from the pool, not by the request that would use it.
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {"pool_pre_ping": True, **app.config["SQLALCHEMY_ENGINE_OPTIONS"]}
     db.init_app(app)
+    close_sessions_quietly_when_the_database_is_gone(app)
     with app.app_context():
         configure_engine(app, db.engine)
     migrate.init_app(app, db, directory=str(data_dir("migrations")))

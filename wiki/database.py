@@ -336,6 +336,25 @@ def write_transaction() -> Iterator[None]:
         _force_immediate.reset(token)
 
 
+def close_sessions_quietly_when_the_database_is_gone(app: Flask) -> None:
+    """End each app context's session before Flask-SQLAlchemy removes it (teardowns run last
+    registered first: call after db.init_app). Closing rolls back a read's open transaction; when
+    PostgreSQL has just cut the connection (a restart's fast shutdown, a failover) that rollback
+    fails, and the error would escape the app after the answer was made, a bare 500 from gunicorn
+    for a request that succeeded. The connection is discarded (invalidated) all the same; any
+    other error is still raised."""
+
+    def close(_exc: BaseException | None) -> None:
+        try:
+            db.session.close()
+        except DBAPIError as error:
+            if not database_unreachable(error):
+                raise
+            log.warning("the database went away before this request's session closed: %s", error.orig)
+
+    app.teardown_appcontext(close)
+
+
 def retry_views(app: Flask) -> None:
     """Every view of `app` through `retry_conflicts` (call once every route is registered). A
     view run again reads its request again: the JSON and form are kept by the request, uploaded

@@ -18,7 +18,7 @@ from flask import Flask
 from sqlalchemy import and_, cast, delete, func, literal, not_, or_, select, text, tuple_
 from sqlalchemy.dialects.postgresql import REGCONFIG, insert
 
-from ..database import chunked, write_transaction
+from ..database import chunked, database_unreachable, write_transaction
 from ..extensions import db
 from .analysis import PG_CONFIGS, words
 from .backend import FACETS, PG_WRITER_LOCK, SUGGEST_BELOW, Filters, Hits, SearchUnavailable
@@ -180,6 +180,8 @@ class PostgresBackend:
             raise
         except Exception as error:
             db.session.rollback()
+            if database_unreachable(error):  # PostgreSQL restarting: the app's 503 saying so, with Retry-After
+                raise
             raise SearchUnavailable(
                 f"PostgreSQL search failed ({type(error).__name__}: {str(error).splitlines()[0]}). Check that the "
                 "unaccent and pg_trgm extensions exist (`crisiswiki init-db`), then run `crisiswiki reindex`."
