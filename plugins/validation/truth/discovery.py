@@ -417,8 +417,9 @@ def _model_guard(
         result.heldout[attribute] = {
             model: round(float(np.average(value, weights=weight)), 6) for model, value in logs.items()
         }
-        logs["confusion"] = logs[max(("confusion", "confusion as one-coin"), key=result.heldout[attribute].get)]
-        model = _choose(logs, weight)
+        # The confusion fit counts by the better of its two readings.
+        reading = max(("confusion", "confusion as one-coin"), key=result.heldout[attribute].get)
+        model = _choose(logs, weight, confusion=reading)
         block = blocks[attribute]
         if model == "vote":
             block.posterior = block.votes()
@@ -429,19 +430,20 @@ def _model_guard(
         result.models[attribute] = model
 
 
-def _choose(logs: dict[str, np.ndarray], weight: np.ndarray) -> str:
+def _choose(logs: dict[str, np.ndarray], weight: np.ndarray, confusion: str = "confusion") -> str:
     """The model to use, from each model's log-likelihood per held-out claim. The confusion
     model stays unless another predicts better by more than a standard error; when both the
     one-coin model and the vote do, the simpler vote wins unless the one-coin model in turn
     predicts better than the vote by more than a standard error (on tiny sets the one-coin
-    model's reliabilities are fitted to noise, as the confusion matrices are)."""
+    model's reliabilities are fitted to noise, as the confusion matrices are). `confusion`
+    names the confusion model's entry in `logs` (the better of its two readings)."""
 
     def better(model: str, than: str) -> bool:
         difference = logs[model] - logs[than]
         gain = np.average(difference, weights=weight)
         return gain > np.sqrt(np.average((difference - gain) ** 2, weights=weight) / max(len(weight) - 1, 1))
 
-    one_coin, vote = better("one-coin", "confusion"), better("vote", "confusion")
+    one_coin, vote = better("one-coin", confusion), better("vote", confusion)
     if one_coin and (not vote or better("one-coin", "vote")):
         return "one-coin"
     return "vote" if vote or (one_coin and better("vote", "one-coin")) else "confusion"
